@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memprof's kernel side: follows the target processes (fork, exec, exit),
+ * attributes physical page allocations to them and tracks their frees, and
+ * pairs heap calls' entries and returns.  Events go to user space through one
+ * ring buffer; user call stacks are copied into the events and deduplicated
+ * in user space.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "bpf/memprof.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PF_EXITING	0x00000004
+#define PROT_EXEC	0x4
+#define NR_MMAP		9	/* x86_64 */
+#define MAX_ORDER_SCAN	11
+
+/* Tunables, set by record between open and load. */
+const volatile bool inherit = true;		/* follow new child processes */
+const volatile bool want_stacks = true;
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake user space past this much data */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);		/* resized by record (-m) */
+} events SEC(".maps");
+
+/* Processes being recorded: tgid -> MP_TARGET_*. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* Page allocations of the targets not freed yet: page id -> owner. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);		/* resized by record */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct mp_page_owner);
+} pages SEC(".maps");
+
+/* Heap calls between entry and return: tid -> call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct mp_inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MP_LOST__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Scratch space for an event with its stack: too big for the BPF stack. */
+#define SCRATCH_SIZE	(sizeof(struct mp_heap_alloc) + MP_STACK_DEPTH * sizeof(__u64))
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Orders with live high-order allocations: a free must look for its head. */
+__u32 high_orders;
+
+static __always_inline void count_lost(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &what);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+	return v && *v == MP_TARGET_ON;
+}
+
+static __always_inline void fill_hdr(struct mp_hdr *h, __u8 kind, __u64 pid_tgid)
+{
+	h->kind = kind;
+	h->flags = 0;
+	h->nr_ips = 0;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->pad = 0;
+	h->time = bpf_ktime_get_ns();
+}
+
+/*
+ * Wake user space only when enough has piled up: a wakeup per event would
+ * cost the target a context switch each.  User space also polls on a timer.
+ */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64 flags)
+{
+	if (bpf_ringbuf_output(&events, data, size, flags))
+		count_lost(lost_idx);
+}
+
+/* Appends the user stack at off in the scratch event and submits it. */
+static __always_inline void submit_with_stack(void *ctx, struct scratch *s, __u32 off,
+					      __u32 lost_idx)
+{
+	struct mp_hdr *h = (void *)s->buf;
+	long n = 0;
+
+	if (want_stacks && off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
+		n = bpf_get_stack(ctx, s->buf + off, MP_STACK_DEPTH * sizeof(__u64),
+				  BPF_F_USER_STACK);
+		if (n < 0)
+			n = 0;
+	}
+	if (n > MP_STACK_DEPTH * sizeof(__u64))
+		n = MP_STACK_DEPTH * sizeof(__u64);
+	h->nr_ips = n / sizeof(__u64);
+	submit(s->buf, off + n, lost_idx, wakeup_flag());
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* ---- processes ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u8 on = MP_TARGET_ON;
+	struct mp_fork ev = {};
+
+	if (!inherit || tgid == ptgid || !is_target(ptgid))
+		return 0;
+	bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY);
+	fill_hdr(&ev.hdr, MP_FORK, ((__u64)tgid << 32) | BPF_CORE_READ(child, pid));
+	ev.ppid = ptgid;
+	BPF_CORE_READ_STR_INTO(&ev.comm, child, comm);
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct scratch *s;
+	__u32 tgid = id >> 32;
+	struct mp_exec *ev;
+	__u8 *v;
+
+	v = bpf_map_lookup_elem(&targets, &tgid);
+	if (!v)
+		return 0;
+	*v = MP_TARGET_ON;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_EXEC, id);
+	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
+	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
+	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct mp_exit ev = {};
+	int code;
+
+	if (!group_dead || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	fill_hdr(&ev.hdr, MP_EXIT, id);
+	code = BPF_CORE_READ(p, signal, group_exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, exit_code);
+	ev.status = code;
+	bpf_map_delete_elem(&targets, &tgid);
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* A file mapped executable (ld.so, dlopen): user space rescans the maps. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mp_mmap ev = {};
+
+	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
+		return 0;
+	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC) || (long)BPF_CORE_READ(regs, r8) < 0)
+		return 0;
+	if (!is_target(id >> 32))
+		return 0;
+	fill_hdr(&ev.hdr, MP_MMAP_EXEC, id);
+	ev.addr = ret;
+	ev.len = BPF_CORE_READ(regs, si);
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* ---- physical pages ---- */
+
+/*
+ * Pages are named by struct page address / sizeof(struct page): unique, and
+ * neighbours differ by one, which the trace encodes in a byte.  The page
+ * programs are raw tracepoints so that the address arrives as a number.
+ */
+static __always_inline __u64 page_id(__u64 page)
+{
+	return page / bpf_core_type_size(struct page);
+}
+
+SEC("raw_tp/mm_page_alloc")
+int page_alloc(__u64 *ctx)
+{
+	__u64 page = ctx[0];
+	unsigned int order = ctx[1];
+	gfp_t gfp = ctx[2];
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mp_page_owner owner = {};
+	struct mp_page_alloc *ev;
+	struct scratch *s;
+	__u64 pid;
+
+	if (!page || !is_target(id >> 32))
+		return 0;
+	pid = page_id(page);
+	owner.pid = id >> 32;
+	owner.order = order;
+	owner.remaining = 1 << (order & 31);
+	if (bpf_map_update_elem(&pages, &pid, &owner, BPF_ANY))
+		count_lost(MP_LOST_PAGE_TRACK);
+	else if (order > 0 && order < 32 && !(high_orders & (1u << order)))
+		__sync_fetch_and_or(&high_orders, 1u << order);
+
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_PAGE_ALLOC, id);
+	ev->page = pid;
+	ev->order = order;
+	ev->gfp = gfp;
+	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_PAGE);
+	return 0;
+}
+
+static __always_inline void page_freed(__u64 head, struct mp_page_owner *o, __u64 pid,
+				       unsigned int order)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mp_page_free ev = {};
+	__u32 owner = o->pid;
+
+	if (__sync_fetch_and_add(&o->remaining, -(1 << (order & 31))) <= (1 << (order & 31)))
+		bpf_map_delete_elem(&pages, &head);
+	fill_hdr(&ev.hdr, MP_PAGE_FREE, id);
+	ev.hdr.pid = owner;
+	if ((id >> 32) == owner && (task->flags & PF_EXITING))
+		ev.hdr.flags |= MP_PAGE_FREE_EXITING;
+	ev.page = pid;
+	ev.head = head;
+	ev.order = order;
+	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
+}
+
+SEC("raw_tp/mm_page_free")
+int page_free(__u64 *ctx)
+{
+	__u64 page = ctx[0];
+	unsigned int order = ctx[1];
+	struct mp_page_owner *o;
+	__u64 pid, head;
+	__u32 orders;
+
+	if (!page)
+		return 0;
+	pid = page_id(page);
+	o = bpf_map_lookup_elem(&pages, &pid);
+	if (o) {
+		page_freed(pid, o, pid, order);
+		return 0;
+	}
+	/* Part of a larger allocation split since (a THP, say)? Look for its head. */
+	orders = high_orders;
+	if (!orders)
+		return 0;
+	for (int k = 1; k < MAX_ORDER_SCAN; k++) {
+		if (!(orders & (1u << k)) || k <= order)
+			continue;
+		head = pid & ~((1ull << k) - 1);
+		o = bpf_map_lookup_elem(&pages, &head);
+		if (o && o->order == k) {
+			page_freed(head, o, pid, order);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- heap ---- */
+
+static __always_inline int heap_enter(__u32 func, __u64 size, __u64 arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct mp_inflight *in, call = {};
+
+	if (!is_target(id >> 32))
+		return 0;
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (in) {
+		/* realloc(NULL, n) calling malloc, say: the outer call is the one. */
+		in->depth++;
+		return 0;
+	}
+	call.func = func;
+	call.size = size;
+	call.arg = arg;
+	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
+		count_lost(MP_LOST_HEAP);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_enter, size_t size)
+{
+	return heap_enter(MP_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_enter, size_t n, size_t size)
+{
+	return heap_enter(MP_CALLOC, n * size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_enter, void *old, size_t size)
+{
+	return heap_enter(MP_REALLOC, size, (__u64)old);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_enter, void **memptr, size_t align, size_t size)
+{
+	return heap_enter(MP_POSIX_MEMALIGN, size, (__u64)memptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(aligned_alloc_enter, size_t align, size_t size)
+{
+	return heap_enter(MP_ALIGNED_ALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_enter, size_t align, size_t size)
+{
+	return heap_enter(MP_MEMALIGN, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(valloc_enter, size_t size)
+{
+	return heap_enter(MP_VALLOC, size, 0);
+}
+
+/*
+ * The stack is taken here, at the return: the caller's frame is complete
+ * (at the entry the return address is only on the stack, not in the frame
+ * chain, and a frame-pointer walk would skip the immediate caller).
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, void *ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct mp_inflight *in;
+	struct mp_heap_alloc *ev;
+	struct scratch *s;
+	__u64 ptr = (__u64)ret;
+
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return 0;
+	if (in->depth) {
+		in->depth--;
+		return 0;
+	}
+	s = get_scratch();
+	if (!s) {
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_HEAP_ALLOC, id);
+	ev->func = in->func;
+	ev->size = in->size;
+	ev->old_ptr = 0;
+	ev->pad = 0;
+	if (in->func == MP_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (ret == 0)	/* returns 0 on success, the block in *memptr */
+			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)in->arg);
+	} else if (in->func == MP_REALLOC) {
+		ev->old_ptr = in->arg;
+	}
+	ev->ptr = ptr;
+	bpf_map_delete_elem(&inflight, &tid);
+	/* A failed allocation changes nothing, but a failed or freeing realloc does. */
+	if (!ptr && ev->func != MP_REALLOC)
+		return 0;
+	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, void *ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mp_heap_free ev;
+
+	if (!ptr || !is_target(id >> 32))
+		return 0;
+	fill_hdr(&ev.hdr, MP_HEAP_FREE, id);
+	ev.ptr = (__u64)ptr;
+	submit(&ev, sizeof(ev), MP_LOST_HEAP, wakeup_flag());
+	return 0;
+}

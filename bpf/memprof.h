@@ -1,0 +1,156 @@
+/*
+ * The events memprof's BPF programs send to user space through the ring
+ * buffer, shared by bpf/memprof.bpf.c and record/.  Fixed-width types and
+ * explicit padding only: both compilers must lay these out identically.
+ * These are transport structs; the trace file's records live in format/.
+ */
+#ifndef MEMPROF_BPF_MEMPROF_H
+#define MEMPROF_BPF_MEMPROF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>	/* user space; BPF gets the types from vmlinux.h */
+#endif
+
+#define MP_STACK_DEPTH		127	/* the kernel's default perf_event_max_stack */
+#define MP_COMM_LEN		16
+#define MP_FILENAME_LEN		256
+
+/* Values of the `targets` map. */
+enum mp_target {
+	MP_TARGET_ON = 1,
+	MP_TARGET_AT_EXEC = 2,	/* launched by record: recorded from its exec on */
+};
+
+enum mp_kind {
+	MP_PAGE_ALLOC = 1,
+	MP_PAGE_FREE,
+	MP_HEAP_ALLOC,		/* also realloc, with old_ptr */
+	MP_HEAP_FREE,
+	MP_FORK,
+	MP_EXEC,
+	MP_EXIT,
+	MP_MMAP_EXEC,		/* a file was mapped executable: rescan the maps */
+};
+
+/* Lost-event counters, indexed like enum mpf_event_type, plus bookkeeping. */
+enum mp_lost {
+	MP_LOST_PAGE = 0,
+	MP_LOST_HEAP = 1,
+	MP_LOST_OTHER = 2,	/* process lifecycle and mapping notices */
+	MP_LOST_PAGE_TRACK = 3,	/* page ownership table full: a free may go unmatched */
+	MP_LOST__MAX,
+};
+
+/* The heap functions, in the order of enum mpf_heap_func. */
+enum mp_heap_func {
+	MP_MALLOC = 0,
+	MP_CALLOC,
+	MP_REALLOC,
+	MP_POSIX_MEMALIGN,
+	MP_ALIGNED_ALLOC,
+	MP_MEMALIGN,
+	MP_VALLOC,
+	MP_FREE,
+};
+
+struct mp_hdr {
+	__u8 kind;		/* enum mp_kind */
+	__u8 flags;
+	__u16 nr_ips;		/* user stack frames following the body */
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__u32 pad;
+	__u64 time;		/* bpf_ktime_get_ns() */
+};
+
+struct mp_page_alloc {
+	struct mp_hdr hdr;
+	__u64 page;		/* struct page address / sizeof(struct page) */
+	__u32 order;
+	__u32 gfp;
+	__u64 ips[];
+};
+
+#define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags */
+
+struct mp_page_free {
+	struct mp_hdr hdr;	/* pid: the owner, tid: the freeing task */
+	__u64 page;
+	__u64 head;		/* the allocation the page belongs to */
+	__u32 order;
+	__u32 pad;
+};
+
+struct mp_heap_alloc {
+	struct mp_hdr hdr;
+	__u64 ptr;
+	__u64 size;
+	__u64 old_ptr;		/* realloc's first argument */
+	__u32 func;		/* enum mp_heap_func */
+	__u32 pad;
+	__u64 ips[];
+};
+
+struct mp_heap_free {
+	struct mp_hdr hdr;
+	__u64 ptr;
+};
+
+struct mp_fork {
+	struct mp_hdr hdr;	/* pid, tid: the new process */
+	__u32 ppid;
+	__u32 pad;
+	char comm[MP_COMM_LEN];
+};
+
+struct mp_exec {
+	struct mp_hdr hdr;
+	char comm[MP_COMM_LEN];
+	char filename[MP_FILENAME_LEN];
+};
+
+struct mp_exit {
+	struct mp_hdr hdr;
+	__s32 status;		/* wait(2) status */
+	__u32 pad;
+};
+
+struct mp_mmap {
+	struct mp_hdr hdr;
+	__u64 addr, len;
+};
+
+/* Value of the `pages` map: who owns a tracked allocation. */
+struct mp_page_owner {
+	__u32 pid;
+	__u16 order;
+	__u16 pad;
+	__s32 remaining;	/* pages of the allocation not freed yet */
+	__u32 pad2;
+};
+
+/* Value of the `inflight` map: a heap call between entry and return. */
+struct mp_inflight {
+	__u64 size;
+	__u64 arg;		/* realloc: old pointer; posix_memalign: memptr */
+	__u32 func;
+	__u32 depth;		/* nested calls (realloc(NULL) -> malloc) to skip */
+};
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct mp_hdr) == 24, "mp_hdr layout");
+_Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
+_Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
+_Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
+_Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
+#endif
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct mp_hdr) == 24, "mp_hdr layout");
+_Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
+_Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
+_Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
+_Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
+#endif
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * mpf: the memprof trace file format library (writer, reader, records).
+ *
+ * A trace is a fixed header followed by independently compressed chunks of
+ * records (Documentation/memprof-trace-format.txt is the specification).
+ * Records are handed to and returned by this library in the decoded form
+ * below; the on-disk encoding (varints, deltas, zstd) is private to format/.
+ *
+ * This library depends on libc, zlib and zstd only, so that report builds and
+ * runs where BPF does not exist.  It never prints: functions return 0 or a
+ * negative errno (pointers: NULL with errno set).
+ */
+#ifndef MEMPROF_FORMAT_MPF_H
+#define MEMPROF_FORMAT_MPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
+#define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
+#define MPF_VERSION_MINOR	0	/* newer minors only add record types */
+
+#define MPF_COMM_LEN		16
+#define MPF_BUILD_ID_MAX	64
+#define MPF_STACK_MAX		512	/* frames in one stack record */
+#define MPF_PATH_MAX		4096
+
+/* Event types: what record -e selects and what lost counters are kept for. */
+enum mpf_event_type {
+	MPF_EV_PAGE = 0,	/* physical pages (mm_page_alloc / mm_page_free) */
+	MPF_EV_HEAP = 1,	/* malloc and friends, free */
+	MPF_EV__MAX,
+};
+
+enum mpf_rec_type {
+	MPF_REC_INFO = 1,	/* key = value strings about the recording */
+	MPF_REC_COMM,		/* a task's name */
+	MPF_REC_FORK,		/* a new process */
+	MPF_REC_EXEC,		/* a process exec'd */
+	MPF_REC_EXIT,		/* a process exited (whole thread group) */
+	MPF_REC_FILE,		/* an ELF file: id, build-id, path */
+	MPF_REC_MAP,		/* a mapping of a file in a process */
+	MPF_REC_STACK,		/* a user call stack, referenced by id */
+	MPF_REC_PAGE_ALLOC,
+	MPF_REC_PAGE_FREE,
+	MPF_REC_HEAP_ALLOC,
+	MPF_REC_HEAP_FREE,
+	MPF_REC_HEAP_REALLOC,
+	MPF_REC_LOST,		/* events dropped by the kernel side */
+	MPF_REC_END,		/* last record of a complete trace */
+	MPF_REC__MAX,
+};
+
+/* Heap allocation functions (mpf_heap_alloc.func). */
+enum mpf_heap_func {
+	MPF_HEAP_MALLOC = 0,
+	MPF_HEAP_CALLOC,
+	MPF_HEAP_REALLOC,
+	MPF_HEAP_POSIX_MEMALIGN,
+	MPF_HEAP_ALIGNED_ALLOC,
+	MPF_HEAP_MEMALIGN,
+	MPF_HEAP_VALLOC,
+	MPF_HEAP_FREE,
+	MPF_HEAP__MAX,
+};
+
+/* mpf_stack.flags */
+#define MPF_STACK_FIRST_IS_IP	0x1	/* ips[0] is an exact pc, not a return address */
+#define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped at its depth limit */
+
+/* mpf_page_free.flags */
+#define MPF_PAGE_FREE_EXITING	0x1	/* freed by the owner's exit teardown */
+
+/* mpf_map.prot */
+#define MPF_PROT_READ		0x1
+#define MPF_PROT_WRITE		0x2
+#define MPF_PROT_EXEC		0x4
+
+/*
+ * Every record has a time: nanoseconds of CLOCK_MONOTONIC (bpf_ktime_get_ns),
+ * absolute.  pid is the process (thread group) id, tid the thread id.
+ * Strings and arrays in a record returned by the reader point into the
+ * reader's buffers and stay valid until the next mpf_reader__next() call.
+ */
+struct mpf_info {
+	const char *key;	/* "hostname", "release", "cmdline", ... */
+	const char *value;
+};
+
+struct mpf_comm {
+	uint32_t pid, tid;
+	char comm[MPF_COMM_LEN];	/* NUL-terminated */
+};
+
+struct mpf_fork {
+	uint32_t ppid;		/* parent process */
+	uint32_t pid;		/* the new process */
+};
+
+struct mpf_exec {
+	uint32_t pid;
+	const char *filename;
+};
+
+struct mpf_exit {
+	uint32_t pid;
+	int32_t status;		/* as wait(2) reports it */
+};
+
+struct mpf_file {
+	uint32_t id;		/* > 0; 0 means "no file" in mpf_map */
+	uint32_t build_id_len;	/* 0 when the file has none */
+	uint8_t build_id[MPF_BUILD_ID_MAX];
+	const char *path;	/* as the target saw it */
+};
+
+struct mpf_map {
+	uint32_t pid;
+	uint32_t file_id;	/* mpf_file.id, 0 for none */
+	uint32_t prot;		/* MPF_PROT_* */
+	uint64_t start, end;	/* [start, end) in the process */
+	uint64_t pgoff;		/* file offset of start, in bytes */
+};
+
+struct mpf_stack {
+	uint32_t id;		/* > 0, assigned by the writer */
+	uint32_t flags;		/* MPF_STACK_* */
+	uint32_t nr;		/* frames, innermost first */
+	const uint64_t *ips;
+};
+
+struct mpf_page_alloc {
+	uint32_t pid, tid;
+	uint32_t order;		/* 2^order pages */
+	uint32_t gfp;		/* gfp flags */
+	uint64_t page;		/* page id: struct page address / sizeof(struct page) */
+	uint32_t stack_id;	/* 0 when no stack was taken */
+};
+
+struct mpf_page_free {
+	uint32_t pid;		/* the owner, as recorded at allocation */
+	uint32_t order;		/* order freed (may be less than allocated) */
+	uint32_t flags;		/* MPF_PAGE_FREE_* */
+	uint64_t page;		/* first page id freed */
+	uint64_t head;		/* page id of the allocation it belongs to */
+};
+
+struct mpf_heap_alloc {
+	uint32_t pid, tid;
+	uint32_t func;		/* enum mpf_heap_func */
+	uint32_t stack_id;
+	uint64_t ptr;
+	uint64_t size;		/* bytes requested */
+};
+
+struct mpf_heap_free {
+	uint32_t pid, tid;
+	uint64_t ptr;
+};
+
+struct mpf_heap_realloc {
+	uint32_t pid, tid;
+	uint32_t stack_id;
+	uint64_t old_ptr;	/* 0: acted as malloc */
+	uint64_t ptr;		/* 0: failed, or size 0 freed old_ptr */
+	uint64_t size;
+};
+
+struct mpf_lost {
+	uint32_t event;		/* enum mpf_event_type */
+	uint64_t count;
+};
+
+struct mpf_end {
+	uint64_t events[MPF_EV__MAX];	/* events written per type */
+	uint64_t lost[MPF_EV__MAX];	/* events lost per type */
+};
+
+struct mpf_record {
+	uint32_t type;		/* enum mpf_rec_type */
+	uint64_t time;
+	union {
+		struct mpf_info info;
+		struct mpf_comm comm;
+		struct mpf_fork fork;
+		struct mpf_exec exec;
+		struct mpf_exit exit;
+		struct mpf_file file;
+		struct mpf_map map;
+		struct mpf_stack stack;
+		struct mpf_page_alloc page_alloc;
+		struct mpf_page_free page_free;
+		struct mpf_heap_alloc heap_alloc;
+		struct mpf_heap_free heap_free;
+		struct mpf_heap_realloc heap_realloc;
+		struct mpf_lost lost;
+		struct mpf_end end;
+	};
+};
+
+/* The fixed file header, as decoded. */
+struct mpf_header {
+	uint16_t version_major, version_minor;
+	uint32_t page_size;
+	uint64_t start_time;	/* CLOCK_MONOTONIC ns when recording began */
+	uint64_t start_realtime;	/* CLOCK_REALTIME ns at the same moment */
+	uint32_t events;	/* bitmask of 1 << enum mpf_event_type recorded */
+};
+
+/* ---- writer ---- */
+
+struct mpf_writer_opts {
+	size_t chunk_size;	/* uncompressed bytes per chunk; 0: 1 MiB */
+	int level;		/* zstd level; 0: 3 */
+	size_t max_stacks;	/* interned stacks kept before the table restarts; 0: 1M */
+};
+
+struct mpf_writer_stats {
+	uint64_t records[MPF_REC__MAX];
+	uint64_t raw_bytes;	/* encoded, before compression */
+	uint64_t file_bytes;	/* written to the file, header included */
+	uint64_t chunks;
+};
+
+struct mpf_writer;
+
+/* Creates (truncates) path and writes the header.  NULL with errno set on failure. */
+struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
+				    const struct mpf_writer_opts *opts);
+/* Appends a record; compresses and writes a chunk when the buffer is full. */
+int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec);
+/*
+ * Interns a stack: returns its id in *id, writing a STACK record (at time) the
+ * first time this (flags, ips) sequence is seen.  nr == 0 gives id 0.
+ */
+int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *ips,
+		      uint32_t nr, uint32_t *id);
+/* Compresses and writes what is buffered as a chunk (no-op when empty). */
+int mpf_writer__flush(struct mpf_writer *w);
+void mpf_writer__stats(const struct mpf_writer *w, struct mpf_writer_stats *st);
+/*
+ * Flushes, fsyncs and closes; frees w in every case.  The caller writes the END
+ * record before, when the recording completed.
+ */
+int mpf_writer__close(struct mpf_writer *w);
+
+/* ---- reader ---- */
+
+struct mpf_reader;
+
+/*
+ * Opens and checks the header.  On failure returns NULL and sets *err to a
+ * negative errno: -ENOENT etc. from open, -EBADMSG not a memprof trace (bad
+ * magic, short header), -EPROTONOSUPPORT newer major version.
+ */
+struct mpf_reader *mpf_reader__open(const char *path, int *err);
+const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
+/*
+ * Decodes the next record into *rec.  Returns 1 for a record, 0 at the end of
+ * the sound data, or a negative errno (-EBADMSG: corrupt chunk or record;
+ * -ENOMEM).  After 0 or an error, mpf_reader__status() says why it stopped.
+ */
+int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec);
+
+struct mpf_reader_status {
+	uint64_t chunks;	/* chunks read and decoded */
+	bool complete;		/* the END record was read */
+	bool truncated;		/* the file ends inside a chunk or has no END */
+	bool corrupt;		/* a chunk failed its checksum or did not decode */
+	uint64_t bad_offset;	/* file offset of the first unsound chunk */
+};
+void mpf_reader__status(const struct mpf_reader *r, struct mpf_reader_status *st);
+void mpf_reader__close(struct mpf_reader *r);
+
+/* ---- names ---- */
+const char *mpf_event_name(unsigned int ev);	/* "page", "heap"; NULL if unknown */
+int mpf_event_parse(const char *name);		/* -EINVAL if unknown */
+const char *mpf_heap_func_name(unsigned int func);	/* "malloc", ... */
+const char *mpf_rec_name(unsigned int type);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * The BPF side of record: opens the skeleton, sizes its maps, loads, attaches
+ * tracepoints and heap uprobes, and consumes the ring buffer.  Every link is
+ * kept so that detaching leaves nothing behind.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "record/record.h"
+#include "util.h"
+#include "memprof.skel.h"
+
+struct lib_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct mp_bpf {
+	struct memprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	size_t nr_links, alloc_links;
+	struct lib_id *libs;
+	size_t nr_libs, alloc_libs;
+	struct mp_bpf_opts opts;
+};
+
+static int add_link(struct mp_bpf *b, struct bpf_link *link)
+{
+	if (!link)
+		return -errno;
+	if (b->nr_links == b->alloc_links) {
+		size_t n = b->alloc_links ? b->alloc_links * 2 : 32;
+		void *p = realloc(b->links, n * sizeof(*b->links));
+
+		if (!p) {
+			bpf_link__destroy(link);
+			return -ENOMEM;
+		}
+		b->links = p;
+		b->alloc_links = n;
+	}
+	b->links[b->nr_links++] = link;
+	return 0;
+}
+
+int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
+{
+	struct mp_bpf *b = calloc(1, sizeof(*b));
+	struct memprof_bpf *skel;
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->opts = *opts;
+	skel = memprof_bpf__open();
+	if (!skel) {
+		err = -errno;
+		goto fail;
+	}
+	b->skel = skel;
+	skel->rodata->inherit = opts->inherit;
+	skel->rodata->want_stacks = opts->stacks;
+	/* Wake the consumer at a quarter full: room for bursts while it drains. */
+	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
+	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
+	if (!err && opts->max_pages)
+		err = bpf_map__set_max_entries(skel->maps.pages, opts->max_pages);
+	if (err)
+		goto fail;
+	if (!opts->page) {
+		bpf_program__set_autoload(skel->progs.page_alloc, false);
+		bpf_program__set_autoload(skel->progs.page_free, false);
+	}
+	if (!opts->heap) {
+		struct bpf_program *heap_progs[] = {
+			skel->progs.malloc_enter, skel->progs.calloc_enter,
+			skel->progs.realloc_enter, skel->progs.posix_memalign_enter,
+			skel->progs.aligned_alloc_enter, skel->progs.memalign_enter,
+			skel->progs.valloc_enter, skel->progs.alloc_return,
+			skel->progs.free_enter,
+		};
+		for (size_t i = 0; i < sizeof(heap_progs) / sizeof(heap_progs[0]); i++)
+			bpf_program__set_autoload(heap_progs[i], false);
+	}
+	err = memprof_bpf__load(skel);
+	if (err)
+		goto fail;
+	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
+				 NULL);
+	if (!b->rb) {
+		err = -errno;
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	mp_bpf__destroy(b);
+	return err < 0 ? err : -err;
+}
+
+int mp_bpf__attach_tracepoints(struct mp_bpf *b)
+{
+	struct memprof_bpf *s = b->skel;
+	struct bpf_program *progs[] = {
+		s->progs.process_fork, s->progs.process_exec, s->progs.process_exit,
+		s->progs.sys_exit,
+		b->opts.page ? s->progs.page_alloc : NULL,
+		b->opts.page ? s->progs.page_free : NULL,
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!progs[i])
+			continue;
+		err = add_link(b, bpf_program__attach(progs[i]));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static struct bpf_program *entry_prog(struct mp_bpf *b, unsigned int kind)
+{
+	struct memprof_bpf *s = b->skel;
+
+	switch (kind) {
+	case MP_MALLOC: return s->progs.malloc_enter;
+	case MP_CALLOC: return s->progs.calloc_enter;
+	case MP_REALLOC: return s->progs.realloc_enter;
+	case MP_POSIX_MEMALIGN: return s->progs.posix_memalign_enter;
+	case MP_ALIGNED_ALLOC: return s->progs.aligned_alloc_enter;
+	case MP_MEMALIGN: return s->progs.memalign_enter;
+	case MP_VALLOC: return s->progs.valloc_enter;
+	case MP_FREE: return s->progs.free_enter;
+	}
+	return NULL;
+}
+
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, int *single_step)
+{
+	struct probe_site sites[PROBE_MAX_SITES];
+	struct stat st;
+	int nr, err;
+
+	if (stat(path, &st))
+		return -errno;
+	for (size_t i = 0; i < b->nr_libs; i++)
+		if (b->libs[i].dev == st.st_dev && b->libs[i].ino == st.st_ino)
+			return 0;
+	nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
+	if (nr < 0)
+		return nr;
+	if (b->nr_libs == b->alloc_libs) {
+		size_t n = b->alloc_libs ? b->alloc_libs * 2 : 4;
+		void *p = realloc(b->libs, n * sizeof(*b->libs));
+
+		if (!p)
+			return -ENOMEM;
+		b->libs = p;
+		b->alloc_libs = n;
+	}
+	b->libs[b->nr_libs++] = (struct lib_id){ st.st_dev, st.st_ino };
+	for (int i = 0; i < nr; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, entry);
+		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
+
+		if (!sites[i].emulated)
+			(*single_step)++;
+		debug("probe %s at %s+0x%" PRIx64 " (entry +%" PRIu64 ")%s", sites[i].func, path,
+		      sites[i].offset, sites[i].offset - sites[i].entry,
+		      sites[i].emulated ? "" : ", single-stepped");
+		/* -1: every process mapping the file; the programs filter by target. */
+		err = add_link(b, bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), -1,
+								  path, sites[i].offset, &entry));
+		if (!err && sites[i].kind != MP_FREE)
+			err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.alloc_return,
+									  -1, path, sites[i].offset,
+									  &ret));
+		if (err)
+			return err;
+	}
+	return nr;
+}
+
+int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state)
+{
+	__u32 key = pid;
+	__u8 v = state;
+
+	return bpf_map__update_elem(b->skel->maps.targets, &key, sizeof(key), &v, sizeof(v),
+				    BPF_ANY);
+}
+
+int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
+{
+	int n = ring_buffer__poll(b->rb, timeout_ms);
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Programs mostly submit without a wakeup: look whatever poll said. */
+	n = ring_buffer__consume(b->rb);
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < MP_LOST__MAX; i++) {
+		lost[i] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.lost, &i, sizeof(i), vals,
+					 ncpu * sizeof(*vals), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			lost[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void mp_bpf__detach(struct mp_bpf *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nr_links; i++)
+		bpf_link__destroy(b->links[i]);
+	b->nr_links = 0;
+}
+
+void mp_bpf__destroy(struct mp_bpf *b)
+{
+	if (!b)
+		return;
+	mp_bpf__detach(b);
+	ring_buffer__free(b->rb);
+	memprof_bpf__destroy(b->skel);
+	free(b->links);
+	free(b->libs);
+	free(b);
+}

@@ -1,0 +1,763 @@
+/*
+ * memprof record: loads the BPF programs, follows the target (a running
+ * process, or a command it launches, with their children), and writes every
+ * event, stack, mapping and build-id into one trace file as it goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "builtin.h"
+#include "record/record.h"
+#include "util.h"
+
+static const char record_usage[] =
+	"usage: memprof record [OPTIONS] -- COMMAND [ARGS...]\n"
+	"   or: memprof record [OPTIONS] -p PID\n"
+	"\n"
+	"    -o, --output FILE       write the trace to FILE (default: memprof.data)\n"
+	"    -p, --pid PID           record the running process PID and all its threads\n"
+	"    -e, --event LIST        events to record, comma-separated: page, heap\n"
+	"                            (default: page)\n"
+	"    -d, --duration SECONDS  stop after SECONDS (default: when the target exits)\n"
+	"    -g, --call-graph MODE   how user stacks are taken: fp (frame pointers, default)\n"
+	"                            or none\n"
+	"    -m, --buffer-size SIZE  kernel ring buffer size, e.g. 64M (default: 32M)\n"
+	"        --max-pages N       page allocations tracked at once (default: 1048576)\n"
+	"        --no-inherit        do not follow child processes the target creates\n"
+	"    -h, --help              show this help\n";
+
+struct record_opts {
+	const char *output;
+	pid_t pid;
+	char **argv;
+	unsigned int events;	/* 1 << enum mpf_event_type */
+	uint64_t duration;	/* seconds, 0: until the target exits */
+	bool stacks;
+	bool inherit;
+	size_t buffer_size;
+	size_t max_pages;
+};
+
+struct record {
+	struct record_opts opts;
+	struct mp_bpf *bpf;
+	struct mpf_writer *w;
+	struct procmaps *maps;
+	struct workload wl;
+	pid_t target;			/* the main target: its exit ends the recording */
+	bool target_exited;
+	int write_err;
+	int single_step;		/* heap probe sites the kernel single-steps */
+	uint64_t lost_written[MP_LOST__MAX];
+	uint64_t page_frees_exiting;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int parse_events(const char *list, unsigned int *events)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	int ev, err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	*events = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		ev = mpf_event_parse(tok);
+		if (ev < 0) {
+			err = error("unknown event '%s'; choose from: page, heap", tok);
+			break;
+		}
+		*events |= 1u << ev;
+	}
+	free(copy);
+	if (!err && !*events)
+		err = error("no event given to -e; choose from: page, heap");
+	return err;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v < 4096 || v > (1ull << 32))
+		return -EINVAL;
+	/* The BPF ring buffer wants a power-of-two size. */
+	*out = 4096;
+	while (*out < v)
+		*out <<= 1;
+	return 0;
+}
+
+/* ---- events ---- */
+
+static int write_rec(struct record *r, const struct mpf_record *rec)
+{
+	int err = mpf_writer__write(r->w, rec);
+
+	if (err && !r->write_err)
+		r->write_err = err;
+	return err;
+}
+
+static void write_comm(struct record *r, uint64_t time, pid_t pid, pid_t tid, const char *comm)
+{
+	struct mpf_record rec = { .type = MPF_REC_COMM, .time = time };
+
+	rec.comm.pid = pid;
+	rec.comm.tid = tid;
+	snprintf(rec.comm.comm, sizeof(rec.comm.comm), "%s", comm);
+	write_rec(r, &rec);
+}
+
+static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, uint32_t flags,
+		    uint32_t *id)
+{
+	int err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, h->nr_ips, id);
+
+	if (err && !r->write_err)
+		r->write_err = err;
+	return err;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct record *r = ctx;
+	const struct mp_hdr *h = data;
+	struct mpf_record rec = {};
+
+	if (size < sizeof(*h))
+		return 0;
+	rec.time = h->time;
+	switch (h->kind) {
+	case MP_PAGE_ALLOC: {
+		const struct mp_page_alloc *e = data;
+
+		if (size < sizeof(*e) + h->nr_ips * sizeof(__u64))
+			return 0;
+		rec.type = MPF_REC_PAGE_ALLOC;
+		rec.page_alloc.pid = h->pid;
+		rec.page_alloc.tid = h->tid;
+		rec.page_alloc.order = e->order;
+		rec.page_alloc.gfp = e->gfp;
+		rec.page_alloc.page = e->page;
+		if (stack_id(r, h, e->ips, MPF_STACK_FIRST_IS_IP, &rec.page_alloc.stack_id))
+			return r->write_err;
+		break;
+	}
+	case MP_PAGE_FREE: {
+		const struct mp_page_free *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = MPF_REC_PAGE_FREE;
+		rec.page_free.pid = h->pid;
+		rec.page_free.order = e->order;
+		rec.page_free.page = e->page;
+		rec.page_free.head = e->head;
+		if (h->flags & MP_PAGE_FREE_EXITING) {
+			rec.page_free.flags |= MPF_PAGE_FREE_EXITING;
+			r->page_frees_exiting++;
+		}
+		break;
+	}
+	case MP_HEAP_ALLOC: {
+		const struct mp_heap_alloc *e = data;
+		uint32_t id;
+
+		if (size < sizeof(*e) + h->nr_ips * sizeof(__u64))
+			return 0;
+		if (stack_id(r, h, e->ips, 0, &id))
+			return r->write_err;
+		if (e->func == MP_REALLOC) {
+			rec.type = MPF_REC_HEAP_REALLOC;
+			rec.heap_realloc.pid = h->pid;
+			rec.heap_realloc.tid = h->tid;
+			rec.heap_realloc.stack_id = id;
+			rec.heap_realloc.old_ptr = e->old_ptr;
+			rec.heap_realloc.ptr = e->ptr;
+			rec.heap_realloc.size = e->size;
+		} else {
+			rec.type = MPF_REC_HEAP_ALLOC;
+			rec.heap_alloc.pid = h->pid;
+			rec.heap_alloc.tid = h->tid;
+			rec.heap_alloc.func = e->func;
+			rec.heap_alloc.stack_id = id;
+			rec.heap_alloc.ptr = e->ptr;
+			rec.heap_alloc.size = e->size;
+		}
+		break;
+	}
+	case MP_HEAP_FREE: {
+		const struct mp_heap_free *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = MPF_REC_HEAP_FREE;
+		rec.heap_free.pid = h->pid;
+		rec.heap_free.tid = h->tid;
+		rec.heap_free.ptr = e->ptr;
+		break;
+	}
+	case MP_FORK: {
+		const struct mp_fork *e = data;
+		char comm[MP_COMM_LEN + 1] = {};
+
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = MPF_REC_FORK;
+		rec.fork.ppid = e->ppid;
+		rec.fork.pid = h->pid;
+		if (write_rec(r, &rec))
+			return r->write_err;
+		memcpy(comm, e->comm, MP_COMM_LEN);
+		write_comm(r, h->time, h->pid, h->tid, comm);
+		return r->write_err;
+	}
+	case MP_EXEC: {
+		const struct mp_exec *e = data;
+		char comm[MP_COMM_LEN + 1] = {}, file[MP_FILENAME_LEN + 1] = {};
+
+		if (size < sizeof(*e))
+			return 0;
+		memcpy(comm, e->comm, MP_COMM_LEN);
+		memcpy(file, e->filename, MP_FILENAME_LEN);
+		rec.type = MPF_REC_EXEC;
+		rec.exec.pid = h->pid;
+		rec.exec.filename = file;
+		if (write_rec(r, &rec))
+			return r->write_err;
+		write_comm(r, h->time, h->pid, h->tid, comm);
+		procmaps__forget(r->maps, h->pid);
+		procmaps__scan(r->maps, h->pid, h->time);
+		return r->write_err;
+	}
+	case MP_EXIT: {
+		const struct mp_exit *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = MPF_REC_EXIT;
+		rec.exit.pid = h->pid;
+		rec.exit.status = e->status;
+		procmaps__forget(r->maps, h->pid);
+		if ((pid_t)h->pid == r->target)
+			r->target_exited = true;
+		break;
+	}
+	case MP_MMAP_EXEC:
+		procmaps__scan(r->maps, h->pid, h->time);
+		return r->write_err;
+	default:
+		return 0;
+	}
+	write_rec(r, &rec);
+	return r->write_err;
+}
+
+/* A new ELF file in a target: if it is a libc, the heap probes go on it. */
+static void on_new_file(void *ctx, pid_t pid, const char *open_path, const char *path)
+{
+	struct record *r = ctx;
+	const char *base = strrchr(path, '/');
+	int err;
+
+	base = base ? base + 1 : path;
+	if (!(r->opts.events & (1u << MPF_EV_HEAP)) || strncmp(base, "libc.so", 7))
+		return;
+	err = mp_bpf__attach_heap(r->bpf, open_path, &r->single_step);
+	if (err < 0)
+		warning("cannot probe the heap functions of '%s': %s", path, strerror(-err));
+	else if (err > 0)
+		debug("heap probes on '%s' (%d sites)", path, err);
+}
+
+/* The heap probes go on our own libc before the command runs: it is almost always its libc. */
+static int probe_own_libc(struct record *r)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/'), *base;
+
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		base = strrchr(path, '/') + 1;
+		if (!strncmp(base, "libc.so", 7)) {
+			err = mp_bpf__attach_heap(r->bpf, path, &r->single_step);
+			break;
+		}
+	}
+	fclose(f);
+	return err < 0 ? err : 0;
+}
+
+static void write_lost(struct record *r, uint64_t time)
+{
+	uint64_t lost[MP_LOST__MAX];
+	static const unsigned int ev_of[MP_LOST__MAX] = {
+		[MP_LOST_PAGE] = MPF_EV_PAGE,
+		[MP_LOST_HEAP] = MPF_EV_HEAP,
+		[MP_LOST_OTHER] = MPF_EV__MAX,
+		[MP_LOST_PAGE_TRACK] = MPF_EV_PAGE,
+	};
+
+	if (mp_bpf__lost(r->bpf, lost))
+		return;
+	for (int i = 0; i < MP_LOST__MAX; i++) {
+		struct mpf_record rec = { .type = MPF_REC_LOST, .time = time };
+
+		if (lost[i] == r->lost_written[i] || ev_of[i] == MPF_EV__MAX)
+			continue;
+		rec.lost.event = ev_of[i];
+		rec.lost.count = lost[i] - r->lost_written[i];
+		r->lost_written[i] = lost[i];
+		write_rec(r, &rec);
+	}
+}
+
+static void write_info(struct record *r, int argc, char **argv)
+{
+	struct mpf_record rec = { .type = MPF_REC_INFO, .time = now_ns(CLOCK_MONOTONIC) };
+	char host[256] = "", cmdline[4096] = "";
+	struct utsname u;
+	size_t len = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	uname(&u);
+	for (int i = 0; i < argc && len < sizeof(cmdline); i++)
+		len += snprintf(cmdline + len, sizeof(cmdline) - len, "%s%s", i ? " " : "",
+				argv[i]);
+	const char *kv[][2] = {
+		{ "memprof", MEMPROF_VERSION }, { "hostname", host }, { "release", u.release },
+		{ "machine", u.machine }, { "cmdline", cmdline },
+	};
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		rec.info.key = kv[i][0];
+		rec.info.value = kv[i][1];
+		write_rec(r, &rec);
+	}
+}
+
+/* The thread group of pid, which may name any of its threads. */
+static pid_t thread_group(pid_t pid, char *comm, size_t size)
+{
+	char path[64], line[256];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name:\t", 6)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(comm, size, "%s", line + 6);
+		}
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	}
+	fclose(f);
+	return tgid;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && verbose < 2)
+		return 0;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const char *human(double bytes, char *buf, size_t size)
+{
+	static const char *units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+	return buf;
+}
+
+static void print_summary(struct record *r, const struct mpf_writer_stats *st)
+{
+	const uint64_t *n = st->records;
+	uint64_t page = n[MPF_REC_PAGE_ALLOC] + n[MPF_REC_PAGE_FREE];
+	uint64_t heap = n[MPF_REC_HEAP_ALLOC] + n[MPF_REC_HEAP_FREE] + n[MPF_REC_HEAP_REALLOC];
+	uint64_t events = page + heap;
+	char b1[32], b2[32];
+
+	if (r->opts.events & (1u << MPF_EV_PAGE))
+		fprintf(stderr,
+			"memprof: page: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
+			" frees), %" PRIu64 " lost\n",
+			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
+			r->lost_written[MP_LOST_PAGE]);
+	if (r->lost_written[MP_LOST_PAGE_TRACK])
+		fprintf(stderr, "memprof: page: %" PRIu64 " allocations not tracked for frees: "
+			"use a larger --max-pages\n", r->lost_written[MP_LOST_PAGE_TRACK]);
+	if (r->opts.events & (1u << MPF_EV_HEAP))
+		fprintf(stderr,
+			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
+			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost\n",
+			heap, n[MPF_REC_HEAP_ALLOC], n[MPF_REC_HEAP_REALLOC], n[MPF_REC_HEAP_FREE],
+			r->lost_written[MP_LOST_HEAP]);
+	fprintf(stderr,
+		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
+		"compression %.1fx (%s raw)\n",
+		r->opts.output, human(st->file_bytes, b1, sizeof(b1)), n[MPF_REC_STACK],
+		events ? (double)st->file_bytes / events : 0.0,
+		st->file_bytes ? (double)st->raw_bytes / st->file_bytes : 0.0,
+		human(st->raw_bytes, b2, sizeof(b2)));
+}
+
+static int parse_options(struct record_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "call-graph", required_argument, NULL, 'g' },
+		{ "buffer-size", required_argument, NULL, 'm' },
+		{ "max-pages", required_argument, NULL, 'P' },
+		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+o:p:e:d:g:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'p':
+			if (!parse_u64(optarg, &v) || v == 0 || v > INT32_MAX)
+				return error("invalid PID '%s'; give a process id", optarg), 129;
+			o->pid = v;
+			break;
+		case 'e':
+			if (parse_events(optarg, &o->events))
+				return 129;
+			break;
+		case 'd':
+			if (!parse_u64(optarg, &o->duration) || !o->duration)
+				return error("invalid duration '%s'; give whole seconds", optarg), 129;
+			break;
+		case 'g':
+			if (!strcmp(optarg, "fp"))
+				o->stacks = true;
+			else if (!strcmp(optarg, "none"))
+				o->stacks = false;
+			else
+				return error("unknown call-graph mode '%s'; use fp or none", optarg),
+				       129;
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->buffer_size))
+				return error("invalid buffer size '%s'; give bytes, e.g. 64M", optarg),
+				       129;
+			break;
+		case 'P':
+			if (!parse_u64(optarg, &v) || !v || v > (1u << 28))
+				return error("invalid --max-pages '%s'", optarg), 129;
+			o->max_pages = v;
+			break;
+		case 'I':
+			o->inherit = false;
+			break;
+		case 'h':
+			return usage(record_usage, 0), -1;
+		default:
+			return usage(record_usage, 129), 129;
+		}
+	}
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (!o->argv && !o->pid)
+		return error("nothing to record; give a command after '--' or -p PID"), 129;
+	if (o->argv && o->pid)
+		return error("give either a command or -p PID, not both"), 129;
+	return 0;
+}
+
+/* The trace file: an existing one is kept as FILE.old, as perf does. */
+static int open_output(struct record *r, const struct mpf_header *hdr)
+{
+	char old[MPF_PATH_MAX];
+	struct stat st;
+
+	if (!stat(r->opts.output, &st) && S_ISREG(st.st_mode)) {
+		snprintf(old, sizeof(old), "%s.old", r->opts.output);
+		if (rename(r->opts.output, old))
+			return error("cannot rename '%s' to '%s': %s", r->opts.output, old,
+				     strerror(errno));
+	}
+	r->w = mpf_writer__open(r->opts.output, hdr, NULL);
+	if (!r->w)
+		return error("cannot create '%s': %s", r->opts.output, strerror(errno));
+	return 0;
+}
+
+static int check_system(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return error("this kernel has no BTF (/sys/kernel/btf/vmlinux); memprof record "
+			     "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	return 0;
+}
+
+static int load_error(int err)
+{
+	if (err == -EPERM)
+		return error("loading BPF programs was refused (%s); run as root, or with "
+			     "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE", strerror(-err));
+	return error("cannot load the BPF programs: %s; rerun with -v for the kernel's log",
+		     strerror(-err));
+}
+
+static int record_loop(struct record *r)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start;
+	int err, status;
+
+	while (!stop_signal && !r->write_err) {
+		uint64_t now;
+
+		err = mp_bpf__poll(r->bpf, 100);
+		if (err && !r->write_err)
+			return error("reading events failed: %s", strerror(-err));
+		if (r->target_exited)
+			break;
+		if (r->wl.pid > 0 && waitpid(r->wl.pid, &status, WNOHANG) == r->wl.pid) {
+			r->wl.pid = 0;
+			break;
+		}
+		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)
+			break;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (r->opts.duration && now - start >= r->opts.duration * 1000000000ull)
+			break;
+		if (now - last_flush >= 1000000000ull) {
+			/* A recorder killed with -9 loses at most the last second. */
+			write_lost(r, now);
+			if (mpf_writer__flush(r->w) && !r->write_err)
+				r->write_err = -errno;
+			last_flush = now;
+		}
+	}
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record r = {
+		.opts = {
+			.output = "memprof.data",
+			.events = 1u << MPF_EV_PAGE,
+			.stacks = true,
+			.inherit = true,
+			.buffer_size = 32u << 20,
+			.max_pages = 1u << 20,
+		},
+		.wl = { .pid = -1, .go_fd = -1, .err_fd = -1 },
+	};
+	struct mp_bpf_opts bo;
+	struct mpf_header hdr = {};
+	struct mpf_writer_stats st;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char comm[256] = "";
+	int ret = 1, err;
+	bool keep_file = false;
+
+	err = parse_options(&r.opts, argc, argv);
+	if (err)
+		return err < 0 ? 0 : err;
+	if (check_system())
+		return 1;
+	if (r.opts.pid) {
+		r.target = thread_group(r.opts.pid, comm, sizeof(comm));
+		if (r.target <= 0)
+			return error("no process with PID %d; check the PID with 'ps'", r.opts.pid),
+			       1;
+	}
+	libbpf_set_print(print_libbpf);
+
+	bo = (struct mp_bpf_opts){
+		.page = r.opts.events & (1u << MPF_EV_PAGE),
+		.heap = r.opts.events & (1u << MPF_EV_HEAP),
+		.inherit = r.opts.inherit,
+		.stacks = r.opts.stacks,
+		.buffer_size = r.opts.buffer_size,
+		.max_pages = r.opts.max_pages,
+	};
+	err = mp_bpf__load(&r.bpf, &bo, handle_event, &r);
+	if (err) {
+		load_error(err);
+		return 1;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (r.opts.argv) {
+		err = workload__prepare(&r.wl, r.opts.argv);
+		if (err) {
+			error("cannot start '%s': %s", r.opts.argv[0], strerror(-err));
+			goto out;
+		}
+		r.target = r.wl.pid;
+	}
+
+	hdr.page_size = sysconf(_SC_PAGESIZE);
+	hdr.start_time = now_ns(CLOCK_MONOTONIC);
+	hdr.start_realtime = now_ns(CLOCK_REALTIME);
+	hdr.events = r.opts.events;
+	if (open_output(&r, &hdr))
+		goto out;
+	r.maps = procmaps__new(r.w, on_new_file, &r);
+	if (!r.maps) {
+		error("out of memory");
+		goto out;
+	}
+	write_info(&r, argc, argv);
+
+	err = mp_bpf__add_target(r.bpf, r.target, r.opts.pid ? MP_TARGET_ON : MP_TARGET_AT_EXEC);
+	if (!err)
+		err = mp_bpf__attach_tracepoints(r.bpf);
+	if (err) {
+		error("cannot attach the BPF programs: %s", strerror(-err));
+		goto out;
+	}
+	if (bo.heap && r.opts.argv && (err = probe_own_libc(&r)) < 0) {
+		error("cannot attach the heap probes: %s", strerror(-err));
+		goto out;
+	}
+	if (r.opts.pid) {
+		write_comm(&r, hdr.start_time, r.target, r.target, comm);
+		err = procmaps__scan(r.maps, r.target, hdr.start_time);
+		if (err) {
+			error("cannot read the maps of PID %d: %s", r.target, strerror(-err));
+			goto out;
+		}
+	}
+	if (bo.heap && !r.single_step)
+		debug("every heap probe is on an instruction the kernel emulates");
+	else if (bo.heap)
+		warning("%d heap probe site(s) must be single-stepped by the kernel: recording "
+			"heap calls will be slow", r.single_step);
+
+	if (r.opts.argv) {
+		err = workload__start(&r.wl);
+		if (err) {
+			error("cannot run '%s': %s", r.opts.argv[0], strerror(-err));
+			waitpid(r.wl.pid, NULL, 0);
+			r.wl.pid = 0;
+			goto out;
+		}
+	}
+	if (record_loop(&r))
+		goto out;
+
+	/* Stop the programs, then take everything still in the buffer. */
+	mp_bpf__detach(r.bpf);
+	mp_bpf__poll(r.bpf, 0);
+	if (!r.write_err) {
+		struct mpf_record end = { .type = MPF_REC_END, .time = now_ns(CLOCK_MONOTONIC) };
+
+		write_lost(&r, end.time);
+		mpf_writer__stats(r.w, &st);
+		end.end.events[MPF_EV_PAGE] =
+			st.records[MPF_REC_PAGE_ALLOC] + st.records[MPF_REC_PAGE_FREE];
+		end.end.events[MPF_EV_HEAP] = st.records[MPF_REC_HEAP_ALLOC] +
+					      st.records[MPF_REC_HEAP_FREE] +
+					      st.records[MPF_REC_HEAP_REALLOC];
+		end.end.lost[MPF_EV_PAGE] = r.lost_written[MP_LOST_PAGE];
+		end.end.lost[MPF_EV_HEAP] = r.lost_written[MP_LOST_HEAP];
+		write_rec(&r, &end);
+	}
+	keep_file = true;
+	if (r.write_err) {
+		error("writing '%s' failed: %s; the trace holds what was written before",
+		      r.opts.output, strerror(-r.write_err));
+		goto out;
+	}
+	ret = 0;
+out:
+	mp_bpf__destroy(r.bpf);
+	procmaps__free(r.maps);
+	if (r.w) {
+		err = mpf_writer__flush(r.w);
+		mpf_writer__stats(r.w, &st);
+		if (!err)
+			err = mpf_writer__close(r.w);
+		else
+			mpf_writer__close(r.w);
+		if (err && ret == 0) {
+			error("writing '%s' failed: %s", r.opts.output, strerror(-err));
+			ret = 1;
+		}
+		if (!keep_file)
+			unlink(r.opts.output);
+		else
+			print_summary(&r, &st);
+	}
+	if (r.wl.pid > 0) {
+		/* Recording ended before the command (signal, -d, error): stop it. */
+		if (r.wl.go_fd >= 0)
+			close(r.wl.go_fd);
+		kill(r.wl.pid, SIGTERM);
+		waitpid(r.wl.pid, NULL, 0);
+	}
+	return ret;
+}

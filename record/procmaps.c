@@ -1,0 +1,254 @@
+/*
+ * Snapshots of the targets' memory maps from /proc/PID/maps, written as FILE
+ * records (each file once, with the build-id read now, while the file that
+ * was mapped can still be reached) and MAP records (each mapping once per
+ * process, rescanned on exec and on executable mmaps).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "record/record.h"
+
+struct file_ent {
+	uint64_t dev, ino;	/* ino 0: a pseudo file such as [vdso], keyed by name */
+	char *name;
+	uint32_t id;
+};
+
+struct map_ent {
+	uint64_t start, end, pgoff, ino;
+};
+
+struct pid_maps {
+	pid_t pid;
+	size_t nr, alloc;
+	struct map_ent *maps;
+};
+
+struct procmaps {
+	struct mpf_writer *w;
+	procmaps_file_cb cb;
+	void *ctx;
+	struct file_ent *files;
+	size_t nr_files, alloc_files;
+	struct pid_maps *pids;
+	size_t nr_pids, alloc_pids;
+};
+
+struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx)
+{
+	struct procmaps *pm = calloc(1, sizeof(*pm));
+
+	if (!pm)
+		return NULL;
+	pm->w = w;
+	pm->cb = cb;
+	pm->ctx = ctx;
+	return pm;
+}
+
+void procmaps__free(struct procmaps *pm)
+{
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->nr_files; i++)
+		free(pm->files[i].name);
+	for (size_t i = 0; i < pm->nr_pids; i++)
+		free(pm->pids[i].maps);
+	free(pm->files);
+	free(pm->pids);
+	free(pm);
+}
+
+static int grow(void **arr, size_t *alloc, size_t nr, size_t size)
+{
+	void *p;
+	size_t n;
+
+	if (nr < *alloc)
+		return 0;
+	n = *alloc ? *alloc * 2 : 16;
+	p = realloc(*arr, n * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*alloc = n;
+	return 0;
+}
+
+static struct pid_maps *pid_maps(struct procmaps *pm, pid_t pid, bool create)
+{
+	struct pid_maps *p;
+
+	for (size_t i = 0; i < pm->nr_pids; i++)
+		if (pm->pids[i].pid == pid)
+			return &pm->pids[i];
+	if (!create || grow((void **)&pm->pids, &pm->alloc_pids, pm->nr_pids, sizeof(*p)))
+		return NULL;
+	p = &pm->pids[pm->nr_pids++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	return p;
+}
+
+void procmaps__forget(struct procmaps *pm, pid_t pid)
+{
+	struct pid_maps *p = pid_maps(pm, pid, false);
+
+	if (p)
+		p->nr = 0;
+}
+
+static bool known_map(const struct pid_maps *p, const struct map_ent *m)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		if (p->maps[i].start == m->start && p->maps[i].end == m->end &&
+		    p->maps[i].pgoff == m->pgoff && p->maps[i].ino == m->ino)
+			return true;
+	return false;
+}
+
+/*
+ * Opens the file behind a mapping as the target sees it: through
+ * map_files (works for deleted files and other mount namespaces), then
+ * through the target's root, then by path.
+ */
+static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path, char *used,
+		       size_t size, uint64_t dev, uint64_t ino)
+{
+	char buf[MPF_PATH_MAX + 64];
+	struct stat st;
+	int fd;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, path);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !fstat(fd, &st) && st.st_ino == ino && st.st_dev == dev) {
+		snprintf(used, size, "%s", buf);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(buf, sizeof(buf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		snprintf(used, size, "%s", buf);
+		return fd;
+	}
+	return -errno;
+}
+
+static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint64_t dev,
+		   const char *name, uint64_t time, uint32_t *id)
+{
+	struct mpf_record rec = { .type = MPF_REC_FILE, .time = time };
+	char used[MPF_PATH_MAX + 64];
+	struct file_ent *f;
+	int fd, n, err;
+
+	for (size_t i = 0; i < pm->nr_files; i++) {
+		f = &pm->files[i];
+		if (f->ino == m->ino && f->dev == dev && (m->ino || !strcmp(f->name, name))) {
+			*id = f->id;
+			return 0;
+		}
+	}
+	if (grow((void **)&pm->files, &pm->alloc_files, pm->nr_files, sizeof(*f)))
+		return -ENOMEM;
+	f = &pm->files[pm->nr_files];
+	f->dev = dev;
+	f->ino = m->ino;
+	f->name = strdup(name);
+	if (!f->name)
+		return -ENOMEM;
+	f->id = ++pm->nr_files;
+
+	rec.file.id = f->id;
+	rec.file.path = name;
+	if (m->ino && name[0] == '/') {
+		fd = open_mapped(pid, m->start, m->end, name, used, sizeof(used), dev, m->ino);
+		if (fd >= 0) {
+			n = read_build_id(fd, rec.file.build_id, sizeof(rec.file.build_id));
+			close(fd);
+			if (n > 0) {
+				rec.file.build_id_len = n;
+				if (pm->cb)
+					pm->cb(pm->ctx, pid, used, name);
+			}
+		}
+	}
+	err = mpf_writer__write(pm->w, &rec);
+	if (err)
+		return err;
+	*id = f->id;
+	return 0;
+}
+
+int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
+{
+	char path[64], line[MPF_PATH_MAX + 256];
+	struct pid_maps *p;
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	p = pid_maps(pm, pid, true);
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct mpf_record rec = { .type = MPF_REC_MAP, .time = time };
+		unsigned int maj, min;
+		char perms[8], *name;
+		struct map_ent m;
+		uint32_t id = 0;
+		int pos = 0;
+		size_t len;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &m.start, &m.end, perms, &m.pgoff, &maj, &min, &m.ino, &pos) < 7 || !pos)
+			continue;
+		name = line + pos;
+		len = strlen(name);
+		while (len && (name[len - 1] == '\n' || name[len - 1] == ' '))
+			name[--len] = '\0';
+		if (len > 10 && !strcmp(name + len - 10, " (deleted)"))
+			name[len - 10] = '\0';
+		if (known_map(p, &m))
+			continue;
+		if (*name) {
+			err = file_id(pm, pid, &m, makedev(maj, min), name, time, &id);
+			if (err)
+				break;
+		}
+		if (grow((void **)&p->maps, &p->alloc, p->nr, sizeof(m))) {
+			err = -ENOMEM;
+			break;
+		}
+		p->maps[p->nr++] = m;
+		rec.map.pid = pid;
+		rec.map.file_id = id;
+		rec.map.start = m.start;
+		rec.map.end = m.end;
+		rec.map.pgoff = m.pgoff;
+		rec.map.prot = (perms[0] == 'r' ? MPF_PROT_READ : 0) |
+			       (perms[1] == 'w' ? MPF_PROT_WRITE : 0) |
+			       (perms[2] == 'x' ? MPF_PROT_EXEC : 0);
+		err = mpf_writer__write(pm->w, &rec);
+		if (err)
+			break;
+	}
+out:
+	fclose(f);
+	return err;
+}

@@ -1,0 +1,106 @@
+/*
+ * Internal interfaces of the record command: BPF loading and event
+ * consumption, /proc maps and build-id capture, heap probe placement and the
+ * launched workload.  Nothing here is seen by report: the two meet only in
+ * format/.
+ */
+#ifndef MEMPROF_RECORD_H
+#define MEMPROF_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+
+#include "bpf/memprof.h"
+#include "format/mpf.h"
+
+/* ---- buildid.c ---- */
+
+/* Reads the GNU build-id note of an ELF file; returns its length, 0 if none, -errno. */
+int read_build_id(int fd, uint8_t *buf, size_t size);
+
+/* ---- procmaps.c: what each target maps, written as FILE and MAP records ---- */
+
+struct procmaps;
+
+/* Called with the path (openable by record) of every ELF file newly seen mapped. */
+typedef void (*procmaps_file_cb)(void *ctx, pid_t pid, const char *open_path, const char *path);
+
+struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx);
+void procmaps__free(struct procmaps *pm);
+/*
+ * Reads /proc/PID/maps and writes a MAP record (and a FILE record for a file
+ * seen the first time) for each mapping not written before for pid.
+ */
+int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time);
+/* The process exec'd or exited: its earlier mappings are gone. */
+void procmaps__forget(struct procmaps *pm, pid_t pid);
+
+/* ---- probes.c: heap function probe sites ---- */
+
+struct probe_site {
+	const char *func;	/* "malloc", ... */
+	unsigned int kind;	/* enum mp_heap_func */
+	uint64_t offset;	/* file offset of the probed instruction */
+	uint64_t entry;		/* file offset of the function's entry */
+	bool emulated;		/* an instruction the kernel emulates, no single-step */
+};
+
+#define PROBE_MAX_SITES 8
+
+/*
+ * Finds the heap functions libc exports in the ELF file at path and picks,
+ * for each, the first instruction the kernel can emulate before the function
+ * touches its stack or argument registers.  Returns the number of sites, -errno.
+ */
+int find_heap_probe_sites(const char *path, struct probe_site *sites, int max);
+
+/* ---- workload.c: the command record launches ---- */
+
+struct workload {
+	pid_t pid;
+	int go_fd;		/* write end: the child execs once written to */
+	int err_fd;		/* read end: exec's errno, or EOF when exec succeeded */
+};
+
+/* Forks a child that waits for workload__start() and then execs argv. */
+int workload__prepare(struct workload *wl, char **argv);
+/* Lets the child exec; returns 0, or -errno when it could not run the command. */
+int workload__start(struct workload *wl);
+
+#endif
+
+/* ---- bpf.c: the BPF programs, their maps and links ---- */
+
+struct mp_bpf_opts {
+	bool page, heap;	/* event types */
+	bool inherit;		/* follow new child processes */
+	bool stacks;
+	size_t buffer_size;	/* ring buffer bytes, a power of two */
+	size_t max_pages;	/* page allocations tracked at once */
+};
+
+struct mp_bpf;
+typedef int (*mp_event_cb)(void *ctx, void *data, size_t size);
+
+/* Opens, sizes and loads the programs: -errno (-EPERM: no privilege). */
+int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx);
+/* Attaches the tracepoint programs (processes, and pages if wanted). */
+int mp_bpf__attach_tracepoints(struct mp_bpf *b);
+/*
+ * Attaches the heap probes to the libc at path (once per file).  Returns the
+ * number of probe sites attached (0 if already attached), or -errno.  Sites
+ * the kernel must single-step are counted in *single_step.
+ */
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, int *single_step);
+int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state);
+/* Waits up to timeout_ms for data, then consumes all that is there. */
+int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
+/* Lost-event counters summed over CPUs. */
+int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
+/* Detaches every program; events already in the buffer can still be consumed. */
+void mp_bpf__detach(struct mp_bpf *b);
+void mp_bpf__destroy(struct mp_bpf *b);
