@@ -16,6 +16,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define PF_EXITING	0x00000004
+#define PF_KTHREAD	0x00200000
 #define PROT_EXEC	0x4
 #define NR_MMAP		9	/* x86_64 */
 #define MAX_ORDER_SCAN	11
@@ -38,14 +39,19 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
-/* Page allocations of the targets not freed yet: page id -> owner. */
+/*
+ * Pages the targets own, one bit each, indexed by page id modulo the map's
+ * size in bits: the ids of all physical pages are consecutive, and record
+ * sizes the map to a power of two at least the number of page frames, so the
+ * index is exact.  A bitmap (not a hash) because the free program runs on
+ * every page free in the system and must be cheap when the page is not ours.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);		/* resized by record */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
-	__type(value, struct mp_page_owner);
-} pages SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record: page frames / 64 */
+	__type(key, __u32);
+	__type(value, __u64);
+} owned SEC(".maps");
 
 /* Heap calls between entry and return: tid -> call. */
 struct {
@@ -74,8 +80,7 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-/* Orders with live high-order allocations: a free must look for its head. */
-__u32 high_orders;
+const volatile __u64 owned_bits = 64;		/* bits in `owned`, a power of two */
 
 static __always_inline void count_lost(__u32 what)
 {
@@ -119,23 +124,49 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
 		count_lost(lost_idx);
 }
 
+#define MAX_FRAME_SPAN	(64ull << 20)	/* a frame pointer this far above sp is garbage */
+
+/*
+ * Walks the user frame-pointer chain from regs into ips.  Our own walk, not
+ * bpf_get_stack(): that one follows %rbp wherever it points, and a code
+ * without frame pointers (glibc's __libc_start_call_main, say) leaves a value
+ * there whose read faults, at the cost of an exception on every event.  A
+ * frame must lie above the stack pointer and above the frame it came from.
+ */
+static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips)
+{
+	__u64 fp = BPF_CORE_READ(regs, bp), sp = BPF_CORE_READ(regs, sp);
+	__u64 frame[2];
+	int n = 1;
+
+	ips[0] = BPF_CORE_READ(regs, ip);
+	for (int i = 1; i < MP_STACK_DEPTH; i++) {
+		if (fp < sp || fp - sp > MAX_FRAME_SPAN || (fp & 7))
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+			break;
+		ips[i] = frame[1];
+		n = i + 1;
+		if (frame[0] <= fp)
+			break;
+		fp = frame[0];
+	}
+	return n;
+}
+
 /* Appends the user stack at off in the scratch event and submits it. */
-static __always_inline void submit_with_stack(void *ctx, struct scratch *s, __u32 off,
+static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
 					      __u32 lost_idx)
 {
 	struct mp_hdr *h = (void *)s->buf;
-	long n = 0;
+	__u64 n = 0;
 
-	if (want_stacks && off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
-		n = bpf_get_stack(ctx, s->buf + off, MP_STACK_DEPTH * sizeof(__u64),
-				  BPF_F_USER_STACK);
-		if (n < 0)
-			n = 0;
-	}
-	if (n > MP_STACK_DEPTH * sizeof(__u64))
-		n = MP_STACK_DEPTH * sizeof(__u64);
-	h->nr_ips = n / sizeof(__u64);
-	submit(s->buf, off + n, lost_idx, wakeup_flag());
+	if (want_stacks && regs && off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf))
+		n = walk_user_stack(regs, (__u64 *)(s->buf + off));
+	if (n > MP_STACK_DEPTH)
+		n = MP_STACK_DEPTH;
+	h->nr_ips = n;
+	submit(s->buf, off + n * sizeof(__u64), lost_idx, wakeup_flag());
 }
 
 static __always_inline struct scratch *get_scratch(void)
@@ -231,6 +262,16 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- physical pages ---- */
 
+/* The user registers of the current task, for a tracepoint in kernel context. */
+static __always_inline struct pt_regs *user_regs(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (task->flags & PF_KTHREAD)
+		return NULL;
+	return (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
 /*
  * Pages are named by struct page address / sizeof(struct page): unique, and
  * neighbours differ by one, which the trace encodes in a byte.  The page
@@ -241,6 +282,43 @@ static __always_inline __u64 page_id(__u64 page)
 	return page / bpf_core_type_size(struct page);
 }
 
+/*
+ * Sets (or clears) the bits of 2^order pages from id in `owned`; returns
+ * whether any was set before.  Pages of an allocation are naturally aligned,
+ * so from order 6 on they fill whole words.
+ */
+static __always_inline bool mark_pages(__u64 id, unsigned int order, bool set)
+{
+	__u64 bit = id & (owned_bits - 1), mask, old = 0;
+	__u32 word = bit / 64;
+	__u64 *w;
+
+	if (order < 6) {
+		mask = ((1ull << (1u << order)) - 1) << (bit % 64);
+		w = bpf_map_lookup_elem(&owned, &word);
+		if (!w)
+			return false;
+		if (set)
+			return __sync_fetch_and_or(w, mask) & mask;
+		if (!(*w & mask))
+			return false;
+		return __sync_fetch_and_and(w, ~mask) & mask;
+	}
+	for (int i = 0; i < (1 << (MAX_ORDER_SCAN - 6)); i++) {
+		if (i >= (1 << (order - 6)))
+			break;
+		word = bit / 64 + i;
+		w = bpf_map_lookup_elem(&owned, &word);
+		if (!w)
+			break;
+		if (set)
+			old |= __sync_fetch_and_or(w, ~0ull);
+		else if (*w)
+			old |= __sync_fetch_and_and(w, 0);
+	}
+	return old;
+}
+
 SEC("raw_tp/mm_page_alloc")
 int page_alloc(__u64 *ctx)
 {
@@ -248,21 +326,14 @@ int page_alloc(__u64 *ctx)
 	unsigned int order = ctx[1];
 	gfp_t gfp = ctx[2];
 	__u64 id = bpf_get_current_pid_tgid();
-	struct mp_page_owner owner = {};
 	struct mp_page_alloc *ev;
 	struct scratch *s;
 	__u64 pid;
 
-	if (!page || !is_target(id >> 32))
+	if (!page || order >= MAX_ORDER_SCAN || !is_target(id >> 32))
 		return 0;
 	pid = page_id(page);
-	owner.pid = id >> 32;
-	owner.order = order;
-	owner.remaining = 1 << (order & 31);
-	if (bpf_map_update_elem(&pages, &pid, &owner, BPF_ANY))
-		count_lost(MP_LOST_PAGE_TRACK);
-	else if (order > 0 && order < 32 && !(high_orders & (1u << order)))
-		__sync_fetch_and_or(&high_orders, 1u << order);
+	mark_pages(pid, order, true);
 
 	s = get_scratch();
 	if (!s)
@@ -272,28 +343,8 @@ int page_alloc(__u64 *ctx)
 	ev->page = pid;
 	ev->order = order;
 	ev->gfp = gfp;
-	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_PAGE);
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE);
 	return 0;
-}
-
-static __always_inline void page_freed(__u64 head, struct mp_page_owner *o, __u64 pid,
-				       unsigned int order)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 id = bpf_get_current_pid_tgid();
-	struct mp_page_free ev = {};
-	__u32 owner = o->pid;
-
-	if (__sync_fetch_and_add(&o->remaining, -(1 << (order & 31))) <= (1 << (order & 31)))
-		bpf_map_delete_elem(&pages, &head);
-	fill_hdr(&ev.hdr, MP_PAGE_FREE, id);
-	ev.hdr.pid = owner;
-	if ((id >> 32) == owner && (task->flags & PF_EXITING))
-		ev.hdr.flags |= MP_PAGE_FREE_EXITING;
-	ev.page = pid;
-	ev.head = head;
-	ev.order = order;
-	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
 }
 
 SEC("raw_tp/mm_page_free")
@@ -301,32 +352,29 @@ int page_free(__u64 *ctx)
 {
 	__u64 page = ctx[0];
 	unsigned int order = ctx[1];
-	struct mp_page_owner *o;
-	__u64 pid, head;
-	__u32 orders;
+	struct task_struct *task;
+	struct mp_page_free ev;
+	__u64 pid, id;
 
-	if (!page)
+	if (!page || order >= MAX_ORDER_SCAN)
 		return 0;
 	pid = page_id(page);
-	o = bpf_map_lookup_elem(&pages, &pid);
-	if (o) {
-		page_freed(pid, o, pid, order);
+	if (!mark_pages(pid, order, false))
 		return 0;
-	}
-	/* Part of a larger allocation split since (a THP, say)? Look for its head. */
-	orders = high_orders;
-	if (!orders)
-		return 0;
-	for (int k = 1; k < MAX_ORDER_SCAN; k++) {
-		if (!(orders & (1u << k)) || k <= order)
-			continue;
-		head = pid & ~((1ull << k) - 1);
-		o = bpf_map_lookup_elem(&pages, &head);
-		if (o && o->order == k) {
-			page_freed(head, o, pid, order);
-			return 0;
-		}
-	}
+	/*
+	 * One of ours.  The owner is in the allocation's record: report matches
+	 * them, and takes a free by the owner while it exits as its teardown.
+	 */
+	id = bpf_get_current_pid_tgid();
+	fill_hdr(&ev.hdr, MP_PAGE_FREE, id);
+	task = bpf_get_current_task_btf();
+	if (task->flags & PF_EXITING)
+		ev.hdr.flags |= MP_PAGE_FREE_EXITING;
+	ev.page = pid;
+	ev.head = pid;
+	ev.order = order;
+	ev.pad = 0;
+	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
 	return 0;
 }
 

@@ -37,7 +37,6 @@ enum mp_lost {
 	MP_LOST_PAGE = 0,
 	MP_LOST_HEAP = 1,
 	MP_LOST_OTHER = 2,	/* process lifecycle and mapping notices */
-	MP_LOST_PAGE_TRACK = 3,	/* page ownership table full: a free may go unmatched */
 	MP_LOST__MAX,
 };
 
@@ -71,12 +70,12 @@ struct mp_page_alloc {
 	__u64 ips[];
 };
 
-#define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags */
+#define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags: the freeing task is exiting */
 
 struct mp_page_free {
-	struct mp_hdr hdr;	/* pid: the owner, tid: the freeing task */
+	struct mp_hdr hdr;	/* pid, tid: the freeing task */
 	__u64 page;
-	__u64 head;		/* the allocation the page belongs to */
+	__u64 head;		/* = page: the owner is matched in user space */
 	__u32 order;
 	__u32 pad;
 };
@@ -118,15 +117,6 @@ struct mp_exit {
 struct mp_mmap {
 	struct mp_hdr hdr;
 	__u64 addr, len;
-};
-
-/* Value of the `pages` map: who owns a tracked allocation. */
-struct mp_page_owner {
-	__u32 pid;
-	__u16 order;
-	__u16 pad;
-	__s32 remaining;	/* pages of the allocation not freed yet */
-	__u32 pad2;
 };
 
 /* Value of the `inflight` map: a heap call between entry and return. */

@@ -70,8 +70,9 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	/* Wake the consumer at a quarter full: room for bursts while it drains. */
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
-	if (!err && opts->max_pages)
-		err = bpf_map__set_max_entries(skel->maps.pages, opts->max_pages);
+	skel->rodata->owned_bits = opts->page_frames;
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.owned, opts->page_frames / 64);
 	if (err)
 		goto fail;
 	if (!opts->page) {

@@ -36,7 +36,6 @@ static const char record_usage[] =
 	"    -g, --call-graph MODE   how user stacks are taken: fp (frame pointers, default)\n"
 	"                            or none\n"
 	"    -m, --buffer-size SIZE  kernel ring buffer size, e.g. 64M (default: 32M)\n"
-	"        --max-pages N       page allocations tracked at once (default: 1048576)\n"
 	"        --no-inherit        do not follow child processes the target creates\n"
 	"    -h, --help              show this help\n";
 
@@ -49,7 +48,6 @@ struct record_opts {
 	bool stacks;
 	bool inherit;
 	size_t buffer_size;
-	size_t max_pages;
 };
 
 struct record {
@@ -341,7 +339,6 @@ static void write_lost(struct record *r, uint64_t time)
 		[MP_LOST_PAGE] = MPF_EV_PAGE,
 		[MP_LOST_HEAP] = MPF_EV_HEAP,
 		[MP_LOST_OTHER] = MPF_EV__MAX,
-		[MP_LOST_PAGE_TRACK] = MPF_EV_PAGE,
 	};
 
 	if (mp_bpf__lost(r->bpf, lost))
@@ -440,9 +437,6 @@ static void print_summary(struct record *r, const struct mpf_writer_stats *st)
 			" frees), %" PRIu64 " lost\n",
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
 			r->lost_written[MP_LOST_PAGE]);
-	if (r->lost_written[MP_LOST_PAGE_TRACK])
-		fprintf(stderr, "memprof: page: %" PRIu64 " allocations not tracked for frees: "
-			"use a larger --max-pages\n", r->lost_written[MP_LOST_PAGE_TRACK]);
 	if (r->opts.events & (1u << MPF_EV_HEAP))
 		fprintf(stderr,
 			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
@@ -467,7 +461,6 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "buffer-size", required_argument, NULL, 'm' },
-		{ "max-pages", required_argument, NULL, 'P' },
 		{ "no-inherit", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -507,11 +500,6 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 				return error("invalid buffer size '%s'; give bytes, e.g. 64M", optarg),
 				       129;
 			break;
-		case 'P':
-			if (!parse_u64(optarg, &v) || !v || v > (1u << 28))
-				return error("invalid --max-pages '%s'", optarg), 129;
-			o->max_pages = v;
-			break;
 		case 'I':
 			o->inherit = false;
 			break;
@@ -546,6 +534,30 @@ static int open_output(struct record *r, const struct mpf_header *hdr)
 	if (!r->w)
 		return error("cannot create '%s': %s", r->opts.output, strerror(errno));
 	return 0;
+}
+
+/*
+ * Bits for the page ownership map: a power of two above the highest page
+ * frame, with room for memory hot-added while recording.
+ */
+static uint64_t page_frames(void)
+{
+	uint64_t start, end, max = 0, bits = 1 << 20;
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "System RAM") &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2 && end > max)
+			max = end;
+	}
+	if (f)
+		fclose(f);
+	if (!max)		/* addresses hidden: assume a large machine (256 GiB) */
+		max = 1ull << 38;
+	while (bits < 2 * (max + 1) / 4096)
+		bits <<= 1;
+	return bits;
 }
 
 static int check_system(void)
@@ -607,7 +619,6 @@ int cmd_record(int argc, char **argv)
 			.stacks = true,
 			.inherit = true,
 			.buffer_size = 32u << 20,
-			.max_pages = 1u << 20,
 		},
 		.wl = { .pid = -1, .go_fd = -1, .err_fd = -1 },
 	};
@@ -638,7 +649,7 @@ int cmd_record(int argc, char **argv)
 		.inherit = r.opts.inherit,
 		.stacks = r.opts.stacks,
 		.buffer_size = r.opts.buffer_size,
-		.max_pages = r.opts.max_pages,
+		.page_frames = page_frames(),
 	};
 	err = mp_bpf__load(&r.bpf, &bo, handle_event, &r);
 	if (err) {

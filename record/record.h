@@ -80,7 +80,7 @@ struct mp_bpf_opts {
 	bool inherit;		/* follow new child processes */
 	bool stacks;
 	size_t buffer_size;	/* ring buffer bytes, a power of two */
-	size_t max_pages;	/* page allocations tracked at once */
+	uint64_t page_frames;	/* bits of the page ownership map, a power of two */
 };
 
 struct mp_bpf;
