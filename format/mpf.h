@@ -70,7 +70,7 @@ enum mpf_heap_func {
 #define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped at its depth limit */
 
 /* mpf_page_free.flags */
-#define MPF_PAGE_FREE_EXITING	0x1	/* freed by the owner's exit teardown */
+#define MPF_PAGE_FREE_EXITING	0x1	/* the freeing task was exiting */
 
 /* mpf_map.prot */
 #define MPF_PROT_READ		0x1
@@ -138,12 +138,17 @@ struct mpf_page_alloc {
 	uint32_t stack_id;	/* 0 when no stack was taken */
 };
 
+/*
+ * A free of 2^order pages from `page`, some of which the targets own.  The
+ * allocation each page belongs to is found by page id (a free may cover part
+ * of an allocation, or pages of several).
+ */
 struct mpf_page_free {
-	uint32_t pid;		/* the owner, as recorded at allocation */
+	uint32_t pid;		/* the freeing process (not necessarily the owner) */
 	uint32_t order;		/* order freed (may be less than allocated) */
 	uint32_t flags;		/* MPF_PAGE_FREE_* */
 	uint64_t page;		/* first page id freed */
-	uint64_t head;		/* page id of the allocation it belongs to */
+	uint64_t head;		/* = page in this version; kept for the format */
 };
 
 struct mpf_heap_alloc {
@@ -258,8 +263,9 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err);
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
 /*
  * Decodes the next record into *rec.  Returns 1 for a record, 0 at the end of
- * the sound data, or a negative errno (-EBADMSG: corrupt chunk or record;
- * -ENOMEM).  After 0 or an error, mpf_reader__status() says why it stopped.
+ * the sound data (a cut or corrupt chunk or record ends it too: everything
+ * before it has been returned), or a negative errno (-EIO, -ENOMEM).  After 0
+ * or an error, mpf_reader__status() says why it stopped.
  */
 int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec);
 

@@ -16,9 +16,14 @@
 #include "util.h"
 #include "memprof.skel.h"
 
-struct lib_id {
+/* The heap probes on one libc for one process (pid -1: every process). */
+struct probe_set {
 	dev_t dev;
 	ino_t ino;
+	pid_t pid;
+	char *path;
+	int nr_links;
+	struct bpf_link *links[2 * PROBE_MAX_SITES];
 };
 
 struct mp_bpf {
@@ -26,8 +31,8 @@ struct mp_bpf {
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	size_t nr_links, alloc_links;
-	struct lib_id *libs;
-	size_t nr_libs, alloc_libs;
+	struct probe_set *sets;
+	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
 };
 
@@ -144,50 +149,111 @@ static struct bpf_program *entry_prog(struct mp_bpf *b, unsigned int kind)
 	return NULL;
 }
 
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, int *single_step)
+static void probe_set__detach(struct probe_set *ps)
+{
+	for (int i = 0; i < ps->nr_links; i++)
+		bpf_link__destroy(ps->links[i]);
+	ps->nr_links = 0;
+	free(ps->path);
+	ps->path = NULL;
+}
+
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *single_step)
 {
 	struct probe_site sites[PROBE_MAX_SITES];
+	struct probe_set *ps;
+	bool seen = false;
 	struct stat st;
-	int nr, err;
+	int nr, err = 0;
 
 	if (stat(path, &st))
 		return -errno;
-	for (size_t i = 0; i < b->nr_libs; i++)
-		if (b->libs[i].dev == st.st_dev && b->libs[i].ino == st.st_ino)
+	for (size_t i = 0; i < b->nr_sets; i++) {
+		ps = &b->sets[i];
+		if (ps->dev != st.st_dev || ps->ino != st.st_ino)
+			continue;
+		if (ps->pid == pid || ps->pid == -1)
 			return 0;
+		seen = true;
+	}
 	nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
 	if (nr < 0)
 		return nr;
-	if (b->nr_libs == b->alloc_libs) {
-		size_t n = b->alloc_libs ? b->alloc_libs * 2 : 4;
-		void *p = realloc(b->libs, n * sizeof(*b->libs));
+	if (b->nr_sets == b->alloc_sets) {
+		size_t n = b->alloc_sets ? b->alloc_sets * 2 : 4;
+		void *p = realloc(b->sets, n * sizeof(*b->sets));
 
 		if (!p)
 			return -ENOMEM;
-		b->libs = p;
-		b->alloc_libs = n;
+		b->sets = p;
+		b->alloc_sets = n;
 	}
-	b->libs[b->nr_libs++] = (struct lib_id){ st.st_dev, st.st_ino };
-	for (int i = 0; i < nr; i++) {
+	ps = &b->sets[b->nr_sets++];
+	memset(ps, 0, sizeof(*ps));
+	ps->dev = st.st_dev;
+	ps->ino = st.st_ino;
+	ps->pid = pid;
+	ps->path = strdup(path);
+	if (!ps->path)
+		return -ENOMEM;
+	for (int i = 0; i < nr && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, entry);
 		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
+		struct bpf_link *l;
 
-		if (!sites[i].emulated)
+		if (!sites[i].emulated && !seen)
 			(*single_step)++;
-		debug("probe %s at %s+0x%" PRIx64 " (entry +%" PRIu64 ")%s", sites[i].func, path,
-		      sites[i].offset, sites[i].offset - sites[i].entry,
-		      sites[i].emulated ? "" : ", single-stepped");
-		/* -1: every process mapping the file; the programs filter by target. */
-		err = add_link(b, bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), -1,
-								  path, sites[i].offset, &entry));
-		if (!err && sites[i].kind != MP_FREE)
-			err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.alloc_return,
-									  -1, path, sites[i].offset,
-									  &ret));
-		if (err)
-			return err;
+		if (!seen)
+			debug("probe %s at %s+0x%" PRIx64 " (entry +%" PRIu64 ")%s", sites[i].func,
+			      path, sites[i].offset, sites[i].offset - sites[i].entry,
+			      sites[i].emulated ? "" : ", single-stepped");
+		l = bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), pid, path,
+						    sites[i].offset, &entry);
+		if (!l)
+			err = -errno;
+		else
+			ps->links[ps->nr_links++] = l;
+		if (err || sites[i].kind == MP_FREE)
+			continue;
+		l = bpf_program__attach_uprobe_opts(b->skel->progs.alloc_return, pid, path,
+						    sites[i].offset, &ret);
+		if (!l)
+			err = -errno;
+		else
+			ps->links[ps->nr_links++] = l;
+	}
+	if (err) {
+		probe_set__detach(ps);
+		b->nr_sets--;
+		return err;
 	}
 	return nr;
+}
+
+int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
+{
+	int dummy = 0, err;
+
+	for (size_t i = 0; i < b->nr_sets; i++) {
+		if (b->sets[i].pid != parent)
+			continue;
+		err = mp_bpf__attach_heap(b, b->sets[i].path, child, &dummy);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid)
+{
+	for (size_t i = 0; i < b->nr_sets;) {
+		if (b->sets[i].pid != pid) {
+			i++;
+			continue;
+		}
+		probe_set__detach(&b->sets[i]);
+		b->sets[i] = b->sets[--b->nr_sets];
+	}
 }
 
 int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state)
@@ -239,6 +305,9 @@ void mp_bpf__detach(struct mp_bpf *b)
 	for (size_t i = 0; i < b->nr_links; i++)
 		bpf_link__destroy(b->links[i]);
 	b->nr_links = 0;
+	for (size_t i = 0; i < b->nr_sets; i++)
+		probe_set__detach(&b->sets[i]);
+	b->nr_sets = 0;
 }
 
 void mp_bpf__destroy(struct mp_bpf *b)
@@ -249,6 +318,6 @@ void mp_bpf__destroy(struct mp_bpf *b)
 	ring_buffer__free(b->rb);
 	memprof_bpf__destroy(b->skel);
 	free(b->links);
-	free(b->libs);
+	free(b->sets);
 	free(b);
 }

@@ -60,6 +60,7 @@ struct record {
 	bool target_exited;
 	int write_err;
 	int single_step;		/* heap probe sites the kernel single-steps */
+	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	uint64_t lost_written[MP_LOST__MAX];
 	uint64_t page_frees_exiting;
 };
@@ -243,6 +244,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.type = MPF_REC_FORK;
 		rec.fork.ppid = e->ppid;
 		rec.fork.pid = h->pid;
+		if (!r->probe_pid && mp_bpf__inherit_heap(r->bpf, e->ppid, h->pid))
+			warning("cannot probe the heap functions of PID %u", h->pid);
 		if (write_rec(r, &rec))
 			return r->write_err;
 		memcpy(comm, e->comm, MP_COMM_LEN);
@@ -276,6 +279,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.exit.pid = h->pid;
 		rec.exit.status = e->status;
 		procmaps__forget(r->maps, h->pid);
+		if (!r->probe_pid)
+			mp_bpf__detach_heap(r->bpf, h->pid);
 		if ((pid_t)h->pid == r->target)
 			r->target_exited = true;
 		break;
@@ -300,7 +305,8 @@ static void on_new_file(void *ctx, pid_t pid, const char *open_path, const char 
 	base = base ? base + 1 : path;
 	if (!(r->opts.events & (1u << MPF_EV_HEAP)) || strncmp(base, "libc.so", 7))
 		return;
-	err = mp_bpf__attach_heap(r->bpf, open_path, &r->single_step);
+	err = mp_bpf__attach_heap(r->bpf, open_path, r->probe_pid ? r->probe_pid : pid,
+				  &r->single_step);
 	if (err < 0)
 		warning("cannot probe the heap functions of '%s': %s", path, strerror(-err));
 	else if (err > 0)
@@ -324,7 +330,7 @@ static int probe_own_libc(struct record *r)
 		path[strcspn(path, "\n")] = '\0';
 		base = strrchr(path, '/') + 1;
 		if (!strncmp(base, "libc.so", 7)) {
-			err = mp_bpf__attach_heap(r->bpf, path, &r->single_step);
+			err = mp_bpf__attach_heap(r->bpf, path, -1, &r->single_step);
 			break;
 		}
 	}
@@ -661,6 +667,13 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * A launched command is probed in every process: its children (and what
+	 * they exec) are then recorded from their first instruction.  A running
+	 * process is probed alone, so that the rest of the system does not pay
+	 * for it; its new children get probes as their fork is seen.
+	 */
+	r.probe_pid = r.opts.argv ? -1 : 0;
 	if (r.opts.argv) {
 		err = workload__prepare(&r.wl, r.opts.argv);
 		if (err) {

@@ -91,11 +91,16 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 /* Attaches the tracepoint programs (processes, and pages if wanted). */
 int mp_bpf__attach_tracepoints(struct mp_bpf *b);
 /*
- * Attaches the heap probes to the libc at path (once per file).  Returns the
- * number of probe sites attached (0 if already attached), or -errno.  Sites
- * the kernel must single-step are counted in *single_step.
+ * Attaches the heap probes to the libc at path, for process pid or, with -1,
+ * for every process mapping it (the programs filter by target).  Once per file
+ * and pid.  Returns the number of probe sites attached (0 if already there),
+ * or -errno.  Sites the kernel must single-step are counted in *single_step.
  */
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, int *single_step);
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *single_step);
+/* A new child process gets the probes its parent has. */
+int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child);
+/* Removes the probes of a process that exited. */
+void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid);
 int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state);
 /* Waits up to timeout_ms for data, then consumes all that is there. */
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
