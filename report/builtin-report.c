@@ -1,0 +1,500 @@
+/*
+ * memprof report: reads a trace written by `memprof record` and shows what
+ * allocated the memory still live at its end (or all memory allocated during
+ * it), as a call tree per event type or as folded stacks for flame graphs.
+ * It needs no root and no BPF: only the trace and, for names, the ELF files
+ * the trace recorded.
+ *
+ * This is the command layer: it parses options, runs the trace through the
+ * model, turns each allocation site into a path of names for the tree, and
+ * is the only part of report that prints.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "format/mpf.h"
+#include "report/model.h"
+#include "report/report.h"
+#include "report/symbolize.h"
+#include "report/tree.h"
+#include "util.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
+#define REPORT_SYNOPSIS                                                                       \
+	"memprof report [-i FILE] [--show=live|alloc] [--event=page|heap]\n"                  \
+	"               [--reverse] [--threshold=KIB] [--folded]\n"
+
+static const char report_help[] =
+	REPORT_SYNOPSIS
+	"\n"
+	"    -i, --input FILE    the trace to read (default: memprof.data)\n"
+	"    --show=live|alloc   bytes still allocated at the end of the trace (default),\n"
+	"                        or every byte allocated during it\n"
+	"    --event=page|heap   only this event type (default: each one recorded)\n"
+	"    --reverse           allocation sites first, their callers below them\n"
+	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
+	"    --folded            folded stacks for flamegraph.pl, bytes per stack\n"
+	"    -h, --help          show this help\n";
+
+#define EXIT_USAGE 129
+#define THRESHOLD_KIB_DEFAULT 256
+
+struct report_opts {
+	const char *input;
+	enum report_show show;
+	int event;		/* enum mpf_event_type, or -1 for each one present */
+	bool reverse;
+	bool folded;
+	uint64_t threshold_kib;
+};
+
+/* Names every path may use, interned once. */
+struct report_names {
+	uint32_t unknown;	/* the frame of an empty or undefined stack */
+	uint32_t truncated;	/* outermost frame of a stack the unwinder cut short */
+	uint32_t other;		/* folded siblings */
+};
+
+struct report {
+	const struct report_opts *opts;
+	struct model *model;
+	struct strtab *names;
+	struct symbolizer *sym;
+	struct report_names n;
+	struct tree *trees[MPF_EV__MAX];
+	struct report_section secs[MPF_EV__MAX];
+};
+
+enum {
+	OPT_REVERSE = 256,
+	OPT_THRESHOLD,
+	OPT_FOLDED,
+	OPT_SHOW,
+	OPT_EVENT,
+};
+
+/* 0: go on; otherwise the exit status (0 after --help). */
+static int parse_options(int argc, char **argv, struct report_opts *o, bool *done)
+{
+	static const struct option long_opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "show", required_argument, NULL, OPT_SHOW },
+		{ "event", required_argument, NULL, OPT_EVENT },
+		{ "reverse", no_argument, NULL, OPT_REVERSE },
+		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *arg, *eq;
+	int c;
+
+	*done = false;
+	optind = 0;
+	/* getopt's own messages do not follow ours: it stays quiet, we say it in one line. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			o->input = optarg;
+			break;
+		case OPT_SHOW:
+			if (!strcmp(optarg, "live"))
+				o->show = REPORT_SHOW_LIVE;
+			else if (!strcmp(optarg, "alloc"))
+				o->show = REPORT_SHOW_ALLOC;
+			else
+				return error("invalid --show '%s': expected live or alloc", optarg),
+				       EXIT_USAGE;
+			break;
+		case OPT_EVENT:
+			o->event = mpf_event_parse(optarg);
+			if (o->event < 0)
+				return error("unknown event type '%s': expected page or heap",
+					     optarg),
+				       EXIT_USAGE;
+			break;
+		case OPT_REVERSE:
+			o->reverse = true;
+			break;
+		case OPT_THRESHOLD:
+			if (!parse_u64(optarg, &o->threshold_kib))
+				return error("invalid --threshold '%s': expected a number of KiB",
+					     optarg),
+				       EXIT_USAGE;
+			break;
+		case OPT_FOLDED:
+			o->folded = true;
+			break;
+		case 'h':
+			*done = true;
+			return usage(report_help, 0);
+		case ':':
+			return error("option '%s' needs a value; see 'memprof report --help'",
+				     argv[optind - 1]),
+			       EXIT_USAGE;
+		default:
+			arg = argv[optind - 1];
+			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
+				error("unknown option '-%c'; see 'memprof report --help'", optopt);
+			else if (optopt && (eq = strchr(arg, '=')))
+				error("option '%.*s' takes no value", (int)(eq - arg), arg);
+			else
+				error("unknown option '%s'; see 'memprof report --help'", arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; the trace is given with -i FILE",
+			     argv[optind]),
+		       EXIT_USAGE;
+	return 0;
+}
+
+static void open_error(const char *path, int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		error("'%s' is not a memprof trace (bad magic); record one with 'memprof record'",
+		      path);
+		break;
+	case -EPROTONOSUPPORT:
+		error("'%s' was written by a newer memprof than this one; upgrade memprof to read it",
+		      path);
+		break;
+	default:
+		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
+		break;
+	}
+}
+
+/* Feeds every sound record to the model; warns when the trace ends early. */
+static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
+{
+	struct mpf_reader_status st;
+	struct mpf_record rec;
+	int err;
+
+	while ((err = mpf_reader__next(r, &rec)) > 0) {
+		err = model__add(m, &rec);
+		if (err)
+			break;
+	}
+	if (err == -ENOMEM)
+		return error("out of memory reading '%s'", path);
+
+	mpf_reader__status(r, &st);
+	if (st.complete)
+		return 0;
+	if (st.corrupt)
+		warning("trace ends early: %" PRIu64 " chunks read, corrupt chunk at offset %" PRIu64,
+			st.chunks, st.bad_offset);
+	else if (err < 0 && err != -EBADMSG)
+		warning("trace ends early: %" PRIu64 " chunks read, %s", st.chunks, strerror(-err));
+	else
+		warning("trace ends early: %" PRIu64 " chunks read, recording was cut off",
+			st.chunks);
+	return 0;
+}
+
+static void warn_lost(const struct model_stats *st)
+{
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		uint64_t lost = st->lost[ev], seen = st->events[ev], total;
+
+		/* END carries the totals; the LOST records only what was noticed before it. */
+		if (st->has_end) {
+			if (st->end.lost[ev] > lost)
+				lost = st->end.lost[ev];
+			if (st->end.events[ev] > seen)
+				seen = st->end.events[ev];
+		}
+		if (!lost)
+			continue;
+		total = seen + lost;
+		warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a larger -m", lost,
+			total, mpf_event_name(ev), 100.0 * (double)lost / (double)total);
+	}
+	if (st->undefined_stacks)
+		warning("%" PRIu64 " stack id%s used but not defined in the trace; "
+			"%s shown as [unknown]",
+			st->undefined_stacks, st->undefined_stacks == 1 ? "" : "s",
+			st->undefined_stacks == 1 ? "its stack is" : "those stacks are");
+}
+
+static const char *hex(const uint8_t *b, uint32_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (!len)
+		return "none";
+	for (uint32_t i = 0; i < len && n + 3 <= size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%02x", b[i]);
+	return buf;
+}
+
+/* One warning per file that frames needed and could not use. */
+static void warn_files(const struct report *rp)
+{
+	char want[2 * MPF_BUILD_ID_MAX + 1], have[2 * MPF_BUILD_ID_MAX + 1];
+	struct sym_file_status st;
+	const char *path, *bid;
+
+	for (size_t i = 0; i < model__nr_files(rp->model); i++) {
+		symbolizer__file_status(rp->sym, i, &st);
+		path = st.file->path;
+		bid = hex(st.file->build_id, st.file->build_id_len, want, sizeof(want));
+		switch (st.state) {
+		case SYM_FILE_MISMATCH:
+			warning("'%s' has build-id %s, the trace recorded %s; its frames are shown as [unknown]",
+				path, hex(st.build_id, st.build_id_len, have, sizeof(have)), bid);
+			break;
+		case SYM_FILE_MISSING:
+			warning("cannot open '%s' (build-id %s): %s; its frames are shown as [unknown]",
+				path, bid, strerror(st.err));
+			break;
+		case SYM_FILE_BAD:
+			warning("cannot use '%s' (build-id %s): %s; its frames are shown as [unknown]",
+				path, bid, st.reason ? st.reason : "unreadable");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* "comm [pid]" in the tree; "comm" alone in folded stacks, as flame graphs merge processes. */
+static int process_name(struct report *rp, uint32_t image, uint32_t *name)
+{
+	const char *comm = model__comm(rp->model, image);
+	char buf[MPF_COMM_LEN + 32];
+	int id;
+
+	if (!comm)
+		comm = "[unknown]";
+	if (rp->opts->folded)
+		snprintf(buf, sizeof(buf), "%s", comm);
+	else
+		snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm, model__pid(rp->model, image));
+	id = strtab__intern(rp->names, buf);
+	if (id < 0)
+		return id;
+	*name = (uint32_t)id;
+	return 0;
+}
+
+/*
+ * The tree path of a site: the process, then the frames outermost first; or
+ * with --reverse the frames innermost first and the process last.
+ */
+static int site_path(struct report *rp, const struct model_site *site, uint32_t *path, size_t *n)
+{
+	uint32_t frames[MPF_STACK_MAX + 1], proc;
+	struct model_stack st;
+	size_t nf = 0;
+	int err;
+
+	model__stack(rp->model, site->stack, &st);
+	for (uint32_t i = 0; i < st.nr; i++) {
+		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
+
+		err = symbolizer__frame(rp->sym, site->image, st.ips[i], exact, &frames[nf++]);
+		if (err)
+			return err;
+	}
+	if (!nf)
+		frames[nf++] = rp->n.unknown;
+	else if (st.flags & MPF_STACK_TRUNCATED)
+		frames[nf++] = rp->n.truncated;
+	err = process_name(rp, site->image, &proc);
+	if (err)
+		return err;
+
+	*n = 0;
+	if (rp->opts->reverse) {
+		for (size_t i = 0; i < nf; i++)
+			path[(*n)++] = frames[i];
+		path[(*n)++] = proc;
+	} else {
+		path[(*n)++] = proc;
+		for (size_t i = nf; i-- > 0;)
+			path[(*n)++] = frames[i];
+	}
+	return 0;
+}
+
+static int build_tree(struct report *rp, unsigned int ev)
+{
+	uint32_t path[MPF_STACK_MAX + 2];
+	struct report_section *sec = &rp->secs[ev];
+	bool live = rp->opts->show == REPORT_SHOW_LIVE;
+	uint64_t threshold = 0;
+	size_t n;
+	int err;
+
+	rp->trees[ev] = tree__new();
+	if (!rp->trees[ev])
+		return -ENOMEM;
+	*sec = (struct report_section){
+		.event = mpf_event_name(ev),
+		.show = rp->opts->show,
+		.reverse = rp->opts->reverse,
+		.threshold_kib = rp->opts->folded ? 0 : rp->opts->threshold_kib,
+	};
+	for (size_t i = 0; i < model__nr_sites(rp->model, ev); i++) {
+		const struct model_site *site = model__site(rp->model, ev, i);
+		uint64_t value = live ? site->live_bytes : site->alloc_bytes;
+
+		sec->allocations += live ? site->live_nr : site->alloc_nr;
+		if (!value)
+			continue;
+		sec->total += value;
+		err = site_path(rp, site, path, &n);
+		if (!err)
+			err = tree__add(rp->trees[ev], path, n, value);
+		if (err)
+			return err;
+	}
+	if (sec->threshold_kib)
+		threshold = sec->threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX
+								     : sec->threshold_kib * 1024;
+	return tree__finish(rp->trees[ev], rp->names, threshold, rp->n.other);
+}
+
+static int intern(struct strtab *t, const char *s, uint32_t *id)
+{
+	int v = strtab__intern(t, s);
+
+	if (v < 0)
+		return v;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/* Which event types to show: a bit per type. 0 with an error printed. */
+static unsigned int select_events(const struct report *rp, const struct mpf_header *hdr)
+{
+	const struct model_stats *st = model__stats(rp->model);
+	const struct report_opts *o = rp->opts;
+	unsigned int present = hdr->events & ((1u << MPF_EV__MAX) - 1);
+
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+		if (st->events[ev])
+			present |= 1u << ev;
+	if (o->event >= 0) {
+		if (!(present & (1u << o->event))) {
+			error("'%s' has no %s events", o->input, mpf_event_name(o->event));
+			return 0;
+		}
+		return 1u << o->event;
+	}
+	if (!present) {
+		error("'%s' holds no events", o->input);
+		return 0;
+	}
+	if (o->folded) {
+		unsigned int ev = (present & (1u << MPF_EV_PAGE)) ? MPF_EV_PAGE : MPF_EV_HEAP;
+
+		/* Folded stacks of two units in one file would make one meaningless graph. */
+		if (present & ~(1u << ev))
+			warning("the trace has page and heap events; folding %s (choose with --event)",
+				mpf_event_name(ev));
+		return 1u << ev;
+	}
+	return present;
+}
+
+static int print_report(struct report *rp, unsigned int events)
+{
+	bool first = true;
+	int err = 0;
+
+	for (unsigned int ev = 0; ev < MPF_EV__MAX && !err; ev++) {
+		if (!(events & (1u << ev)))
+			continue;
+		if (rp->opts->folded) {
+			err = output_folded__print(stdout, rp->trees[ev], rp->names);
+			continue;
+		}
+		if (!first)
+			putchar('\n');
+		first = false;
+		err = output_tree__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
+	}
+	if (fflush(stdout) || err)
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts opts = {
+		.input = "memprof.data",
+		.show = REPORT_SHOW_LIVE,
+		.event = -1,
+		.threshold_kib = THRESHOLD_KIB_DEFAULT,
+	};
+	struct report rp = { .opts = &opts };
+	struct mpf_header hdr;
+	struct mpf_reader *r;
+	unsigned int events;
+	bool done;
+	int ret, err;
+
+	ret = parse_options(argc, argv, &opts, &done);
+	if (ret || done)
+		return ret;
+
+	r = mpf_reader__open(opts.input, &err);
+	if (!r) {
+		open_error(opts.input, err);
+		return 1;
+	}
+	ret = 1;
+	hdr = *mpf_reader__header(r);
+	rp.model = model__new(hdr.page_size);
+	if (!rp.model)
+		error("out of memory");
+	else
+		err = read_trace(r, rp.model, opts.input);
+	/* The model holds all the report needs: free the reader's buffers now. */
+	mpf_reader__close(r);
+	if (!rp.model || err)
+		goto out;
+	warn_lost(model__stats(rp.model));
+
+	events = select_events(&rp, &hdr);
+	if (!events)
+		goto out;
+
+	rp.names = strtab__new();
+	rp.sym = rp.names ? symbolizer__new(rp.model, rp.names) : NULL;
+	if (!rp.sym || intern(rp.names, "[unknown]", &rp.n.unknown) ||
+	    intern(rp.names, "[truncated]", &rp.n.truncated) ||
+	    intern(rp.names, "[other]", &rp.n.other)) {
+		error("out of memory");
+		goto out;
+	}
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		if (!(events & (1u << ev)))
+			continue;
+		err = build_tree(&rp, ev);
+		if (err) {
+			error("cannot build the %s report: %s", mpf_event_name(ev), strerror(-err));
+			goto out;
+		}
+	}
+	/* Before the report, so they are not lost below a long one on a terminal. */
+	warn_files(&rp);
+	if (!print_report(&rp, events))
+		ret = 0;
+out:
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+		tree__delete(rp.trees[ev]);
+	symbolizer__delete(rp.sym);
+	strtab__delete(rp.names);
+	model__delete(rp.model);
+	return ret;
+}

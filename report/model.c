@@ -1,0 +1,962 @@
+/*
+ * The model behind the report: applies each record of a trace to a set of
+ * tables and keeps, per event type and allocation site, the bytes allocated
+ * and still live.  Traces hold tens of millions of events, so the per-event
+ * path does a few hash lookups and no allocation: the live blocks and pages
+ * sit in open addressing tables sized by doubling.
+ *
+ * "Live" follows the issue that defined it: for a process that exits during
+ * the recording, live means live when it began to exit, so the frees of its
+ * exit teardown (flagged by the recorder, or later than its EXIT record) do not
+ * count.  A free of something allocated before the recording is ignored.
+ */
+#include <string.h>
+
+#include "report/model.h"
+#include "report/report.h"
+
+#define IMAGE_NONE UINT32_MAX
+/* Fork chains deeper than this are cut: a guard against pid reuse making a cycle. */
+#define FORK_DEPTH_MAX 64
+/* A page order past this is not a real allocation; such records are ignored. */
+#define PAGE_ORDER_MAX 30
+/* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
+#define PAGE_GONE 0x80000000u
+
+struct image {
+	uint32_t pid;
+	uint32_t parent;	/* the image it was forked from, IMAGE_NONE */
+	size_t parent_maps;	/* how many of the parent's maps existed at the fork */
+	bool exited;
+	bool comm_from_leader;	/* comm came from the main thread or an exec */
+	uint64_t exit_time;
+	char comm[MPF_COMM_LEN];
+	struct model_map *maps;	/* in record order: a later map hides what it overlaps */
+	size_t nmaps, maps_cap;
+	/* Sorted, non-overlapping, inherited maps included; built on first lookup. */
+	struct model_map *view;
+	size_t nview;
+	bool view_built;
+	bool view_owned;	/* else it is an ancestor's view */
+};
+
+struct stack_ent {
+	size_t off;		/* in model.ips */
+	uint32_t nr, flags;
+};
+
+/* A live heap block, keyed by (image, ptr); the image is that of its site.  ptr 0: free slot. */
+struct heap_slot {
+	uint64_t ptr;
+	uint64_t size;
+	uint32_t site;
+};
+
+/*
+ * A live page, keyed by its page id + 1 (0: free slot).  Every page of an
+ * allocation has a slot, because a free may cover part of an allocation (a
+ * split huge page) or pages of several; the head's slot also counts the
+ * allocation's pages still live, so that live allocations can be counted.
+ */
+struct page_slot {
+	uint64_t key;
+	uint64_t head;		/* the allocation's first page id */
+	uint32_t site;
+	uint32_t pages;		/* in the head's slot: pages of the allocation still live */
+};
+
+struct site_table {
+	struct model_site *v;
+	size_t nr, cap;
+	struct hmap index;	/* (image, stack) -> site */
+};
+
+struct model {
+	uint32_t page_size;
+
+	struct image *images;
+	size_t nimages, images_cap;
+	struct hmap pids;	/* (pid, 0) -> its current image */
+	uint32_t last_pid, last_image;	/* events come in runs of one process */
+	bool views_built;
+
+	struct model_file *files;
+	size_t nfiles, files_cap;
+	struct hmap file_ids;	/* (id, 0) -> index */
+
+	uint64_t *ips;
+	size_t nips, ips_cap;
+	struct stack_ent *stacks;
+	size_t nstacks, stacks_cap;
+	struct hmap stack_ids;	/* (id, 0) -> stack index */
+
+	struct site_table sites[MPF_EV__MAX];
+
+	struct heap_slot *heap;
+	size_t heap_mask, heap_count;
+	struct page_slot *pages;
+	size_t pages_mask, pages_count;
+
+	struct model_stats stats;
+};
+
+struct model *model__new(uint32_t page_size)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->page_size = page_size ? page_size : 4096;
+	m->last_image = IMAGE_NONE;
+	/* Stack index 0 is the empty stack. */
+	if (ARRAY_RESERVE(m->stacks, m->stacks_cap, 1)) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->stacks[0] = (struct stack_ent){ 0 };
+	m->nstacks = 1;
+	return m;
+}
+
+static void model__drop_views(struct model *m)
+{
+	for (size_t i = 0; i < m->nimages; i++) {
+		struct image *im = &m->images[i];
+
+		if (im->view_owned)
+			free(im->view);
+		im->view = NULL;
+		im->nview = 0;
+		im->view_built = false;
+		im->view_owned = false;
+	}
+	m->views_built = false;
+}
+
+void model__delete(struct model *m)
+{
+	if (!m)
+		return;
+	model__drop_views(m);
+	for (size_t i = 0; i < m->nimages; i++)
+		free(m->images[i].maps);
+	free(m->images);
+	hmap__free(&m->pids);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free((char *)m->files[i].path);
+	free(m->files);
+	hmap__free(&m->file_ids);
+	free(m->ips);
+	free(m->stacks);
+	hmap__free(&m->stack_ids);
+	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
+		free(m->sites[ev].v);
+		hmap__free(&m->sites[ev].index);
+	}
+	free(m->heap);
+	free(m->pages);
+	free(m);
+}
+
+/* ---- processes ---- */
+
+static int image__new(struct model *m, uint32_t pid, uint32_t *idx)
+{
+	int err;
+
+	if (m->nimages >= IMAGE_NONE)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(m->images, m->images_cap, m->nimages + 1);
+	if (err)
+		return err;
+	err = hmap__set(&m->pids, pid, 0, m->nimages);
+	if (err)
+		return err;
+	m->images[m->nimages] = (struct image){ .pid = pid, .parent = IMAGE_NONE };
+	*idx = (uint32_t)m->nimages++;
+	m->last_pid = pid;
+	m->last_image = *idx;
+	return 0;
+}
+
+/* The current image of pid, created when the trace had not shown pid before. */
+static int image_of(struct model *m, uint32_t pid, uint32_t *idx)
+{
+	uint64_t *v;
+
+	if (m->last_image != IMAGE_NONE && m->last_pid == pid) {
+		*idx = m->last_image;
+		return 0;
+	}
+	v = hmap__find(&m->pids, pid, 0);
+	if (!v)
+		return image__new(m, pid, idx);
+	*idx = (uint32_t)*v;
+	m->last_pid = pid;
+	m->last_image = *idx;
+	return 0;
+}
+
+static void image__set_comm(struct image *im, const char *comm, size_t len)
+{
+	if (len >= MPF_COMM_LEN)
+		len = MPF_COMM_LEN - 1;
+	memcpy(im->comm, comm, len);
+	im->comm[len] = '\0';
+}
+
+static int model__on_comm(struct model *m, const struct mpf_comm *c)
+{
+	uint32_t img;
+	struct image *im;
+	int err = image_of(m, c->pid, &img);
+
+	if (err)
+		return err;
+	im = &m->images[img];
+	/* The process is named after its main thread; other threads name themselves. */
+	if (c->tid == c->pid || !im->comm_from_leader) {
+		image__set_comm(im, c->comm, strnlen(c->comm, MPF_COMM_LEN));
+		im->comm_from_leader = c->tid == c->pid;
+	}
+	return 0;
+}
+
+static int model__on_fork(struct model *m, const struct mpf_fork *f)
+{
+	uint32_t parent, child;
+	uint64_t *v;
+	int err;
+
+	err = image_of(m, f->ppid, &parent);
+	if (err)
+		return err;
+	/*
+	 * A pid already seen and not exited is this child seen early (records
+	 * from different CPUs can arrive slightly out of order); an exited one
+	 * is being reused by a new process.
+	 */
+	v = hmap__find(&m->pids, f->pid, 0);
+	if (v && !m->images[*v].exited && f->pid != f->ppid) {
+		child = (uint32_t)*v;
+		if (m->images[child].parent != IMAGE_NONE)
+			return 0;
+	} else {
+		err = image__new(m, f->pid, &child);
+		if (err)
+			return err;
+	}
+	m->images[child].parent = parent;
+	m->images[child].parent_maps = m->images[parent].nmaps;
+	if (!m->images[child].comm[0])
+		memcpy(m->images[child].comm, m->images[parent].comm, MPF_COMM_LEN);
+	return 0;
+}
+
+static int model__on_exec(struct model *m, const struct mpf_exec *e)
+{
+	const char *name = e->filename ? e->filename : "";
+	const char *slash = strrchr(name, '/');
+	uint32_t img;
+	int err;
+
+	/* The old address space is gone: earlier stacks keep the old image and its maps. */
+	err = image__new(m, e->pid, &img);
+	if (err)
+		return err;
+	if (slash)
+		name = slash + 1;
+	/* As the kernel does: the comm becomes the basename of what was exec'd. */
+	image__set_comm(&m->images[img], name, strlen(name));
+	m->images[img].comm_from_leader = true;
+	return 0;
+}
+
+static int model__on_exit(struct model *m, const struct mpf_record *rec)
+{
+	uint32_t img;
+	int err = image_of(m, rec->exit.pid, &img);
+
+	if (err)
+		return err;
+	if (!m->images[img].exited) {
+		m->images[img].exited = true;
+		m->images[img].exit_time = rec->time;
+	}
+	return 0;
+}
+
+static int model__on_map(struct model *m, const struct mpf_map *map)
+{
+	struct image *im;
+	uint32_t img;
+	int err;
+
+	if (map->start >= map->end)
+		return 0;
+	err = image_of(m, map->pid, &img);
+	if (err)
+		return err;
+	im = &m->images[img];
+	err = ARRAY_RESERVE(im->maps, im->maps_cap, im->nmaps + 1);
+	if (err)
+		return err;
+	im->maps[im->nmaps++] = (struct model_map){
+		.start = map->start,
+		.end = map->end,
+		.pgoff = map->pgoff,
+		.file_id = map->file_id,
+		.prot = map->prot,
+	};
+	return 0;
+}
+
+/* ---- files and stacks ---- */
+
+static int model__on_file(struct model *m, const struct mpf_file *f)
+{
+	uint64_t *v = hmap__find(&m->file_ids, f->id, 0);
+	struct model_file *mf;
+	char *path = strdup(f->path ? f->path : "");
+	int err;
+
+	if (!path)
+		return -ENOMEM;
+	if (v) {
+		/* Redefined: the latest record wins. */
+		mf = &m->files[*v];
+		free((char *)mf->path);
+	} else {
+		err = ARRAY_RESERVE(m->files, m->files_cap, m->nfiles + 1);
+		if (!err)
+			err = hmap__set(&m->file_ids, f->id, 0, m->nfiles);
+		if (err) {
+			free(path);
+			return err;
+		}
+		mf = &m->files[m->nfiles];
+		mf->index = (uint32_t)m->nfiles++;
+	}
+	mf->id = f->id;
+	mf->build_id_len = f->build_id_len > MPF_BUILD_ID_MAX ? MPF_BUILD_ID_MAX : f->build_id_len;
+	memcpy(mf->build_id, f->build_id, mf->build_id_len);
+	mf->path = path;
+	return 0;
+}
+
+static int model__on_stack(struct model *m, const struct mpf_stack *s)
+{
+	uint32_t nr = s->nr > MPF_STACK_MAX ? MPF_STACK_MAX : s->nr;
+	int err;
+
+	if (!s->id)
+		return 0;
+	if (m->nstacks >= UINT32_MAX)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(m->ips, m->ips_cap, m->nips + nr);
+	if (!err)
+		err = ARRAY_RESERVE(m->stacks, m->stacks_cap, m->nstacks + 1);
+	if (err)
+		return err;
+	if (nr)
+		memcpy(m->ips + m->nips, s->ips, nr * sizeof(*s->ips));
+	m->stacks[m->nstacks] = (struct stack_ent){ .off = m->nips, .nr = nr, .flags = s->flags };
+	m->nips += nr;
+	/* Ids are looked up when used, so a redefined id does not change earlier sites. */
+	err = hmap__set(&m->stack_ids, s->id, 0, m->nstacks);
+	if (err)
+		return err;
+	m->nstacks++;
+	return 0;
+}
+
+static uint32_t model__stack_of(struct model *m, uint32_t id)
+{
+	uint64_t *v;
+
+	if (!id)
+		return MODEL_STACK_EMPTY;
+	v = hmap__find(&m->stack_ids, id, 0);
+	if (v)
+		return (uint32_t)*v;
+	/* Remembered so each id is counted once; failing to remember only recounts it. */
+	m->stats.undefined_stacks++;
+	hmap__set(&m->stack_ids, id, 0, MODEL_STACK_EMPTY);
+	return MODEL_STACK_EMPTY;
+}
+
+/* ---- sites ---- */
+
+static int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, uint32_t *idx)
+{
+	struct site_table *t = &m->sites[ev];
+	uint64_t *v = hmap__find(&t->index, img, stack);
+	int err;
+
+	if (v) {
+		*idx = (uint32_t)*v;
+		return 0;
+	}
+	if (t->nr >= UINT32_MAX)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
+	if (!err)
+		err = hmap__set(&t->index, img, stack, t->nr);
+	if (err)
+		return err;
+	t->v[t->nr] = (struct model_site){ .image = img, .stack = stack };
+	*idx = (uint32_t)t->nr++;
+	return 0;
+}
+
+/* ---- live heap blocks ---- */
+
+static struct heap_slot *heap__find(struct model *m, uint32_t img, uint64_t ptr)
+{
+	const struct model_site *sites = m->sites[MPF_EV_HEAP].v;
+	size_t i;
+
+	if (!m->heap)
+		return NULL;
+	for (i = hash_u64(ptr) & m->heap_mask; m->heap[i].ptr; i = (i + 1) & m->heap_mask)
+		if (m->heap[i].ptr == ptr && sites[m->heap[i].site].image == img)
+			return &m->heap[i];
+	return NULL;
+}
+
+static int heap__grow(struct model *m)
+{
+	size_t n = m->heap ? (m->heap_mask + 1) * 2 : 1024;
+	struct heap_slot *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; m->heap && i <= m->heap_mask; i++) {
+		size_t j;
+
+		if (!m->heap[i].ptr)
+			continue;
+		for (j = hash_u64(m->heap[i].ptr) & (n - 1); slots[j].ptr; j = (j + 1) & (n - 1))
+			;
+		slots[j] = m->heap[i];
+	}
+	free(m->heap);
+	m->heap = slots;
+	m->heap_mask = n - 1;
+	return 0;
+}
+
+/* Backward-shift deletion: linear probing needs no tombstones this way. */
+static void heap__remove(struct model *m, struct heap_slot *s)
+{
+	struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
+	size_t i = (size_t)(s - m->heap), j = i;
+
+	site->live_bytes -= s->size;
+	site->live_nr--;
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & m->heap_mask;
+		if (!m->heap[j].ptr)
+			break;
+		k = hash_u64(m->heap[j].ptr) & m->heap_mask;
+		/* Move j back to i unless its home k lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->heap[i] = m->heap[j];
+		i = j;
+	}
+	m->heap[i].ptr = 0;
+	m->heap_count--;
+}
+
+static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t si)
+{
+	struct model_site *site;
+	struct heap_slot *s = heap__find(m, img, ptr);
+	size_t i;
+	int err;
+
+	/* Already live: its free was lost; the new block replaces it. */
+	if (s)
+		heap__remove(m, s);
+	if (!m->heap || (m->heap_count + 1) * 10 > (m->heap_mask + 1) * 7) {
+		err = heap__grow(m);
+		if (err)
+			return err;
+	}
+	for (i = hash_u64(ptr) & m->heap_mask; m->heap[i].ptr; i = (i + 1) & m->heap_mask)
+		;
+	m->heap[i] = (struct heap_slot){ .ptr = ptr, .size = size, .site = si };
+	m->heap_count++;
+	site = &m->sites[MPF_EV_HEAP].v[si];
+	site->live_bytes += size;
+	site->live_nr++;
+	return 0;
+}
+
+/* An allocation of size bytes at ptr by pid from stack_id: counted, and live from now on. */
+static int heap__alloc(struct model *m, uint32_t pid, uint32_t stack_id, uint64_t ptr,
+		       uint64_t size)
+{
+	struct model_site *site;
+	uint32_t img, si;
+	int err;
+
+	err = image_of(m, pid, &img);
+	if (!err)
+		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, stack_id), &si);
+	if (err)
+		return err;
+	site = &m->sites[MPF_EV_HEAP].v[si];
+	site->alloc_bytes += size;
+	site->alloc_nr++;
+	return heap__insert(m, img, ptr, size, si);
+}
+
+static int heap__free(struct model *m, uint32_t pid, uint64_t ptr)
+{
+	struct heap_slot *s;
+	uint32_t img;
+	int err;
+
+	if (!ptr)
+		return 0;
+	err = image_of(m, pid, &img);
+	if (err)
+		return err;
+	s = heap__find(m, img, ptr);
+	if (s)
+		heap__remove(m, s);
+	return 0;
+}
+
+static int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r)
+{
+	int err = 0;
+
+	/* ptr 0 with a size is a failed realloc: the old block is untouched. */
+	if (r->old_ptr && (r->ptr || !r->size))
+		err = heap__free(m, r->pid, r->old_ptr);
+	if (!err && r->ptr)
+		err = heap__alloc(m, r->pid, r->stack_id, r->ptr, r->size);
+	return err;
+}
+
+/* ---- live pages ---- */
+
+static struct page_slot *pages__find(struct model *m, uint64_t page)
+{
+	uint64_t key = page + 1;
+	size_t i;
+
+	if (!m->pages)
+		return NULL;
+	for (i = hash_u64(key) & m->pages_mask; m->pages[i].key; i = (i + 1) & m->pages_mask)
+		if (m->pages[i].key == key)
+			return &m->pages[i];
+	return NULL;
+}
+
+static int pages__grow(struct model *m)
+{
+	size_t n = m->pages ? (m->pages_mask + 1) * 2 : 1024;
+	struct page_slot *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; m->pages && i <= m->pages_mask; i++) {
+		size_t j;
+
+		if (!m->pages[i].key)
+			continue;
+		for (j = hash_u64(m->pages[i].key) & (n - 1); slots[j].key; j = (j + 1) & (n - 1))
+			;
+		slots[j] = m->pages[i];
+	}
+	free(m->pages);
+	m->pages = slots;
+	m->pages_mask = n - 1;
+	return 0;
+}
+
+/* Removes slot s from the table (backward-shift deletion keeps probing exact). */
+static void pages__remove(struct model *m, struct page_slot *s)
+{
+	size_t i, j;
+
+	i = j = (size_t)(s - m->pages);
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & m->pages_mask;
+		if (!m->pages[j].key)
+			break;
+		k = hash_u64(m->pages[j].key) & m->pages_mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->pages[i] = m->pages[j];
+		i = j;
+	}
+	m->pages[i].key = 0;
+	m->pages_count--;
+}
+
+/*
+ * One live page is freed: its site loses a page, and a live allocation when
+ * it was the allocation's last.  The head's slot carries that count, so when
+ * the head page goes first its slot stays, marked PAGE_GONE, until the last.
+ */
+static void pages__release(struct model *m, struct page_slot *s)
+{
+	struct model_site *site = &m->sites[MPF_EV_PAGE].v[s->site];
+	uint64_t head_id = s->head;
+	bool is_head = s->key - 1 == head_id, last = false;
+	struct page_slot *head;
+
+	site->live_bytes -= m->page_size;
+	head = is_head ? s : pages__find(m, head_id);
+	if (head && head->pages && --head->pages == 0) {
+		site->live_nr--;
+		last = true;
+	}
+	if (is_head) {
+		if (last)
+			pages__remove(m, s);
+		else
+			s->site |= PAGE_GONE;
+		return;
+	}
+	pages__remove(m, s);
+	head = last ? pages__find(m, head_id) : NULL;
+	if (head && (head->site & PAGE_GONE))
+		pages__remove(m, head);
+}
+
+static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
+{
+	uint64_t pages;
+	struct model_site *site;
+	uint32_t img, si;
+	int err;
+
+	if (a->order > PAGE_ORDER_MAX || a->page + (1ULL << a->order) < a->page)
+		return 0;
+	pages = 1ULL << a->order;
+	err = image_of(m, a->pid, &img);
+	if (!err)
+		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, a->stack_id), &si);
+	if (err)
+		return err;
+	site = &m->sites[MPF_EV_PAGE].v[si];
+	site->alloc_bytes += pages * m->page_size;
+	site->alloc_nr++;
+
+	for (uint64_t p = a->page; p < a->page + pages; p++) {
+		struct page_slot *s = pages__find(m, p);
+		size_t i;
+
+		/* Still live: its free was lost.  The new allocation takes the page. */
+		if (s && !(s->site & PAGE_GONE))
+			pages__release(m, s);
+		s = pages__find(m, p);
+		if (s)
+			pages__remove(m, s);
+		if (!m->pages || (m->pages_count + 1) * 10 > (m->pages_mask + 1) * 7) {
+			err = pages__grow(m);
+			if (err)
+				return err;
+		}
+		for (i = hash_u64(p + 1) & m->pages_mask; m->pages[i].key;
+		     i = (i + 1) & m->pages_mask)
+			;
+		m->pages[i] = (struct page_slot){
+			.key = p + 1,
+			.head = a->page,
+			.site = si,
+			.pages = p == a->page ? (uint32_t)pages : 0,
+		};
+		m->pages_count++;
+	}
+	site->live_bytes += pages * m->page_size;
+	site->live_nr++;
+	return 0;
+}
+
+static void model__on_page_free(struct model *m, const struct mpf_record *rec)
+{
+	const struct mpf_page_free *f = &rec->page_free;
+
+	if (f->order > PAGE_ORDER_MAX || f->page + (1ULL << f->order) < f->page)
+		return;
+	for (uint64_t p = f->page; p < f->page + (1ULL << f->order); p++) {
+		struct page_slot *s = pages__find(m, p);
+		const struct image *owner;
+
+		if (!s || (s->site & PAGE_GONE))
+			continue;
+		/*
+		 * Live means live when the owner began to exit: the frees of its
+		 * teardown (by the owner while exiting, or after its EXIT) do not count.
+		 */
+		owner = &m->images[m->sites[MPF_EV_PAGE].v[s->site].image];
+		if (((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
+		    (owner->exited && rec->time >= owner->exit_time))
+			continue;
+		pages__release(m, s);
+	}
+}
+
+/* ---- records ---- */
+
+int model__add(struct model *m, const struct mpf_record *rec)
+{
+	unsigned int ev;
+
+	m->stats.records[rec->type < MPF_REC__MAX ? rec->type : 0]++;
+	switch (rec->type) {
+	case MPF_REC_COMM:
+		return model__on_comm(m, &rec->comm);
+	case MPF_REC_FORK:
+	case MPF_REC_EXEC:
+	case MPF_REC_MAP:
+		/* The views are snapshots of the maps: rebuild them if asked again. */
+		if (m->views_built)
+			model__drop_views(m);
+		if (rec->type == MPF_REC_FORK)
+			return model__on_fork(m, &rec->fork);
+		if (rec->type == MPF_REC_EXEC)
+			return model__on_exec(m, &rec->exec);
+		return model__on_map(m, &rec->map);
+	case MPF_REC_EXIT:
+		return model__on_exit(m, rec);
+	case MPF_REC_FILE:
+		return model__on_file(m, &rec->file);
+	case MPF_REC_STACK:
+		return model__on_stack(m, &rec->stack);
+	case MPF_REC_PAGE_ALLOC:
+		m->stats.events[MPF_EV_PAGE]++;
+		return model__on_page_alloc(m, &rec->page_alloc);
+	case MPF_REC_PAGE_FREE:
+		m->stats.events[MPF_EV_PAGE]++;
+		model__on_page_free(m, rec);
+		return 0;
+	case MPF_REC_HEAP_ALLOC:
+		m->stats.events[MPF_EV_HEAP]++;
+		/* ptr 0: the allocation failed, nothing was allocated. */
+		if (!rec->heap_alloc.ptr)
+			return 0;
+		return heap__alloc(m, rec->heap_alloc.pid, rec->heap_alloc.stack_id,
+				   rec->heap_alloc.ptr, rec->heap_alloc.size);
+	case MPF_REC_HEAP_FREE:
+		m->stats.events[MPF_EV_HEAP]++;
+		/* A free by a pid never seen cannot free anything recorded. */
+		if (!hmap__find(&m->pids, rec->heap_free.pid, 0))
+			return 0;
+		return heap__free(m, rec->heap_free.pid, rec->heap_free.ptr);
+	case MPF_REC_HEAP_REALLOC:
+		m->stats.events[MPF_EV_HEAP]++;
+		return model__on_realloc(m, &rec->heap_realloc);
+	case MPF_REC_LOST:
+		ev = rec->lost.event;
+		if (ev < MPF_EV__MAX)
+			m->stats.lost[ev] += rec->lost.count;
+		return 0;
+	case MPF_REC_END:
+		m->stats.has_end = true;
+		m->stats.end = rec->end;
+		return 0;
+	default:
+		/* INFO, and record types of newer minor versions: nothing to model. */
+		return 0;
+	}
+}
+
+/* ---- queries ---- */
+
+const struct model_stats *model__stats(const struct model *m)
+{
+	return &m->stats;
+}
+
+size_t model__nr_sites(const struct model *m, unsigned int ev)
+{
+	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;
+}
+
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i)
+{
+	return ev < MPF_EV__MAX && i < m->sites[ev].nr ? &m->sites[ev].v[i] : NULL;
+}
+
+uint32_t model__pid(const struct model *m, uint32_t image)
+{
+	return image < m->nimages ? m->images[image].pid : 0;
+}
+
+const char *model__comm(const struct model *m, uint32_t image)
+{
+	if (image >= m->nimages || !m->images[image].comm[0])
+		return NULL;
+	return m->images[image].comm;
+}
+
+void model__stack(const struct model *m, uint32_t stack, struct model_stack *out)
+{
+	const struct stack_ent *s = &m->stacks[stack < m->nstacks ? stack : MODEL_STACK_EMPTY];
+
+	out->flags = s->flags;
+	out->nr = s->nr;
+	out->ips = s->nr ? m->ips + s->off : NULL;
+}
+
+size_t model__nr_files(const struct model *m)
+{
+	return m->nfiles;
+}
+
+const struct model_file *model__file_at(const struct model *m, size_t index)
+{
+	return index < m->nfiles ? &m->files[index] : NULL;
+}
+
+const struct model_file *model__file(const struct model *m, uint32_t id)
+{
+	uint64_t *v = hmap__find(&m->file_ids, id, 0);
+
+	return v ? &m->files[*v] : NULL;
+}
+
+/* ---- map lookup ---- */
+
+/* Puts nm into the sorted, non-overlapping v (room for 2 more), trimming what it overlaps. */
+static void view__insert(struct model_map *v, size_t *n, const struct model_map *nm)
+{
+	struct model_map left, right;
+	bool has_left = false, has_right = false;
+	size_t lo = 0, hi = *n, i, j, add, k;
+
+	/* The first map ending after nm starts. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].end <= nm->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = j = lo; j < *n && v[j].start < nm->end; j++)
+		;
+	if (i < j && v[i].start < nm->start) {
+		left = v[i];
+		left.end = nm->start;
+		has_left = true;
+	}
+	if (i < j && v[j - 1].end > nm->end) {
+		right = v[j - 1];
+		right.pgoff += nm->end - right.start;
+		right.start = nm->end;
+		has_right = true;
+	}
+	add = has_left + 1 + has_right;
+	memmove(&v[i + add], &v[j], (*n - j) * sizeof(*v));
+	k = i;
+	if (has_left)
+		v[k++] = left;
+	v[k++] = *nm;
+	if (has_right)
+		v[k++] = right;
+	*n = *n - (j - i) + add;
+}
+
+/*
+ * The maps of image as of its first limit MAP records, over what it inherited.
+ * *owned says whether the caller must free *out; the full view is cached.
+ */
+static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
+		       struct model_map **out, size_t *nout, bool *owned)
+{
+	struct image *im = &m->images[img];
+	struct model_map *base = NULL, *v;
+	size_t nbase = 0, n;
+	bool base_owned = false;
+	int err;
+
+	if (limit > im->nmaps)
+		limit = im->nmaps;
+	if (limit == im->nmaps && im->view_built) {
+		*out = im->view;
+		*nout = im->nview;
+		*owned = false;
+		return 0;
+	}
+	if (im->parent != IMAGE_NONE && depth < FORK_DEPTH_MAX) {
+		err = view__build(m, im->parent, im->parent_maps, depth + 1, &base, &nbase,
+				  &base_owned);
+		if (err)
+			return err;
+	}
+	if (!limit) {
+		v = base;
+		n = nbase;
+	} else {
+		v = malloc((nbase + 2 * limit) * sizeof(*v));
+		if (!v) {
+			if (base_owned)
+				free(base);
+			return -ENOMEM;
+		}
+		if (nbase)
+			memcpy(v, base, nbase * sizeof(*v));
+		n = nbase;
+		for (size_t i = 0; i < limit; i++)
+			view__insert(v, &n, &im->maps[i]);
+		if (base_owned)
+			free(base);
+		base_owned = true;
+	}
+	if (limit == im->nmaps) {
+		im->view = v;
+		im->nview = n;
+		im->view_owned = base_owned;
+		im->view_built = true;
+		m->views_built = true;
+		base_owned = false;
+	}
+	*out = v;
+	*nout = n;
+	*owned = base_owned;
+	return 0;
+}
+
+const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_t addr)
+{
+	struct model_map *v;
+	size_t n, lo = 0, hi;
+	bool owned;
+	int err;
+
+	errno = 0;
+	if (image >= m->nimages)
+		return NULL;
+	err = view__build(m, image, m->images[image].nmaps, 0, &v, &n, &owned);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	/* The last map starting at or below addr. */
+	hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < v[lo - 1].end)
+		return &v[lo - 1];
+	return NULL;
+}

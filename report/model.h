@@ -1,0 +1,91 @@
+/*
+ * The model: what a trace says happened, rebuilt record by record.  It keeps
+ * the processes, their mappings, the files and stacks the records refer to,
+ * and per event type and allocation site (process image, stack) the bytes
+ * allocated and the bytes still live, so the report never needs the events
+ * again once they are read.
+ *
+ * A process image is a pid from its fork (or first sight) to its exec or the
+ * reuse of its pid: an exec replaces the address space, so the stacks taken
+ * before it must be looked up in the maps from before it.
+ */
+#ifndef MEMPROF_REPORT_MODEL_H
+#define MEMPROF_REPORT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/mpf.h"
+
+#define MODEL_STACK_EMPTY 0	/* the stack of stack id 0 and of ids never defined */
+
+struct model_file {
+	uint32_t id;
+	uint32_t index;		/* 0 .. model__nr_files() - 1 */
+	uint32_t build_id_len;
+	uint8_t build_id[MPF_BUILD_ID_MAX];
+	const char *path;
+};
+
+struct model_map {
+	uint64_t start, end;	/* [start, end) */
+	uint64_t pgoff;		/* file offset of start */
+	uint32_t file_id;	/* 0: not a file */
+	uint32_t prot;
+};
+
+struct model_stack {
+	uint32_t flags;		/* MPF_STACK_* */
+	uint32_t nr;
+	const uint64_t *ips;	/* innermost first */
+};
+
+/* One allocation site of one event type. */
+struct model_site {
+	uint32_t image;
+	uint32_t stack;		/* model stack index */
+	uint64_t alloc_bytes, alloc_nr;	/* everything allocated */
+	uint64_t live_bytes, live_nr;	/* what is still allocated */
+};
+
+struct model_stats {
+	uint64_t records[MPF_REC__MAX];	/* by type; [0] counts unknown types */
+	uint64_t events[MPF_EV__MAX];	/* event records read, per event type */
+	uint64_t lost[MPF_EV__MAX];	/* the sum of the LOST records */
+	bool has_end;
+	struct mpf_end end;
+	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
+};
+
+struct model;
+
+/* page_size: from the trace header, the unit of page orders. */
+struct model *model__new(uint32_t page_size);
+void model__delete(struct model *m);
+/* Applies one record.  0 or -ENOMEM; records that make no sense are ignored. */
+int model__add(struct model *m, const struct mpf_record *rec);
+
+const struct model_stats *model__stats(const struct model *m);
+size_t model__nr_sites(const struct model *m, unsigned int ev);
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
+
+uint32_t model__pid(const struct model *m, uint32_t image);
+/* The image's name: its main thread's latest COMM, or what it exec'd; NULL when unknown. */
+const char *model__comm(const struct model *m, uint32_t image);
+
+void model__stack(const struct model *m, uint32_t stack, struct model_stack *out);
+
+size_t model__nr_files(const struct model *m);
+const struct model_file *model__file_at(const struct model *m, size_t index);
+/* By FILE record id; NULL when the trace never defined it. */
+const struct model_file *model__file(const struct model *m, uint32_t id);
+
+/*
+ * The mapping holding addr in image, or NULL (errno ENOMEM when building the
+ * image's map index failed, 0 when addr is unmapped).  A forked image sees
+ * its parent's mappings as they were at the fork, under its own.
+ */
+const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_t addr);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * The aggregation tree and its string table.  Paths are added one site at a
+ * time; nodes are found by (parent, name id) in a hash map, so adding is
+ * independent of how many children a node has (the top level of a
+ * system-wide trace has one per process).
+ */
+#include <string.h>
+
+#include "report/report.h"
+#include "report/tree.h"
+
+/* ---- strtab ---- */
+
+struct strtab {
+	char *chars;		/* every string, NUL-terminated, back to back */
+	size_t len, cap;
+	size_t *offs;		/* id -> offset in chars */
+	size_t nr, offs_cap;
+	uint32_t *index;	/* open addressing: id + 1, 0 for free */
+	size_t mask;
+};
+
+struct strtab *strtab__new(void)
+{
+	return calloc(1, sizeof(struct strtab));
+}
+
+void strtab__delete(struct strtab *t)
+{
+	if (!t)
+		return;
+	free(t->chars);
+	free(t->offs);
+	free(t->index);
+	free(t);
+}
+
+/* FNV-1a, finished with a mixer since the index uses the low bits. */
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return hash_u64(h);
+}
+
+static int strtab__grow_index(struct strtab *t)
+{
+	size_t n = t->index ? (t->mask + 1) * 2 : 256;
+	uint32_t *index = calloc(n, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (size_t id = 0; id < t->nr; id++) {
+		size_t i = str_hash(t->chars + t->offs[id]) & (n - 1);
+
+		while (index[i])
+			i = (i + 1) & (n - 1);
+		index[i] = (uint32_t)id + 1;
+	}
+	free(t->index);
+	t->index = index;
+	t->mask = n - 1;
+	return 0;
+}
+
+int strtab__intern(struct strtab *t, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	size_t i;
+	int err;
+
+	if (t->index) {
+		for (i = str_hash(s) & t->mask; t->index[i]; i = (i + 1) & t->mask)
+			if (!strcmp(t->chars + t->offs[t->index[i] - 1], s))
+				return (int)t->index[i] - 1;
+	}
+	if (t->nr >= INT32_MAX)
+		return -ENOMEM;
+	if (!t->index || (t->nr + 1) * 2 > t->mask + 1) {
+		err = strtab__grow_index(t);
+		if (err)
+			return err;
+	}
+	err = ARRAY_RESERVE(t->chars, t->cap, t->len + len);
+	if (!err)
+		err = ARRAY_RESERVE(t->offs, t->offs_cap, t->nr + 1);
+	if (err)
+		return err;
+	memcpy(t->chars + t->len, s, len);
+	t->offs[t->nr] = t->len;
+	t->len += len;
+	for (i = str_hash(s) & t->mask; t->index[i]; i = (i + 1) & t->mask)
+		;
+	t->index[i] = (uint32_t)t->nr + 1;
+	return (int)t->nr++;
+}
+
+const char *strtab__str(const struct strtab *t, uint32_t id)
+{
+	return id < t->nr ? t->chars + t->offs[id] : "";
+}
+
+/* ---- tree ---- */
+
+struct tree {
+	struct tree_node *nodes;
+	size_t nr, cap;
+	struct hmap children;	/* (parent, name) -> node */
+};
+
+static int tree__new_node(struct tree *t, uint32_t parent, uint32_t name, uint32_t *idx)
+{
+	int err;
+
+	if (t->nr >= TREE_NONE)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(t->nodes, t->cap, t->nr + 1);
+	if (err)
+		return err;
+	t->nodes[t->nr] = (struct tree_node){
+		.name = name,
+		.parent = parent,
+		.child = TREE_NONE,
+		.next = TREE_NONE,
+	};
+	*idx = (uint32_t)t->nr++;
+	return 0;
+}
+
+struct tree *tree__new(void)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+	uint32_t root;
+
+	if (!t)
+		return NULL;
+	if (tree__new_node(t, TREE_NONE, TREE_NONE, &root)) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t;
+}
+
+void tree__delete(struct tree *t)
+{
+	if (!t)
+		return;
+	free(t->nodes);
+	hmap__free(&t->children);
+	free(t);
+}
+
+int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value)
+{
+	uint32_t cur = TREE_ROOT;
+	int err;
+
+	if (!value)
+		return 0;
+	t->nodes[TREE_ROOT].value += value;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t *v = hmap__find(&t->children, cur, path[i]);
+		uint32_t node;
+
+		if (v) {
+			node = (uint32_t)*v;
+		} else {
+			err = tree__new_node(t, cur, path[i], &node);
+			if (!err)
+				err = hmap__set(&t->children, cur, path[i], node);
+			if (err)
+				return err;
+			/* Linked in any order: tree__finish sorts. */
+			t->nodes[node].next = t->nodes[cur].child;
+			t->nodes[cur].child = node;
+		}
+		t->nodes[node].value += value;
+		cur = node;
+	}
+	return 0;
+}
+
+/* qsort has no context argument; tree__finish is not reentrant anyway. */
+static const struct tree_node *sort_nodes;
+static const struct strtab *sort_names;
+
+static int node_cmp(const void *pa, const void *pb)
+{
+	const struct tree_node *a = &sort_nodes[*(const uint32_t *)pa];
+	const struct tree_node *b = &sort_nodes[*(const uint32_t *)pb];
+
+	if (a->value != b->value)
+		return a->value > b->value ? -1 : 1;
+	return strcmp(strtab__str(sort_names, a->name), strtab__str(sort_names, b->name));
+}
+
+int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold, uint32_t other)
+{
+	uint32_t *kids = NULL;
+	size_t cap = 0, nr_nodes = t->nr;
+	int err = 0;
+
+	/* Only the nodes added by tree__add have children; [other] nodes never do. */
+	for (size_t p = 0; p < nr_nodes; p++) {
+		uint64_t folded = 0;
+		size_t n = 0, kept = 0;
+		uint32_t c, prev;
+
+		for (c = t->nodes[p].child; c != TREE_NONE; c = t->nodes[c].next) {
+			err = ARRAY_RESERVE(kids, cap, n + 1);
+			if (err)
+				goto out;
+			kids[n++] = c;
+		}
+		if (!n)
+			continue;
+		sort_nodes = t->nodes;
+		sort_names = names;
+		qsort(kids, n, sizeof(*kids), node_cmp);
+
+		for (size_t i = 0; i < n; i++) {
+			if (threshold && t->nodes[kids[i]].value < threshold)
+				folded += t->nodes[kids[i]].value;
+			else
+				kids[kept++] = kids[i];
+		}
+		if (folded) {
+			uint32_t o;
+
+			err = tree__new_node(t, (uint32_t)p, other, &o);
+			if (err)
+				goto out;
+			t->nodes[o].value = folded;
+			err = ARRAY_RESERVE(kids, cap, kept + 1);
+			if (err)
+				goto out;
+			kids[kept++] = o;
+		}
+
+		prev = TREE_NONE;
+		for (size_t i = kept; i-- > 0;) {
+			t->nodes[kids[i]].next = prev;
+			prev = kids[i];
+		}
+		t->nodes[p].child = prev;
+	}
+out:
+	free(kids);
+	return err;
+}
+
+const struct tree_node *tree__node(const struct tree *t, uint32_t i)
+{
+	return i < t->nr ? &t->nodes[i] : NULL;
+}

@@ -1,0 +1,50 @@
+/*
+ * The aggregation tree the report prints: one node per distinct path prefix
+ * of names, each holding the bytes of every path through it, and the string
+ * table those names are interned in (so nodes compare names by id).
+ */
+#ifndef MEMPROF_REPORT_TREE_H
+#define MEMPROF_REPORT_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- interned strings ---- */
+
+struct strtab;
+
+struct strtab *strtab__new(void);
+void strtab__delete(struct strtab *t);
+/* The id of s (>= 0), adding it when new; -ENOMEM. */
+int strtab__intern(struct strtab *t, const char *s);
+const char *strtab__str(const struct strtab *t, uint32_t id);
+
+/* ---- the tree ---- */
+
+#define TREE_ROOT 0		/* the unnamed root; its children are the top level */
+#define TREE_NONE UINT32_MAX
+
+struct tree_node {
+	uint32_t name;		/* strtab id */
+	uint32_t parent;
+	uint32_t child;		/* first child, TREE_NONE for a leaf */
+	uint32_t next;		/* next sibling, TREE_NONE for the last */
+	uint64_t value;		/* bytes of every path through this node */
+};
+
+struct tree;
+
+struct tree *tree__new(void);
+void tree__delete(struct tree *t);
+/* Adds value to each node of path (names, top level first), creating them.  0 or -ENOMEM. */
+int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value);
+/*
+ * Orders every node's children by value, largest first, then by name, and
+ * when threshold (bytes) is not 0 replaces the children worth less than it by
+ * one last child named other holding their sum.  Call once, after the adds.
+ * 0 or -ENOMEM.
+ */
+int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold, uint32_t other);
+const struct tree_node *tree__node(const struct tree *t, uint32_t i);
+
+#endif
