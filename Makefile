@@ -31,6 +31,9 @@ all: memprof
 deps:
 	@scripts/install-deps
 
+test-deps:
+	@scripts/install-deps --test
+
 memprof: $(OBJS) | deps
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(RECORD_LIBS) $(REPORT_LIBS) $(FORMAT_LIBS)
 
@@ -63,7 +66,7 @@ $(O)/unit-tests: $(UNIT_SRCS) $(FORMAT_OBJS) | deps
 
 workloads: $(WORKLOADS)
 
-check: memprof $(O)/unit-tests workloads
+check: memprof $(O)/unit-tests workloads | test-deps
 	@tests/run-tests.sh
 
 demo: memprof workloads
@@ -76,5 +79,6 @@ install: memprof
 clean:
 	rm -rf $(O) memprof
 
-.PHONY: all deps check demo install clean workloads
+
+.PHONY: all deps test-deps check demo install clean workloads
 -include $(OBJS:.o=.d)

@@ -1,0 +1,300 @@
+#!/bin/bash
+# What recording costs the target, measured side by side:
+#  (a) page workload (bench/page_bench.c, 1 GiB touched in 4 KiB pages):
+#      bare, `memprof record -e page`, `perf record -e kmem:mm_page_alloc -g`;
+#  (b) heap workload (bench/heap_bench.c, ~4M malloc+free calls):
+#      bare, `memprof record -e heap`, heaptrack; and the cost of bare uprobes
+#      (empty bpftrace programs) for comparison.
+# Times are the workloads' own (they time their loops and print it), not the
+# tools' start-up; the median of RUNS runs (default 3).  Needs root.
+#
+# usage: sudo bench/bench.sh     (RUNS=5 for more runs; MEMPROF=path for another build)
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+MEMPROF=${MEMPROF:-$ROOT/memprof}
+RUNS=${RUNS:-3}
+
+die()
+{
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "perf, memprof and bpftrace need root; run 'sudo $0'"
+sh scripts/install-deps --bench || die "cannot install perf, heaptrack and bpftrace"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memprof-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+for b in page_bench heap_bench; do
+	gcc -O2 -g -fno-omit-frame-pointer -o "$tmp/$b" "bench/$b.c" || die "cannot build $b"
+done
+
+# perf reads the kmem tracepoint's format from tracefs.
+if ! mountpoint -q /sys/kernel/tracing; then
+	mount -t tracefs nodev /sys/kernel/tracing ||
+		die "cannot mount tracefs on /sys/kernel/tracing"
+fi
+
+have_memprof=1
+if [ ! -x "$MEMPROF" ]; then
+	have_memprof=0
+	echo "bench: $MEMPROF is not built (run 'make'); its rows are n/a" >&2
+fi
+
+# --- helpers ---------------------------------------------------------------
+
+# median: the median of the numbers on stdin, n/a if none.
+median()
+{
+	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
+		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
+		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
+}
+
+# calc EXPR FORMAT VAR=VALUE...: EXPR over the variables, printed with FORMAT;
+# n/a when a value is not a number (e.g. n/a itself) or the expression fails.
+calc()
+{
+	local expr=$1 fmt=$2 a
+	shift 2
+	for a in "$@"; do
+		[[ ${a#*=} =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || { echo n/a; return; }
+	done
+	awk "BEGIN { $(printf '%s; ' "$@") r = $expr; printf \"$fmt\\n\", r }" 2>/dev/null ||
+		echo n/a
+}
+
+# field KEY LOG: the value of KEY=value on the workload's line of LOG (n/a if absent).
+field()
+{
+	awk -v k="$1" '/_bench: / { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1)
+		v = substr($i, length(k) + 2) } END { print v == "" ? "n/a" : v }' "$2"
+}
+
+# measure NAME CMD...: runs CMD RUNS times, each log in $tmp/NAME.N.log (the last
+# also in $tmp/NAME.log); sets the medians of the workload's own times (its
+# touch_s, total_s and elapsed_s) and of the command's wall time in the arrays
+# below, indexed by NAME.  Failed runs are left out (all failed: n/a).
+declare -A WALL TOUCH ROUNDS ELAPSED
+measure()
+{
+	local name=$1 i s e rc
+	shift
+	: >"$tmp/$name.walls"
+	: >"$tmp/$name.touch"
+	: >"$tmp/$name.rounds"
+	: >"$tmp/$name.elapsed"
+	for ((i = 1; i <= RUNS; i++)); do
+		s=$(date +%s.%N)
+		"$@" </dev/null >"$tmp/$name.$i.log" 2>&1
+		rc=$?
+		e=$(date +%s.%N)
+		cp "$tmp/$name.$i.log" "$tmp/$name.log"
+		if [ "$rc" -ne 0 ]; then
+			echo "bench: '$*' exited $rc:" >&2
+			tail -n 5 "$tmp/$name.$i.log" | sed 's/^/    /' >&2
+			continue
+		fi
+		calc 'e - s' '%.6f' "e=$e" "s=$s" >>"$tmp/$name.walls"
+		field touch_s "$tmp/$name.$i.log" >>"$tmp/$name.touch"
+		field total_s "$tmp/$name.$i.log" >>"$tmp/$name.rounds"
+		field elapsed_s "$tmp/$name.$i.log" >>"$tmp/$name.elapsed"
+	done
+	sort -g "$tmp/$name.elapsed" "$tmp/$name.rounds" | awk -v n="$name" '/^[0-9.]+$/ {
+		if (min == "" || $1 < min) min = $1; if ($1 > max) max = $1 }
+		END { if (min > 0 && max / min > 1.5)
+			printf "bench: note: %s runs vary from %.4f to %.4f s\n", n, min, max }' >&2
+	WALL[$name]=$(median <"$tmp/$name.walls")
+	TOUCH[$name]=$(median <"$tmp/$name.touch")
+	ROUNDS[$name]=$(median <"$tmp/$name.rounds")
+	ELAPSED[$name]=$(median <"$tmp/$name.elapsed")
+}
+
+# memprof_summary WHAT TYPE LOG: events or lost figures of event TYPE from
+# record's summary on stderr ("memprof: page: 262144 events written, 0 lost");
+# parsed loosely, n/a when absent.
+memprof_summary()
+{
+	awk -v what="$1" -v type="$2" '
+		/^memprof:/ && tolower($0) ~ type {
+			if (what == "events" && match($0, /[0-9]+ events/)) {
+				v += substr($0, RSTART, RLENGTH) + 0; found = 1
+			}
+			if (what == "lost" && match($0, /[0-9]+ lost/)) {
+				v += substr($0, RSTART, RLENGTH) + 0; found = 1
+			} else if (what == "lost" && match($0, /lost[:= ]+[0-9]+/)) {
+				s = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", s)
+				v += s; found = 1
+			}
+		}
+		END { print found ? v : "n/a" }' "$3" 2>/dev/null || echo n/a
+}
+
+# perf_stat WHAT DATA: samples or lost samples of the recorded event, from
+# `perf report --stats` (the per-event section; lost is absent when 0).
+perf_stat()
+{
+	perf report -i "$2" --stats 2>/dev/null | awk -v what="$1" '
+		/ stats:$/ { inev = 1 }
+		inev && /SAMPLE events:/ && what == "samples" { v = $NF }
+		inev && /LOST_SAMPLES events:/ && what == "lost" { v = $NF }
+		!inev && /SAMPLE events:/ && what == "samples" { v = $3 }
+		!inev && /^ *LOST events:/ && what == "lost" { v = $3 }
+		END { print v == "" ? (what == "lost" ? 0 : "n/a") : v }'
+}
+
+filesize()
+{
+	[ -f "$1" ] && stat -c %s "$1" || echo n/a
+}
+
+# first_insn FILE SYMBOL: the first instruction of a function, as objdump prints it.
+first_insn()
+{
+	local addr
+
+	addr=$(nm -D --defined-only "$1" 2>/dev/null |
+		awk -v s="$2" '$3 == s || index($3, s "@@") == 1 { print $1; exit }')
+	[ -n "$addr" ] || addr=$(nm "$1" 2>/dev/null | awk -v s="$2" '$3 == s { print $1; exit }')
+	[ -n "$addr" ] || { echo "?"; return; }
+	objdump -d --no-show-raw-insn --start-address="0x$addr" \
+		--stop-address="$(printf '0x%x' $((0x$addr + 16)))" "$1" |
+		awk -F'\t' '/^ *[0-9a-f]+:/ { print $2; exit }' | tr -s ' '
+}
+
+# Uprobes someone else attached to libc trap in every process that maps it (unless
+# they were attached for one pid), the bare runs here included.
+check_quiet()
+{
+	local n
+
+	n=$(bpftool perf list 2>/dev/null | grep -cE 'uprobe|uretprobe')
+	[ "${n:-0}" -eq 0 ] ||
+		echo "bench: warning: $n uprobes attached by other processes ($1);" \
+			"figures will be off" >&2
+}
+
+# --- (a) page workload -------------------------------------------------------
+
+check_quiet "at the start"
+echo "bench: $(uname -r), $(nproc) CPUs, $RUNS runs each; page workload..." >&2
+measure page.bare "$tmp/page_bench"
+if [ $have_memprof = 1 ]; then
+	measure page.memprof "$MEMPROF" record -e page -o "$tmp/m.data" -- "$tmp/page_bench"
+fi
+measure page.perf perf record -e kmem:mm_page_alloc -g -o "$tmp/p.data" -- "$tmp/page_bench"
+
+pages=$(field pages "$tmp/page.bare.log")
+
+m_size=$(filesize "$tmp/m.data")
+m_events=$(memprof_summary events page "$tmp/page.memprof.log")
+m_lost=$(memprof_summary lost page "$tmp/page.memprof.log")
+p_size=$(filesize "$tmp/p.data")
+p_events=$(perf_stat samples "$tmp/p.data")
+p_lost=$(perf_stat lost "$tmp/p.data")
+
+# --- (b) heap workload -------------------------------------------------------
+
+echo "bench: heap workload..." >&2
+measure heap.bare "$tmp/heap_bench"
+if [ $have_memprof = 1 ]; then
+	measure heap.memprof "$MEMPROF" record -e heap -o "$tmp/mh.data" -- "$tmp/heap_bench"
+fi
+measure heap.heaptrack heaptrack -o "$tmp/h" "$tmp/heap_bench"
+calls=$(field calls "$tmp/heap.bare.log")
+mallocs=$(field mallocs "$tmp/heap.bare.log")
+frees=$(field frees "$tmp/heap.bare.log")
+mh_events=$(memprof_summary events heap "$tmp/heap.memprof.log")
+mh_lost=$(memprof_summary lost heap "$tmp/heap.memprof.log")
+
+echo "bench: bare uprobes..." >&2
+insn=$(first_insn "$tmp/heap_bench" empty_fn)
+[ "$insn" = "push %rbp" ] ||
+	echo "bench: warning: empty_fn starts with '$insn', not 'push %rbp'" >&2
+libc=$(ldd "$tmp/heap_bench" | awk '/libc\.so/ { print $3 }')
+ncall=2000000
+measure empty.bare "$tmp/heap_bench" empty $ncall
+measure empty.uprobe bpftrace -e "uprobe:$tmp/heap_bench:empty_fn {}" \
+	-c "$tmp/heap_bench empty $ncall"
+measure libc.malloc bpftrace -e "uprobe:$libc:malloc {}" -c "$tmp/heap_bench"
+measure libc.mallocret bpftrace -e "uretprobe:$libc:malloc {}" -c "$tmp/heap_bench"
+measure libc.free bpftrace -e "uprobe:$libc:free {}" -c "$tmp/heap_bench"
+
+check_quiet "at the end"
+
+# --- the table ---------------------------------------------------------------
+
+x()
+{
+	calc 'a / b' '%.2fx' "a=$1" "b=$2"
+}
+
+# f FORMAT VALUE: VALUE printed with FORMAT, or n/a.
+f()
+{
+	calc a "$1" "a=$2"
+}
+
+echo
+echo "(a) page workload: $pages pages of 4 KiB (1 GiB) touched and unmapped; median of $RUNS runs"
+printf '%-9s %8s %9s %9s %9s %7s %9s %9s %8s %7s\n' tool "touch s" slowdown "rounds s" \
+	slowdown "wall s" "trace MiB" events "B/event" lost
+printf '%-9s %8s %9s %9s %9s %7s %9s %9s %8s %7s\n' bare "$(f %.3f "${TOUCH[page.bare]}")" \
+	1.00x "$(f %.3f "${ROUNDS[page.bare]}")" 1.00x "$(f %.2f "${WALL[page.bare]}")" - - - -
+for t in memprof perf; do
+	n=page.$t
+	if [ $t = memprof ]; then
+		size=$m_size events=$m_events lost=$m_lost
+	else
+		size=$p_size events=$p_events lost=$p_lost
+	fi
+	printf '%-9s %8s %9s %9s %9s %7s %9s %9s %8s %7s\n' $t "$(f %.3f "${TOUCH[$n]:-n/a}")" \
+		"$(x "${TOUCH[$n]:-n/a}" "${TOUCH[page.bare]}")" "$(f %.3f "${ROUNDS[$n]:-n/a}")" \
+		"$(x "${ROUNDS[$n]:-n/a}" "${ROUNDS[page.bare]}")" "$(f %.2f "${WALL[$n]:-n/a}")" \
+		"$(calc 'a / 1048576' %.1f "a=$size")" "$events" \
+		"$(calc 'a / b' '%.1f' "a=$size" "b=$events")" "$lost"
+done
+echo "  touch s: the touching loops; rounds s: with mmap and munmap (where pages are freed);"
+echo "  wall s: the whole command; events: memprof's page events (its summary), perf's samples;"
+echo "  trace MiB, events, lost: of the last run"
+
+echo
+echo "(b) heap workload: $calls calls ($mallocs malloc, $frees free); median of $RUNS runs"
+printf '%-10s %11s %9s %8s %14s %9s %7s\n' tool "workload s" slowdown "wall s" "ns/call added" \
+	events lost
+printf '%-10s %11s %9s %8s %14s %9s %7s\n' bare "$(f %.4f "${ELAPSED[heap.bare]}")" 1.00x \
+	"$(f %.2f "${WALL[heap.bare]}")" - - -
+for t in memprof heaptrack; do
+	n=heap.$t
+	if [ $t = memprof ]; then events=$mh_events lost=$mh_lost; else events=- lost=-; fi
+	e=${ELAPSED[$n]:-n/a}
+	printf '%-10s %11s %9s %8s %14s %9s %7s\n' $t "$(f %.4f "$e")" \
+		"$(x "$e" "${ELAPSED[heap.bare]}")" "$(f %.2f "${WALL[$n]:-n/a}")" \
+		"$(calc '(a - b) * 1e9 / c' '%.0f' "a=$e" "b=${ELAPSED[heap.bare]}" "c=$calls")" \
+		"$events" "$lost"
+done
+
+echo
+echo "bare uprobes (bpftrace, empty programs): ns added per probed call"
+printf '  %-24s %-28s %8s\n' probe "first instruction" "ns/call"
+printf '  %-24s %-28s %8s\n' "heap_bench:empty_fn" "$(first_insn "$tmp/heap_bench" empty_fn)" \
+	"$(calc '(a - b) * 1e9 / c' '%.0f' "a=${ELAPSED[empty.uprobe]}" "b=${ELAPSED[empty.bare]}" \
+		"c=$ncall")"
+for probe in malloc mallocret free; do
+	case $probe in
+	malloc) sym=malloc c=$mallocs label="libc malloc (entry)" ;;
+	mallocret) sym=malloc c=$mallocs label="libc malloc (return)" ;;
+	free) sym=free c=$frees label="libc free (entry)" ;;
+	esac
+	insn=$(first_insn "$libc" $sym)
+	[ $probe = mallocret ] && insn="(uretprobe)"
+	printf '  %-24s %-28s %8s\n' "$label" "$insn" \
+		"$(calc '(a - b) * 1e9 / c' '%.0f' "a=${ELAPSED[libc.$probe]}" \
+			"b=${ELAPSED[heap.bare]}" "c=$c")"
+done
+echo "memprof's cost per probed call (ns/call added above) compares with the sum of the"
+echo "probes it uses; a probe on an instruction the kernel cannot emulate is single-stepped."

@@ -1,0 +1,94 @@
+#!/bin/bash
+# Runs every test: the unit tests (build/unit-tests), then each end-to-end test
+# tests/shell/tNNNN-*.sh in its own bash process (exit 0 = pass, 77 = skip,
+# anything else = fail).  Ends with one line "N passed, N failed, N skipped" and
+# exits non-zero if anything failed.
+#
+# usage: tests/run-tests.sh [PATTERN...]
+#   With patterns, only tests whose name (t0001-usage, or "unit") contains one
+#   of them run, e.g. `tests/run-tests.sh usage t03`.
+# MEMPROF_TEST_TIMEOUT (seconds, default 600) bounds each test.
+
+cd "$(dirname "$0")/.." || exit 1
+
+passed=0
+failed=0
+skipped=0
+timeout=${MEMPROF_TEST_TIMEOUT:-600}
+
+selected()
+{
+	local p
+
+	[ $# -gt 1 ] || return 0
+	for p in "${@:2}"; do
+		case "$1" in *"$p"*) return 0 ;; esac
+	done
+	return 1
+}
+
+indent()
+{
+	sed 's/^/    /'
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+if selected unit "$@"; then
+	if [ ! -x build/unit-tests ]; then
+		echo "FAIL unit: build/unit-tests is missing (run 'make check')"
+		failed=$((failed + 1))
+	else
+		timeout -k 10 "$timeout" build/unit-tests </dev/null >"$out" 2>&1
+		rc=$?
+		summary=$(tail -n 1 "$out")
+		if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+			p=${BASH_REMATCH[1]}
+			f=${BASH_REMATCH[2]}
+		else
+			p=0
+			f=1
+		fi
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		passed=$((passed + p))
+		failed=$((failed + f))
+		if [ "$f" -eq 0 ]; then
+			echo "ok   unit ($p unit tests)"
+		else
+			echo "FAIL unit (exit $rc, $f failed)"
+			indent <"$out"
+		fi
+	fi
+fi
+
+for t in tests/shell/t[0-9]*.sh; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .sh)
+	selected "$name" "$@" || continue
+	start=$SECONDS
+	timeout -k 10 "$timeout" bash "$t" </dev/null >"$out" 2>&1
+	rc=$?
+	secs=$((SECONDS - start))
+	case $rc in
+	0)
+		echo "ok   $name (${secs}s)"
+		passed=$((passed + 1))
+		;;
+	77)
+		reason=$(grep '^skip: ' "$out" | tail -n 1)
+		[ -n "$reason" ] || reason=$(grep -v '^[[:space:]]*$' "$out" | tail -n 1)
+		echo "skip $name: ${reason#skip: }"
+		skipped=$((skipped + 1))
+		;;
+	*)
+		[ "$rc" -eq 124 ] && echo "FAIL $name: timed out after ${timeout}s" ||
+			echo "FAIL $name (exit $rc, ${secs}s)"
+		indent <"$out"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,66 @@
+# Sourced by every end-to-end test (tests/shell/tNNNN-*.sh): paths, a private
+# temp dir, and the skip/fail/assert helpers.  A test exits 0 when it passes,
+# 77 when it cannot run here (skip), anything else when it fails.
+#
+# Sets ROOT (the source tree), MEMPROF (its ./memprof), WL (build/workloads) and
+# T (a temp dir, removed on exit, which is the test's working directory); all
+# absolute paths.
+
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MEMPROF=$ROOT/memprof
+WL=$ROOT/build/workloads
+TEST_NAME=$(basename "$0" .sh)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/memprof-$TEST_NAME.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+# skip "reason": the test cannot run on this machine; the runner shows the reason.
+skip()
+{
+	echo "skip: $*"
+	exit 77
+}
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# need_cmd CMD...: skip unless every command is installed.
+need_cmd()
+{
+	local c
+
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
+	done
+}
+
+# need_bpf: skip unless this machine can run `memprof record` (root and kernel BTF).
+need_bpf()
+{
+	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "no kernel BTF at /sys/kernel/btf/vmlinux"
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq()
+{
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# assert_within_pct WHAT EXPECTED ACTUAL PCT: |actual - expected| <= pct% of expected
+# (so an expected 0 needs an exact 0).  Numbers may be integers or decimals.
+assert_within_pct()
+{
+	awk -v e="$2" -v a="$3" -v p="$4" 'BEGIN {
+		if (e !~ /^-?[0-9]+(\.[0-9]+)?$/ || a !~ /^-?[0-9]+(\.[0-9]+)?$/) exit 2
+		d = a - e; if (d < 0) d = -d
+		m = e < 0 ? -e : e
+		exit !(d <= m * p / 100)
+	}' || fail "$1: expected $2 (within $4%), got '$3'"
+}
