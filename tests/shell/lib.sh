@@ -64,3 +64,39 @@ assert_within_pct()
 		exit !(d <= m * p / 100)
 	}' || fail "$1: expected $2 (within $4%), got '$3'"
 }
+
+# leaf_bytes FOLDED FUNCTION: the bytes of the stacks of a folded file
+# ("a;b;c VALUE" lines) whose innermost frame is FUNCTION, summed; 0 if none.
+leaf_bytes()
+{
+	awk -v f="$2" '{
+		v = $NF; sub(/ [0-9]+$/, "")
+		n = split($0, fr, ";")
+		if (fr[n] == f) s += v
+	} END { print s + 0 }' "$1"
+}
+
+# stack_bytes FOLDED STACK: the bytes of the stacks that end with the frames
+# STACK ("main;leak_malloc"), summed; 0 if none.
+stack_bytes()
+{
+	awk -v st="$2" '{
+		v = $NF; sub(/ [0-9]+$/, "")
+		$0 = ";" $0; st2 = ";" st
+		if (substr($0, length($0) - length(st2) + 1) == st2) s += v
+	} END { print s + 0 }' "$1"
+}
+
+# record_ok ARGS...: runs memprof record, failing the test with its output if it fails.
+record_ok()
+{
+	"$MEMPROF" record "$@" >"$T/record.log" 2>&1 ||
+		fail "memprof record $* failed: $(tail -n 5 "$T/record.log")"
+}
+
+# report_ok ARGS...: runs memprof report into $T/out, failing on error.
+report_ok()
+{
+	"$MEMPROF" report "$@" >"$T/out" 2>"$T/report.err" ||
+		fail "memprof report $* failed: $(cat "$T/report.err")"
+}

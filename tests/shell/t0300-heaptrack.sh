@@ -75,13 +75,20 @@ done
 need_bpf
 [ -x "$MEMPROF" ] || fail "$MEMPROF is not built"
 
-# TODO(lead): confirm the value `report --event heap --folded` carries is bytes
-# still live at the end of the recording (leaked), per stack.
+# report --folded gives the bytes still live at the end (heaptrack's "leaked").
 "$MEMPROF" record -e heap -o "$T/m.data" -- "$WL/heap" >"$T/record.log" 2>&1 ||
 	fail "memprof record failed: $(tail -n 5 "$T/record.log")"
 "$MEMPROF" report -i "$T/m.data" --event heap --folded >"$T/m.folded" 2>"$T/report.err" ||
 	fail "memprof report failed: $(cat "$T/report.err")"
 folded_by_function "$T/m.folded" >"$T/m.leaks"
+
+# Side by side (run this test alone to see it): bytes leaked per function.
+printf '%-22s %12s %12s %12s\n' function expected heaptrack memprof
+for fn in $(printf '%s\n' "${!expected[@]}" | sort); do
+	h=$(lookup "$T/ht.leaks" "$fn")
+	case " $heaptrack_blind " in *" $fn "*) h="(blind)" ;; esac
+	printf '%-22s %12s %12s %12s\n' "$fn" "${expected[$fn]}" "$h" "$(lookup "$T/m.leaks" "$fn")"
+done
 
 for fn in "${!expected[@]}"; do
 	m=$(lookup "$T/m.leaks" "$fn")

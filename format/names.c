@@ -1,0 +1,75 @@
+/*
+ * Names of the format's enumerations, as the command line takes them (-e page)
+ * and as reports and dumps print them.  Unknown values give NULL rather than
+ * a placeholder so that callers notice them.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "format/mpf.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const event_names[] = {
+	[MPF_EV_PAGE] = "page",
+	[MPF_EV_HEAP] = "heap",
+};
+
+static const char *const heap_func_names[] = {
+	[MPF_HEAP_MALLOC] = "malloc",
+	[MPF_HEAP_CALLOC] = "calloc",
+	[MPF_HEAP_REALLOC] = "realloc",
+	[MPF_HEAP_POSIX_MEMALIGN] = "posix_memalign",
+	[MPF_HEAP_ALIGNED_ALLOC] = "aligned_alloc",
+	[MPF_HEAP_MEMALIGN] = "memalign",
+	[MPF_HEAP_VALLOC] = "valloc",
+	[MPF_HEAP_FREE] = "free",
+};
+
+static const char *const rec_names[] = {
+	[MPF_REC_INFO] = "info",
+	[MPF_REC_COMM] = "comm",
+	[MPF_REC_FORK] = "fork",
+	[MPF_REC_EXEC] = "exec",
+	[MPF_REC_EXIT] = "exit",
+	[MPF_REC_FILE] = "file",
+	[MPF_REC_MAP] = "map",
+	[MPF_REC_STACK] = "stack",
+	[MPF_REC_PAGE_ALLOC] = "page_alloc",
+	[MPF_REC_PAGE_FREE] = "page_free",
+	[MPF_REC_HEAP_ALLOC] = "heap_alloc",
+	[MPF_REC_HEAP_FREE] = "heap_free",
+	[MPF_REC_HEAP_REALLOC] = "heap_realloc",
+	[MPF_REC_LOST] = "lost",
+	[MPF_REC_END] = "end",
+};
+
+/* An enum value appended without a name here would silently be NULL: fail the build. */
+_Static_assert(ARRAY_SIZE(event_names) == MPF_EV__MAX, "event_names");
+_Static_assert(ARRAY_SIZE(heap_func_names) == MPF_HEAP__MAX, "heap_func_names");
+_Static_assert(ARRAY_SIZE(rec_names) == MPF_REC__MAX, "rec_names");
+
+const char *mpf_event_name(unsigned int ev)
+{
+	return ev < ARRAY_SIZE(event_names) ? event_names[ev] : NULL;
+}
+
+int mpf_event_parse(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; name && i < ARRAY_SIZE(event_names); i++)
+		if (!strcmp(event_names[i], name))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *mpf_heap_func_name(unsigned int func)
+{
+	return func < ARRAY_SIZE(heap_func_names) ? heap_func_names[func] : NULL;
+}
+
+const char *mpf_rec_name(unsigned int type)
+{
+	return type < ARRAY_SIZE(rec_names) ? rec_names[type] : NULL;
+}

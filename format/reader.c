@@ -1,0 +1,495 @@
+/*
+ * The trace reader.  It treats the file as untrusted input: every size is
+ * bounded before anything is allocated, every chunk is checked (CRC, exact
+ * inflated size, record framing and count) before any of its records is
+ * returned, and every field is bounds-checked as it is decoded.  At the first
+ * unsound chunk or record it stops and says why in the status, so a cut or
+ * damaged trace still yields everything before the damage.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "format/codec.h"
+#include "format/mpf.h"
+
+struct mpf_reader {
+	int fd;
+	bool regular;		/* st_size tells how much of a chunk exists */
+	int err;		/* sticky: an I/O or allocation error, as -errno */
+	bool done;		/* stopped: end of file or unsound data */
+	struct mpf_header hdr;
+	uint64_t off;		/* file offset of the next chunk */
+
+	uint8_t *comp;		/* a chunk's payload as stored */
+	size_t comp_cap;
+	uint8_t *raw;		/* the current chunk, inflated */
+	size_t raw_cap;
+	struct mpf_dec chunk;	/* records of the current chunk not yet returned */
+	uint64_t chunk_off;
+	ZSTD_DCtx *dctx;
+
+	/* Delta state, reset at each chunk as the writer does. */
+	uint64_t time;
+	uint64_t page;
+	uint64_t ptr;
+	uint32_t stack_id;
+	uint64_t stack_ip;
+	uint64_t ips[MPF_STACK_MAX];
+
+	struct mpf_reader_status status;
+};
+
+/* Reads up to len bytes; fewer only at the end of the file. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(fd, buf + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+struct mpf_reader *mpf_reader__open(const char *path, int *err)
+{
+	uint8_t hbuf[MPF_HEADER_SIZE_MAX];
+	struct mpf_reader *r;
+	struct stat sb;
+	uint32_t size;
+	ssize_t n;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (fstat(r->fd, &sb)) {
+		ret = -errno;
+		goto out;
+	}
+	r->regular = S_ISREG(sb.st_mode);
+
+	n = read_full(r->fd, hbuf, MPF_HEADER_SIZE);
+	if (n < 0) {
+		ret = (int)n;
+		goto out;
+	}
+	ret = mpf_header__check_prefix(hbuf, (size_t)n, &size);
+	if (ret)
+		goto out;
+	if (size > MPF_HEADER_SIZE) {
+		n = read_full(r->fd, hbuf + MPF_HEADER_SIZE, size - MPF_HEADER_SIZE);
+		if (n < 0) {
+			ret = (int)n;
+			goto out;
+		}
+		if ((size_t)n < size - MPF_HEADER_SIZE) {
+			ret = -EBADMSG;
+			goto out;
+		}
+	}
+	ret = mpf_header__decode(hbuf, size, &r->hdr);
+	if (ret)
+		goto out;
+	r->off = size;
+
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	return r;
+out:
+	mpf_reader__close(r);
+	if (err)
+		*err = ret;
+	return NULL;
+}
+
+const struct mpf_header *mpf_reader__header(const struct mpf_reader *r)
+{
+	return &r->hdr;
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	uint8_t *p;
+
+	if (need <= *cap)
+		return 0;
+	p = realloc(*buf, need);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+/* Stops reading at the chunk at off; what was returned before stays valid. */
+static int reader__stop(struct mpf_reader *r, uint64_t off, bool corrupt)
+{
+	r->done = true;
+	if (corrupt)
+		r->status.corrupt = true;
+	else
+		r->status.truncated = true;
+	r->status.bad_offset = off;
+	r->chunk.p = r->chunk.end = NULL;
+	return 0;
+}
+
+/*
+ * Walks the record framing of a whole chunk (type, time, payload length)
+ * without decoding payloads: it must end exactly at the end of the chunk
+ * after the number of records the chunk header gives.  Only then is any
+ * record of the chunk handed out.
+ */
+static bool chunk__framing_ok(const uint8_t *raw, size_t len, uint32_t nr_records)
+{
+	struct mpf_dec d;
+	uint64_t type, time, plen;
+	const uint8_t *p;
+	uint32_t n = 0;
+
+	mpf_dec__init(&d, raw, len);
+	while (mpf_dec__left(&d)) {
+		if (mpf_dec__get_u64(&d, &type) || type == 0 || mpf_dec__get_u64(&d, &time) ||
+		    mpf_dec__get_u64(&d, &plen) || plen > mpf_dec__left(&d) ||
+		    mpf_dec__get_bytes(&d, (size_t)plen, &p))
+			return false;
+		if (++n > nr_records)
+			return false;
+	}
+	return n == nr_records;
+}
+
+/* Returns 1 with a chunk loaded, 0 when reading stopped, or -errno. */
+static int reader__load_chunk(struct mpf_reader *r)
+{
+	uint8_t hbuf[MPF_CHUNK_HDR_SIZE];
+	struct mpf_chunk_hdr ch;
+	uint64_t off = r->off;
+	struct stat sb;
+	uint8_t *payload;
+	unsigned long long size;
+	size_t n;
+	ssize_t got;
+	int ret;
+
+	got = read_full(r->fd, hbuf, sizeof(hbuf));
+	if (got < 0)
+		return (int)got;
+	if (got == 0) {
+		/* A clean end between chunks: complete only if END was seen. */
+		r->done = true;
+		r->status.truncated = !r->status.complete;
+		return 0;
+	}
+	if ((size_t)got < sizeof(hbuf))
+		return reader__stop(r, off, false);
+	if (mpf_chunk_hdr__decode(hbuf, &ch))
+		return reader__stop(r, off, true);
+
+	/* Do not allocate for a payload the file does not have. */
+	if (r->regular) {
+		if (fstat(r->fd, &sb))
+			return -errno;
+		if ((uint64_t)sb.st_size < off + sizeof(hbuf) + ch.comp_size)
+			return reader__stop(r, off, false);
+	}
+
+	if (ch.flags & MPF_CHUNK_ZSTD)
+		ret = grow(&r->comp, &r->comp_cap, ch.comp_size);
+	else
+		ret = grow(&r->raw, &r->raw_cap, ch.raw_size);
+	if (ret)
+		return ret;
+	payload = (ch.flags & MPF_CHUNK_ZSTD) ? r->comp : r->raw;
+
+	got = read_full(r->fd, payload, ch.comp_size);
+	if (got < 0)
+		return (int)got;
+	if ((size_t)got < ch.comp_size)
+		return reader__stop(r, off, false);
+	r->off = off + sizeof(hbuf) + ch.comp_size;
+
+	if ((uint32_t)crc32(crc32(0L, Z_NULL, 0), payload, ch.comp_size) != ch.crc)
+		return reader__stop(r, off, true);
+	if (ch.flags & MPF_CHUNK_ZSTD) {
+		/*
+		 * The first frame's own content size must fit before raw_size
+		 * bytes are allocated on the word of the chunk header.
+		 */
+		size = ZSTD_getFrameContentSize(r->comp, ch.comp_size);
+		if (size == ZSTD_CONTENTSIZE_ERROR ||
+		    (size != ZSTD_CONTENTSIZE_UNKNOWN && size > ch.raw_size))
+			return reader__stop(r, off, true);
+		ret = grow(&r->raw, &r->raw_cap, ch.raw_size);
+		if (ret)
+			return ret;
+		n = ZSTD_decompressDCtx(r->dctx, r->raw, ch.raw_size, r->comp, ch.comp_size);
+		if (ZSTD_isError(n) || n != ch.raw_size)
+			return reader__stop(r, off, true);
+	}
+	if (!chunk__framing_ok(r->raw, ch.raw_size, ch.nr_records))
+		return reader__stop(r, off, true);
+
+	mpf_dec__init(&r->chunk, r->raw, ch.raw_size);
+	r->chunk_off = off;
+	r->time = r->hdr.start_time;
+	r->page = 0;
+	r->ptr = 0;
+	r->stack_id = 0;
+	r->stack_ip = 0;
+	r->status.chunks++;
+	return 1;
+}
+
+static inline int get_zz64(struct mpf_dec *d, uint64_t prev, uint64_t *v)
+{
+	uint64_t x;
+
+	if (mpf_dec__get_u64(d, &x))
+		return -EBADMSG;
+	*v = prev + mpf_unzigzag64(x);
+	return 0;
+}
+
+static inline int get_zz32(struct mpf_dec *d, uint32_t prev, uint32_t *v)
+{
+	uint32_t x;
+
+	if (mpf_dec__get_u32(d, &x))
+		return -EBADMSG;
+	*v = prev + mpf_unzigzag32(x);
+	return 0;
+}
+
+static inline int get_pid_tid(struct mpf_dec *d, uint32_t *pid, uint32_t *tid)
+{
+	if (mpf_dec__get_u32(d, pid))
+		return -EBADMSG;
+	return get_zz32(d, *pid, tid);
+}
+
+static int get_order(struct mpf_dec *d, uint32_t *order)
+{
+	if (mpf_dec__get_u32(d, order) || *order > MPF_PAGE_ORDER_MAX)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * Decodes one payload, the mirror of record__encode() in writer.c.  Bytes
+ * after the known fields are ignored: a newer minor version may append fields.
+ */
+static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_record *rec)
+{
+	const uint8_t *p;
+	uint32_t i, n, v;
+	uint64_t x, y;
+
+	switch (rec->type) {
+	case MPF_REC_INFO:
+		if (mpf_dec__get_str(d, MPF_PATH_MAX, &rec->info.key, NULL) ||
+		    mpf_dec__get_str(d, MPF_PATH_MAX, &rec->info.value, NULL))
+			return -EBADMSG;
+		return 0;
+	case MPF_REC_COMM: {
+		const char *s;
+		size_t len;
+
+		if (get_pid_tid(d, &rec->comm.pid, &rec->comm.tid) ||
+		    mpf_dec__get_str(d, MPF_COMM_LEN - 1, &s, &len))
+			return -EBADMSG;
+		memcpy(rec->comm.comm, s, len + 1);
+		return 0;
+	}
+	case MPF_REC_FORK:
+		if (mpf_dec__get_u32(d, &rec->fork.ppid) || mpf_dec__get_u32(d, &rec->fork.pid))
+			return -EBADMSG;
+		return 0;
+	case MPF_REC_EXEC:
+		if (mpf_dec__get_u32(d, &rec->exec.pid) ||
+		    mpf_dec__get_str(d, MPF_PATH_MAX, &rec->exec.filename, NULL))
+			return -EBADMSG;
+		return 0;
+	case MPF_REC_EXIT:
+		if (mpf_dec__get_u32(d, &rec->exit.pid) || mpf_dec__get_u32(d, &v))
+			return -EBADMSG;
+		rec->exit.status = (int32_t)mpf_unzigzag32(v);
+		return 0;
+	case MPF_REC_FILE:
+		if (mpf_dec__get_u32(d, &rec->file.id) || rec->file.id == 0 ||
+		    mpf_dec__get_u32(d, &rec->file.build_id_len) ||
+		    rec->file.build_id_len > MPF_BUILD_ID_MAX ||
+		    mpf_dec__get_bytes(d, rec->file.build_id_len, &p))
+			return -EBADMSG;
+		memcpy(rec->file.build_id, p, rec->file.build_id_len);
+		return mpf_dec__get_str(d, MPF_PATH_MAX, &rec->file.path, NULL);
+	case MPF_REC_MAP:
+		if (mpf_dec__get_u32(d, &rec->map.pid) || mpf_dec__get_u32(d, &rec->map.file_id) ||
+		    mpf_dec__get_u32(d, &rec->map.prot) || mpf_dec__get_u64(d, &x) ||
+		    mpf_dec__get_u64(d, &y) || mpf_dec__get_u64(d, &rec->map.pgoff))
+			return -EBADMSG;
+		/* end = start + length must not wrap: consumers compute end - start. */
+		if (y > UINT64_MAX - x)
+			return -EBADMSG;
+		rec->map.start = x;
+		rec->map.end = x + y;
+		return 0;
+	case MPF_REC_STACK:
+		if (get_zz32(d, r->stack_id, &rec->stack.id) || rec->stack.id == 0 ||
+		    mpf_dec__get_u32(d, &rec->stack.flags) || mpf_dec__get_u32(d, &n) ||
+		    n == 0 || n > MPF_STACK_MAX || get_zz64(d, r->stack_ip, &r->ips[0]))
+			return -EBADMSG;
+		for (i = 1; i < n; i++)
+			if (get_zz64(d, r->ips[i - 1], &r->ips[i]))
+				return -EBADMSG;
+		r->stack_id = rec->stack.id;
+		r->stack_ip = r->ips[0];
+		rec->stack.nr = n;
+		rec->stack.ips = r->ips;
+		return 0;
+	case MPF_REC_PAGE_ALLOC:
+		if (get_pid_tid(d, &rec->page_alloc.pid, &rec->page_alloc.tid) ||
+		    get_order(d, &rec->page_alloc.order) ||
+		    mpf_dec__get_u32(d, &rec->page_alloc.gfp) ||
+		    get_zz64(d, r->page, &rec->page_alloc.page) ||
+		    mpf_dec__get_u32(d, &rec->page_alloc.stack_id))
+			return -EBADMSG;
+		r->page = rec->page_alloc.page;
+		return 0;
+	case MPF_REC_PAGE_FREE:
+		if (mpf_dec__get_u32(d, &rec->page_free.pid) ||
+		    get_order(d, &rec->page_free.order) ||
+		    mpf_dec__get_u32(d, &rec->page_free.flags) ||
+		    get_zz64(d, r->page, &rec->page_free.page) ||
+		    get_zz64(d, rec->page_free.page, &rec->page_free.head))
+			return -EBADMSG;
+		r->page = rec->page_free.page;
+		return 0;
+	case MPF_REC_HEAP_ALLOC:
+		if (get_pid_tid(d, &rec->heap_alloc.pid, &rec->heap_alloc.tid) ||
+		    mpf_dec__get_u32(d, &rec->heap_alloc.func) ||
+		    rec->heap_alloc.func >= MPF_HEAP__MAX ||
+		    mpf_dec__get_u32(d, &rec->heap_alloc.stack_id) ||
+		    get_zz64(d, r->ptr, &rec->heap_alloc.ptr) ||
+		    mpf_dec__get_u64(d, &rec->heap_alloc.size))
+			return -EBADMSG;
+		r->ptr = rec->heap_alloc.ptr;
+		return 0;
+	case MPF_REC_HEAP_FREE:
+		if (get_pid_tid(d, &rec->heap_free.pid, &rec->heap_free.tid) ||
+		    get_zz64(d, r->ptr, &rec->heap_free.ptr))
+			return -EBADMSG;
+		r->ptr = rec->heap_free.ptr;
+		return 0;
+	case MPF_REC_HEAP_REALLOC:
+		if (get_pid_tid(d, &rec->heap_realloc.pid, &rec->heap_realloc.tid) ||
+		    mpf_dec__get_u32(d, &rec->heap_realloc.stack_id) ||
+		    get_zz64(d, r->ptr, &rec->heap_realloc.old_ptr) ||
+		    get_zz64(d, rec->heap_realloc.old_ptr, &rec->heap_realloc.ptr) ||
+		    mpf_dec__get_u64(d, &rec->heap_realloc.size))
+			return -EBADMSG;
+		r->ptr = rec->heap_realloc.ptr;
+		return 0;
+	case MPF_REC_LOST:
+		if (mpf_dec__get_u32(d, &rec->lost.event) || rec->lost.event >= MPF_EV__MAX ||
+		    mpf_dec__get_u64(d, &rec->lost.count))
+			return -EBADMSG;
+		return 0;
+	case MPF_REC_END:
+		/* Counters of event types this reader does not know are dropped. */
+		if (mpf_dec__get_u32(d, &n))
+			return -EBADMSG;
+		for (i = 0; i < n; i++) {
+			if (mpf_dec__get_u64(d, &x) || mpf_dec__get_u64(d, &y))
+				return -EBADMSG;
+			if (i < MPF_EV__MAX) {
+				rec->end.events[i] = x;
+				rec->end.lost[i] = y;
+			}
+		}
+		r->status.complete = true;
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
+{
+	struct mpf_dec payload;
+	uint64_t type, dt, plen;
+	const uint8_t *p;
+	int ret;
+
+	for (;;) {
+		if (r->err)
+			return r->err;
+		if (r->done)
+			return 0;
+		if (!mpf_dec__left(&r->chunk)) {
+			ret = reader__load_chunk(r);
+			if (ret < 0)
+				r->err = ret;
+			if (ret <= 0)
+				continue;
+		}
+
+		/* The framing was checked when the chunk was loaded; check anyway, it is cheap. */
+		if (mpf_dec__get_u64(&r->chunk, &type) || mpf_dec__get_u64(&r->chunk, &dt) ||
+		    mpf_dec__get_u64(&r->chunk, &plen) || plen > mpf_dec__left(&r->chunk) ||
+		    mpf_dec__get_bytes(&r->chunk, (size_t)plen, &p))
+			return reader__stop(r, r->chunk_off, true);
+		r->time += mpf_unzigzag64(dt);
+		/* Types from a newer minor version: skipped, their length says how far. */
+		if (type >= MPF_REC__MAX)
+			continue;
+
+		memset(rec, 0, sizeof(*rec));
+		rec->type = (uint32_t)type;
+		rec->time = r->time;
+		mpf_dec__init(&payload, p, (size_t)plen);
+		if (reader__decode(r, &payload, rec))
+			return reader__stop(r, r->chunk_off, true);
+		return 1;
+	}
+}
+
+void mpf_reader__status(const struct mpf_reader *r, struct mpf_reader_status *st)
+{
+	*st = r->status;
+}
+
+void mpf_reader__close(struct mpf_reader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	ZSTD_freeDCtx(r->dctx);
+	free(r->comp);
+	free(r->raw);
+	free(r);
+}

@@ -1,0 +1,43 @@
+#!/bin/bash
+# memprof record (page events, the default) on the pages workload: the pages
+# each function touched and kept, freed, in a second thread and in a forked
+# child (tests/workloads/pages.c).  Page tables come on top of the touched
+# pages, hence "within 1%".
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+MiB=1048576
+record_ok -o "$T/p.data" -- "$WL/pages"
+grep -q "memprof: page: .* events written .*, 0 lost" "$T/record.log" ||
+	fail "record summary: $(cat "$T/record.log")"
+
+report_ok -i "$T/p.data" --folded
+cp "$T/out" "$T/live.folded"
+report_ok -i "$T/p.data" --folded --show=alloc
+cp "$T/out" "$T/alloc.folded"
+
+assert_within_pct "touch_keep live" $((64 * MiB)) "$(stack_bytes "$T/live.folded" "main;touch_keep")" 1
+assert_within_pct "thread_touch live" $((16 * MiB)) \
+	"$(stack_bytes "$T/live.folded" "thread_main;thread_touch")" 1
+assert_within_pct "child_touch live" $((8 * MiB)) "$(stack_bytes "$T/live.folded" "main;child_touch")" 1
+assert_eq "touch_free live" 0 "$(leaf_bytes "$T/live.folded" touch_free)"
+assert_within_pct "touch_free allocated" $((32 * MiB)) "$(leaf_bytes "$T/alloc.folded" touch_free)" 1
+assert_within_pct "touch_keep allocated" $((64 * MiB)) "$(leaf_bytes "$T/alloc.folded" touch_keep)" 1
+
+# the tree, in KiB: touch_keep's line within 1% of 65536
+report_ok -i "$T/p.data"
+kib=$(awk '/  touch_keep$/ { print $2 }' "$T/out")
+assert_within_pct "touch_keep KiB in the tree" 65536 "$kib" 1
+child=$(awk '/  pages \[[0-9]+\]$/ { p = $NF } /  child_touch$/ { print p }' "$T/out")
+parent=$(awk '/  pages \[[0-9]+\]$/ { p = $NF } /  touch_keep$/ { print p }' "$T/out")
+[ -n "$child" ] && [ "$child" != "$parent" ] ||
+	fail "child_touch is not under a process of its own: $(cat "$T/out")"
+
+# -e page,heap in one trace: report shows both, --event picks one
+record_ok -e page,heap -o "$T/ph.data" -- "$WL/pages"
+report_ok -i "$T/ph.data"
+grep -q "^# event: page," "$T/out" || fail "no page section: $(head "$T/out")"
+grep -q "^# event: heap," "$T/out" || fail "no heap section: $(head "$T/out")"
+report_ok -i "$T/ph.data" --event heap
+grep -q "^# event: page," "$T/out" && fail "--event heap shows pages"
+exit 0

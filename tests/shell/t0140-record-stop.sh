@@ -1,0 +1,38 @@
+#!/bin/bash
+# Recording ends when the target exits, on SIGINT or SIGTERM, or after -d,
+# and in every case leaves a complete trace (report reads it without a
+# warning that it was cut off).
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+complete()
+{
+	"$MEMPROF" report -i "$1" >"$T/out" 2>"$T/report.err" ||
+		fail "$2: report failed: $(cat "$T/report.err")"
+	grep -q "ends early\|corrupt" "$T/report.err" && fail "$2: trace incomplete: $(cat "$T/report.err")"
+	return 0
+}
+
+# -d: the command outlives the recording and is stopped with it
+start=$(date +%s)
+record_ok -d 1 -o "$T/d.data" -- sleep 30
+[ $(($(date +%s) - start)) -lt 10 ] || fail "-d 1 did not stop the recording"
+complete "$T/d.data" "-d 1"
+
+for sig in INT TERM; do
+	"$MEMPROF" record -o "$T/$sig.data" -- sleep 30 >"$T/record.log" 2>&1 &
+	rec=$!
+	for i in $(seq 100); do
+		[ "$(stat -c %s "$T/$sig.data" 2>/dev/null || echo 0)" -gt 64 ] && break
+		sleep 0.1
+	done
+	kill -"$sig" "$rec"
+	wait "$rec" || fail "SIG$sig: record exited $?: $(cat "$T/record.log")"
+	grep -q "memprof: wrote" "$T/record.log" || fail "SIG$sig: no summary: $(cat "$T/record.log")"
+	complete "$T/$sig.data" "SIG$sig"
+done
+
+# the target dying of a signal ends the recording normally
+record_ok -o "$T/k.data" -- sh -c 'kill -SEGV $$'
+complete "$T/k.data" "target killed by SIGSEGV"
+exit 0
