@@ -34,7 +34,8 @@ struct {
 /* Processes being recorded: tgid -> MP_TARGET_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 1 << 20);		/* exited ones stay: a million forks */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);
 } targets SEC(".maps");
@@ -228,15 +229,42 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 	struct mp_exit ev = {};
 	int code;
 
-	if (!group_dead || !bpf_map_lookup_elem(&targets, &tgid))
+	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (!group_dead || !v)
 		return 0;
+	/* Kept, not deleted: its teardown's frees must still be told apart. */
+	*v = MP_TARGET_EXITING;
 	fill_hdr(&ev.hdr, MP_EXIT, id);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);
 	ev.status = code;
-	bpf_map_delete_elem(&targets, &tgid);
 	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/*
+ * An exiting target's RSS changes while its mm has no users left: exit_mmap
+ * is unmapping its memory, and frees from then on are its exit teardown.  The
+ * frees before, at the start of exit_mmap, are pages the process had already
+ * unmapped but that the kernel's per-CPU LRU batches still held: the process
+ * had freed them.  (An RSS change earlier in the exit, a copy-on-write fault
+ * clearing the child tid, say, happens while the mm still has its user.)
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid;
+	__u8 *v;
+
+	if (!(task->flags & PF_EXITING) || mm->mm_users.counter != 0)
+		return 0;
+	tgid = task->tgid;
+	v = bpf_map_lookup_elem(&targets, &tgid);
+	if (v && *v == MP_TARGET_EXITING)
+		*v = MP_TARGET_UNMAPPING;
 	return 0;
 }
 
@@ -363,13 +391,19 @@ int page_free(__u64 *ctx)
 		return 0;
 	/*
 	 * One of ours.  The owner is in the allocation's record: report matches
-	 * them, and takes a free by the owner while it exits as its teardown.
+	 * them, and takes a free flagged here, by a target unmapping its memory
+	 * as it exits, as the owner's teardown when it is the owner.
 	 */
 	id = bpf_get_current_pid_tgid();
 	fill_hdr(&ev.hdr, MP_PAGE_FREE, id);
 	task = bpf_get_current_task_btf();
-	if (task->flags & PF_EXITING)
-		ev.hdr.flags |= MP_PAGE_FREE_EXITING;
+	if (task->flags & PF_EXITING) {
+		__u32 tgid = id >> 32;
+		__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+		if (v && *v == MP_TARGET_UNMAPPING)
+			ev.hdr.flags |= MP_PAGE_FREE_EXITING;
+	}
 	ev.page = pid;
 	ev.head = pid;
 	ev.order = order;

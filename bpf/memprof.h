@@ -19,6 +19,8 @@
 enum mp_target {
 	MP_TARGET_ON = 1,
 	MP_TARGET_AT_EXEC = 2,	/* launched by record: recorded from its exec on */
+	MP_TARGET_EXITING = 3,	/* its thread group is dead, its memory not unmapped yet */
+	MP_TARGET_UNMAPPING = 4,	/* its exit is unmapping its memory */
 };
 
 enum mp_kind {
@@ -70,7 +72,7 @@ struct mp_page_alloc {
 	__u64 ips[];
 };
 
-#define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags: the freeing task is exiting */
+#define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags: by a target's exit teardown */
 
 struct mp_page_free {
 	struct mp_hdr hdr;	/* pid, tid: the freeing task */

@@ -70,7 +70,7 @@ enum mpf_heap_func {
 #define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped at its depth limit */
 
 /* mpf_page_free.flags */
-#define MPF_PAGE_FREE_EXITING	0x1	/* the freeing task was exiting */
+#define MPF_PAGE_FREE_EXITING	0x1	/* by the freeing process unmapping its memory as it exits */
 
 /* mpf_map.prot */
 #define MPF_PROT_READ		0x1

@@ -81,6 +81,7 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	if (err)
 		goto fail;
 	if (!opts->page) {
+		bpf_program__set_autoload(skel->progs.rss_stat, false);
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
 		bpf_program__set_autoload(skel->progs.page_free, false);
 	}
@@ -116,7 +117,7 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 	struct memprof_bpf *s = b->skel;
 	struct bpf_program *progs[] = {
 		s->progs.process_fork, s->progs.process_exec, s->progs.process_exit,
-		s->progs.sys_exit,
+		s->progs.sys_exit, b->opts.page ? s->progs.rss_stat : NULL,
 		b->opts.page ? s->progs.page_alloc : NULL,
 		b->opts.page ? s->progs.page_free : NULL,
 	};

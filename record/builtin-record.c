@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -154,6 +155,18 @@ static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, 
 	if (err && !r->write_err)
 		r->write_err = err;
 	return err;
+}
+
+/*
+ * Pages a target unmapped can sit in the kernel's per-CPU LRU batches, not
+ * yet freed, until something drains them; mlock() drains every CPU's.
+ */
+static void drain_lru_batches(void)
+{
+	static char page[4096] __attribute__((aligned(4096)));
+
+	if (!mlock(page, sizeof(page)))
+		munlock(page, sizeof(page));
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -733,6 +746,8 @@ int cmd_record(int argc, char **argv)
 	if (record_loop(&r))
 		goto out;
 
+	/* Pages a running target unmapped last are freed now, not never. */
+	drain_lru_batches();
 	/* Stop the programs, then take everything still in the buffer. */
 	mp_bpf__detach(r.bpf);
 	mp_bpf__poll(r.bpf, 0);

@@ -55,6 +55,7 @@ struct report_names {
 	uint32_t unknown;	/* the frame of an empty or undefined stack */
 	uint32_t truncated;	/* outermost frame of a stack the unwinder cut short */
 	uint32_t other;		/* folded siblings */
+	uint32_t kernel;	/* innermost frame of pages the kernel took for itself */
 };
 
 struct report {
@@ -291,12 +292,14 @@ static int process_name(struct report *rp, uint32_t image, uint32_t *name)
  */
 static int site_path(struct report *rp, const struct model_site *site, uint32_t *path, size_t *n)
 {
-	uint32_t frames[MPF_STACK_MAX + 1], proc;
+	uint32_t frames[MPF_STACK_MAX + 3], proc;
 	struct model_stack st;
 	size_t nf = 0;
 	int err;
 
 	model__stack(rp->model, site->stack, &st);
+	if (site->kernel)
+		frames[nf++] = rp->n.kernel;
 	for (uint32_t i = 0; i < st.nr; i++) {
 		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
 
@@ -304,7 +307,7 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 		if (err)
 			return err;
 	}
-	if (!nf)
+	if (nf == site->kernel)
 		frames[nf++] = rp->n.unknown;
 	else if (st.flags & MPF_STACK_TRUNCATED)
 		frames[nf++] = rp->n.truncated;
@@ -327,7 +330,7 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 
 static int build_tree(struct report *rp, unsigned int ev)
 {
-	uint32_t path[MPF_STACK_MAX + 2];
+	uint32_t path[MPF_STACK_MAX + 4];
 	struct report_section *sec = &rp->secs[ev];
 	bool live = rp->opts->show == REPORT_SHOW_LIVE;
 	uint64_t threshold = 0;
@@ -473,7 +476,8 @@ int cmd_report(int argc, char **argv)
 	rp.sym = rp.names ? symbolizer__new(rp.model, rp.names) : NULL;
 	if (!rp.sym || intern(rp.names, "[unknown]", &rp.n.unknown) ||
 	    intern(rp.names, "[truncated]", &rp.n.truncated) ||
-	    intern(rp.names, "[other]", &rp.n.other)) {
+	    intern(rp.names, "[other]", &rp.n.other) ||
+	    intern(rp.names, "[kernel]", &rp.n.kernel)) {
 		error("out of memory");
 		goto out;
 	}

@@ -22,6 +22,8 @@
 #define PAGE_ORDER_MAX 30
 /* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
 #define PAGE_GONE 0x80000000u
+/* __GFP_MOVABLE: the target's own pages (anonymous, page cache); kernel ones lack it. */
+#define GFP_MOVABLE 0x08u
 
 struct image {
 	uint32_t pid;
@@ -388,10 +390,12 @@ static uint32_t model__stack_of(struct model *m, uint32_t id)
 
 /* ---- sites ---- */
 
-static int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, uint32_t *idx)
+static int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
+		   uint32_t *idx)
 {
 	struct site_table *t = &m->sites[ev];
-	uint64_t *v = hmap__find(&t->index, img, stack);
+	uint64_t key = stack | (uint64_t)kernel << 32;
+	uint64_t *v = hmap__find(&t->index, img, key);
 	int err;
 
 	if (v) {
@@ -402,10 +406,10 @@ static int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stac
 		return -ENOMEM;
 	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
 	if (!err)
-		err = hmap__set(&t->index, img, stack, t->nr);
+		err = hmap__set(&t->index, img, key, t->nr);
 	if (err)
 		return err;
-	t->v[t->nr] = (struct model_site){ .image = img, .stack = stack };
+	t->v[t->nr] = (struct model_site){ .image = img, .stack = stack, .kernel = kernel };
 	*idx = (uint32_t)t->nr++;
 	return 0;
 }
@@ -507,7 +511,7 @@ static int heap__alloc(struct model *m, uint32_t pid, uint32_t stack_id, uint64_
 
 	err = image_of(m, pid, &img);
 	if (!err)
-		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, stack_id), &si);
+		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, stack_id), false, &si);
 	if (err)
 		return err;
 	site = &m->sites[MPF_EV_HEAP].v[si];
@@ -647,7 +651,8 @@ static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 	pages = 1ULL << a->order;
 	err = image_of(m, a->pid, &img);
 	if (!err)
-		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, a->stack_id), &si);
+		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, a->stack_id),
+			      !(a->gfp & GFP_MOVABLE), &si);
 	if (err)
 		return err;
 	site = &m->sites[MPF_EV_PAGE].v[si];
@@ -699,7 +704,9 @@ static void model__on_page_free(struct model *m, const struct mpf_record *rec)
 			continue;
 		/*
 		 * Live means live when the owner began to exit: the frees of its
-		 * teardown (by the owner while exiting, or after its EXIT) do not count.
+		 * teardown (flagged by the recorder: by the owner, unmapping its
+		 * memory as it exits; or later than its EXIT, such as page tables
+		 * freed after an RCU grace period) do not count.
 		 */
 		owner = &m->images[m->sites[MPF_EV_PAGE].v[s->site].image];
 		if (((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||

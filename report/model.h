@@ -45,6 +45,12 @@ struct model_stack {
 struct model_site {
 	uint32_t image;
 	uint32_t stack;		/* model stack index */
+	/*
+	 * Pages the kernel allocated for itself in the target's context (page
+	 * tables, kernel stacks, slab): gfp flags without __GFP_MOVABLE, where
+	 * the target's own memory (anonymous and page cache pages) has it.
+	 */
+	bool kernel;
 	uint64_t alloc_bytes, alloc_nr;	/* everything allocated */
 	uint64_t live_bytes, live_nr;	/* what is still allocated */
 };
