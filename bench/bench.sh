@@ -223,6 +223,20 @@ measure empty.uprobe bpftrace -e "uprobe:$tmp/heap_bench:empty_fn {}" \
 measure libc.malloc bpftrace -e "uprobe:$libc:malloc {}" -c "$tmp/heap_bench"
 measure libc.mallocret bpftrace -e "uretprobe:$libc:malloc {}" -c "$tmp/heap_bench"
 measure libc.free bpftrace -e "uprobe:$libc:free {}" -c "$tmp/heap_bench"
+# memprof's own site in free (the first instruction the kernel emulates), from its -v
+free_off=0
+if [ $have_memprof = 1 ]; then
+	free_off=$("$MEMPROF" -v record -e heap -o "$tmp/probe.data" -- true 2>&1 |
+		sed -n 's/^memprof: probe free at .*(entry +\([0-9]*\)).*/\1/p' | head -n 1)
+	free_off=${free_off:-0}
+fi
+# bpftrace as Debian builds it cannot probe at an offset: perf probe can (a uprobe
+# event counted by perf stat, as cheap as an empty BPF program).
+perf probe -q -d 'probe_libc:memprof_bench_free' >/dev/null 2>&1
+if perf probe -q -x "$libc" -a "memprof_bench_free=free+$free_off" >/dev/null 2>&1; then
+	measure libc.freesite perf stat -e probe_libc:memprof_bench_free -- "$tmp/heap_bench"
+	perf probe -q -d 'probe_libc:memprof_bench_free' >/dev/null 2>&1
+fi
 
 check_quiet "at the end"
 
@@ -284,17 +298,24 @@ printf '  %-24s %-28s %8s\n' probe "first instruction" "ns/call"
 printf '  %-24s %-28s %8s\n' "heap_bench:empty_fn" "$(first_insn "$tmp/heap_bench" empty_fn)" \
 	"$(calc '(a - b) * 1e9 / c' '%.0f' "a=${ELAPSED[empty.uprobe]}" "b=${ELAPSED[empty.bare]}" \
 		"c=$ncall")"
-for probe in malloc mallocret free; do
+declare -A PROBE_NS
+for probe in malloc mallocret free freesite; do
 	case $probe in
 	malloc) sym=malloc c=$mallocs label="libc malloc (entry)" ;;
 	mallocret) sym=malloc c=$mallocs label="libc malloc (return)" ;;
 	free) sym=free c=$frees label="libc free (entry)" ;;
+	freesite) sym=free c=$frees label="libc free+$free_off (memprof)" ;;
 	esac
 	insn=$(first_insn "$libc" $sym)
 	[ $probe = mallocret ] && insn="(uretprobe)"
-	printf '  %-24s %-28s %8s\n' "$label" "$insn" \
-		"$(calc '(a - b) * 1e9 / c' '%.0f' "a=${ELAPSED[libc.$probe]}" \
-			"b=${ELAPSED[heap.bare]}" "c=$c")"
+	[ $probe = freesite ] && insn="(what memprof probes)"
+	PROBE_NS[$probe]=$(calc '(a - b) * 1e9 / c' '%.0f' "a=${ELAPSED[libc.$probe]}" \
+		"b=${ELAPSED[heap.bare]}" "c=$c")
+	printf '  %-24s %-28s %8s\n' "$label" "$insn" "${PROBE_NS[$probe]}"
 done
-echo "memprof's cost per probed call (ns/call added above) compares with the sum of the"
-echo "probes it uses; a probe on an instruction the kernel cannot emulate is single-stepped."
+floor=$(calc '(m * (a + b) + f * c) / (m + f)' '%.0f' "m=$mallocs" "f=$frees" \
+	"a=${PROBE_NS[malloc]}" "b=${PROBE_NS[mallocret]}" "c=${PROBE_NS[freesite]}")
+echo "memprof's probes, bare, per call of the workload (malloc: entry + return; free: +$free_off):"
+echo "  ${floor} ns/call, against memprof's $(calc '(a - b) * 1e9 / c' '%.0f' \
+	"a=${ELAPSED[heap.memprof]:-n/a}" "b=${ELAPSED[heap.bare]}" "c=$calls") ns/call with its programs"
+echo "  (a probe on an instruction the kernel cannot emulate, like free's first, is single-stepped)"
