@@ -609,21 +609,27 @@ static void pages__remove(struct model *m, struct page_slot *s)
 }
 
 /*
- * One live page is freed: its site loses a page, and a live allocation when
- * it was the allocation's last.  The head's slot carries that count, so when
- * the head page goes first its slot stays, marked PAGE_GONE, until the last.
+ * One live page leaves the table.  Freed: its site loses a page, and a live
+ * allocation when it was the allocation's last.  Freed by its owner's exit
+ * teardown (keep_live): its bytes stay live, as the process held them, but the
+ * page is no longer the owner's, so a later allocation of it takes nothing
+ * from the owner.  The head's slot carries the allocation's page count, so
+ * when the head page goes first its slot stays, marked PAGE_GONE, until the
+ * last.
  */
-static void pages__release(struct model *m, struct page_slot *s)
+static void pages__release(struct model *m, struct page_slot *s, bool keep_live)
 {
 	struct model_site *site = &m->sites[MPF_EV_PAGE].v[s->site];
 	uint64_t head_id = s->head;
 	bool is_head = s->key - 1 == head_id, last = false;
 	struct page_slot *head;
 
-	site->live_bytes -= m->page_size;
+	if (!keep_live)
+		site->live_bytes -= m->page_size;
 	head = is_head ? s : pages__find(m, head_id);
 	if (head && head->pages && --head->pages == 0) {
-		site->live_nr--;
+		if (!keep_live)
+			site->live_nr--;
 		last = true;
 	}
 	if (is_head) {
@@ -665,7 +671,7 @@ static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 
 		/* Still live: its free was lost.  The new allocation takes the page. */
 		if (s && !(s->site & PAGE_GONE))
-			pages__release(m, s);
+			pages__release(m, s, false);
 		s = pages__find(m, p);
 		if (s)
 			pages__remove(m, s);
@@ -709,10 +715,8 @@ static void model__on_page_free(struct model *m, const struct mpf_record *rec)
 		 * freed after an RCU grace period) do not count.
 		 */
 		owner = &m->images[m->sites[MPF_EV_PAGE].v[s->site].image];
-		if (((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
-		    (owner->exited && rec->time >= owner->exit_time))
-			continue;
-		pages__release(m, s);
+		pages__release(m, s, ((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
+					     (owner->exited && rec->time >= owner->exit_time));
 	}
 }
 
