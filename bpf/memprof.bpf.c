@@ -179,6 +179,32 @@ static __always_inline struct scratch *get_scratch(void)
 
 /* ---- processes ---- */
 
+static long read_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct mp_vma *v = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
+
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	v->pgoff = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	v->prot = (flags & 1 ? 1 : 0) | (flags & 2 ? 2 : 0) | (flags & 4 ? 4 : 0);
+	if (file) {
+		v->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	}
+	return 0;
+}
+
+/* The mapping of the current task holding addr, into v (zeroed when none). */
+static __always_inline void find_vma(__u64 addr, struct mp_vma *v)
+{
+	struct mp_vma found = {};	/* the helper wants its context on the stack */
+
+	bpf_find_vma(bpf_get_current_task_btf(), addr, read_vma, &found, 0);
+	*v = found;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -215,6 +241,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 		return 0;
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_EXEC, id);
+	find_vma(BPF_CORE_READ(p, mm, start_code), &ev->text);
 	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
@@ -282,8 +309,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!is_target(id >> 32))
 		return 0;
 	fill_hdr(&ev.hdr, MP_MMAP_EXEC, id);
-	ev.addr = ret;
-	ev.len = BPF_CORE_READ(regs, si);
+	find_vma(ret, &ev.vma);
 	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -104,8 +104,22 @@ struct mp_fork {
 	char comm[MP_COMM_LEN];
 };
 
+/*
+ * A mapping as the kernel has it, read when it is made: user space reads the
+ * maps from /proc, but a short-lived process may be gone by then, and this is
+ * what its frames are found in.  ino 0: no file, or not found.
+ */
+struct mp_vma {
+	__u64 start, end;
+	__u64 pgoff;		/* bytes */
+	__u64 ino;
+	__u32 dev;		/* the kernel's dev_t: major << 20 | minor */
+	__u32 prot;		/* MPF_PROT_* */
+};
+
 struct mp_exec {
 	struct mp_hdr hdr;
+	struct mp_vma text;	/* the executable's text */
 	char comm[MP_COMM_LEN];
 	char filename[MP_FILENAME_LEN];
 };
@@ -118,7 +132,7 @@ struct mp_exit {
 
 struct mp_mmap {
 	struct mp_hdr hdr;
-	__u64 addr, len;
+	struct mp_vma vma;
 };
 
 /* Value of the `inflight` map: a heap call between entry and return. */

@@ -280,7 +280,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 			return r->write_err;
 		write_comm(r, h->time, h->pid, h->tid, comm);
 		procmaps__forget(r->maps, h->pid);
-		procmaps__scan(r->maps, h->pid, h->time);
+		/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
+		if (procmaps__scan(r->maps, h->pid, h->time))
+			procmaps__add_vma(r->maps, h->pid, h->time, &e->text, file);
 		return r->write_err;
 	}
 	case MP_EXIT: {
@@ -298,9 +300,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 			r->target_exited = true;
 		break;
 	}
-	case MP_MMAP_EXEC:
-		procmaps__scan(r->maps, h->pid, h->time);
+	case MP_MMAP_EXEC: {
+		const struct mp_mmap *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		if (procmaps__scan(r->maps, h->pid, h->time))
+			procmaps__add_vma(r->maps, h->pid, h->time, &e->vma, NULL);
 		return r->write_err;
+	}
 	default:
 		return 0;
 	}

@@ -118,7 +118,7 @@ static bool known_map(const struct pid_maps *p, const struct map_ent *m)
 /*
  * Opens the file behind a mapping as the target sees it: through
  * map_files (works for deleted files and other mount namespaces), then
- * through the target's root, then by path.
+ * through the target's root, then by path (for a process already gone).
  */
 static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path, char *used,
 		       size_t size, uint64_t dev, uint64_t ino)
@@ -141,7 +141,15 @@ static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path
 		snprintf(used, size, "%s", buf);
 		return fd;
 	}
-	return -errno;
+	/* The process is gone: the path as we see it, if it is the same file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !fstat(fd, &st) && st.st_ino == ino && st.st_dev == dev) {
+		snprintf(used, size, "%s", path);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -ENOENT;
 }
 
 static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint64_t dev,
@@ -190,6 +198,33 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 	return 0;
 }
 
+/* Writes a MAP record for m in pid (and its FILE record the first time), once. */
+static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_ent *m,
+		     uint64_t dev, const char *name, uint32_t prot, uint64_t time)
+{
+	struct mpf_record rec = { .type = MPF_REC_MAP, .time = time };
+	uint32_t id = 0;
+	int err;
+
+	if (known_map(p, m))
+		return 0;
+	if (*name) {
+		err = file_id(pm, p->pid, m, dev, name, time, &id);
+		if (err)
+			return err;
+	}
+	if (grow((void **)&p->maps, &p->alloc, p->nr, sizeof(*m)))
+		return -ENOMEM;
+	p->maps[p->nr++] = *m;
+	rec.map.pid = p->pid;
+	rec.map.file_id = id;
+	rec.map.start = m->start;
+	rec.map.end = m->end;
+	rec.map.pgoff = m->pgoff;
+	rec.map.prot = prot;
+	return mpf_writer__write(pm->w, &rec);
+}
+
 int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 {
 	char path[64], line[MPF_PATH_MAX + 256];
@@ -207,11 +242,9 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		struct mpf_record rec = { .type = MPF_REC_MAP, .time = time };
 		unsigned int maj, min;
 		char perms[8], *name;
 		struct map_ent m;
-		uint32_t id = 0;
 		int pos = 0;
 		size_t len;
 
@@ -224,31 +257,44 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 			name[--len] = '\0';
 		if (len > 10 && !strcmp(name + len - 10, " (deleted)"))
 			name[len - 10] = '\0';
-		if (known_map(p, &m))
-			continue;
-		if (*name) {
-			err = file_id(pm, pid, &m, makedev(maj, min), name, time, &id);
-			if (err)
-				break;
-		}
-		if (grow((void **)&p->maps, &p->alloc, p->nr, sizeof(m))) {
-			err = -ENOMEM;
-			break;
-		}
-		p->maps[p->nr++] = m;
-		rec.map.pid = pid;
-		rec.map.file_id = id;
-		rec.map.start = m.start;
-		rec.map.end = m.end;
-		rec.map.pgoff = m.pgoff;
-		rec.map.prot = (perms[0] == 'r' ? MPF_PROT_READ : 0) |
-			       (perms[1] == 'w' ? MPF_PROT_WRITE : 0) |
-			       (perms[2] == 'x' ? MPF_PROT_EXEC : 0);
-		err = mpf_writer__write(pm->w, &rec);
+		err = write_map(pm, p, &m, makedev(maj, min), name,
+				(perms[0] == 'r' ? MPF_PROT_READ : 0) |
+					(perms[1] == 'w' ? MPF_PROT_WRITE : 0) |
+					(perms[2] == 'x' ? MPF_PROT_EXEC : 0),
+				time);
 		if (err)
 			break;
 	}
+	/* An empty maps file: the process is exiting, its mm already gone. */
+	if (!err && !p->nr)
+		err = -ESRCH;
 out:
 	fclose(f);
 	return err;
+}
+
+int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
+		      const char *path)
+{
+	/* The kernel's dev_t is major << 20 | minor; /proc and stat(2) use glibc's. */
+	uint64_t dev = makedev(v->dev >> 20, v->dev & 0xfffff);
+	struct map_ent m = { .start = v->start, .end = v->end, .pgoff = v->pgoff, .ino = v->ino };
+	const char *name = NULL;
+	struct pid_maps *p;
+	struct stat st;
+
+	if (!v->ino || v->start >= v->end)
+		return 0;
+	for (size_t i = 0; i < pm->nr_files && !name; i++)
+		if (pm->files[i].ino == v->ino && pm->files[i].dev == dev)
+			name = pm->files[i].name;
+	if (!name && path && path[0] == '/' && !stat(path, &st) && st.st_ino == v->ino &&
+	    st.st_dev == dev)
+		name = path;
+	if (!name)
+		return -ENOENT;
+	p = pid_maps(pm, pid, true);
+	if (!p)
+		return -ENOMEM;
+	return write_map(pm, p, &m, dev, name, v->prot, time);
 }

@@ -36,6 +36,13 @@ void procmaps__free(struct procmaps *pm);
  * seen the first time) for each mapping not written before for pid.
  */
 int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time);
+/*
+ * Writes one mapping as the kernel side saw it when it was made, for a
+ * process gone before its /proc maps could be read.  The file is one already
+ * seen (by device and inode), or else path, checked to be that file.
+ */
+int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
+		      const char *path);
 /* The process exec'd or exited: its earlier mappings are gone. */
 void procmaps__forget(struct procmaps *pm, pid_t pid);
 

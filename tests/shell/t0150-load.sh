@@ -1,0 +1,61 @@
+#!/bin/bash
+# Under load: 16 threads allocating at once, and a process forking and
+# exec'ing short-lived children in a loop, are recorded completely: every
+# thread's and every child process's figures are exact, nothing is lost.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+# --- 16 threads (tests/workloads/threads.c) ---
+record_ok -e page,heap -o "$T/t.data" -- "$WL/threads"
+grep -q "memprof: page: .*, 0 lost" "$T/record.log" || fail "page events lost: $(cat "$T/record.log")"
+grep -q "memprof: heap: .*, 0 lost" "$T/record.log" || fail "heap events lost: $(cat "$T/record.log")"
+report_ok -i "$T/t.data" --event heap --folded
+cp "$T/out" "$T/heap.live"
+report_ok -i "$T/t.data" --event heap --folded --show=alloc
+cp "$T/out" "$T/heap.alloc"
+report_ok -i "$T/t.data" --event page --folded
+cp "$T/out" "$T/page.live"
+sum=0
+for k in $(seq 0 15); do
+	kept=$((2000 * (64 + k)))
+	assert_eq "thread_$k heap live" $kept \
+		"$(stack_bytes "$T/heap.live" "thread_$k;work;keep_blocks")"
+	assert_eq "thread_$k temporary heap live" 0 \
+		"$(stack_bytes "$T/heap.live" "thread_$k;work;temp_blocks")"
+	assert_eq "thread_$k heap allocated" $((3000 * 256)) \
+		"$(stack_bytes "$T/heap.alloc" "thread_$k;work;temp_blocks")"
+	assert_eq "thread_$k pages live" $((4 << 20)) \
+		"$(stack_bytes "$T/page.live" "thread_$k;work;touch_pages")"
+	sum=$((sum + kept))
+done
+assert_eq "all threads' heap live" $sum "$(leaf_bytes "$T/heap.live" keep_blocks)"
+
+# --- 40 children forked and exec'd in a loop (tests/workloads/forkexec.c) ---
+record_ok -e page,heap -o "$T/f.data" -- "$WL/forkexec" 40
+grep -q "memprof: page: .*, 0 lost" "$T/record.log" || fail "page events lost: $(cat "$T/record.log")"
+grep -q "memprof: heap: .*, 0 lost" "$T/record.log" || fail "heap events lost: $(cat "$T/record.log")"
+report_ok -i "$T/f.data" --threshold 0
+# Child i keeps (i + 1) x 1000 bytes and (i + 1) pages: each child its own figures.
+for what in "heap child_alloc 1000" "page child_touch 4096"; do
+	set -- $what
+	awk -v ev="$1" -v fn="$2" -v unit="$3" '
+		/^# event: / { sec = $3; sub(/,$/, "", sec) }
+		sec == ev && /  forkexec \[[0-9]+\]$/ { proc = $NF }
+		# the function own pages: its line less its [kernel] child (page tables)
+		sec == ev && last == fn && $NF == "[kernel]" { got[proc] = sprintf("%.2f", got[proc] - $2) }
+		sec == ev && $NF == fn { got[proc] = $2 }
+		{ last = $NF }
+		END {
+			for (i = 1; i <= 40; i++) want[sprintf("%.2f", i * unit / 1024)] = 1
+			for (p in got) {
+				if (!(got[p] in want)) { print p " has " got[p] " KiB"; exit 1 }
+				delete want[got[p]]; n++
+			}
+			if (n != 40) { print n " children with " fn ", not 40"; exit 1 }
+		}' "$T/out" || fail "$1 per child: $(awk -v fn="$2" '$NF == fn' "$T/out" | head)"
+done
+report_ok -i "$T/f.data" --event heap --folded
+assert_eq "all children's child_alloc" 820000 "$(leaf_bytes "$T/out" child_alloc)"
+report_ok -i "$T/f.data" --event page --folded
+assert_eq "all children's child_touch" $((820 * 4096)) "$(leaf_bytes "$T/out" child_touch)"
+exit 0
