@@ -59,6 +59,7 @@ struct record {
 	struct workload wl;
 	pid_t target;			/* the main target: its exit ends the recording */
 	bool target_exited;
+	bool stopped;			/* by a signal or -d, not by the target's exit */
 	int write_err;
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
@@ -609,9 +610,13 @@ static int record_loop(struct record *r)
 	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start;
 	int err, status;
 
-	while (!stop_signal && !r->write_err) {
+	while (!r->write_err) {
 		uint64_t now;
 
+		if (stop_signal) {
+			r->stopped = true;
+			break;
+		}
 		err = mp_bpf__poll(r->bpf, 100);
 		if (err && !r->write_err)
 			return error("reading events failed: %s", strerror(-err));
@@ -624,13 +629,16 @@ static int record_loop(struct record *r)
 		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)
 			break;
 		now = now_ns(CLOCK_MONOTONIC);
-		if (r->opts.duration && now - start >= r->opts.duration * 1000000000ull)
+		if (r->opts.duration && now - start >= r->opts.duration * 1000000000ull) {
+			r->stopped = true;
 			break;
+		}
 		if (now - last_flush >= 1000000000ull) {
 			/* A recorder killed with -9 loses at most the last second. */
 			write_lost(r, now);
-			if (mpf_writer__flush(r->w) && !r->write_err)
-				r->write_err = -errno;
+			err = mpf_writer__flush(r->w);
+			if (err && !r->write_err)
+				r->write_err = err;
 			last_flush = now;
 		}
 	}
@@ -800,10 +808,19 @@ out:
 			print_summary(&r, &st);
 	}
 	if (r.wl.pid > 0) {
-		/* Recording ended before the command (signal, -d, error): stop it. */
+		/*
+		 * Recording ended before the command.  Stopped by the user (a
+		 * signal, -d): the command stops too.  Not yet started: it exits
+		 * on the closed pipe.  Stopped by an error (a full disk): the
+		 * command is not to be harmed, it runs on, unrecorded.
+		 */
 		if (r.wl.go_fd >= 0)
 			close(r.wl.go_fd);
-		kill(r.wl.pid, SIGTERM);
+		else if (r.stopped)
+			kill(r.wl.pid, SIGTERM);
+		else if (ret)
+			warning("recording stopped; '%s' (PID %d) runs on, waiting for it to exit",
+				r.opts.argv[0], r.wl.pid);
 		waitpid(r.wl.pid, NULL, 0);
 	}
 	return ret;
