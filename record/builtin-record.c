@@ -588,8 +588,44 @@ static uint64_t page_frames(void)
 	return bits;
 }
 
+/* The capabilities recording needs that this process lacks, named, or "" if none. */
+static const char *missing_caps(char *buf, size_t size)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} needed[] = {
+		{ 39, "CAP_BPF" },	/* load programs, create maps */
+		{ 38, "CAP_PERFMON" },	/* tracepoints, uprobes, reading kernel memory */
+	};
+	unsigned long long eff = 0;
+	char line[256];
+	size_t len = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	buf[0] = '\0';
+	/* CAP_SYS_ADMIN stands in for both on every kernel. */
+	if (eff & (1ull << 21))
+		return buf;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!(eff & (1ull << needed[i].bit)))
+			len += snprintf(buf + len, size - len, "%s%s", len ? " and " : "",
+					needed[i].name);
+	return buf;
+}
+
 static int check_system(void)
 {
+	char caps[64];
+
+	if (*missing_caps(caps, sizeof(caps)))
+		return error("recording needs %s, which this process lacks; run as root (sudo)",
+			     caps);
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return error("this kernel has no BTF (/sys/kernel/btf/vmlinux); memprof record "
 			     "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
@@ -599,8 +635,8 @@ static int check_system(void)
 static int load_error(int err)
 {
 	if (err == -EPERM)
-		return error("loading BPF programs was refused (%s); run as root, or with "
-			     "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE", strerror(-err));
+		return error("loading BPF programs was refused (%s); run as root (sudo), or check "
+			     "that no security module forbids BPF", strerror(-err));
 	return error("cannot load the BPF programs: %s; rerun with -v for the kernel's log",
 		     strerror(-err));
 }

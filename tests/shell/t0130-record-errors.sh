@@ -29,12 +29,30 @@ check_refusal "pid and command" "give either a command or -p" \
 
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	chmod 777 "$T"
-	check_refusal "unprivileged" "loading BPF programs was refused .*run as root" \
+	check_refusal "unprivileged" "recording needs CAP_BPF and CAP_PERFMON, .*run as root" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$MEMPROF" record -o "$T/r.data" -- true
 fi
+if command -v capsh >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	check_refusal "root without CAP_PERFMON" "recording needs CAP_PERFMON, " \
+		capsh --drop=cap_perfmon,cap_sys_admin -- -c "'$MEMPROF' record -o '$T/r.data' -- true"
+fi
 
 need_bpf
+if command -v unshare >/dev/null; then
+	# no kernel BTF: hidden in a mount namespace of our own
+	check_refusal "no kernel BTF" "this kernel has no BTF (/sys/kernel/btf/vmlinux)" \
+		unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf &&
+			exec '$MEMPROF' record -o '$T/r.data' -- true"
+	# neither tracefs nor debugfs mounted: memprof does not need them
+	unshare -m sh -c "umount -l /sys/kernel/tracing /sys/kernel/debug/tracing \
+			/sys/kernel/debug 2>/dev/null; ! grep -qE 'tracefs|debugfs' /proc/self/mounts &&
+		exec '$MEMPROF' record -e page,heap -o '$T/nt.data' -- '$WL/heap'" >"$T/out" 2>&1 ||
+		fail "record without tracefs and debugfs: $(cat "$T/out")"
+	"$MEMPROF" report -i "$T/nt.data" --event heap --folded >"$T/out" ||
+		fail "report of the trace recorded without tracefs"
+	assert_eq "leak_malloc without tracefs" 409600 "$(leaf_bytes "$T/out" leak_malloc)"
+fi
 check_refusal "a command that does not exist" "cannot run '/nonexistent/cmd': No such file" \
 	"$MEMPROF" record -o "$T/r.data" -- /nonexistent/cmd
 check_refusal "a command that is not executable" "cannot run '/etc/passwd': Permission denied" \
