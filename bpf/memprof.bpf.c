@@ -34,7 +34,7 @@ struct {
 /* Processes being recorded: tgid -> MP_TARGET_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);		/* exited ones stay: a million forks */
+	__uint(max_entries, 1 << 16);		/* exited ones go once record read their exit */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);

@@ -266,6 +266,17 @@ int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state)
 				    BPF_ANY);
 }
 
+void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 v;
+
+	/* Not if the pid was reused meanwhile by a new child of a target. */
+	if (!bpf_map__lookup_elem(b->skel->maps.targets, &key, sizeof(key), &v, sizeof(v), 0) &&
+	    (v == MP_TARGET_EXITING || v == MP_TARGET_UNMAPPING))
+		bpf_map__delete_elem(b->skel->maps.targets, &key, sizeof(key), 0);
+}
+
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
 {
 	int n = ring_buffer__poll(b->rb, timeout_ms);

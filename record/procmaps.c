@@ -98,12 +98,18 @@ static struct pid_maps *pid_maps(struct procmaps *pm, pid_t pid, bool create)
 	return p;
 }
 
-void procmaps__forget(struct procmaps *pm, pid_t pid)
+void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited)
 {
 	struct pid_maps *p = pid_maps(pm, pid, false);
 
-	if (p)
-		p->nr = 0;
+	if (!p)
+		return;
+	p->nr = 0;
+	/* An exited process goes for good: a fork loop must not grow this table. */
+	if (exited) {
+		free(p->maps);
+		*p = pm->pids[--pm->nr_pids];
+	}
 }
 
 static bool known_map(const struct pid_maps *p, const struct map_ent *m)

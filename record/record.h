@@ -44,7 +44,7 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time);
 int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
 		      const char *path);
 /* The process exec'd or exited: its earlier mappings are gone. */
-void procmaps__forget(struct procmaps *pm, pid_t pid);
+void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited);
 
 /* ---- probes.c: heap function probe sites ---- */
 
@@ -109,6 +109,12 @@ int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child);
 /* Removes the probes of a process that exited. */
 void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid);
 int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state);
+/*
+ * A target exited and its EXIT event was read: its entry can go (report
+ * takes every free after the EXIT for teardown), so fork loops do not fill
+ * the kernel's table.
+ */
+void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid);
 /* Waits up to timeout_ms for data, then consumes all that is there. */
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
 /* Lost-event counters summed over CPUs. */
