@@ -260,6 +260,15 @@ struct mpf_reader;
  * magic, short header), -EPROTONOSUPPORT newer major version.
  */
 struct mpf_reader *mpf_reader__open(const char *path, int *err);
+/*
+ * The same, telling refusals apart for a precise message: -ENOMSG not a
+ * memprof trace (shorter than a header, another magic), -EBADMSG a trace
+ * whose header is damaged (CRC, byte order, sizes, major 0), and with
+ * -EPROTONOSUPPORT the version the file claims in found's version_major and
+ * version_minor (found may be NULL).
+ */
+struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err,
+					     struct mpf_header *found);
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
 /*
  * Decodes the next record into *rec.  Returns 1 for a record, 0 at the end of

@@ -64,13 +64,50 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 	return (ssize_t)done;
 }
 
-struct mpf_reader *mpf_reader__open(const char *path, int *err)
+/*
+ * Reads and checks the header at the start of fd into *hdr, returning its
+ * size in *size.  The errors are those of mpf_reader__open_detailed(); with
+ * -EPROTONOSUPPORT, *hdr holds the version found and nothing else.
+ */
+static int header__read(int fd, struct mpf_header *hdr, uint32_t *size)
 {
 	uint8_t hbuf[MPF_HEADER_SIZE_MAX];
+	ssize_t n;
+	int ret;
+
+	n = read_full(fd, hbuf, MPF_HEADER_SIZE);
+	if (n < 0)
+		return (int)n;
+	/* Too short for a header, or another magic: not a trace at all. */
+	if ((size_t)n < MPF_HEADER_SIZE || memcmp(hbuf, MPF_MAGIC, sizeof(MPF_MAGIC) - 1))
+		return -ENOMSG;
+	ret = mpf_header__check_prefix(hbuf, (size_t)n, size);
+	if (ret == -EPROTONOSUPPORT) {
+		/*
+		 * Every major keeps the magic and the version at offsets 0, 8
+		 * and 10 so that an older reader can say what it refused.
+		 */
+		memset(hdr, 0, sizeof(*hdr));
+		hdr->version_major = mpf_get_le16(hbuf + 8);
+		hdr->version_minor = mpf_get_le16(hbuf + 10);
+	}
+	if (ret)
+		return ret;
+	if (*size > MPF_HEADER_SIZE) {
+		n = read_full(fd, hbuf + MPF_HEADER_SIZE, *size - MPF_HEADER_SIZE);
+		if (n < 0)
+			return (int)n;
+		if ((size_t)n < *size - MPF_HEADER_SIZE)
+			return -EBADMSG;
+	}
+	return mpf_header__decode(hbuf, *size, hdr);
+}
+
+struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err, struct mpf_header *found)
+{
 	struct mpf_reader *r;
 	struct stat sb;
 	uint32_t size;
-	ssize_t n;
 	int ret;
 
 	r = calloc(1, sizeof(*r));
@@ -89,26 +126,7 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err)
 	}
 	r->regular = S_ISREG(sb.st_mode);
 
-	n = read_full(r->fd, hbuf, MPF_HEADER_SIZE);
-	if (n < 0) {
-		ret = (int)n;
-		goto out;
-	}
-	ret = mpf_header__check_prefix(hbuf, (size_t)n, &size);
-	if (ret)
-		goto out;
-	if (size > MPF_HEADER_SIZE) {
-		n = read_full(r->fd, hbuf + MPF_HEADER_SIZE, size - MPF_HEADER_SIZE);
-		if (n < 0) {
-			ret = (int)n;
-			goto out;
-		}
-		if ((size_t)n < size - MPF_HEADER_SIZE) {
-			ret = -EBADMSG;
-			goto out;
-		}
-	}
-	ret = mpf_header__decode(hbuf, size, &r->hdr);
+	ret = header__read(r->fd, &r->hdr, &size);
 	if (ret)
 		goto out;
 	r->off = size;
@@ -120,10 +138,22 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err)
 	}
 	return r;
 out:
+	if (r && found)
+		*found = r->hdr;
 	mpf_reader__close(r);
 	if (err)
 		*err = ret;
 	return NULL;
+}
+
+struct mpf_reader *mpf_reader__open(const char *path, int *err)
+{
+	struct mpf_reader *r = mpf_reader__open_detailed(path, err, NULL);
+
+	/* Not a trace and a damaged one are one error here, as this function always said. */
+	if (!r && err && *err == -ENOMSG)
+		*err = -EBADMSG;
+	return r;
 }
 
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r)

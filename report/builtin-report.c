@@ -154,16 +154,20 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 	return 0;
 }
 
-static void open_error(const char *path, int err)
+static void open_error(const char *path, int err, const struct mpf_header *found)
 {
 	switch (err) {
+	case -ENOMSG:
+		error("'%s' is not a memprof trace; record one with 'memprof record'", path);
+		break;
 	case -EBADMSG:
-		error("'%s' is not a memprof trace (bad magic); record one with 'memprof record'",
-		      path);
+		error("'%s' is a memprof trace with a damaged header; it cannot be read", path);
 		break;
 	case -EPROTONOSUPPORT:
-		error("'%s' was written by a newer memprof than this one; upgrade memprof to read it",
-		      path);
+		error("'%s' was written by a newer memprof (format %u.%u, this one reads %u.%u); "
+		      "upgrade memprof to read it",
+		      path, found->version_major, found->version_minor, MPF_VERSION_MAJOR,
+		      MPF_VERSION_MINOR);
 		break;
 	default:
 		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
@@ -450,9 +454,9 @@ int cmd_report(int argc, char **argv)
 	if (ret || done)
 		return ret;
 
-	r = mpf_reader__open(opts.input, &err);
+	r = mpf_reader__open_detailed(opts.input, &err, &hdr);
 	if (!r) {
-		open_error(opts.input, err);
+		open_error(opts.input, err, &hdr);
 		return 1;
 	}
 	ret = 1;
