@@ -74,7 +74,9 @@ int output_folded__print(FILE *f, const struct tree *t, const struct strtab *nam
 	     c = tree__node(t, c)->next)
 		err = walk(&w, c);
 	if (!err) {
-		qsort(w.lines, w.nr, sizeof(*w.lines), folded_cmp);
+		/* Not with no lines: qsort's array must not be NULL even then. */
+		if (w.nr)
+			qsort(w.lines, w.nr, sizeof(*w.lines), folded_cmp);
 		for (size_t i = 0; i < w.nr; i++)
 			fprintf(f, "%s %" PRIu64 "\n", w.lines[i].path, w.lines[i].value);
 		if (ferror(f))
