@@ -218,7 +218,7 @@ static void warn_lost(const struct model_stats *st)
 		}
 		if (!lost)
 			continue;
-		total = seen + lost;
+		total = seen > UINT64_MAX - lost ? UINT64_MAX : seen + lost;
 		warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a larger -m", lost,
 			total, mpf_event_name(ev), 100.0 * (double)lost / (double)total);
 	}
@@ -227,6 +227,10 @@ static void warn_lost(const struct model_stats *st)
 			"%s shown as [unknown]",
 			st->undefined_stacks, st->undefined_stacks == 1 ? "" : "s",
 			st->undefined_stacks == 1 ? "its stack is" : "those stacks are");
+	if (st->ignored)
+		warning("%" PRIu64 " event%s ignored as impossible (page orders above 13, "
+			"heap blocks above 2^63 bytes); the trace may be damaged",
+			st->ignored, st->ignored == 1 ? "" : "s");
 }
 
 static const char *hex(const uint8_t *b, uint32_t len, char *buf, size_t size)

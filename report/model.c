@@ -18,8 +18,15 @@
 #define IMAGE_NONE UINT32_MAX
 /* Fork chains deeper than this are cut: a guard against pid reuse making a cycle. */
 #define FORK_DEPTH_MAX 64
-/* A page order past this is not a real allocation; such records are ignored. */
-#define PAGE_ORDER_MAX 30
+/*
+ * The largest page order a kernel allocates: MAX_PAGE_ORDER is 10 on x86 and
+ * at most 13 (arm64 with 64 KiB pages).  A larger order is not a real
+ * allocation, and the model keeps a slot per page, so such records are
+ * ignored and counted rather than given 2^order slots each.
+ */
+#define PAGE_ORDER_MAX 13
+/* A heap block larger than this cannot exist (malloc refuses above PTRDIFF_MAX). */
+#define HEAP_SIZE_MAX ((uint64_t)INT64_MAX)
 /* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
 #define PAGE_GONE 0x80000000u
 /* __GFP_MOVABLE: the target's own pages (anonymous, page cache); kernel ones lack it. */
@@ -225,6 +232,17 @@ static int model__on_comm(struct model *m, const struct mpf_comm *c)
 	return 0;
 }
 
+/* Whether anc is img or one of the images it was forked from (as far as views look). */
+static bool image__descends(const struct model *m, uint32_t img, uint32_t anc)
+{
+	for (int depth = 0; img != IMAGE_NONE && depth <= FORK_DEPTH_MAX; depth++) {
+		if (img == anc)
+			return true;
+		img = m->images[img].parent;
+	}
+	return false;
+}
+
 static int model__on_fork(struct model *m, const struct mpf_fork *f)
 {
 	uint32_t parent, child;
@@ -242,7 +260,8 @@ static int model__on_fork(struct model *m, const struct mpf_fork *f)
 	v = hmap__find(&m->pids, f->pid, 0);
 	if (v && !m->images[*v].exited && f->pid != f->ppid) {
 		child = (uint32_t)*v;
-		if (m->images[child].parent != IMAGE_NONE)
+		/* A process cannot be its own ancestor: such a FORK is nonsense, ignored. */
+		if (m->images[child].parent != IMAGE_NONE || image__descends(m, parent, child))
 			return 0;
 	} else {
 		err = image__new(m, f->pid, &child);
@@ -749,9 +768,17 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		return model__on_stack(m, &rec->stack);
 	case MPF_REC_PAGE_ALLOC:
 		m->stats.events[MPF_EV_PAGE]++;
+		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
 		return model__on_page_alloc(m, &rec->page_alloc);
 	case MPF_REC_PAGE_FREE:
 		m->stats.events[MPF_EV_PAGE]++;
+		if (rec->page_free.order > PAGE_ORDER_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
 		model__on_page_free(m, rec);
 		return 0;
 	case MPF_REC_HEAP_ALLOC:
@@ -759,6 +786,10 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		/* ptr 0: the allocation failed, nothing was allocated. */
 		if (!rec->heap_alloc.ptr)
 			return 0;
+		if (rec->heap_alloc.size > HEAP_SIZE_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
 		return heap__alloc(m, rec->heap_alloc.pid, rec->heap_alloc.stack_id,
 				   rec->heap_alloc.ptr, rec->heap_alloc.size);
 	case MPF_REC_HEAP_FREE:
@@ -769,11 +800,18 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		return heap__free(m, rec->heap_free.pid, rec->heap_free.ptr);
 	case MPF_REC_HEAP_REALLOC:
 		m->stats.events[MPF_EV_HEAP]++;
+		if (rec->heap_realloc.ptr && rec->heap_realloc.size > HEAP_SIZE_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
 		return model__on_realloc(m, &rec->heap_realloc);
 	case MPF_REC_LOST:
 		ev = rec->lost.event;
+		/* Saturated: counts from the file are added, and must not wrap to small. */
 		if (ev < MPF_EV__MAX)
-			m->stats.lost[ev] += rec->lost.count;
+			m->stats.lost[ev] = rec->lost.count > UINT64_MAX - m->stats.lost[ev]
+						    ? UINT64_MAX
+						    : m->stats.lost[ev] + rec->lost.count;
 		return 0;
 	case MPF_REC_END:
 		m->stats.has_end = true;
@@ -927,6 +965,15 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 		if (base_owned)
 			free(base);
 		base_owned = true;
+	}
+	if (limit == im->nmaps && im->view_built) {
+		/* Built meanwhile, through a chain the depth limit cut: keep the first. */
+		if (base_owned)
+			free(v);
+		*out = im->view;
+		*nout = im->nview;
+		*owned = false;
+		return 0;
 	}
 	if (limit == im->nmaps) {
 		im->view = v;

@@ -62,6 +62,7 @@ struct model_stats {
 	bool has_end;
 	struct mpf_end end;
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
+	uint64_t ignored;	/* events that cannot be real: page orders above 13, ... */
 };
 
 struct model;
