@@ -233,6 +233,54 @@ static void warn_lost(const struct model_stats *st)
 			st->ignored, st->ignored == 1 ? "" : "s");
 }
 
+/*
+ * Names come from the trace (comms, paths) and from the files it names: a
+ * control character in one would reach the terminal (escape sequences) or
+ * split a folded line, so it is shown as '?'.
+ */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static void make_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/* *name, or the id of its printable form. */
+static int printable_name(struct strtab *names, uint32_t *name)
+{
+	char *copy;
+	int id;
+
+	if (printable(strtab__str(names, *name)))
+		return 0;
+	copy = strdup(strtab__str(names, *name));
+	if (!copy)
+		return -ENOMEM;
+	make_printable(copy);
+	id = strtab__intern(names, copy);
+	free(copy);
+	if (id < 0)
+		return id;
+	*name = (uint32_t)id;
+	return 0;
+}
+
+/* A path from the trace, for a message. */
+static const char *shown_path(const char *path, char buf[MPF_PATH_MAX + 1])
+{
+	snprintf(buf, MPF_PATH_MAX + 1, "%s", path);
+	make_printable(buf);
+	return buf;
+}
+
 static const char *hex(const uint8_t *b, uint32_t len, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -248,12 +296,13 @@ static const char *hex(const uint8_t *b, uint32_t len, char *buf, size_t size)
 static void warn_files(const struct report *rp)
 {
 	char want[2 * MPF_BUILD_ID_MAX + 1], have[2 * MPF_BUILD_ID_MAX + 1];
+	char buf[MPF_PATH_MAX + 1];
 	struct sym_file_status st;
 	const char *path, *bid;
 
 	for (size_t i = 0; i < model__nr_files(rp->model); i++) {
 		symbolizer__file_status(rp->sym, i, &st);
-		path = st.file->path;
+		path = shown_path(st.file->path, buf);
 		bid = hex(st.file->build_id, st.file->build_id_len, want, sizeof(want));
 		switch (st.state) {
 		case SYM_FILE_MISMATCH:
@@ -287,6 +336,7 @@ static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 		snprintf(buf, sizeof(buf), "%s", comm);
 	else
 		snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm, model__pid(rp->model, image));
+	make_printable(buf);
 	id = strtab__intern(rp->names, buf);
 	if (id < 0)
 		return id;
@@ -311,7 +361,9 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 	for (uint32_t i = 0; i < st.nr; i++) {
 		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
 
-		err = symbolizer__frame(rp->sym, site->image, st.ips[i], exact, &frames[nf++]);
+		err = symbolizer__frame(rp->sym, site->image, st.ips[i], exact, &frames[nf]);
+		if (!err)
+			err = printable_name(rp->names, &frames[nf++]);
 		if (err)
 			return err;
 	}
