@@ -179,30 +179,13 @@ static __always_inline struct scratch *get_scratch(void)
 
 /* ---- processes ---- */
 
-static long read_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+/* The inode and device of a file, into v. */
+static __always_inline void file_id(struct file *file, struct mp_vma *v)
 {
-	struct mp_vma *v = data;
-	struct file *file = BPF_CORE_READ(vma, vm_file);
-	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
-
-	v->start = BPF_CORE_READ(vma, vm_start);
-	v->end = BPF_CORE_READ(vma, vm_end);
-	v->pgoff = BPF_CORE_READ(vma, vm_pgoff) << 12;
-	v->prot = (flags & 1 ? 1 : 0) | (flags & 2 ? 2 : 0) | (flags & 4 ? 4 : 0);
-	if (file) {
-		v->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	}
-	return 0;
-}
-
-/* The mapping of the current task holding addr, into v (zeroed when none). */
-static __always_inline void find_vma(__u64 addr, struct mp_vma *v)
-{
-	struct mp_vma found = {};	/* the helper wants its context on the stack */
-
-	bpf_find_vma(bpf_get_current_task_btf(), addr, read_vma, &found, 0);
-	*v = found;
+	if (!file)
+		return;
+	v->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -241,7 +224,13 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 		return 0;
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_EXEC, id);
-	find_vma(BPF_CORE_READ(p, mm, start_code), &ev->text);
+	/* The text's bounds; user space finds its file offset in the ELF file. */
+	__builtin_memset(&ev->text, 0, sizeof(ev->text));
+	ev->text.start = BPF_CORE_READ(p, mm, start_code);
+	ev->text.end = BPF_CORE_READ(p, mm, end_code);
+	ev->text.pgoff = MP_PGOFF_UNKNOWN;
+	ev->text.prot = 5;	/* r-x */
+	file_id(BPF_CORE_READ(p, mm, exe_file), &ev->text);
 	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
@@ -301,6 +290,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct mp_mmap ev = {};
+	struct fdtable *fds;
+	__u32 fd;
 
 	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
 		return 0;
@@ -309,7 +300,20 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!is_target(id >> 32))
 		return 0;
 	fill_hdr(&ev.hdr, MP_MMAP_EXEC, id);
-	find_vma(ret, &ev.vma);
+	ev.vma.start = ret;
+	ev.vma.end = ret + ((BPF_CORE_READ(regs, si) + 4095) & ~4095ull);
+	ev.vma.pgoff = BPF_CORE_READ(regs, r9);
+	ev.vma.prot = BPF_CORE_READ(regs, dx) & 7;
+	/* The file is the mmap's fd, still open at its return. */
+	fd = BPF_CORE_READ(regs, r8);
+	fds = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), files, fdt);
+	if (fd < BPF_CORE_READ(fds, max_fds)) {
+		struct file **arr = BPF_CORE_READ(fds, fd);
+		struct file *file = NULL;
+
+		bpf_probe_read_kernel(&file, sizeof(file), &arr[fd]);
+		file_id(file, &ev.vma);
+	}
 	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -109,9 +109,11 @@ struct mp_fork {
  * maps from /proc, but a short-lived process may be gone by then, and this is
  * what its frames are found in.  ino 0: no file, or not found.
  */
+#define MP_PGOFF_UNKNOWN	(~0ull)	/* exec: start, end are the text's, from mm */
+
 struct mp_vma {
 	__u64 start, end;
-	__u64 pgoff;		/* bytes */
+	__u64 pgoff;		/* bytes, or MP_PGOFF_UNKNOWN */
 	__u64 ino;
 	__u32 dev;		/* the kernel's dev_t: major << 20 | minor */
 	__u32 prot;		/* MPF_PROT_* */

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +237,7 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 {
 	char path[64], line[MPF_PATH_MAX + 256];
 	struct pid_maps *p;
+	size_t lines = 0;
 	FILE *f;
 	int err = 0;
 
@@ -257,6 +260,7 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
 			   &m.start, &m.end, perms, &m.pgoff, &maj, &min, &m.ino, &pos) < 7 || !pos)
 			continue;
+		lines++;
 		name = line + pos;
 		len = strlen(name);
 		while (len && (name[len - 1] == '\n' || name[len - 1] == ' '))
@@ -272,10 +276,48 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 			break;
 	}
 	/* An empty maps file: the process is exiting, its mm already gone. */
-	if (!err && !p->nr)
+	if (!err && !lines)
 		err = -ESRCH;
 out:
 	fclose(f);
+	return err;
+}
+
+/*
+ * The mapping of an executable's text from the bounds the kernel keeps
+ * (start_code is the lowest executable segment's address plus the load bias)
+ * and the file's program headers.
+ */
+static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m)
+{
+	GElf_Phdr text = { 0 }, ph;
+	Elf *elf = NULL;
+	size_t n = 0;
+	int fd, err = -ENOEXEC;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_getphdrnum(elf, &n))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    (!text.p_memsz || ph.p_vaddr < text.p_vaddr))
+			text = ph;
+	if (text.p_memsz && start_code >= text.p_vaddr) {
+		uint64_t bias = start_code - text.p_vaddr;
+
+		m->start = bias + (text.p_vaddr & ~4095ull);
+		m->end = bias + ((text.p_vaddr + text.p_memsz + 4095) & ~4095ull);
+		m->pgoff = text.p_offset & ~4095ull;
+		err = 0;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
 	return err;
 }
 
@@ -299,6 +341,8 @@ int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struc
 		name = path;
 	if (!name)
 		return -ENOENT;
+	if (v->pgoff == MP_PGOFF_UNKNOWN && text_mapping(name, v->start, &m))
+		return -ENOEXEC;
 	p = pid_maps(pm, pid, true);
 	if (!p)
 		return -ENOMEM;
