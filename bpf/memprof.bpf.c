@@ -23,7 +23,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Tunables, set by record between open and load. */
 const volatile bool inherit = true;		/* follow new child processes */
-const volatile bool want_stacks = true;
+const volatile __u32 stack_mode = MP_STACK_FP;	/* enum mp_stack_mode */
+const volatile __u32 dwarf_size = 8192;		/* -g dwarf,SIZE; at most MP_DWARF_MAX */
 const volatile __u64 wakeup_bytes = 1 << 20;	/* wake user space past this much data */
 
 struct {
@@ -69,14 +70,18 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Scratch space for an event with its stack: too big for the BPF stack. */
-#define SCRATCH_SIZE	(sizeof(struct mp_heap_alloc) + MP_STACK_DEPTH * sizeof(__u64))
+/*
+ * Scratch space for an event with its stack: too big for the BPF stack, and
+ * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
+ * an entry per CPU (record sizes it), indexed by the CPU the program runs on.
+ */
+#define SCRATCH_SIZE	(sizeof(struct mp_heap_alloc) + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
 };
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record: possible CPUs */
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
@@ -155,6 +160,52 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips)
 	return n;
 }
 
+/*
+ * Copies the user registers and the stack from sp up, as much of dwarf_size
+ * as is mapped: page by page, since one read that crosses the stack's end
+ * would fail whole.  Returns the bytes of struct mp_ustack and data written.
+ */
+static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ustack *u)
+{
+	__u64 sp = BPF_CORE_READ(regs, sp);
+	__u32 size = dwarf_size, done = 0, n;
+
+	u->regs[0] = BPF_CORE_READ(regs, ax);
+	u->regs[1] = BPF_CORE_READ(regs, dx);
+	u->regs[2] = BPF_CORE_READ(regs, cx);
+	u->regs[3] = BPF_CORE_READ(regs, bx);
+	u->regs[4] = BPF_CORE_READ(regs, si);
+	u->regs[5] = BPF_CORE_READ(regs, di);
+	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[7] = sp;
+	u->regs[8] = BPF_CORE_READ(regs, r8);
+	u->regs[9] = BPF_CORE_READ(regs, r9);
+	u->regs[10] = BPF_CORE_READ(regs, r10);
+	u->regs[11] = BPF_CORE_READ(regs, r11);
+	u->regs[12] = BPF_CORE_READ(regs, r12);
+	u->regs[13] = BPF_CORE_READ(regs, r13);
+	u->regs[14] = BPF_CORE_READ(regs, r14);
+	u->regs[15] = BPF_CORE_READ(regs, r15);
+	u->regs[16] = BPF_CORE_READ(regs, ip);
+	u->pad = 0;
+	if (size > MP_DWARF_MAX)
+		size = MP_DWARF_MAX;
+	for (int i = 0; i < MP_DWARF_MAX / 4096 + 1; i++) {
+		if (done >= size || done > MP_DWARF_MAX - 4096)
+			break;
+		n = 4096 - ((sp + done) & 4095);
+		if (n > size - done)
+			n = size - done;
+		if (n > 4096)
+			break;
+		if (bpf_probe_read_user(u->data + done, n, (void *)(sp + done)))
+			break;
+		done += n;
+	}
+	u->size = done;
+	return sizeof(*u) + done;
+}
+
 /* Appends the user stack at off in the scratch event and submits it. */
 static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
 					      __u32 lost_idx)
@@ -162,7 +213,17 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	struct mp_hdr *h = (void *)s->buf;
 	__u64 n = 0;
 
-	if (want_stacks && regs && off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf))
+	if (stack_mode == MP_STACK_DWARF && regs &&
+	    off + sizeof(struct mp_ustack) + MP_DWARF_MAX <= sizeof(s->buf)) {
+		n = copy_user_stack(regs, (struct mp_ustack *)(s->buf + off));
+		if (n > sizeof(struct mp_ustack) + MP_DWARF_MAX)
+			n = sizeof(struct mp_ustack) + MP_DWARF_MAX;
+		h->flags |= MP_HDR_USTACK;
+		submit(s->buf, off + n, lost_idx, wakeup_flag());
+		return;
+	}
+	if (stack_mode == MP_STACK_FP && regs &&
+	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf))
 		n = walk_user_stack(regs, (__u64 *)(s->buf + off));
 	if (n > MP_STACK_DEPTH)
 		n = MP_STACK_DEPTH;
@@ -172,9 +233,9 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 
 static __always_inline struct scratch *get_scratch(void)
 {
-	__u32 zero = 0;
+	__u32 cpu = bpf_get_smp_processor_id();
 
-	return bpf_map_lookup_elem(&scratch, &zero);
+	return bpf_map_lookup_elem(&scratch, &cpu);
 }
 
 /* ---- processes ---- */

@@ -12,6 +12,15 @@
 #endif
 
 #define MP_STACK_DEPTH		127	/* the kernel's default perf_event_max_stack */
+#define MP_DWARF_MAX		32768	/* -g dwarf,SIZE: the largest stack copy */
+#define MP_NR_REGS		17	/* x86-64 DWARF registers 0..16: rax .. r15, rip */
+
+/* How user stacks are taken (the `stack_mode` tunable). */
+enum mp_stack_mode {
+	MP_STACK_NONE = 0,
+	MP_STACK_FP = 1,	/* frame-pointer walk in the kernel: ips follow the body */
+	MP_STACK_DWARF = 2,	/* registers and a stack copy follow: struct mp_ustack */
+};
 #define MP_COMM_LEN		16
 #define MP_FILENAME_LEN		256
 
@@ -53,6 +62,8 @@ enum mp_heap_func {
 	MP_VALLOC,
 	MP_FREE,
 };
+
+#define MP_HDR_USTACK		0x80	/* in hdr.flags: a struct mp_ustack follows the body */
 
 struct mp_hdr {
 	__u8 kind;		/* enum mp_kind */
@@ -137,6 +148,18 @@ struct mp_mmap {
 	struct mp_vma vma;
 };
 
+/*
+ * -g dwarf: the user registers, in DWARF numbering, and a copy of the user
+ * stack from the stack pointer up, as much of `size` as could be read; user
+ * space unwinds it offline with the ELF files' CFI.
+ */
+struct mp_ustack {
+	__u64 regs[MP_NR_REGS];
+	__u32 size;		/* bytes of data that follow */
+	__u32 pad;
+	__u8 data[];
+};
+
 /* Value of the `inflight` map: a heap call between entry and return. */
 struct mp_inflight {
 	__u64 size;
@@ -151,6 +174,7 @@ _Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
 _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
 _Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
+_Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
 #endif
 
 #ifndef __VMLINUX_H__
@@ -159,6 +183,7 @@ _Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
 _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
 _Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
+_Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
 #endif
 
 #endif

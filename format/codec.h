@@ -28,7 +28,7 @@
  * largest is INFO with two MPF_PATH_MAX strings.  The writer keeps this much
  * room past chunk_size so that encoding never checks for space.
  */
-#define MPF_REC_SIZE_MAX	16384
+#define MPF_REC_SIZE_MAX	(MPF_USTACK_MAX + 1024)	/* a USTACK with its largest copy */
 
 /* Larger orders would make 1 << order undefined for consumers. */
 #define MPF_PAGE_ORDER_MAX	63

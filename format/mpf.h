@@ -19,7 +19,7 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	0	/* newer minors only add record types */
+#define MPF_VERSION_MINOR	1	/* newer minors only add record types (1: USTACK) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
@@ -49,6 +49,7 @@ enum mpf_rec_type {
 	MPF_REC_HEAP_REALLOC,
 	MPF_REC_LOST,		/* events dropped by the kernel side */
 	MPF_REC_END,		/* last record of a complete trace */
+	MPF_REC_USTACK,		/* 1.1: registers and a stack copy, unwound by report */
 	MPF_REC__MAX,
 };
 
@@ -172,6 +173,22 @@ struct mpf_heap_realloc {
 	uint64_t size;
 };
 
+#define MPF_USTACK_REGS		17	/* x86-64 DWARF registers 0..16: rax .. r15, rip */
+#define MPF_USTACK_MAX		65536	/* bytes of stack copy in one record */
+
+/*
+ * A user stack to unwind (record -g dwarf): the registers at the event, in
+ * DWARF numbering, and a copy of the stack from the stack pointer up.  Its id
+ * is from the same space as mpf_stack's: events refer to either.
+ */
+struct mpf_ustack {
+	uint32_t id;
+	uint32_t flags;		/* MPF_STACK_FIRST_IS_IP as for mpf_stack */
+	uint64_t regs[MPF_USTACK_REGS];
+	uint32_t size;
+	const uint8_t *data;
+};
+
 struct mpf_lost {
 	uint32_t event;		/* enum mpf_event_type */
 	uint64_t count;
@@ -201,6 +218,7 @@ struct mpf_record {
 		struct mpf_heap_realloc heap_realloc;
 		struct mpf_lost lost;
 		struct mpf_end end;
+		struct mpf_ustack ustack;
 	};
 };
 
@@ -241,6 +259,12 @@ int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec);
  */
 int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *ips,
 		      uint32_t nr, uint32_t *id);
+/*
+ * Writes a USTACK record (at time) and returns its id, from the stacks' id
+ * space, in *id.  Stack copies are not interned: they rarely repeat exactly.
+ */
+int mpf_writer__ustack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *regs,
+		       const uint8_t *data, uint32_t size, uint32_t *id);
 /* Compresses and writes what is buffered as a chunk (no-op when empty). */
 int mpf_writer__flush(struct mpf_writer *w);
 void mpf_writer__stats(const struct mpf_writer *w, struct mpf_writer_stats *st);

@@ -42,6 +42,7 @@ static const char *const rec_names[] = {
 	[MPF_REC_HEAP_REALLOC] = "heap_realloc",
 	[MPF_REC_LOST] = "lost",
 	[MPF_REC_END] = "end",
+	[MPF_REC_USTACK] = "ustack",
 };
 
 /* An enum value appended without a name here would silently be NULL: fail the build. */

@@ -50,6 +50,7 @@ struct mpf_reader {
 	uint32_t stack_id;
 	uint64_t stack_ip;
 	uint64_t ips[MPF_STACK_MAX];
+	uint64_t uregs[MPF_USTACK_REGS];
 
 	struct mpf_reader_status status;
 };
@@ -301,6 +302,7 @@ static int reader__load_chunk(struct mpf_reader *r)
 	r->ptr = 0;
 	r->stack_id = 0;
 	r->stack_ip = 0;
+	memset(r->uregs, 0, sizeof(r->uregs));
 	r->status.chunks++;
 	return 1;
 }
@@ -410,6 +412,22 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		r->stack_ip = r->ips[0];
 		rec->stack.nr = n;
 		rec->stack.ips = r->ips;
+		return 0;
+	case MPF_REC_USTACK:
+		if (get_zz32(d, r->stack_id, &rec->ustack.id) || rec->ustack.id == 0 ||
+		    mpf_dec__get_u32(d, &rec->ustack.flags))
+			return -EBADMSG;
+		for (i = 0; i < MPF_USTACK_REGS; i++) {
+			if (get_zz64(d, r->uregs[i], &rec->ustack.regs[i]))
+				return -EBADMSG;
+			r->uregs[i] = rec->ustack.regs[i];
+		}
+		if (mpf_dec__get_u32(d, &rec->ustack.size) || rec->ustack.size > MPF_USTACK_MAX ||
+		    rec->ustack.size > (size_t)(d->end - d->p))
+			return -EBADMSG;
+		rec->ustack.data = d->p;
+		d->p += rec->ustack.size;
+		r->stack_id = rec->ustack.id;
 		return 0;
 	case MPF_REC_PAGE_ALLOC:
 		if (get_pid_tid(d, &rec->page_alloc.pid, &rec->page_alloc.tid) ||

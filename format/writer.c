@@ -58,6 +58,7 @@ struct delta_state {
 	uint64_t ptr;
 	uint32_t stack_id;
 	uint64_t stack_ip;
+	uint64_t uregs[MPF_USTACK_REGS];
 };
 
 struct mpf_writer {
@@ -247,6 +248,10 @@ static int record__check(const struct mpf_record *rec)
 		return rec->heap_alloc.func >= MPF_HEAP__MAX ? -EINVAL : 0;
 	case MPF_REC_LOST:
 		return rec->lost.event >= MPF_EV__MAX ? -EINVAL : 0;
+	case MPF_REC_USTACK:
+		if (rec->ustack.id == 0 || (rec->ustack.size && !rec->ustack.data))
+			return -EINVAL;
+		return rec->ustack.size > MPF_USTACK_MAX ? -E2BIG : 0;
 	case MPF_REC_COMM:
 	case MPF_REC_FORK:
 	case MPF_REC_EXIT:
@@ -336,6 +341,23 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		st->stack_ip = rec->stack.ips[0];
 		for (i = 1; i < rec->stack.nr; i++)
 			p = put_zz64(p, rec->stack.ips[i], rec->stack.ips[i - 1]);
+		break;
+	case MPF_REC_USTACK:
+		/*
+		 * Registers against the previous copy's (sp and the callee-saved ones
+		 * change little); the copy as is: zstd finds what it shares with the
+		 * copies before it in the chunk, mostly the outer frames.
+		 */
+		p = mpf_put_varint(p, mpf_zigzag32(rec->ustack.id - st->stack_id));
+		st->stack_id = rec->ustack.id;
+		p = mpf_put_varint(p, rec->ustack.flags);
+		for (i = 0; i < MPF_USTACK_REGS; i++) {
+			p = put_zz64(p, rec->ustack.regs[i], st->uregs[i]);
+			st->uregs[i] = rec->ustack.regs[i];
+		}
+		p = mpf_put_varint(p, rec->ustack.size);
+		memcpy(p, rec->ustack.data, rec->ustack.size);
+		p += rec->ustack.size;
 		break;
 	case MPF_REC_PAGE_ALLOC:
 		p = put_pid_tid(p, rec->page_alloc.pid, rec->page_alloc.tid);
@@ -581,6 +603,34 @@ int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const
 	t->count++;
 	*id = s->id;
 	/* 0 means "no stack": skip it should the ids ever wrap. */
+	if (++t->next_id == 0)
+		t->next_id = 1;
+	return 0;
+}
+
+int mpf_writer__ustack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *regs,
+		       const uint8_t *data, uint32_t size, uint32_t *id)
+{
+	struct mpf_record rec = { .type = MPF_REC_USTACK, .time = time };
+	struct stack_table *t;
+	int err;
+
+	if (!w || !regs || !id)
+		return -EINVAL;
+	if (w->err)
+		return w->err;
+	t = &w->stacks;
+	rec.ustack.id = t->next_id;
+	rec.ustack.flags = flags;
+	memcpy(rec.ustack.regs, regs, sizeof(rec.ustack.regs));
+	rec.ustack.size = size;
+	rec.ustack.data = data;
+	err = record__check(&rec);
+	if (!err)
+		err = writer__append(w, &rec);
+	if (err)
+		return err;
+	*id = t->next_id;
 	if (++t->next_id == 0)
 		t->next_id = 1;
 	return 0;

@@ -71,13 +71,16 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	}
 	b->skel = skel;
 	skel->rodata->inherit = opts->inherit;
-	skel->rodata->want_stacks = opts->stacks;
+	skel->rodata->stack_mode = opts->stack_mode;
+	skel->rodata->dwarf_size = opts->dwarf_size;
 	/* Wake the consumer at a quarter full: room for bursts while it drains. */
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
 	skel->rodata->owned_bits = opts->page_frames;
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.owned, opts->page_frames / 64);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.scratch, libbpf_num_possible_cpus());
 	if (err)
 		goto fail;
 	if (!opts->page) {

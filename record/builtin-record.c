@@ -34,8 +34,9 @@ static const char record_usage[] =
 	"    -e, --event LIST        events to record, comma-separated: page, heap\n"
 	"                            (default: page)\n"
 	"    -d, --duration SECONDS  stop after SECONDS (default: when the target exits)\n"
-	"    -g, --call-graph MODE   how user stacks are taken: fp (frame pointers, default)\n"
-	"                            or none\n"
+	"    -g, --call-graph MODE   how user stacks are taken: fp (frame pointers, default),\n"
+	"                            dwarf[,SIZE] (registers and SIZE bytes of stack, default\n"
+	"                            8192, unwound by report), or none\n"
 	"    -m, --buffer-size SIZE  kernel ring buffer size, e.g. 64M (default: 32M)\n"
 	"        --no-inherit        do not follow child processes the target creates\n"
 	"    -h, --help              show this help\n";
@@ -46,7 +47,8 @@ struct record_opts {
 	char **argv;
 	unsigned int events;	/* 1 << enum mpf_event_type */
 	uint64_t duration;	/* seconds, 0: until the target exits */
-	bool stacks;
+	unsigned int stack_mode;	/* enum mp_stack_mode */
+	uint32_t dwarf_size;
 	bool inherit;
 	size_t buffer_size;
 };
@@ -104,6 +106,28 @@ static int parse_events(const char *list, unsigned int *events)
 	return err;
 }
 
+/* -g fp | dwarf[,SIZE] | none */
+static int parse_call_graph(const char *arg, struct record_opts *o)
+{
+	uint64_t size = 8192;
+
+	if (!strcmp(arg, "fp")) {
+		o->stack_mode = MP_STACK_FP;
+	} else if (!strcmp(arg, "none")) {
+		o->stack_mode = MP_STACK_NONE;
+	} else if (!strncmp(arg, "dwarf", 5) && (!arg[5] || arg[5] == ',')) {
+		if (arg[5] && (!parse_u64(arg + 6, &size) || size < 64 || size > MP_DWARF_MAX ||
+			       size % 8))
+			return error("invalid stack size in '%s'; give a multiple of 8 from 64 "
+				     "to %d", arg, MP_DWARF_MAX);
+		o->stack_mode = MP_STACK_DWARF;
+		o->dwarf_size = size;
+	} else {
+		return error("unknown call-graph mode '%s'; use fp, dwarf[,SIZE] or none", arg);
+	}
+	return 0;
+}
+
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
@@ -148,10 +172,26 @@ static void write_comm(struct record *r, uint64_t time, pid_t pid, pid_t tid, co
 	write_rec(r, &rec);
 }
 
-static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, uint32_t flags,
-		    uint32_t *id)
+/*
+ * The stack of an event, following its body (at ips, size bytes in all):
+ * frame addresses to intern, or with -g dwarf registers and a stack copy.
+ */
+static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, size_t size,
+		    uint32_t flags, uint32_t *id)
 {
-	int err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, h->nr_ips, id);
+	const struct mp_ustack *u = (const void *)ips;
+	int err;
+
+	if (h->flags & MP_HDR_USTACK) {
+		if (size < sizeof(*u) || size < sizeof(*u) + u->size) {
+			*id = 0;
+			return 0;
+		}
+		err = mpf_writer__ustack(r->w, h->time, flags, (const uint64_t *)u->regs, u->data,
+					 u->size, id);
+	} else {
+		err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, h->nr_ips, id);
+	}
 
 	if (err && !r->write_err)
 		r->write_err = err;
@@ -191,7 +231,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.page_alloc.order = e->order;
 		rec.page_alloc.gfp = e->gfp;
 		rec.page_alloc.page = e->page;
-		if (stack_id(r, h, e->ips, MPF_STACK_FIRST_IS_IP, &rec.page_alloc.stack_id))
+		if (stack_id(r, h, e->ips, size - sizeof(*e), MPF_STACK_FIRST_IS_IP,
+			     &rec.page_alloc.stack_id))
 			return r->write_err;
 		break;
 	}
@@ -217,7 +258,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e) + h->nr_ips * sizeof(__u64))
 			return 0;
-		if (stack_id(r, h, e->ips, 0, &id))
+		if (stack_id(r, h, e->ips, size - sizeof(*e), 0, &id))
 			return r->write_err;
 		if (e->func == MP_REALLOC) {
 			rec.type = MPF_REC_HEAP_REALLOC;
@@ -475,7 +516,8 @@ static void print_summary(struct record *r, const struct mpf_writer_stats *st)
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",
-		r->opts.output, human(st->file_bytes, b1, sizeof(b1)), n[MPF_REC_STACK],
+		r->opts.output, human(st->file_bytes, b1, sizeof(b1)),
+		n[MPF_REC_STACK] + n[MPF_REC_USTACK],
 		events ? (double)st->file_bytes / events : 0.0,
 		st->file_bytes ? (double)st->raw_bytes / st->file_bytes : 0.0,
 		human(st->raw_bytes, b2, sizeof(b2)));
@@ -516,13 +558,8 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 				return error("invalid duration '%s'; give whole seconds", optarg), 129;
 			break;
 		case 'g':
-			if (!strcmp(optarg, "fp"))
-				o->stacks = true;
-			else if (!strcmp(optarg, "none"))
-				o->stacks = false;
-			else
-				return error("unknown call-graph mode '%s'; use fp or none", optarg),
-				       129;
+			if (parse_call_graph(optarg, o))
+				return 129;
 			break;
 		case 'm':
 			if (parse_size(optarg, &o->buffer_size))
@@ -694,7 +731,8 @@ int cmd_record(int argc, char **argv)
 		.opts = {
 			.output = "memprof.data",
 			.events = 1u << MPF_EV_PAGE,
-			.stacks = true,
+			.stack_mode = MP_STACK_FP,
+			.dwarf_size = 8192,
 			.inherit = true,
 			.buffer_size = 32u << 20,
 		},
@@ -725,7 +763,8 @@ int cmd_record(int argc, char **argv)
 		.page = r.opts.events & (1u << MPF_EV_PAGE),
 		.heap = r.opts.events & (1u << MPF_EV_HEAP),
 		.inherit = r.opts.inherit,
-		.stacks = r.opts.stacks,
+		.stack_mode = r.opts.stack_mode,
+		.dwarf_size = r.opts.dwarf_size,
 		.buffer_size = r.opts.buffer_size,
 		.page_frames = page_frames(),
 	};

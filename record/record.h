@@ -85,7 +85,8 @@ int workload__start(struct workload *wl);
 struct mp_bpf_opts {
 	bool page, heap;	/* event types */
 	bool inherit;		/* follow new child processes */
-	bool stacks;
+	unsigned int stack_mode;	/* enum mp_stack_mode */
+	uint32_t dwarf_size;	/* -g dwarf: bytes of stack copied */
 	size_t buffer_size;	/* ring buffer bytes, a power of two */
 	uint64_t page_frames;	/* bits of the page ownership map, a power of two */
 };

@@ -1431,12 +1431,70 @@ static void test_size(void)
 	CHECK(per_rec < 8.0);
 }
 
+/* USTACK records: ids shared with stacks, registers and copies round trip across chunks. */
+static void test_ustack(void)
+{
+	struct mpf_writer_opts opts = { .chunk_size = 20000 };
+	static uint8_t data[MPF_USTACK_MAX + 1];
+	uint64_t regs[MPF_USTACK_REGS], a[2] = { 0x401000, 0x401234 };
+	struct mpf_reader_status st;
+	struct mpf_record rec;
+	struct mpf_reader *r;
+	struct mpf_writer *w;
+	uint32_t id, seen = 0;
+	char path[4096];
+	int err, n;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 4096);
+	unit__path(path, sizeof(path), "ustack.mpf");
+	w = mpf_writer__open(path, &test_hdr, &opts);
+	REQUIRE(w);
+	CHECK(mpf_writer__stack(w, 1, 0, a, 2, &id) == 0 && id == 1);
+	for (uint32_t k = 0; k < 20; k++) {
+		for (int i = 0; i < MPF_USTACK_REGS; i++)
+			regs[i] = 0x7ffc00000000ull + k * 64 + i;
+		CHECK(mpf_writer__ustack(w, 2 + k, MPF_STACK_FIRST_IS_IP, regs, data + k,
+					 k * 1000, &id) == 0 && id == 2 + k);
+	}
+	CHECK(mpf_writer__ustack(w, 30, 0, regs, data, MPF_USTACK_MAX + 1, &id) == -E2BIG);
+	CHECK(mpf_writer__ustack(w, 30, 0, regs, data, MPF_USTACK_MAX, &id) == 0 && id == 22);
+	CHECK(mpf_writer__close(w) == 0);
+
+	r = mpf_reader__open(path, &err);
+	REQUIRE(r);
+	while ((n = mpf_reader__next(r, &rec)) > 0) {
+		uint32_t k;
+
+		if (rec.type != MPF_REC_USTACK)
+			continue;
+		k = rec.ustack.id - 2;
+		if (rec.ustack.id == 22) {
+			CHECK(rec.ustack.size == MPF_USTACK_MAX);
+			CHECK(!memcmp(rec.ustack.data, data, MPF_USTACK_MAX));
+		} else {
+			CHECK(rec.ustack.flags == MPF_STACK_FIRST_IS_IP);
+			CHECK(rec.ustack.size == k * 1000);
+			CHECK(!k || !memcmp(rec.ustack.data, data + k, k * 1000));
+			CHECK(rec.ustack.regs[7] == 0x7ffc00000000ull + k * 64 + 7);
+			CHECK(rec.ustack.regs[16] == 0x7ffc00000000ull + k * 64 + 16);
+		}
+		seen++;
+	}
+	CHECK(n == 0);
+	CHECK(seen == 21);
+	mpf_reader__status(r, &st);
+	CHECK(st.complete == false && st.chunks > 1);
+	mpf_reader__close(r);
+}
+
 const struct unit_test format_tests[] = {
 	{ "format_names", test_names },
 	{ "format_codec", test_codec },
 	{ "format_roundtrip", test_roundtrip },
 	{ "format_chunking", test_chunking },
 	{ "format_stack_intern", test_stack_intern },
+	{ "format_ustack", test_ustack },
 	{ "format_truncated", test_truncated },
 	{ "format_flipped", test_flipped },
 	{ "format_bad_header", test_bad_header },
