@@ -64,9 +64,56 @@ $(O)/workloads/%: tests/workloads/%.c | deps
 $(O)/unit-tests: $(UNIT_SRCS) $(FORMAT_OBJS) | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(UNIT_SRCS) $(FORMAT_OBJS) $(FORMAT_LIBS)
 
+# Sanitizers and fuzzing (tests/fuzz/).  `make check` runs the unit tests again built with
+# ASan and UBSan, and replays the fuzzing corpus tests/data/corpus/ through the fuzz target
+# built the same way (fuzz-replay).  `make fuzz` builds the target for libFuzzer and fuzzes
+# for FUZZ_SECONDS, adding what it finds to $(O)/fuzz-corpus, never to the checked-in corpus;
+# crashes go to $(O)/fuzz-artifacts/.  `make corpus` regenerates the generated part of
+# tests/data/corpus/ (on purpose only: it is checked in).
+SAN_CC       ?= clang
+SANITIZE     := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CFLAGS    = $(CFLAGS) -O1 -fno-omit-frame-pointer
+SAN_HDRS     := $(wildcard format/*.h report/*.h tests/unit/*.h)
+FORMAT_SRCS  := $(FORMAT_OBJS:$(O)/%.o=%.c)
+# The reader ignores CRCs in these builds, so that mutations reach what the CRCs guard.
+FUZZ_DEFS    := -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_SRCS    := $(FORMAT_SRCS) report/model.c report/tree.c report/output-tree.c \
+		report/output-folded.c tests/fuzz/fuzz-trace.c
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 16384
+FUZZ_FLAGS   ?=
+
+$(O)/unit-tests-san: $(UNIT_SRCS) $(FORMAT_SRCS) $(SAN_HDRS) | test-deps
+	@mkdir -p $(O)
+	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) -o $@ $(UNIT_SRCS) $(FORMAT_SRCS) \
+		$(FORMAT_LIBS)
+
+$(O)/fuzz-replay: tests/fuzz/replay.c $(FUZZ_SRCS) $(SAN_HDRS) | test-deps
+	@mkdir -p $(O)
+	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) $(FUZZ_DEFS) -o $@ tests/fuzz/replay.c \
+		$(FUZZ_SRCS) $(FORMAT_LIBS)
+
+$(O)/fuzz-trace: $(FUZZ_SRCS) $(SAN_HDRS) | test-deps
+	@mkdir -p $(O)
+	$(CLANG) $(CPPFLAGS) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(FUZZ_DEFS) -o $@ $(FUZZ_SRCS) $(FORMAT_LIBS)
+
+fuzz: $(O)/fuzz-trace
+	@mkdir -p $(O)/fuzz-corpus $(O)/fuzz-artifacts
+	$(O)/fuzz-trace -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
+		-rss_limit_mb=2048 -dict=tests/fuzz/fuzz-trace.dict -print_final_stats=1 \
+		-artifact_prefix=$(O)/fuzz-artifacts/ $(FUZZ_FLAGS) $(O)/fuzz-corpus tests/data/corpus
+
+$(O)/gen-corpus: tests/tools/gen-corpus.c $(FORMAT_OBJS) | deps
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FORMAT_OBJS) $(FORMAT_LIBS)
+
+corpus: $(O)/gen-corpus
+	$(O)/gen-corpus tests/data/corpus
+
 workloads: $(WORKLOADS)
 
-check: memprof $(O)/unit-tests workloads | test-deps
+check: memprof $(O)/unit-tests $(O)/unit-tests-san $(O)/fuzz-replay $(O)/gen-corpus workloads \
+       | test-deps
 	@tests/run-tests.sh
 
 demo: memprof workloads
@@ -80,5 +127,5 @@ clean:
 	rm -rf $(O) memprof
 
 
-.PHONY: all deps test-deps check demo install clean workloads
+.PHONY: all deps test-deps check demo install clean workloads fuzz corpus
 -include $(OBJS:.o=.d)

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs every test: the unit tests (build/unit-tests), then each end-to-end test
+# Runs every test: the unit tests (build/unit-tests, then build/unit-tests-san,
+# the same built with ASan and UBSan), then each end-to-end test
 # tests/shell/tNNNN-*.sh in its own bash process (exit 0 = pass, 77 = skip,
 # anything else = fail).  Ends with one line "N passed, N failed, N skipped" and
 # exits non-zero if anything failed.
@@ -35,32 +36,40 @@ indent()
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-if selected unit "$@"; then
-	if [ ! -x build/unit-tests ]; then
-		echo "FAIL unit: build/unit-tests is missing (run 'make check')"
+# run_unit NAME BINARY WHAT: one run of the unit tests, each of its tests counted.
+run_unit()
+{
+	local name=$1 bin=$2 what=$3 rc summary p f
+
+	if [ ! -x "$bin" ]; then
+		echo "FAIL $name: $bin is missing (run 'make check')"
 		failed=$((failed + 1))
-	else
-		timeout -k 10 "$timeout" build/unit-tests </dev/null >"$out" 2>&1
-		rc=$?
-		summary=$(tail -n 1 "$out")
-		if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-			p=${BASH_REMATCH[1]}
-			f=${BASH_REMATCH[2]}
-		else
-			p=0
-			f=1
-		fi
-		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ "$f" -eq 0 ]; then
-			echo "ok   unit ($p unit tests)"
-		else
-			echo "FAIL unit (exit $rc, $f failed)"
-			indent <"$out"
-		fi
+		return
 	fi
-fi
+	timeout -k 10 "$timeout" "$bin" </dev/null >"$out" 2>&1
+	rc=$?
+	summary=$(tail -n 1 "$out")
+	if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]}
+		f=${BASH_REMATCH[2]}
+	else
+		p=0
+		f=1
+	fi
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -eq 0 ]; then
+		echo "ok   $name ($p $what)"
+	else
+		echo "FAIL $name (exit $rc, $f failed)"
+		indent <"$out"
+	fi
+}
+
+# The unit tests, then the same built with ASan and UBSan (make check builds both).
+selected unit "$@" && run_unit unit build/unit-tests "unit tests"
+selected unit-san "$@" && run_unit unit-san build/unit-tests-san "unit tests under ASan and UBSan"
 
 for t in tests/shell/t[0-9]*.sh; do
 	[ -e "$t" ] || continue

@@ -1,0 +1,238 @@
+/*
+ * fuzz-trace: a libFuzzer target for everything `memprof report` does with a
+ * trace before it opens the files the trace names.  The input is a trace
+ * file; it goes through the reader, every record into the model, then every
+ * view of the model (sites, stacks, maps, files, processes), and the
+ * aggregation tree with both outputs.  The symbolizer is left out on purpose:
+ * it opens the paths in the trace, and a fuzzer must not open what it makes up.
+ *
+ * Built two ways by the Makefile: with -fsanitize=fuzzer for `make fuzz`, and
+ * linked with replay.c for `make check`, which runs tests/data/corpus/ through it.
+ * Both define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so the reader ignores
+ * CRCs and mutated bytes reach the decoding behind them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "format/mpf.h"
+#include "report/model.h"
+#include "report/report.h"
+#include "report/tree.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Where output goes: read nowhere, but written in full so the printers run. */
+static FILE *sink;
+
+/* The reader reads files: a memfd holds the input, reached by its /proc path. */
+static int input_file(const uint8_t *data, size_t size, char *path, size_t path_size)
+{
+	int fd = memfd_create("fuzz-trace", MFD_CLOEXEC);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		abort();
+	while (done < size) {
+		n = write(fd, data + done, size - done);
+		if (n <= 0)
+			abort();
+		done += (size_t)n;
+	}
+	snprintf(path, path_size, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* Touches what a view returns, so that ASan checks every byte of it is readable. */
+static volatile uint64_t sink_sum;
+
+static void touch(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += c[i];
+	sink_sum += sum;
+}
+
+static int intern(struct strtab *names, const char *s, uint32_t *id)
+{
+	int v = strtab__intern(names, s);
+
+	if (v < 0)
+		return v;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * What report does per site, with each frame named by the mapping and file
+ * it falls in instead of a symbol: the process, then the frames outermost first.
+ */
+static int site_path(struct model *m, struct strtab *names, const struct model_site *site,
+		     uint32_t *path, size_t *n)
+{
+	struct model_stack st;
+	const struct model_map *map;
+	const struct model_file *f;
+	const char *comm;
+	char buf[128];
+	int err;
+
+	model__stack(m, site->stack, &st);
+	comm = model__comm(m, site->image);
+	snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm ? comm : "[unknown]",
+		 model__pid(m, site->image));
+	err = intern(names, buf, &path[0]);
+	*n = 1;
+	for (uint32_t i = st.nr; i-- > 0 && !err;) {
+		map = model__find_map(m, site->image, st.ips[i]);
+		f = map && map->file_id ? model__file(m, map->file_id) : NULL;
+		if (map) {
+			touch(map, sizeof(*map));
+			if (st.ips[i] < map->start || st.ips[i] >= map->end)
+				abort();
+		}
+		if (f) {
+			touch(f->build_id, f->build_id_len);
+			snprintf(buf, sizeof(buf), "%.40s+0x%" PRIx64, f->path,
+				 map->pgoff + (st.ips[i] - map->start));
+		} else {
+			snprintf(buf, sizeof(buf), "0x%" PRIx64, st.ips[i]);
+		}
+		err = intern(names, buf, &path[(*n)++]);
+	}
+	if (!err && *n == 1)
+		err = intern(names, "[unknown]", &path[(*n)++]);
+	return err;
+}
+
+static void views(struct model *m, bool reverse, bool live)
+{
+	uint32_t path[MPF_STACK_MAX + 2], other;
+	struct strtab *names = strtab__new();
+	struct report_section sec = { .reverse = reverse, .threshold_kib = 4 };
+	struct tree *t = NULL;
+	size_t n;
+
+	if (!names || intern(names, "[other]", &other))
+		goto out;
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		tree__delete(t);
+		t = tree__new();
+		if (!t)
+			goto out;
+		sec.event = mpf_event_name(ev);
+		sec.show = live ? REPORT_SHOW_LIVE : REPORT_SHOW_ALLOC;
+		sec.total = sec.allocations = 0;
+		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
+			const struct model_site *site = model__site(m, ev, i);
+			uint64_t value;
+
+			if (!site)
+				abort();
+			value = live ? site->live_bytes : site->alloc_bytes;
+			sec.allocations += live ? site->live_nr : site->alloc_nr;
+			if (!value)
+				continue;
+			sec.total += value;
+			if (site_path(m, names, site, path, &n))
+				goto out;
+			/* --reverse: the frames innermost first, the process last. */
+			for (size_t a = 0, b = n - 1; reverse && a < b; a++, b--) {
+				uint32_t x = path[a];
+
+				path[a] = path[b];
+				path[b] = x;
+			}
+			if (tree__add(t, path, n, value))
+				goto out;
+		}
+		if (model__site(m, ev, model__nr_sites(m, ev)))
+			abort();
+		if (tree__finish(t, names, 4096, other))
+			goto out;
+		output_tree__print(sink, t, names, &sec);
+		output_folded__print(sink, t, names);
+	}
+out:
+	tree__delete(t);
+	strtab__delete(names);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct model_stats *st;
+	struct mpf_reader_status rs;
+	struct mpf_header hdr;
+	struct mpf_record rec;
+	struct mpf_reader *r;
+	struct model *m;
+	char path[64];
+	int fd, err;
+
+	if (!sink) {
+		sink = fopen("/dev/null", "w");
+		if (!sink)
+			abort();
+	}
+	fd = input_file(data, size, path, sizeof(path));
+	r = mpf_reader__open_detailed(path, &err, &hdr);
+	if (!r) {
+		if (err != -ENOMSG && err != -EBADMSG && err != -EPROTONOSUPPORT)
+			abort();
+		goto out;
+	}
+	m = model__new(mpf_reader__header(r)->page_size);
+	if (!m)
+		abort();
+	while ((err = mpf_reader__next(r, &rec)) > 0) {
+		/* What the reader returns must be whole: strings end, arrays are there. */
+		switch (rec.type) {
+		case MPF_REC_INFO:
+			touch(rec.info.key, strlen(rec.info.key) + 1);
+			touch(rec.info.value, strlen(rec.info.value) + 1);
+			break;
+		case MPF_REC_EXEC:
+			touch(rec.exec.filename, strlen(rec.exec.filename) + 1);
+			break;
+		case MPF_REC_FILE:
+			touch(rec.file.path, strlen(rec.file.path) + 1);
+			break;
+		case MPF_REC_STACK:
+			touch(rec.stack.ips, rec.stack.nr * sizeof(*rec.stack.ips));
+			break;
+		case MPF_REC_USTACK:
+			touch(rec.ustack.data, rec.ustack.size);
+			break;
+		}
+		err = model__add(m, &rec);
+		if (err)
+			break;
+	}
+	mpf_reader__status(r, &rs);
+	mpf_reader__close(r);
+	if (err == -ENOMEM)
+		abort();
+
+	st = model__stats(m);
+	touch(st, sizeof(*st));
+	for (size_t i = 0; i < model__nr_files(m); i++) {
+		const struct model_file *f = model__file_at(m, i);
+
+		if (!f || f->index != i || model__file(m, f->id) != f)
+			abort();
+		touch(f->path, strlen(f->path) + 1);
+	}
+	views(m, false, true);
+	views(m, true, false);
+	model__delete(m);
+out:
+	close(fd);
+	return 0;
+}
