@@ -18,6 +18,7 @@
 #include "report/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
+#include "report/unwind.h"
 #include "report/tree.h"
 #include "util.h"
 
@@ -63,6 +64,7 @@ struct report {
 	struct model *model;
 	struct strtab *names;
 	struct symbolizer *sym;
+	struct unwinder *uw;	/* for the stacks of record -g dwarf */
 	struct report_names n;
 	struct tree *trees[MPF_EV__MAX];
 	struct report_section secs[MPF_EV__MAX];
@@ -518,10 +520,13 @@ int cmd_report(int argc, char **argv)
 	ret = 1;
 	hdr = *mpf_reader__header(r);
 	rp.model = model__new(hdr.page_size);
-	if (!rp.model)
+	rp.uw = rp.model ? unwinder__new(rp.model, unwinder__open_recorded, NULL) : NULL;
+	if (!rp.uw) {
 		error("out of memory");
-	else
+	} else {
+		model__set_unwinder(rp.model, (model_unwind_fn)unwinder__unwind, rp.uw);
 		err = read_trace(r, rp.model, opts.input);
+	}
 	/* The model holds all the report needs: free the reader's buffers now. */
 	mpf_reader__close(r);
 	if (!rp.model || err)
@@ -558,6 +563,7 @@ out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(rp.trees[ev]);
 	symbolizer__delete(rp.sym);
+	unwinder__delete(rp.uw);
 	strtab__delete(rp.names);
 	model__delete(rp.model);
 	return ret;

@@ -98,6 +98,17 @@ struct model {
 	struct stack_ent *stacks;
 	size_t nstacks, stacks_cap;
 	struct hmap stack_ids;	/* (id, 0) -> stack index */
+	struct hmap stack_dedup;	/* (hash of frames, nr) -> stack index, for unwound ones */
+
+	/*
+	 * The last USTACK read: the event that uses it comes next, and only
+	 * that event says which process image it is to be unwound in.
+	 */
+	model_unwind_fn unwind;
+	void *unwind_ctx;
+	struct mpf_ustack pending;
+	uint8_t *pending_data;	/* MPF_USTACK_MAX bytes */
+	uint64_t unwound[MPF_STACK_MAX];
 
 	struct site_table sites[MPF_EV__MAX];
 
@@ -159,6 +170,8 @@ void model__delete(struct model *m)
 	free(m->ips);
 	free(m->stacks);
 	hmap__free(&m->stack_ids);
+	hmap__free(&m->stack_dedup);
+	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
 		hmap__free(&m->sites[ev].index);
@@ -392,10 +405,73 @@ static int model__on_stack(struct model *m, const struct mpf_stack *s)
 	return 0;
 }
 
-static uint32_t model__stack_of(struct model *m, uint32_t id)
+void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx)
+{
+	m->unwind = fn;
+	m->unwind_ctx = ctx;
+}
+
+static int model__on_ustack(struct model *m, const struct mpf_ustack *u)
+{
+	if (!u->id)
+		return 0;
+	if (!m->pending_data) {
+		m->pending_data = malloc(MPF_USTACK_MAX);
+		if (!m->pending_data)
+			return -ENOMEM;
+	}
+	m->pending = *u;
+	if (m->pending.size > MPF_USTACK_MAX)
+		m->pending.size = MPF_USTACK_MAX;
+	memcpy(m->pending_data, u->data, m->pending.size);
+	m->pending.data = m->pending_data;
+	return 0;
+}
+
+/*
+ * Unwinds the pending USTACK in image img and gives its id the result, as
+ * a STACK record would have.  Unwound stacks repeat (copies of the same
+ * call path differ in their locals): equal ones share one entry.
+ */
+static void model__unwind_pending(struct model *m, uint32_t img)
+{
+	struct mpf_stack st = { .id = m->pending.id, .flags = m->pending.flags };
+	uint64_t h = 0x9e3779b97f4a7c15ULL, *v;
+	int n = 0;
+
+	m->pending.id = 0;
+	if (m->unwind)
+		n = m->unwind(m->unwind_ctx, img, &m->pending, m->unwound, MPF_STACK_MAX);
+	if (n <= 0) {
+		hmap__set(&m->stack_ids, st.id, 0, MODEL_STACK_EMPTY);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		h = hash_pair(h, m->unwound[i]);
+	h = hash_pair(h, st.flags);
+	v = hmap__find(&m->stack_dedup, h, (uint64_t)n);
+	if (v) {
+		const struct stack_ent *e = &m->stacks[*v];
+
+		if (e->nr == (uint32_t)n && e->flags == st.flags &&
+		    !memcmp(m->ips + e->off, m->unwound, n * sizeof(uint64_t))) {
+			hmap__set(&m->stack_ids, st.id, 0, *v);
+			return;
+		}
+	}
+	st.nr = n;
+	st.ips = m->unwound;
+	if (model__on_stack(m, &st))
+		return;
+	hmap__set(&m->stack_dedup, h, (uint64_t)n, m->nstacks - 1);
+}
+
+static uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
 {
 	uint64_t *v;
 
+	if (id && id == m->pending.id)
+		model__unwind_pending(m, img);
 	if (!id)
 		return MODEL_STACK_EMPTY;
 	v = hmap__find(&m->stack_ids, id, 0);
@@ -530,7 +606,7 @@ static int heap__alloc(struct model *m, uint32_t pid, uint32_t stack_id, uint64_
 
 	err = image_of(m, pid, &img);
 	if (!err)
-		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, stack_id), false, &si);
+		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, img, stack_id), false, &si);
 	if (err)
 		return err;
 	site = &m->sites[MPF_EV_HEAP].v[si];
@@ -676,7 +752,7 @@ static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 	pages = 1ULL << a->order;
 	err = image_of(m, a->pid, &img);
 	if (!err)
-		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, a->stack_id),
+		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, img, a->stack_id),
 			      !(a->gfp & GFP_MOVABLE), &si);
 	if (err)
 		return err;
@@ -766,6 +842,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		return model__on_file(m, &rec->file);
 	case MPF_REC_STACK:
 		return model__on_stack(m, &rec->stack);
+	case MPF_REC_USTACK:
+		return model__on_ustack(m, &rec->ustack);
 	case MPF_REC_PAGE_ALLOC:
 		m->stats.events[MPF_EV_PAGE]++;
 		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
@@ -986,6 +1064,21 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 	*out = v;
 	*nout = n;
 	*owned = base_owned;
+	return 0;
+}
+
+int model__maps(struct model *m, uint32_t image, const struct model_map **maps, size_t *n)
+{
+	struct model_map *v;
+	bool owned;
+	int err;
+
+	if (image >= m->nimages)
+		return -EINVAL;
+	err = view__build(m, image, m->images[image].nmaps, 0, &v, n, &owned);
+	if (err)
+		return err;
+	*maps = v;
 	return 0;
 }
 

@@ -94,5 +94,16 @@ const struct model_file *model__file(const struct model *m, uint32_t id);
  * its parent's mappings as they were at the fork, under its own.
  */
 const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_t addr);
+/* All of an image's mappings, sorted, its parent's included: 0 or -errno. */
+int model__maps(struct model *m, uint32_t image, const struct model_map **maps, size_t *n);
+
+/*
+ * Turns a USTACK record (record -g dwarf) into frames, in the image of the
+ * event that uses it; without one, such stacks are empty.  Returns the
+ * number of frames written to ips.
+ */
+typedef int (*model_unwind_fn)(void *ctx, uint32_t image, const struct mpf_ustack *u,
+			       uint64_t *ips, uint32_t max);
+void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 
 #endif
