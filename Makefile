@@ -19,7 +19,8 @@ FORMAT_OBJS := $(O)/format/writer.o $(O)/format/reader.o $(O)/format/codec.o $(O
 RECORD_OBJS := $(O)/record/builtin-record.o $(O)/record/bpf.o $(O)/record/procmaps.o \
 	       $(O)/record/buildid.o $(O)/record/probes.o $(O)/record/workload.o
 REPORT_OBJS := $(O)/report/builtin-report.o $(O)/report/symbolize.o $(O)/report/model.o \
-	       $(O)/report/tree.o $(O)/report/output-tree.o $(O)/report/output-folded.o
+	       $(O)/report/tree.o $(O)/report/output-tree.o $(O)/report/output-folded.o \
+	       $(O)/report/unwind.o
 MAIN_OBJS   := $(O)/memprof.o $(O)/util.o
 OBJS := $(MAIN_OBJS) $(FORMAT_OBJS) $(RECORD_OBJS) $(REPORT_OBJS)
 
