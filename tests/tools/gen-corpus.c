@@ -10,9 +10,12 @@
  *
  * usage: gen-corpus DIR
  *        gen-corpus --files OUT PATH...
- *   The second form writes one trace whose stacks fall in FILE records naming
- *   each PATH, so that report tries to symbolize with each of them: the
- *   hostile test uses it to check what report does with paths from a trace.
+ *        gen-corpus --mutate IN OUT SEED
+ *   --files writes one trace whose stacks fall in FILE records naming each
+ *   PATH, so that report tries to symbolize with each of them: the hostile
+ *   test uses it to check what report does with paths from a trace.
+ *   --mutate writes a copy of the trace IN with a few bytes of one chunk's
+ *   records changed (chosen by SEED) behind a CRC made right again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -729,6 +732,87 @@ static void mutations(void)
 	}
 }
 
+/* ---- --mutate ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: the same mutations for the same seed everywhere. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/*
+ * A copy of the trace IN with a few bytes of the records of one chunk
+ * changed, the chunk stored inflated and its CRC made right again, so that
+ * the damage gets past the CRC into the decoding, the model and the report.
+ */
+static int mutate(const char *in, const char *out, uint64_t seed)
+{
+	static uint8_t src[BUF_MAX], dst[4 * BUF_MAX], raw[MPF_CHUNK_RAW_MAX / 16];
+	size_t len, off, n = 0, nchunks = 0, victim;
+	struct mpf_chunk_hdr ch;
+	FILE *f = fopen(in, "rb");
+
+	if (!f)
+		die("cannot read", in, errno);
+	len = fread(src, 1, sizeof(src), f);
+	fclose(f);
+	if (len < MPF_HEADER_SIZE + MPF_CHUNK_HDR_SIZE)
+		die("too short to mutate", in, EINVAL);
+	/* Count the chunks, then pick one. */
+	for (off = mpf_get_le32(src + 12); off + MPF_CHUNK_HDR_SIZE <= len; nchunks++) {
+		if (mpf_chunk_hdr__decode(src + off, &ch))
+			die("not a sound trace", in, EINVAL);
+		off += MPF_CHUNK_HDR_SIZE + ch.comp_size;
+	}
+	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
+	victim = rng() % nchunks;
+
+	off = mpf_get_le32(src + 12);
+	memcpy(dst, src, off);
+	n = off;
+	for (size_t i = 0; i < nchunks; i++) {
+		size_t rlen;
+
+		mpf_chunk_hdr__decode(src + off, &ch);
+		if (i != victim) {
+			memcpy(dst + n, src + off, MPF_CHUNK_HDR_SIZE + ch.comp_size);
+			n += MPF_CHUNK_HDR_SIZE + ch.comp_size;
+			off += MPF_CHUNK_HDR_SIZE + ch.comp_size;
+			continue;
+		}
+		if (ch.flags & MPF_CHUNK_ZSTD) {
+			rlen = ZSTD_decompress(raw, sizeof(raw), src + off + MPF_CHUNK_HDR_SIZE,
+					       ch.comp_size);
+			if (ZSTD_isError(rlen))
+				die("cannot inflate a chunk of", in, EINVAL);
+		} else {
+			rlen = ch.comp_size;
+			memcpy(raw, src + off + MPF_CHUNK_HDR_SIZE, rlen);
+		}
+		for (uint64_t k = 1 + rng() % 3; k-- > 0;) {
+			size_t at = rng() % rlen;
+
+			raw[at] ^= (uint8_t)(1 + rng() % 255);
+		}
+		ch.flags = 0;
+		ch.comp_size = ch.raw_size = (uint32_t)rlen;
+		ch.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), raw, (uInt)rlen);
+		mpf_chunk_hdr__encode(&ch, dst + n);
+		memcpy(dst + n + MPF_CHUNK_HDR_SIZE, raw, rlen);
+		n += MPF_CHUNK_HDR_SIZE + rlen;
+		off += MPF_CHUNK_HDR_SIZE + mpf_get_le32(src + off + 8);
+	}
+	f = fopen(out, "wb");
+	if (!f || fwrite(dst, 1, n, f) != n || fclose(f))
+		die("cannot write", out, errno);
+	return 0;
+}
+
 /* ---- --files ---- */
 
 static int files_trace(const char *out, int n, char **paths)
@@ -756,9 +840,12 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "--files"))
 		return files_trace(argv[2], argc - 3, argv + 3);
+	if (argc == 5 && !strcmp(argv[1], "--mutate"))
+		return mutate(argv[2], argv[3], strtoull(argv[4], NULL, 0));
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: gen-corpus DIR\n"
-				"       gen-corpus --files OUT PATH...\n");
+				"       gen-corpus --files OUT PATH...\n"
+				"       gen-corpus --mutate IN OUT SEED\n");
 		return 1;
 	}
 	dir = argv[1];
