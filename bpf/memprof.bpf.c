@@ -240,6 +240,70 @@ static __always_inline struct scratch *get_scratch(void)
 
 /* ---- processes ---- */
 
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	char *buf;
+	__u32 off;
+	bool done;
+};
+
+/* One step up: a name, or a mount crossed.  bpf_loop() keeps verification small. */
+static long path_step(__u32 i, void *ctx)
+{
+	struct path_walk *w = ctx;
+	/* Locals: CO-RE relocates kernel types, not path_walk's fields. */
+	struct dentry *dentry = w->dentry, *parent = BPF_CORE_READ(dentry, d_parent);
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt, *mparent;
+	long n;
+
+	if (dentry == parent || dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		mparent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mparent == mnt) {
+			w->done = true;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mparent;
+		w->vfsmnt = &mparent->mnt;
+		return 0;
+	}
+	if (w->off > MP_PATH_BUF - 256)
+		return 1;
+	n = bpf_probe_read_kernel_str(w->buf + w->off, 256, BPF_CORE_READ(dentry, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * The path of a file, as its names from the file up to the root of the
+ * mount namespace, each NUL-terminated, then an empty one, into buf; crosses
+ * mount points.  bpf_d_path() is not allowed in tracepoints.  buf starts with
+ * a NUL when the path did not fit.
+ */
+static __always_inline void file_path(struct file *file, char *buf)
+{
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct path_walk w = {
+		.dentry = BPF_CORE_READ(file, f_path.dentry),
+		.vfsmnt = vfsmnt,
+		.mnt = container_of(vfsmnt, struct mount, mnt),
+		.buf = buf,
+	};
+
+	buf[0] = 0;
+	bpf_loop(MP_PATH_DEPTH * 2, path_step, &w, 0);
+	if (w.done && w.off < MP_PATH_BUF)
+		buf[w.off & (MP_PATH_BUF - 1)] = 0;
+	else
+		buf[0] = 0;
+}
+
 /* The inode and device of a file, into v. */
 static __always_inline void file_id(struct file *file, struct mp_vma *v)
 {
@@ -292,6 +356,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	ev->text.pgoff = MP_PGOFF_UNKNOWN;
 	ev->text.prot = 5;	/* r-x */
 	file_id(BPF_CORE_READ(p, mm, exe_file), &ev->text);
+	file_path(BPF_CORE_READ(p, mm, exe_file), ev->path);
 	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
@@ -350,8 +415,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct mp_mmap ev = {};
 	struct fdtable *fds;
+	struct mp_mmap *ev;
+	struct scratch *s;
 	__u32 fd;
 
 	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
@@ -360,11 +426,17 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (!is_target(id >> 32))
 		return 0;
-	fill_hdr(&ev.hdr, MP_MMAP_EXEC, id);
-	ev.vma.start = ret;
-	ev.vma.end = ret + ((BPF_CORE_READ(regs, si) + 4095) & ~4095ull);
-	ev.vma.pgoff = BPF_CORE_READ(regs, r9);
-	ev.vma.prot = BPF_CORE_READ(regs, dx) & 7;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_MMAP_EXEC, id);
+	__builtin_memset(&ev->vma, 0, sizeof(ev->vma));
+	ev->path[0] = 0;
+	ev->vma.start = ret;
+	ev->vma.end = ret + ((BPF_CORE_READ(regs, si) + 4095) & ~4095ull);
+	ev->vma.pgoff = BPF_CORE_READ(regs, r9);
+	ev->vma.prot = BPF_CORE_READ(regs, dx) & 7;
 	/* The file is the mmap's fd, still open at its return. */
 	fd = BPF_CORE_READ(regs, r8);
 	fds = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), files, fdt);
@@ -373,9 +445,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		struct file *file = NULL;
 
 		bpf_probe_read_kernel(&file, sizeof(file), &arr[fd]);
-		file_id(file, &ev.vma);
+		if (file) {
+			file_id(file, &ev->vma);
+			file_path(file, ev->path);
+		}
 	}
-	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

@@ -121,6 +121,8 @@ struct mp_fork {
  * what its frames are found in.  ino 0: no file, or not found.
  */
 #define MP_PGOFF_UNKNOWN	(~0ull)	/* exec: start, end are the text's, from mm */
+#define MP_PATH_BUF		2048	/* a file's path, as its components, last first */
+#define MP_PATH_DEPTH		32
 
 struct mp_vma {
 	__u64 start, end;
@@ -135,6 +137,12 @@ struct mp_exec {
 	struct mp_vma text;	/* the executable's text */
 	char comm[MP_COMM_LEN];
 	char filename[MP_FILENAME_LEN];
+	/*
+	 * The executable's path in the target's mount namespace: the names from
+	 * the file up to the root, each NUL-terminated ("ls\0bin\0usr\0"), as
+	 * the dentries have them.  Empty when it did not fit.
+	 */
+	char path[MP_PATH_BUF];
 };
 
 struct mp_exit {
@@ -146,6 +154,7 @@ struct mp_exit {
 struct mp_mmap {
 	struct mp_hdr hdr;
 	struct mp_vma vma;
+	char path[MP_PATH_BUF];	/* the mapped file's, as in struct mp_exec */
 };
 
 /*

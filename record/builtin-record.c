@@ -198,6 +198,24 @@ static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, 
 	return err;
 }
 
+/* The path the kernel side gave as names from the file up ("ls\0bin\0\0"): "/bin/ls". */
+static const char *event_path(const char *names, size_t size, char *out, size_t out_size)
+{
+	const char *comp[MP_PATH_DEPTH];
+	size_t n = 0, off = 0, len = 0;
+
+	while (off < size && names[off] && n < MP_PATH_DEPTH) {
+		comp[n++] = names + off;
+		off += strnlen(names + off, size - off) + 1;
+	}
+	if (!n || off >= size)
+		return NULL;
+	out[0] = '\0';
+	while (n-- > 0 && len < out_size)
+		len += snprintf(out + len, out_size - len, "/%s", comp[n]);
+	return len < out_size ? out : NULL;
+}
+
 /*
  * Pages a target unmapped can sit in the kernel's per-CPU LRU batches, not
  * yet freed, until something drains them; mlock() drains every CPU's.
@@ -309,7 +327,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	case MP_EXEC: {
 		const struct mp_exec *e = data;
-		char comm[MP_COMM_LEN + 1] = {}, file[MP_FILENAME_LEN + 1] = {};
+		char comm[MP_COMM_LEN + 1] = {}, file[MP_FILENAME_LEN + 1] = {}, path[MPF_PATH_MAX];
 
 		if (size < sizeof(*e))
 			return 0;
@@ -324,7 +342,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		procmaps__forget(r->maps, h->pid, false);
 		/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
 		if (procmaps__scan(r->maps, h->pid, h->time))
-			procmaps__add_vma(r->maps, h->pid, h->time, &e->text, file);
+			procmaps__add_vma(r->maps, h->pid, h->time, &e->text,
+					  event_path(e->path, sizeof(e->path), path, sizeof(path)));
 		return r->write_err;
 	}
 	case MP_EXIT: {
@@ -345,11 +364,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	case MP_MMAP_EXEC: {
 		const struct mp_mmap *e = data;
+		char path[MPF_PATH_MAX];
 
 		if (size < sizeof(*e))
 			return 0;
 		if (procmaps__scan(r->maps, h->pid, h->time))
-			procmaps__add_vma(r->maps, h->pid, h->time, &e->vma, NULL);
+			procmaps__add_vma(r->maps, h->pid, h->time, &e->vma,
+					  event_path(e->path, sizeof(e->path), path, sizeof(path)));
 		return r->write_err;
 	}
 	default:

@@ -325,6 +325,17 @@ static void warn_files(const struct report *rp)
 	}
 }
 
+/* Processes the model left without maps: the trace asked for more than it builds. */
+static void warn_unmapped(const struct model_stats *st)
+{
+	if (st->unmapped_images)
+		warning("%" PRIu64 " process%s inherit%s more mappings than report resolves (the "
+			"trace forks too often with too many mappings); their frames are shown as "
+			"[unknown]",
+			st->unmapped_images, st->unmapped_images == 1 ? "" : "es",
+			st->unmapped_images == 1 ? "s" : "");
+}
+
 /* "comm [pid]" in the tree; "comm" alone in folded stacks, as flame graphs merge processes. */
 static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 {
@@ -557,6 +568,7 @@ int cmd_report(int argc, char **argv)
 	}
 	/* Before the report, so they are not lost below a long one on a terminal. */
 	warn_files(&rp);
+	warn_unmapped(model__stats(rp.model));
 	if (!print_report(&rp, events))
 		ret = 0;
 out:
