@@ -27,6 +27,15 @@
 #define PAGE_ORDER_MAX 13
 /* A heap block larger than this cannot exist (malloc refuses above PTRDIFF_MAX). */
 #define HEAP_SIZE_MAX ((uint64_t)INT64_MAX)
+/*
+ * What all views together may materialize, in map entries, temporaries
+ * included, besides VIEW_ENTRIES_PER_MAP per MAP record.  A view copies what
+ * its image inherits, so a trace forking an image of many maps many times
+ * would otherwise ask for entries (and time) quadratic in its size; real
+ * traces stay far below.
+ */
+#define VIEW_ENTRIES_BASE (1ull << 23)
+#define VIEW_ENTRIES_PER_MAP 16
 /* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
 #define PAGE_GONE 0x80000000u
 /* __GFP_MOVABLE: the target's own pages (anonymous, page cache); kernel ones lack it. */
@@ -47,6 +56,7 @@ struct image {
 	size_t nview;
 	bool view_built;
 	bool view_owned;	/* else it is an ancestor's view */
+	bool view_refused;	/* past the views' budget: its addresses stay unmapped */
 };
 
 struct stack_ent {
@@ -88,6 +98,7 @@ struct model {
 	struct hmap pids;	/* (pid, 0) -> its current image */
 	uint32_t last_pid, last_image;	/* events come in runs of one process */
 	bool views_built;
+	uint64_t view_entries;	/* map entries views have materialized, temporaries included */
 
 	struct model_file *files;
 	size_t nfiles, files_cap;
@@ -958,44 +969,143 @@ const struct model_file *model__file(const struct model *m, uint32_t id)
 
 /* ---- map lookup ---- */
 
-/* Puts nm into the sorted, non-overlapping v (room for 2 more), trimming what it overlaps. */
-static void view__insert(struct model_map *v, size_t *n, const struct model_map *nm)
+static int u64_cmp(const void *a, const void *b)
 {
-	struct model_map left, right;
-	bool has_left = false, has_right = false;
-	size_t lo = 0, hi = *n, i, j, add, k;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	/* The first map ending after nm starts. */
+	return x < y ? -1 : x > y;
+}
+
+/* The index of the first of the n sorted v not below x. */
+static size_t lower_bound(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (v[mid].end <= nm->start)
+		if (v[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (i = j = lo; j < *n && v[j].start < nm->end; j++)
-		;
-	if (i < j && v[i].start < nm->start) {
-		left = v[i];
-		left.end = nm->start;
-		has_left = true;
+	return lo;
+}
+
+/* Union-find over elementary intervals: the first one from j not yet painted. */
+static uint32_t unpainted(uint32_t *next, uint32_t j)
+{
+	uint32_t r = j, t;
+
+	while (next[r] != r)
+		r = next[r];
+	while (next[j] != r) {
+		t = next[j];
+		next[j] = r;
+		j = t;
 	}
-	if (i < j && v[j - 1].end > nm->end) {
-		right = v[j - 1];
-		right.pgoff += nm->end - right.start;
-		right.start = nm->end;
-		has_right = true;
+	return r;
+}
+
+/* Takes n entries from the views' budget; -E2BIG when it is spent. */
+static int view__charge(struct model *m, uint64_t n)
+{
+	uint64_t budget = VIEW_ENTRIES_BASE + VIEW_ENTRIES_PER_MAP * m->stats.records[MPF_REC_MAP];
+
+	if (m->view_entries > budget || n > budget - m->view_entries)
+		return -E2BIG;
+	m->view_entries += n;
+	return 0;
+}
+
+/*
+ * The sorted, non-overlapping view of the nbase entries of base (sorted and
+ * non-overlapping already) under the nmaps maps, a later map hiding what it
+ * overlaps.  Painted from the top: the maps from the last, then base, each
+ * over the elementary intervals between all their ends not painted yet, so
+ * that each is painted once: O(n log n) in all, however the maps overlap.
+ */
+static int view__overlay(struct model *m, const struct model_map *base, size_t nbase,
+			 const struct model_map *maps, size_t nmaps, struct model_map **out,
+			 size_t *nout)
+{
+	size_t n = nbase + nmaps, nc = 0, nv = 0;
+	uint32_t *owner = NULL, *next = NULL;
+	uint64_t *coords = NULL;
+	struct model_map *v = NULL;
+	int err;
+
+	err = view__charge(m, 3 * (uint64_t)n);
+	if (err)
+		return err;
+	if (n > UINT32_MAX / 4)
+		return -E2BIG;
+	coords = malloc(2 * n * sizeof(*coords));
+	if (!coords)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct model_map *mp = i < nbase ? &base[i] : &maps[i - nbase];
+
+		coords[nc++] = mp->start;
+		coords[nc++] = mp->end;
 	}
-	add = has_left + 1 + has_right;
-	memmove(&v[i + add], &v[j], (*n - j) * sizeof(*v));
-	k = i;
-	if (has_left)
-		v[k++] = left;
-	v[k++] = *nm;
-	if (has_right)
-		v[k++] = right;
-	*n = *n - (j - i) + add;
+	qsort(coords, nc, sizeof(*coords), u64_cmp);
+	for (size_t i = 1, k = 1; i <= nc; i++) {
+		if (i == nc) {
+			nc = k;
+			break;
+		}
+		if (coords[i] != coords[k - 1])
+			coords[k++] = coords[i];
+	}
+	owner = malloc(nc * sizeof(*owner));
+	next = malloc(nc * sizeof(*next));
+	v = malloc(nc * sizeof(*v));
+	if (!owner || !next || !v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t j = 0; j < nc; j++) {
+		owner[j] = UINT32_MAX;
+		next[j] = (uint32_t)j;
+	}
+	/* nc - 1, the last end, starts no interval: never painted, it ends every search. */
+	for (size_t i = n; i-- > 0;) {
+		const struct model_map *mp = i < nbase ? &base[i] : &maps[i - nbase];
+		uint32_t a = (uint32_t)lower_bound(coords, nc, mp->start);
+		uint32_t b = (uint32_t)lower_bound(coords, nc, mp->end);
+
+		for (uint32_t j = unpainted(next, a); j < b; j = unpainted(next, j)) {
+			owner[j] = (uint32_t)i;
+			next[j] = j + 1;
+		}
+	}
+	for (size_t j = 0; j + 1 < nc; j++) {
+		const struct model_map *mp;
+
+		if (owner[j] == UINT32_MAX)
+			continue;
+		mp = owner[j] < nbase ? &base[owner[j]] : &maps[owner[j] - nbase];
+		/* The rest of the piece before, cut by a map now gone: one piece again. */
+		if (nv && owner[j - 1] == owner[j]) {
+			v[nv - 1].end = coords[j + 1];
+			continue;
+		}
+		v[nv] = *mp;
+		v[nv].start = coords[j];
+		v[nv].end = coords[j + 1];
+		v[nv].pgoff = mp->pgoff + (coords[j] - mp->start);
+		nv++;
+	}
+	*out = v;
+	*nout = nv;
+	v = NULL;
+out:
+	free(v);
+	free(next);
+	free(owner);
+	free(coords);
+	return err;
 }
 
 /*
@@ -1013,6 +1123,8 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 
 	if (limit > im->nmaps)
 		limit = im->nmaps;
+	if (im->view_refused)
+		return -E2BIG;
 	if (limit == im->nmaps && im->view_built) {
 		*out = im->view;
 		*nout = im->nview;
@@ -1023,25 +1135,17 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 		err = view__build(m, im->parent, im->parent_maps, depth + 1, &base, &nbase,
 				  &base_owned);
 		if (err)
-			return err;
+			goto refused;
 	}
 	if (!limit) {
 		v = base;
 		n = nbase;
 	} else {
-		v = malloc((nbase + 2 * limit) * sizeof(*v));
-		if (!v) {
-			if (base_owned)
-				free(base);
-			return -ENOMEM;
-		}
-		if (nbase)
-			memcpy(v, base, nbase * sizeof(*v));
-		n = nbase;
-		for (size_t i = 0; i < limit; i++)
-			view__insert(v, &n, &im->maps[i]);
+		err = view__overlay(m, base, nbase, im->maps, limit, &v, &n);
 		if (base_owned)
 			free(base);
+		if (err)
+			goto refused;
 		base_owned = true;
 	}
 	if (limit == im->nmaps && im->view_built) {
@@ -1065,6 +1169,13 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 	*nout = n;
 	*owned = base_owned;
 	return 0;
+refused:
+	/* Once past the budget, the image stays without maps rather than be tried again. */
+	if (err == -E2BIG && !im->view_refused) {
+		im->view_refused = true;
+		m->stats.unmapped_images++;
+	}
+	return err;
 }
 
 int model__maps(struct model *m, uint32_t image, const struct model_map **maps, size_t *n)

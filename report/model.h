@@ -63,6 +63,7 @@ struct model_stats {
 	struct mpf_end end;
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
 	uint64_t ignored;	/* events that cannot be real: page orders above 13, ... */
+	uint64_t unmapped_images;	/* images left without maps: past the views' budget */
 };
 
 struct model;
@@ -90,8 +91,9 @@ const struct model_file *model__file(const struct model *m, uint32_t id);
 
 /*
  * The mapping holding addr in image, or NULL (errno ENOMEM when building the
- * image's map index failed, 0 when addr is unmapped).  A forked image sees
- * its parent's mappings as they were at the fork, under its own.
+ * image's map index failed, E2BIG when the trace asked for more map entries
+ * than the model builds, 0 when addr is unmapped).  A forked image sees its
+ * parent's mappings as they were at the fork, under its own.
  */
 const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_t addr);
 /* All of an image's mappings, sorted, its parent's included: 0 or -errno. */
