@@ -8,6 +8,8 @@
 # a signal, a hang or unbounded allocation, and say at most a few lines on
 # stderr, each a "memprof: error:" or "memprof: warning:" line.
 #
+# Then traces of little data asking for much work (quadratic before).
+#
 # Then the paths a trace names: report opens them only to read, and runs
 # nothing: a FILE path that does not exist is not created, an executable
 # script at one is not run, a FIFO at one does not hang it.
@@ -23,7 +25,7 @@ MAX_STDERR_LINES=8
 # survive WHAT FILE [OPTION...]: report on FILE must end well, see above.
 survive()
 {
-	local what=$1 file=$2 rc bad
+	local what=$1 file=$2 bad
 	shift 2
 
 	(ulimit -v 1048576 && exec timeout -k 5 10 "$MEMPROF" report -i "$file" "$@") \
@@ -75,6 +77,19 @@ for ((k = 0; k < 100; k++)); do
 	survive "gen-corpus --mutate $REAL, seed $k" "$T/mutated.data" ${opts[k % ${#opts[@]}]}
 done
 [ "$ran" -ge 350 ] || fail "only $ran runs"
+
+# Little data asking for much work: 400000 maps in the worst order to insert
+# (quadratic, 20 s before), and 10000 forks of a process of 10000 maps at as
+# many points (a view of 10000 maps each: gigabytes before).  Both must stay
+# within the limits; the second leaves processes unresolved and says so.
+"$GEN" --maps "$T/maps.data" 400000 || fail "gen-corpus --maps failed"
+survive "400000 maps" "$T/maps.data" --event heap
+assert_eq "400000 maps: exit status" 0 "$rc"
+"$GEN" --forks "$T/forks.data" 10000 || fail "gen-corpus --forks failed"
+survive "10000 forks of 10000 maps" "$T/forks.data" --event heap --folded
+assert_eq "10000 forks: exit status" 0 "$rc"
+grep -q "^memprof: warning: [0-9]* processes inherit more mappings than report resolves" \
+	"$T/err" || fail "10000 forks: no warning about unresolved processes: $(cat "$T/err")"
 
 # ---- paths from the trace are only read ----
 mkdir "$T/files"

@@ -11,11 +11,15 @@
  * usage: gen-corpus DIR
  *        gen-corpus --files OUT PATH...
  *        gen-corpus --mutate IN OUT SEED
+ *        gen-corpus --maps|--forks OUT N
  *   --files writes one trace whose stacks fall in FILE records naming each
  *   PATH, so that report tries to symbolize with each of them: the hostile
  *   test uses it to check what report does with paths from a trace.
  *   --mutate writes a copy of the trace IN with a few bytes of one chunk's
  *   records changed (chosen by SEED) behind a CRC made right again.
+ *   --maps and --forks write traces asking for much work from little data:
+ *   one process with N maps in the order that is the worst to insert, and a
+ *   process with N maps forking N children at N different points.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -813,6 +817,52 @@ static int mutate(const char *in, const char *out, uint64_t seed)
 	return 0;
 }
 
+/* ---- --maps, --forks: traces asking for much work from little data ---- */
+
+/* One process with n maps, each below the one before: in this order, easy to make quadratic. */
+static int maps_trace(const char *out, uint32_t n)
+{
+	uint64_t ip = 0x1100;
+	struct gen g;
+	uint32_t id;
+
+	gen_open(&g, out, out, 0);
+	w_file(&g, 1, "/nonexistent/big.so", 0);
+	for (uint32_t i = n; i-- > 0;)
+		w_map(&g, 1, 1, (uint64_t)i * 0x1000, (uint64_t)i * 0x1000 + 0x1800, i);
+	id = gen_stack(&g, &ip, 1, 0);
+	w_heap_alloc(&g, 1, MPF_HEAP_MALLOC, 0x1000, 4096, id);
+	gen_close(&g, true);
+	return 0;
+}
+
+/*
+ * A process with n maps forking n children, each after one more map of its
+ * own and allocating from a stack in the inherited maps: each child's view
+ * of its maps is a different n-map snapshot of its parent's.
+ */
+static int forks_trace(const char *out, uint32_t n)
+{
+	uint64_t ip = 0x1100;
+	struct gen g;
+	uint32_t id;
+
+	gen_open(&g, out, out, 0);
+	w_file(&g, 1, "/nonexistent/big.so", 0);
+	for (uint32_t i = 0; i < n; i++)
+		w_map(&g, 1, 1, (uint64_t)i * 0x1000, (uint64_t)i * 0x1000 + 0x1000, i);
+	id = gen_stack(&g, &ip, 1, 0);
+	for (uint32_t c = 0; c < n; c++) {
+		w_map(&g, 1, 1, 0x100000000ull + (uint64_t)c * 0x1000,
+		      0x100000000ull + (uint64_t)c * 0x1000 + 0x1000, c);
+		w_fork(&g, 1, 2 + c);
+		w_map(&g, 2 + c, 0, 0x200000000ull, 0x200001000ull, 0);
+		w_heap_alloc(&g, 2 + c, MPF_HEAP_MALLOC, 0x1000, 4096, id);
+	}
+	gen_close(&g, true);
+	return 0;
+}
+
 /* ---- --files ---- */
 
 static int files_trace(const char *out, int n, char **paths)
@@ -840,12 +890,17 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "--files"))
 		return files_trace(argv[2], argc - 3, argv + 3);
+	if (argc == 4 && !strcmp(argv[1], "--maps"))
+		return maps_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "--forks"))
+		return forks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 5 && !strcmp(argv[1], "--mutate"))
 		return mutate(argv[2], argv[3], strtoull(argv[4], NULL, 0));
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: gen-corpus DIR\n"
 				"       gen-corpus --files OUT PATH...\n"
-				"       gen-corpus --mutate IN OUT SEED\n");
+				"       gen-corpus --mutate IN OUT SEED\n"
+				"       gen-corpus --maps|--forks OUT N\n");
 		return 1;
 	}
 	dir = argv[1];
