@@ -238,6 +238,28 @@ if perf probe -q -x "$libc" -a "memprof_bench_free=free+$free_off" >/dev/null 2>
 	perf probe -q -d 'probe_libc:memprof_bench_free' >/dev/null 2>&1
 fi
 
+# --- (c) call graphs: -g fp against -g dwarf ---------------------------------
+
+declare -A CG_SIZE CG_EVENTS CG_REPORT
+if [ $have_memprof = 1 ]; then
+	echo "bench: call graphs..." >&2
+	for mode in fp dwarf; do
+		measure "cgpage.$mode" "$MEMPROF" record -e page -g $mode -o "$tmp/cg.page.$mode.data" \
+			-- "$tmp/page_bench" 1 256
+		measure "cgheap.$mode" "$MEMPROF" record -e heap -g $mode -o "$tmp/cg.heap.$mode.data" \
+			-- "$tmp/heap_bench"
+		for w in page heap; do
+			CG_SIZE[$w.$mode]=$(filesize "$tmp/cg.$w.$mode.data")
+			CG_EVENTS[$w.$mode]=$(memprof_summary events $w "$tmp/cg$w.$mode.log")
+			s=$(date +%s.%N)
+			"$MEMPROF" report -i "$tmp/cg.$w.$mode.data" >/dev/null 2>&1
+			e=$(date +%s.%N)
+			CG_REPORT[$w.$mode]=$(calc 'e - s' '%.2f' "e=$e" "s=$s")
+		done
+	done
+	measure cgpage.bare "$tmp/page_bench" 1 256
+fi
+
 check_quiet "at the end"
 
 # --- the table ---------------------------------------------------------------
@@ -319,3 +341,24 @@ echo "memprof's probes, bare, per call of the workload (malloc: entry + return; 
 echo "  ${floor} ns/call, against memprof's $(calc '(a - b) * 1e9 / c' '%.0f' \
 	"a=${ELAPSED[heap.memprof]:-n/a}" "b=${ELAPSED[heap.bare]}" "c=$calls") ns/call with its programs"
 echo "  (a probe on an instruction the kernel cannot emulate, like free's first, is single-stepped)"
+
+if [ $have_memprof = 1 ]; then
+	echo
+	echo "(c) call graphs: memprof -g fp against -g dwarf (8 KiB of stack an event); median of $RUNS runs"
+	printf '%-14s %9s %9s %9s %10s %9s\n' workload "time s" slowdown events "B/event" "report s"
+	for w in page heap; do
+		for mode in fp dwarf; do
+			n=cg$w.$mode
+			if [ $w = page ]; then
+				t=${TOUCH[$n]:-n/a} b=${TOUCH[cgpage.bare]:-n/a}
+			else
+				t=${ELAPSED[$n]:-n/a} b=${ELAPSED[heap.bare]:-n/a}
+			fi
+			printf '%-14s %9s %9s %9s %10s %9s\n' "$w -g $mode" "$(f %.3f "$t")" "$(x "$t" "$b")" \
+				"${CG_EVENTS[$w.$mode]}" \
+				"$(calc 'a / b' '%.1f' "a=${CG_SIZE[$w.$mode]}" "b=${CG_EVENTS[$w.$mode]}")" \
+				"${CG_REPORT[$w.$mode]}"
+		done
+	done
+	echo "  page: 256 MiB touched (time: the touching loop); heap: the heap workload above"
+fi
