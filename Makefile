@@ -13,14 +13,18 @@ CPPFLAGS += -I. -I$(O) -DMEMPROF_VERSION=\"0.1\"
 
 FORMAT_LIBS := -lzstd -lz
 RECORD_LIBS := -lbpf -lelf -lcapstone
-REPORT_LIBS := -ldw -lelf
+REPORT_LIBS := -ldw -lelf -ldebuginfod -liberty
 
-FORMAT_OBJS := $(O)/format/writer.o $(O)/format/reader.o $(O)/format/codec.o $(O)/format/names.o
+FORMAT_OBJS := $(O)/format/writer.o $(O)/format/reader.o $(O)/format/codec.o $(O)/format/names.o \
+	       $(O)/format/archive.o $(O)/format/buildid-cache.o
 RECORD_OBJS := $(O)/record/builtin-record.o $(O)/record/bpf.o $(O)/record/procmaps.o \
 	       $(O)/record/buildid.o $(O)/record/probes.o $(O)/record/workload.o
 REPORT_OBJS := $(O)/report/builtin-report.o $(O)/report/symbolize.o $(O)/report/model.o \
 	       $(O)/report/tree.o $(O)/report/output-tree.o $(O)/report/output-folded.o \
-	       $(O)/report/unwind.o
+	       $(O)/report/unwind.o $(O)/report/demangle.o $(O)/report/inline.o \
+	       $(O)/report/lookup.o $(O)/report/input.o \
+	       $(O)/report/builtin-archive.o $(O)/report/builtin-buildid-list.o \
+	       $(O)/report/builtin-buildid-cache.o
 MAIN_OBJS   := $(O)/memprof.o $(O)/util.o
 OBJS := $(MAIN_OBJS) $(FORMAT_OBJS) $(RECORD_OBJS) $(REPORT_OBJS)
 
@@ -111,7 +115,29 @@ $(O)/gen-corpus: tests/tools/gen-corpus.c $(FORMAT_OBJS) | deps
 corpus: $(O)/gen-corpus
 	$(O)/gen-corpus tests/data/corpus
 
-workloads: $(WORKLOADS)
+# The stacks workloads, for comparing stacks with gdb's: with and without frame
+# pointers, at -O0 and -O2, in C (through a shared library) and C++.
+STACKS_VARIANTS := fp-O0 fp-O2 nofp-O0 nofp-O2
+stacks_flags = -g $(if $(findstring nofp,$1),-fomit-frame-pointer,-fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer) -$(lastword $(subst -, ,$1))
+STACKS_BINS := $(foreach v,$(STACKS_VARIANTS),$(O)/workloads/stacks/stacks-$(v) \
+	$(O)/workloads/stacks/stacks-cxx-$(v) $(O)/workloads/stacks/libstacks-$(v).so)
+
+$(O)/workloads/stacks/libstacks-%.so: tests/workloads/stacks/libstacks.c \
+		tests/workloads/stacks/libstacks.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(call stacks_flags,$*) -shared -fPIC -o $@ $<
+
+$(O)/workloads/stacks/stacks-cxx-%: tests/workloads/stacks/stacks.cc | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(call stacks_flags,$*) -o $@ $<
+
+$(O)/workloads/stacks/stacks-%: tests/workloads/stacks/stacks.c \
+		$(O)/workloads/stacks/libstacks-%.so | deps
+	$(CC) $(call stacks_flags,$*) -pthread -o $@ $< -L$(O)/workloads/stacks -lstacks-$* \
+		-Wl,-rpath,'$$ORIGIN'
+
+workloads: $(WORKLOADS) $(STACKS_BINS)
 
 check: memprof $(O)/unit-tests $(O)/unit-tests-san $(O)/fuzz-replay $(O)/gen-corpus workloads \
        | test-deps

@@ -12,5 +12,8 @@
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_archive(int argc, char **argv);
+int cmd_buildid_list(int argc, char **argv);
+int cmd_buildid_cache(int argc, char **argv);
 
 #endif

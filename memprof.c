@@ -18,6 +18,9 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "Record memory events of a process into a trace file" },
 	{ "report", cmd_report, "Show what allocated memory, from a trace file" },
+	{ "archive", cmd_archive, "Pack a trace and the files it names into one portable file" },
+	{ "buildid-list", cmd_buildid_list, "List a trace's build-ids, where report finds each" },
+	{ "buildid-cache", cmd_buildid_cache, "Add files to the build-id cache" },
 };
 
 static const char main_usage[] =
@@ -29,7 +32,7 @@ static void print_usage(FILE *f)
 {
 	fputs(main_usage, f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "   %-14s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nSee 'memprof help COMMAND' or 'memprof COMMAND --help' for a command's options.\n", f);
 }
 

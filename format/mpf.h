@@ -293,6 +293,12 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err);
  */
 struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err,
 					     struct mpf_header *found);
+/*
+ * Reads no further than the first size bytes of the file, as if it ended
+ * there: the trace at the start of an archive (format/archive.h).  Before
+ * the first mpf_reader__next().
+ */
+void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size);
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
 /*
  * Decodes the next record into *rec.  Returns 1 for a record, 0 at the end of

@@ -34,6 +34,7 @@ struct mpf_reader {
 	bool done;		/* stopped: end of file or unsound data */
 	struct mpf_header hdr;
 	uint64_t off;		/* file offset of the next chunk */
+	uint64_t limit;		/* where the trace ends in the file (an archive's is longer) */
 
 	uint8_t *comp;		/* a chunk's payload as stored */
 	size_t comp_cap;
@@ -141,6 +142,7 @@ struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err, struct 
 	if (ret)
 		goto out;
 	r->off = size;
+	r->limit = UINT64_MAX;
 
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx) {
@@ -165,6 +167,11 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err)
 	if (!r && err && *err == -ENOMSG)
 		*err = -EBADMSG;
 	return r;
+}
+
+void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size)
+{
+	r->limit = size;
 }
 
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r)
@@ -237,7 +244,11 @@ static int reader__load_chunk(struct mpf_reader *r)
 	ssize_t got;
 	int ret;
 
-	got = read_full(r->fd, hbuf, sizeof(hbuf));
+	/* The end of the trace inside a longer file (an archive) is its end of file. */
+	got = off >= r->limit ? 0
+			      : read_full(r->fd, hbuf, r->limit - off < sizeof(hbuf)
+							  ? (size_t)(r->limit - off)
+							  : sizeof(hbuf));
 	if (got < 0)
 		return (int)got;
 	if (got == 0) {
@@ -258,6 +269,8 @@ static int reader__load_chunk(struct mpf_reader *r)
 		if ((uint64_t)sb.st_size < off + sizeof(hbuf) + ch.comp_size)
 			return reader__stop(r, off, false);
 	}
+	if (r->limit - off - sizeof(hbuf) < ch.comp_size)
+		return reader__stop(r, off, false);
 
 	if (ch.flags & MPF_CHUNK_ZSTD)
 		ret = grow(&r->comp, &r->comp_cap, ch.comp_size);

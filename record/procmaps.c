@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "format/buildid-cache.h"
 #include "record/record.h"
 
 struct file_ent {
@@ -42,6 +43,7 @@ struct procmaps {
 	size_t nr_files, alloc_files;
 	struct pid_maps *pids;
 	size_t nr_pids, alloc_pids;
+	char *cache_dir;	/* the build-id cache, NULL: none */
 };
 
 struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx)
@@ -53,6 +55,12 @@ struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *
 	pm->w = w;
 	pm->cb = cb;
 	pm->ctx = ctx;
+	{
+		char dir[MPF_PATH_MAX];
+
+		if (!mpf_buildid_cache__dir(dir, sizeof(dir)))
+			pm->cache_dir = strdup(dir);
+	}
 	return pm;
 }
 
@@ -66,6 +74,7 @@ void procmaps__free(struct procmaps *pm)
 		free(pm->pids[i].maps);
 	free(pm->files);
 	free(pm->pids);
+	free(pm->cache_dir);
 	free(pm);
 }
 
@@ -124,9 +133,10 @@ static bool known_map(const struct pid_maps *p, const struct map_ent *m)
 }
 
 /*
- * Opens the file behind a mapping as the target sees it: through
- * map_files (works for deleted files and other mount namespaces), then
- * through the target's root, then by path (for a process already gone).
+ * Opens the file behind a mapping as the target sees it: through the
+ * target's root (its mount namespace, a container's files), checked to be
+ * the mapped file; then through map_files (a file deleted or replaced since
+ * it was mapped); then by path (for a process already gone).
  */
 static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path, char *used,
 		       size_t size, uint64_t dev, uint64_t ino)
@@ -160,6 +170,14 @@ static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path
 	return -ENOENT;
 }
 
+/* Whether path, as record sees it, is the file dev:ino. */
+static bool same_file(const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_ino == ino && st.st_dev == dev;
+}
+
 static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint64_t dev,
 		   const char *name, uint64_t time, uint32_t *id)
 {
@@ -191,6 +209,15 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 		fd = open_mapped(pid, m->start, m->end, name, used, sizeof(used), dev, m->ino);
 		if (fd >= 0) {
 			n = read_build_id(fd, rec.file.build_id, sizeof(rec.file.build_id));
+			/*
+			 * A file report will not find at its path (deleted, or in
+			 * another mount namespace) is copied into the build-id cache
+			 * while it can be read.  Best effort: report says what it
+			 * misses.
+			 */
+			if (n > 0 && pm->cache_dir && !same_file(name, dev, m->ino))
+				mpf_buildid_cache__add(pm->cache_dir, MPF_ARCHIVE_ELF,
+						       rec.file.build_id, (uint32_t)n, fd);
 			close(fd);
 			if (n > 0) {
 				rec.file.build_id_len = n;

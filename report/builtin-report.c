@@ -15,28 +15,33 @@
 
 #include "builtin.h"
 #include "format/mpf.h"
+#include "report/input.h"
 #include "report/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
-#include "report/unwind.h"
 #include "report/tree.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
 	"memprof report [-i FILE] [--show=live|alloc] [--event=page|heap]\n"                  \
-	"               [--reverse] [--threshold=KIB] [--folded]\n"
+	"               [--reverse] [--threshold=KIB] [--folded] [--srcline]\n"               \
+	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
 static const char report_help[] =
 	REPORT_SYNOPSIS
 	"\n"
-	"    -i, --input FILE    the trace to read (default: memprof.data)\n"
+	"    -i, --input FILE    the trace or archive to read (default: memprof.data)\n"
 	"    --show=live|alloc   bytes still allocated at the end of the trace (default),\n"
 	"                        or every byte allocated during it\n"
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
 	"    --folded            folded stacks for flamegraph.pl, bytes per stack\n"
+	"    --srcline           the source file and line after each function name\n"
+	"    --symfs=DIR         look for the recorded files under DIR first\n"
+	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
 #define EXIT_USAGE 129
@@ -48,7 +53,10 @@ struct report_opts {
 	int event;		/* enum mpf_event_type, or -1 for each one present */
 	bool reverse;
 	bool folded;
+	bool srcline;
 	uint64_t threshold_kib;
+	const char *symfs;
+	const char *buildid_dir;
 };
 
 /* Names every path may use, interned once. */
@@ -61,10 +69,10 @@ struct report_names {
 
 struct report {
 	const struct report_opts *opts;
-	struct model *model;
+	struct input in;
+	struct model *model;	/* in.model */
 	struct strtab *names;
 	struct symbolizer *sym;
-	struct unwinder *uw;	/* for the stacks of record -g dwarf */
 	struct report_names n;
 	struct tree *trees[MPF_EV__MAX];
 	struct report_section secs[MPF_EV__MAX];
@@ -76,6 +84,9 @@ enum {
 	OPT_FOLDED,
 	OPT_SHOW,
 	OPT_EVENT,
+	OPT_SRCLINE,
+	OPT_SYMFS,
+	OPT_BUILDID_DIR,
 };
 
 /* 0: go on; otherwise the exit status (0 after --help). */
@@ -88,6 +99,9 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "srcline", no_argument, NULL, OPT_SRCLINE },
+		{ "symfs", required_argument, NULL, OPT_SYMFS },
+		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -131,6 +145,15 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		case OPT_FOLDED:
 			o->folded = true;
 			break;
+		case OPT_SRCLINE:
+			o->srcline = true;
+			break;
+		case OPT_SYMFS:
+			o->symfs = optarg;
+			break;
+		case OPT_BUILDID_DIR:
+			o->buildid_dir = optarg;
+			break;
 		case 'h':
 			*done = true;
 			return usage(report_help, 0);
@@ -153,56 +176,6 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		return error("unexpected argument '%s'; the trace is given with -i FILE",
 			     argv[optind]),
 		       EXIT_USAGE;
-	return 0;
-}
-
-static void open_error(const char *path, int err, const struct mpf_header *found)
-{
-	switch (err) {
-	case -ENOMSG:
-		error("'%s' is not a memprof trace; record one with 'memprof record'", path);
-		break;
-	case -EBADMSG:
-		error("'%s' is a memprof trace with a damaged header; it cannot be read", path);
-		break;
-	case -EPROTONOSUPPORT:
-		error("'%s' was written by a newer memprof (format %u.%u, this one reads %u.%u); "
-		      "upgrade memprof to read it",
-		      path, found->version_major, found->version_minor, MPF_VERSION_MAJOR,
-		      MPF_VERSION_MINOR);
-		break;
-	default:
-		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
-		break;
-	}
-}
-
-/* Feeds every sound record to the model; warns when the trace ends early. */
-static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
-{
-	struct mpf_reader_status st;
-	struct mpf_record rec;
-	int err;
-
-	while ((err = mpf_reader__next(r, &rec)) > 0) {
-		err = model__add(m, &rec);
-		if (err)
-			break;
-	}
-	if (err == -ENOMEM)
-		return error("out of memory reading '%s'", path);
-
-	mpf_reader__status(r, &st);
-	if (st.complete)
-		return 0;
-	if (st.corrupt)
-		warning("trace ends early: %" PRIu64 " chunks read, corrupt chunk at offset %" PRIu64,
-			st.chunks, st.bad_offset);
-	else if (err < 0 && err != -EBADMSG)
-		warning("trace ends early: %" PRIu64 " chunks read, %s", st.chunks, strerror(-err));
-	else
-		warning("trace ends early: %" PRIu64 " chunks read, recording was cut off",
-			st.chunks);
 	return 0;
 }
 
@@ -283,41 +256,52 @@ static const char *shown_path(const char *path, char buf[MPF_PATH_MAX + 1])
 	return buf;
 }
 
-static const char *hex(const uint8_t *b, uint32_t len, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	if (!len)
-		return "none";
-	for (uint32_t i = 0; i < len && n + 3 <= size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%02x", b[i]);
-	return buf;
-}
-
 /* One warning per file that frames needed and could not use. */
 static void warn_files(const struct report *rp)
 {
-	char want[2 * MPF_BUILD_ID_MAX + 1], have[2 * MPF_BUILD_ID_MAX + 1];
-	char buf[MPF_PATH_MAX + 1];
+	char buf[MPF_PATH_MAX + 1], buf2[MPF_PATH_MAX + 1], consequence[MPF_PATH_MAX + 64];
 	struct sym_file_status st;
-	const char *path, *bid;
+	const char *base;
 
 	for (size_t i = 0; i < model__nr_files(rp->model); i++) {
+		struct lookup_result res = { .fd = -1 };
+
 		symbolizer__file_status(rp->sym, i, &st);
-		path = shown_path(st.file->path, buf);
-		bid = hex(st.file->build_id, st.file->build_id_len, want, sizeof(want));
+		base = strrchr(st.file->path, '/');
+		base = base && base[1] ? base + 1 : st.file->path;
+		snprintf(consequence, sizeof(consequence),
+			 "its frames are shown as [unknown] %s+0xOFFSET", base);
+		make_printable(consequence);
 		switch (st.state) {
-		case SYM_FILE_MISMATCH:
-			warning("'%s' has build-id %s, the trace recorded %s; its frames are shown as [unknown]",
-				path, hex(st.build_id, st.build_id_len, have, sizeof(have)), bid);
-			break;
-		case SYM_FILE_MISSING:
-			warning("cannot open '%s' (build-id %s): %s; its frames are shown as [unknown]",
-				path, bid, strerror(st.err));
-			break;
 		case SYM_FILE_BAD:
-			warning("cannot use '%s' (build-id %s): %s; its frames are shown as [unknown]",
-				path, bid, st.reason ? st.reason : "unreadable");
+			if (st.elf_source != LOOKUP_NONE) {
+				/* Found, but libdwfl or its segments failed it. */
+				warning("cannot use '%s' (from the %s): %s; %s",
+					shown_path(st.elf_path ? st.elf_path : st.file->path, buf),
+					lookup_source_name(st.elf_source),
+					st.reason ? st.reason : "unreadable", consequence);
+				break;
+			}
+			res.path_reason = st.reason ? st.reason : "is unreadable";
+			/* fall through */
+		case SYM_FILE_MISMATCH:
+		case SYM_FILE_MISSING:
+			res.path_err = st.err;
+			res.path_mismatch = st.state == SYM_FILE_MISMATCH;
+			res.path_build_id_len = st.build_id_len;
+			memcpy(res.path_build_id, st.build_id, st.build_id_len);
+			res.archive_damaged = st.archive_damaged;
+			input__warn_missing(&rp->in, st.file->path, st.file->build_id,
+					    st.file->build_id_len, &res, consequence);
+			break;
+		case SYM_FILE_OK:
+			/* -v: where each file came from, as buildid-list says it. */
+			debug("'%s' from the %s ('%s')%s%s", shown_path(st.file->path, buf),
+			      lookup_source_name(st.elf_source),
+			      input__shown_path(st.elf_path ? st.elf_path : "", buf2),
+			      st.debug_source != LOOKUP_NONE ? ", debug info from the " : "",
+			      st.debug_source != LOOKUP_NONE ? lookup_source_name(st.debug_source)
+							     : "");
 			break;
 		default:
 			break;
@@ -357,28 +341,36 @@ static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 	return 0;
 }
 
+/* Frames in one tree path: a stack's, and the functions inlined in them. */
+#define PATH_FRAMES_MAX	(2 * MPF_STACK_MAX)
+
 /*
  * The tree path of a site: the process, then the frames outermost first; or
  * with --reverse the frames innermost first and the process last.
  */
 static int site_path(struct report *rp, const struct model_site *site, uint32_t *path, size_t *n)
 {
-	uint32_t frames[MPF_STACK_MAX + 3], proc;
+	uint32_t frames[PATH_FRAMES_MAX + 3], proc;
 	struct model_stack st;
 	size_t nf = 0;
-	int err;
+	int err, got;
 
 	model__stack(rp->model, site->stack, &st);
 	if (site->kernel)
 		frames[nf++] = rp->n.kernel;
-	for (uint32_t i = 0; i < st.nr; i++) {
+	for (uint32_t i = 0; i < st.nr && nf < PATH_FRAMES_MAX; i++) {
 		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
 
-		err = symbolizer__frame(rp->sym, site->image, st.ips[i], exact, &frames[nf]);
-		if (!err)
+		/* A frame address may stand for several frames: the functions inlined there. */
+		got = symbolizer__frames(rp->sym, site->image, st.ips[i], exact, &frames[nf],
+					 PATH_FRAMES_MAX - nf);
+		if (got < 0)
+			return got;
+		for (int j = 0; j < got; j++) {
 			err = printable_name(rp->names, &frames[nf++]);
-		if (err)
-			return err;
+			if (err)
+				return err;
+		}
 	}
 	if (nf == site->kernel)
 		frames[nf++] = rp->n.unknown;
@@ -403,7 +395,7 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 
 static int build_tree(struct report *rp, unsigned int ev)
 {
-	uint32_t path[MPF_STACK_MAX + 4];
+	uint32_t path[PATH_FRAMES_MAX + 4];
 	struct report_section *sec = &rp->secs[ev];
 	bool live = rp->opts->show == REPORT_SHOW_LIVE;
 	uint64_t threshold = 0;
@@ -514,7 +506,6 @@ int cmd_report(int argc, char **argv)
 	};
 	struct report rp = { .opts = &opts };
 	struct mpf_header hdr;
-	struct mpf_reader *r;
 	unsigned int events;
 	bool done;
 	int ret, err;
@@ -523,25 +514,12 @@ int cmd_report(int argc, char **argv)
 	if (ret || done)
 		return ret;
 
-	r = mpf_reader__open_detailed(opts.input, &err, &hdr);
-	if (!r) {
-		open_error(opts.input, err, &hdr);
-		return 1;
-	}
 	ret = 1;
-	hdr = *mpf_reader__header(r);
-	rp.model = model__new(hdr.page_size);
-	rp.uw = rp.model ? unwinder__new(rp.model, unwinder__open_recorded, NULL) : NULL;
-	if (!rp.uw) {
-		error("out of memory");
-	} else {
-		model__set_unwinder(rp.model, (model_unwind_fn)unwinder__unwind, rp.uw);
-		err = read_trace(r, rp.model, opts.input);
-	}
-	/* The model holds all the report needs: free the reader's buffers now. */
-	mpf_reader__close(r);
-	if (!rp.model || err)
+	if (input__open(&rp.in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
+						       .buildid_dir = opts.buildid_dir }))
 		goto out;
+	rp.model = rp.in.model;
+	hdr = rp.in.hdr;
 	warn_lost(model__stats(rp.model));
 
 	events = select_events(&rp, &hdr);
@@ -549,7 +527,10 @@ int cmd_report(int argc, char **argv)
 		goto out;
 
 	rp.names = strtab__new();
-	rp.sym = rp.names ? symbolizer__new(rp.model, rp.names) : NULL;
+	rp.sym = rp.names ? symbolizer__new(rp.model, rp.names,
+					    &(struct symbolizer_opts){ .lookup = rp.in.lookup,
+								       .srcline = opts.srcline })
+			  : NULL;
 	if (!rp.sym || intern(rp.names, "[unknown]", &rp.n.unknown) ||
 	    intern(rp.names, "[truncated]", &rp.n.truncated) ||
 	    intern(rp.names, "[other]", &rp.n.other) ||
@@ -575,8 +556,7 @@ out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(rp.trees[ev]);
 	symbolizer__delete(rp.sym);
-	unwinder__delete(rp.uw);
 	strtab__delete(rp.names);
-	model__delete(rp.model);
+	input__close(&rp.in);
 	return ret;
 }

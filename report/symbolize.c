@@ -2,29 +2,29 @@
  * Offline symbolization with libdwfl.  A frame address in a process image
  * goes: mapping (from the trace) -> file and file offset -> ELF virtual
  * address through the PT_LOAD segment holding that offset -> symbol.  Each
- * file is opened once, read-only, at the path the trace recorded, and used
- * only if its build-id is the recorded one: a rebuilt or upgraded file would
- * give wrong names, which is worse than none.
+ * file is found once, by build-id, through report/lookup.h (the archive,
+ * --symfs, the build-id cache, the recorded path, /usr/lib/debug,
+ * debuginfod), and used read-only: a rebuilt or upgraded file would give
+ * wrong names, which is worse than none.
  *
  * Each file gets its own Dwfl holding one module at its link-time addresses
  * (base 0), so ELF virtual addresses are looked up as they are, and two
  * non-PIE executables never collide.  libdwfl falls back from .symtab to
- * .dynsym and finds separate debuginfo by build-id or debuglink; DWARF is
- * asked for a function name when no ELF symbol covers the address.
+ * .dynsym and asks find_debuginfo() below for separate debug info (its
+ * .symtab and DWARF) when the file has none of its own; DWARF is asked for a
+ * function name when no ELF symbol covers the address, and for source lines.
  */
 #include <dwarf.h>
-#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "report/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
+#include "report/demangle.h"
+#include "report/inline.h"
 #include "report/tree.h"
 
 /* A symbol cache value saying "no symbol here". */
@@ -36,11 +36,16 @@ struct segment {
 };
 
 struct sym_file {
+	struct symbolizer *s;
+	const struct model_file *mf;
 	enum sym_file_state state;
 	int err;
 	const char *reason;
 	uint32_t build_id_len;
 	uint8_t build_id[MPF_BUILD_ID_MAX];
+	bool archive_damaged;
+	enum lookup_source elf_source, debug_source;
+	char *elf_path;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	Dwarf_Addr bias;		/* module address - ELF address */
@@ -51,21 +56,61 @@ struct sym_file {
 struct symbolizer {
 	struct model *m;
 	struct strtab *names;
+	struct lookup *lookup;
+	bool srcline;
 	struct sym_file *files;		/* by model file index */
 	size_t nfiles;
-	struct hmap cache;		/* (file index, ELF address) -> name id or NO_NAME */
+	struct hmap cache;		/* (file index, ELF address) -> NO_NAME, a name id, or a chain */
+	uint32_t *chains;		/* names of frames with inlined functions, innermost first */
+	size_t nchains, chains_cap;
 };
 
-static char *debuginfo_path;
+/* A cache value naming a run of chains[]: the frame's inlined functions and its own. */
+#define CHAIN_BIT	(1ull << 62)
+#define CHAIN(off, n)	(CHAIN_BIT | (uint64_t)(off) << 8 | (n))
+#define INLINE_MAX	16
+
+/*
+ * libdwfl asks for a module's separate debug info here, with the name its
+ * .gnu_debuglink gives; the module's userdata is its sym_file.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct sym_file *sf = *userdata;
+	struct lookup_result res;
+
+	if (!sf || lookup__debug(sf->s->lookup, sf->mf->path, debuglink_file, sf->mf->build_id,
+				 sf->mf->build_id_len, &res))
+		return -1;
+	if (res.archive_damaged)
+		sf->archive_damaged = true;
+	sf->debug_source = res.source;
+	if (res.fd < 0) {
+		lookup_result__release(&res);
+		return -1;
+	}
+	/* libdwfl owns both from here. */
+	*debuginfo_file_name = res.path;
+	return res.fd;
+}
+
+/* Never called: every module is reported with its file already open. */
+static int find_no_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	return -1;
+}
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = find_no_elf,
+	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &debuginfo_path,
 };
 
-struct symbolizer *symbolizer__new(struct model *m, struct strtab *names)
+struct symbolizer *symbolizer__new(struct model *m, struct strtab *names,
+				   const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s;
 
@@ -75,6 +120,8 @@ struct symbolizer *symbolizer__new(struct model *m, struct strtab *names)
 		return NULL;
 	s->m = m;
 	s->names = names;
+	s->lookup = opts->lookup;
+	s->srcline = opts->srcline;
 	s->nfiles = model__nr_files(m);
 	s->files = calloc(s->nfiles ? s->nfiles : 1, sizeof(*s->files));
 	if (!s->files) {
@@ -92,9 +139,11 @@ void symbolizer__delete(struct symbolizer *s)
 		if (s->files[i].dwfl)
 			dwfl_end(s->files[i].dwfl);
 		free(s->files[i].segs);
+		free(s->files[i].elf_path);
 	}
 	free(s->files);
 	hmap__free(&s->cache);
+	free(s->chains);
 	free(s);
 }
 
@@ -113,6 +162,10 @@ void symbolizer__file_status(const struct symbolizer *s, size_t index,
 	st->reason = sf->reason;
 	st->build_id_len = sf->build_id_len;
 	memcpy(st->build_id, sf->build_id, sf->build_id_len);
+	st->archive_damaged = sf->archive_damaged;
+	st->elf_source = sf->elf_source;
+	st->elf_path = sf->elf_path;
+	st->debug_source = sf->debug_source;
 }
 
 static const char *path_basename(const char *path)
@@ -120,13 +173,6 @@ static const char *path_basename(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	return slash && slash[1] ? slash + 1 : path;
-}
-
-/* Names the kernel gives mappings of things that are not files one could open. */
-static bool path_is_pseudo(const char *path)
-{
-	return path[0] != '/' || !strncmp(path, "/memfd:", 7) || !strncmp(path, "/dev/", 5) ||
-	       !strncmp(path, "/SYSV", 5);
 }
 
 static void sym_file__bad(struct sym_file *sf, const char *reason)
@@ -161,66 +207,53 @@ static int sym_file__segments(struct sym_file *sf, Elf *elf)
 }
 
 /*
- * Opens the file behind mf, checks it and reports it to a Dwfl of its own.
+ * Finds the file behind mf, checks it and reports it to a Dwfl of its own.
  * Leaves sf->state saying what happened; only running out of memory is an error.
  */
-static int sym_file__open(struct sym_file *sf, const struct model_file *mf)
+static int sym_file__open(struct symbolizer *s, struct sym_file *sf, const struct model_file *mf)
 {
-	const size_t deleted_len = strlen(" (deleted)");
-	const void *build_id = NULL;
-	struct stat stbuf;
+	struct lookup_result res;
+	void **userdata;
 	Elf *elf = NULL;
-	ssize_t len;
-	char *path;
-	size_t plen;
-	int fd = -1, err = 0;
+	int err;
 
-	if (path_is_pseudo(mf->path)) {
+	sf->s = s;
+	sf->mf = mf;
+	if (lookup_path_is_pseudo(mf->path)) {
 		sf->state = SYM_FILE_PSEUDO;
 		return 0;
 	}
-	path = strdup(mf->path);
-	if (!path)
-		return -ENOMEM;
-	/* Replaced while mapped: whatever is there now is used if the build-id still matches. */
-	plen = strlen(path);
-	if (plen > deleted_len && !strcmp(path + plen - deleted_len, " (deleted)"))
-		path[plen - deleted_len] = '\0';
+	err = lookup__elf(s->lookup, mf->path, mf->build_id, mf->build_id_len, &res);
+	if (err)
+		return err;
+	sf->archive_damaged = res.archive_damaged;
+	if (res.fd < 0) {
+		if (res.path_mismatch) {
+			sf->state = SYM_FILE_MISMATCH;
+			sf->build_id_len = res.path_build_id_len;
+			memcpy(sf->build_id, res.path_build_id, res.path_build_id_len);
+		} else if (res.path_reason) {
+			sym_file__bad(sf, res.path_reason);
+		} else {
+			sf->state = SYM_FILE_MISSING;
+			sf->err = res.path_err ? res.path_err : ENOENT;
+		}
+		goto out;
+	}
+	sf->elf_source = res.source;
+	sf->elf_path = res.path;
+	res.path = NULL;
 
-	/* O_NONBLOCK: a FIFO put at the path must not hang the report. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		sf->state = SYM_FILE_MISSING;
-		sf->err = errno;
-		goto out;
-	}
-	if (fstat(fd, &stbuf) || !S_ISREG(stbuf.st_mode)) {
-		sym_file__bad(sf, "is not a regular file");
-		goto out;
-	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		sym_file__bad(sf, "is not an ELF file");
-		goto out;
-	}
-	len = dwelf_elf_gnu_build_id(elf, &build_id);
-	if (len < 0 || len > MPF_BUILD_ID_MAX)
-		len = 0;
-	if ((uint32_t)len != mf->build_id_len || memcmp(build_id, mf->build_id, (size_t)len)) {
-		sf->state = SYM_FILE_MISMATCH;
-		sf->build_id_len = (uint32_t)len;
-		memcpy(sf->build_id, build_id, (size_t)len);
-		goto out;
-	}
-	err = sym_file__segments(sf, elf);
+	elf = elf_begin(res.fd, ELF_C_READ_MMAP, NULL);
+	err = elf ? sym_file__segments(sf, elf) : 0;
+	if (elf)
+		elf_end(elf);
 	if (err)
 		goto out;
 	if (!sf->nsegs) {
 		sym_file__bad(sf, "has no loadable segments");
 		goto out;
 	}
-	elf_end(elf);
-	elf = NULL;
 
 	sf->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!sf->dwfl) {
@@ -229,24 +262,23 @@ static int sym_file__open(struct sym_file *sf, const struct model_file *mf)
 	}
 	dwfl_report_begin(sf->dwfl);
 	/* Base 0 added to p_vaddr: module addresses are the ELF's own. */
-	sf->mod = dwfl_report_elf(sf->dwfl, path_basename(path), path, fd, 0, true);
+	sf->mod = dwfl_report_elf(sf->dwfl, path_basename(mf->path), sf->elf_path, res.fd, 0,
+				  true);
 	dwfl_report_end(sf->dwfl, NULL, NULL);
 	if (!sf->mod) {
 		sym_file__bad(sf, dwfl_errmsg(-1));
 		goto out;
 	}
-	fd = -1;	/* the module owns it now */
+	res.fd = -1;	/* the module owns it now */
+	dwfl_module_info(sf->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	*userdata = sf;
 	if (!dwfl_module_getelf(sf->mod, &sf->bias)) {
 		sym_file__bad(sf, dwfl_errmsg(-1));
 		goto out;
 	}
 	sf->state = SYM_FILE_OK;
 out:
-	if (elf)
-		elf_end(elf);
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	lookup_result__release(&res);
 	if (err)
 		sf->state = SYM_FILE_BAD;
 	return err;
@@ -283,33 +315,63 @@ static const char *dwarf_function(Dwfl_Module *mod, Dwarf_Addr addr)
 }
 
 /*
- * The one place symbol names are made into what the report shows, so that
- * demangling (a later issue) goes here.
+ * The one place symbol names are made into what the report shows: without
+ * symbol versions, demangled, marked when inlined, with file:line when
+ * --srcline asks (file NULL: none).
  */
-static int symbolizer__name(struct symbolizer *s, const char *sym, uint32_t *name)
+static int symbolizer__name(struct symbolizer *s, const char *sym, bool inlined, const char *file,
+			    int line, uint32_t *name)
 {
 	/* libdwfl appends the symbol version ("@@GLIBC_2.34"); perf shows the bare name. */
 	const char *at = strchr(sym, '@');
-	char buf[256], *copy = NULL;
+	size_t len = at && at != sym ? (size_t)(at - sym) : strlen(sym), size;
+	char buf[512], *copy, *plain = NULL, *dem;
 	int id;
 
 	if (at && at != sym) {
-		size_t len = (size_t)(at - sym);
-
-		copy = len < sizeof(buf) ? buf : malloc(len + 1);
-		if (!copy)
+		plain = strndup(sym, len);
+		if (!plain)
 			return -ENOMEM;
-		memcpy(copy, sym, len);
-		copy[len] = '\0';
-		sym = copy;
+		sym = plain;
 	}
-	id = strtab__intern(s->names, sym);
-	if (copy && copy != buf)
+	dem = demangle(sym);
+	if (dem) {
+		sym = dem;
+		len = strlen(dem);
+	}
+	if (file)
+		file = path_basename(file);
+	size = len + 16 + (file ? strlen(file) + 16 : 0);
+	copy = size <= sizeof(buf) ? buf : malloc(size);
+	if (!copy) {
+		free(plain);
+		free(dem);
+		return -ENOMEM;
+	}
+	memcpy(copy, sym, len);
+	copy[len] = '\0';
+	if (inlined)
+		strcat(copy, " (inlined)");
+	if (file)
+		snprintf(copy + strlen(copy), size - strlen(copy), " %s:%d", file, line);
+	id = strtab__intern(s->names, copy);
+	if (copy != buf)
 		free(copy);
+	free(plain);
+	free(dem);
 	if (id < 0)
 		return id;
 	*name = (uint32_t)id;
 	return 0;
+}
+
+/* The source file and line of addr, for --srcline: file NULL when unknown. */
+static const char *source_line(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+	const char *file = l ? dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL) : NULL;
+
+	return file && *file && *line > 0 ? file : NULL;
 }
 
 static int symbolizer__intern(struct symbolizer *s, const char *label, uint32_t *name)
@@ -347,56 +409,30 @@ static int unknown_offset(struct symbolizer *s, const struct model_file *mf, uin
 	return err;
 }
 
-int symbolizer__frame(struct symbolizer *s, uint32_t image, uint64_t ip, bool exact,
-		      uint32_t *name)
+/* The names of a run of chains[] into names, as many as fit in max. */
+static int chain_names(const struct symbolizer *s, uint64_t v, uint32_t *names, int max)
 {
-	/* A return address follows the call: the call is what ran in the caller's function. */
-	uint64_t addr = exact || !ip ? ip : ip - 1;
-	const struct model_map *map = model__find_map(s->m, image, addr);
-	const struct model_file *mf;
-	const struct segment *seg = NULL;
-	struct sym_file *sf;
-	uint64_t off, shown, vaddr, *cached;
-	const char *sym;
-	int err;
+	size_t off = (v & ~CHAIN_BIT) >> 8;
+	int n = (int)(v & 0xff);
 
-	if (!map) {
-		if (errno == ENOMEM)
-			return -ENOMEM;
-		return unknown_addr(s, ip, name);
-	}
-	mf = map->file_id ? model__file(s->m, map->file_id) : NULL;
-	if (!mf || mf->index >= s->nfiles)
-		return unknown_addr(s, ip, name);
-	off = map->pgoff + (addr - map->start);
-	shown = map->pgoff + (ip - map->start);
+	if (n > max)
+		n = max;
+	memcpy(names, s->chains + off, n * sizeof(*names));
+	return n;
+}
 
-	sf = &s->files[mf->index];
-	if (sf->state == SYM_FILE_UNUSED) {
-		err = sym_file__open(sf, mf);
-		if (err)
-			return err;
-	}
-	if (sf->state != SYM_FILE_OK)
-		return unknown_offset(s, mf, shown, name);
-
-	for (size_t i = 0; i < sf->nsegs; i++) {
-		if (off >= sf->segs[i].offset && off - sf->segs[i].offset < sf->segs[i].filesz) {
-			seg = &sf->segs[i];
-			break;
-		}
-	}
-	if (!seg)
-		return unknown_offset(s, mf, shown, name);
-	vaddr = off - seg->offset + seg->vaddr;
-
-	cached = hmap__find(&s->cache, mf->index, vaddr);
-	if (cached) {
-		if (*cached == NO_NAME)
-			return unknown_offset(s, mf, shown, name);
-		*name = (uint32_t)*cached;
-		return 0;
-	}
+/*
+ * Names the function at vaddr of sf and the functions inlined there, and
+ * caches them: a single name, or a run of chains[].
+ */
+static int symbolizer__resolve(struct symbolizer *s, struct sym_file *sf,
+			       const struct model_file *mf, uint64_t vaddr, uint64_t *value)
+{
+	struct inline_frame in[INLINE_MAX];
+	const char *sym, *file = NULL;
+	uint32_t ids[INLINE_MAX + 1];
+	int n = 0, line = 0, err;
+	Dwarf_Addr addr = vaddr + sf->bias;
 
 	{
 		GElf_Off sym_off;
@@ -405,17 +441,112 @@ int symbolizer__frame(struct symbolizer *s, uint32_t image, uint64_t ip, bool ex
 		Elf *elf;
 		Dwarf_Addr bias;
 
-		sym = dwfl_module_addrinfo(sf->mod, vaddr + sf->bias, &sym_off, &elfsym, &shndx,
-					   &elf, &bias);
+		sym = dwfl_module_addrinfo(sf->mod, addr, &sym_off, &elfsym, &shndx, &elf, &bias);
 	}
 	if (!sym || !*sym)
-		sym = dwarf_function(sf->mod, vaddr + sf->bias);
+		sym = dwarf_function(sf->mod, addr);
 	if (!sym) {
-		err = hmap__set(&s->cache, mf->index, vaddr, NO_NAME);
-		return err ? err : unknown_offset(s, mf, shown, name);
+		*value = NO_NAME;
+		return hmap__set(&s->cache, mf->index, vaddr, NO_NAME);
 	}
-	err = symbolizer__name(s, sym, name);
-	if (!err)
-		err = hmap__set(&s->cache, mf->index, vaddr, *name);
-	return err;
+	n = inline_frames(sf->mod, addr, in, INLINE_MAX, &file, &line);
+	for (int i = 0; i < n; i++) {
+		err = symbolizer__name(s, in[i].name, true, s->srcline ? in[i].file : NULL,
+				       in[i].line, &ids[i]);
+		if (err)
+			return err;
+	}
+	if (!n && s->srcline)
+		file = source_line(sf->mod, addr, &line);
+	err = symbolizer__name(s, sym, false, s->srcline ? file : NULL, line, &ids[n]);
+	if (err)
+		return err;
+	if (!n) {
+		*value = ids[0];
+	} else {
+		err = ARRAY_RESERVE(s->chains, s->chains_cap, s->nchains + n + 1);
+		if (err)
+			return err;
+		memcpy(s->chains + s->nchains, ids, (n + 1) * sizeof(*ids));
+		*value = CHAIN(s->nchains, n + 1);
+		s->nchains += n + 1;
+	}
+	return hmap__set(&s->cache, mf->index, vaddr, *value);
+}
+
+int symbolizer__frames(struct symbolizer *s, uint32_t image, uint64_t ip, bool exact,
+		       uint32_t *names, int max)
+{
+	/* A return address follows the call: the call is what ran in the caller's function. */
+	uint64_t addr = exact || !ip ? ip : ip - 1;
+	const struct model_map *map = model__find_map(s->m, image, addr);
+	const struct model_file *mf;
+	const struct segment *seg = NULL;
+	struct sym_file *sf;
+	uint64_t off, shown, vaddr, value, *cached;
+	int err;
+
+	if (max < 1)
+		return 0;
+	if (!map) {
+		if (errno == ENOMEM)
+			return -ENOMEM;
+		err = unknown_addr(s, ip, names);
+		return err ? err : 1;
+	}
+	mf = map->file_id ? model__file(s->m, map->file_id) : NULL;
+	if (!mf || mf->index >= s->nfiles) {
+		err = unknown_addr(s, ip, names);
+		return err ? err : 1;
+	}
+	off = map->pgoff + (addr - map->start);
+	shown = map->pgoff + (ip - map->start);
+
+	sf = &s->files[mf->index];
+	if (sf->state == SYM_FILE_UNUSED) {
+		err = sym_file__open(s, sf, mf);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; sf->state == SYM_FILE_OK && i < sf->nsegs; i++) {
+		if (off >= sf->segs[i].offset && off - sf->segs[i].offset < sf->segs[i].filesz) {
+			seg = &sf->segs[i];
+			break;
+		}
+	}
+	if (!seg) {
+		err = unknown_offset(s, mf, shown, names);
+		return err ? err : 1;
+	}
+	vaddr = off - seg->offset + seg->vaddr;
+
+	cached = hmap__find(&s->cache, mf->index, vaddr);
+	if (cached) {
+		value = *cached;
+	} else {
+		err = symbolizer__resolve(s, sf, mf, vaddr, &value);
+		if (err)
+			return err;
+	}
+	if (value == NO_NAME) {
+		err = unknown_offset(s, mf, shown, names);
+		return err ? err : 1;
+	}
+	if (value & CHAIN_BIT)
+		return chain_names(s, value, names, max);
+	names[0] = (uint32_t)value;
+	return 1;
+}
+
+int symbolizer__frame(struct symbolizer *s, uint32_t image, uint64_t ip, bool exact,
+		      uint32_t *name)
+{
+	uint32_t names[INLINE_MAX + 1];
+	int n = symbolizer__frames(s, image, ip, exact, names, INLINE_MAX + 1);
+
+	if (n < 0)
+		return n;
+	/* The function itself: the outermost of the frames at ip. */
+	*name = names[n - 1];
+	return 0;
 }

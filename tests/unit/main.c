@@ -15,6 +15,7 @@
 
 static const struct unit_test *const suites[] = {
 	format_tests,
+	archive_tests,
 	NULL,
 };
 

@@ -18,6 +18,7 @@ struct unit_test {
 };
 
 extern const struct unit_test format_tests[];
+extern const struct unit_test archive_tests[];
 
 void unit__fail(const char *file, int line, const char *expr);
 

@@ -1,0 +1,296 @@
+/*
+ * memprof archive: packs a trace and the ELF and separate debug info files
+ * its build-ids name into one file (format/archive.h) that `memprof report
+ * -i` reads on any machine, with nothing to unpack.  The files are found as
+ * report finds them (report/lookup.h), so an archive can be made wherever
+ * report would show full names: on the recording machine, or from another
+ * archive plus the local files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "format/archive.h"
+#include "report/input.h"
+#include "report/lookup.h"
+#include "report/model.h"
+#include "util.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-archive.txt. */
+static const char archive_help[] =
+	"memprof archive [-i FILE] [-o OUT] [--all] [--symfs=DIR] [--buildid-dir=DIR]\n"
+	"\n"
+	"    -i, --input FILE    the trace (or archive) to pack (default: memprof.data)\n"
+	"    -o, --output OUT    the archive to write (default: FILE.archive)\n"
+	"    --all               every file the trace maps, not only those of its stacks\n"
+	"    --symfs=DIR         look for the recorded files under DIR first\n"
+	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+	"                        else ~/.cache/memprof)\n"
+	"    -h, --help          show this help\n";
+
+#define EXIT_USAGE 129
+
+struct archive_opts {
+	const char *input;
+	const char *output;
+	bool all;
+	const char *symfs;
+	const char *buildid_dir;
+};
+
+enum {
+	OPT_ALL = 256,
+	OPT_SYMFS,
+	OPT_BUILDID_DIR,
+};
+
+static int parse_options(int argc, char **argv, struct archive_opts *o, bool *done)
+{
+	static const struct option long_opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "symfs", required_argument, NULL, OPT_SYMFS },
+		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *arg, *eq;
+	int c;
+
+	*done = false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:o:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			o->input = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_ALL:
+			o->all = true;
+			break;
+		case OPT_SYMFS:
+			o->symfs = optarg;
+			break;
+		case OPT_BUILDID_DIR:
+			o->buildid_dir = optarg;
+			break;
+		case 'h':
+			*done = true;
+			return usage(archive_help, 0);
+		case ':':
+			return error("option '%s' needs a value; see 'memprof archive --help'",
+				     argv[optind - 1]),
+			       EXIT_USAGE;
+		default:
+			arg = argv[optind - 1];
+			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
+				error("unknown option '-%c'; see 'memprof archive --help'", optopt);
+			else if (optopt && (eq = strchr(arg, '=')))
+				error("option '%.*s' takes no value", (int)(eq - arg), arg);
+			else
+				error("unknown option '%s'; see 'memprof archive --help'", arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; the trace is given with -i FILE",
+			     argv[optind]),
+		       EXIT_USAGE;
+	return 0;
+}
+
+struct archive_stats {
+	unsigned int elf, debug, missing;
+};
+
+/* Adds f's ELF file and, when it has no DWARF of its own, its separate debug info. */
+static int archive_file(struct input *in, struct mpf_archive_writer *w,
+			const struct model_file *f, struct archive_stats *st)
+{
+	char shown[MPF_PATH_MAX + 1], *debuglink = NULL;
+	struct lookup_result elf, dbg = { .fd = -1 };
+	bool code, dwarf;
+	int err;
+
+	err = lookup__elf(in->lookup, f->path, f->build_id, f->build_id_len, &elf);
+	if (err)
+		return err;
+	if (elf.fd < 0) {
+		input__warn_missing(in, f->path, f->build_id, f->build_id_len, &elf,
+				    "not archived");
+		st->missing++;
+		goto out;
+	}
+	err = mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, f->build_id, f->build_id_len, f->path,
+				      elf.fd);
+	if (err)
+		goto out;
+	st->elf++;
+	debug("archived '%s' from '%s'", input__shown_path(f->path, shown), elf.path);
+
+	lookup_debug_info(elf.fd, &code, &dwarf, &debuglink);
+	if (dwarf)
+		goto out;
+	err = lookup__debug(in->lookup, f->path, debuglink, f->build_id, f->build_id_len, &dbg);
+	if (err || dbg.fd < 0) {
+		debug("no separate debug info for '%s'", shown);
+		goto out;
+	}
+	err = mpf_archive_writer__add(w, MPF_ARCHIVE_DEBUG, f->build_id, f->build_id_len, f->path,
+				      dbg.fd);
+	if (!err) {
+		st->debug++;
+		debug("archived the debug info of '%s' from '%s'", shown, dbg.path);
+	}
+out:
+	free(debuglink);
+	lookup_result__release(&dbg);
+	lookup_result__release(&elf);
+	return err;
+}
+
+/* The same build-id seen before (one file mapped under two paths): archived once. */
+static bool seen_before(const struct model *m, size_t i, const bool *want)
+{
+	const struct model_file *f = model__file_at(m, i);
+
+	for (size_t j = 0; j < i; j++) {
+		const struct model_file *g = model__file_at(m, j);
+
+		if (want[j] && g->build_id_len == f->build_id_len &&
+		    !memcmp(g->build_id, f->build_id, f->build_id_len))
+			return true;
+	}
+	return false;
+}
+
+static uint64_t trace_size(const struct input *in, int fd)
+{
+	struct stat st;
+
+	if (in->archive)
+		return mpf_archive__trace_size(in->archive);
+	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+int cmd_archive(int argc, char **argv)
+{
+	struct archive_opts opts = { .input = "memprof.data" };
+	struct mpf_archive_writer *w = NULL;
+	struct archive_stats st = { 0 };
+	struct stat in_st, out_st;
+	char *out = NULL, *tmp = NULL;
+	struct input in = { 0 };
+	bool done, *want = NULL;
+	size_t nfiles, nobid = 0;
+	int ret, err, fd = -1;
+
+	ret = parse_options(argc, argv, &opts, &done);
+	if (ret || done)
+		return ret;
+	ret = 1;
+	if (opts.output)
+		out = strdup(opts.output);
+	else if (asprintf(&out, "%s.archive", opts.input) < 0)
+		out = NULL;
+	if (!out || asprintf(&tmp, "%s.tmp%d", out, (int)getpid()) < 0) {
+		error("out of memory");
+		goto out;
+	}
+	if (input__open(&in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
+						   .buildid_dir = opts.buildid_dir }))
+		goto out;
+	fd = open(opts.input, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &in_st)) {
+		error("cannot open '%s': %s", opts.input, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(in_st.st_mode)) {
+		error("'%s' is not a regular file; archive copies a trace file", opts.input);
+		goto out;
+	}
+	if (!stat(out, &out_st) && out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
+		error("'%s' is the trace itself; give the archive another name with -o", out);
+		goto out;
+	}
+
+	nfiles = model__nr_files(in.model);
+	want = calloc(nfiles ? nfiles : 1, sizeof(*want));
+	if (!want) {
+		error("out of memory");
+		goto out;
+	}
+	if (opts.all) {
+		for (size_t i = 0; i < nfiles; i++)
+			want[i] = true;
+	} else if (input__files_with_events(&in, want)) {
+		error("out of memory");
+		goto out;
+	}
+
+	w = mpf_archive_writer__open(tmp, fd, trace_size(&in, fd));
+	if (!w) {
+		error("cannot write '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		const struct model_file *f = model__file_at(in.model, i);
+
+		if (!want[i] || lookup_path_is_pseudo(f->path))
+			continue;
+		if (!f->build_id_len) {
+			/* Nothing would tell report that a file is the one that was mapped. */
+			nobid++;
+			continue;
+		}
+		if (seen_before(in.model, i, want))
+			continue;
+		err = archive_file(&in, w, f, &st);
+		if (err) {
+			error("cannot archive '%s': %s", f->path, strerror(-err));
+			goto out;
+		}
+	}
+	if (nobid)
+		warning("%zu file%s without a build-id not archived; report can use %s only at "
+			"the recorded path", nobid, nobid == 1 ? "" : "s",
+			nobid == 1 ? "it" : "them");
+	err = mpf_archive_writer__close(w);
+	w = NULL;
+	if (err) {
+		error("cannot write '%s': %s", tmp, strerror(-err));
+		goto out;
+	}
+	if (rename(tmp, out)) {
+		error("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	stat(out, &out_st);
+	printf("'%s': the trace and %u file%s (%u with separate debug info), %.1f MiB%s\n", out,
+	       st.elf, st.elf == 1 ? "" : "s", st.debug, (double)out_st.st_size / (1 << 20),
+	       st.missing ? "; some files were not found, see the warnings" : "");
+	ret = fflush(stdout) ? 1 : 0;
+out:
+	mpf_archive_writer__abort(w);
+	if (tmp)
+		unlink(tmp);
+	if (fd >= 0)
+		close(fd);
+	free(want);
+	free(tmp);
+	free(out);
+	input__close(&in);
+	return ret;
+}

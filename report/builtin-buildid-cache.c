@@ -1,0 +1,271 @@
+/*
+ * memprof buildid-cache: adds files to the build-id cache
+ * (format/buildid-cache.h), where report and archive find them by build-id
+ * after the originals changed: named ELF or debug info files (--add), or
+ * every file a trace or archive names that can be found now (-i), which
+ * is how an archive's files are unpacked into the cache.
+ */
+#include <fcntl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "format/buildid-cache.h"
+#include "report/input.h"
+#include "report/lookup.h"
+#include "report/model.h"
+#include "util.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-buildid-cache.txt. */
+static const char buildid_cache_help[] =
+	"memprof buildid-cache [--buildid-dir=DIR] -a FILE...\n"
+	"memprof buildid-cache [--buildid-dir=DIR] -i FILE [--all] [--symfs=DIR]\n"
+	"\n"
+	"    -a, --add FILE      add this ELF or separate debug info file\n"
+	"    -i, --input FILE    add the files this trace or archive names\n"
+	"    --all               with -i: every file the trace maps, not only those of its\n"
+	"                        stacks\n"
+	"    --symfs=DIR         with -i: look for the recorded files under DIR first\n"
+	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+	"                        else ~/.cache/memprof)\n"
+	"    -h, --help          show this help\n";
+
+#define EXIT_USAGE 129
+
+struct buildid_cache_opts {
+	const char **add;
+	size_t nr_add;
+	const char *input;
+	bool all;
+	const char *symfs;
+	const char *buildid_dir;
+};
+
+enum {
+	OPT_ALL = 256,
+	OPT_SYMFS,
+	OPT_BUILDID_DIR,
+};
+
+static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bool *done)
+{
+	static const struct option long_opts[] = {
+		{ "add", required_argument, NULL, 'a' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "symfs", required_argument, NULL, OPT_SYMFS },
+		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *arg, *eq;
+	int c;
+
+	*done = false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":a:i:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			/* argc bounds the number of files: o->add has room for all. */
+			o->add[o->nr_add++] = optarg;
+			break;
+		case 'i':
+			o->input = optarg;
+			break;
+		case OPT_ALL:
+			o->all = true;
+			break;
+		case OPT_SYMFS:
+			o->symfs = optarg;
+			break;
+		case OPT_BUILDID_DIR:
+			o->buildid_dir = optarg;
+			break;
+		case 'h':
+			*done = true;
+			return usage(buildid_cache_help, 0);
+		case ':':
+			return error("option '%s' needs a value; see 'memprof buildid-cache --help'",
+				     argv[optind - 1]),
+			       EXIT_USAGE;
+		default:
+			arg = argv[optind - 1];
+			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
+				error("unknown option '-%c'; see 'memprof buildid-cache --help'",
+				      optopt);
+			else if (optopt && (eq = strchr(arg, '=')))
+				error("option '%.*s' takes no value", (int)(eq - arg), arg);
+			else
+				error("unknown option '%s'; see 'memprof buildid-cache --help'",
+				      arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; files are added with -a FILE",
+			     argv[optind]),
+		       EXIT_USAGE;
+	if (!o->nr_add == !o->input)
+		return error("give either files to add (-a FILE) or a trace (-i FILE); "
+			     "see 'memprof buildid-cache --help'"),
+		       EXIT_USAGE;
+	return 0;
+}
+
+static const char *added_word(int ret)
+{
+	return ret > 0 ? "added" : "already cached";
+}
+
+/* --add FILE: an ELF file is cached as one, a file of debug info only as debug info. */
+static int add_file(const char *dir, const char *path)
+{
+	char hex[2 * MPF_BUILD_ID_MAX + 1], *debuglink = NULL;
+	uint8_t bid[MPF_BUILD_ID_MAX];
+	bool code, dwarf;
+	int fd, len, ret = 1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return error("cannot open '%s': %s", path, strerror(errno)), 1;
+	len = lookup_build_id(fd, bid);
+	if (len < 0 || !lookup_debug_info(fd, &code, &dwarf, &debuglink)) {
+		error("'%s' is not an ELF file", path);
+		goto out;
+	}
+	if (len == 0) {
+		error("'%s' has no build-id; the cache keeps files by build-id", path);
+		goto out;
+	}
+	if (!code && !dwarf) {
+		error("'%s' holds neither code nor debug info", path);
+		goto out;
+	}
+	ret = mpf_buildid_cache__add(dir, code ? MPF_ARCHIVE_ELF : MPF_ARCHIVE_DEBUG, bid,
+				     (uint32_t)len, fd);
+	if (ret < 0) {
+		error("cannot add '%s' to the build-id cache '%s': %s", path, dir, strerror(-ret));
+		ret = 1;
+		goto out;
+	}
+	printf("%s %s %s%s\n", input__hex(bid, (uint32_t)len, hex), added_word(ret), path,
+	       code ? "" : " (debug info)");
+	ret = 0;
+out:
+	free(debuglink);
+	close(fd);
+	return ret;
+}
+
+/* Caches what lookup found (unless it found it in the cache already); 0 or 1 after an error. */
+static int cache_found(const char *dir, enum mpf_archive_kind kind, const struct model_file *f,
+		       const struct lookup_result *r)
+{
+	char hex[2 * MPF_BUILD_ID_MAX + 1], shown[MPF_PATH_MAX + 1];
+	int ret;
+
+	if (r->fd < 0 || r->source == LOOKUP_CACHE)
+		return 0;
+	ret = mpf_buildid_cache__add(dir, kind, f->build_id, f->build_id_len, r->fd);
+	if (ret < 0)
+		return error("cannot add '%s' to the build-id cache '%s': %s", r->path, dir,
+			     strerror(-ret)),
+		       1;
+	printf("%s %s %s%s (from the %s)\n", input__hex(f->build_id, f->build_id_len, hex),
+	       added_word(ret), input__shown_path(f->path, shown),
+	       kind == MPF_ARCHIVE_DEBUG ? " debug info" : "", lookup_source_name(r->source));
+	return 0;
+}
+
+/* -i FILE: every file of the trace that lookup finds outside the cache goes in. */
+static int add_trace(const struct buildid_cache_opts *o, struct input *in)
+{
+	struct lookup_result elf, dbg;
+	char *debuglink;
+	bool *want, code, dwarf;
+	size_t nfiles = model__nr_files(in->model);
+	int ret = 0, err;
+
+	want = calloc(nfiles ? nfiles : 1, sizeof(*want));
+	if (!want || (!o->all && input__files_with_events(in, want))) {
+		free(want);
+		return error("out of memory"), 1;
+	}
+	for (size_t i = 0; i < nfiles && !ret; i++) {
+		const struct model_file *f = model__file_at(in->model, i);
+
+		if (!(want[i] || o->all) || lookup_path_is_pseudo(f->path) || !f->build_id_len)
+			continue;
+		err = lookup__elf(in->lookup, f->path, f->build_id, f->build_id_len, &elf);
+		if (err) {
+			ret = (error("out of memory"), 1);
+			break;
+		}
+		if (elf.fd < 0) {
+			input__warn_missing(in, f->path, f->build_id, f->build_id_len, &elf,
+					    "not cached");
+			continue;
+		}
+		ret = cache_found(in->cache_dir, MPF_ARCHIVE_ELF, f, &elf);
+		lookup_debug_info(elf.fd, &code, &dwarf, &debuglink);
+		if (!ret && !dwarf &&
+		    !lookup__debug(in->lookup, f->path, debuglink, f->build_id, f->build_id_len,
+				   &dbg)) {
+			ret = cache_found(in->cache_dir, MPF_ARCHIVE_DEBUG, f, &dbg);
+			lookup_result__release(&dbg);
+		}
+		free(debuglink);
+		lookup_result__release(&elf);
+	}
+	free(want);
+	return ret;
+}
+
+int cmd_buildid_cache(int argc, char **argv)
+{
+	struct buildid_cache_opts opts = { 0 };
+	char dir[MPF_PATH_MAX];
+	struct input in = { 0 };
+	bool done;
+	int ret;
+
+	opts.add = calloc((size_t)argc + 1, sizeof(*opts.add));
+	if (!opts.add)
+		return error("out of memory"), 1;
+	ret = parse_options(argc, argv, &opts, &done);
+	if (ret || done)
+		goto out;
+	ret = 1;
+	if (opts.input) {
+		if (input__open(&in, &(struct input_opts){ .path = opts.input,
+							   .symfs = opts.symfs,
+							   .buildid_dir = opts.buildid_dir }))
+			goto out;
+		if (!in.cache_dir) {
+			error("no build-id cache: HOME is not set; give --buildid-dir=DIR");
+			goto out;
+		}
+		ret = add_trace(&opts, &in);
+	} else {
+		if (opts.buildid_dir)
+			snprintf(dir, sizeof(dir), "%s", opts.buildid_dir);
+		else if (mpf_buildid_cache__dir(dir, sizeof(dir))) {
+			error("no build-id cache: HOME is not set; give --buildid-dir=DIR");
+			goto out;
+		}
+		ret = 0;
+		for (size_t i = 0; i < opts.nr_add; i++)
+			ret |= add_file(dir, opts.add[i]);
+	}
+	if (fflush(stdout))
+		ret = (error("cannot write: %s", strerror(errno)), 1);
+out:
+	input__close(&in);
+	free(opts.add);
+	return ret;
+}

@@ -1,0 +1,186 @@
+/*
+ * memprof buildid-list: the files a trace names, one line each: build-id,
+ * where report finds the file and where its debug info, and the recorded
+ * path.  It looks them up exactly as report does (report/lookup.h), so it
+ * says before a report what the report will be missing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "report/input.h"
+#include "report/lookup.h"
+#include "report/model.h"
+#include "util.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-buildid-list.txt. */
+static const char buildid_list_help[] =
+	"memprof buildid-list [-i FILE] [--all] [--symfs=DIR] [--buildid-dir=DIR]\n"
+	"\n"
+	"    -i, --input FILE    the trace or archive (default: memprof.data)\n"
+	"    --all               every file the trace maps, not only those of its stacks\n"
+	"    --symfs=DIR         look for the recorded files under DIR first\n"
+	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+	"                        else ~/.cache/memprof)\n"
+	"    -h, --help          show this help\n";
+
+#define EXIT_USAGE 129
+
+struct buildid_list_opts {
+	const char *input;
+	bool all;
+	const char *symfs;
+	const char *buildid_dir;
+};
+
+enum {
+	OPT_ALL = 256,
+	OPT_SYMFS,
+	OPT_BUILDID_DIR,
+};
+
+static int parse_options(int argc, char **argv, struct buildid_list_opts *o, bool *done)
+{
+	static const struct option long_opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "symfs", required_argument, NULL, OPT_SYMFS },
+		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *arg, *eq;
+	int c;
+
+	*done = false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			o->input = optarg;
+			break;
+		case OPT_ALL:
+			o->all = true;
+			break;
+		case OPT_SYMFS:
+			o->symfs = optarg;
+			break;
+		case OPT_BUILDID_DIR:
+			o->buildid_dir = optarg;
+			break;
+		case 'h':
+			*done = true;
+			return usage(buildid_list_help, 0);
+		case ':':
+			return error("option '%s' needs a value; see 'memprof buildid-list --help'",
+				     argv[optind - 1]),
+			       EXIT_USAGE;
+		default:
+			arg = argv[optind - 1];
+			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
+				error("unknown option '-%c'; see 'memprof buildid-list --help'",
+				      optopt);
+			else if (optopt && (eq = strchr(arg, '=')))
+				error("option '%.*s' takes no value", (int)(eq - arg), arg);
+			else
+				error("unknown option '%s'; see 'memprof buildid-list --help'", arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; the trace is given with -i FILE",
+			     argv[optind]),
+		       EXIT_USAGE;
+	return 0;
+}
+
+/* The ELF column: where the file is, else why it is not. */
+static const char *elf_column(const struct lookup_result *r)
+{
+	if (r->fd >= 0)
+		return lookup_source_name(r->source);
+	return r->path_mismatch ? "mismatch" : "missing";
+}
+
+/* The DEBUG column: where the debug info is: self (the file holds it), a place, or none. */
+static int debug_column(struct lookup *l, const struct model_file *f,
+			const struct lookup_result *elf, const char **col)
+{
+	struct lookup_result dbg;
+	char *debuglink = NULL;
+	bool code, dwarf;
+	int err;
+
+	*col = "-";
+	if (elf->fd < 0)
+		return 0;
+	lookup_debug_info(elf->fd, &code, &dwarf, &debuglink);
+	if (dwarf) {
+		*col = lookup_source_name(LOOKUP_SELF);
+		free(debuglink);
+		return 0;
+	}
+	err = lookup__debug(l, f->path, debuglink, f->build_id, f->build_id_len, &dbg);
+	free(debuglink);
+	if (err)
+		return err;
+	*col = lookup_source_name(dbg.fd >= 0 ? dbg.source : LOOKUP_NONE);
+	lookup_result__release(&dbg);
+	return 0;
+}
+
+int cmd_buildid_list(int argc, char **argv)
+{
+	struct buildid_list_opts opts = { .input = "memprof.data" };
+	char hex[2 * MPF_BUILD_ID_MAX + 1], shown[MPF_PATH_MAX + 1];
+	struct input in = { 0 };
+	bool done, *want = NULL;
+	size_t nfiles;
+	int ret, err = 0;
+
+	ret = parse_options(argc, argv, &opts, &done);
+	if (ret || done)
+		return ret;
+	ret = 1;
+	if (input__open(&in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
+						   .buildid_dir = opts.buildid_dir }))
+		goto out;
+	nfiles = model__nr_files(in.model);
+	want = calloc(nfiles ? nfiles : 1, sizeof(*want));
+	if (!want || (!opts.all && input__files_with_events(&in, want))) {
+		error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles && !err; i++) {
+		const struct model_file *f = model__file_at(in.model, i);
+		struct lookup_result elf;
+		const char *dcol;
+
+		if (!(want[i] || opts.all) || lookup_path_is_pseudo(f->path))
+			continue;
+		err = lookup__elf(in.lookup, f->path, f->build_id, f->build_id_len, &elf);
+		if (err)
+			break;
+		err = debug_column(in.lookup, f, &elf, &dcol);
+		printf("%-40s %-10s %-10s %s\n", input__hex(f->build_id, f->build_id_len, hex),
+		       elf_column(&elf), dcol, input__shown_path(f->path, shown));
+		lookup_result__release(&elf);
+	}
+	if (err) {
+		error("out of memory");
+		goto out;
+	}
+	if (fflush(stdout)) {
+		error("cannot write the list: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(want);
+	input__close(&in);
+	return ret;
+}

@@ -1,0 +1,210 @@
+/*
+ * Opening a trace or an archive for the commands that read them
+ * (report/input.h): the archive's trailer is looked for first, then the
+ * trace at the start of the file is read, no further than the archive says
+ * it goes, into the model.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format/buildid-cache.h"
+#include "report/input.h"
+#include "report/model.h"
+#include "report/unwind.h"
+#include "util.h"
+
+static void open_error(const char *path, int err, const struct mpf_header *found)
+{
+	switch (err) {
+	case -ENOMSG:
+		error("'%s' is not a memprof trace; record one with 'memprof record'", path);
+		break;
+	case -EBADMSG:
+		error("'%s' is a memprof trace with a damaged header; it cannot be read", path);
+		break;
+	case -EPROTONOSUPPORT:
+		error("'%s' was written by a newer memprof (format %u.%u, this one reads %u.%u); "
+		      "upgrade memprof to read it",
+		      path, found->version_major, found->version_minor, MPF_VERSION_MAJOR,
+		      MPF_VERSION_MINOR);
+		break;
+	default:
+		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
+		break;
+	}
+}
+
+/*
+ * Feeds every sound record to the model, up to the END record: what follows
+ * it in an archive is not records.  Warns when the trace ends early.
+ */
+static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
+{
+	struct mpf_reader_status st;
+	struct mpf_record rec;
+	int err;
+
+	while ((err = mpf_reader__next(r, &rec)) > 0) {
+		err = model__add(m, &rec);
+		if (err || rec.type == MPF_REC_END)
+			break;
+	}
+	if (err == -ENOMEM)
+		return error("out of memory reading '%s'", path);
+
+	mpf_reader__status(r, &st);
+	if (st.complete)
+		return 0;
+	if (st.corrupt)
+		warning("trace ends early: %" PRIu64 " chunks read, corrupt chunk at offset %" PRIu64,
+			st.chunks, st.bad_offset);
+	else if (err < 0 && err != -EBADMSG)
+		warning("trace ends early: %" PRIu64 " chunks read, %s", st.chunks, strerror(-err));
+	else
+		warning("trace ends early: %" PRIu64 " chunks read, recording was cut off",
+			st.chunks);
+	return 0;
+}
+
+/* The archive at path, NULL for a plain trace (or an archive whose files cannot be used). */
+static struct mpf_archive *open_archive(const char *path)
+{
+	struct mpf_archive *a;
+	int err = 0;
+
+	a = mpf_archive__open(path, &err);
+	if (a || err == -ENOMSG || err == -ENOENT)
+		return a;
+	/* The trace at its start is still sound: it is reported without the files. */
+	if (err == -EBADMSG)
+		warning("'%s' is a memprof archive with a damaged table of contents; "
+			"its embedded files are not used", path);
+	else if (err == -EPROTONOSUPPORT)
+		warning("'%s' is an archive of a newer memprof; its embedded files are not used; "
+			"upgrade memprof to use them", path);
+	else if (err == -ENOMEM)
+		warning("out of memory reading the archive '%s'; its embedded files are not used",
+			path);
+	/* Other errors (EACCES, EISDIR...) are the trace reader's to report. */
+	return NULL;
+}
+
+int input__open(struct input *in, const struct input_opts *opts)
+{
+	struct lookup_opts lo = { .symfs = opts->symfs };
+	struct mpf_header found;
+	struct mpf_reader *r;
+	int err;
+
+	memset(in, 0, sizeof(*in));
+	in->archive = opts->no_archive ? NULL : open_archive(opts->path);
+	r = mpf_reader__open_detailed(opts->path, &err, &found);
+	if (!r) {
+		open_error(opts->path, err, &found);
+		return 1;
+	}
+	if (in->archive)
+		mpf_reader__set_limit(r, mpf_archive__trace_size(in->archive));
+	in->hdr = *mpf_reader__header(r);
+
+	if (opts->buildid_dir)
+		in->cache_dir = opts->buildid_dir;
+	else if (!mpf_buildid_cache__dir(in->cache_buf, sizeof(in->cache_buf)))
+		in->cache_dir = in->cache_buf;
+	lo.archive = in->archive;
+	lo.cache_dir = in->cache_dir;
+	in->lookup = lookup__new(&lo);
+	in->model = in->lookup ? model__new(in->hdr.page_size) : NULL;
+	/* DWARF stacks are unwound with the files found as symbolization finds them. */
+	in->uw = in->model ? unwinder__new(in->model, lookup__open_model_file, in->lookup) : NULL;
+	if (!in->uw) {
+		mpf_reader__close(r);
+		return error("out of memory"), 1;
+	}
+	model__set_unwinder(in->model, (model_unwind_fn)unwinder__unwind, in->uw);
+	err = read_trace(r, in->model, opts->path);
+	/* The model holds all that is needed: free the reader's buffers now. */
+	mpf_reader__close(r);
+	return err ? 1 : 0;
+}
+
+void input__close(struct input *in)
+{
+	unwinder__delete(in->uw);
+	model__delete(in->model);
+	lookup__delete(in->lookup);
+	mpf_archive__close(in->archive);
+	memset(in, 0, sizeof(*in));
+}
+
+int input__files_with_events(struct input *in, bool *used)
+{
+	struct model *m = in->model;
+
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
+			const struct model_site *site = model__site(m, ev, i);
+			struct model_stack st;
+
+			model__stack(m, site->stack, &st);
+			for (uint32_t k = 0; k < st.nr; k++) {
+				bool exact = k == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
+				uint64_t ip = st.ips[k], addr = exact || !ip ? ip : ip - 1;
+				const struct model_map *map = model__find_map(m, site->image, addr);
+				const struct model_file *f;
+
+				if (!map) {
+					if (errno == ENOMEM)
+						return -ENOMEM;
+					continue;
+				}
+				f = map->file_id ? model__file(m, map->file_id) : NULL;
+				if (f)
+					used[f->index] = true;
+			}
+		}
+	}
+	return 0;
+}
+
+const char *input__hex(const uint8_t *b, uint32_t len, char *buf)
+{
+	if (!len)
+		return "none";
+	for (uint32_t i = 0; i < len && i < MPF_BUILD_ID_MAX; i++)
+		snprintf(buf + 2 * i, 3, "%02x", b[i]);
+	return buf;
+}
+
+const char *input__shown_path(const char *path, char buf[MPF_PATH_MAX + 1])
+{
+	snprintf(buf, MPF_PATH_MAX + 1, "%s", path);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+void input__warn_missing(const struct input *in, const char *path, const uint8_t *build_id,
+			 uint32_t build_id_len, const struct lookup_result *res,
+			 const char *consequence)
+{
+	char want[2 * MPF_BUILD_ID_MAX + 1], have[2 * MPF_BUILD_ID_MAX + 1];
+	char shown[MPF_PATH_MAX + 1], why[2 * MPF_BUILD_ID_MAX + 128];
+
+	if (res->path_mismatch)
+		snprintf(why, sizeof(why), "the file at the recorded path has build-id %s: rebuilt "
+			 "or upgraded since, not used",
+			 input__hex(res->path_build_id, res->path_build_id_len, have));
+	else if (res->path_reason)
+		snprintf(why, sizeof(why), "the file at the recorded path %s", res->path_reason);
+	else
+		snprintf(why, sizeof(why), "the recorded path: %s",
+			 strerror(res->path_err ? res->path_err : ENOENT));
+	warning("'%s' with build-id %s not found in %s (%s%s); %s",
+		input__shown_path(path, shown), input__hex(build_id, build_id_len, want),
+		lookup__places(in->lookup), why,
+		res->archive_damaged ? "; the archive's copy is damaged" : "", consequence);
+}

@@ -1,0 +1,62 @@
+/*
+ * The input of the commands that read traces (report, archive,
+ * buildid-list, buildid-cache): a trace or an archive, read into a model,
+ * with the lookup of the files it names set up (report/lookup.h) and the
+ * stacks of record -g dwarf unwound on the way.  This is command-layer code:
+ * it prints its errors and warnings.
+ */
+#ifndef MEMPROF_REPORT_INPUT_H
+#define MEMPROF_REPORT_INPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/archive.h"
+#include "format/mpf.h"
+#include "report/lookup.h"
+
+struct model;
+struct unwinder;
+
+struct input_opts {
+	const char *path;		/* the trace or archive */
+	const char *symfs;		/* --symfs DIR, or NULL */
+	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
+	bool no_archive;		/* read an archive's trace only, not its files */
+};
+
+struct input {
+	struct mpf_header hdr;
+	struct mpf_archive *archive;	/* NULL: a plain trace */
+	struct lookup *lookup;
+	struct model *model;
+	struct unwinder *uw;
+	const char *cache_dir;		/* NULL: no build-id cache (no HOME) */
+	char cache_buf[MPF_PATH_MAX];
+};
+
+/* 0, or 1 after printing an error; in is closed with input__close() either way. */
+int input__open(struct input *in, const struct input_opts *opts);
+void input__close(struct input *in);
+
+/*
+ * Marks in used[] (model file index) the files that the frames of the
+ * events' stacks fall in.  0 or -ENOMEM.
+ */
+int input__files_with_events(struct input *in, bool *used);
+
+/*
+ * One warning for a file of the trace that no place had, saying where the
+ * search went and what the recorded path held (res from lookup__elf), and
+ * ending with consequence ("its frames are shown as [unknown]").
+ */
+void input__warn_missing(const struct input *in, const char *path, const uint8_t *build_id,
+			 uint32_t build_id_len, const struct lookup_result *res,
+			 const char *consequence);
+
+/* A build-id in hex into buf (2 * MPF_BUILD_ID_MAX + 1 bytes), "none" when empty. */
+const char *input__hex(const uint8_t *b, uint32_t len, char *buf);
+/* A path from the trace, made printable, for a message. */
+const char *input__shown_path(const char *path, char buf[MPF_PATH_MAX + 1]);
+
+#endif
