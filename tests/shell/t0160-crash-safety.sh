@@ -24,7 +24,7 @@ sleep 1.5
 kill -9 "$rec"
 wait "$rec" 2>/dev/null
 pkill -f "$WL/forkexec" 2>/dev/null
-"$MEMPROF" report -i "$T/k.data" --event heap >"$T/out" 2>"$T/err" ||
+"$MEMPROF" report -i "$T/k.data" --event heap --threshold 0 >"$T/out" 2>"$T/err" ||
 	fail "report of a killed recording failed: $(cat "$T/err")"
 grep -q "^memprof: warning: trace ends early: [0-9]* chunks\? read, recording was cut off" "$T/err" ||
 	fail "no 'trace ends early' warning: $(cat "$T/err")"
@@ -41,7 +41,7 @@ if mkdir "$T/small" && mount -t tmpfs -o size=1m memprof-test "$T/small" 2>/dev/
 		"$T/record.log" || fail "full disk message: $(cat "$T/record.log")"
 	# the target was not harmed: it ran all its 400 children to the end
 	[ -e "$T/target-done" ] || fail "the target did not finish: $(cat "$T/record.log")"
-	"$MEMPROF" report -i "$T/small/f.data" --event heap >"$T/out" 2>"$T/err" ||
+	"$MEMPROF" report -i "$T/small/f.data" --event heap --threshold 0 >"$T/out" 2>"$T/err" ||
 		fail "report of a trace cut by a full disk failed: $(cat "$T/err")"
 	grep -q "  child_alloc$" "$T/out" || fail "nothing read from the full disk's trace"
 	umount "$T/small"
