@@ -287,12 +287,31 @@ bad:
 static int try_path(const char *path, enum mpf_archive_kind kind, const uint8_t *build_id,
 		    uint32_t build_id_len, struct cand *c)
 {
-	/* O_NONBLOCK: a FIFO put at the path must not hang the report. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	int fd;
 
 	memset(c, 0, sizeof(*c));
+	/*
+	 * Regular files only: a path from a trace may name a device, whose mere
+	 * opening can act (a watchdog starts).  O_NONBLOCK: a FIFO swapped in
+	 * meanwhile must not hang the report; fstat checks what was opened.
+	 */
+	if (stat(path, &st)) {
+		c->err = errno;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		c->err = EINVAL;
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		c->err = errno;
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		c->err = EINVAL;
 		return -1;
 	}
 	return check_fd(fd, kind, build_id, build_id_len, c);

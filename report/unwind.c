@@ -9,9 +9,7 @@
  * addresses they were mapped at, built on the first stack of that image.
  */
 #include <elfutils/libdwfl.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,30 +42,6 @@ static const Dwfl_Callbacks offline_callbacks = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
-
-int unwinder__open_recorded(void *ctx, const struct model_file *f)
-{
-	const void *id;
-	int fd, n;
-	Elf *elf;
-
-	if (!f->path || f->path[0] != '/' || !f->build_id_len)
-		return -ENOENT;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
-	/* A file rebuilt since has other code: its CFI would unwind wrong. */
-	if (n != (int)f->build_id_len || memcmp(id, f->build_id, n)) {
-		if (elf)
-			elf_end(elf);
-		close(fd);
-		return -ESTALE;
-	}
-	elf_end(elf);
-	return fd;
-}
 
 struct unwinder *unwinder__new(struct model *m, unwind_open_fn open, void *ctx)
 {

@@ -16,9 +16,6 @@ struct unwinder;
 /* Opens a file of the trace, checked to be the one recorded: a new fd, or -errno. */
 typedef int (*unwind_open_fn)(void *ctx, const struct model_file *f);
 
-/* An unwind_open_fn: the file at its recorded path, if its build-id is the recorded one. */
-int unwinder__open_recorded(void *ctx, const struct model_file *f);
-
 struct unwinder *unwinder__new(struct model *m, unwind_open_fn open, void *ctx);
 void unwinder__delete(struct unwinder *uw);
 
