@@ -139,22 +139,34 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
  * there whose read faults, at the cost of an exception on every event.  A
  * frame must lie above the stack pointer and above the frame it came from.
  */
-static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips)
+static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, bool *complete)
 {
 	__u64 fp = BPF_CORE_READ(regs, bp), sp = BPF_CORE_READ(regs, sp);
 	__u64 frame[2];
 	int n = 1;
 
 	ips[0] = BPF_CORE_READ(regs, ip);
+	*complete = false;
 	for (int i = 1; i < MP_STACK_DEPTH; i++) {
+		/* A zero frame pointer ends the chain: _start clears it. */
+		if (!fp) {
+			*complete = true;
+			break;
+		}
 		if (fp < sp || fp - sp > MAX_FRAME_SPAN || (fp & 7))
 			break;
-		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp))
 			break;
+		if (!frame[1]) {
+			*complete = true;
+			break;
+		}
 		ips[i] = frame[1];
 		n = i + 1;
-		if (frame[0] <= fp)
+		if (frame[0] <= fp) {
+			*complete = !frame[0];
 			break;
+		}
 		fp = frame[0];
 	}
 	return n;
@@ -223,8 +235,14 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 		return;
 	}
 	if (stack_mode == MP_STACK_FP && regs &&
-	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf))
-		n = walk_user_stack(regs, (__u64 *)(s->buf + off));
+	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
+		bool complete;
+
+		n = walk_user_stack(regs, (__u64 *)(s->buf + off), &complete);
+		/* Stopped at a frame pointer that led nowhere: the stack goes on, unseen. */
+		if (!complete)
+			h->flags |= MP_HDR_TRUNCATED;
+	}
 	if (n > MP_STACK_DEPTH)
 		n = MP_STACK_DEPTH;
 	h->nr_ips = n;

@@ -64,6 +64,7 @@ enum mp_heap_func {
 };
 
 #define MP_HDR_USTACK		0x80	/* in hdr.flags: a struct mp_ustack follows the body */
+#define MP_HDR_TRUNCATED	0x40	/* in hdr.flags: the frame-pointer walk ended early */
 
 struct mp_hdr {
 	__u8 kind;		/* enum mp_kind */

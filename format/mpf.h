@@ -68,7 +68,7 @@ enum mpf_heap_func {
 
 /* mpf_stack.flags */
 #define MPF_STACK_FIRST_IS_IP	0x1	/* ips[0] is an exact pc, not a return address */
-#define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped at its depth limit */
+#define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped before the outermost frame */
 
 /* mpf_page_free.flags */
 #define MPF_PAGE_FREE_EXITING	0x1	/* by the freeing process unmapping its memory as it exits */

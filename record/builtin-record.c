@@ -190,6 +190,8 @@ static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, 
 		err = mpf_writer__ustack(r->w, h->time, flags, (const uint64_t *)u->regs, u->data,
 					 u->size, id);
 	} else {
+		if (h->flags & MP_HDR_TRUNCATED)
+			flags |= MPF_STACK_TRUNCATED;
 		err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, h->nr_ips, id);
 	}
 

@@ -62,7 +62,7 @@ struct report_opts {
 /* Names every path may use, interned once. */
 struct report_names {
 	uint32_t unknown;	/* the frame of an empty or undefined stack */
-	uint32_t truncated;	/* outermost frame of a stack the unwinder cut short */
+	uint32_t truncated;	/* outermost frame of a stack the unwinder did not finish */
 	uint32_t other;		/* folded siblings */
 	uint32_t kernel;	/* innermost frame of pages the kernel took for itself */
 };
@@ -532,7 +532,7 @@ int cmd_report(int argc, char **argv)
 								       .srcline = opts.srcline })
 			  : NULL;
 	if (!rp.sym || intern(rp.names, "[unknown]", &rp.n.unknown) ||
-	    intern(rp.names, "[truncated]", &rp.n.truncated) ||
+	    intern(rp.names, "[incomplete]", &rp.n.truncated) ||
 	    intern(rp.names, "[other]", &rp.n.other) ||
 	    intern(rp.names, "[kernel]", &rp.n.kernel)) {
 		error("out of memory");

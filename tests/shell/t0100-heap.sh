@@ -45,9 +45,9 @@ parent=$(awk '/  heap \[[0-9]+\]$/ { p = $NF } /  leak_malloc$/ { print p }' "$T
 	fail "child_leak is not under a process of its own: $(cat "$T/out")"
 
 # the tree: KiB and percent of the total, caller first
-grep -q '^ *[0-9.]*% *400\.00        leak_malloc$' "$T/out" ||
+grep -q '^ *[0-9.]*% *400\.00  *leak_malloc$' "$T/out" ||
 	fail "tree line for leak_malloc: $(grep leak_malloc "$T/out")"
-grep -q '^ *[0-9.]*% *976\.56        leak_calloc$' "$T/out" ||
+grep -q '^ *[0-9.]*% *976\.56  *leak_calloc$' "$T/out" ||
 	fail "tree line for leak_calloc: $(grep leak_calloc "$T/out")"
 total=$(sed -n 's/^# event: heap, total \([0-9]*\) bytes.*/\1/p' "$T/out")
 [ "$total" -ge 2727624 ] || fail "heap total $total is less than the workload's leaks"
