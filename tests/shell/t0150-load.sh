@@ -56,6 +56,20 @@ for what in "heap child_alloc 1000" "page child_touch 4096"; do
 done
 report_ok -i "$T/f.data" --event heap --folded
 assert_eq "all children's child_alloc" 820000 "$(leaf_bytes "$T/out" child_alloc)"
+
+# record's own memory stays bounded (the man page says how): its peak resident
+# size while it records 400 short-lived processes with all their events.
+"$MEMPROF" record -e page,heap -o "$T/m.data" -- "$WL/forkexec" 400 >"$T/record.log" 2>&1 &
+rec=$!
+peak=0
+while kill -0 $rec 2>/dev/null; do
+	hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/$rec/status 2>/dev/null)
+	[ -n "$hwm" ] && [ "$hwm" -gt "$peak" ] && peak=$hwm
+	sleep 0.05
+done
+wait $rec || fail "record of 400 processes failed: $(cat "$T/record.log")"
+[ "$peak" -gt 0 ] && [ "$peak" -lt $((160 * 1024)) ] ||
+	fail "record's peak resident size: $peak KiB, over the 160 MiB bound"
 report_ok -i "$T/f.data" --event page --folded
 assert_eq "all children's child_touch" $((820 * 4096)) "$(leaf_bytes "$T/out" child_touch)"
 exit 0
