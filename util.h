@@ -15,6 +15,16 @@ void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a whole non-negative decimal number; false when s is not one. */
 bool parse_u64(const char *s, uint64_t *out);
 
+/* The exit status of a command given wrong options or arguments, as git's. */
+#define EXIT_USAGE 129
+
+/*
+ * For a command parsing with getopt_long(":...") and opterr = 0: says in one
+ * line what was wrong with the option getopt just refused (c is what it
+ * returned, ':' for a missing value), and returns EXIT_USAGE.
+ */
+int option_error(const char *cmd, int c, char **argv);
+
 /* Prints the man page synopsis of a command (from the usage text) and returns status. */
 int usage(const char *text, int status);
 

@@ -562,7 +562,8 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+o:p:e:d:g:m:h", longopts, NULL)) != -1) {
+	opterr = 0;	/* one line of ours, not getopt's */
+	while ((c = getopt_long(argc, argv, "+:o:p:e:d:g:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -595,7 +596,7 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 		case 'h':
 			return usage(record_usage, 0), -1;
 		default:
-			return usage(record_usage, 129), 129;
+			return option_error("record", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -34,7 +34,6 @@ static const char archive_help[] =
 	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
-#define EXIT_USAGE 129
 
 struct archive_opts {
 	const char *input;
@@ -61,7 +60,6 @@ static int parse_options(int argc, char **argv, struct archive_opts *o, bool *do
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *arg, *eq;
 	int c;
 
 	*done = false;
@@ -87,19 +85,8 @@ static int parse_options(int argc, char **argv, struct archive_opts *o, bool *do
 		case 'h':
 			*done = true;
 			return usage(archive_help, 0);
-		case ':':
-			return error("option '%s' needs a value; see 'memprof archive --help'",
-				     argv[optind - 1]),
-			       EXIT_USAGE;
 		default:
-			arg = argv[optind - 1];
-			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
-				error("unknown option '-%c'; see 'memprof archive --help'", optopt);
-			else if (optopt && (eq = strchr(arg, '=')))
-				error("option '%.*s' takes no value", (int)(eq - arg), arg);
-			else
-				error("unknown option '%s'; see 'memprof archive --help'", arg);
-			return EXIT_USAGE;
+			return option_error("archive", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -34,7 +34,6 @@ static const char buildid_cache_help[] =
 	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
-#define EXIT_USAGE 129
 
 struct buildid_cache_opts {
 	const char **add;
@@ -62,7 +61,6 @@ static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bo
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *arg, *eq;
 	int c;
 
 	*done = false;
@@ -89,21 +87,8 @@ static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bo
 		case 'h':
 			*done = true;
 			return usage(buildid_cache_help, 0);
-		case ':':
-			return error("option '%s' needs a value; see 'memprof buildid-cache --help'",
-				     argv[optind - 1]),
-			       EXIT_USAGE;
 		default:
-			arg = argv[optind - 1];
-			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
-				error("unknown option '-%c'; see 'memprof buildid-cache --help'",
-				      optopt);
-			else if (optopt && (eq = strchr(arg, '=')))
-				error("option '%.*s' takes no value", (int)(eq - arg), arg);
-			else
-				error("unknown option '%s'; see 'memprof buildid-cache --help'",
-				      arg);
-			return EXIT_USAGE;
+			return option_error("buildid-cache", c, argv);
 		}
 	}
 	if (optind < argc)

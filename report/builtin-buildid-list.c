@@ -27,7 +27,6 @@ static const char buildid_list_help[] =
 	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
-#define EXIT_USAGE 129
 
 struct buildid_list_opts {
 	const char *input;
@@ -52,7 +51,6 @@ static int parse_options(int argc, char **argv, struct buildid_list_opts *o, boo
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *arg, *eq;
 	int c;
 
 	*done = false;
@@ -75,20 +73,8 @@ static int parse_options(int argc, char **argv, struct buildid_list_opts *o, boo
 		case 'h':
 			*done = true;
 			return usage(buildid_list_help, 0);
-		case ':':
-			return error("option '%s' needs a value; see 'memprof buildid-list --help'",
-				     argv[optind - 1]),
-			       EXIT_USAGE;
 		default:
-			arg = argv[optind - 1];
-			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
-				error("unknown option '-%c'; see 'memprof buildid-list --help'",
-				      optopt);
-			else if (optopt && (eq = strchr(arg, '=')))
-				error("option '%.*s' takes no value", (int)(eq - arg), arg);
-			else
-				error("unknown option '%s'; see 'memprof buildid-list --help'", arg);
-			return EXIT_USAGE;
+			return option_error("buildid-list", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -44,7 +44,6 @@ static const char report_help[] =
 	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
-#define EXIT_USAGE 129
 #define THRESHOLD_KIB_DEFAULT 256
 
 struct report_opts {
@@ -105,7 +104,6 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *arg, *eq;
 	int c;
 
 	*done = false;
@@ -157,19 +155,8 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		case 'h':
 			*done = true;
 			return usage(report_help, 0);
-		case ':':
-			return error("option '%s' needs a value; see 'memprof report --help'",
-				     argv[optind - 1]),
-			       EXIT_USAGE;
 		default:
-			arg = argv[optind - 1];
-			if (optopt && optopt < 256 && strncmp(arg, "--", 2))
-				error("unknown option '-%c'; see 'memprof report --help'", optopt);
-			else if (optopt && (eq = strchr(arg, '=')))
-				error("option '%.*s' takes no value", (int)(eq - arg), arg);
-			else
-				error("unknown option '%s'; see 'memprof report --help'", arg);
-			return EXIT_USAGE;
+			return option_error("report", c, argv);
 		}
 	}
 	if (optind < argc)
