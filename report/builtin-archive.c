@@ -36,27 +36,21 @@ static const char archive_help[] =
 
 
 struct archive_opts {
-	const char *input;
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
 	const char *output;
 	bool all;
-	const char *symfs;
-	const char *buildid_dir;
 };
 
 enum {
 	OPT_ALL = 256,
-	OPT_SYMFS,
-	OPT_BUILDID_DIR,
 };
 
 static int parse_options(int argc, char **argv, struct archive_opts *o, bool *done)
 {
 	static const struct option long_opts[] = {
-		{ "input", required_argument, NULL, 'i' },
+		INPUT_LONG_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, OPT_ALL },
-		{ "symfs", required_argument, NULL, OPT_SYMFS },
-		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -66,21 +60,14 @@ static int parse_options(int argc, char **argv, struct archive_opts *o, bool *do
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:o:h", long_opts, NULL)) != -1) {
+		if (input_opts__parse(&o->in, c, optarg))
+			continue;
 		switch (c) {
-		case 'i':
-			o->input = optarg;
-			break;
 		case 'o':
 			o->output = optarg;
 			break;
 		case OPT_ALL:
 			o->all = true;
-			break;
-		case OPT_SYMFS:
-			o->symfs = optarg;
-			break;
-		case OPT_BUILDID_DIR:
-			o->buildid_dir = optarg;
 			break;
 		case 'h':
 			*done = true;
@@ -172,7 +159,7 @@ static uint64_t trace_size(const struct input *in, int fd)
 
 int cmd_archive(int argc, char **argv)
 {
-	struct archive_opts opts = { .input = "memprof.data" };
+	struct archive_opts opts = { .in = { .path = "memprof.data" } };
 	struct mpf_archive_writer *w = NULL;
 	struct archive_stats st = { 0 };
 	struct stat in_st, out_st;
@@ -188,22 +175,21 @@ int cmd_archive(int argc, char **argv)
 	ret = 1;
 	if (opts.output)
 		out = strdup(opts.output);
-	else if (asprintf(&out, "%s.archive", opts.input) < 0)
+	else if (asprintf(&out, "%s.archive", opts.in.path) < 0)
 		out = NULL;
 	if (!out || asprintf(&tmp, "%s.tmp%d", out, (int)getpid()) < 0) {
 		error("out of memory");
 		goto out;
 	}
-	if (input__open(&in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
-						   .buildid_dir = opts.buildid_dir }))
+	if (input__open(&in, &opts.in))
 		goto out;
-	fd = open(opts.input, O_RDONLY | O_CLOEXEC);
+	fd = open(opts.in.path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &in_st)) {
-		error("cannot open '%s': %s", opts.input, strerror(errno));
+		error("cannot open '%s': %s", opts.in.path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(in_st.st_mode)) {
-		error("'%s' is not a regular file; archive copies a trace file", opts.input);
+		error("'%s' is not a regular file; archive copies a trace file", opts.in.path);
 		goto out;
 	}
 	if (!stat(out, &out_st) && out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {

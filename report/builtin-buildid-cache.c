@@ -38,26 +38,20 @@ static const char buildid_cache_help[] =
 struct buildid_cache_opts {
 	const char **add;
 	size_t nr_add;
-	const char *input;
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
 	bool all;
-	const char *symfs;
-	const char *buildid_dir;
 };
 
 enum {
 	OPT_ALL = 256,
-	OPT_SYMFS,
-	OPT_BUILDID_DIR,
 };
 
 static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bool *done)
 {
 	static const struct option long_opts[] = {
 		{ "add", required_argument, NULL, 'a' },
-		{ "input", required_argument, NULL, 'i' },
+		INPUT_LONG_OPTIONS,
 		{ "all", no_argument, NULL, OPT_ALL },
-		{ "symfs", required_argument, NULL, OPT_SYMFS },
-		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -67,22 +61,15 @@ static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bo
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":a:i:h", long_opts, NULL)) != -1) {
+		if (input_opts__parse(&o->in, c, optarg))
+			continue;
 		switch (c) {
 		case 'a':
 			/* argc bounds the number of files: o->add has room for all. */
 			o->add[o->nr_add++] = optarg;
 			break;
-		case 'i':
-			o->input = optarg;
-			break;
 		case OPT_ALL:
 			o->all = true;
-			break;
-		case OPT_SYMFS:
-			o->symfs = optarg;
-			break;
-		case OPT_BUILDID_DIR:
-			o->buildid_dir = optarg;
 			break;
 		case 'h':
 			*done = true;
@@ -95,7 +82,7 @@ static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bo
 		return error("unexpected argument '%s'; files are added with -a FILE",
 			     argv[optind]),
 		       EXIT_USAGE;
-	if (!o->nr_add == !o->input)
+	if (!o->nr_add == !o->in.path)
 		return error("give either files to add (-a FILE) or a trace (-i FILE); "
 			     "see 'memprof buildid-cache --help'"),
 		       EXIT_USAGE;
@@ -226,10 +213,8 @@ int cmd_buildid_cache(int argc, char **argv)
 	if (ret || done)
 		goto out;
 	ret = 1;
-	if (opts.input) {
-		if (input__open(&in, &(struct input_opts){ .path = opts.input,
-							   .symfs = opts.symfs,
-							   .buildid_dir = opts.buildid_dir }))
+	if (opts.in.path) {
+		if (input__open(&in, &opts.in))
 			goto out;
 		if (!in.cache_dir) {
 			error("no build-id cache: HOME is not set; give --buildid-dir=DIR");
@@ -237,8 +222,8 @@ int cmd_buildid_cache(int argc, char **argv)
 		}
 		ret = add_trace(&opts, &in);
 	} else {
-		if (opts.buildid_dir)
-			snprintf(dir, sizeof(dir), "%s", opts.buildid_dir);
+		if (opts.in.buildid_dir)
+			snprintf(dir, sizeof(dir), "%s", opts.in.buildid_dir);
 		else if (mpf_buildid_cache__dir(dir, sizeof(dir))) {
 			error("no build-id cache: HOME is not set; give --buildid-dir=DIR");
 			goto out;

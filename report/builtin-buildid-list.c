@@ -29,25 +29,19 @@ static const char buildid_list_help[] =
 
 
 struct buildid_list_opts {
-	const char *input;
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
 	bool all;
-	const char *symfs;
-	const char *buildid_dir;
 };
 
 enum {
 	OPT_ALL = 256,
-	OPT_SYMFS,
-	OPT_BUILDID_DIR,
 };
 
 static int parse_options(int argc, char **argv, struct buildid_list_opts *o, bool *done)
 {
 	static const struct option long_opts[] = {
-		{ "input", required_argument, NULL, 'i' },
+		INPUT_LONG_OPTIONS,
 		{ "all", no_argument, NULL, OPT_ALL },
-		{ "symfs", required_argument, NULL, OPT_SYMFS },
-		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -57,18 +51,11 @@ static int parse_options(int argc, char **argv, struct buildid_list_opts *o, boo
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
+		if (input_opts__parse(&o->in, c, optarg))
+			continue;
 		switch (c) {
-		case 'i':
-			o->input = optarg;
-			break;
 		case OPT_ALL:
 			o->all = true;
-			break;
-		case OPT_SYMFS:
-			o->symfs = optarg;
-			break;
-		case OPT_BUILDID_DIR:
-			o->buildid_dir = optarg;
 			break;
 		case 'h':
 			*done = true;
@@ -121,7 +108,7 @@ static int debug_column(struct lookup *l, const struct model_file *f,
 
 int cmd_buildid_list(int argc, char **argv)
 {
-	struct buildid_list_opts opts = { .input = "memprof.data" };
+	struct buildid_list_opts opts = { .in = { .path = "memprof.data" } };
 	char hex[2 * MPF_BUILD_ID_MAX + 1], shown[MPF_PATH_MAX + 1];
 	struct input in = { 0 };
 	bool done, *want = NULL;
@@ -132,8 +119,7 @@ int cmd_buildid_list(int argc, char **argv)
 	if (ret || done)
 		return ret;
 	ret = 1;
-	if (input__open(&in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
-						   .buildid_dir = opts.buildid_dir }))
+	if (input__open(&in, &opts.in))
 		goto out;
 	nfiles = model__nr_files(in.model);
 	want = calloc(nfiles ? nfiles : 1, sizeof(*want));

@@ -47,15 +47,13 @@ static const char report_help[] =
 #define THRESHOLD_KIB_DEFAULT 256
 
 struct report_opts {
-	const char *input;
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
 	enum report_show show;
 	int event;		/* enum mpf_event_type, or -1 for each one present */
 	bool reverse;
 	bool folded;
 	bool srcline;
 	uint64_t threshold_kib;
-	const char *symfs;
-	const char *buildid_dir;
 };
 
 /* Names every path may use, interned once. */
@@ -84,23 +82,19 @@ enum {
 	OPT_SHOW,
 	OPT_EVENT,
 	OPT_SRCLINE,
-	OPT_SYMFS,
-	OPT_BUILDID_DIR,
 };
 
 /* 0: go on; otherwise the exit status (0 after --help). */
 static int parse_options(int argc, char **argv, struct report_opts *o, bool *done)
 {
 	static const struct option long_opts[] = {
-		{ "input", required_argument, NULL, 'i' },
+		INPUT_LONG_OPTIONS,
 		{ "show", required_argument, NULL, OPT_SHOW },
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "srcline", no_argument, NULL, OPT_SRCLINE },
-		{ "symfs", required_argument, NULL, OPT_SYMFS },
-		{ "buildid-dir", required_argument, NULL, OPT_BUILDID_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -111,10 +105,9 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 	/* getopt's own messages do not follow ours: it stays quiet, we say it in one line. */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
+		if (input_opts__parse(&o->in, c, optarg))
+			continue;
 		switch (c) {
-		case 'i':
-			o->input = optarg;
-			break;
 		case OPT_SHOW:
 			if (!strcmp(optarg, "live"))
 				o->show = REPORT_SHOW_LIVE;
@@ -145,12 +138,6 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 			break;
 		case OPT_SRCLINE:
 			o->srcline = true;
-			break;
-		case OPT_SYMFS:
-			o->symfs = optarg;
-			break;
-		case OPT_BUILDID_DIR:
-			o->buildid_dir = optarg;
 			break;
 		case 'h':
 			*done = true;
@@ -440,13 +427,13 @@ static unsigned int select_events(const struct report *rp, const struct mpf_head
 			present |= 1u << ev;
 	if (o->event >= 0) {
 		if (!(present & (1u << o->event))) {
-			error("'%s' has no %s events", o->input, mpf_event_name(o->event));
+			error("'%s' has no %s events", o->in.path, mpf_event_name(o->event));
 			return 0;
 		}
 		return 1u << o->event;
 	}
 	if (!present) {
-		error("'%s' holds no events", o->input);
+		error("'%s' holds no events", o->in.path);
 		return 0;
 	}
 	if (o->folded) {
@@ -486,7 +473,7 @@ static int print_report(struct report *rp, unsigned int events)
 int cmd_report(int argc, char **argv)
 {
 	struct report_opts opts = {
-		.input = "memprof.data",
+		.in = { .path = "memprof.data" },
 		.show = REPORT_SHOW_LIVE,
 		.event = -1,
 		.threshold_kib = THRESHOLD_KIB_DEFAULT,
@@ -502,8 +489,7 @@ int cmd_report(int argc, char **argv)
 		return ret;
 
 	ret = 1;
-	if (input__open(&rp.in, &(struct input_opts){ .path = opts.input, .symfs = opts.symfs,
-						       .buildid_dir = opts.buildid_dir }))
+	if (input__open(&rp.in, &opts.in))
 		goto out;
 	rp.model = rp.in.model;
 	hdr = rp.in.hdr;

@@ -91,6 +91,22 @@ static struct mpf_archive *open_archive(const char *path)
 	return NULL;
 }
 
+bool input_opts__parse(struct input_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'i':
+		o->path = arg;
+		return true;
+	case INPUT_OPT_SYMFS:
+		o->symfs = arg;
+		return true;
+	case INPUT_OPT_BUILDID_DIR:
+		o->buildid_dir = arg;
+		return true;
+	}
+	return false;
+}
+
 int input__open(struct input *in, const struct input_opts *opts)
 {
 	struct lookup_opts lo = { .symfs = opts->symfs };

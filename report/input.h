@@ -25,6 +25,19 @@ struct input_opts {
 	bool no_archive;		/* read an archive's trace only, not its files */
 };
 
+/* The options of every command that reads a trace: -i, --symfs, --buildid-dir. */
+enum {
+	INPUT_OPT_SYMFS = 0x1000,
+	INPUT_OPT_BUILDID_DIR,
+};
+#define INPUT_LONG_OPTIONS                                                        \
+	{ "input", required_argument, NULL, 'i' },                               \
+	{ "symfs", required_argument, NULL, INPUT_OPT_SYMFS },                   \
+	{ "buildid-dir", required_argument, NULL, INPUT_OPT_BUILDID_DIR }
+
+/* Takes getopt_long's option c with its argument if it is one of those: true if taken. */
+bool input_opts__parse(struct input_opts *o, int c, const char *arg);
+
 struct input {
 	struct mpf_header hdr;
 	struct mpf_archive *archive;	/* NULL: a plain trace */
