@@ -1,7 +1,8 @@
 /*
  * memprof report: reads a trace written by `memprof record` and shows what
  * allocated the memory still live at its end (or all memory allocated during
- * it), as a call tree per event type or as folded stacks for flame graphs.
+ * it), as a call tree per event type, as folded stacks for flame graphs or
+ * as JSON.
  * It needs no root and no BPF: only the trace and, for names, the ELF files
  * the trace recorded.
  *
@@ -25,7 +26,8 @@
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
 	"memprof report [-i FILE] [--show=live|alloc] [--event=page|heap]\n"                  \
-	"               [--reverse] [--threshold=KIB] [--folded] [--srcline]\n"               \
+	"               [--reverse] [--threshold=KIB]\n"                                      \
+	"               [--format=tree|folded|json] [--folded] [--srcline]\n"                \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
 static const char report_help[] =
@@ -37,7 +39,8 @@ static const char report_help[] =
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
-	"    --folded            folded stacks for flamegraph.pl, bytes per stack\n"
+	"    --format=FORMAT     tree (default), folded (stacks for flamegraph.pl), json\n"
+	"    --folded            the same as --format=folded\n"
 	"    --srcline           the source file and line after each function name\n"
 	"    --symfs=DIR         look for the recorded files under DIR first\n"
 	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
@@ -46,12 +49,22 @@ static const char report_help[] =
 
 #define THRESHOLD_KIB_DEFAULT 256
 
+enum report_format {
+	FORMAT_TREE,
+	FORMAT_FOLDED,
+	FORMAT_JSON,
+};
+
+static const char *const format_names[] = {
+	[FORMAT_TREE] = "tree",	  [FORMAT_FOLDED] = "folded", [FORMAT_JSON] = "json",
+};
+
 struct report_opts {
 	struct input_opts in;	/* -i, --symfs, --buildid-dir */
 	enum report_show show;
 	int event;		/* enum mpf_event_type, or -1 for each one present */
 	bool reverse;
-	bool folded;
+	enum report_format format;
 	bool srcline;
 	uint64_t threshold_kib;
 };
@@ -73,12 +86,14 @@ struct report {
 	struct report_names n;
 	struct tree *trees[MPF_EV__MAX];
 	struct report_section secs[MPF_EV__MAX];
+	struct report_frames frames;	/* --format=json only */
 };
 
 enum {
 	OPT_REVERSE = 256,
 	OPT_THRESHOLD,
 	OPT_FOLDED,
+	OPT_FORMAT,
 	OPT_SHOW,
 	OPT_EVENT,
 	OPT_SRCLINE,
@@ -94,6 +109,7 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "srcline", no_argument, NULL, OPT_SRCLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -134,8 +150,21 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				       EXIT_USAGE;
 			break;
 		case OPT_FOLDED:
-			o->folded = true;
+			o->format = FORMAT_FOLDED;
 			break;
+		case OPT_FORMAT: {
+			unsigned int f;
+
+			for (f = 0; f < sizeof(format_names) / sizeof(format_names[0]); f++)
+				if (!strcmp(optarg, format_names[f]))
+					break;
+			if (f == sizeof(format_names) / sizeof(format_names[0]))
+				return error("unknown --format '%s': expected tree, folded or json",
+					     optarg),
+				       EXIT_USAGE;
+			o->format = f;
+			break;
+		}
 		case OPT_SRCLINE:
 			o->srcline = true;
 			break;
@@ -294,6 +323,70 @@ static void warn_unmapped(const struct model_stats *st)
 			st->unmapped_images == 1 ? "s" : "");
 }
 
+/* Notes where name came from, the first time it is seen, for --format=json. */
+static int frame_note(struct report *rp, uint32_t name, enum report_category cat,
+		      uint32_t executable, uint64_t offset)
+{
+	struct report_frames *fr = &rp->frames;
+	int err;
+
+	if (rp->opts->format != FORMAT_JSON || hmap__find(&fr->by_name, name, 0))
+		return 0;
+	err = ARRAY_RESERVE(fr->v, fr->cap, fr->nr + 1);
+	if (!err)
+		err = hmap__set(&fr->by_name, name, 0, fr->nr);
+	if (err)
+		return err;
+	fr->v[fr->nr++] = (struct report_frame){
+		.executable = executable, .offset = offset, .category = cat
+	};
+	return 0;
+}
+
+/* The file and offset of the frame at ip, then frame_note for each of its names. */
+static int frame_note_ip(struct report *rp, uint32_t image, uint64_t ip, const uint32_t *names,
+			 int n)
+{
+	const struct model_map *map;
+	const struct model_file *mf = NULL;
+	enum report_category cat = REPORT_CAT_UNKNOWN;
+	uint32_t exe = UINT32_MAX;
+	uint64_t off = ip;
+	int err;
+
+	if (rp->opts->format != FORMAT_JSON)
+		return 0;
+	map = model__find_map(rp->model, image, ip);
+	if (map && map->file_id)
+		mf = model__file(rp->model, map->file_id);
+	if (mf) {
+		const char *base = strrchr(mf->path, '/');
+		char buf[MPF_PATH_MAX + 1];
+		int id;
+
+		base = base && base[1] ? base + 1 : mf->path;
+		snprintf(buf, sizeof(buf), "%s", base);
+		make_printable(buf);
+		id = strtab__intern(rp->names, buf);
+		if (id < 0)
+			return id;
+		exe = (uint32_t)id;
+		off = map->pgoff + (ip - map->start);
+		cat = strstr(buf, ".so") && (!strcmp(strstr(buf, ".so"), ".so") ||
+					     !strncmp(strstr(buf, ".so"), ".so.", 4))
+			      ? REPORT_CAT_LIBRARY
+			      : REPORT_CAT_EXECUTABLE;
+	}
+	for (int i = 0; i < n; i++) {
+		bool unknown = !strncmp(strtab__str(rp->names, names[i]), "[unknown]", 9);
+
+		err = frame_note(rp, names[i], unknown ? REPORT_CAT_UNKNOWN : cat, exe, off);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* "comm [pid]" in the tree; "comm" alone in folded stacks, as flame graphs merge processes. */
 static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 {
@@ -303,7 +396,7 @@ static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 
 	if (!comm)
 		comm = "[unknown]";
-	if (rp->opts->folded)
+	if (rp->opts->format == FORMAT_FOLDED)
 		snprintf(buf, sizeof(buf), "%s", comm);
 	else
 		snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm, model__pid(rp->model, image));
@@ -312,7 +405,7 @@ static int process_name(struct report *rp, uint32_t image, uint32_t *name)
 	if (id < 0)
 		return id;
 	*name = (uint32_t)id;
-	return 0;
+	return frame_note(rp, *name, REPORT_CAT_PROCESS, UINT32_MAX, 0);
 }
 
 /* Frames in one tree path: a stack's, and the functions inlined in them. */
@@ -341,10 +434,14 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 		if (got < 0)
 			return got;
 		for (int j = 0; j < got; j++) {
-			err = printable_name(rp->names, &frames[nf++]);
+			err = printable_name(rp->names, &frames[nf + j]);
 			if (err)
 				return err;
 		}
+		err = frame_note_ip(rp, site->image, st.ips[i], &frames[nf], got);
+		if (err)
+			return err;
+		nf += got;
 	}
 	if (nf == site->kernel)
 		frames[nf++] = rp->n.unknown;
@@ -383,7 +480,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 		.event = mpf_event_name(ev),
 		.show = rp->opts->show,
 		.reverse = rp->opts->reverse,
-		.threshold_kib = rp->opts->folded ? 0 : rp->opts->threshold_kib,
+		.threshold_kib = rp->opts->format == FORMAT_FOLDED ? 0 : rp->opts->threshold_kib,
 	};
 	for (size_t i = 0; i < model__nr_sites(rp->model, ev); i++) {
 		const struct model_site *site = model__site(rp->model, ev, i);
@@ -436,12 +533,14 @@ static unsigned int select_events(const struct report *rp, const struct mpf_head
 		error("'%s' holds no events", o->in.path);
 		return 0;
 	}
-	if (o->folded) {
+	/* These make one graph or profile: one event type, one unit. */
+	if (o->format == FORMAT_FOLDED) {
 		unsigned int ev = (present & (1u << MPF_EV_PAGE)) ? MPF_EV_PAGE : MPF_EV_HEAP;
 
 		/* Folded stacks of two units in one file would make one meaningless graph. */
 		if (present & ~(1u << ev))
-			warning("the trace has page and heap events; folding %s (choose with --event)",
+			warning("the trace has page and heap events; %s %s (choose with --event)",
+				o->format == FORMAT_FOLDED ? "folding" : "showing",
 				mpf_event_name(ev));
 		return 1u << ev;
 	}
@@ -456,14 +555,21 @@ static int print_report(struct report *rp, unsigned int events)
 	for (unsigned int ev = 0; ev < MPF_EV__MAX && !err; ev++) {
 		if (!(events & (1u << ev)))
 			continue;
-		if (rp->opts->folded) {
+		switch (rp->opts->format) {
+		case FORMAT_FOLDED:
 			err = output_folded__print(stdout, rp->trees[ev], rp->names);
-			continue;
+			break;
+		case FORMAT_JSON:
+			err = output_json__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev],
+						 &rp->frames, first, !(events >> (ev + 1)));
+			break;
+		case FORMAT_TREE:
+			if (!first)
+				putchar('\n');
+			err = output_tree__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
+			break;
 		}
-		if (!first)
-			putchar('\n');
 		first = false;
-		err = output_tree__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
 	}
 	if (fflush(stdout) || err)
 		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
@@ -507,7 +613,11 @@ int cmd_report(int argc, char **argv)
 	if (!rp.sym || intern(rp.names, "[unknown]", &rp.n.unknown) ||
 	    intern(rp.names, "[incomplete]", &rp.n.truncated) ||
 	    intern(rp.names, "[other]", &rp.n.other) ||
-	    intern(rp.names, "[kernel]", &rp.n.kernel)) {
+	    intern(rp.names, "[kernel]", &rp.n.kernel) ||
+	    frame_note(&rp, rp.n.unknown, REPORT_CAT_UNKNOWN, UINT32_MAX, 0) ||
+	    frame_note(&rp, rp.n.truncated, REPORT_CAT_UNKNOWN, UINT32_MAX, 0) ||
+	    frame_note(&rp, rp.n.other, REPORT_CAT_OTHER, UINT32_MAX, 0) ||
+	    frame_note(&rp, rp.n.kernel, REPORT_CAT_KERNEL, UINT32_MAX, 0)) {
 		error("out of memory");
 		goto out;
 	}
@@ -528,6 +638,8 @@ int cmd_report(int argc, char **argv)
 out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(rp.trees[ev]);
+	hmap__free(&rp.frames.by_name);
+	free(rp.frames.v);
 	symbolizer__delete(rp.sym);
 	strtab__delete(rp.names);
 	input__close(&rp.in);

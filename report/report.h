@@ -32,11 +32,6 @@ struct report_section {
 	uint64_t threshold_kib;		/* 0: no folding */
 };
 
-/* Both return 0 or -errno (a write error on f). */
-int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
-		       const struct report_section *sec);
-int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names);
-
 /* ---- hash map: a pair of u64 to a u64 ---- */
 
 /* A slot is free when its key's first half is HMAP_FREE, so keys never use that value. */
@@ -172,5 +167,40 @@ static inline int array__reserve(void **p, size_t *cap, size_t n, size_t size)
 		(p) = q_;                                                                     \
 		err_;                                                                         \
 	})
+
+/* ---- what the formats print ---- */
+
+/* What a tree name stands for, for the formats that say it (json). */
+enum report_category {
+	REPORT_CAT_UNKNOWN,	/* [unknown], [incomplete], or a frame no file names */
+	REPORT_CAT_PROCESS,	/* the process node */
+	REPORT_CAT_EXECUTABLE,	/* a function in a file that is not a shared object */
+	REPORT_CAT_LIBRARY,	/* a function in a shared object (NAME.so, NAME.so.N) */
+	REPORT_CAT_KERNEL,	/* [kernel] */
+	REPORT_CAT_OTHER,	/* [other]: folded siblings */
+};
+
+/* Where a name of the tree came from: the first frame seen with it. */
+struct report_frame {
+	uint32_t executable;	/* strtab id of the file's basename, UINT32_MAX: none */
+	uint64_t offset;	/* the frame's offset in that file, else its address */
+	enum report_category category;
+};
+
+/* Frames by tree name id; built only for the formats that need it. */
+struct report_frames {
+	struct hmap by_name;	/* (name, 0) -> index in v */
+	struct report_frame *v;
+	size_t nr, cap;
+};
+
+/* All return 0 or -errno (a write error on f). */
+int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
+		       const struct report_section *sec);
+int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names);
+/* One JSON object per section; first/last: the first and last of an array. */
+int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
+		       const struct report_section *sec, const struct report_frames *frames,
+		       bool first, bool last);
 
 #endif
