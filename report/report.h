@@ -202,5 +202,13 @@ int output_folded__print(FILE *f, const struct tree *t, const struct strtab *nam
 int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec, const struct report_frames *frames,
 		       bool first, bool last);
+/*
+ * A gzipped pprof profile.proto of one event type, from the model's sites
+ * rather than the tree: one sample per site, live and allocated values both.
+ */
+struct model;
+struct symbolizer;
+int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
+			unsigned int ev, enum report_show show);
 
 #endif
