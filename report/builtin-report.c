@@ -2,7 +2,7 @@
  * memprof report: reads a trace written by `memprof record` and shows what
  * allocated the memory still live at its end (or all memory allocated during
  * it), as a call tree per event type, as folded stacks for flame graphs, as
- * JSON or as a pprof profile.
+ * JSON, as a pprof profile or as an SVG flame graph.
  * It needs no root and no BPF: only the trace and, for names, the ELF files
  * the trace recorded.
  *
@@ -27,7 +27,7 @@
 #define REPORT_SYNOPSIS                                                                       \
 	"memprof report [-i FILE] [--show=live|alloc] [--event=page|heap]\n"                  \
 	"               [--reverse] [--threshold=KIB]\n"                                      \
-	"               [--format=tree|folded|json|pprof] [--folded] [--srcline]\n"          \
+	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
 static const char report_help[] =
@@ -40,7 +40,7 @@ static const char report_help[] =
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
 	"    --format=FORMAT     tree (default), folded (stacks for flamegraph.pl),\n"
-	"                        json, pprof (gzipped profile.proto)\n"
+	"                        json, pprof (gzipped profile.proto), svg (flame graph)\n"
 	"    --folded            the same as --format=folded\n"
 	"    --srcline           the source file and line after each function name\n"
 	"    --symfs=DIR         look for the recorded files under DIR first\n"
@@ -55,11 +55,13 @@ enum report_format {
 	FORMAT_FOLDED,
 	FORMAT_JSON,
 	FORMAT_PPROF,
+	FORMAT_SVG,
 };
 
 static const char *const format_names[] = {
 	[FORMAT_TREE] = "tree",	  [FORMAT_FOLDED] = "folded", [FORMAT_JSON] = "json",
 	[FORMAT_PPROF] = "pprof",
+	[FORMAT_SVG] = "svg",
 };
 
 struct report_opts {
@@ -162,8 +164,8 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				if (!strcmp(optarg, format_names[f]))
 					break;
 			if (f == sizeof(format_names) / sizeof(format_names[0]))
-				return error("unknown --format '%s': expected tree, folded, json "
-					     "or pprof",
+				return error("unknown --format '%s': expected tree, folded, json, "
+					     "pprof or svg",
 					     optarg),
 				       EXIT_USAGE;
 			o->format = f;
@@ -538,7 +540,7 @@ static unsigned int select_events(const struct report *rp, const struct mpf_head
 		return 0;
 	}
 	/* These make one graph or profile: one event type, one unit. */
-	if (o->format == FORMAT_FOLDED || o->format == FORMAT_PPROF) {
+	if (o->format == FORMAT_FOLDED || o->format == FORMAT_PPROF || o->format == FORMAT_SVG) {
 		unsigned int ev = (present & (1u << MPF_EV_PAGE)) ? MPF_EV_PAGE : MPF_EV_HEAP;
 
 		/* Folded stacks of two units in one file would make one meaningless graph. */
@@ -570,6 +572,9 @@ static int print_report(struct report *rp, unsigned int events)
 		case FORMAT_PPROF:
 			err = output_pprof__print(stdout, rp->model, rp->sym, rp->names, ev,
 						  rp->opts->show);
+			break;
+		case FORMAT_SVG:
+			err = output_svg__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
 			break;
 		case FORMAT_TREE:
 			if (!first)

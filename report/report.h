@@ -202,6 +202,8 @@ int output_folded__print(FILE *f, const struct tree *t, const struct strtab *nam
 int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec, const struct report_frames *frames,
 		       bool first, bool last);
+int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
+		      const struct report_section *sec);
 /*
  * A gzipped pprof profile.proto of one event type, from the model's sites
  * rather than the tree: one sample per site, live and allocated values both.
