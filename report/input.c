@@ -140,10 +140,28 @@ int input__open(struct input *in, const struct input_opts *opts)
 		return error("out of memory"), 1;
 	}
 	model__set_unwinder(in->model, (model_unwind_fn)unwinder__unwind, in->uw);
+	if (opts->on_event)
+		model__set_event_hook(in->model, opts->on_event, opts->on_event_ctx);
 	err = read_trace(r, in->model, opts->path);
 	/* The model holds all that is needed: free the reader's buffers now. */
 	mpf_reader__close(r);
 	return err ? 1 : 0;
+}
+
+struct mpf_reader *input__reopen(const struct input *in, const char *path)
+{
+	struct mpf_header found;
+	struct mpf_reader *r;
+	int err;
+
+	r = mpf_reader__open_detailed(path, &err, &found);
+	if (!r) {
+		open_error(path, err, &found);
+		return NULL;
+	}
+	if (in->archive)
+		mpf_reader__set_limit(r, mpf_archive__trace_size(in->archive));
+	return r;
 }
 
 void input__close(struct input *in)

@@ -23,6 +23,9 @@ struct input_opts {
 	const char *symfs;		/* --symfs DIR, or NULL */
 	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
 	bool no_archive;		/* read an archive's trace only, not its files */
+	/* Called for each event as the model applies it (model__set_event_hook); may be NULL. */
+	int (*on_event)(void *ctx, const struct mpf_record *rec, uint32_t image, uint32_t stack);
+	void *on_event_ctx;
 };
 
 /* The options of every command that reads a trace: -i, --symfs, --buildid-dir. */
@@ -50,6 +53,11 @@ struct input {
 
 /* 0, or 1 after printing an error; in is closed with input__close() either way. */
 int input__open(struct input *in, const struct input_opts *opts);
+/*
+ * The trace of in read again from its start, no further than an archive
+ * says it goes: NULL after printing an error.
+ */
+struct mpf_reader *input__reopen(const struct input *in, const char *path);
 void input__close(struct input *in);
 
 /*

@@ -117,6 +117,8 @@ struct model {
 	 */
 	model_unwind_fn unwind;
 	void *unwind_ctx;
+	model_event_fn on_event;
+	void *on_event_ctx;
 	struct mpf_ustack pending;
 	uint8_t *pending_data;	/* MPF_USTACK_MAX bytes */
 	uint64_t unwound[MPF_STACK_MAX];
@@ -828,7 +830,61 @@ static void model__on_page_free(struct model *m, const struct mpf_record *rec)
 
 /* ---- records ---- */
 
+static int model__apply(struct model *m, const struct mpf_record *rec);
+
+void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
+{
+	m->on_event = fn;
+	m->on_event_ctx = ctx;
+}
+
+/* The event hook's arguments, after the model applied rec. */
+static int model__event_hook(struct model *m, const struct mpf_record *rec)
+{
+	uint32_t pid = 0, stack_id = 0, img = MODEL_IMAGE_NONE;
+	uint64_t *v;
+
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		pid = rec->page_alloc.pid;
+		stack_id = rec->page_alloc.stack_id;
+		break;
+	case MPF_REC_PAGE_FREE:
+		pid = rec->page_free.pid;
+		break;
+	case MPF_REC_HEAP_ALLOC:
+		pid = rec->heap_alloc.pid;
+		stack_id = rec->heap_alloc.stack_id;
+		break;
+	case MPF_REC_HEAP_FREE:
+		pid = rec->heap_free.pid;
+		break;
+	case MPF_REC_HEAP_REALLOC:
+		pid = rec->heap_realloc.pid;
+		stack_id = rec->heap_realloc.stack_id;
+		break;
+	default:
+		return 0;
+	}
+	v = hmap__find(&m->pids, pid, 0);
+	if (v)
+		img = (uint32_t)*v;
+	/* Applied already, so a pending USTACK is unwound now only if the event was ignored. */
+	return m->on_event(m->on_event_ctx, rec, img,
+			   img == MODEL_IMAGE_NONE ? MODEL_STACK_EMPTY
+						   : model__stack_of(m, img, stack_id));
+}
+
 int model__add(struct model *m, const struct mpf_record *rec)
+{
+	int err = model__apply(m, rec);
+
+	if (err || !m->on_event)
+		return err;
+	return model__event_hook(m, rec);
+}
+
+static int model__apply(struct model *m, const struct mpf_record *rec)
 {
 	unsigned int ev;
 

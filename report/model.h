@@ -108,4 +108,18 @@ typedef int (*model_unwind_fn)(void *ctx, uint32_t image, const struct mpf_ustac
 			       uint64_t *ips, uint32_t max);
 void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 
+/*
+ * For the commands that list events one by one (script): fn is called for
+ * every event record model__add applies, ignored ones included, with the
+ * process image it happened in as of that record (MODEL_IMAGE_NONE for a
+ * pid the trace never showed) and the model stack of its stack id as of
+ * that record (MODEL_STACK_EMPTY when it has none).  A stack id means the
+ * stack last defined under it, so only this hook can tell it after the
+ * trace is read.  Its error (-ENOMEM) is model__add's.
+ */
+#define MODEL_IMAGE_NONE UINT32_MAX
+typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t image,
+			      uint32_t stack);
+void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
+
 #endif

@@ -1,0 +1,508 @@
+/*
+ * memprof script: every event of a trace, one a line, with its process,
+ * size, address and symbolized call stack, as text (perf script style), CSV
+ * or JSON lines, so that a trace can be loaded into DuckDB, SQLite or pandas
+ * and queried.
+ *
+ * Two passes: the model is built over the whole trace first (stacks are
+ * symbolized in the process image's mappings as report sees them, all of
+ * them), noting for each event the image and the stack it had as it was
+ * read (stack ids are redefined when the recorder's stack table restarts);
+ * then the records are read again and each event printed with what was noted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "format/mpf.h"
+#include "report/input.h"
+#include "report/model.h"
+#include "report/report.h"
+#include "report/symbolize.h"
+#include "report/tree.h"
+#include "util.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-script.txt. */
+static const char script_help[] =
+	"memprof script [-i FILE] [--format=text|csv|json] [--symfs=DIR]\n"
+	"               [--buildid-dir=DIR]\n"
+	"\n"
+	"    -i, --input FILE    the trace or archive to read (default: memprof.data)\n"
+	"    --format=FMT        text (default), csv (with a header line) or json (one\n"
+	"                        object a line)\n"
+	"    --symfs=DIR         look for the recorded files under DIR first\n"
+	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+	"                        else ~/.cache/memprof)\n"
+	"    -h, --help          show this help\n";
+
+enum script_format {
+	SCRIPT_TEXT,
+	SCRIPT_CSV,
+	SCRIPT_JSON,
+};
+
+struct script_opts {
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
+	enum script_format format;
+};
+
+enum {
+	OPT_FORMAT = 256,
+};
+
+/* GFP __GFP_MOVABLE: pages without it the kernel took for itself (as report says). */
+#define GFP_MOVABLE 0x08u
+#define FRAMES_MAX (2 * MPF_STACK_MAX + 2)
+
+/* What pass 1 noted of one event. */
+struct event_ctx {
+	uint32_t image;
+	uint32_t stack;
+};
+
+/* A symbolized stack: frames[off .. off + n) of the pool, innermost first. */
+struct script {
+	const struct script_opts *opts;
+	struct input in;
+	struct strtab *names;
+	struct symbolizer *sym;
+	struct event_ctx *evs;
+	size_t nevs, evs_cap;
+	struct hmap stacks;	/* (image, stack | kernel << 32) -> off << 16 | n */
+	uint32_t *pool;
+	size_t npool, pool_cap;
+	uint32_t unknown, truncated, kernel;
+};
+
+static int parse_options(int argc, char **argv, struct script_opts *o, bool *done)
+{
+	static const struct option long_opts[] = {
+		INPUT_LONG_OPTIONS,
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	*done = false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
+		if (input_opts__parse(&o->in, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				o->format = SCRIPT_TEXT;
+			else if (!strcmp(optarg, "csv"))
+				o->format = SCRIPT_CSV;
+			else if (!strcmp(optarg, "json"))
+				o->format = SCRIPT_JSON;
+			else
+				return error("invalid --format '%s': expected text, csv or json",
+					     optarg),
+				       EXIT_USAGE;
+			break;
+		case 'h':
+			*done = true;
+			return usage(script_help, 0);
+		default:
+			return option_error("script", c, argv);
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; the trace is given with -i FILE",
+			     argv[optind]),
+		       EXIT_USAGE;
+	return 0;
+}
+
+static int note_event(void *ctx, const struct mpf_record *rec, uint32_t image, uint32_t stack)
+{
+	struct script *sc = ctx;
+	int err;
+
+	(void)rec;
+	err = ARRAY_RESERVE(sc->evs, sc->evs_cap, sc->nevs + 1);
+	if (err)
+		return err;
+	sc->evs[sc->nevs++] = (struct event_ctx){ .image = image, .stack = stack };
+	return 0;
+}
+
+static bool is_event(uint32_t type)
+{
+	return type == MPF_REC_PAGE_ALLOC || type == MPF_REC_PAGE_FREE ||
+	       type == MPF_REC_HEAP_ALLOC || type == MPF_REC_HEAP_FREE ||
+	       type == MPF_REC_HEAP_REALLOC;
+}
+
+/* Names from the trace and its files, with control characters shown as '?'. */
+static int printable_name(struct strtab *names, uint32_t *name)
+{
+	const char *s = strtab__str(names, *name);
+	char *copy;
+	int id;
+
+	if (!strpbrk(s, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11"
+			"\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"))
+		return 0;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	id = strtab__intern(names, copy);
+	free(copy);
+	if (id < 0)
+		return id;
+	*name = (uint32_t)id;
+	return 0;
+}
+
+/* The frames of stack in image, innermost first, symbolized once per (image, stack). */
+static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool kernel,
+			const uint32_t **frames, size_t *n)
+{
+	uint32_t buf[FRAMES_MAX];
+	uint64_t *v = hmap__find(&sc->stacks, image, stack | (uint64_t)kernel << 32);
+	struct model_stack st;
+	size_t nf = 0;
+	int err, got;
+
+	if (v) {
+		*frames = sc->pool + (*v >> 16);
+		*n = *v & 0xffff;
+		return 0;
+	}
+	model__stack(sc->in.model, stack, &st);
+	if (kernel)
+		buf[nf++] = sc->kernel;
+	for (uint32_t i = 0; image != MODEL_IMAGE_NONE && i < st.nr && nf < FRAMES_MAX - 1; i++) {
+		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
+
+		got = symbolizer__frames(sc->sym, image, st.ips[i], exact, &buf[nf],
+					 (int)(FRAMES_MAX - 1 - nf));
+		if (got < 0)
+			return got;
+		for (int j = 0; j < got; j++) {
+			err = printable_name(sc->names, &buf[nf++]);
+			if (err)
+				return err;
+		}
+	}
+	if (nf == kernel && st.nr)
+		buf[nf++] = sc->unknown;
+	else if (st.nr && (st.flags & MPF_STACK_TRUNCATED))
+		buf[nf++] = sc->truncated;
+	err = ARRAY_RESERVE(sc->pool, sc->pool_cap, sc->npool + nf);
+	if (!err)
+		err = hmap__set(&sc->stacks, image, stack | (uint64_t)kernel << 32,
+				(uint64_t)sc->npool << 16 | nf);
+	if (err)
+		return err;
+	memcpy(sc->pool + sc->npool, buf, nf * sizeof(*buf));
+	*frames = sc->pool + sc->npool;
+	*n = nf;
+	sc->npool += nf;
+	return 0;
+}
+
+/* What the lines say of one event; has_* false: the record does not tell. */
+struct event_line {
+	const char *type;
+	uint32_t pid, tid;
+	bool has_tid, has_size, has_old;
+	uint64_t size, addr, old_addr;
+	bool kernel;
+};
+
+static void describe(const struct mpf_record *rec, uint32_t page_size, struct event_line *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->has_tid = e->has_size = true;
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		e->type = "page_alloc";
+		e->pid = rec->page_alloc.pid;
+		e->tid = rec->page_alloc.tid;
+		e->size = rec->page_alloc.order < 64 ? (uint64_t)page_size << rec->page_alloc.order
+						     : 0;
+		e->addr = rec->page_alloc.page;
+		e->kernel = !(rec->page_alloc.gfp & GFP_MOVABLE);
+		break;
+	case MPF_REC_PAGE_FREE:
+		e->type = "page_free";
+		e->pid = rec->page_free.pid;
+		e->has_tid = false;
+		e->size = rec->page_free.order < 64 ? (uint64_t)page_size << rec->page_free.order
+						    : 0;
+		e->addr = rec->page_free.page;
+		break;
+	case MPF_REC_HEAP_ALLOC:
+		e->type = mpf_heap_func_name(rec->heap_alloc.func);
+		e->pid = rec->heap_alloc.pid;
+		e->tid = rec->heap_alloc.tid;
+		e->size = rec->heap_alloc.size;
+		e->addr = rec->heap_alloc.ptr;
+		break;
+	case MPF_REC_HEAP_FREE:
+		e->type = "free";
+		e->pid = rec->heap_free.pid;
+		e->tid = rec->heap_free.tid;
+		e->has_size = false;
+		e->addr = rec->heap_free.ptr;
+		break;
+	case MPF_REC_HEAP_REALLOC:
+		e->type = "realloc";
+		e->pid = rec->heap_realloc.pid;
+		e->tid = rec->heap_realloc.tid;
+		e->size = rec->heap_realloc.size;
+		e->addr = rec->heap_realloc.ptr;
+		e->has_old = true;
+		e->old_addr = rec->heap_realloc.old_ptr;
+		break;
+	}
+	if (!e->type)
+		e->type = "unknown";
+}
+
+/* Seconds since the trace began, 9 decimals. */
+static void print_time(FILE *f, uint64_t t, uint64_t start)
+{
+	uint64_t d = t >= start ? t - start : start - t;
+
+	fprintf(f, "%s%" PRIu64 ".%09" PRIu64, t >= start ? "" : "-", d / 1000000000,
+		d % 1000000000);
+}
+
+static void csv_str(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	putc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			putc('"', f);
+		putc(*s, f);
+	}
+	putc('"', f);
+}
+
+/* Bytes from the trace are not known to be UTF-8: those above ASCII are escaped as code points. */
+static void json_str(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
+}
+
+static void print_event(struct script *sc, const struct mpf_record *rec, const char *comm,
+			const uint32_t *frames, size_t nf)
+{
+	enum script_format fmt = sc->opts->format;
+	struct event_line e;
+	FILE *f = stdout;
+
+	describe(rec, sc->in.hdr.page_size ? sc->in.hdr.page_size : 4096, &e);
+	if (fmt == SCRIPT_TEXT) {
+		fprintf(f, "%16s %7" PRIu32, comm, e.pid);
+		if (e.has_tid)
+			fprintf(f, "/%-7" PRIu32, e.tid);
+		else
+			fprintf(f, "/%-7s", "-");
+		putc(' ', f);
+		print_time(f, rec->time, sc->in.hdr.start_time);
+		fprintf(f, ": %s:", e.type);
+		if (e.has_size)
+			fprintf(f, " %" PRIu64 " bytes", e.size);
+		if (e.has_old)
+			fprintf(f, " 0x%" PRIx64 " ->", e.old_addr);
+		fprintf(f, " 0x%" PRIx64 "\n", e.addr);
+		for (size_t i = 0; i < nf; i++)
+			fprintf(f, "\t%s\n", strtab__str(sc->names, frames[i]));
+		if (nf)
+			putc('\n', f);
+		return;
+	}
+	if (fmt == SCRIPT_CSV) {
+		print_time(f, rec->time, sc->in.hdr.start_time);
+		fprintf(f, ",%" PRIu32 ",", e.pid);
+		if (e.has_tid)
+			fprintf(f, "%" PRIu32, e.tid);
+		putc(',', f);
+		csv_str(f, comm);
+		fprintf(f, ",%s,", e.type);
+		if (e.has_size)
+			fprintf(f, "%" PRIu64, e.size);
+		fprintf(f, ",0x%" PRIx64 ",", e.addr);
+		if (e.has_old)
+			fprintf(f, "0x%" PRIx64, e.old_addr);
+		putc(',', f);
+		/* One field: the frames joined by ';', quoted as a whole when needed. */
+		{
+			bool quote = false;
+
+			for (size_t i = 0; i < nf; i++)
+				if (strpbrk(strtab__str(sc->names, frames[i]), ",\"\r\n"))
+					quote = true;
+			if (quote)
+				putc('"', f);
+			for (size_t i = 0; i < nf; i++) {
+				const char *s = strtab__str(sc->names, frames[i]);
+
+				if (i)
+					putc(';', f);
+				for (; *s; s++) {
+					if (*s == '"' && quote)
+						putc('"', f);
+					putc(*s, f);
+				}
+			}
+			if (quote)
+				putc('"', f);
+		}
+		putc('\n', f);
+		return;
+	}
+	fputs("{\"time\":", f);
+	print_time(f, rec->time, sc->in.hdr.start_time);
+	fprintf(f, ",\"pid\":%" PRIu32 ",\"tid\":", e.pid);
+	if (e.has_tid)
+		fprintf(f, "%" PRIu32, e.tid);
+	else
+		fputs("null", f);
+	fputs(",\"comm\":", f);
+	json_str(f, comm);
+	fprintf(f, ",\"type\":\"%s\",\"size\":", e.type);
+	if (e.has_size)
+		fprintf(f, "%" PRIu64, e.size);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"address\":\"0x%" PRIx64 "\",\"old_address\":", e.addr);
+	if (e.has_old)
+		fprintf(f, "\"0x%" PRIx64 "\"", e.old_addr);
+	else
+		fputs("null", f);
+	fputs(",\"stack\":[", f);
+	for (size_t i = 0; i < nf; i++) {
+		if (i)
+			putc(',', f);
+		json_str(f, strtab__str(sc->names, frames[i]));
+	}
+	fputs("]}\n", f);
+}
+
+/* The image's name, printable; "[unknown]" when the trace never named it. */
+static const char *comm_of(const struct script *sc, uint32_t image, char *buf, size_t len)
+{
+	const char *comm = image == MODEL_IMAGE_NONE ? NULL : model__comm(sc->in.model, image);
+
+	snprintf(buf, len, "%s", comm ? comm : "[unknown]");
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+/* Pass 2: the records again, each event printed with what pass 1 noted of it. */
+static int print_events(struct script *sc)
+{
+	struct mpf_reader *r = input__reopen(&sc->in, sc->opts->in.path);
+	char comm[MPF_COMM_LEN + 16];
+	struct mpf_record rec;
+	size_t k = 0;
+	int err;
+
+	if (!r)
+		return 1;
+	if (sc->opts->format == SCRIPT_CSV)
+		puts("time,pid,tid,comm,type,size,address,old_address,stack");
+	while ((err = mpf_reader__next(r, &rec)) > 0 && rec.type != MPF_REC_END) {
+		const struct event_ctx *ec;
+		const uint32_t *frames;
+		struct event_line e;
+		size_t nf;
+
+		if (!is_event(rec.type))
+			continue;
+		/* The same bytes read twice give the same events: a guard, not a case. */
+		if (k >= sc->nevs)
+			break;
+		ec = &sc->evs[k++];
+		describe(&rec, 1, &e);
+		err = stack_frames(sc, ec->image, ec->stack, e.kernel, &frames, &nf);
+		if (err) {
+			mpf_reader__close(r);
+			return error("out of memory"), 1;
+		}
+		print_event(sc, &rec, comm_of(sc, ec->image, comm, sizeof(comm)), frames, nf);
+	}
+	mpf_reader__close(r);
+	if (err < 0 && err != -EBADMSG && k < sc->nevs)
+		return error("cannot read '%s' again: %s", sc->opts->in.path, strerror(-err)), 1;
+	if (fflush(stdout))
+		return error("cannot write the events: %s", strerror(errno)), 1;
+	return 0;
+}
+
+static int intern(struct strtab *t, const char *s, uint32_t *id)
+{
+	int v = strtab__intern(t, s);
+
+	if (v < 0)
+		return v;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+int cmd_script(int argc, char **argv)
+{
+	struct script_opts opts = { .in = { .path = "memprof.data" }, .format = SCRIPT_TEXT };
+	struct script sc = { .opts = &opts };
+	bool done;
+	int ret;
+
+	ret = parse_options(argc, argv, &opts, &done);
+	if (ret || done)
+		return ret;
+	opts.in.on_event = note_event;
+	opts.in.on_event_ctx = &sc;
+	ret = 1;
+	if (input__open(&sc.in, &opts.in))
+		goto out;
+	sc.names = strtab__new();
+	sc.sym = sc.names ? symbolizer__new(sc.in.model, sc.names,
+					    &(struct symbolizer_opts){ .lookup = sc.in.lookup })
+			  : NULL;
+	if (!sc.sym || intern(sc.names, "[unknown]", &sc.unknown) ||
+	    intern(sc.names, "[incomplete]", &sc.truncated) ||
+	    intern(sc.names, "[kernel]", &sc.kernel)) {
+		error("out of memory");
+		goto out;
+	}
+	ret = print_events(&sc);
+out:
+	symbolizer__delete(sc.sym);
+	strtab__delete(sc.names);
+	input__close(&sc.in);
+	hmap__free(&sc.stacks);
+	free(sc.pool);
+	free(sc.evs);
+	return ret;
+}
