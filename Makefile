@@ -25,7 +25,8 @@ REPORT_OBJS := $(O)/report/builtin-report.o $(O)/report/symbolize.o $(O)/report/
 	       $(O)/report/unwind.o $(O)/report/demangle.o $(O)/report/inline.o \
 	       $(O)/report/lookup.o $(O)/report/input.o \
 	       $(O)/report/builtin-archive.o $(O)/report/builtin-buildid-list.o \
-	       $(O)/report/builtin-buildid-cache.o $(O)/report/builtin-script.o
+	       $(O)/report/builtin-buildid-cache.o $(O)/report/builtin-script.o \
+	       $(O)/report/builtin-diff.o
 MAIN_OBJS   := $(O)/memprof.o $(O)/util.o
 OBJS := $(MAIN_OBJS) $(FORMAT_OBJS) $(RECORD_OBJS) $(REPORT_OBJS)
 

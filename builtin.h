@@ -16,5 +16,6 @@ int cmd_archive(int argc, char **argv);
 int cmd_buildid_list(int argc, char **argv);
 int cmd_buildid_cache(int argc, char **argv);
 int cmd_script(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

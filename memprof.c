@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "archive", cmd_archive, "Pack a trace and the files it names into one portable file" },
 	{ "buildid-list", cmd_buildid_list, "List a trace's build-ids, where report finds each" },
 	{ "buildid-cache", cmd_buildid_cache, "Add files to the build-id cache" },
+	{ "diff", cmd_diff, "Show what changed in memory between two traces" },
 	{ "script", cmd_script, "Print every event of a trace, as text, CSV or JSON lines" },
 };
 

@@ -8,7 +8,7 @@
 [ -x "$MEMPROF" ] || fail "$MEMPROF is not built"
 
 "$MEMPROF" --help >"$T/main" || fail "memprof --help failed"
-for cmd in report archive buildid-list buildid-cache script; do
+for cmd in report archive buildid-list buildid-cache script diff; do
 	doc=$ROOT/Documentation/memprof-$cmd.txt
 	[ -f "$doc" ] || fail "$doc is missing"
 	grep -q "^   $cmd " "$T/main" || fail "memprof --help does not list $cmd"
