@@ -25,7 +25,7 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
-	"memprof report [-i FILE] [--show=live|alloc] [--event=page|heap]\n"                  \
+	"memprof report [-i FILE] [--show=live|alloc|count] [--event=page|heap]\n"                  \
 	"               [--reverse] [--threshold=KIB]\n"                                      \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
@@ -34,8 +34,9 @@ static const char report_help[] =
 	REPORT_SYNOPSIS
 	"\n"
 	"    -i, --input FILE    the trace or archive to read (default: memprof.data)\n"
-	"    --show=live|alloc   bytes still allocated at the end of the trace (default),\n"
-	"                        or every byte allocated during it\n"
+	"    --show=MODE         live: bytes still allocated at the end of the trace\n"
+	"                        (default); alloc: every byte allocated during it;\n"
+	"                        count: the number of allocations during it\n"
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
@@ -134,8 +135,11 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				o->show = REPORT_SHOW_LIVE;
 			else if (!strcmp(optarg, "alloc"))
 				o->show = REPORT_SHOW_ALLOC;
+			else if (!strcmp(optarg, "count"))
+				o->show = REPORT_SHOW_COUNT;
 			else
-				return error("invalid --show '%s': expected live or alloc", optarg),
+				return error("invalid --show '%s': expected live, alloc or count",
+					     optarg),
 				       EXIT_USAGE;
 			break;
 		case OPT_EVENT:
@@ -181,6 +185,10 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 			return option_error("report", c, argv);
 		}
 	}
+	/* The other formats carry bytes in their own units (pprof's sample types, ...). */
+	if (o->show == REPORT_SHOW_COUNT && o->format != FORMAT_TREE &&
+	    o->format != FORMAT_FOLDED)
+		return error("--show=count works with --format=tree and folded only"), EXIT_USAGE;
 	if (optind < argc)
 		return error("unexpected argument '%s'; the trace is given with -i FILE",
 			     argv[optind]),
@@ -475,6 +483,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 	uint32_t path[PATH_FRAMES_MAX + 4];
 	struct report_section *sec = &rp->secs[ev];
 	bool live = rp->opts->show == REPORT_SHOW_LIVE;
+	bool count = rp->opts->show == REPORT_SHOW_COUNT;
 	uint64_t threshold = 0;
 	size_t n;
 	int err;
@@ -486,11 +495,16 @@ static int build_tree(struct report *rp, unsigned int ev)
 		.event = mpf_event_name(ev),
 		.show = rp->opts->show,
 		.reverse = rp->opts->reverse,
-		.threshold_kib = rp->opts->format == FORMAT_FOLDED ? 0 : rp->opts->threshold_kib,
+		/* --threshold is in KiB: counts are not folded. */
+		.threshold_kib = rp->opts->format == FORMAT_FOLDED || count
+					 ? 0
+					 : rp->opts->threshold_kib,
 	};
 	for (size_t i = 0; i < model__nr_sites(rp->model, ev); i++) {
 		const struct model_site *site = model__site(rp->model, ev, i);
-		uint64_t value = live ? site->live_bytes : site->alloc_bytes;
+		uint64_t value = count  ? site->alloc_nr
+				 : live ? site->live_bytes
+					: site->alloc_bytes;
 
 		sec->allocations += live ? site->live_nr : site->alloc_nr;
 		if (!value)

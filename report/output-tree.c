@@ -2,7 +2,8 @@
  * The default output: one section per event type, a header in '#' comment
  * lines (so tools can skip it, as with perf report), then the call tree one
  * node a line: percent of the section's total, KiB, and the name indented
- * two spaces per level.  Tests match these lines; change them on purpose only.
+ * two spaces per level (with --show=count, a count of allocations in place
+ * of KiB).  Tests match these lines; change them on purpose only.
  */
 #include <inttypes.h>
 
@@ -10,37 +11,59 @@
 #include "report/tree.h"
 
 static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
-		       uint32_t idx, unsigned int depth, uint64_t total)
+		       uint32_t idx, unsigned int depth, const struct report_section *sec)
 {
 	const struct tree_node *n = tree__node(t, idx);
+	double pct = 100.0 * (double)n->value / (double)sec->total;
 
-	fprintf(f, "  %7.2f%%  %10.2f  %*s%s\n", 100.0 * (double)n->value / (double)total,
-		(double)n->value / 1024.0, (int)(2 * depth), "", strtab__str(names, n->name));
+	if (sec->show == REPORT_SHOW_COUNT)
+		fprintf(f, "  %7.2f%%  %10" PRIu64 "  %*s%s\n", pct, n->value, (int)(2 * depth), "",
+			strtab__str(names, n->name));
+	else
+		fprintf(f, "  %7.2f%%  %10.2f  %*s%s\n", pct, (double)n->value / 1024.0,
+			(int)(2 * depth), "", strtab__str(names, n->name));
 	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next)
-		print_node(f, t, names, c, depth + 1, total);
+		print_node(f, t, names, c, depth + 1, sec);
+}
+
+static const char *title(enum report_show show)
+{
+	switch (show) {
+	case REPORT_SHOW_LIVE:
+		return "live memory at the end of the trace";
+	case REPORT_SHOW_COUNT:
+		return "allocations during the trace";
+	default:
+		return "memory allocated during the trace";
+	}
 }
 
 int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec)
 {
 	bool live = sec->show == REPORT_SHOW_LIVE;
+	bool count = sec->show == REPORT_SHOW_COUNT;
 
-	fprintf(f, "# memprof report: %s\n",
-		live ? "live memory at the end of the trace" : "memory allocated during the trace");
-	fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
-		   " allocations, threshold %" PRIu64 " KiB\n",
-		sec->event, sec->total, (double)sec->total / 1024.0, sec->allocations,
-		sec->threshold_kib);
+	fprintf(f, "# memprof report: %s\n", title(sec->show));
+	if (count)
+		fprintf(f, "# event: %s, total %" PRIu64 " allocations\n", sec->event, sec->total);
+	else
+		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
+			   " allocations, threshold %" PRIu64 " KiB\n",
+			sec->event, sec->total, (double)sec->total / 1024.0, sec->allocations,
+			sec->threshold_kib);
 	fprintf(f, "#\n");
-	fprintf(f, "# %8s  %10s  %s\n", "Percent", "KiB",
+	fprintf(f, "# %8s  %10s  %s\n", "Percent", count ? "Count" : "KiB",
 		sec->reverse ? "Call tree (allocation sites first)" : "Call tree (caller first)");
 	if (!sec->total) {
-		fprintf(f, "# no memory %s\n",
-			live ? "live at the end of the trace" : "allocated during the trace");
+		fprintf(f, "# no %s\n",
+			count  ? "allocations during the trace"
+			: live ? "memory live at the end of the trace"
+			       : "memory allocated during the trace");
 	} else {
 		for (uint32_t c = tree__node(t, TREE_ROOT)->child; c != TREE_NONE;
 		     c = tree__node(t, c)->next)
-			print_node(f, t, names, c, 0, sec->total);
+			print_node(f, t, names, c, 0, sec);
 	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -20,6 +20,7 @@ struct tree;
 enum report_show {
 	REPORT_SHOW_LIVE,	/* bytes still allocated at the end of the trace */
 	REPORT_SHOW_ALLOC,	/* bytes allocated during the trace */
+	REPORT_SHOW_COUNT,	/* the number of allocations during the trace (tree, folded) */
 };
 
 /* One event type's section of the report, as output-tree prints its header. */
