@@ -25,7 +25,7 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
-	"memprof report [-i FILE] [--show=live|alloc|count] [--event=page|heap]\n"                  \
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks] [--event=page|heap]\n"                  \
 	"               [--reverse] [--threshold=KIB]\n"                                      \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
@@ -36,7 +36,8 @@ static const char report_help[] =
 	"    -i, --input FILE    the trace or archive to read (default: memprof.data)\n"
 	"    --show=MODE         live: bytes still allocated at the end of the trace\n"
 	"                        (default); alloc: every byte allocated during it;\n"
-	"                        count: the number of allocations during it\n"
+	"                        count: the number of allocations during it;\n"
+	"                        leaks: heap blocks never freed, and how many\n"
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
@@ -91,6 +92,7 @@ struct report {
 	struct symbolizer *sym;
 	struct report_names n;
 	struct tree *trees[MPF_EV__MAX];
+	struct tree *counts[MPF_EV__MAX];	/* --show=leaks: blocks, node for node */
 	struct report_section secs[MPF_EV__MAX];
 	struct report_frames frames;	/* --format=json only */
 };
@@ -137,8 +139,11 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				o->show = REPORT_SHOW_ALLOC;
 			else if (!strcmp(optarg, "count"))
 				o->show = REPORT_SHOW_COUNT;
+			else if (!strcmp(optarg, "leaks"))
+				o->show = REPORT_SHOW_LEAKS;
 			else
-				return error("invalid --show '%s': expected live, alloc or count",
+				return error("invalid --show '%s': expected live, alloc, count or "
+					     "leaks",
 					     optarg),
 				       EXIT_USAGE;
 			break;
@@ -186,9 +191,18 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		}
 	}
 	/* The other formats carry bytes in their own units (pprof's sample types, ...). */
-	if (o->show == REPORT_SHOW_COUNT && o->format != FORMAT_TREE &&
-	    o->format != FORMAT_FOLDED)
-		return error("--show=count works with --format=tree and folded only"), EXIT_USAGE;
+	if ((o->show == REPORT_SHOW_COUNT || o->show == REPORT_SHOW_LEAKS) &&
+	    o->format != FORMAT_TREE && o->format != FORMAT_FOLDED)
+		return error("--show=%s works with --format=tree and folded only",
+			     o->show == REPORT_SHOW_COUNT ? "count" : "leaks"),
+		       EXIT_USAGE;
+	/* The kernel takes every page back when a process ends: only heap blocks leak. */
+	if (o->show == REPORT_SHOW_LEAKS) {
+		if (o->event == MPF_EV_PAGE)
+			return error("--show=leaks is about heap blocks: pages do not leak"),
+			       EXIT_USAGE;
+		o->event = MPF_EV_HEAP;
+	}
 	if (optind < argc)
 		return error("unexpected argument '%s'; the trace is given with -i FILE",
 			     argv[optind]),
@@ -484,6 +498,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 	struct report_section *sec = &rp->secs[ev];
 	bool live = rp->opts->show == REPORT_SHOW_LIVE;
 	bool count = rp->opts->show == REPORT_SHOW_COUNT;
+	bool leaks = rp->opts->show == REPORT_SHOW_LEAKS;
 	uint64_t threshold = 0;
 	size_t n;
 	int err;
@@ -491,10 +506,16 @@ static int build_tree(struct report *rp, unsigned int ev)
 	rp->trees[ev] = tree__new();
 	if (!rp->trees[ev])
 		return -ENOMEM;
+	if (leaks) {
+		rp->counts[ev] = tree__new();
+		if (!rp->counts[ev])
+			return -ENOMEM;
+	}
 	*sec = (struct report_section){
 		.event = mpf_event_name(ev),
 		.show = rp->opts->show,
 		.reverse = rp->opts->reverse,
+		.counts = rp->counts[ev],
 		/* --threshold is in KiB: counts are not folded. */
 		.threshold_kib = rp->opts->format == FORMAT_FOLDED || count
 					 ? 0
@@ -502,17 +523,23 @@ static int build_tree(struct report *rp, unsigned int ev)
 	};
 	for (size_t i = 0; i < model__nr_sites(rp->model, ev); i++) {
 		const struct model_site *site = model__site(rp->model, ev, i);
-		uint64_t value = count  ? site->alloc_nr
-				 : live ? site->live_bytes
-					: site->alloc_bytes;
+		uint64_t value = count	       ? site->alloc_nr
+				 : live || leaks ? site->live_bytes
+						 : site->alloc_bytes;
 
-		sec->allocations += live ? site->live_nr : site->alloc_nr;
+		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
+		if (leaks && !value)
+			continue;
+		sec->allocations += live || leaks ? site->live_nr : site->alloc_nr;
 		if (!value)
 			continue;
 		sec->total += value;
 		err = site_path(rp, site, path, &n);
 		if (!err)
 			err = tree__add(rp->trees[ev], path, n, value);
+		/* The same paths in the same order: the same node numbers. */
+		if (!err && leaks)
+			err = tree__add(rp->counts[ev], path, n, site->live_nr);
 		if (err)
 			return err;
 	}
@@ -663,8 +690,10 @@ int cmd_report(int argc, char **argv)
 	if (!print_report(&rp, events))
 		ret = 0;
 out:
-	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		tree__delete(rp.trees[ev]);
+		tree__delete(rp.counts[ev]);
+	}
 	hmap__free(&rp.frames.by_name);
 	free(rp.frames.v);
 	symbolizer__delete(rp.sym);

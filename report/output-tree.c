@@ -3,7 +3,7 @@
  * lines (so tools can skip it, as with perf report), then the call tree one
  * node a line: percent of the section's total, KiB, and the name indented
  * two spaces per level (with --show=count, a count of allocations in place
- * of KiB).  Tests match these lines; change them on purpose only.
+ * of KiB; with --show=leaks, "(N blocks)" after each name).  Tests match these lines; change them on purpose only.
  */
 #include <inttypes.h>
 
@@ -11,7 +11,36 @@
 #include "report/tree.h"
 
 static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
-		       uint32_t idx, unsigned int depth, const struct report_section *sec)
+		       uint32_t idx, unsigned int depth, const struct report_section *sec,
+		       uint64_t count);
+
+/*
+ * The children of node idx, whose count in sec->counts is count.  An [other]
+ * node has no twin there: it holds what its shown siblings do not.
+ */
+static void print_children(FILE *f, const struct tree *t, const struct strtab *names,
+			   uint32_t idx, unsigned int depth, const struct report_section *sec,
+			   uint64_t count)
+{
+	const struct tree_node *cn;
+	uint64_t kept = 0;
+
+	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
+		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
+		if (cn)
+			kept += cn->value;
+	}
+	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
+		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
+		print_node(f, t, names, c, depth, sec,
+			   cn ? cn->value : count > kept ? count - kept : 0);
+	}
+}
+
+/* count: the node's own count in sec->counts, if any. */
+static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
+		       uint32_t idx, unsigned int depth, const struct report_section *sec,
+		       uint64_t count)
 {
 	const struct tree_node *n = tree__node(t, idx);
 	double pct = 100.0 * (double)n->value / (double)sec->total;
@@ -20,10 +49,13 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 		fprintf(f, "  %7.2f%%  %10" PRIu64 "  %*s%s\n", pct, n->value, (int)(2 * depth), "",
 			strtab__str(names, n->name));
 	else
-		fprintf(f, "  %7.2f%%  %10.2f  %*s%s\n", pct, (double)n->value / 1024.0,
+		fprintf(f, "  %7.2f%%  %10.2f  %*s%s", pct, (double)n->value / 1024.0,
 			(int)(2 * depth), "", strtab__str(names, n->name));
-	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next)
-		print_node(f, t, names, c, depth + 1, sec);
+	if (sec->show != REPORT_SHOW_COUNT && sec->counts)
+		fprintf(f, " (%" PRIu64 " block%s)\n", count, count == 1 ? "" : "s");
+	else if (sec->show != REPORT_SHOW_COUNT)
+		fputc('\n', f);
+	print_children(f, t, names, idx, depth + 1, sec, count);
 }
 
 static const char *title(enum report_show show)
@@ -33,6 +65,8 @@ static const char *title(enum report_show show)
 		return "live memory at the end of the trace";
 	case REPORT_SHOW_COUNT:
 		return "allocations during the trace";
+	case REPORT_SHOW_LEAKS:
+		return "heap blocks never freed during the trace";
 	default:
 		return "memory allocated during the trace";
 	}
@@ -43,10 +77,16 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 {
 	bool live = sec->show == REPORT_SHOW_LIVE;
 	bool count = sec->show == REPORT_SHOW_COUNT;
+	bool leaks = sec->show == REPORT_SHOW_LEAKS;
 
 	fprintf(f, "# memprof report: %s\n", title(sec->show));
 	if (count)
 		fprintf(f, "# event: %s, total %" PRIu64 " allocations\n", sec->event, sec->total);
+	else if (leaks)
+		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
+			   " blocks, threshold %" PRIu64 " KiB\n",
+			sec->event, sec->total, (double)sec->total / 1024.0, sec->allocations,
+			sec->threshold_kib);
 	else
 		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
 			   " allocations, threshold %" PRIu64 " KiB\n",
@@ -57,13 +97,13 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 		sec->reverse ? "Call tree (allocation sites first)" : "Call tree (caller first)");
 	if (!sec->total) {
 		fprintf(f, "# no %s\n",
-			count  ? "allocations during the trace"
-			: live ? "memory live at the end of the trace"
-			       : "memory allocated during the trace");
+			count	? "allocations during the trace"
+			: leaks ? "heap blocks never freed"
+			: live	? "memory live at the end of the trace"
+				: "memory allocated during the trace");
 	} else {
-		for (uint32_t c = tree__node(t, TREE_ROOT)->child; c != TREE_NONE;
-		     c = tree__node(t, c)->next)
-			print_node(f, t, names, c, 0, sec);
+		print_children(f, t, names, TREE_ROOT, 0, sec,
+			       sec->counts ? tree__node(sec->counts, TREE_ROOT)->value : 0);
 	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -21,6 +21,7 @@ enum report_show {
 	REPORT_SHOW_LIVE,	/* bytes still allocated at the end of the trace */
 	REPORT_SHOW_ALLOC,	/* bytes allocated during the trace */
 	REPORT_SHOW_COUNT,	/* the number of allocations during the trace (tree, folded) */
+	REPORT_SHOW_LEAKS,	/* heap blocks never freed, bytes and blocks (tree, folded) */
 };
 
 /* One event type's section of the report, as output-tree prints its header. */
@@ -31,6 +32,12 @@ struct report_section {
 	uint64_t total;			/* bytes, the sum of the top level */
 	uint64_t allocations;		/* allocation events behind total */
 	uint64_t threshold_kib;		/* 0: no folding */
+	/*
+	 * Or NULL: a tree built from the same paths in the same order as the
+	 * one printed, so with the same node numbers, holding a count per
+	 * node (--show=leaks: blocks).  [other] nodes are not in it.
+	 */
+	const struct tree *counts;
 };
 
 /* ---- hash map: a pair of u64 to a u64 ---- */

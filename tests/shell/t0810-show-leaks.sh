@@ -1,0 +1,37 @@
+#!/bin/bash
+# report --show=leaks on the heap workload: the heap blocks never freed, bytes
+# and blocks per site (tests/workloads/heap.c documents them).
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+record_ok -e heap -o "$T/h.data" -- "$WL/heap"
+
+report_ok -i "$T/h.data" --show=leaks --threshold=0
+grep -q '^# memprof report: heap blocks never freed during the trace$' "$T/out" ||
+	fail "leaks title: $(head -n 2 "$T/out")"
+grep -q '^# event: heap, total [0-9]* bytes ([0-9.]* KiB) in [0-9]* blocks,' "$T/out" ||
+	fail "leaks header: $(head -n 2 "$T/out")"
+grep -q '^ *[0-9.]*% *400\.00  *leak_malloc (100 blocks)$' "$T/out" ||
+	fail "tree line for leak_malloc: $(grep leak_malloc "$T/out")"
+grep -q '^ *[0-9.]*% *976\.56  *leak_calloc (1000 blocks)$' "$T/out" ||
+	fail "tree line for leak_calloc: $(grep leak_calloc "$T/out")"
+grep -q '^ *[0-9.]*% *292\.97  *leak_realloc (1 block)$' "$T/out" ||
+	fail "tree line for leak_realloc: $(grep leak_realloc "$T/out")"
+grep -q freed_malloc "$T/out" && fail "freed_malloc shown as leaked: $(grep freed_malloc "$T/out")"
+
+# the blocks of [other] are what its shown siblings do not hold
+report_ok -i "$T/h.data" --show=leaks --threshold=500
+awk '!m && /  main \(/ { m = $0; sub(/.*\(/, "", m); sub(/ block.*/, "", m) }
+     /  leak_calloc \(/ { c = $0; sub(/.*\(/, "", c); sub(/ block.*/, "", c) }
+     m && /^ *[0-9.]+% +[0-9.]+ +\[other\] \(/ && !o { o = $0; sub(/.*\(/, "", o); sub(/ block.*/, "", o) }
+     END { exit !(m && c && o && m == c + o) }' "$T/out" ||
+	fail "[other] blocks do not add up: $(cat "$T/out")"
+
+report_ok -i "$T/h.data" --show=leaks --folded
+assert_eq "leak_malloc leaked bytes" 409600 "$(stack_bytes "$T/out" "main;leak_malloc")"
+assert_eq "freed_malloc leaked bytes" 0 "$(leaf_bytes "$T/out" freed_malloc)"
+
+"$MEMPROF" report -i "$T/h.data" --show=leaks --event=page >/dev/null 2>"$T/err" &&
+	fail "--show=leaks --event=page succeeded"
+grep -q "error: --show=leaks is about heap blocks" "$T/err" || fail "page error: $(cat "$T/err")"
+exit 0
