@@ -21,12 +21,13 @@
 #include "report/report.h"
 #include "report/symbolize.h"
 #include "report/tree.h"
+#include "report/unwind.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
-	"memprof report [-i FILE] [--show=live|alloc|count|leaks] [--event=page|heap]\n"                  \
-	"               [--reverse] [--threshold=KIB]\n"                                      \
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak]\n"                    \
+	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                 \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
@@ -37,7 +38,8 @@ static const char report_help[] =
 	"    --show=MODE         live: bytes still allocated at the end of the trace\n"
 	"                        (default); alloc: every byte allocated during it;\n"
 	"                        count: the number of allocations during it;\n"
-	"                        leaks: heap blocks never freed, and how many\n"
+	"                        leaks: heap blocks never freed, and how many;\n"
+	"                        peak: what was live when the most was\n"
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
@@ -93,6 +95,7 @@ struct report {
 	struct report_names n;
 	struct tree *trees[MPF_EV__MAX];
 	struct tree *counts[MPF_EV__MAX];	/* --show=leaks: blocks, node for node */
+	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
 	struct report_section secs[MPF_EV__MAX];
 	struct report_frames frames;	/* --format=json only */
 };
@@ -141,9 +144,11 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				o->show = REPORT_SHOW_COUNT;
 			else if (!strcmp(optarg, "leaks"))
 				o->show = REPORT_SHOW_LEAKS;
+			else if (!strcmp(optarg, "peak"))
+				o->show = REPORT_SHOW_PEAK;
 			else
-				return error("invalid --show '%s': expected live, alloc, count or "
-					     "leaks",
+				return error("invalid --show '%s': expected live, alloc, count, "
+					     "leaks or peak",
 					     optarg),
 				       EXIT_USAGE;
 			break;
@@ -191,10 +196,12 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		}
 	}
 	/* The other formats carry bytes in their own units (pprof's sample types, ...). */
-	if ((o->show == REPORT_SHOW_COUNT || o->show == REPORT_SHOW_LEAKS) &&
+	if (o->show != REPORT_SHOW_LIVE && o->show != REPORT_SHOW_ALLOC &&
 	    o->format != FORMAT_TREE && o->format != FORMAT_FOLDED)
 		return error("--show=%s works with --format=tree and folded only",
-			     o->show == REPORT_SHOW_COUNT ? "count" : "leaks"),
+			     o->show == REPORT_SHOW_COUNT   ? "count"
+			     : o->show == REPORT_SHOW_LEAKS ? "leaks"
+							    : "peak"),
 		       EXIT_USAGE;
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
@@ -496,7 +503,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 {
 	uint32_t path[PATH_FRAMES_MAX + 4];
 	struct report_section *sec = &rp->secs[ev];
-	bool live = rp->opts->show == REPORT_SHOW_LIVE;
+	bool live = rp->opts->show == REPORT_SHOW_LIVE || rp->opts->show == REPORT_SHOW_PEAK;
 	bool count = rp->opts->show == REPORT_SHOW_COUNT;
 	bool leaks = rp->opts->show == REPORT_SHOW_LEAKS;
 	uint64_t threshold = 0;
@@ -516,6 +523,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 		.show = rp->opts->show,
 		.reverse = rp->opts->reverse,
 		.counts = rp->counts[ev],
+		.peak_ns = rp->peak_ns[ev],
 		/* --threshold is in KiB: counts are not folded. */
 		.threshold_kib = rp->opts->format == FORMAT_FOLDED || count
 					 ? 0
@@ -547,6 +555,61 @@ static int build_tree(struct report *rp, unsigned int ev)
 		threshold = sec->threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX
 								     : sec->threshold_kib * 1024;
 	return tree__finish(rp->trees[ev], rp->names, threshold, rp->n.other);
+}
+
+/*
+ * --show=peak: the first pass found, per event type, the record at which the
+ * live total was highest; the trace is read again into a model that applies
+ * no event of a type after its record, and that model replaces the first.
+ * A snapshot per new maximum would cost a copy of the live tables each time.
+ * 0, or 1 after printing an error.
+ */
+static int read_to_peak(struct report *rp)
+{
+	struct mpf_reader *r = input__reopen(&rp->in, rp->opts->in.path);
+	struct unwinder *uw = NULL;
+	struct model *m = NULL;
+	struct mpf_record rec;
+	int err = 0;
+
+	if (!r)
+		return 1;
+	m = model__new(rp->in.hdr.page_size);
+	uw = m ? unwinder__new(m, lookup__open_model_file, rp->in.lookup) : NULL;
+	if (!uw) {
+		err = -ENOMEM;
+		goto out;
+	}
+	model__set_unwinder(m, (model_unwind_fn)unwinder__unwind, uw);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		const struct model_peak *pk = model__peak(rp->model, ev);
+
+		model__stop_after(m, ev, pk->record);
+		rp->peak_ns[ev] = pk->time > rp->in.hdr.start_time ? pk->time - rp->in.hdr.start_time
+								   : 0;
+	}
+	/* The first pass warned of a damaged trace; this one reads what that one did. */
+	while ((err = mpf_reader__next(r, &rec)) > 0) {
+		err = model__add(m, &rec);
+		if (err || rec.type == MPF_REC_END)
+			break;
+	}
+	if (err != -ENOMEM) {
+		err = 0;
+		unwinder__delete(rp->in.uw);
+		model__delete(rp->in.model);
+		rp->in.model = rp->model = m;
+		rp->in.uw = uw;
+		m = NULL;
+		uw = NULL;
+	}
+out:
+	unwinder__delete(uw);
+	model__delete(m);
+	mpf_reader__close(r);
+	if (err)
+		return error("out of memory reading '%s' again", rp->opts->in.path), 1;
+	return 0;
 }
 
 static int intern(struct strtab *t, const char *s, uint32_t *id)
@@ -654,6 +717,8 @@ int cmd_report(int argc, char **argv)
 	rp.model = rp.in.model;
 	hdr = rp.in.hdr;
 	warn_lost(model__stats(rp.model));
+	if (opts.show == REPORT_SHOW_PEAK && read_to_peak(&rp))
+		goto out;
 
 	events = select_events(&rp, &hdr);
 	if (!events)

@@ -131,6 +131,11 @@ struct model {
 	size_t pages_mask, pages_count;
 
 	struct model_stats stats;
+	uint64_t nrec;				/* records given to model__add */
+	uint64_t live_total[MPF_EV__MAX];	/* the sum of the sites' live_bytes */
+	struct model_peak peak[MPF_EV__MAX];
+	uint64_t stop[MPF_EV__MAX];		/* with bit ev of stops */
+	unsigned int stops;
 };
 
 struct model *model__new(uint32_t page_size)
@@ -567,6 +572,7 @@ static void heap__remove(struct model *m, struct heap_slot *s)
 
 	site->live_bytes -= s->size;
 	site->live_nr--;
+	m->live_total[MPF_EV_HEAP] -= s->size;
 	for (;;) {
 		size_t k;
 
@@ -606,6 +612,7 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->live_bytes += size;
 	site->live_nr++;
+	m->live_total[MPF_EV_HEAP] += size;
 	return 0;
 }
 
@@ -732,8 +739,10 @@ static void pages__release(struct model *m, struct page_slot *s, bool keep_live)
 	bool is_head = s->key - 1 == head_id, last = false;
 	struct page_slot *head;
 
-	if (!keep_live)
+	if (!keep_live) {
 		site->live_bytes -= m->page_size;
+		m->live_total[MPF_EV_PAGE] -= m->page_size;
+	}
 	head = is_head ? s : pages__find(m, head_id);
 	if (head && head->pages && --head->pages == 0) {
 		if (!keep_live)
@@ -801,6 +810,7 @@ static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 	}
 	site->live_bytes += pages * m->page_size;
 	site->live_nr++;
+	m->live_total[MPF_EV_PAGE] += pages * m->page_size;
 	return 0;
 }
 
@@ -875,10 +885,47 @@ static int model__event_hook(struct model *m, const struct mpf_record *rec)
 						   : model__stack_of(m, img, stack_id));
 }
 
+/* The event type of an event record, -1 for other records. */
+static int event_type(uint32_t type)
+{
+	switch (type) {
+	case MPF_REC_PAGE_ALLOC:
+	case MPF_REC_PAGE_FREE:
+		return MPF_EV_PAGE;
+	case MPF_REC_HEAP_ALLOC:
+	case MPF_REC_HEAP_FREE:
+	case MPF_REC_HEAP_REALLOC:
+		return MPF_EV_HEAP;
+	default:
+		return -1;
+	}
+}
+
+void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
+{
+	if (ev < MPF_EV__MAX) {
+		m->stop[ev] = records;
+		m->stops |= 1u << ev;
+	}
+}
+
+const struct model_peak *model__peak(const struct model *m, unsigned int ev)
+{
+	return &m->peak[ev < MPF_EV__MAX ? ev : 0];
+}
+
 int model__add(struct model *m, const struct mpf_record *rec)
 {
-	int err = model__apply(m, rec);
+	int ev = event_type(rec->type), err;
 
+	m->nrec++;
+	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
+		return 0;
+	err = model__apply(m, rec);
+	if (!err && ev >= 0 && m->live_total[ev] > m->peak[ev].bytes)
+		m->peak[ev] = (struct model_peak){
+			.bytes = m->live_total[ev], .record = m->nrec, .time = rec->time
+		};
 	if (err || !m->on_event)
 		return err;
 	return model__event_hook(m, rec);

@@ -66,6 +66,17 @@ struct model_stats {
 	uint64_t unmapped_images;	/* images left without maps: past the views' budget */
 };
 
+/*
+ * The highest total of live bytes of one event type, the sum over its sites
+ * as "live" counts them, and the record that reached it first: the number
+ * of records model__add had been given, that one included, and its time.
+ */
+struct model_peak {
+	uint64_t bytes;
+	uint64_t record;	/* 0: the total never rose above 0 */
+	uint64_t time;
+};
+
 struct model;
 
 /* page_size: from the trace header, the unit of page orders. */
@@ -75,6 +86,13 @@ void model__delete(struct model *m);
 int model__add(struct model *m, const struct mpf_record *rec);
 
 const struct model_stats *model__stats(const struct model *m);
+const struct model_peak *model__peak(const struct model *m, unsigned int ev);
+/*
+ * From the record after the first record records given to model__add on,
+ * the events of type ev are not applied (nor counted): a second model fed
+ * the same records with the first one's peak record stops at its peak.
+ */
+void model__stop_after(struct model *m, unsigned int ev, uint64_t records);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
 

@@ -67,6 +67,8 @@ static const char *title(enum report_show show)
 		return "allocations during the trace";
 	case REPORT_SHOW_LEAKS:
 		return "heap blocks never freed during the trace";
+	case REPORT_SHOW_PEAK:
+		return "live memory at its peak";
 	default:
 		return "memory allocated during the trace";
 	}
@@ -82,6 +84,11 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 	fprintf(f, "# memprof report: %s\n", title(sec->show));
 	if (count)
 		fprintf(f, "# event: %s, total %" PRIu64 " allocations\n", sec->event, sec->total);
+	else if (sec->show == REPORT_SHOW_PEAK)
+		fprintf(f, "# event: %s, peak %" PRIu64 " bytes (%.2f KiB) at %.6f s in %" PRIu64
+			   " allocations, threshold %" PRIu64 " KiB\n",
+			sec->event, sec->total, (double)sec->total / 1024.0,
+			(double)sec->peak_ns / 1e9, sec->allocations, sec->threshold_kib);
 	else if (leaks)
 		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
 			   " blocks, threshold %" PRIu64 " KiB\n",
@@ -99,6 +106,7 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 		fprintf(f, "# no %s\n",
 			count	? "allocations during the trace"
 			: leaks ? "heap blocks never freed"
+			: sec->show == REPORT_SHOW_PEAK ? "memory live at any time"
 			: live	? "memory live at the end of the trace"
 				: "memory allocated during the trace");
 	} else {

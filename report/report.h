@@ -22,6 +22,7 @@ enum report_show {
 	REPORT_SHOW_ALLOC,	/* bytes allocated during the trace */
 	REPORT_SHOW_COUNT,	/* the number of allocations during the trace (tree, folded) */
 	REPORT_SHOW_LEAKS,	/* heap blocks never freed, bytes and blocks (tree, folded) */
+	REPORT_SHOW_PEAK,	/* bytes live when the live total was highest (tree, folded) */
 };
 
 /* One event type's section of the report, as output-tree prints its header. */
@@ -38,6 +39,7 @@ struct report_section {
 	 * node (--show=leaks: blocks).  [other] nodes are not in it.
 	 */
 	const struct tree *counts;
+	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
 };
 
 /* ---- hash map: a pair of u64 to a u64 ---- */
