@@ -26,7 +26,7 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
-	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak]\n"                    \
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]\n"          \
 	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                 \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
@@ -39,7 +39,9 @@ static const char report_help[] =
 	"                        (default); alloc: every byte allocated during it;\n"
 	"                        count: the number of allocations during it;\n"
 	"                        leaks: heap blocks never freed, and how many;\n"
-	"                        peak: what was live when the most was\n"
+	"                        peak: what was live when the most was;\n"
+	"                        temporary: heap blocks freed before their thread\n"
+	"                        allocated again\n"
 	"    --event=page|heap   only this event type (default: each one recorded)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
@@ -146,9 +148,11 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				o->show = REPORT_SHOW_LEAKS;
 			else if (!strcmp(optarg, "peak"))
 				o->show = REPORT_SHOW_PEAK;
+			else if (!strcmp(optarg, "temporary"))
+				o->show = REPORT_SHOW_TEMPORARY;
 			else
 				return error("invalid --show '%s': expected live, alloc, count, "
-					     "leaks or peak",
+					     "leaks, peak or temporary",
 					     optarg),
 				       EXIT_USAGE;
 			break;
@@ -201,12 +205,19 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		return error("--show=%s works with --format=tree and folded only",
 			     o->show == REPORT_SHOW_COUNT   ? "count"
 			     : o->show == REPORT_SHOW_LEAKS ? "leaks"
-							    : "peak"),
+			     : o->show == REPORT_SHOW_PEAK  ? "peak"
+							    : "temporary"),
 		       EXIT_USAGE;
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
 		if (o->event == MPF_EV_PAGE)
 			return error("--show=leaks is about heap blocks: pages do not leak"),
+			       EXIT_USAGE;
+		o->event = MPF_EV_HEAP;
+	}
+	if (o->show == REPORT_SHOW_TEMPORARY) {
+		if (o->event == MPF_EV_PAGE)
+			return error("--show=temporary is about heap blocks, not pages"),
 			       EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
 	}
@@ -506,6 +517,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 	bool live = rp->opts->show == REPORT_SHOW_LIVE || rp->opts->show == REPORT_SHOW_PEAK;
 	bool count = rp->opts->show == REPORT_SHOW_COUNT;
 	bool leaks = rp->opts->show == REPORT_SHOW_LEAKS;
+	bool tmp = rp->opts->show == REPORT_SHOW_TEMPORARY;
 	uint64_t threshold = 0;
 	size_t n;
 	int err;
@@ -513,7 +525,7 @@ static int build_tree(struct report *rp, unsigned int ev)
 	rp->trees[ev] = tree__new();
 	if (!rp->trees[ev])
 		return -ENOMEM;
-	if (leaks) {
+	if (leaks || tmp) {
 		rp->counts[ev] = tree__new();
 		if (!rp->counts[ev])
 			return -ENOMEM;
@@ -533,12 +545,14 @@ static int build_tree(struct report *rp, unsigned int ev)
 		const struct model_site *site = model__site(rp->model, ev, i);
 		uint64_t value = count	       ? site->alloc_nr
 				 : live || leaks ? site->live_bytes
+				 : tmp		 ? site->tmp_bytes
 						 : site->alloc_bytes;
+		uint64_t nr = live || leaks ? site->live_nr : tmp ? site->tmp_nr : site->alloc_nr;
 
 		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
-		if (leaks && !value)
+		if ((leaks || tmp) && !value)
 			continue;
-		sec->allocations += live || leaks ? site->live_nr : site->alloc_nr;
+		sec->allocations += nr;
 		if (!value)
 			continue;
 		sec->total += value;
@@ -546,8 +560,8 @@ static int build_tree(struct report *rp, unsigned int ev)
 		if (!err)
 			err = tree__add(rp->trees[ev], path, n, value);
 		/* The same paths in the same order: the same node numbers. */
-		if (!err && leaks)
-			err = tree__add(rp->counts[ev], path, n, site->live_nr);
+		if (!err && rp->counts[ev])
+			err = tree__add(rp->counts[ev], path, n, nr);
 		if (err)
 			return err;
 	}

@@ -127,6 +127,7 @@ struct model {
 
 	struct heap_slot *heap;
 	size_t heap_mask, heap_count;
+	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
 	struct page_slot *pages;
 	size_t pages_mask, pages_count;
 
@@ -195,6 +196,7 @@ void model__delete(struct model *m)
 		hmap__free(&m->sites[ev].index);
 	}
 	free(m->heap);
+	hmap__free(&m->last_alloc);
 	free(m->pages);
 	free(m);
 }
@@ -617,8 +619,8 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 }
 
 /* An allocation of size bytes at ptr by pid from stack_id: counted, and live from now on. */
-static int heap__alloc(struct model *m, uint32_t pid, uint32_t stack_id, uint64_t ptr,
-		       uint64_t size)
+static int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
+		       uint64_t ptr, uint64_t size)
 {
 	struct model_site *site;
 	uint32_t img, si;
@@ -632,11 +634,15 @@ static int heap__alloc(struct model *m, uint32_t pid, uint32_t stack_id, uint64_
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->alloc_bytes += size;
 	site->alloc_nr++;
-	return heap__insert(m, img, ptr, size, si);
+	err = hmap__set(&m->last_alloc, tid, 0, ptr);
+	if (!err)
+		err = heap__insert(m, img, ptr, size, si);
+	return err;
 }
 
-static int heap__free(struct model *m, uint32_t pid, uint64_t ptr)
+static int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 {
+	uint64_t *last;
 	struct heap_slot *s;
 	uint32_t img;
 	int err;
@@ -647,8 +653,18 @@ static int heap__free(struct model *m, uint32_t pid, uint64_t ptr)
 	if (err)
 		return err;
 	s = heap__find(m, img, ptr);
-	if (s)
-		heap__remove(m, s);
+	if (!s)
+		return 0;
+	/* Freed by the thread that allocated it last: nothing was allocated in between. */
+	last = hmap__find(&m->last_alloc, tid, 0);
+	if (last && *last == ptr) {
+		struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
+
+		site->tmp_bytes += s->size;
+		site->tmp_nr++;
+		*last = 0;
+	}
+	heap__remove(m, s);
 	return 0;
 }
 
@@ -658,9 +674,9 @@ static int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r)
 
 	/* ptr 0 with a size is a failed realloc: the old block is untouched. */
 	if (r->old_ptr && (r->ptr || !r->size))
-		err = heap__free(m, r->pid, r->old_ptr);
+		err = heap__free(m, r->pid, r->tid, r->old_ptr);
 	if (!err && r->ptr)
-		err = heap__alloc(m, r->pid, r->stack_id, r->ptr, r->size);
+		err = heap__alloc(m, r->pid, r->tid, r->stack_id, r->ptr, r->size);
 	return err;
 }
 
@@ -982,14 +998,15 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 			m->stats.ignored++;
 			return 0;
 		}
-		return heap__alloc(m, rec->heap_alloc.pid, rec->heap_alloc.stack_id,
-				   rec->heap_alloc.ptr, rec->heap_alloc.size);
+		return heap__alloc(m, rec->heap_alloc.pid, rec->heap_alloc.tid,
+				   rec->heap_alloc.stack_id, rec->heap_alloc.ptr,
+				   rec->heap_alloc.size);
 	case MPF_REC_HEAP_FREE:
 		m->stats.events[MPF_EV_HEAP]++;
 		/* A free by a pid never seen cannot free anything recorded. */
 		if (!hmap__find(&m->pids, rec->heap_free.pid, 0))
 			return 0;
-		return heap__free(m, rec->heap_free.pid, rec->heap_free.ptr);
+		return heap__free(m, rec->heap_free.pid, rec->heap_free.tid, rec->heap_free.ptr);
 	case MPF_REC_HEAP_REALLOC:
 		m->stats.events[MPF_EV_HEAP]++;
 		if (rec->heap_realloc.ptr && rec->heap_realloc.size > HEAP_SIZE_MAX) {

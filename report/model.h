@@ -53,6 +53,11 @@ struct model_site {
 	bool kernel;
 	uint64_t alloc_bytes, alloc_nr;	/* everything allocated */
 	uint64_t live_bytes, live_nr;	/* what is still allocated */
+	/*
+	 * Heap blocks freed before their thread allocated anything else
+	 * (heaptrack's "temporary"): allocated, used briefly, dropped.
+	 */
+	uint64_t tmp_bytes, tmp_nr;
 };
 
 struct model_stats {

@@ -3,7 +3,8 @@
  * lines (so tools can skip it, as with perf report), then the call tree one
  * node a line: percent of the section's total, KiB, and the name indented
  * two spaces per level (with --show=count, a count of allocations in place
- * of KiB; with --show=leaks, "(N blocks)" after each name).  Tests match these lines; change them on purpose only.
+ * of KiB; with --show=leaks and temporary, "(N blocks)" or "(N allocations)"
+ * after each name).  Tests match these lines; change them on purpose only.
  */
 #include <inttypes.h>
 
@@ -52,7 +53,9 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 		fprintf(f, "  %7.2f%%  %10.2f  %*s%s", pct, (double)n->value / 1024.0,
 			(int)(2 * depth), "", strtab__str(names, n->name));
 	if (sec->show != REPORT_SHOW_COUNT && sec->counts)
-		fprintf(f, " (%" PRIu64 " block%s)\n", count, count == 1 ? "" : "s");
+		fprintf(f, " (%" PRIu64 " %s%s)\n", count,
+			sec->show == REPORT_SHOW_LEAKS ? "block" : "allocation",
+			count == 1 ? "" : "s");
 	else if (sec->show != REPORT_SHOW_COUNT)
 		fputc('\n', f);
 	print_children(f, t, names, idx, depth + 1, sec, count);
@@ -69,6 +72,8 @@ static const char *title(enum report_show show)
 		return "heap blocks never freed during the trace";
 	case REPORT_SHOW_PEAK:
 		return "live memory at its peak";
+	case REPORT_SHOW_TEMPORARY:
+		return "temporary heap allocations, freed before their thread allocated again";
 	default:
 		return "memory allocated during the trace";
 	}
@@ -89,11 +94,11 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 			   " allocations, threshold %" PRIu64 " KiB\n",
 			sec->event, sec->total, (double)sec->total / 1024.0,
 			(double)sec->peak_ns / 1e9, sec->allocations, sec->threshold_kib);
-	else if (leaks)
+	else if (leaks || sec->show == REPORT_SHOW_TEMPORARY)
 		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
-			   " blocks, threshold %" PRIu64 " KiB\n",
+			   " %s, threshold %" PRIu64 " KiB\n",
 			sec->event, sec->total, (double)sec->total / 1024.0, sec->allocations,
-			sec->threshold_kib);
+			leaks ? "blocks" : "temporary allocations", sec->threshold_kib);
 	else
 		fprintf(f, "# event: %s, total %" PRIu64 " bytes (%.2f KiB) in %" PRIu64
 			   " allocations, threshold %" PRIu64 " KiB\n",
@@ -107,6 +112,7 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 			count	? "allocations during the trace"
 			: leaks ? "heap blocks never freed"
 			: sec->show == REPORT_SHOW_PEAK ? "memory live at any time"
+			: sec->show == REPORT_SHOW_TEMPORARY ? "temporary heap allocations"
 			: live	? "memory live at the end of the trace"
 				: "memory allocated during the trace");
 	} else {

@@ -23,6 +23,7 @@ enum report_show {
 	REPORT_SHOW_COUNT,	/* the number of allocations during the trace (tree, folded) */
 	REPORT_SHOW_LEAKS,	/* heap blocks never freed, bytes and blocks (tree, folded) */
 	REPORT_SHOW_PEAK,	/* bytes live when the live total was highest (tree, folded) */
+	REPORT_SHOW_TEMPORARY,	/* heap blocks freed before the next allocation (tree, folded) */
 };
 
 /* One event type's section of the report, as output-tree prints its header. */
@@ -36,7 +37,8 @@ struct report_section {
 	/*
 	 * Or NULL: a tree built from the same paths in the same order as the
 	 * one printed, so with the same node numbers, holding a count per
-	 * node (--show=leaks: blocks).  [other] nodes are not in it.
+	 * node (--show=leaks: blocks, temporary: allocations).  [other]
+	 * nodes are not in it.
 	 */
 	const struct tree *counts;
 	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
