@@ -29,6 +29,7 @@
 	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]\n"          \
 	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                 \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
+	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]\n"                \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
 static const char report_help[] =
@@ -49,12 +50,17 @@ static const char report_help[] =
 	"                        json, pprof (gzipped profile.proto), svg (flame graph)\n"
 	"    --folded            the same as --format=folded\n"
 	"    --srcline           the source file and line after each function name\n"
+	"    --pid=PID[,PID...]  only the allocations of these processes\n"
+	"    --comm=NAME         only the allocations of processes named NAME\n"
+	"    --time=START,END    only the events between these seconds from the start\n"
+	"                        of the trace (either may be left out)\n"
 	"    --symfs=DIR         look for the recorded files under DIR first\n"
 	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
 	"                        else ~/.cache/memprof)\n"
 	"    -h, --help          show this help\n";
 
 #define THRESHOLD_KIB_DEFAULT 256
+#define PIDS_MAX 64	/* in one --pid */
 
 enum report_format {
 	FORMAT_TREE,
@@ -78,6 +84,10 @@ struct report_opts {
 	enum report_format format;
 	bool srcline;
 	uint64_t threshold_kib;
+	/* --pid, --comm, --time: the times in seconds from the trace's start until it is read. */
+	uint32_t pids[PIDS_MAX];
+	struct model_filter filter;
+	double time_start, time_end;
 };
 
 /* Names every path may use, interned once. */
@@ -110,7 +120,68 @@ enum {
 	OPT_SHOW,
 	OPT_EVENT,
 	OPT_SRCLINE,
+	OPT_PID,
+	OPT_COMM,
+	OPT_TIME,
 };
+
+/* "PID[,PID...]" into o->pids: false when it is not that. */
+static bool parse_pids(const char *arg, struct report_opts *o)
+{
+	const char *p = arg;
+
+	o->filter.npids = 0;
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9' || o->filter.npids == PIDS_MAX)
+			return false;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v > UINT32_MAX)
+			return false;
+		o->pids[o->filter.npids++] = (uint32_t)v;
+		if (!*end)
+			break;
+		if (*end != ',')
+			return false;
+		p = end + 1;
+	}
+	o->filter.pids = o->pids;
+	return true;
+}
+
+/* One side of --time: seconds, or empty for an open end. */
+static bool parse_seconds(const char *s, size_t len, double *out)
+{
+	char buf[64], *end;
+
+	if (!len)
+		return true;
+	if (len >= sizeof(buf) || *s == '-' || *s == '+')
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	*out = strtod(buf, &end);
+	return !errno && end != buf && !*end && *out >= 0 && *out < 1e9;
+}
+
+/* "START,END" in seconds, either one empty. */
+static bool parse_time(const char *arg, struct report_opts *o)
+{
+	const char *comma = strchr(arg, ',');
+
+	o->time_start = 0;
+	o->time_end = 1e9;
+	if (!comma || !parse_seconds(arg, (size_t)(comma - arg), &o->time_start) ||
+	    !parse_seconds(comma + 1, strlen(comma + 1), &o->time_end) ||
+	    o->time_end < o->time_start)
+		return false;
+	o->filter.has_time = true;
+	return true;
+}
 
 /* 0: go on; otherwise the exit status (0 after --help). */
 static int parse_options(int argc, char **argv, struct report_opts *o, bool *done)
@@ -124,6 +195,9 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "srcline", no_argument, NULL, OPT_SRCLINE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "time", required_argument, NULL, OPT_TIME },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -191,6 +265,22 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		}
 		case OPT_SRCLINE:
 			o->srcline = true;
+			break;
+		case OPT_PID:
+			if (!parse_pids(optarg, o))
+				return error("invalid --pid '%s': expected PID[,PID...] (at most %d)",
+					     optarg, PIDS_MAX),
+				       EXIT_USAGE;
+			break;
+		case OPT_COMM:
+			o->filter.comm = optarg;
+			break;
+		case OPT_TIME:
+			if (!parse_time(optarg, o))
+				return error("invalid --time '%s': expected START,END in seconds "
+					     "from the start of the trace",
+					     optarg),
+				       EXIT_USAGE;
 			break;
 		case 'h':
 			*done = true;
@@ -572,13 +662,14 @@ static int build_tree(struct report *rp, unsigned int ev)
 }
 
 /*
- * --show=peak: the first pass found, per event type, the record at which the
- * live total was highest; the trace is read again into a model that applies
- * no event of a type after its record, and that model replaces the first.
- * A snapshot per new maximum would cost a copy of the live tables each time.
+ * The trace read again into a new model, with the filters (--pid, --comm,
+ * --time), which must be set before reading, and with to_peak (--show=peak)
+ * stopping each event type at the record where the model before found its
+ * live total highest: a snapshot per new maximum would cost a copy of the
+ * live tables each time.  The new model replaces the one before.
  * 0, or 1 after printing an error.
  */
-static int read_to_peak(struct report *rp)
+static int reread(struct report *rp, bool to_peak)
 {
 	struct mpf_reader *r = input__reopen(&rp->in, rp->opts->in.path);
 	struct unwinder *uw = NULL;
@@ -595,7 +686,8 @@ static int read_to_peak(struct report *rp)
 		goto out;
 	}
 	model__set_unwinder(m, (model_unwind_fn)unwinder__unwind, uw);
-	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+	model__set_filter(m, &rp->opts->filter);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX && to_peak; ev++) {
 		const struct model_peak *pk = model__peak(rp->model, ev);
 
 		model__stop_after(m, ev, pk->record);
@@ -731,7 +823,14 @@ int cmd_report(int argc, char **argv)
 	rp.model = rp.in.model;
 	hdr = rp.in.hdr;
 	warn_lost(model__stats(rp.model));
-	if (opts.show == REPORT_SHOW_PEAK && read_to_peak(&rp))
+	if (opts.filter.has_time) {
+		opts.filter.time_start = hdr.start_time + (uint64_t)(opts.time_start * 1e9);
+		opts.filter.time_end = hdr.start_time + (uint64_t)(opts.time_end * 1e9);
+	}
+	/* The filters apply from the first record: the trace is read again with them. */
+	if ((opts.filter.npids || opts.filter.comm || opts.filter.has_time) && reread(&rp, false))
+		goto out;
+	if (opts.show == REPORT_SHOW_PEAK && reread(&rp, true))
 		goto out;
 
 	events = select_events(&rp, &hdr);

@@ -137,6 +137,8 @@ struct model {
 	struct model_peak peak[MPF_EV__MAX];
 	uint64_t stop[MPF_EV__MAX];		/* with bit ev of stops */
 	unsigned int stops;
+	struct model_filter filter;
+	bool filtered;
 };
 
 struct model *model__new(uint32_t page_size)
@@ -925,6 +927,44 @@ void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
 	}
 }
 
+void model__set_filter(struct model *m, const struct model_filter *f)
+{
+	m->filter = *f;
+	m->filtered = f->npids || f->comm || f->has_time;
+}
+
+/* Whether the filter lets the event record rec be applied. */
+static bool model__passes(struct model *m, const struct mpf_record *rec)
+{
+	const struct model_filter *f = &m->filter;
+	uint32_t pid, img;
+	size_t i;
+
+	if (f->has_time && (rec->time < f->time_start || rec->time > f->time_end))
+		return false;
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		pid = rec->page_alloc.pid;
+		break;
+	case MPF_REC_HEAP_ALLOC:
+		pid = rec->heap_alloc.pid;
+		break;
+	case MPF_REC_HEAP_REALLOC:
+		pid = rec->heap_realloc.pid;
+		break;
+	default:
+		return true;
+	}
+	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
+		;
+	if (f->npids && i == f->npids)
+		return false;
+	/* A failure to make the image is model__apply's to report. */
+	if (f->comm && !image_of(m, pid, &img) && strcmp(m->images[img].comm, f->comm))
+		return false;
+	return true;
+}
+
 const struct model_peak *model__peak(const struct model *m, unsigned int ev)
 {
 	return &m->peak[ev < MPF_EV__MAX ? ev : 0];
@@ -936,6 +976,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 
 	m->nrec++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
+		return 0;
+	if (ev >= 0 && m->filtered && !model__passes(m, rec))
 		return 0;
 	err = model__apply(m, rec);
 	if (!err && ev >= 0 && m->live_total[ev] > m->peak[ev].bytes)

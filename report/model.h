@@ -98,6 +98,23 @@ const struct model_peak *model__peak(const struct model *m, unsigned int ev);
  * the same records with the first one's peak record stops at its peak.
  */
 void model__stop_after(struct model *m, unsigned int ev, uint64_t records);
+
+/*
+ * Which events the model applies (report --pid, --comm, --time).  An
+ * allocation is applied when its process is one of pids (all when npids is
+ * 0) and is named comm as of the event (any when NULL); a free whatever its
+ * process, as it can only free what was applied.  With has_time, an event
+ * timed outside [time_start, time_end] (the records' clock) is not applied
+ * at all.  The arrays are the caller's and must outlive the model.
+ */
+struct model_filter {
+	const uint32_t *pids;
+	size_t npids;
+	const char *comm;
+	bool has_time;
+	uint64_t time_start, time_end;
+};
+void model__set_filter(struct model *m, const struct model_filter *f);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
 

@@ -1,0 +1,53 @@
+#!/bin/bash
+# report --pid, --comm and --time on the heap workload (tests/workloads/heap.c):
+# the forked child's pid gives child_leak alone; --time applies only the
+# events between its bounds, so a block freed after the window is still live.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+record_ok -e heap -o "$T/h.data" -- "$WL/heap"
+"$MEMPROF" script -i "$T/h.data" --format=csv >"$T/events.csv" 2>"$T/script.err" ||
+	fail "memprof script failed: $(cat "$T/script.err")"
+
+# --pid: the child (the process that ran child_leak), then both
+child=$(awk -F, '$NF ~ /^child_leak;/ { print $2; exit }' "$T/events.csv")
+parent=$(awk -F, '$NF ~ /^leak_malloc;/ { print $2; exit }' "$T/events.csv")
+[ -n "$child" ] && [ -n "$parent" ] && [ "$child" != "$parent" ] ||
+	fail "no child and parent pids in the events: $(head -n 3 "$T/events.csv")"
+report_ok -i "$T/h.data" --pid "$child" --folded
+assert_eq "child's folded stacks" 1 "$(wc -l <"$T/out")"
+assert_eq "child_leak with --pid" 614400 "$(leaf_bytes "$T/out" child_leak)"
+report_ok -i "$T/h.data" --pid "$child,$parent" --folded
+assert_eq "child_leak with both pids" 614400 "$(leaf_bytes "$T/out" child_leak)"
+assert_eq "leak_malloc with both pids" 409600 "$(leaf_bytes "$T/out" leak_malloc)"
+report_ok -i "$T/h.data" --pid "$parent" --show=alloc --threshold=0
+grep -q child_leak "$T/out" && fail "child_leak under --pid $parent: $(cat "$T/out")"
+grep -q "heap \[$parent\]" "$T/out" || fail "no parent under --pid $parent: $(cat "$T/out")"
+
+# --comm: the workload is named heap; nothing else is
+report_ok -i "$T/h.data" --comm heap --folded
+assert_eq "leak_calloc with --comm heap" 1000000 "$(leaf_bytes "$T/out" leak_calloc)"
+assert_eq "child_leak with --comm heap" 614400 "$(leaf_bytes "$T/out" child_leak)"
+report_ok -i "$T/h.data" --comm nosuchname
+grep -q '^# no memory live at the end of the trace$' "$T/out" ||
+	fail "--comm nosuchname: $(cat "$T/out")"
+
+# --time: from the child's first event on, only the child allocates
+tchild=$(awk -F, -v p="$child" '$2 == p { print $1; exit }' "$T/events.csv")
+report_ok -i "$T/h.data" --time "$tchild," --folded
+assert_eq "child_leak after $tchild s" 614400 "$(leaf_bytes "$T/out" child_leak)"
+assert_eq "leak_malloc after $tchild s" 0 "$(leaf_bytes "$T/out" leak_malloc)"
+# up to just before freed_malloc's first free: its blocks are not freed yet
+tfree=$(awk -F, -v p="$parent" '$2 == p && $5 == "free" { print $1; exit }' "$T/events.csv")
+tbefore=$(awk -v t="$tfree" 'BEGIN { printf "%.9f", t - 0.000000002 }')
+report_ok -i "$T/h.data" --time "0,$tbefore" --folded
+assert_eq "freed_malloc live before its frees" 409600 "$(leaf_bytes "$T/out" freed_malloc)"
+assert_eq "child_leak before its fork" 0 "$(leaf_bytes "$T/out" child_leak)"
+report_ok -i "$T/h.data" --folded
+assert_eq "freed_malloc live at the end" 0 "$(leaf_bytes "$T/out" freed_malloc)"
+
+for bad in "--pid=x" "--pid=1,,2" "--time=2,1" "--time=1" "--time=-1,2"; do
+	"$MEMPROF" report -i "$T/h.data" "$bad" >/dev/null 2>"$T/err" && fail "$bad succeeded"
+	grep -q "^memprof: error: invalid" "$T/err" || fail "$bad: $(cat "$T/err")"
+done
+exit 0
