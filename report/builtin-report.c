@@ -26,10 +26,10 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
-	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]\n"          \
-	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                 \
-	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"      \
-	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]\n"                \
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]\n"           \
+	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                  \
+	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"       \
+	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]\n"              \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
 
 static const char report_help[] =

@@ -31,7 +31,7 @@ struct report_section {
 	const char *event;		/* "page", "heap" */
 	enum report_show show;
 	bool reverse;			/* allocation sites first */
-	uint64_t total;			/* bytes, the sum of the top level */
+	uint64_t total;			/* bytes (--show=count: allocations), the top level's sum */
 	uint64_t allocations;		/* allocation events behind total */
 	uint64_t threshold_kib;		/* 0: no folding */
 	/*
