@@ -300,36 +300,6 @@ out:
 
 /* ---- paths ---- */
 
-static bool printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-/* Names come from traces and files: control characters are shown as '?'. */
-static int printable_name(struct strtab *names, uint32_t *name)
-{
-	char *copy;
-	int id;
-
-	if (printable(strtab__str(names, *name)))
-		return 0;
-	copy = strdup(strtab__str(names, *name));
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	id = strtab__intern(names, copy);
-	free(copy);
-	if (id < 0)
-		return id;
-	*name = (uint32_t)id;
-	return 0;
-}
-
 /*
  * The path of a site: the process name (without its pid, which differs from
  * run to run), then the frames outermost first.
@@ -354,7 +324,7 @@ static int site_path(struct diff *d, struct side *s, const struct model_site *si
 		if (got < 0)
 			return got;
 		for (int j = 0; j < got; j++) {
-			err = printable_name(d->names, &frames[nf++]);
+			err = strtab__printable(d->names, &frames[nf++]);
 			if (err)
 				return err;
 		}
@@ -367,7 +337,7 @@ static int site_path(struct diff *d, struct side *s, const struct model_site *si
 	if (got < 0)
 		return got;
 	path[0] = (uint32_t)got;
-	err = printable_name(d->names, &path[0]);
+	err = strtab__printable(d->names, &path[0]);
 	if (err)
 		return err;
 	*n = 1;

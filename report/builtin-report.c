@@ -352,39 +352,11 @@ static void warn_lost(const struct model_stats *st)
  * control character in one would reach the terminal (escape sequences) or
  * split a folded line, so it is shown as '?'.
  */
-static bool printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 static void make_printable(char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
-}
-
-/* *name, or the id of its printable form. */
-static int printable_name(struct strtab *names, uint32_t *name)
-{
-	char *copy;
-	int id;
-
-	if (printable(strtab__str(names, *name)))
-		return 0;
-	copy = strdup(strtab__str(names, *name));
-	if (!copy)
-		return -ENOMEM;
-	make_printable(copy);
-	id = strtab__intern(names, copy);
-	free(copy);
-	if (id < 0)
-		return id;
-	*name = (uint32_t)id;
-	return 0;
 }
 
 /* A path from the trace, for a message. */
@@ -570,7 +542,7 @@ static int site_path(struct report *rp, const struct model_site *site, uint32_t 
 		if (got < 0)
 			return got;
 		for (int j = 0; j < got; j++) {
-			err = printable_name(rp->names, &frames[nf + j]);
+			err = strtab__printable(rp->names, &frames[nf + j]);
 			if (err)
 				return err;
 		}

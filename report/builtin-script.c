@@ -140,30 +140,6 @@ static bool is_event(uint32_t type)
 	       type == MPF_REC_HEAP_REALLOC;
 }
 
-/* Names from the trace and its files, with control characters shown as '?'. */
-static int printable_name(struct strtab *names, uint32_t *name)
-{
-	const char *s = strtab__str(names, *name);
-	char *copy;
-	int id;
-
-	if (!strpbrk(s, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11"
-			"\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"))
-		return 0;
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	id = strtab__intern(names, copy);
-	free(copy);
-	if (id < 0)
-		return id;
-	*name = (uint32_t)id;
-	return 0;
-}
-
 /* The frames of stack in image, innermost first, symbolized once per (image, stack). */
 static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool kernel,
 			const uint32_t **frames, size_t *n)
@@ -190,7 +166,7 @@ static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool 
 		if (got < 0)
 			return got;
 		for (int j = 0; j < got; j++) {
-			err = printable_name(sc->names, &buf[nf++]);
+			err = strtab__printable(sc->names, &buf[nf++]);
 			if (err)
 				return err;
 		}

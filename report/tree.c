@@ -4,6 +4,8 @@
  * independent of how many children a node has (the top level of a
  * system-wide trace has one per process).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/report.h"
@@ -255,4 +257,29 @@ out:
 const struct tree_node *tree__node(const struct tree *t, uint32_t i)
 {
 	return i < t->nr ? &t->nodes[i] : NULL;
+}
+
+int strtab__printable(struct strtab *t, uint32_t *id)
+{
+	const char *s = strtab__str(t, *id);
+	char *copy;
+	int n;
+
+	for (n = 0; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+			break;
+	if (!s[n])
+		return 0;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	n = strtab__intern(t, copy);
+	free(copy);
+	if (n < 0)
+		return n;
+	*id = (uint32_t)n;
+	return 0;
 }

@@ -18,6 +18,13 @@ void strtab__delete(struct strtab *t);
 /* The id of s (>= 0), adding it when new; -ENOMEM. */
 int strtab__intern(struct strtab *t, const char *s);
 const char *strtab__str(const struct strtab *t, uint32_t id);
+/*
+ * Names come from traces and the files they name: a control character would
+ * reach the terminal (escape sequences) or split a folded line.  Replaces
+ * *id by the id of its form with those shown as '?' (itself when it has
+ * none).  0 or -ENOMEM.
+ */
+int strtab__printable(struct strtab *t, uint32_t *id);
 
 /* ---- the tree ---- */
 
