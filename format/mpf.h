@@ -19,7 +19,8 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	1	/* newer minors only add record types (1: USTACK) */
+#define MPF_VERSION_MINOR	2	/* newer minors only add record types and fields
+					   (1: USTACK; 2: cache, mmap, rss events, exec args) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
@@ -30,6 +31,9 @@
 enum mpf_event_type {
 	MPF_EV_PAGE = 0,	/* physical pages (mm_page_alloc / mm_page_free) */
 	MPF_EV_HEAP = 1,	/* malloc and friends, free */
+	MPF_EV_CACHE = 2,	/* page cache pages added and deleted (1.2) */
+	MPF_EV_MMAP = 3,	/* mmap, munmap, mremap, brk calls (1.2) */
+	MPF_EV_RSS = 4,		/* resident set size samples (1.2) */
 	MPF_EV__MAX,
 };
 
@@ -50,6 +54,10 @@ enum mpf_rec_type {
 	MPF_REC_LOST,		/* events dropped by the kernel side */
 	MPF_REC_END,		/* last record of a complete trace */
 	MPF_REC_USTACK,		/* 1.1: registers and a stack copy, unwound by report */
+	MPF_REC_CACHE_ADD,	/* 1.2: pages added to the page cache */
+	MPF_REC_CACHE_DEL,	/* 1.2: pages deleted from the page cache */
+	MPF_REC_VM,		/* 1.2: an mmap, munmap, mremap or brk call */
+	MPF_REC_RSS,		/* 1.2: a process's resident set, sampled */
 	MPF_REC__MAX,
 };
 
@@ -102,6 +110,8 @@ struct mpf_fork {
 struct mpf_exec {
 	uint32_t pid;
 	const char *filename;
+	const char *args;	/* 1.2: argv, each NUL-terminated, args_len bytes in all */
+	uint32_t args_len;	/* 0: not known */
 };
 
 struct mpf_exit {
@@ -189,6 +199,62 @@ struct mpf_ustack {
 	const uint8_t *data;
 };
 
+/*
+ * Pages added to the page cache by the target (a read, a write, a fault of a
+ * mapped file, readahead), as one folio of 2^order pages from page id page:
+ * page index `index` of the file (dev, ino).  A page the target allocated
+ * and then added is cache from then on, not a page of its own.
+ */
+struct mpf_cache_add {
+	uint32_t pid, tid;
+	uint32_t order;
+	uint32_t stack_id;
+	uint64_t page;
+	uint64_t ino;
+	uint32_t dev;		/* the kernel's dev_t: major << 20 | minor */
+	uint64_t index;		/* in pages */
+};
+
+/* Pages deleted from the page cache (eviction, truncation), some the targets added. */
+struct mpf_cache_del {
+	uint32_t pid;		/* the deleting task's process; 0 for the kernel's */
+	uint32_t order;
+	uint64_t page;
+};
+
+enum mpf_vm_call {
+	MPF_VM_MMAP = 0,
+	MPF_VM_MUNMAP,
+	MPF_VM_MREMAP,
+	MPF_VM_BRK,
+	MPF_VM__MAX,
+};
+
+/*
+ * A successful address space call.  mmap: [addr, addr + len) mapped with
+ * prot and flags (mmap(2)'s).  munmap: [addr, addr + len) unmapped.
+ * mremap: [old_addr, old_addr + old_len) moved or resized to [addr, addr +
+ * len), flags mremap(2)'s.  brk: the break moved from old_addr to addr (len
+ * and old_len 0).  Lengths are in bytes, rounded up to pages.
+ */
+struct mpf_vm {
+	uint32_t pid, tid;
+	uint32_t call;		/* enum mpf_vm_call */
+	uint32_t stack_id;
+	uint32_t prot, flags;
+	uint64_t addr, len;
+	uint64_t old_addr, old_len;
+};
+
+/* A process's resident memory as /proc/PID/status gave it, in bytes. */
+struct mpf_rss {
+	uint32_t pid;
+	uint64_t anon;		/* RssAnon */
+	uint64_t file;		/* RssFile */
+	uint64_t shmem;		/* RssShmem */
+	uint64_t hwm;		/* VmHWM: the peak of anon + file + shmem so far */
+};
+
 struct mpf_lost {
 	uint32_t event;		/* enum mpf_event_type */
 	uint64_t count;
@@ -219,6 +285,10 @@ struct mpf_record {
 		struct mpf_lost lost;
 		struct mpf_end end;
 		struct mpf_ustack ustack;
+		struct mpf_cache_add cache_add;
+		struct mpf_cache_del cache_del;
+		struct mpf_vm vm;
+		struct mpf_rss rss;
 	};
 };
 
@@ -319,9 +389,10 @@ void mpf_reader__status(const struct mpf_reader *r, struct mpf_reader_status *st
 void mpf_reader__close(struct mpf_reader *r);
 
 /* ---- names ---- */
-const char *mpf_event_name(unsigned int ev);	/* "page", "heap"; NULL if unknown */
+const char *mpf_event_name(unsigned int ev);	/* "page", "heap", ...; NULL if unknown */
 int mpf_event_parse(const char *name);		/* -EINVAL if unknown */
 const char *mpf_heap_func_name(unsigned int func);	/* "malloc", ... */
 const char *mpf_rec_name(unsigned int type);
+const char *mpf_vm_call_name(unsigned int call);	/* "mmap", "munmap", "mremap", "brk" */
 
 #endif

@@ -13,6 +13,16 @@
 static const char *const event_names[] = {
 	[MPF_EV_PAGE] = "page",
 	[MPF_EV_HEAP] = "heap",
+	[MPF_EV_CACHE] = "cache",
+	[MPF_EV_MMAP] = "mmap",
+	[MPF_EV_RSS] = "rss",
+};
+
+static const char *const vm_call_names[] = {
+	[MPF_VM_MMAP] = "mmap",
+	[MPF_VM_MUNMAP] = "munmap",
+	[MPF_VM_MREMAP] = "mremap",
+	[MPF_VM_BRK] = "brk",
 };
 
 static const char *const heap_func_names[] = {
@@ -43,12 +53,17 @@ static const char *const rec_names[] = {
 	[MPF_REC_LOST] = "lost",
 	[MPF_REC_END] = "end",
 	[MPF_REC_USTACK] = "ustack",
+	[MPF_REC_CACHE_ADD] = "cache_add",
+	[MPF_REC_CACHE_DEL] = "cache_del",
+	[MPF_REC_VM] = "vm",
+	[MPF_REC_RSS] = "rss",
 };
 
 /* An enum value appended without a name here would silently be NULL: fail the build. */
 _Static_assert(ARRAY_SIZE(event_names) == MPF_EV__MAX, "event_names");
 _Static_assert(ARRAY_SIZE(heap_func_names) == MPF_HEAP__MAX, "heap_func_names");
 _Static_assert(ARRAY_SIZE(rec_names) == MPF_REC__MAX, "rec_names");
+_Static_assert(ARRAY_SIZE(vm_call_names) == MPF_VM__MAX, "vm_call_names");
 
 const char *mpf_event_name(unsigned int ev)
 {
@@ -73,4 +88,9 @@ const char *mpf_heap_func_name(unsigned int func)
 const char *mpf_rec_name(unsigned int type)
 {
 	return type < ARRAY_SIZE(rec_names) ? rec_names[type] : NULL;
+}
+
+const char *mpf_vm_call_name(unsigned int call)
+{
+	return call < ARRAY_SIZE(vm_call_names) ? vm_call_names[call] : NULL;
 }

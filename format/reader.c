@@ -388,6 +388,14 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		if (mpf_dec__get_u32(d, &rec->exec.pid) ||
 		    mpf_dec__get_str(d, MPF_PATH_MAX, &rec->exec.filename, NULL))
 			return -EBADMSG;
+		/* 1.2 appended the arguments; a 1.0 or 1.1 record ends here. */
+		if (!mpf_dec__left(d))
+			return 0;
+		if (mpf_dec__get_u32(d, &rec->exec.args_len) ||
+		    rec->exec.args_len > MPF_PATH_MAX ||
+		    mpf_dec__get_bytes(d, rec->exec.args_len, &p))
+			return -EBADMSG;
+		rec->exec.args = (const char *)p;
 		return 0;
 	case MPF_REC_EXIT:
 		if (mpf_dec__get_u32(d, &rec->exit.pid) || mpf_dec__get_u32(d, &v))
@@ -485,8 +493,42 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 			return -EBADMSG;
 		r->ptr = rec->heap_realloc.ptr;
 		return 0;
+	case MPF_REC_CACHE_ADD:
+		if (get_pid_tid(d, &rec->cache_add.pid, &rec->cache_add.tid) ||
+		    get_order(d, &rec->cache_add.order) ||
+		    mpf_dec__get_u32(d, &rec->cache_add.stack_id) ||
+		    get_zz64(d, r->page, &rec->cache_add.page) ||
+		    mpf_dec__get_u64(d, &rec->cache_add.ino) ||
+		    mpf_dec__get_u32(d, &rec->cache_add.dev) ||
+		    mpf_dec__get_u64(d, &rec->cache_add.index))
+			return -EBADMSG;
+		r->page = rec->cache_add.page;
+		return 0;
+	case MPF_REC_CACHE_DEL:
+		if (mpf_dec__get_u32(d, &rec->cache_del.pid) ||
+		    get_order(d, &rec->cache_del.order) ||
+		    get_zz64(d, r->page, &rec->cache_del.page))
+			return -EBADMSG;
+		r->page = rec->cache_del.page;
+		return 0;
+	case MPF_REC_VM:
+		if (get_pid_tid(d, &rec->vm.pid, &rec->vm.tid) ||
+		    mpf_dec__get_u32(d, &rec->vm.call) || rec->vm.call >= MPF_VM__MAX ||
+		    mpf_dec__get_u32(d, &rec->vm.stack_id) || mpf_dec__get_u32(d, &rec->vm.prot) ||
+		    mpf_dec__get_u32(d, &rec->vm.flags) || mpf_dec__get_u64(d, &rec->vm.addr) ||
+		    mpf_dec__get_u64(d, &rec->vm.len) ||
+		    get_zz64(d, rec->vm.addr, &rec->vm.old_addr) ||
+		    mpf_dec__get_u64(d, &rec->vm.old_len))
+			return -EBADMSG;
+		return 0;
+	case MPF_REC_RSS:
+		if (mpf_dec__get_u32(d, &rec->rss.pid) || mpf_dec__get_u64(d, &rec->rss.anon) ||
+		    mpf_dec__get_u64(d, &rec->rss.file) || mpf_dec__get_u64(d, &rec->rss.shmem) ||
+		    mpf_dec__get_u64(d, &rec->rss.hwm))
+			return -EBADMSG;
+		return 0;
 	case MPF_REC_LOST:
-		if (mpf_dec__get_u32(d, &rec->lost.event) || rec->lost.event >= MPF_EV__MAX ||
+		if (mpf_dec__get_u32(d, &rec->lost.event) ||
 		    mpf_dec__get_u64(d, &rec->lost.count))
 			return -EBADMSG;
 		return 0;

@@ -229,6 +229,10 @@ static int record__check(const struct mpf_record *rec)
 			return -ENAMETOOLONG;
 		return 0;
 	case MPF_REC_EXEC:
+		if (rec->exec.args_len && !rec->exec.args)
+			return -EINVAL;
+		if (rec->exec.args_len > MPF_PATH_MAX)
+			return -E2BIG;
 		return str_len(rec->exec.filename) > MPF_PATH_MAX ? -ENAMETOOLONG : 0;
 	case MPF_REC_FILE:
 		if (rec->file.id == 0 || rec->file.build_id_len > MPF_BUILD_ID_MAX)
@@ -252,6 +256,13 @@ static int record__check(const struct mpf_record *rec)
 		if (rec->ustack.id == 0 || (rec->ustack.size && !rec->ustack.data))
 			return -EINVAL;
 		return rec->ustack.size > MPF_USTACK_MAX ? -E2BIG : 0;
+	case MPF_REC_CACHE_ADD:
+		return rec->cache_add.order > MPF_PAGE_ORDER_MAX ? -EINVAL : 0;
+	case MPF_REC_CACHE_DEL:
+		return rec->cache_del.order > MPF_PAGE_ORDER_MAX ? -EINVAL : 0;
+	case MPF_REC_VM:
+		return rec->vm.call >= MPF_VM__MAX ? -EINVAL : 0;
+	case MPF_REC_RSS:
 	case MPF_REC_COMM:
 	case MPF_REC_FORK:
 	case MPF_REC_EXIT:
@@ -310,6 +321,11 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = mpf_put_varint(p, rec->exec.pid);
 		s = rec->exec.filename ? rec->exec.filename : "";
 		p = put_str(p, s, strlen(s));
+		/* 1.2: the arguments, as bytes (they hold NULs). */
+		p = mpf_put_varint(p, rec->exec.args_len);
+		if (rec->exec.args_len)
+			memcpy(p, rec->exec.args, rec->exec.args_len);
+		p += rec->exec.args_len;
 		break;
 	case MPF_REC_EXIT:
 		p = mpf_put_varint(p, rec->exit.pid);
@@ -396,6 +412,40 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = put_zz64(p, rec->heap_realloc.ptr, rec->heap_realloc.old_ptr);
 		st->ptr = rec->heap_realloc.ptr;
 		p = mpf_put_varint(p, rec->heap_realloc.size);
+		break;
+	case MPF_REC_CACHE_ADD:
+		p = put_pid_tid(p, rec->cache_add.pid, rec->cache_add.tid);
+		p = mpf_put_varint(p, rec->cache_add.order);
+		p = mpf_put_varint(p, rec->cache_add.stack_id);
+		p = put_zz64(p, rec->cache_add.page, st->page);
+		st->page = rec->cache_add.page;
+		p = mpf_put_varint(p, rec->cache_add.ino);
+		p = mpf_put_varint(p, rec->cache_add.dev);
+		p = mpf_put_varint(p, rec->cache_add.index);
+		break;
+	case MPF_REC_CACHE_DEL:
+		p = mpf_put_varint(p, rec->cache_del.pid);
+		p = mpf_put_varint(p, rec->cache_del.order);
+		p = put_zz64(p, rec->cache_del.page, st->page);
+		st->page = rec->cache_del.page;
+		break;
+	case MPF_REC_VM:
+		p = put_pid_tid(p, rec->vm.pid, rec->vm.tid);
+		p = mpf_put_varint(p, rec->vm.call);
+		p = mpf_put_varint(p, rec->vm.stack_id);
+		p = mpf_put_varint(p, rec->vm.prot);
+		p = mpf_put_varint(p, rec->vm.flags);
+		p = mpf_put_varint(p, rec->vm.addr);
+		p = mpf_put_varint(p, rec->vm.len);
+		p = put_zz64(p, rec->vm.old_addr, rec->vm.addr);
+		p = mpf_put_varint(p, rec->vm.old_len);
+		break;
+	case MPF_REC_RSS:
+		p = mpf_put_varint(p, rec->rss.pid);
+		p = mpf_put_varint(p, rec->rss.anon);
+		p = mpf_put_varint(p, rec->rss.file);
+		p = mpf_put_varint(p, rec->rss.shmem);
+		p = mpf_put_varint(p, rec->rss.hwm);
 		break;
 	case MPF_REC_LOST:
 		p = mpf_put_varint(p, rec->lost.event);
