@@ -19,6 +19,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define PF_KTHREAD	0x00200000
 #define PROT_EXEC	0x4
 #define NR_MMAP		9	/* x86_64 */
+#define NR_MUNMAP	11
+#define NR_BRK		12
+#define NR_MREMAP	25
 #define MAX_ORDER_SCAN	11
 
 /* Tunables, set by record between open and load. */
@@ -26,6 +29,7 @@ const volatile bool inherit = true;		/* follow new child processes */
 const volatile __u32 stack_mode = MP_STACK_FP;	/* enum mp_stack_mode */
 const volatile __u32 dwarf_size = 8192;		/* -g dwarf,SIZE; at most MP_DWARF_MAX */
 const volatile __u64 wakeup_bytes = 1 << 20;	/* wake user space past this much data */
+const volatile bool vm_events = false;		/* -e mmap: mmap, munmap, mremap, brk */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -54,6 +58,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } owned SEC(".maps");
+
+/* Page cache pages the targets added, as `owned` is for their pages. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record, as `owned` */
+	__type(key, __u32);
+	__type(value, __u64);
+} cached SEC(".maps");
+
+/* brk calls between entry and return: tid -> the break before. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} brk_before SEC(".maps");
 
 /* Heap calls between entry and return: tid -> call. */
 struct {
@@ -377,6 +397,18 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	file_path(BPF_CORE_READ(p, mm, exe_file), ev->path);
 	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
+	/* The new image's argv, on its stack already: as much as fits. */
+	{
+		__u64 as = BPF_CORE_READ(p, mm, arg_start), ae = BPF_CORE_READ(p, mm, arg_end);
+		__u32 n = ae > as ? ae - as : 0;
+
+		if (n > MP_ARGS_LEN)
+			n = MP_ARGS_LEN;
+		ev->args_len = 0;
+		ev->pad2 = 0;
+		if (n && !bpf_probe_read_user(ev->args, n, (void *)as))
+			ev->args_len = n;
+	}
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -400,6 +432,21 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);
 	ev.status = code;
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* prctl(PR_SET_NAME) and writes to /proc/.../comm: the names reports show. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct mp_comm ev = {};
+
+	if (!is_target(tgid))
+		return 0;
+	fill_hdr(&ev.hdr, MP_COMM, ((__u64)tgid << 32) | BPF_CORE_READ(task, pid));
+	bpf_probe_read_kernel_str(ev.comm, sizeof(ev.comm), comm);
 	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -428,7 +475,91 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 	return 0;
 }
 
-/* A file mapped executable (ld.so, dlopen): user space rescans the maps. */
+/* brk's result is the new break only: the old one is read on the way in. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id, brk;
+	__u32 tid;
+
+	if (nr != NR_BRK)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (!is_target(id >> 32))
+		return 0;
+	tid = (__u32)id;
+	brk = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), mm, brk);
+	bpf_map_update_elem(&brk_before, &tid, &brk, BPF_ANY);
+	return 0;
+}
+
+static __always_inline struct scratch *get_scratch(void);
+static __always_inline struct pt_regs *user_regs(void);
+static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
+					      __u32 lost_idx);
+
+/* -e mmap: a successful mmap, munmap, mremap or brk of a target, with its stack. */
+static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u64 id)
+{
+	struct mp_vmcall *ev;
+	struct scratch *s;
+	__u64 page = 4095;
+	__u32 tid = (__u32)id;
+
+	s = get_scratch();
+	if (!s)
+		return;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_VMCALL, id);
+	ev->pad = 0;
+	ev->prot = 0;
+	ev->flags = 0;
+	ev->old_addr = 0;
+	ev->old_len = 0;
+	ev->len = 0;
+	switch (nr) {
+	case NR_MMAP:
+		ev->call = MP_VM_MMAP;
+		ev->addr = ret;
+		ev->len = (BPF_CORE_READ(regs, si) + page) & ~page;
+		ev->prot = BPF_CORE_READ(regs, dx);
+		ev->flags = BPF_CORE_READ(regs, r10);
+		break;
+	case NR_MUNMAP:
+		ev->call = MP_VM_MUNMAP;
+		ev->addr = BPF_CORE_READ(regs, di);
+		ev->len = (BPF_CORE_READ(regs, si) + page) & ~page;
+		break;
+	case NR_MREMAP:
+		ev->call = MP_VM_MREMAP;
+		ev->old_addr = BPF_CORE_READ(regs, di);
+		ev->old_len = (BPF_CORE_READ(regs, si) + page) & ~page;
+		ev->len = (BPF_CORE_READ(regs, dx) + page) & ~page;
+		ev->flags = BPF_CORE_READ(regs, r10);
+		ev->addr = ret;
+		break;
+	default: {
+		__u64 *before = bpf_map_lookup_elem(&brk_before, &tid);
+
+		if (!before)
+			return;
+		ev->call = MP_VM_BRK;
+		ev->old_addr = *before;
+		ev->addr = ret;
+		bpf_map_delete_elem(&brk_before, &tid);
+		/* A query (brk(0)) or a refused move changes nothing. */
+		if (ev->addr == ev->old_addr)
+			return;
+		break;
+	}
+	}
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_MMAP);
+}
+
+/*
+ * A file mapped executable (ld.so, dlopen): user space rescans the maps.
+ * With -e mmap, every successful mmap, munmap, mremap and brk is an event.
+ */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -436,8 +567,15 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct fdtable *fds;
 	struct mp_mmap *ev;
 	struct scratch *s;
+	long nr;
 	__u32 fd;
 
+	if (vm_events) {
+		nr = BPF_CORE_READ(regs, orig_ax);
+		if ((nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP || nr == NR_BRK) &&
+		    (ret >= 0 || ret < -4095) && is_target(id >> 32))
+			vm_call(regs, nr, ret, id);
+	}
 	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
 		return 0;
 	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC) || (long)BPF_CORE_READ(regs, r8) < 0)
@@ -593,6 +731,113 @@ int page_free(__u64 *ctx)
 	ev.order = order;
 	ev.pad = 0;
 	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
+	return 0;
+}
+
+/* ---- page cache ---- */
+
+/* Sets or clears the bits of a folio in `cached`; whether any was set before. */
+static __always_inline bool mark_cached(__u64 id, unsigned int order, bool set)
+{
+	__u64 bit = id & (owned_bits - 1), mask, old = 0;
+	__u32 word = bit / 64;
+	__u64 *w;
+
+	if (order < 6) {
+		mask = ((1ull << (1u << order)) - 1) << (bit % 64);
+		w = bpf_map_lookup_elem(&cached, &word);
+		if (!w)
+			return false;
+		if (set)
+			return __sync_fetch_and_or(w, mask) & mask;
+		if (!(*w & mask))
+			return false;
+		return __sync_fetch_and_and(w, ~mask) & mask;
+	}
+	for (int i = 0; i < (1 << (MAX_ORDER_SCAN - 6)); i++) {
+		if (i >= (1 << (order - 6)))
+			break;
+		word = bit / 64 + i;
+		w = bpf_map_lookup_elem(&cached, &word);
+		if (!w)
+			break;
+		if (set)
+			old |= __sync_fetch_and_or(w, ~0ull);
+		else if (*w)
+			old |= __sync_fetch_and_and(w, 0);
+	}
+	return old;
+}
+
+/* A folio's order: 0, or for a large folio (PG_head) the low byte of _flags_1. */
+static __always_inline unsigned int folio_order(struct folio *folio)
+{
+	__u64 flags = 0, flags1 = 0;
+
+	bpf_core_read(&flags, sizeof(flags), &folio->flags);
+	if (!(flags & (1ull << bpf_core_enum_value(enum pageflags, PG_head))))
+		return 0;
+	bpf_core_read(&flags1, sizeof(flags1), &folio->_flags_1);
+	return flags1 & 0xff;
+}
+
+static __always_inline void fill_cache(struct mp_cache *ev, struct folio *folio, __u64 pid,
+				       unsigned int order)
+{
+	struct inode *host = BPF_CORE_READ(folio, mapping, host);
+
+	ev->page = pid;
+	ev->order = order;
+	ev->index = BPF_CORE_READ(folio, index);
+	ev->ino = BPF_CORE_READ(host, i_ino);
+	ev->dev = BPF_CORE_READ(host, i_sb, s_dev);
+}
+
+/* Raw tracepoints, as for pages: the folio's address arrives as a number. */
+SEC("raw_tp/mm_filemap_add_to_page_cache")
+int cache_add(__u64 *ctx)
+{
+	struct folio *folio = (void *)ctx[0];
+	__u64 id = bpf_get_current_pid_tgid();
+	unsigned int order;
+	struct mp_cache *ev;
+	struct scratch *s;
+	__u64 pid;
+
+	if (!is_target(id >> 32))
+		return 0;
+	order = folio_order(folio);
+	if (order >= MAX_ORDER_SCAN)
+		return 0;
+	pid = page_id(ctx[0]);
+	mark_cached(pid, order, true);
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_CACHE_ADD, id);
+	fill_cache(ev, folio, pid, order);
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE);
+	return 0;
+}
+
+/* Runs for every page cache deletion in the system: cheap when the folio is not ours. */
+SEC("raw_tp/mm_filemap_delete_from_page_cache")
+int cache_del(__u64 *ctx)
+{
+	struct folio *folio = (void *)ctx[0];
+	unsigned int order = folio_order(folio);
+	struct mp_cache ev;
+	__u64 pid;
+
+	if (order >= MAX_ORDER_SCAN)
+		return 0;
+	pid = page_id(ctx[0]);
+	if (!mark_cached(pid, order, false))
+		return 0;
+	fill_hdr(&ev.hdr, MP_CACHE_DEL, bpf_get_current_pid_tgid());
+	fill_cache(&ev, folio, pid, order);
+	submit(&ev, sizeof(ev), MP_LOST_CACHE, wakeup_flag());
 	return 0;
 }
 

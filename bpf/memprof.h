@@ -23,6 +23,7 @@ enum mp_stack_mode {
 };
 #define MP_COMM_LEN		16
 #define MP_FILENAME_LEN		256
+#define MP_ARGS_LEN		1024	/* an exec's argv, as much as fits */
 
 /* Values of the `targets` map. */
 enum mp_target {
@@ -41,6 +42,10 @@ enum mp_kind {
 	MP_EXEC,
 	MP_EXIT,
 	MP_MMAP_EXEC,		/* a file was mapped executable: rescan the maps */
+	MP_CACHE_ADD,
+	MP_CACHE_DEL,
+	MP_VMCALL,		/* mmap, munmap, mremap, brk */
+	MP_COMM,		/* a thread renamed itself */
 };
 
 /* Lost-event counters, indexed like enum mpf_event_type, plus bookkeeping. */
@@ -48,6 +53,8 @@ enum mp_lost {
 	MP_LOST_PAGE = 0,
 	MP_LOST_HEAP = 1,
 	MP_LOST_OTHER = 2,	/* process lifecycle and mapping notices */
+	MP_LOST_CACHE = 3,
+	MP_LOST_MMAP = 4,
 	MP_LOST__MAX,
 };
 
@@ -144,6 +151,9 @@ struct mp_exec {
 	 * the dentries have them.  Empty when it did not fit.
 	 */
 	char path[MP_PATH_BUF];
+	__u32 args_len;		/* bytes of args: argv, each NUL-terminated */
+	__u32 pad2;
+	char args[MP_ARGS_LEN];
 };
 
 struct mp_exit {
@@ -156,6 +166,41 @@ struct mp_mmap {
 	struct mp_hdr hdr;
 	struct mp_vma vma;
 	char path[MP_PATH_BUF];	/* the mapped file's, as in struct mp_exec */
+};
+
+/* MP_CACHE_ADD (with a stack), MP_CACHE_DEL: a page cache folio. */
+struct mp_cache {
+	struct mp_hdr hdr;
+	__u64 page;		/* page id, as for mp_page_alloc */
+	__u64 ino;
+	__u64 index;		/* in pages */
+	__u32 dev;
+	__u32 order;
+	__u64 ips[];
+};
+
+/* The calls of MP_VMCALL, in the order of enum mpf_vm_call. */
+enum mp_vm_call {
+	MP_VM_MMAP = 0,
+	MP_VM_MUNMAP,
+	MP_VM_MREMAP,
+	MP_VM_BRK,
+};
+
+struct mp_vmcall {
+	struct mp_hdr hdr;
+	__u32 call;		/* enum mp_vm_call */
+	__u32 prot;
+	__u32 flags;
+	__u32 pad;
+	__u64 addr, len;	/* the result: mapped, unmapped; brk: the new break */
+	__u64 old_addr, old_len;	/* mremap's source; brk: the old break */
+	__u64 ips[];
+};
+
+struct mp_comm {
+	struct mp_hdr hdr;
+	char comm[MP_COMM_LEN];
 };
 
 /*
@@ -185,15 +230,8 @@ _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
 _Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
 _Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
-#endif
-
-#ifndef __VMLINUX_H__
-_Static_assert(sizeof(struct mp_hdr) == 24, "mp_hdr layout");
-_Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
-_Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
-_Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
-_Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
-_Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
+_Static_assert(sizeof(struct mp_cache) == 56, "mp_cache layout");
+_Static_assert(sizeof(struct mp_vmcall) == 72, "mp_vmcall layout");
 #endif
 
 #endif

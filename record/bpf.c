@@ -75,10 +75,14 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	skel->rodata->dwarf_size = opts->dwarf_size;
 	/* Wake the consumer at a quarter full: room for bursts while it drains. */
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
+	skel->rodata->vm_events = opts->mmap;
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
 	skel->rodata->owned_bits = opts->page_frames;
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.owned, opts->page_frames / 64);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.cached,
+					       opts->cache ? opts->page_frames / 64 : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.scratch, libbpf_num_possible_cpus());
 	if (err)
@@ -88,6 +92,12 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
 		bpf_program__set_autoload(skel->progs.page_free, false);
 	}
+	if (!opts->cache) {
+		bpf_program__set_autoload(skel->progs.cache_add, false);
+		bpf_program__set_autoload(skel->progs.cache_del, false);
+	}
+	if (!opts->mmap)
+		bpf_program__set_autoload(skel->progs.sys_enter, false);
 	if (!opts->heap) {
 		struct bpf_program *heap_progs[] = {
 			skel->progs.malloc_enter, skel->progs.calloc_enter,
@@ -120,7 +130,11 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 	struct memprof_bpf *s = b->skel;
 	struct bpf_program *progs[] = {
 		s->progs.process_fork, s->progs.process_exec, s->progs.process_exit,
-		s->progs.sys_exit, b->opts.page ? s->progs.rss_stat : NULL,
+		s->progs.sys_exit, s->progs.task_rename,
+		b->opts.page ? s->progs.rss_stat : NULL,
+		b->opts.cache ? s->progs.cache_add : NULL,
+		b->opts.cache ? s->progs.cache_del : NULL,
+		b->opts.mmap ? s->progs.sys_enter : NULL,
 		b->opts.page ? s->progs.page_alloc : NULL,
 		b->opts.page ? s->progs.page_free : NULL,
 	};

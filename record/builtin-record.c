@@ -31,13 +31,15 @@ static const char record_usage[] =
 	"\n"
 	"    -o, --output FILE       write the trace to FILE (default: memprof.data)\n"
 	"    -p, --pid PID           record the running process PID and all its threads\n"
-	"    -e, --event LIST        events to record, comma-separated: page, heap\n"
-	"                            (default: page)\n"
+	"    -e, --event LIST        events to record, comma-separated: page, heap, cache,\n"
+	"                            mmap, rss, or all (default: page,rss)\n"
 	"    -d, --duration SECONDS  stop after SECONDS (default: when the target exits)\n"
 	"    -g, --call-graph MODE   how user stacks are taken: fp (frame pointers, default),\n"
 	"                            dwarf[,SIZE] (registers and SIZE bytes of stack, default\n"
 	"                            8192, unwound by report), or none\n"
 	"    -m, --buffer-size SIZE  kernel ring buffer size, e.g. 64M (default: 32M)\n"
+	"        --rss-interval MS   with -e rss, read each target's RSS every MS\n"
+	"                            milliseconds (default: 10)\n"
 	"        --no-inherit        do not follow child processes the target creates\n"
 	"    -h, --help              show this help\n";
 
@@ -51,6 +53,13 @@ struct record_opts {
 	uint32_t dwarf_size;
 	bool inherit;
 	size_t buffer_size;
+	unsigned int rss_interval;	/* ms */
+};
+
+/* A live target's last RSS sample, for -e rss. */
+struct rss_target {
+	pid_t pid;
+	struct mpf_rss last;
 };
 
 struct record {
@@ -67,6 +76,9 @@ struct record {
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	uint64_t lost_written[MP_LOST__MAX];
 	uint64_t page_frees_exiting;
+	struct rss_target *rss;		/* -e rss: the live targets */
+	size_t nrss, rss_cap;
+	uint64_t rss_next;		/* when to sample next */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -93,16 +105,21 @@ static int parse_events(const char *list, unsigned int *events)
 		return -ENOMEM;
 	*events = 0;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all")) {
+			*events |= (1u << MPF_EV__MAX) - 1;
+			continue;
+		}
 		ev = mpf_event_parse(tok);
 		if (ev < 0) {
-			err = error("unknown event '%s'; choose from: page, heap", tok);
+			err = error("unknown event '%s'; choose from: page, heap, cache, mmap, rss, "
+				    "all", tok);
 			break;
 		}
 		*events |= 1u << ev;
 	}
 	free(copy);
 	if (!err && !*events)
-		err = error("no event given to -e; choose from: page, heap");
+		err = error("no event given to -e; choose from: page, heap, cache, mmap, rss, all");
 	return err;
 }
 
@@ -230,6 +247,84 @@ static void drain_lru_batches(void)
 		munlock(page, sizeof(page));
 }
 
+/* ---- -e rss: each live target's /proc/PID/status, sampled ---- */
+
+static void rss__add(struct record *r, pid_t pid)
+{
+	if (!(r->opts.events & (1u << MPF_EV_RSS)))
+		return;
+	for (size_t i = 0; i < r->nrss; i++)
+		if (r->rss[i].pid == pid)
+			return;
+	if (r->nrss == r->rss_cap) {
+		size_t cap = r->rss_cap ? r->rss_cap * 2 : 16;
+		struct rss_target *v = realloc(r->rss, cap * sizeof(*v));
+
+		if (!v) {
+			warning("out of memory: the RSS of PID %d is not sampled", pid);
+			return;
+		}
+		r->rss = v;
+		r->rss_cap = cap;
+	}
+	r->rss[r->nrss++] = (struct rss_target){ .pid = pid };
+	r->rss_next = 0;	/* a first sample now */
+}
+
+static void rss__remove(struct record *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nrss; i++)
+		if (r->rss[i].pid == pid) {
+			r->rss[i] = r->rss[--r->nrss];
+			return;
+		}
+}
+
+/* Reads pid's RSS counters: 0, or -1 when it is gone (or has no memory any more). */
+static int read_rss(pid_t pid, struct mpf_rss *out)
+{
+	char path[64], line[256];
+	unsigned long long kb;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			out->hwm = kb << 10, found++;
+		else if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			out->anon = kb << 10, found++;
+		else if (sscanf(line, "RssFile: %llu kB", &kb) == 1)
+			out->file = kb << 10, found++;
+		else if (sscanf(line, "RssShmem: %llu kB", &kb) == 1)
+			out->shmem = kb << 10, found++;
+	}
+	fclose(f);
+	return found == 4 ? 0 : -1;
+}
+
+/* A sample of every live target whose counters changed since its last one. */
+static void rss__sample(struct record *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->nrss; i++) {
+		struct rss_target *t = &r->rss[i];
+		struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
+
+		if (read_rss(t->pid, &rec.rss))
+			continue;
+		if (!memcmp(&rec.rss, &t->last, sizeof(rec.rss)))
+			continue;
+		t->last = rec.rss;
+		write_rec(r, &rec);
+	}
+	r->rss_next = now + r->opts.rss_interval * 1000000ull;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct record *r = ctx;
@@ -310,12 +405,70 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.heap_free.ptr = e->ptr;
 		break;
 	}
+	case MP_CACHE_ADD:
+	case MP_CACHE_DEL: {
+		const struct mp_cache *e = data;
+
+		if (size < sizeof(*e) + h->nr_ips * sizeof(__u64))
+			return 0;
+		if (h->kind == MP_CACHE_DEL) {
+			rec.type = MPF_REC_CACHE_DEL;
+			rec.cache_del.pid = h->pid;
+			rec.cache_del.order = e->order;
+			rec.cache_del.page = e->page;
+			break;
+		}
+		rec.type = MPF_REC_CACHE_ADD;
+		rec.cache_add.pid = h->pid;
+		rec.cache_add.tid = h->tid;
+		rec.cache_add.order = e->order;
+		rec.cache_add.page = e->page;
+		rec.cache_add.ino = e->ino;
+		rec.cache_add.dev = e->dev;
+		rec.cache_add.index = e->index;
+		if (stack_id(r, h, e->ips, size - sizeof(*e), MPF_STACK_FIRST_IS_IP,
+			     &rec.cache_add.stack_id))
+			return r->write_err;
+		break;
+	}
+	case MP_VMCALL: {
+		const struct mp_vmcall *e = data;
+
+		if (size < sizeof(*e) + h->nr_ips * sizeof(__u64))
+			return 0;
+		rec.type = MPF_REC_VM;
+		rec.vm.pid = h->pid;
+		rec.vm.tid = h->tid;
+		rec.vm.call = e->call;
+		rec.vm.prot = e->prot;
+		rec.vm.flags = e->flags;
+		rec.vm.addr = e->addr;
+		rec.vm.len = e->len;
+		rec.vm.old_addr = e->old_addr;
+		rec.vm.old_len = e->old_len;
+		/* The user registers at a system call: the first frame is the exact pc. */
+		if (stack_id(r, h, e->ips, size - sizeof(*e), MPF_STACK_FIRST_IS_IP,
+			     &rec.vm.stack_id))
+			return r->write_err;
+		break;
+	}
+	case MP_COMM: {
+		const struct mp_comm *e = data;
+		char comm[MP_COMM_LEN + 1] = {};
+
+		if (size < sizeof(*e))
+			return 0;
+		memcpy(comm, e->comm, MP_COMM_LEN);
+		write_comm(r, h->time, h->pid, h->tid, comm);
+		return r->write_err;
+	}
 	case MP_FORK: {
 		const struct mp_fork *e = data;
 		char comm[MP_COMM_LEN + 1] = {};
 
 		if (size < sizeof(*e))
 			return 0;
+		rss__add(r, h->pid);
 		rec.type = MPF_REC_FORK;
 		rec.fork.ppid = e->ppid;
 		rec.fork.pid = h->pid;
@@ -338,8 +491,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.type = MPF_REC_EXEC;
 		rec.exec.pid = h->pid;
 		rec.exec.filename = file;
+		rec.exec.args = e->args;
+		rec.exec.args_len = e->args_len < MP_ARGS_LEN ? e->args_len : MP_ARGS_LEN;
 		if (write_rec(r, &rec))
 			return r->write_err;
+		rss__add(r, h->pid);
 		write_comm(r, h->time, h->pid, h->tid, comm);
 		procmaps__forget(r->maps, h->pid, false);
 		/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
@@ -356,6 +512,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.type = MPF_REC_EXIT;
 		rec.exit.pid = h->pid;
 		rec.exit.status = e->status;
+		rss__remove(r, h->pid);
 		procmaps__forget(r->maps, h->pid, true);
 		mp_bpf__forget_target(r->bpf, h->pid);
 		if (!r->probe_pid)
@@ -432,6 +589,8 @@ static void write_lost(struct record *r, uint64_t time)
 		[MP_LOST_PAGE] = MPF_EV_PAGE,
 		[MP_LOST_HEAP] = MPF_EV_HEAP,
 		[MP_LOST_OTHER] = MPF_EV__MAX,
+		[MP_LOST_CACHE] = MPF_EV_CACHE,
+		[MP_LOST_MMAP] = MPF_EV_MMAP,
 	};
 
 	if (mp_bpf__lost(r->bpf, lost))
@@ -521,7 +680,8 @@ static void print_summary(struct record *r, const struct mpf_writer_stats *st)
 	const uint64_t *n = st->records;
 	uint64_t page = n[MPF_REC_PAGE_ALLOC] + n[MPF_REC_PAGE_FREE];
 	uint64_t heap = n[MPF_REC_HEAP_ALLOC] + n[MPF_REC_HEAP_FREE] + n[MPF_REC_HEAP_REALLOC];
-	uint64_t events = page + heap;
+	uint64_t cache = n[MPF_REC_CACHE_ADD] + n[MPF_REC_CACHE_DEL];
+	uint64_t events = page + heap + cache + n[MPF_REC_VM] + n[MPF_REC_RSS];
 	char b1[32], b2[32];
 
 	if (r->opts.events & (1u << MPF_EV_PAGE))
@@ -536,6 +696,17 @@ static void print_summary(struct record *r, const struct mpf_writer_stats *st)
 			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost\n",
 			heap, n[MPF_REC_HEAP_ALLOC], n[MPF_REC_HEAP_REALLOC], n[MPF_REC_HEAP_FREE],
 			r->lost_written[MP_LOST_HEAP]);
+	if (r->opts.events & (1u << MPF_EV_CACHE))
+		fprintf(stderr,
+			"memprof: cache: %" PRIu64 " events written (%" PRIu64 " added, %" PRIu64
+			" deleted), %" PRIu64 " lost\n",
+			cache, n[MPF_REC_CACHE_ADD], n[MPF_REC_CACHE_DEL],
+			r->lost_written[MP_LOST_CACHE]);
+	if (r->opts.events & (1u << MPF_EV_MMAP))
+		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost\n",
+			n[MPF_REC_VM], r->lost_written[MP_LOST_MMAP]);
+	if (r->opts.events & (1u << MPF_EV_RSS))
+		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written\n", n[MPF_REC_RSS]);
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",
@@ -556,6 +727,7 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "buffer-size", required_argument, NULL, 'm' },
 		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "rss-interval", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -592,6 +764,12 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 			break;
 		case 'I':
 			o->inherit = false;
+			break;
+		case 'R':
+			if (!parse_u64(optarg, &v) || !v || v > 60000)
+				return error("invalid --rss-interval '%s'; give milliseconds, 1 to "
+					     "60000", optarg), 129;
+			o->rss_interval = (unsigned int)v;
 			break;
 		case 'h':
 			return usage(record_usage, 0), -1;
@@ -721,7 +899,7 @@ static int record_loop(struct record *r)
 			r->stopped = true;
 			break;
 		}
-		err = mp_bpf__poll(r->bpf, 100);
+		err = mp_bpf__poll(r->bpf, r->nrss ? (int)r->opts.rss_interval : 100);
 		if (err && !r->write_err)
 			return error("reading events failed: %s", strerror(-err));
 		if (r->target_exited)
@@ -733,6 +911,8 @@ static int record_loop(struct record *r)
 		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)
 			break;
 		now = now_ns(CLOCK_MONOTONIC);
+		if (r->nrss && now >= r->rss_next)
+			rss__sample(r, now);
 		if (r->opts.duration && now - start >= r->opts.duration * 1000000000ull) {
 			r->stopped = true;
 			break;
@@ -754,11 +934,12 @@ int cmd_record(int argc, char **argv)
 	struct record r = {
 		.opts = {
 			.output = "memprof.data",
-			.events = 1u << MPF_EV_PAGE,
+			.events = 1u << MPF_EV_PAGE | 1u << MPF_EV_RSS,
 			.stack_mode = MP_STACK_FP,
 			.dwarf_size = 8192,
 			.inherit = true,
 			.buffer_size = 32u << 20,
+			.rss_interval = 10,
 		},
 		.wl = { .pid = -1, .go_fd = -1, .err_fd = -1 },
 	};
@@ -786,6 +967,8 @@ int cmd_record(int argc, char **argv)
 	bo = (struct mp_bpf_opts){
 		.page = r.opts.events & (1u << MPF_EV_PAGE),
 		.heap = r.opts.events & (1u << MPF_EV_HEAP),
+		.cache = r.opts.events & (1u << MPF_EV_CACHE),
+		.mmap = r.opts.events & (1u << MPF_EV_MMAP),
 		.inherit = r.opts.inherit,
 		.stack_mode = r.opts.stack_mode,
 		.dwarf_size = r.opts.dwarf_size,
@@ -843,6 +1026,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	if (r.opts.pid) {
+		rss__add(&r, r.target);
 		write_comm(&r, hdr.start_time, r.target, r.target, comm);
 		err = procmaps__scan(r.maps, r.target, hdr.start_time);
 		if (err) {
@@ -883,8 +1067,14 @@ int cmd_record(int argc, char **argv)
 		end.end.events[MPF_EV_HEAP] = st.records[MPF_REC_HEAP_ALLOC] +
 					      st.records[MPF_REC_HEAP_FREE] +
 					      st.records[MPF_REC_HEAP_REALLOC];
+		end.end.events[MPF_EV_CACHE] =
+			st.records[MPF_REC_CACHE_ADD] + st.records[MPF_REC_CACHE_DEL];
+		end.end.events[MPF_EV_MMAP] = st.records[MPF_REC_VM];
+		end.end.events[MPF_EV_RSS] = st.records[MPF_REC_RSS];
 		end.end.lost[MPF_EV_PAGE] = r.lost_written[MP_LOST_PAGE];
 		end.end.lost[MPF_EV_HEAP] = r.lost_written[MP_LOST_HEAP];
+		end.end.lost[MPF_EV_CACHE] = r.lost_written[MP_LOST_CACHE];
+		end.end.lost[MPF_EV_MMAP] = r.lost_written[MP_LOST_MMAP];
 		write_rec(&r, &end);
 	}
 	keep_file = true;
@@ -895,6 +1085,7 @@ int cmd_record(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	free(r.rss);
 	mp_bpf__destroy(r.bpf);
 	procmaps__free(r.maps);
 	if (r.w) {

@@ -83,7 +83,7 @@ int workload__start(struct workload *wl);
 /* ---- bpf.c: the BPF programs, their maps and links ---- */
 
 struct mp_bpf_opts {
-	bool page, heap;	/* event types */
+	bool page, heap, cache, mmap;	/* event types (rss is read from /proc) */
 	bool inherit;		/* follow new child processes */
 	unsigned int stack_mode;	/* enum mp_stack_mode */
 	uint32_t dwarf_size;	/* -g dwarf: bytes of stack copied */
