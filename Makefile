@@ -22,6 +22,8 @@ RECORD_OBJS := $(O)/record/builtin-record.o $(O)/record/bpf.o $(O)/record/procma
 REPORT_OBJS := $(O)/report/builtin-report.o $(O)/report/symbolize.o $(O)/report/model.o \
 	       $(O)/report/tree.o $(O)/report/output-tree.o $(O)/report/output-folded.o \
 	       $(O)/report/output-json.o $(O)/report/output-pprof.o $(O)/report/output-svg.o \
+	       $(O)/report/output-stat.o $(O)/report/output-timeline.o \
+	       $(O)/report/output-timeline-svg.o \
 	       $(O)/report/unwind.o $(O)/report/demangle.o $(O)/report/inline.o \
 	       $(O)/report/lookup.o $(O)/report/input.o \
 	       $(O)/report/builtin-archive.o $(O)/report/builtin-buildid-list.o \

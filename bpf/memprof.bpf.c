@@ -95,7 +95,8 @@ struct {
  * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
  * an entry per CPU (record sizes it), indexed by the CPU the program runs on.
  */
-#define SCRATCH_SIZE	(sizeof(struct mp_heap_alloc) + sizeof(struct mp_ustack) + MP_DWARF_MAX)
+#define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
+#define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
 };
@@ -245,8 +246,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	struct mp_hdr *h = (void *)s->buf;
 	__u64 n = 0;
 
-	if (stack_mode == MP_STACK_DWARF && regs &&
-	    off + sizeof(struct mp_ustack) + MP_DWARF_MAX <= sizeof(s->buf)) {
+	if (stack_mode == MP_STACK_DWARF && regs && off <= SCRATCH_HDR) {
 		n = copy_user_stack(regs, (struct mp_ustack *)(s->buf + off));
 		if (n > sizeof(struct mp_ustack) + MP_DWARF_MAX)
 			n = sizeof(struct mp_ustack) + MP_DWARF_MAX;

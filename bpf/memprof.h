@@ -232,6 +232,10 @@ _Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
 _Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
 _Static_assert(sizeof(struct mp_cache) == 56, "mp_cache layout");
 _Static_assert(sizeof(struct mp_vmcall) == 72, "mp_vmcall layout");
+/* The BPF side's scratch buffer has 128 bytes for an event body a stack follows. */
+_Static_assert(sizeof(struct mp_vmcall) <= 128 && sizeof(struct mp_heap_alloc) <= 128 &&
+	       sizeof(struct mp_cache) <= 128 && sizeof(struct mp_page_alloc) <= 128,
+	       "event bodies fit the scratch header");
 #endif
 
 #endif

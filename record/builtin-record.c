@@ -249,6 +249,19 @@ static void drain_lru_batches(void)
 
 /* ---- -e rss: each live target's /proc/PID/status, sampled ---- */
 
+static int read_rss(pid_t pid, struct mpf_rss *out);
+
+/* Writes a sample of t when its counters changed since the last one. */
+static void rss__sample_one(struct record *r, struct rss_target *t, uint64_t now)
+{
+	struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
+
+	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)))
+		return;
+	t->last = rec.rss;
+	write_rec(r, &rec);
+}
+
 static void rss__add(struct record *r, pid_t pid)
 {
 	if (!(r->opts.events & (1u << MPF_EV_RSS)))
@@ -268,7 +281,8 @@ static void rss__add(struct record *r, pid_t pid)
 		r->rss_cap = cap;
 	}
 	r->rss[r->nrss++] = (struct rss_target){ .pid = pid };
-	r->rss_next = 0;	/* a first sample now */
+	/* A first sample now: a short-lived process may be gone by the next round. */
+	rss__sample_one(r, &r->rss[r->nrss - 1], now_ns(CLOCK_MONOTONIC));
 }
 
 static void rss__remove(struct record *r, pid_t pid)
@@ -311,17 +325,8 @@ static int read_rss(pid_t pid, struct mpf_rss *out)
 /* A sample of every live target whose counters changed since its last one. */
 static void rss__sample(struct record *r, uint64_t now)
 {
-	for (size_t i = 0; i < r->nrss; i++) {
-		struct rss_target *t = &r->rss[i];
-		struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
-
-		if (read_rss(t->pid, &rec.rss))
-			continue;
-		if (!memcmp(&rec.rss, &t->last, sizeof(rec.rss)))
-			continue;
-		t->last = rec.rss;
-		write_rec(r, &rec);
-	}
+	for (size_t i = 0; i < r->nrss; i++)
+		rss__sample_one(r, &r->rss[i], now);
 	r->rss_next = now + r->opts.rss_interval * 1000000ull;
 }
 

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builtin.h"
 #include "format/mpf.h"
@@ -27,7 +28,8 @@
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 #define REPORT_SYNOPSIS                                                                       \
 	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]\n"           \
-	"               [--event=page|heap] [--reverse] [--threshold=KIB]\n"                  \
+	"               [--event=page|heap|cache|mmap] [--reverse] [--threshold=KIB]\n"       \
+	"               [--stat] [--timeline[=FILE.svg]]\n"                                   \
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]\n"       \
 	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]\n"              \
 	"               [--symfs=DIR] [--buildid-dir=DIR]\n"
@@ -43,7 +45,13 @@ static const char report_help[] =
 	"                        peak: what was live when the most was;\n"
 	"                        temporary: heap blocks freed before their thread\n"
 	"                        allocated again\n"
-	"    --event=page|heap   only this event type (default: each one recorded)\n"
+	"    --event=TYPE        only this event type: page, heap, cache or mmap\n"
+	"                        (default: each one recorded)\n"
+	"    --stat              per process: lifetime, exit status, RSS at start, end\n"
+	"                        and peak, bytes allocated and freed per event type,\n"
+	"                        mmap/munmap/mremap/brk calls (instead of the trees)\n"
+	"    --timeline[=FILE.svg]  live memory by type over time, as a table, or as\n"
+	"                        an SVG chart written to FILE.svg (instead of the trees)\n"
 	"    --reverse           allocation sites first, their callers below them\n"
 	"    --threshold=KIB     fold nodes under KIB KiB into [other] (default: 256; 0: none)\n"
 	"    --format=FORMAT     tree (default), folded (stacks for flamegraph.pl),\n"
@@ -88,6 +96,9 @@ struct report_opts {
 	uint32_t pids[PIDS_MAX];
 	struct model_filter filter;
 	double time_start, time_end;
+	bool stat;
+	bool timeline;
+	const char *timeline_svg;	/* --timeline=FILE.svg */
 };
 
 /* Names every path may use, interned once. */
@@ -110,6 +121,7 @@ struct report {
 	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
 	struct report_section secs[MPF_EV__MAX];
 	struct report_frames frames;	/* --format=json only */
+	bool merge_cache;	/* --format=json: cache sites go in the page tree, as cacheValue */
 };
 
 enum {
@@ -123,7 +135,11 @@ enum {
 	OPT_PID,
 	OPT_COMM,
 	OPT_TIME,
+	OPT_STAT,
+	OPT_TIMELINE,
 };
+
+#define TIMELINE_ROWS 20
 
 /* "PID[,PID...]" into o->pids: false when it is not that. */
 static bool parse_pids(const char *arg, struct report_opts *o)
@@ -198,6 +214,8 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "time", required_argument, NULL, OPT_TIME },
+		{ "stat", no_argument, NULL, OPT_STAT },
+		{ "timeline", optional_argument, NULL, OPT_TIMELINE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -233,8 +251,13 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		case OPT_EVENT:
 			o->event = mpf_event_parse(optarg);
 			if (o->event < 0)
-				return error("unknown event type '%s': expected page or heap",
+				return error("unknown event type '%s': expected page, heap, cache "
+					     "or mmap",
 					     optarg),
+				       EXIT_USAGE;
+			if (o->event == MPF_EV_RSS)
+				return error("rss samples make no call tree: see them with --stat "
+					     "or --timeline"),
 				       EXIT_USAGE;
 			break;
 		case OPT_REVERSE:
@@ -280,6 +303,16 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 				return error("invalid --time '%s': expected START,END in seconds "
 					     "from the start of the trace",
 					     optarg),
+				       EXIT_USAGE;
+			break;
+		case OPT_STAT:
+			o->stat = true;
+			break;
+		case OPT_TIMELINE:
+			o->timeline = true;
+			o->timeline_svg = optarg;
+			if (optarg && !*optarg)
+				return error("--timeline= needs a file name: --timeline=FILE.svg"),
 				       EXIT_USAGE;
 			break;
 		case 'h':
@@ -627,6 +660,22 @@ static int build_tree(struct report *rp, unsigned int ev)
 		if (err)
 			return err;
 	}
+	/* TezEdge's tree: a node's value, its page cache apart as cacheValue. */
+	for (size_t i = 0; ev == MPF_EV_PAGE && rp->merge_cache &&
+			   i < model__nr_sites(rp->model, MPF_EV_CACHE);
+	     i++) {
+		const struct model_site *site = model__site(rp->model, MPF_EV_CACHE, i);
+		uint64_t value = live ? site->live_bytes : site->alloc_bytes;
+
+		if (!value)
+			continue;
+		sec->cache_total += value;
+		err = site_path(rp, site, path, &n);
+		if (!err)
+			err = tree__add_cache(rp->trees[ev], path, n, value);
+		if (err)
+			return err;
+	}
 	if (sec->threshold_kib)
 		threshold = sec->threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX
 								     : sec->threshold_kib * 1024;
@@ -710,6 +759,8 @@ static unsigned int select_events(const struct report *rp, const struct mpf_head
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		if (st->events[ev])
 			present |= 1u << ev;
+	/* RSS samples have no stacks: --stat and --timeline show them. */
+	present &= ~(1u << MPF_EV_RSS);
 	if (o->event >= 0) {
 		if (!(present & (1u << o->event))) {
 			error("'%s' has no %s events", o->in.path, mpf_event_name(o->event));
@@ -718,21 +769,92 @@ static unsigned int select_events(const struct report *rp, const struct mpf_head
 		return 1u << o->event;
 	}
 	if (!present) {
-		error("'%s' holds no events", o->in.path);
+		if (st->events[MPF_EV_RSS])
+			error("'%s' holds only RSS samples; see them with --stat or --timeline",
+			      o->in.path);
+		else
+			error("'%s' holds no events", o->in.path);
 		return 0;
 	}
 	/* These make one graph or profile: one event type, one unit. */
 	if (o->format == FORMAT_FOLDED || o->format == FORMAT_PPROF || o->format == FORMAT_SVG) {
-		unsigned int ev = (present & (1u << MPF_EV_PAGE)) ? MPF_EV_PAGE : MPF_EV_HEAP;
+		unsigned int ev = __builtin_ctz(present);
 
-		/* Folded stacks of two units in one file would make one meaningless graph. */
+		/* Folded stacks of two kinds of memory in one file would make one meaningless graph. */
 		if (present & ~(1u << ev))
-			warning("the trace has page and heap events; %s %s (choose with --event)",
+			warning("the trace has several event types; %s %s (choose with --event)",
 				o->format == FORMAT_FOLDED ? "folding" : "showing",
 				mpf_event_name(ev));
 		return 1u << ev;
 	}
 	return present;
+}
+
+/* The event types the trace recorded, or has events of. */
+static unsigned int recorded_events(const struct report *rp)
+{
+	const struct model_stats *st = model__stats(rp->model);
+	unsigned int ev, mask = rp->in.hdr.events & ((1u << MPF_EV__MAX) - 1);
+
+	for (ev = 0; ev < MPF_EV__MAX; ev++)
+		if (st->events[ev])
+			mask |= 1u << ev;
+	return mask;
+}
+
+/* --stat and --timeline, instead of the trees.  0, or 1 after printing an error. */
+static int print_stat_timeline(struct report *rp)
+{
+	const struct report_opts *o = rp->opts;
+	unsigned int events = recorded_events(rp);
+	uint64_t peak_time[MPF_EV__MAX], peak_bytes[MPF_EV__MAX];
+	const struct model_point *pts;
+	size_t n;
+	int err = 0;
+
+	if (o->event >= 0)
+		events &= 1u << o->event;
+	pts = model__timeline(rp->model, &n);
+	if (o->stat) {
+		struct report_stat_opts so = {
+			.start_time = rp->in.hdr.start_time,
+			.end_time = n ? pts[n - 1].time : rp->in.hdr.start_time,
+			.events = events,
+			.pids = o->filter.pids,
+			.npids = o->filter.npids,
+			.comm = o->filter.comm,
+		};
+
+		err = output_stat__print(stdout, rp->model, &so);
+	}
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		peak_time[ev] = model__peak(rp->model, ev)->time;
+		peak_bytes[ev] = model__peak(rp->model, ev)->bytes;
+	}
+	if (!err && o->timeline && !o->timeline_svg) {
+		if (o->stat)
+			putchar('\n');
+		err = output_timeline__print(stdout, pts, n, events, rp->in.hdr.start_time,
+					     peak_time, peak_bytes, TIMELINE_ROWS);
+	}
+	if (fflush(stdout) || err)
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+	if (o->timeline_svg) {
+		char title[MPF_PATH_MAX + 64];
+		FILE *f = fopen(o->timeline_svg, "we");
+
+		if (!f)
+			return error("cannot create '%s': %s", o->timeline_svg, strerror(errno));
+		snprintf(title, sizeof(title), "memprof timeline: %s", o->in.path);
+		err = output_timeline__svg(f, pts, n, events, rp->in.hdr.start_time, peak_time,
+					   peak_bytes, title);
+		if (fclose(f) || err) {
+			error("cannot write '%s': %s", o->timeline_svg, strerror(errno ? errno : EIO));
+			unlink(o->timeline_svg);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int print_report(struct report *rp, unsigned int events)
@@ -804,10 +926,19 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	if (opts.show == REPORT_SHOW_PEAK && reread(&rp, true))
 		goto out;
+	if (opts.stat || opts.timeline) {
+		ret = print_stat_timeline(&rp);
+		goto out;
+	}
 
 	events = select_events(&rp, &hdr);
 	if (!events)
 		goto out;
+	if (opts.format == FORMAT_JSON && (events & (1u << MPF_EV_PAGE)) &&
+	    (events & (1u << MPF_EV_CACHE))) {
+		rp.merge_cache = true;
+		events &= ~(1u << MPF_EV_CACHE);
+	}
 
 	rp.names = strtab__new();
 	rp.sym = rp.names ? symbolizer__new(rp.model, rp.names,

@@ -133,11 +133,26 @@ static int note_event(void *ctx, const struct mpf_record *rec, uint32_t image, u
 	return 0;
 }
 
+/* The records script lists: events, and the processes' lifecycle. */
 static bool is_event(uint32_t type)
 {
-	return type == MPF_REC_PAGE_ALLOC || type == MPF_REC_PAGE_FREE ||
-	       type == MPF_REC_HEAP_ALLOC || type == MPF_REC_HEAP_FREE ||
-	       type == MPF_REC_HEAP_REALLOC;
+	switch (type) {
+	case MPF_REC_PAGE_ALLOC:
+	case MPF_REC_PAGE_FREE:
+	case MPF_REC_HEAP_ALLOC:
+	case MPF_REC_HEAP_FREE:
+	case MPF_REC_HEAP_REALLOC:
+	case MPF_REC_CACHE_ADD:
+	case MPF_REC_CACHE_DEL:
+	case MPF_REC_VM:
+	case MPF_REC_RSS:
+	case MPF_REC_FORK:
+	case MPF_REC_EXEC:
+	case MPF_REC_EXIT:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* The frames of stack in image, innermost first, symbolized once per (image, stack). */
@@ -192,15 +207,16 @@ static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool 
 struct event_line {
 	const char *type;
 	uint32_t pid, tid;
-	bool has_tid, has_size, has_old;
+	bool has_tid, has_size, has_old, has_addr;
 	uint64_t size, addr, old_addr;
 	bool kernel;
+	char detail[MPF_PATH_MAX + 64];	/* what the columns do not say: exec's argv, ... */
 };
 
 static void describe(const struct mpf_record *rec, uint32_t page_size, struct event_line *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->has_tid = e->has_size = true;
+	e->has_tid = e->has_size = e->has_addr = true;
 	switch (rec->type) {
 	case MPF_REC_PAGE_ALLOC:
 		e->type = "page_alloc";
@@ -242,7 +258,92 @@ static void describe(const struct mpf_record *rec, uint32_t page_size, struct ev
 		e->has_old = true;
 		e->old_addr = rec->heap_realloc.old_ptr;
 		break;
+	case MPF_REC_CACHE_ADD:
+		e->type = "cache_add";
+		e->pid = rec->cache_add.pid;
+		e->tid = rec->cache_add.tid;
+		e->size = rec->cache_add.order < 64 ? (uint64_t)page_size << rec->cache_add.order
+						     : 0;
+		e->addr = rec->cache_add.page;
+		snprintf(e->detail, sizeof(e->detail),
+			 "dev %u:%u inode %" PRIu64 " offset %" PRIu64, rec->cache_add.dev >> 20,
+			 rec->cache_add.dev & 0xfffff, rec->cache_add.ino,
+			 rec->cache_add.index * page_size);
+		break;
+	case MPF_REC_CACHE_DEL:
+		e->type = "cache_del";
+		e->pid = rec->cache_del.pid;
+		e->has_tid = false;
+		e->size = rec->cache_del.order < 64 ? (uint64_t)page_size << rec->cache_del.order
+						     : 0;
+		e->addr = rec->cache_del.page;
+		break;
+	case MPF_REC_VM:
+		e->type = mpf_vm_call_name(rec->vm.call);
+		e->pid = rec->vm.pid;
+		e->tid = rec->vm.tid;
+		e->size = rec->vm.len;
+		e->addr = rec->vm.addr;
+		if (rec->vm.call == MPF_VM_MREMAP || rec->vm.call == MPF_VM_BRK) {
+			e->has_old = true;
+			e->old_addr = rec->vm.old_addr;
+		}
+		if (rec->vm.call == MPF_VM_BRK)
+			e->size = rec->vm.addr > rec->vm.old_addr ? rec->vm.addr - rec->vm.old_addr
+								  : rec->vm.old_addr - rec->vm.addr;
+		if (rec->vm.call == MPF_VM_MMAP)
+			snprintf(e->detail, sizeof(e->detail), "prot 0x%x flags 0x%x",
+				 rec->vm.prot, rec->vm.flags);
+		else if (rec->vm.call == MPF_VM_MREMAP)
+			snprintf(e->detail, sizeof(e->detail), "old size %" PRIu64 " flags 0x%x",
+				 rec->vm.old_len, rec->vm.flags);
+		break;
+	case MPF_REC_RSS:
+		e->type = "rss";
+		e->pid = rec->rss.pid;
+		e->has_tid = e->has_addr = false;
+		e->size = rec->rss.anon + rec->rss.file + rec->rss.shmem;
+		snprintf(e->detail, sizeof(e->detail),
+			 "anon %" PRIu64 " file %" PRIu64 " shmem %" PRIu64 " hwm %" PRIu64,
+			 rec->rss.anon, rec->rss.file, rec->rss.shmem, rec->rss.hwm);
+		break;
+	case MPF_REC_FORK:
+		e->type = "fork";
+		e->pid = rec->fork.pid;
+		e->has_tid = e->has_size = e->has_addr = false;
+		snprintf(e->detail, sizeof(e->detail), "parent %" PRIu32, rec->fork.ppid);
+		break;
+	case MPF_REC_EXEC: {
+		size_t len = 0;
+
+		e->type = "exec";
+		e->pid = rec->exec.pid;
+		e->has_tid = e->has_size = e->has_addr = false;
+		/* argv joined by spaces, or the file exec'd when the trace has no argv. */
+		if (rec->exec.args_len) {
+			for (uint32_t i = 0; i < rec->exec.args_len && len + 1 < sizeof(e->detail);
+			     i++)
+				e->detail[len++] = rec->exec.args[i] ? rec->exec.args[i] : ' ';
+			while (len && e->detail[len - 1] == ' ')
+				len--;
+			e->detail[len] = '\0';
+		} else {
+			snprintf(e->detail, sizeof(e->detail), "%s",
+				 rec->exec.filename ? rec->exec.filename : "");
+		}
+		break;
 	}
+	case MPF_REC_EXIT:
+		e->type = "exit";
+		e->pid = rec->exit.pid;
+		e->has_tid = e->has_size = e->has_addr = false;
+		snprintf(e->detail, sizeof(e->detail), "status %" PRId32, rec->exit.status);
+		break;
+	}
+	/* Names from the trace: no control character reaches the output. */
+	for (char *c = e->detail; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (!e->type)
 		e->type = "unknown";
 }
@@ -309,7 +410,11 @@ static void print_event(struct script *sc, const struct mpf_record *rec, const c
 			fprintf(f, " %" PRIu64 " bytes", e.size);
 		if (e.has_old)
 			fprintf(f, " 0x%" PRIx64 " ->", e.old_addr);
-		fprintf(f, " 0x%" PRIx64 "\n", e.addr);
+		if (e.has_addr)
+			fprintf(f, " 0x%" PRIx64, e.addr);
+		if (e.detail[0])
+			fprintf(f, " %s", e.detail);
+		putc('\n', f);
 		for (size_t i = 0; i < nf; i++)
 			fprintf(f, "\t%s\n", strtab__str(sc->names, frames[i]));
 		if (nf)
@@ -326,7 +431,10 @@ static void print_event(struct script *sc, const struct mpf_record *rec, const c
 		fprintf(f, ",%s,", e.type);
 		if (e.has_size)
 			fprintf(f, "%" PRIu64, e.size);
-		fprintf(f, ",0x%" PRIx64 ",", e.addr);
+		putc(',', f);
+		if (e.has_addr)
+			fprintf(f, "0x%" PRIx64, e.addr);
+		putc(',', f);
 		if (e.has_old)
 			fprintf(f, "0x%" PRIx64, e.old_addr);
 		putc(',', f);
@@ -353,6 +461,8 @@ static void print_event(struct script *sc, const struct mpf_record *rec, const c
 			if (quote)
 				putc('"', f);
 		}
+		putc(',', f);
+		csv_str(f, e.detail);
 		putc('\n', f);
 		return;
 	}
@@ -370,7 +480,12 @@ static void print_event(struct script *sc, const struct mpf_record *rec, const c
 		fprintf(f, "%" PRIu64, e.size);
 	else
 		fputs("null", f);
-	fprintf(f, ",\"address\":\"0x%" PRIx64 "\",\"old_address\":", e.addr);
+	fputs(",\"address\":", f);
+	if (e.has_addr)
+		fprintf(f, "\"0x%" PRIx64 "\"", e.addr);
+	else
+		fputs("null", f);
+	fputs(",\"old_address\":", f);
 	if (e.has_old)
 		fprintf(f, "\"0x%" PRIx64 "\"", e.old_addr);
 	else
@@ -381,7 +496,9 @@ static void print_event(struct script *sc, const struct mpf_record *rec, const c
 			putc(',', f);
 		json_str(f, strtab__str(sc->names, frames[i]));
 	}
-	fputs("]}\n", f);
+	fputs("],\"detail\":", f);
+	json_str(f, e.detail);
+	fputs("}\n", f);
 }
 
 /* The image's name, printable; "[unknown]" when the trace never named it. */
@@ -408,7 +525,7 @@ static int print_events(struct script *sc)
 	if (!r)
 		return 1;
 	if (sc->opts->format == SCRIPT_CSV)
-		puts("time,pid,tid,comm,type,size,address,old_address,stack");
+		puts("time,pid,tid,comm,type,size,address,old_address,stack,detail");
 	while ((err = mpf_reader__next(r, &rec)) > 0 && rec.type != MPF_REC_END) {
 		const struct event_ctx *ec;
 		const uint32_t *frames;

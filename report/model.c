@@ -48,6 +48,10 @@ struct image {
 	bool exited;
 	bool comm_from_leader;	/* comm came from the main thread or an exec */
 	uint64_t exit_time;
+	struct model_proc proc;	/* what --stat shows */
+	/* -e mmap: the ranges its calls mapped and did not unmap, sorted by start. */
+	struct vm_range *vm;
+	size_t nvm, vm_cap;
 	char comm[MPF_COMM_LEN];
 	struct model_map *maps;	/* in record order: a later map hides what it overlaps */
 	size_t nmaps, maps_cap;
@@ -57,6 +61,11 @@ struct image {
 	bool view_built;
 	bool view_owned;	/* else it is an ancestor's view */
 	bool view_refused;	/* past the views' budget: its addresses stay unmapped */
+};
+
+struct vm_range {
+	uint64_t start, end;
+	uint32_t site;
 };
 
 struct stack_ent {
@@ -82,6 +91,13 @@ struct page_slot {
 	uint64_t head;		/* the allocation's first page id */
 	uint32_t site;
 	uint32_t pages;		/* in the head's slot: pages of the allocation still live */
+};
+
+/* A table of live pages: the targets' own (page events) or the page cache pages they added. */
+struct page_table {
+	struct page_slot *slots;
+	size_t mask, count;
+	unsigned int ev;	/* MPF_EV_PAGE or MPF_EV_CACHE: whose sites the slots name */
 };
 
 struct site_table {
@@ -128,8 +144,14 @@ struct model {
 	struct heap_slot *heap;
 	size_t heap_mask, heap_count;
 	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
-	struct page_slot *pages;
-	size_t pages_mask, pages_count;
+	struct page_table pages, cache;
+	uint64_t rss_total;		/* the sum of the live processes' latest RSS samples */
+	uint64_t time;			/* of the last event record applied */
+	bool applied;			/* an event record was */
+	uint64_t now;			/* the time of the record being applied */
+	struct model_point *points;	/* the timeline */
+	size_t npoints;
+	uint64_t point_step;		/* ns between points, doubled as they fill */
 
 	struct model_stats stats;
 	uint64_t nrec;				/* records given to model__add */
@@ -157,6 +179,9 @@ struct model *model__new(uint32_t page_size)
 	}
 	m->stacks[0] = (struct stack_ent){ 0 };
 	m->nstacks = 1;
+	m->pages.ev = MPF_EV_PAGE;
+	m->cache.ev = MPF_EV_CACHE;
+	m->point_step = 1000000;	/* 1 ms, until the timeline fills */
 	return m;
 }
 
@@ -180,8 +205,12 @@ void model__delete(struct model *m)
 	if (!m)
 		return;
 	model__drop_views(m);
-	for (size_t i = 0; i < m->nimages; i++)
+	for (size_t i = 0; i < m->nimages; i++) {
 		free(m->images[i].maps);
+		free(m->images[i].vm);
+		free(m->images[i].proc.args);
+	}
+	free(m->points);
 	free(m->images);
 	hmap__free(&m->pids);
 	for (size_t i = 0; i < m->nfiles; i++)
@@ -199,7 +228,8 @@ void model__delete(struct model *m)
 	}
 	free(m->heap);
 	hmap__free(&m->last_alloc);
-	free(m->pages);
+	free(m->pages.slots);
+	free(m->cache.slots);
 	free(m);
 }
 
@@ -217,7 +247,10 @@ static int image__new(struct model *m, uint32_t pid, uint32_t *idx)
 	err = hmap__set(&m->pids, pid, 0, m->nimages);
 	if (err)
 		return err;
-	m->images[m->nimages] = (struct image){ .pid = pid, .parent = IMAGE_NONE };
+	m->images[m->nimages] = (struct image){
+		.pid = pid, .parent = IMAGE_NONE,
+		.proc = { .start_time = m->now, .prev = MODEL_IMAGE_NONE },
+	};
 	*idx = (uint32_t)m->nimages++;
 	m->last_pid = pid;
 	m->last_image = *idx;
@@ -317,10 +350,32 @@ static int model__on_exec(struct model *m, const struct mpf_exec *e)
 	uint32_t img;
 	int err;
 
+	uint64_t *v = hmap__find(&m->pids, e->pid, 0);
+	uint32_t prev = v ? (uint32_t)*v : MODEL_IMAGE_NONE;
+
 	/* The old address space is gone: earlier stacks keep the old image and its maps. */
 	err = image__new(m, e->pid, &img);
 	if (err)
 		return err;
+	/* --stat shows a process from its fork to its exit, across its execs. */
+	if (prev != MODEL_IMAGE_NONE && !m->images[prev].exited) {
+		m->images[prev].proc.replaced = true;
+		m->images[img].proc.prev = prev;
+		m->images[img].proc.start_time = m->images[prev].proc.start_time;
+	}
+	if (e->args_len) {
+		char *a = malloc(e->args_len + 1);
+
+		if (!a)
+			return -ENOMEM;
+		memcpy(a, e->args, e->args_len);
+		a[e->args_len] = '\0';
+		/* argv's NULs become spaces; a last one ends it. */
+		for (uint32_t i = 0; i + 1 < e->args_len; i++)
+			if (!a[i])
+				a[i] = ' ';
+		m->images[img].proc.args = a;
+	}
 	if (slash)
 		name = slash + 1;
 	/* As the kernel does: the comm becomes the basename of what was exec'd. */
@@ -337,8 +392,17 @@ static int model__on_exit(struct model *m, const struct mpf_record *rec)
 	if (err)
 		return err;
 	if (!m->images[img].exited) {
+		struct model_proc *pr = &m->images[img].proc;
+
 		m->images[img].exited = true;
 		m->images[img].exit_time = rec->time;
+		pr->exited = true;
+		pr->exit_time = rec->time;
+		pr->exit_status = rec->exit.status;
+		/* Its memory is gone with it: the sum of the live processes' RSS loses it. */
+		m->rss_total -= pr->rss_last.anon + pr->rss_last.file + pr->rss_last.shmem;
+		m->live_total[MPF_EV_RSS] = m->rss_total;
+		pr->rss_gone = true;
 	}
 	return 0;
 }
@@ -636,6 +700,7 @@ static int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t sta
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->alloc_bytes += size;
 	site->alloc_nr++;
+	m->images[img].proc.alloc[MPF_EV_HEAP] += size;
 	err = hmap__set(&m->last_alloc, tid, 0, ptr);
 	if (!err)
 		err = heap__insert(m, img, ptr, size, si);
@@ -666,6 +731,7 @@ static int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 		site->tmp_nr++;
 		*last = 0;
 	}
+	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;
 	heap__remove(m, s);
 	return 0;
 }
@@ -682,63 +748,63 @@ static int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r)
 	return err;
 }
 
-/* ---- live pages ---- */
+/* ---- live pages: the targets' own, and the page cache pages they added ---- */
 
-static struct page_slot *pages__find(struct model *m, uint64_t page)
+static struct page_slot *pages__find(struct page_table *t, uint64_t page)
 {
 	uint64_t key = page + 1;
 	size_t i;
 
-	if (!m->pages)
+	if (!t->slots)
 		return NULL;
-	for (i = hash_u64(key) & m->pages_mask; m->pages[i].key; i = (i + 1) & m->pages_mask)
-		if (m->pages[i].key == key)
-			return &m->pages[i];
+	for (i = hash_u64(key) & t->mask; t->slots[i].key; i = (i + 1) & t->mask)
+		if (t->slots[i].key == key)
+			return &t->slots[i];
 	return NULL;
 }
 
-static int pages__grow(struct model *m)
+static int pages__grow(struct page_table *t)
 {
-	size_t n = m->pages ? (m->pages_mask + 1) * 2 : 1024;
+	size_t n = t->slots ? (t->mask + 1) * 2 : 1024;
 	struct page_slot *slots = calloc(n, sizeof(*slots));
 
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; m->pages && i <= m->pages_mask; i++) {
+	for (size_t i = 0; t->slots && i <= t->mask; i++) {
 		size_t j;
 
-		if (!m->pages[i].key)
+		if (!t->slots[i].key)
 			continue;
-		for (j = hash_u64(m->pages[i].key) & (n - 1); slots[j].key; j = (j + 1) & (n - 1))
+		for (j = hash_u64(t->slots[i].key) & (n - 1); slots[j].key; j = (j + 1) & (n - 1))
 			;
-		slots[j] = m->pages[i];
+		slots[j] = t->slots[i];
 	}
-	free(m->pages);
-	m->pages = slots;
-	m->pages_mask = n - 1;
+	free(t->slots);
+	t->slots = slots;
+	t->mask = n - 1;
 	return 0;
 }
 
 /* Removes slot s from the table (backward-shift deletion keeps probing exact). */
-static void pages__remove(struct model *m, struct page_slot *s)
+static void pages__remove(struct page_table *t, struct page_slot *s)
 {
 	size_t i, j;
 
-	i = j = (size_t)(s - m->pages);
+	i = j = (size_t)(s - t->slots);
 	for (;;) {
 		size_t k;
 
-		j = (j + 1) & m->pages_mask;
-		if (!m->pages[j].key)
+		j = (j + 1) & t->mask;
+		if (!t->slots[j].key)
 			break;
-		k = hash_u64(m->pages[j].key) & m->pages_mask;
+		k = hash_u64(t->slots[j].key) & t->mask;
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		m->pages[i] = m->pages[j];
+		t->slots[i] = t->slots[j];
 		i = j;
 	}
-	m->pages[i].key = 0;
-	m->pages_count--;
+	t->slots[i].key = 0;
+	t->count--;
 }
 
 /*
@@ -750,18 +816,20 @@ static void pages__remove(struct model *m, struct page_slot *s)
  * when the head page goes first its slot stays, marked PAGE_GONE, until the
  * last.
  */
-static void pages__release(struct model *m, struct page_slot *s, bool keep_live)
+static void pages__release(struct model *m, struct page_table *t, struct page_slot *s,
+			   bool keep_live)
 {
-	struct model_site *site = &m->sites[MPF_EV_PAGE].v[s->site];
+	struct model_site *site = &m->sites[t->ev].v[s->site & ~PAGE_GONE];
 	uint64_t head_id = s->head;
 	bool is_head = s->key - 1 == head_id, last = false;
 	struct page_slot *head;
 
 	if (!keep_live) {
 		site->live_bytes -= m->page_size;
-		m->live_total[MPF_EV_PAGE] -= m->page_size;
+		m->live_total[t->ev] -= m->page_size;
+		m->images[site->image].proc.freed[t->ev] += m->page_size;
 	}
-	head = is_head ? s : pages__find(m, head_id);
+	head = is_head ? s : pages__find(t, head_id);
 	if (head && head->pages && --head->pages == 0) {
 		if (!keep_live)
 			site->live_nr--;
@@ -769,67 +837,74 @@ static void pages__release(struct model *m, struct page_slot *s, bool keep_live)
 	}
 	if (is_head) {
 		if (last)
-			pages__remove(m, s);
+			pages__remove(t, s);
 		else
 			s->site |= PAGE_GONE;
 		return;
 	}
-	pages__remove(m, s);
-	head = last ? pages__find(m, head_id) : NULL;
+	pages__remove(t, s);
+	head = last ? pages__find(t, head_id) : NULL;
 	if (head && (head->site & PAGE_GONE))
-		pages__remove(m, head);
+		pages__remove(t, head);
+}
+
+/* 2^order pages from page, allocated (or added to the cache) at site si: live from now on. */
+static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
+			 unsigned int order, uint32_t si)
+{
+	struct model_site *site = &m->sites[t->ev].v[si];
+	uint64_t pages = 1ULL << order;
+	int err;
+
+	site->alloc_bytes += pages * m->page_size;
+	site->alloc_nr++;
+	m->images[site->image].proc.alloc[t->ev] += pages * m->page_size;
+	for (uint64_t p = page; p < page + pages; p++) {
+		struct page_slot *s = pages__find(t, p);
+		size_t i;
+
+		/* Still live: its free was lost.  The new allocation takes the page. */
+		if (s && !(s->site & PAGE_GONE))
+			pages__release(m, t, s, false);
+		s = pages__find(t, p);
+		if (s)
+			pages__remove(t, s);
+		if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7) {
+			err = pages__grow(t);
+			if (err)
+				return err;
+		}
+		for (i = hash_u64(p + 1) & t->mask; t->slots[i].key; i = (i + 1) & t->mask)
+			;
+		t->slots[i] = (struct page_slot){
+			.key = p + 1,
+			.head = page,
+			.site = si,
+			.pages = p == page ? (uint32_t)pages : 0,
+		};
+		t->count++;
+	}
+	site = &m->sites[t->ev].v[si];
+	site->live_bytes += pages * m->page_size;
+	site->live_nr++;
+	m->live_total[t->ev] += pages * m->page_size;
+	return 0;
 }
 
 static int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 {
-	uint64_t pages;
-	struct model_site *site;
 	uint32_t img, si;
 	int err;
 
 	if (a->order > PAGE_ORDER_MAX || a->page + (1ULL << a->order) < a->page)
 		return 0;
-	pages = 1ULL << a->order;
 	err = image_of(m, a->pid, &img);
 	if (!err)
 		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, img, a->stack_id),
 			      !(a->gfp & GFP_MOVABLE), &si);
 	if (err)
 		return err;
-	site = &m->sites[MPF_EV_PAGE].v[si];
-	site->alloc_bytes += pages * m->page_size;
-	site->alloc_nr++;
-
-	for (uint64_t p = a->page; p < a->page + pages; p++) {
-		struct page_slot *s = pages__find(m, p);
-		size_t i;
-
-		/* Still live: its free was lost.  The new allocation takes the page. */
-		if (s && !(s->site & PAGE_GONE))
-			pages__release(m, s, false);
-		s = pages__find(m, p);
-		if (s)
-			pages__remove(m, s);
-		if (!m->pages || (m->pages_count + 1) * 10 > (m->pages_mask + 1) * 7) {
-			err = pages__grow(m);
-			if (err)
-				return err;
-		}
-		for (i = hash_u64(p + 1) & m->pages_mask; m->pages[i].key;
-		     i = (i + 1) & m->pages_mask)
-			;
-		m->pages[i] = (struct page_slot){
-			.key = p + 1,
-			.head = a->page,
-			.site = si,
-			.pages = p == a->page ? (uint32_t)pages : 0,
-		};
-		m->pages_count++;
-	}
-	site->live_bytes += pages * m->page_size;
-	site->live_nr++;
-	m->live_total[MPF_EV_PAGE] += pages * m->page_size;
-	return 0;
+	return pages__insert(m, &m->pages, a->page, a->order, si);
 }
 
 static void model__on_page_free(struct model *m, const struct mpf_record *rec)
@@ -839,7 +914,7 @@ static void model__on_page_free(struct model *m, const struct mpf_record *rec)
 	if (f->order > PAGE_ORDER_MAX || f->page + (1ULL << f->order) < f->page)
 		return;
 	for (uint64_t p = f->page; p < f->page + (1ULL << f->order); p++) {
-		struct page_slot *s = pages__find(m, p);
+		struct page_slot *s = pages__find(&m->pages, p);
 		const struct image *owner;
 
 		if (!s || (s->site & PAGE_GONE))
@@ -851,9 +926,287 @@ static void model__on_page_free(struct model *m, const struct mpf_record *rec)
 		 * freed after an RCU grace period) do not count.
 		 */
 		owner = &m->images[m->sites[MPF_EV_PAGE].v[s->site].image];
-		pages__release(m, s, ((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
-					     (owner->exited && rec->time >= owner->exit_time));
+		pages__release(m, &m->pages, s,
+			       ((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
+				       (owner->exited && rec->time >= owner->exit_time));
 	}
+}
+
+/*
+ * Pages added to the page cache: cache of the adding site from now on, until
+ * deleted, whatever becomes of the process (the cache outlives it).  A page
+ * the target allocated itself leaves its page events' live bytes: it is
+ * cache now, not the process's own memory (TezEdge's value and cacheValue).
+ */
+static int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
+{
+	uint32_t img, si;
+	int err;
+
+	if (a->order > PAGE_ORDER_MAX || a->page + (1ULL << a->order) < a->page)
+		return 0;
+	err = image_of(m, a->pid, &img);
+	if (!err)
+		err = site_of(m, MPF_EV_CACHE, img, model__stack_of(m, img, a->stack_id), false,
+			      &si);
+	if (err)
+		return err;
+	for (uint64_t p = a->page; p < a->page + (1ULL << a->order); p++) {
+		struct page_slot *s = pages__find(&m->pages, p);
+
+		if (s && !(s->site & PAGE_GONE)) {
+			struct model_site *ps = &m->sites[MPF_EV_PAGE].v[s->site];
+
+			pages__release(m, &m->pages, s, false);
+			/* Not freed: moved. */
+			m->images[ps->image].proc.freed[MPF_EV_PAGE] -= m->page_size;
+		}
+	}
+	return pages__insert(m, &m->cache, a->page, a->order, si);
+}
+
+static void model__on_cache_del(struct model *m, const struct mpf_cache_del *d)
+{
+	if (d->order > PAGE_ORDER_MAX || d->page + (1ULL << d->order) < d->page)
+		return;
+	for (uint64_t p = d->page; p < d->page + (1ULL << d->order); p++) {
+		struct page_slot *s = pages__find(&m->cache, p);
+
+		if (s && !(s->site & PAGE_GONE))
+			pages__release(m, &m->cache, s, false);
+	}
+}
+
+/* ---- address space calls (-e mmap) ---- */
+
+/* Bytes of [start, end) leave the live ranges of img; ranges split where needed. */
+static int vm__unmap(struct model *m, uint32_t img, uint64_t start, uint64_t end)
+{
+	struct image *im = &m->images[img];
+
+	for (size_t i = 0; i < im->nvm && start < end; i++) {
+		struct vm_range *r = &im->vm[i];
+		struct model_site *site;
+		uint64_t lo, hi;
+
+		if (r->end <= start || r->start >= end)
+			continue;
+		lo = r->start > start ? r->start : start;
+		hi = r->end < end ? r->end : end;
+		site = &m->sites[MPF_EV_MMAP].v[r->site];
+		site->live_bytes -= hi - lo;
+		m->live_total[MPF_EV_MMAP] -= hi - lo;
+		m->images[site->image].proc.freed[MPF_EV_MMAP] += hi - lo;
+		if (lo > r->start && hi < r->end) {
+			/* A hole in the middle: the range becomes two. */
+			struct vm_range tail = { hi, r->end, r->site };
+			int err = ARRAY_RESERVE(im->vm, im->vm_cap, im->nvm + 1);
+
+			if (err)
+				return err;
+			r = &im->vm[i];
+			memmove(r + 2, r + 1, (im->nvm - i - 1) * sizeof(*r));
+			r->end = lo;
+			r[1] = tail;
+			im->nvm++;
+			site->live_nr++;
+			i++;
+		} else if (lo > r->start) {
+			r->end = lo;
+		} else if (hi < r->end) {
+			r->start = hi;
+		} else {
+			site->live_nr--;
+			memmove(r, r + 1, (im->nvm - i - 1) * sizeof(*r));
+			im->nvm--;
+			i--;
+		}
+	}
+	return 0;
+}
+
+/* [start, end) mapped at site si in img (counted as allocated when fresh). */
+static int vm__map(struct model *m, uint32_t img, uint64_t start, uint64_t end, uint32_t si,
+		   bool fresh)
+{
+	struct image *im;
+	struct model_site *site;
+	size_t i;
+	int err;
+
+	if (end <= start)
+		return 0;
+	err = vm__unmap(m, img, start, end);
+	if (!err)
+		err = ARRAY_RESERVE(m->images[img].vm, m->images[img].vm_cap,
+				    m->images[img].nvm + 1);
+	if (err)
+		return err;
+	im = &m->images[img];
+	for (i = 0; i < im->nvm && im->vm[i].start < start; i++)
+		;
+	memmove(&im->vm[i + 1], &im->vm[i], (im->nvm - i) * sizeof(im->vm[0]));
+	im->vm[i] = (struct vm_range){ start, end, si };
+	im->nvm++;
+	site = &m->sites[MPF_EV_MMAP].v[si];
+	site->live_bytes += end - start;
+	site->live_nr++;
+	m->live_total[MPF_EV_MMAP] += end - start;
+	if (fresh) {
+		site->alloc_bytes += end - start;
+		site->alloc_nr++;
+		m->images[site->image].proc.alloc[MPF_EV_MMAP] += end - start;
+	}
+	return 0;
+}
+
+/*
+ * mremap: the pieces of the old range keep their sites at the new address
+ * (and are not allocations again); what it grew by is the mremap's.
+ */
+static int vm__remap(struct model *m, uint32_t img, const struct mpf_vm *v, uint32_t si)
+{
+	struct vm_range moved[64];
+	struct image *im = &m->images[img];
+	uint64_t old_end = v->old_addr + v->old_len;
+	size_t n = 0;
+	int err;
+
+	for (size_t i = 0; i < im->nvm && n < 64; i++) {
+		struct vm_range *r = &im->vm[i];
+
+		if (r->end <= v->old_addr || r->start >= old_end)
+			continue;
+		moved[n++] = (struct vm_range){
+			(r->start > v->old_addr ? r->start : v->old_addr) - v->old_addr,
+			(r->end < old_end ? r->end : old_end) - v->old_addr, r->site
+		};
+	}
+	/* Unmapped, then mapped again: not freed, not allocated. */
+	err = vm__unmap(m, img, v->old_addr, old_end);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct model_site *site = &m->sites[MPF_EV_MMAP].v[moved[i].site];
+		uint64_t lo = moved[i].start, hi = moved[i].end < v->len ? moved[i].end : v->len;
+
+		m->images[site->image].proc.freed[MPF_EV_MMAP] -= moved[i].end - moved[i].start;
+		if (lo < hi) {
+			err = vm__map(m, img, v->addr + lo, v->addr + hi, moved[i].site, false);
+			if (hi < moved[i].end)
+				m->images[site->image].proc.freed[MPF_EV_MMAP] += moved[i].end - hi;
+		} else {
+			m->images[site->image].proc.freed[MPF_EV_MMAP] += moved[i].end - moved[i].start;
+		}
+	}
+	if (!err && v->len > v->old_len)
+		err = vm__map(m, img, v->addr + v->old_len, v->addr + v->len, si, true);
+	return err;
+}
+
+static int model__on_vm(struct model *m, const struct mpf_vm *v)
+{
+	uint64_t ps = m->page_size, lo, hi;
+	uint32_t img, si;
+	int err;
+
+	err = image_of(m, v->pid, &img);
+	if (!err)
+		err = site_of(m, MPF_EV_MMAP, img, model__stack_of(m, img, v->stack_id), false,
+			      &si);
+	if (err)
+		return err;
+	m->images[img].proc.calls[v->call]++;
+	switch (v->call) {
+	case MPF_VM_MMAP:
+		if (v->addr + v->len < v->addr)
+			return 0;
+		return vm__map(m, img, v->addr, v->addr + v->len, si, true);
+	case MPF_VM_MUNMAP:
+		if (v->addr + v->len < v->addr)
+			return 0;
+		return vm__unmap(m, img, v->addr, v->addr + v->len);
+	case MPF_VM_MREMAP:
+		if (v->addr + v->len < v->addr || v->old_addr + v->old_len < v->old_addr)
+			return 0;
+		return vm__remap(m, img, v, si);
+	case MPF_VM_BRK:
+		/* The heap's pages run to the break rounded up to a page. */
+		if (v->addr > UINT64_MAX - ps || v->old_addr > UINT64_MAX - ps)
+			return 0;
+		lo = (v->old_addr + ps - 1) / ps * ps;
+		hi = (v->addr + ps - 1) / ps * ps;
+		if (hi > lo)
+			return vm__map(m, img, lo, hi, si, true);
+		return vm__unmap(m, img, hi, lo);
+	}
+	return 0;
+}
+
+/* ---- resident set samples (-e rss) ---- */
+
+static int model__on_rss(struct model *m, const struct mpf_rss *r)
+{
+	struct model_proc *pr;
+	uint32_t img;
+	int err = image_of(m, r->pid, &img);
+
+	if (err)
+		return err;
+	pr = &m->images[img].proc;
+	if (pr->rss_gone)
+		return 0;
+	if (!pr->has_rss)
+		pr->rss_first = *r;
+	else
+		m->rss_total -= pr->rss_last.anon + pr->rss_last.file + pr->rss_last.shmem;
+	pr->has_rss = true;
+	pr->rss_last = *r;
+	m->rss_total += r->anon + r->file + r->shmem;
+	if (r->hwm > pr->rss_peak)
+		pr->rss_peak = r->hwm;
+	if (r->anon + r->file + r->shmem > pr->rss_peak)
+		pr->rss_peak = r->anon + r->file + r->shmem;
+	m->live_total[MPF_EV_RSS] = m->rss_total;
+	return 0;
+}
+
+/* ---- the timeline ---- */
+
+#define POINTS_MAX 4096
+
+/*
+ * A point of the live totals as they are now, at the time of the last record
+ * applied.  Taken before a record a step or more later than the last point
+ * is applied, so each point shows the state at the end of its step.
+ */
+static int timeline__note(struct model *m)
+{
+	struct model_point *pt;
+
+	if (!m->points) {
+		m->points = malloc(POINTS_MAX * sizeof(*m->points));
+		if (!m->points)
+			return -ENOMEM;
+	}
+	if (m->npoints == POINTS_MAX) {
+		/* Full: every other point goes, and the step doubles. */
+		for (size_t i = 0; i < POINTS_MAX / 2; i++)
+			m->points[i] = m->points[2 * i + 1];
+		m->npoints = POINTS_MAX / 2;
+		m->point_step *= 2;
+	}
+	pt = &m->points[m->npoints++];
+	pt->time = m->time;
+	memcpy(pt->live, m->live_total, sizeof(pt->live));
+	return 0;
+}
+
+static int timeline__before(struct model *m, uint64_t time)
+{
+	if (!m->applied)
+		return 0;
+	if (m->npoints && time < m->points[m->npoints - 1].time + m->point_step)
+		return 0;
+	return timeline__note(m);
 }
 
 /* ---- records ---- */
@@ -891,6 +1244,29 @@ static int model__event_hook(struct model *m, const struct mpf_record *rec)
 		pid = rec->heap_realloc.pid;
 		stack_id = rec->heap_realloc.stack_id;
 		break;
+	case MPF_REC_CACHE_ADD:
+		pid = rec->cache_add.pid;
+		stack_id = rec->cache_add.stack_id;
+		break;
+	case MPF_REC_CACHE_DEL:
+		pid = rec->cache_del.pid;
+		break;
+	case MPF_REC_VM:
+		pid = rec->vm.pid;
+		stack_id = rec->vm.stack_id;
+		break;
+	case MPF_REC_RSS:
+		pid = rec->rss.pid;
+		break;
+	case MPF_REC_FORK:
+		pid = rec->fork.pid;
+		break;
+	case MPF_REC_EXEC:
+		pid = rec->exec.pid;
+		break;
+	case MPF_REC_EXIT:
+		pid = rec->exit.pid;
+		break;
 	default:
 		return 0;
 	}
@@ -914,6 +1290,13 @@ static int event_type(uint32_t type)
 	case MPF_REC_HEAP_FREE:
 	case MPF_REC_HEAP_REALLOC:
 		return MPF_EV_HEAP;
+	case MPF_REC_CACHE_ADD:
+	case MPF_REC_CACHE_DEL:
+		return MPF_EV_CACHE;
+	case MPF_REC_VM:
+		return MPF_EV_MMAP;
+	case MPF_REC_RSS:
+		return MPF_EV_RSS;
 	default:
 		return -1;
 	}
@@ -952,6 +1335,18 @@ static bool model__passes(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_HEAP_REALLOC:
 		pid = rec->heap_realloc.pid;
 		break;
+	case MPF_REC_CACHE_ADD:
+		pid = rec->cache_add.pid;
+		break;
+	case MPF_REC_VM:
+		/* An unmap can only unmap what was applied: like a free, let through. */
+		if (rec->vm.call == MPF_VM_MUNMAP)
+			return true;
+		pid = rec->vm.pid;
+		break;
+	case MPF_REC_RSS:
+		pid = rec->rss.pid;
+		break;
 	default:
 		return true;
 	}
@@ -973,13 +1368,26 @@ const struct model_peak *model__peak(const struct model *m, unsigned int ev)
 int model__add(struct model *m, const struct mpf_record *rec)
 {
 	int ev = event_type(rec->type), err;
+	/* Exits and the end move the timeline too: a process's RSS leaves with it. */
+	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT || rec->type == MPF_REC_END;
 
 	m->nrec++;
+	m->now = rec->time;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
 		return 0;
 	if (ev >= 0 && m->filtered && !model__passes(m, rec))
 		return 0;
+	if (timed) {
+		err = timeline__before(m, rec->time);
+		if (err)
+			return err;
+	}
 	err = model__apply(m, rec);
+	if (timed) {
+		m->applied = true;
+		if (rec->time > m->time)
+			m->time = rec->time;
+	}
 	if (!err && ev >= 0 && m->live_total[ev] > m->peak[ev].bytes)
 		m->peak[ev] = (struct model_peak){
 			.bytes = m->live_total[ev], .record = m->nrec, .time = rec->time
@@ -1056,6 +1464,23 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 			return 0;
 		}
 		return model__on_realloc(m, &rec->heap_realloc);
+	case MPF_REC_CACHE_ADD:
+		m->stats.events[MPF_EV_CACHE]++;
+		return model__on_cache_add(m, &rec->cache_add);
+	case MPF_REC_CACHE_DEL:
+		m->stats.events[MPF_EV_CACHE]++;
+		model__on_cache_del(m, &rec->cache_del);
+		return 0;
+	case MPF_REC_VM:
+		m->stats.events[MPF_EV_MMAP]++;
+		if (rec->vm.call >= MPF_VM__MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		return model__on_vm(m, &rec->vm);
+	case MPF_REC_RSS:
+		m->stats.events[MPF_EV_RSS]++;
+		return model__on_rss(m, &rec->rss);
 	case MPF_REC_LOST:
 		ev = rec->lost.event;
 		/* Saturated: counts from the file are added, and must not wrap to small. */
@@ -1094,6 +1519,27 @@ const struct model_site *model__site(const struct model *m, unsigned int ev, siz
 uint32_t model__pid(const struct model *m, uint32_t image)
 {
 	return image < m->nimages ? m->images[image].pid : 0;
+}
+
+size_t model__nr_images(const struct model *m)
+{
+	return m->nimages;
+}
+
+const struct model_proc *model__proc(const struct model *m, uint32_t image)
+{
+	return image < m->nimages ? &m->images[image].proc : NULL;
+}
+
+const struct model_point *model__timeline(struct model *m, size_t *n)
+{
+	/* The state after the last event, unless a point already shows it. */
+	if (m->applied && (!m->npoints || m->points[m->npoints - 1].time < m->time ||
+			   memcmp(m->points[m->npoints - 1].live, m->live_total,
+				  sizeof(m->live_total))))
+		(void)timeline__note(m);	/* out of memory: the points so far */
+	*n = m->npoints;
+	return m->points;
 }
 
 const char *model__comm(const struct model *m, uint32_t image)

@@ -19,6 +19,7 @@
 #include "format/mpf.h"
 
 #define MODEL_STACK_EMPTY 0	/* the stack of stack id 0 and of ids never defined */
+#define MODEL_IMAGE_NONE UINT32_MAX	/* no image: a pid the trace never showed */
 
 struct model_file {
 	uint32_t id;
@@ -82,6 +83,33 @@ struct model_peak {
 	uint64_t time;
 };
 
+/*
+ * A process image as --stat shows it.  Bytes per event type: allocated (page,
+ * heap), added (cache), mapped (mmap) by the image, and freed, deleted or
+ * unmapped of what it allocated.  An image an exec replaced is prev of the
+ * new one, and marked replaced.
+ */
+struct model_proc {
+	uint64_t start_time;	/* its fork, or its first record; an exec keeps its prev's */
+	bool exited, replaced;
+	uint64_t exit_time;
+	int32_t exit_status;	/* wait(2) status */
+	char *args;		/* the exec's argv joined by spaces, NULL when not known */
+	uint32_t prev;		/* the image this one exec'd from, MODEL_IMAGE_NONE */
+	uint64_t alloc[MPF_EV__MAX], freed[MPF_EV__MAX];
+	uint64_t calls[MPF_VM__MAX];	/* -e mmap: successful calls */
+	bool has_rss;
+	bool rss_gone;		/* exited: no longer in the live total */
+	struct mpf_rss rss_first, rss_last;
+	uint64_t rss_peak;	/* the highest VmHWM sampled */
+};
+
+/* The live totals of each event type (the RSS sum for MPF_EV_RSS) at a time. */
+struct model_point {
+	uint64_t time;
+	uint64_t live[MPF_EV__MAX];
+};
+
 struct model;
 
 /* page_size: from the trace header, the unit of page orders. */
@@ -119,6 +147,14 @@ size_t model__nr_sites(const struct model *m, unsigned int ev);
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
 
 uint32_t model__pid(const struct model *m, uint32_t image);
+size_t model__nr_images(const struct model *m);
+const struct model_proc *model__proc(const struct model *m, uint32_t image);
+/*
+ * The live totals over time: a point each time the records' clock passed a
+ * step, the step doubled whenever the points reach a few thousand, and one
+ * at the last record.  Sorted by time.
+ */
+const struct model_point *model__timeline(struct model *m, size_t *n);
 /* The image's name: its main thread's latest COMM, or what it exec'd; NULL when unknown. */
 const char *model__comm(const struct model *m, uint32_t image);
 
@@ -157,7 +193,6 @@ void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
  * stack last defined under it, so only this hook can tell it after the
  * trace is read.  Its error (-ENOMEM) is model__add's.
  */
-#define MODEL_IMAGE_NONE UINT32_MAX
 typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t image,
 			      uint32_t stack);
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);

@@ -84,8 +84,15 @@ static void json_kib(FILE *f, uint64_t bytes)
 	fprintf(f, ".%.*s", len, digits);
 }
 
+/* The page cache bytes of a node: all of a cache section's, else those kept apart. */
+static uint64_t cache_of(const struct report_section *sec, const struct tree_node *n)
+{
+	return !strcmp(sec->event, "cache") ? n->value : n->cache;
+}
+
 static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
-		       const struct report_frames *frames, uint32_t idx)
+		       const struct report_section *sec, const struct report_frames *frames,
+		       uint32_t idx)
 {
 	const struct tree_node *n = tree__node(t, idx);
 	const uint64_t *fi = hmap__find(&frames->by_name, n->name, 0);
@@ -100,13 +107,14 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 	fprintf(f, ",\"functionCategory\":\"%s\"},\"value\":",
 		category_names[fr ? fr->category : REPORT_CAT_UNKNOWN]);
 	json_kib(f, n->value);
-	/* Page cache pages are a later event type: none yet. */
-	fputs(",\"cacheValue\":0,\"frames\":[", f);
+	fputs(",\"cacheValue\":", f);
+	json_kib(f, cache_of(sec, n));
+	fputs(",\"frames\":[", f);
 	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next) {
 		if (!first)
 			fputc(',', f);
 		first = false;
-		print_node(f, t, names, frames, c);
+		print_node(f, t, names, sec, frames, c);
 	}
 	fputs("]}", f);
 }
@@ -125,12 +133,14 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 		sec->event, sec->show == REPORT_SHOW_LIVE ? "live" : "alloc",
 		sec->reverse ? "true" : "false", sec->threshold_kib, sec->total, sec->allocations);
 	json_kib(f, sec->total);
-	fputs(",\"cacheValue\":0,\"frames\":[", f);
+	fputs(",\"cacheValue\":", f);
+	json_kib(f, !strcmp(sec->event, "cache") ? sec->total : sec->cache_total);
+	fputs(",\"frames\":[", f);
 	for (uint32_t c = root->child; c != TREE_NONE; c = tree__node(t, c)->next) {
 		if (!first_child)
 			fputc(',', f);
 		first_child = false;
-		print_node(f, t, names, frames, c);
+		print_node(f, t, names, sec, frames, c);
 	}
 	fputs("]}", f);
 	if (last)

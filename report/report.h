@@ -33,6 +33,7 @@ struct report_section {
 	bool reverse;			/* allocation sites first */
 	uint64_t total;			/* bytes (--show=count: allocations), the top level's sum */
 	uint64_t allocations;		/* allocation events behind total */
+	uint64_t cache_total;		/* --format=json: page cache bytes, apart from total */
 	uint64_t threshold_kib;		/* 0: no folding */
 	/*
 	 * Or NULL: a tree built from the same paths in the same order as the
@@ -224,5 +225,27 @@ struct model;
 struct symbolizer;
 int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
 			unsigned int ev, enum report_show show);
+
+/* --stat: what to show of which processes. */
+struct report_stat_opts {
+	uint64_t start_time, end_time;	/* the trace's, ns */
+	unsigned int events;		/* 1 << event type, for the types recorded */
+	const uint32_t *pids;		/* --pid */
+	size_t npids;
+	const char *comm;		/* --comm */
+};
+int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o);
+
+/*
+ * --timeline: the live totals of each event type in events over time, as
+ * rows of a table (at most rows of them), and as an SVG line chart.
+ */
+struct model_point;
+int output_timeline__print(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
+			   uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
+			   unsigned int rows);
+int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
+			 uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
+			 const char *title);
 
 #endif

@@ -155,14 +155,16 @@ void tree__delete(struct tree *t)
 	free(t);
 }
 
-int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value)
+static int tree__add2(struct tree *t, const uint32_t *path, size_t n, uint64_t value,
+		      uint64_t cache)
 {
 	uint32_t cur = TREE_ROOT;
 	int err;
 
-	if (!value)
+	if (!value && !cache)
 		return 0;
 	t->nodes[TREE_ROOT].value += value;
+	t->nodes[TREE_ROOT].cache += cache;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t *v = hmap__find(&t->children, cur, path[i]);
 		uint32_t node;
@@ -180,9 +182,20 @@ int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value)
 			t->nodes[cur].child = node;
 		}
 		t->nodes[node].value += value;
+		t->nodes[node].cache += cache;
 		cur = node;
 	}
 	return 0;
+}
+
+int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value)
+{
+	return tree__add2(t, path, n, value, 0);
+}
+
+int tree__add_cache(struct tree *t, const uint32_t *path, size_t n, uint64_t bytes)
+{
+	return tree__add2(t, path, n, 0, bytes);
 }
 
 /* qsort has no context argument; tree__finish is not reentrant anyway. */
@@ -194,8 +207,8 @@ static int node_cmp(const void *pa, const void *pb)
 	const struct tree_node *a = &sort_nodes[*(const uint32_t *)pa];
 	const struct tree_node *b = &sort_nodes[*(const uint32_t *)pb];
 
-	if (a->value != b->value)
-		return a->value > b->value ? -1 : 1;
+	if (a->value + a->cache != b->value + b->cache)
+		return a->value + a->cache > b->value + b->cache ? -1 : 1;
 	return strcmp(strtab__str(sort_names, a->name), strtab__str(sort_names, b->name));
 }
 
@@ -207,7 +220,7 @@ int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold,
 
 	/* Only the nodes added by tree__add have children; [other] nodes never do. */
 	for (size_t p = 0; p < nr_nodes; p++) {
-		uint64_t folded = 0;
+		uint64_t folded = 0, folded_cache = 0;
 		size_t n = 0, kept = 0;
 		uint32_t c, prev;
 
@@ -224,18 +237,23 @@ int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold,
 		qsort(kids, n, sizeof(*kids), node_cmp);
 
 		for (size_t i = 0; i < n; i++) {
-			if (threshold && t->nodes[kids[i]].value < threshold)
-				folded += t->nodes[kids[i]].value;
-			else
+			const struct tree_node *k = &t->nodes[kids[i]];
+
+			if (threshold && k->value + k->cache < threshold) {
+				folded += k->value;
+				folded_cache += k->cache;
+			} else {
 				kids[kept++] = kids[i];
+			}
 		}
-		if (folded) {
+		if (folded || folded_cache) {
 			uint32_t o;
 
 			err = tree__new_node(t, (uint32_t)p, other, &o);
 			if (err)
 				goto out;
 			t->nodes[o].value = folded;
+			t->nodes[o].cache = folded_cache;
 			err = ARRAY_RESERVE(kids, cap, kept + 1);
 			if (err)
 				goto out;

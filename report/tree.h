@@ -37,6 +37,7 @@ struct tree_node {
 	uint32_t child;		/* first child, TREE_NONE for a leaf */
 	uint32_t next;		/* next sibling, TREE_NONE for the last */
 	uint64_t value;		/* bytes of every path through this node */
+	uint64_t cache;		/* page cache bytes of those paths, apart (--format=json) */
 };
 
 struct tree;
@@ -45,6 +46,8 @@ struct tree *tree__new(void);
 void tree__delete(struct tree *t);
 /* Adds value to each node of path (names, top level first), creating them.  0 or -ENOMEM. */
 int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value);
+/* The same for page cache bytes, kept apart from the value; ordering counts both. */
+int tree__add_cache(struct tree *t, const uint32_t *path, size_t n, uint64_t bytes);
 /*
  * Orders every node's children by value, largest first, then by name, and
  * when threshold (bytes) is not 0 replaces the children worth less than it by

@@ -22,7 +22,7 @@ import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert rows, "no rows"
 assert list(rows[0].keys()) == ["time", "pid", "tid", "comm", "type", "size", "address",
-                                "old_address", "stack"], list(rows[0].keys())
+                                "old_address", "stack", "detail"], list(rows[0].keys())
 
 def first(r):
     return r["stack"].split(";")[0] if r["stack"] else ""
@@ -63,8 +63,10 @@ for r, j in zip(rows, js):
     assert "%.9f" % j["time"] == r["time"] or abs(j["time"] - float(r["time"])) < 1e-6
     for k in ("pid", "tid", "size"):
         assert ("" if j[k] is None else str(j[k])) == r[k], (k, r, j)
-    for k in ("comm", "type", "address"):
+    for k in ("comm", "type"):
         assert j[k] == r[k], (k, r, j)
+    assert (j["address"] or "") == r["address"], (r, j)
+    assert j["detail"] == r["detail"], (r, j)
     assert (j["old_address"] or "") == r["old_address"], (r, j)
     assert ";".join(j["stack"]) == r["stack"], (r, j)
 print(len(rows))

@@ -1,0 +1,149 @@
+/*
+ * --stat: one table per process, as a pipeline monitor logs them: its
+ * command, its lifetime and how it ended, its resident set at the start, at
+ * the end and at its peak (-e rss), and per event type the bytes it
+ * allocated and freed (pages, heap), added to and deleted from the page cache
+ * (cache), mapped and unmapped (mmap), with its address space calls counted.
+ * A process is shown from its fork to its exit: the images its execs replaced
+ * are folded into the last one.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "report/model.h"
+#include "report/report.h"
+
+static void print_kib(FILE *f, uint64_t bytes)
+{
+	fprintf(f, " %14.2f", (double)bytes / 1024);
+}
+
+/* "exited with 3", "killed by SIGKILL", as a shell would say it. */
+static void print_status(FILE *f, int32_t status)
+{
+	if (WIFEXITED(status))
+		fprintf(f, "exited with %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		fprintf(f, "killed by signal %d (%s)%s", WTERMSIG(status),
+			sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+			WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		fprintf(f, "status 0x%x", (unsigned int)status);
+}
+
+static void print_seconds(FILE *f, uint64_t t, uint64_t start)
+{
+	fprintf(f, "%.6f", t >= start ? (double)(t - start) / 1e9 : 0.0);
+}
+
+int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o)
+{
+	size_t shown = 0;
+
+	fprintf(f, "# memprof report --stat: per process\n");
+	for (uint32_t img = 0; img < model__nr_images(m); img++) {
+		const struct model_proc *p = model__proc(m, img), *q;
+		uint64_t alloc[MPF_EV__MAX] = { 0 }, freed[MPF_EV__MAX] = { 0 };
+		uint64_t calls[MPF_VM__MAX] = { 0 }, end = o->end_time;
+		const char *comm = model__comm(m, img);
+		const struct model_proc *rss_first = NULL;
+		uint64_t rss_peak = 0;
+		bool any = false;
+		char name[MPF_COMM_LEN + 1];
+
+		size_t k;
+
+		if (p->replaced)
+			continue;
+		for (k = 0; k < o->npids && o->pids[k] != model__pid(m, img); k++)
+			;
+		if (o->npids && k == o->npids)
+			continue;
+		/* The chain of images from the fork to this one: one process. */
+		for (q = p; q; q = q->prev != MODEL_IMAGE_NONE ? model__proc(m, q->prev) : NULL) {
+			for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+				alloc[ev] += q->alloc[ev];
+				freed[ev] += q->freed[ev];
+				any |= q->alloc[ev] || q->freed[ev];
+			}
+			for (unsigned int c = 0; c < MPF_VM__MAX; c++)
+				calls[c] += q->calls[c];
+			if (q->has_rss) {
+				rss_first = q;
+				if (q->rss_peak > rss_peak)
+					rss_peak = q->rss_peak;
+			}
+			if (q->prev == MODEL_IMAGE_NONE)
+				break;
+		}
+		if (o->comm && (!comm || strcmp(comm, o->comm)))
+			continue;
+		snprintf(name, sizeof(name), "%s", comm ? comm : "[unknown]");
+		for (char *c = name; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		if (shown++)
+			fputc('\n', f);
+		fprintf(f, "%s [%" PRIu32 "]", name, model__pid(m, img));
+		if (p->args) {
+			fputs(": ", f);
+			for (const char *c = p->args; *c; c++)
+				fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+		}
+		fputs("\n  lifetime  ", f);
+		print_seconds(f, p->start_time, o->start_time);
+		fputs(" s to ", f);
+		if (p->exited) {
+			end = p->exit_time;
+			print_seconds(f, end, o->start_time);
+			fprintf(f, " s (%.6f s), ", end >= p->start_time
+							    ? (double)(end - p->start_time) / 1e9
+							    : 0.0);
+			print_status(f, p->exit_status);
+		} else {
+			print_seconds(f, end, o->start_time);
+			fprintf(f, " s (%.6f s), running at the end of the trace",
+				end >= p->start_time ? (double)(end - p->start_time) / 1e9 : 0.0);
+		}
+		fputc('\n', f);
+		if (rss_first) {
+			const struct mpf_rss *a = &rss_first->rss_first, *z = &p->rss_last;
+
+			if (!p->has_rss)
+				z = &rss_first->rss_last;
+			fprintf(f,
+				"  rss       start %.2f KiB, end %.2f KiB (anon %.2f, file %.2f, "
+				"shmem %.2f), peak %.2f KiB\n",
+				(double)(a->anon + a->file + a->shmem) / 1024,
+				(double)(z->anon + z->file + z->shmem) / 1024, (double)z->anon / 1024,
+				(double)z->file / 1024, (double)z->shmem / 1024,
+				(double)rss_peak / 1024);
+		}
+		if (any || (o->events & ~(1u << MPF_EV_RSS))) {
+			fprintf(f, "  %-8s %14s %14s %14s\n", "event", "allocated KiB", "freed KiB",
+				"live KiB");
+			for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+				if (ev == MPF_EV_RSS || !(o->events & (1u << ev)))
+					continue;
+				fprintf(f, "  %-8s", mpf_event_name(ev));
+				print_kib(f, alloc[ev]);
+				print_kib(f, freed[ev]);
+				print_kib(f, alloc[ev] >= freed[ev] ? alloc[ev] - freed[ev] : 0);
+				fputc('\n', f);
+			}
+		}
+		if (o->events & (1u << MPF_EV_MMAP)) {
+			fputs("  calls    ", f);
+			for (unsigned int c = 0; c < MPF_VM__MAX; c++)
+				fprintf(f, "%s %s %" PRIu64, c ? "," : "", mpf_vm_call_name(c),
+					calls[c]);
+			fputc('\n', f);
+		}
+	}
+	if (!shown)
+		fprintf(f, "# no process in the trace%s\n",
+			o->npids || o->comm ? " matches the filters" : "");
+	return ferror(f) ? -EIO : 0;
+}

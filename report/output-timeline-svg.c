@@ -1,0 +1,425 @@
+/*
+ * --timeline=FILE.svg: the live bytes of each event type over the trace, as
+ * a line chart in one self-contained SVG file with no script.  Time runs
+ * along x in seconds from the trace's start, bytes up y in KiB, MiB or GiB,
+ * both with round ticks (1, 2 or 5 times a power of ten) and grid lines.
+ * Every type drawn is one <polyline class="series" data-event="NAME"> in
+ * its own colour, a step line since a total holds until the next point,
+ * with a <title> tooltip giving its peak; the peak itself is a
+ * <circle class="peak"> with a label beside it.  A legend names the types.
+ *
+ * Numbers are written through integers, never %f, so that a locale with a
+ * decimal comma cannot break the file.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report/model.h"
+#include "report/report.h"
+
+#define TL_WIDTH	1200.0
+#define TL_HEIGHT	500.0
+#define TL_LEFT		90.0	/* y tick labels */
+#define TL_RIGHT	30.0
+#define TL_TOP		70.0	/* title, legend */
+#define TL_BOTTOM	60.0	/* x tick labels, axis name */
+#define TL_XTICKS	10	/* about how many ticks each axis gets */
+#define TL_YTICKS	6
+#define TL_PLOT_W	(TL_WIDTH - TL_LEFT - TL_RIGHT)
+#define TL_PLOT_H	(TL_HEIGHT - TL_TOP - TL_BOTTOM)
+#define TL_X1		(TL_LEFT + TL_PLOT_W)
+#define TL_Y1		(TL_TOP + TL_PLOT_H)
+
+/* Okabe and Ito's palette: told apart with the common colour blindnesses too. */
+static const char *const colors[MPF_EV__MAX] = {
+	[MPF_EV_PAGE] = "#0072b2",
+	[MPF_EV_HEAP] = "#d55e00",
+	[MPF_EV_CACHE] = "#009e73",
+	[MPF_EV_MMAP] = "#cc79a7",
+	[MPF_EV_RSS] = "#e69f00",
+};
+
+static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+/*
+ * v with decimals digits after the point, into buf.  printf's %f follows
+ * LC_NUMERIC; integers print the same everywhere.
+ */
+static const char *fixed(char *buf, size_t len, double v, unsigned int decimals)
+{
+	uint64_t scale = 1, u;
+	bool neg = v < 0;
+
+	for (unsigned int i = 0; i < decimals; i++)
+		scale *= 10;
+	if (neg)
+		v = -v;
+	u = (uint64_t)(v * (double)scale + 0.5);
+	neg = neg && u;
+	if (decimals)
+		snprintf(buf, len, "%s%" PRIu64 ".%0*" PRIu64, neg ? "-" : "", u / scale,
+			 (int)decimals, u % scale);
+	else
+		snprintf(buf, len, "%s%" PRIu64, neg ? "-" : "", u);
+	return buf;
+}
+
+/* A coordinate: one decimal is a tenth of a pixel. */
+#define C(v) fixed((char[32]){ 0 }, 32, (v), 1)
+
+/* The bytes of a valid UTF-8 sequence at s, 0 when it is not one (XML wants valid text). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* Text or an attribute value; what XML 1.0 cannot hold at all becomes '?'. */
+static void xml_text(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')) {
+				fputc('?', f);
+				n = 1;
+			} else {
+				fwrite(s, 1, n, f);
+			}
+		}
+		s += n ? n : 1;
+	}
+}
+
+/* The round step (1, 2 or 5 times a power of ten) giving about ticks ticks over span > 0. */
+static double nice_step(double span, unsigned int ticks)
+{
+	double raw = span / ticks, p = 1;
+
+	while (p * 10 <= raw)
+		p *= 10;
+	while (p > raw)
+		p /= 10;
+	if (raw <= p)
+		return p;
+	if (raw <= 2 * p)
+		return 2 * p;
+	if (raw <= 5 * p)
+		return 5 * p;
+	return 10 * p;
+}
+
+/* v rounded up to a whole number of steps, at least one step (no libm for ceil). */
+static double round_up(double v, double step)
+{
+	double k = (double)(uint64_t)(v / step);
+
+	if (k * step < v * (1 - 1e-12))
+		k += 1;
+	return k < 1 ? step : k * step;
+}
+
+/* The decimals a multiple of step needs to be written exactly: 0.2 needs 1, 0.05 needs 2. */
+static unsigned int decimals_of(double step)
+{
+	unsigned int d = 0;
+
+	for (double s = step; d < 9 && s < 1 - 1e-9; s *= 10)
+		d++;
+	return d;
+}
+
+/* bytes in the largest binary unit it reaches, one decimal: "12.3 MiB". */
+static const char *human(char *buf, size_t len, uint64_t bytes)
+{
+	double v = (double)bytes;
+	unsigned int u = 0;
+	size_t n;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	fixed(buf, len, v, u ? 1 : 0);
+	n = strlen(buf);
+	snprintf(buf + n, len - n, " %s", units[u]);
+	return buf;
+}
+
+#define H(b) human((char[48]){ 0 }, 48, (b))
+
+static double seconds(uint64_t t, uint64_t start)
+{
+	return t > start ? (double)(t - start) / 1e9 : 0;
+}
+
+/* Grid lines and tick labels of both axes, and the axes themselves. */
+static void axes(FILE *f, double xmax, double xstep, double ymax, double ystep, uint64_t unit,
+		 const char *unit_name)
+{
+	unsigned int xd = decimals_of(xstep), yd = decimals_of(ystep / (double)unit);
+	char buf[64];
+
+	fputs("<g id=\"grid\" stroke=\"rgb(220,220,220)\" stroke-width=\"1\">\n", f);
+	for (unsigned int i = 0;; i++) {
+		double v = i * xstep, x = TL_LEFT + v / xmax * TL_PLOT_W;
+
+		if (v > xmax * (1 + 1e-9))
+			break;
+		fprintf(f, "<line class=\"grid x\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>\n",
+			C(x), C(TL_TOP), C(x), C(TL_Y1));
+	}
+	for (unsigned int i = 0;; i++) {
+		double v = i * ystep, y = TL_Y1 - v / ymax * TL_PLOT_H;
+
+		if (v > ymax * (1 + 1e-9))
+			break;
+		fprintf(f, "<line class=\"grid y\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>\n",
+			C(TL_LEFT), C(y), C(TL_X1), C(y));
+	}
+	fputs("</g>\n", f);
+
+	fputs("<g class=\"axis x\" text-anchor=\"middle\">\n", f);
+	for (unsigned int i = 0;; i++) {
+		double v = i * xstep, x = TL_LEFT + v / xmax * TL_PLOT_W;
+
+		if (v > xmax * (1 + 1e-9))
+			break;
+		fprintf(f, "<text class=\"tick\" x=\"%s\" y=\"%s\">%s</text>\n", C(x),
+			C(TL_Y1 + 18), i ? fixed(buf, sizeof(buf), v, xd) : "0");
+	}
+	fprintf(f, "<text class=\"label\" x=\"%s\" y=\"%s\">seconds from start</text>\n",
+		C(TL_LEFT + TL_PLOT_W / 2), C(TL_HEIGHT - 12));
+	fputs("</g>\n", f);
+
+	fputs("<g class=\"axis y\" text-anchor=\"end\">\n", f);
+	for (unsigned int i = 0;; i++) {
+		double v = i * ystep, y = TL_Y1 - v / ymax * TL_PLOT_H;
+
+		if (v > ymax * (1 + 1e-9))
+			break;
+		/* 0 needs no unit nor decimals. */
+		if (i)
+			fprintf(f, "<text class=\"tick\" x=\"%s\" y=\"%s\">%s %s</text>\n",
+				C(TL_LEFT - 6), C(y + 4),
+				fixed(buf, sizeof(buf), v / (double)unit, yd), unit_name);
+		else
+			fprintf(f, "<text class=\"tick\" x=\"%s\" y=\"%s\">0</text>\n",
+				C(TL_LEFT - 6), C(y + 4));
+	}
+	fputs("</g>\n", f);
+
+	fprintf(f,
+		"<path class=\"axes\" d=\"M%s,%s V%s H%s\" fill=\"none\" stroke=\"black\" "
+		"stroke-width=\"1\"/>\n",
+		C(TL_LEFT), C(TL_TOP), C(TL_Y1), C(TL_X1));
+}
+
+int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
+			 uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
+			 const char *title)
+{
+	double xmax = 0, ymax = 0, xstep, ystep, yunit = 1;
+	unsigned int u = 0, nr = 0;
+	uint64_t unit = 1;
+	char buf[64];
+
+	if (!title)
+		title = "memprof: memory over time";
+	events &= (1u << MPF_EV__MAX) - 1;
+
+	/* The ranges: every point and every peak drawn must fit. */
+	if (n)
+		xmax = seconds(pts[n - 1].time, start);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		if (!(events & (1u << ev)))
+			continue;
+		nr++;
+		for (size_t i = 0; i < n; i++)
+			if ((double)pts[i].live[ev] > ymax)
+				ymax = (double)pts[i].live[ev];
+		if (peak_bytes && peak_bytes[ev]) {
+			if ((double)peak_bytes[ev] > ymax)
+				ymax = (double)peak_bytes[ev];
+			if (peak_time && seconds(peak_time[ev], start) > xmax)
+				xmax = seconds(peak_time[ev], start);
+		}
+	}
+	/* One instant, or no time at all, still needs a width to divide by. */
+	if (xmax <= 0)
+		xmax = 1;
+	xstep = nice_step(xmax, TL_XTICKS);
+	xmax = round_up(xmax, xstep);
+
+	/* Ticks are round in the unit shown, not in bytes. */
+	if (ymax < 1)
+		ymax = 1024;
+	while (ymax / yunit >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		yunit *= 1024;
+		unit *= 1024;
+		u++;
+	}
+	ystep = nice_step(ymax / yunit, TL_YTICKS);
+	if (!u && ystep < 1)	/* no fractions of a byte */
+		ystep = 1;
+	ymax = round_up(ymax / yunit, ystep) * yunit;
+	ystep *= yunit;
+
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+		"<svg version=\"1.1\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+		"xmlns=\"http://www.w3.org/2000/svg\">\n",
+		TL_WIDTH, TL_HEIGHT, TL_WIDTH, TL_HEIGHT);
+	fputs("<title>", f);
+	xml_text(f, title);
+	fputs("</title>\n", f);
+	fputs("<style type=\"text/css\">\n"
+	      "text { font-family: Verdana, sans-serif; font-size: 12px; fill: rgb(0,0,0); }\n"
+	      "#title { text-anchor: middle; font-size: 17px; }\n"
+	      "polyline.series:hover { stroke-width: 3; }\n"
+	      "text.peak-label { font-size: 11px; }\n"
+	      "</style>\n",
+	      f);
+	fprintf(f,
+		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"rgb(248,248,248)\"/>\n",
+		TL_WIDTH, TL_HEIGHT);
+	fprintf(f, "<text id=\"title\" x=\"%s\" y=\"24\">", C(TL_WIDTH / 2));
+	xml_text(f, title);
+	fputs("</text>\n", f);
+
+	axes(f, xmax, xstep, ymax, ystep, unit, units[u]);
+
+	/* The legend: one short line and name per type, left to right above the plot. */
+	fputs("<g id=\"legend\">\n", f);
+	for (unsigned int ev = 0, i = 0; ev < MPF_EV__MAX; ev++) {
+		double x = TL_LEFT + 10 + i * 100.0;
+
+		if (!(events & (1u << ev)))
+			continue;
+		i++;
+		fprintf(f,
+			"<g class=\"legend-item\" data-event=\"%s\"><line x1=\"%s\" y1=\"48\" "
+			"x2=\"%s\" y2=\"48\" stroke=\"%s\" stroke-width=\"3\"/><text x=\"%s\" "
+			"y=\"52\">%s</text></g>\n",
+			mpf_event_name(ev), C(x), C(x + 24), colors[ev], C(x + 30),
+			mpf_event_name(ev));
+	}
+	if (!nr)
+		fprintf(f, "<text x=\"%s\" y=\"52\">no event type to draw</text>\n",
+			C(TL_LEFT + 10));
+	fputs("</g>\n", f);
+
+	/*
+	 * The series, none without points.  A total holds from its point to the
+	 * next, so each point is a tread then a riser; a point that changes
+	 * nothing adds nothing.
+	 */
+	fputs("<g id=\"series\">\n", f);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		double x0, lx = 0, ly = 0;	/* the first point, the last one written */
+
+		if (!(events & (1u << ev)) || !n)
+			continue;
+		fprintf(f,
+			"<polyline class=\"series\" data-event=\"%s\" fill=\"none\" stroke=\"%s\" "
+			"stroke-width=\"1.5\" stroke-linejoin=\"round\" points=\"",
+			mpf_event_name(ev), colors[ev]);
+		x0 = TL_LEFT + seconds(pts[0].time, start) / xmax * TL_PLOT_W;
+		for (size_t i = 0; i < n; i++) {
+			double x = TL_LEFT + seconds(pts[i].time, start) / xmax * TL_PLOT_W;
+			double y = TL_Y1 - (double)pts[i].live[ev] / ymax * TL_PLOT_H;
+
+			if (!i) {
+				fprintf(f, "%s,%s", C(x), C(y));
+			} else if (i + 1 == n || pts[i].live[ev] != pts[i - 1].live[ev]) {
+				if (x != lx)
+					fprintf(f, " %s,%s", C(x), C(ly));
+				if (y != ly)
+					fprintf(f, " %s,%s", C(x), C(y));
+			} else {
+				continue;
+			}
+			lx = x;
+			ly = y;
+		}
+		/* All at one instant: the last total holds across the chart, as a flat line. */
+		if (lx == x0)
+			fprintf(f, " %s,%s", C(TL_X1), C(ly));
+		fputs("\"><title>", f);
+		fputs(mpf_event_name(ev), f);
+		if (peak_bytes && peak_bytes[ev]) {
+			fprintf(f, ": peak %s (%" PRIu64 " bytes)", H(peak_bytes[ev]),
+				peak_bytes[ev]);
+			if (peak_time)
+				fprintf(f, " at %s s",
+					fixed(buf, sizeof(buf), seconds(peak_time[ev], start), 3));
+		} else if (peak_bytes) {
+			fputs(": never above 0 bytes", f);
+		}
+		fputs("</title></polyline>\n", f);
+	}
+	fputs("</g>\n", f);
+
+	/* The peaks, over the lines; a type never above 0 has none to mark. */
+	fputs("<g id=\"peaks\">\n", f);
+	for (unsigned int ev = 0; peak_bytes && peak_time && ev < MPF_EV__MAX; ev++) {
+		double x, y;
+
+		if (!(events & (1u << ev)) || !peak_bytes[ev])
+			continue;
+		x = TL_LEFT + seconds(peak_time[ev], start) / xmax * TL_PLOT_W;
+		y = TL_Y1 - (double)peak_bytes[ev] / ymax * TL_PLOT_H;
+		fprintf(f,
+			"<circle class=\"peak\" data-event=\"%s\" data-bytes=\"%" PRIu64 "\" "
+			"data-time=\"%" PRIu64 "\" cx=\"%s\" cy=\"%s\" r=\"4\" fill=\"%s\" "
+			"stroke=\"white\" stroke-width=\"1\"><title>%s peak: %s (%" PRIu64
+			" bytes) at %s s</title></circle>\n",
+			mpf_event_name(ev), peak_bytes[ev], peak_time[ev], C(x), C(y), colors[ev],
+			mpf_event_name(ev), H(peak_bytes[ev]), peak_bytes[ev],
+			fixed(buf, sizeof(buf), seconds(peak_time[ev], start), 3));
+		/* Above the dot; kept inside the chart near its right edge. */
+		fprintf(f,
+			"<text class=\"peak-label\" data-event=\"%s\" x=\"%s\" y=\"%s\" "
+			"text-anchor=\"%s\">%s peak %s</text>\n",
+			mpf_event_name(ev), C(x > TL_X1 - 120 ? x - 6 : x + 6),
+			C(y - 8 < TL_TOP + 10 ? y + 16 : y - 8),
+			x > TL_X1 - 120 ? "end" : "start", mpf_event_name(ev), H(peak_bytes[ev]));
+	}
+	fputs("</g>\n</svg>\n", f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,117 @@
+#!/bin/bash
+# record -e rss: the target's resident set, sampled from /proc.  The workload
+# touches 64 MiB, reads its own VmHWM, waits for a sample or two, unmaps the
+# 64 MiB and exits: report --stat's peak is the kernel's high-water mark
+# (VmHWM), which samples cannot miss.  The kernel keeps RSS in per-CPU
+# counters, folded 32 pages a CPU at a time, so the mark the process read can
+# be below the one a later sample reads by up to that batch.  And the
+# timeline shows the memory by type rising and falling, as a table and as an
+# SVG chart.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+need_cmd gcc python3
+
+cat >"$T/rss.c" <<'EOF2'
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define SIZE (64 << 20)
+
+static void nap(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+__attribute__((noinline)) char *touch(void)
+{
+	char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	for (long i = 0; p != MAP_FAILED && i < SIZE; i += 4096)
+		p[i] = 1;
+	return p;
+}
+
+int main(void)
+{
+	char line[256], *p = touch();
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			fputs(line, stderr);
+	fclose(f);
+	nap(100);
+	munmap(p, SIZE);
+	nap(50);
+	return 0;
+}
+EOF2
+gcc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$T/rss" "$T/rss.c" ||
+	fail "cannot build the rss workload"
+record_ok -e page,mmap,rss -o "$T/r.data" -- "$T/rss"
+hwm=$(sed -n "s/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p" "$T/record.log")
+[ -n "$hwm" ] || fail "the workload printed no VmHWM: $(cat "$T/record.log")"
+grep -q "memprof: rss: [1-9][0-9]* samples written" "$T/record.log" ||
+	fail "record summary: $(cat "$T/record.log")"
+
+report_ok -i "$T/r.data" --stat
+grep -q "^rss \[[0-9]*\]: $T/rss$" "$T/out" || fail "process line: $(cat "$T/out")"
+peak=$(sed -n 's/^  rss       start .*, peak \([0-9]*\)\.00 KiB$/\1/p' "$T/out")
+batch=$((32 * 4 * $(nproc)))	# KiB
+[ -n "$peak" ] && [ "$peak" -ge "$hwm" ] && [ "$peak" -le $((hwm + batch)) ] ||
+	fail "peak RSS: want $hwm KiB (the process's VmHWM) + at most $batch: $(grep '^  rss' "$T/out")"
+grep -q "^  lifetime .*, exited with 0$" "$T/out" || fail "lifetime: $(cat "$T/out")"
+# The 64 MiB were mapped, touched and unmapped: allocated, freed, not live.
+python3 - "$T/out" >"$T/q" 2>&1 <<'PY' || fail "stat rows: $(cat "$T/q")"
+import sys
+rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])
+        if l.startswith("  page ") or l.startswith("  mmap ")}
+for ev in ("page", "mmap"):
+    a, f, live = rows[ev]
+    assert a >= 65536 and f >= 65536 and live < 4096 and abs(a - f - live) < 0.01, (ev, a, f, live)
+print("ok")
+PY
+
+# The timeline: a row per step, the 64 MiB in the page, mmap and rss columns at their peaks.
+report_ok -i "$T/r.data" --timeline
+python3 - "$T/out" "$((hwm + batch))" >"$T/q" 2>&1 <<'PY' || fail "timeline: $(cat "$T/q")"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines if l.startswith("#     time (s)")][0].split()[3:]
+assert head == ["page", "mmap", "rss"], head
+rows = [[float(x) for x in l.split()] for l in lines if not l.startswith("#")]
+assert len(rows) == 20, len(rows)
+assert [r[0] for r in rows] == sorted(r[0] for r in rows), "times"
+peak = [l for l in lines if l.startswith("#         peak")][0].split()[2:]
+page, mmap, rss = (float(x) for x in peak)
+assert page >= 65536 and mmap >= 65536, (page, mmap)
+assert 65536 <= rss <= int(sys.argv[2]), (rss, sys.argv[2])
+# it rose and fell: the last row holds none of the 64 MiB
+assert rows[-1][1] < 4096 and rows[-1][2] < 4096, rows[-1]
+print("ok")
+PY
+
+# The chart: one series per type, a peak marker each, well-formed and self-contained.
+report_ok -i "$T/r.data" --timeline="$T/t.svg"
+[ ! -s "$T/out" ] || fail "--timeline=FILE printed: $(head -n 3 "$T/out")"
+python3 - "$T/t.svg" >"$T/q" 2>&1 <<'PY' || fail "svg: $(cat "$T/q")"
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == ns + "svg", root.tag
+series = {p.get("data-event"): p for p in root.iter(ns + "polyline") if p.get("class") == "series"}
+assert sorted(series) == ["mmap", "page", "rss"], sorted(series)
+for name, p in series.items():
+    pts = [tuple(map(float, xy.split(","))) for xy in p.get("points").split()]
+    assert len(pts) >= 2 and [x for x, y in pts] == sorted(x for x, y in pts), name
+peaks = {c.get("data-event"): int(c.get("data-bytes")) for c in root.iter(ns + "circle")
+         if c.get("class") == "peak"}
+assert sorted(peaks) == ["mmap", "page", "rss"] and peaks["page"] >= 64 << 20, peaks
+assert not [e for e in root.iter() if e.tag.endswith("script") or e.get("href")], "not self-contained"
+print("ok")
+PY
+exit 0
