@@ -5,7 +5,7 @@
 need_bpf
 need_cmd bpftool
 
-progs="process_fork|process_exec|process_exit|sys_exit|rss_stat|page_alloc|page_free|malloc_enter|calloc_enter|realloc_enter|posix_memalign_enter|aligned_alloc_enter|memalign_enter|valloc_enter|alloc_return|free_enter"
+progs="process_fork|process_exec|process_exit|sys_exit|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|malloc_enter|calloc_enter|realloc_enter|posix_memalign_enter|aligned_alloc_enter|memalign_enter|valloc_enter|alloc_return|free_enter"
 
 # leftovers WHAT: fails if a program of memprof's, or a uprobe, is still there.
 leftovers()

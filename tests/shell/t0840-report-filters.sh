@@ -10,8 +10,8 @@ record_ok -e heap -o "$T/h.data" -- "$WL/heap"
 	fail "memprof script failed: $(cat "$T/script.err")"
 
 # --pid: the child (the process that ran child_leak), then both
-child=$(awk -F, '$NF ~ /^child_leak;/ { print $2; exit }' "$T/events.csv")
-parent=$(awk -F, '$NF ~ /^leak_malloc;/ { print $2; exit }' "$T/events.csv")
+child=$(awk -F, '$9 ~ /^child_leak;/ { print $2; exit }' "$T/events.csv")
+parent=$(awk -F, '$9 ~ /^leak_malloc;/ { print $2; exit }' "$T/events.csv")
 [ -n "$child" ] && [ -n "$parent" ] && [ "$child" != "$parent" ] ||
 	fail "no child and parent pids in the events: $(head -n 3 "$T/events.csv")"
 report_ok -i "$T/h.data" --pid "$child" --folded

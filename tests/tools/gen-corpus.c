@@ -180,7 +180,10 @@ static void w_fork(struct gen *g, uint32_t ppid, uint32_t pid)
 
 static void w_exec(struct gen *g, uint32_t pid, const char *filename)
 {
-	struct mpf_record rec = { .type = MPF_REC_EXEC, .exec = { pid, filename } };
+	static const char args[] = "/bin/true\0--version\0";
+	struct mpf_record rec = {
+		.type = MPF_REC_EXEC, .exec = { pid, filename, args, sizeof(args) - 1 }
+	};
 
 	gen_write(g, &rec);
 }
@@ -358,6 +361,49 @@ static void one_type(const char *name, uint32_t type)
 		id = gen_ustack(&g);
 		w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x10000, 512, id);
 		break;
+	case MPF_REC_CACHE_ADD:
+	case MPF_REC_CACHE_DEL: {
+		struct mpf_record rec = { .type = MPF_REC_CACHE_ADD };
+
+		id = gen_stack(&g, ips, 2, MPF_STACK_FIRST_IS_IP);
+		rec.cache_add = (struct mpf_cache_add){ .pid = 7, .tid = 7, .order = 2,
+							.stack_id = id, .page = 0x4000,
+							.ino = 12, .dev = 8 << 20 | 1,
+							.index = 3 };
+		gen_write(&g, &rec);
+		if (type == MPF_REC_CACHE_DEL) {
+			rec = (struct mpf_record){ .type = MPF_REC_CACHE_DEL };
+			rec.cache_del = (struct mpf_cache_del){ .pid = 0, .order = 1,
+								.page = 0x4002 };
+			gen_write(&g, &rec);
+		}
+		break;
+	}
+	case MPF_REC_VM: {
+		static const struct mpf_vm calls[] = {
+			{ 7, 7, MPF_VM_MMAP, 0, 3, 0x22, 0x7f0000000000, 0x200000, 0, 0 },
+			{ 7, 7, MPF_VM_MUNMAP, 0, 0, 0, 0x7f0000100000, 0x1000, 0, 0 },
+			{ 7, 7, MPF_VM_MREMAP, 0, 0, 1, 0x7f1000000000, 0x400000,
+			  0x7f0000000000, 0x100000 },
+			{ 7, 7, MPF_VM_BRK, 0, 0, 0, 0x555555580000, 0, 0x555555559000, 0 },
+		};
+
+		id = gen_stack(&g, ips, 2, MPF_STACK_FIRST_IS_IP);
+		for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+			struct mpf_record rec = { .type = MPF_REC_VM, .vm = calls[i] };
+
+			rec.vm.stack_id = id;
+			gen_write(&g, &rec);
+		}
+		break;
+	}
+	case MPF_REC_RSS: {
+		struct mpf_record rec = { .type = MPF_REC_RSS };
+
+		rec.rss = (struct mpf_rss){ 7, 1 << 20, 2 << 20, 0, 4 << 20 };
+		gen_write(&g, &rec);
+		break;
+	}
 	}
 	gen_close(&g, true);
 }
@@ -619,7 +665,8 @@ static void crafted(void)
 	c_rec(MPF_REC__MAX, 10, (const uint8_t *)"future", 6);
 	c_rec(UINT32_MAX, 10, (const uint8_t *)"", 0);
 	REC(MPF_REC_FORK, 1, 3, 0x55, 0x81, 0x01);	/* fields appended by a newer minor */
-	REC(MPF_REC_END, 3, 1, 0, 2, 0, 3, 4);		/* a third event type's counters */
+	/* The counters of an event type after the five this version knows. */
+	REC(MPF_REC_END, 6, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 4);
 	c_chunk(true);
 	c_put("newer-minor-1.9");
 
