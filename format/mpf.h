@@ -217,7 +217,7 @@ struct mpf_cache_add {
 
 /* Pages deleted from the page cache (eviction, truncation), some the targets added. */
 struct mpf_cache_del {
-	uint32_t pid;		/* the deleting task's process; 0 for the kernel's */
+	uint32_t pid;		/* the deleting task's process (kswapd's, for reclaim) */
 	uint32_t order;
 	uint64_t page;
 };

@@ -47,6 +47,7 @@ struct mpf_reader {
 	/* Delta state, reset at each chunk as the writer does. */
 	uint64_t time;
 	uint64_t page;
+	uint64_t cache_page;	/* the cache records' delta base (1.2) */
 	uint64_t ptr;
 	uint32_t stack_id;
 	uint64_t stack_ip;
@@ -312,6 +313,7 @@ static int reader__load_chunk(struct mpf_reader *r)
 	r->chunk_off = off;
 	r->time = r->hdr.start_time;
 	r->page = 0;
+	r->cache_page = 0;
 	r->ptr = 0;
 	r->stack_id = 0;
 	r->stack_ip = 0;
@@ -497,19 +499,19 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		if (get_pid_tid(d, &rec->cache_add.pid, &rec->cache_add.tid) ||
 		    get_order(d, &rec->cache_add.order) ||
 		    mpf_dec__get_u32(d, &rec->cache_add.stack_id) ||
-		    get_zz64(d, r->page, &rec->cache_add.page) ||
+		    get_zz64(d, r->cache_page, &rec->cache_add.page) ||
 		    mpf_dec__get_u64(d, &rec->cache_add.ino) ||
 		    mpf_dec__get_u32(d, &rec->cache_add.dev) ||
 		    mpf_dec__get_u64(d, &rec->cache_add.index))
 			return -EBADMSG;
-		r->page = rec->cache_add.page;
+		r->cache_page = rec->cache_add.page;
 		return 0;
 	case MPF_REC_CACHE_DEL:
 		if (mpf_dec__get_u32(d, &rec->cache_del.pid) ||
 		    get_order(d, &rec->cache_del.order) ||
-		    get_zz64(d, r->page, &rec->cache_del.page))
+		    get_zz64(d, r->cache_page, &rec->cache_del.page))
 			return -EBADMSG;
-		r->page = rec->cache_del.page;
+		r->cache_page = rec->cache_del.page;
 		return 0;
 	case MPF_REC_VM:
 		if (get_pid_tid(d, &rec->vm.pid, &rec->vm.tid) ||

@@ -55,6 +55,7 @@ struct stack_table {
 struct delta_state {
 	uint64_t time;
 	uint64_t page;
+	uint64_t cache_page;	/* 1.2: the cache records' own, so 1.1 readers skipping them agree on page */
 	uint64_t ptr;
 	uint32_t stack_id;
 	uint64_t stack_ip;
@@ -417,8 +418,8 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = put_pid_tid(p, rec->cache_add.pid, rec->cache_add.tid);
 		p = mpf_put_varint(p, rec->cache_add.order);
 		p = mpf_put_varint(p, rec->cache_add.stack_id);
-		p = put_zz64(p, rec->cache_add.page, st->page);
-		st->page = rec->cache_add.page;
+		p = put_zz64(p, rec->cache_add.page, st->cache_page);
+		st->cache_page = rec->cache_add.page;
 		p = mpf_put_varint(p, rec->cache_add.ino);
 		p = mpf_put_varint(p, rec->cache_add.dev);
 		p = mpf_put_varint(p, rec->cache_add.index);
@@ -426,8 +427,8 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 	case MPF_REC_CACHE_DEL:
 		p = mpf_put_varint(p, rec->cache_del.pid);
 		p = mpf_put_varint(p, rec->cache_del.order);
-		p = put_zz64(p, rec->cache_del.page, st->page);
-		st->page = rec->cache_del.page;
+		p = put_zz64(p, rec->cache_del.page, st->cache_page);
+		st->cache_page = rec->cache_del.page;
 		break;
 	case MPF_REC_VM:
 		p = put_pid_tid(p, rec->vm.pid, rec->vm.tid);

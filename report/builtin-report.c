@@ -333,14 +333,17 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 		       EXIT_USAGE;
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
-		if (o->event == MPF_EV_PAGE)
-			return error("--show=leaks is about heap blocks: pages do not leak"),
+		if (o->event >= 0 && o->event != MPF_EV_HEAP)
+			return error("--show=leaks is about heap blocks, not %s events: the kernel "
+				     "takes back a process's pages and mappings when it ends",
+				     mpf_event_name(o->event)),
 			       EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
 	}
 	if (o->show == REPORT_SHOW_TEMPORARY) {
-		if (o->event == MPF_EV_PAGE)
-			return error("--show=temporary is about heap blocks, not pages"),
+		if (o->event >= 0 && o->event != MPF_EV_HEAP)
+			return error("--show=temporary is about heap blocks, not %s events",
+				     mpf_event_name(o->event)),
 			       EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
 	}

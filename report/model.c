@@ -359,6 +359,14 @@ static int model__on_exec(struct model *m, const struct mpf_exec *e)
 		return err;
 	/* --stat shows a process from its fork to its exit, across its execs. */
 	if (prev != MODEL_IMAGE_NONE && !m->images[prev].exited) {
+		struct model_proc *pp = &m->images[prev].proc;
+
+		/* Its address space is gone: its RSS goes from the total, the new image's comes. */
+		if (pp->has_rss && !pp->rss_gone) {
+			m->rss_total -= pp->rss_last.anon + pp->rss_last.file + pp->rss_last.shmem;
+			m->live_total[MPF_EV_RSS] = m->rss_total;
+		}
+		pp->rss_gone = true;
 		m->images[prev].proc.replaced = true;
 		m->images[img].proc.prev = prev;
 		m->images[img].proc.start_time = m->images[prev].proc.start_time;
@@ -960,6 +968,7 @@ static int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
 			pages__release(m, &m->pages, s, false);
 			/* Not freed: moved. */
 			m->images[ps->image].proc.freed[MPF_EV_PAGE] -= m->page_size;
+			m->images[ps->image].proc.to_cache += m->page_size;
 		}
 	}
 	return pages__insert(m, &m->cache, a->page, a->order, si);
@@ -1368,8 +1377,8 @@ const struct model_peak *model__peak(const struct model *m, unsigned int ev)
 int model__add(struct model *m, const struct mpf_record *rec)
 {
 	int ev = event_type(rec->type), err;
-	/* Exits and the end move the timeline too: a process's RSS leaves with it. */
-	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT || rec->type == MPF_REC_END;
+	/* Exits move the timeline too: a process's RSS leaves with it. */
+	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT;
 
 	m->nrec++;
 	m->now = rec->time;

@@ -97,6 +97,7 @@ struct model_proc {
 	char *args;		/* the exec's argv joined by spaces, NULL when not known */
 	uint32_t prev;		/* the image this one exec'd from, MODEL_IMAGE_NONE */
 	uint64_t alloc[MPF_EV__MAX], freed[MPF_EV__MAX];
+	uint64_t to_cache;	/* bytes of its pages added to the page cache: cache now */
 	uint64_t calls[MPF_VM__MAX];	/* -e mmap: successful calls */
 	bool has_rss;
 	bool rss_gone;		/* exited: no longer in the live total */

@@ -332,8 +332,12 @@ int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct
 	}
 	pb_uint(&pp.prof, 14,
 		pprof__string(&pp, show == REPORT_SHOW_LIVE ? "inuse_space" : "alloc_space"));
-	pb_uint(&pp.prof, 13, pprof__string(&pp, ev == MPF_EV_PAGE ? "memprof: page events"
-								   : "memprof: heap events"));
+	{
+		char comment[64];
+
+		snprintf(comment, sizeof(comment), "memprof: %s events", mpf_event_name(ev));
+		pb_uint(&pp.prof, 13, pprof__string(&pp, comment));
+	}
 	/*
 	 * The string table last, when every other field has interned its
 	 * strings.  "" is always id 0, so the first other empty string is the

@@ -2,7 +2,8 @@
  * --stat: one table per process, as a pipeline monitor logs them: its
  * command, its lifetime and how it ended, its resident set at the start, at
  * the end and at its peak (-e rss), and per event type the bytes it
- * allocated and freed (pages, heap), added to and deleted from the page cache
+ * allocated and freed (pages, heap; pages that became page cache leave its
+ * live bytes), added to and deleted from the page cache
  * (cache), mapped and unmapped (mmap), with its address space calls counted.
  * A process is shown from its fork to its exit: the images its execs replaced
  * are folded into the last one.
@@ -46,7 +47,7 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 	for (uint32_t img = 0; img < model__nr_images(m); img++) {
 		const struct model_proc *p = model__proc(m, img), *q;
 		uint64_t alloc[MPF_EV__MAX] = { 0 }, freed[MPF_EV__MAX] = { 0 };
-		uint64_t calls[MPF_VM__MAX] = { 0 }, end = o->end_time;
+		uint64_t calls[MPF_VM__MAX] = { 0 }, end = o->end_time, to_cache = 0;
 		const char *comm = model__comm(m, img);
 		const struct model_proc *rss_first = NULL;
 		uint64_t rss_peak = 0;
@@ -70,6 +71,7 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 			}
 			for (unsigned int c = 0; c < MPF_VM__MAX; c++)
 				calls[c] += q->calls[c];
+			to_cache += q->to_cache;
 			if (q->has_rss) {
 				rss_first = q;
 				if (q->rss_peak > rss_peak)
@@ -125,12 +127,15 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 			fprintf(f, "  %-8s %14s %14s %14s\n", "event", "allocated KiB", "freed KiB",
 				"live KiB");
 			for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+				/* Its pages that became page cache are no longer its own. */
+				uint64_t gone = freed[ev] + (ev == MPF_EV_PAGE ? to_cache : 0);
+
 				if (ev == MPF_EV_RSS || !(o->events & (1u << ev)))
 					continue;
 				fprintf(f, "  %-8s", mpf_event_name(ev));
 				print_kib(f, alloc[ev]);
 				print_kib(f, freed[ev]);
-				print_kib(f, alloc[ev] >= freed[ev] ? alloc[ev] - freed[ev] : 0);
+				print_kib(f, alloc[ev] >= gone ? alloc[ev] - gone : 0);
 				fputc('\n', f);
 			}
 		}
