@@ -4,7 +4,13 @@
 #      bare, `memprof record -e page`, `perf record -e kmem:mm_page_alloc -g`;
 #  (b) heap workload (bench/heap_bench.c, ~4M malloc+free calls):
 #      bare, `memprof record -e heap`, heaptrack; and the cost of bare uprobes
-#      (empty bpftrace programs) for comparison.
+#      (empty bpftrace programs) for comparison;
+#  (c) -g fp against -g dwarf on both;
+#  (d) page cache workload (bench/cache_bench.c, a 256 MiB file read 4 times,
+#      dropped from the cache before each): bare, `memprof record -e cache`,
+#      `perf record -e filemap:mm_filemap_add_to_page_cache -g`; address space
+#      workload (bench/vm_bench.c, 200K mmap+munmap, then 200K getppid): bare,
+#      `memprof record -e mmap`, `perf record -e syscalls:sys_exit_mmap,munmap -g`.
 # Times are the workloads' own (they time their loops and print it), not the
 # tools' start-up; the median of RUNS runs (default 3).  Needs root.
 #
@@ -29,7 +35,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/memprof-bench.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-for b in page_bench heap_bench; do
+for b in page_bench heap_bench cache_bench vm_bench; do
 	gcc -O2 -g -fno-omit-frame-pointer -o "$tmp/$b" "bench/$b.c" || die "cannot build $b"
 done
 
@@ -79,7 +85,7 @@ field()
 # also in $tmp/NAME.log); sets the medians of the workload's own times (its
 # touch_s, total_s and elapsed_s) and of the command's wall time in the arrays
 # below, indexed by NAME.  Failed runs are left out (all failed: n/a).
-declare -A WALL TOUCH ROUNDS ELAPSED
+declare -A WALL TOUCH ROUNDS ELAPSED OTHER
 measure()
 {
 	local name=$1 i s e rc
@@ -260,6 +266,29 @@ if [ $have_memprof = 1 ]; then
 	measure cgpage.bare "$tmp/page_bench" 1 256
 fi
 
+# --- (d) page cache and address space workloads -----------------------------
+
+echo "bench: page cache and address space workloads..." >&2
+# On the disk file system of the temp dir: tmpfs has no page cache to fill.
+head -c $((256 << 20)) /dev/zero >"$tmp/cache.file" || die "cannot write $tmp/cache.file"
+measure cache.bare "$tmp/cache_bench" "$tmp/cache.file" 4
+if [ $have_memprof = 1 ]; then
+	measure cache.memprof "$MEMPROF" record -e cache -o "$tmp/mc.data" -- \
+		"$tmp/cache_bench" "$tmp/cache.file" 4
+fi
+measure cache.perf perf record -e filemap:mm_filemap_add_to_page_cache -g -o "$tmp/pc.data" \
+	-- "$tmp/cache_bench" "$tmp/cache.file" 4
+rm -f "$tmp/cache.file"
+measure vm.bare "$tmp/vm_bench"
+if [ $have_memprof = 1 ]; then
+	measure vm.memprof "$MEMPROF" record -e mmap -o "$tmp/mv.data" -- "$tmp/vm_bench"
+fi
+measure vm.perf perf record -e syscalls:sys_exit_mmap -e syscalls:sys_exit_munmap -g \
+	-o "$tmp/pv.data" -- "$tmp/vm_bench"
+for n in bare memprof perf; do
+	OTHER[$n]=$(for i in $(seq "$RUNS"); do field other_s "$tmp/vm.$n.$i.log"; done | median)
+done
+
 check_quiet "at the end"
 
 # --- the table ---------------------------------------------------------------
@@ -362,3 +391,37 @@ if [ $have_memprof = 1 ]; then
 	done
 	echo "  page: 256 MiB touched (time: the touching loop); heap: the heap workload above"
 fi
+
+echo
+echo "(d) page cache: a 256 MiB file read 4 times, dropped from the cache before each;"
+echo "    address space: 200K mmap+munmap of 64 KiB, then 200K getppid(); median of $RUNS runs"
+printf '%-16s %9s %9s %9s %9s %9s %7s\n' "workload tool" "time s" slowdown "trace KiB" events \
+	"B/event" lost
+for w in cache vm; do
+	for t in bare memprof perf; do
+		n=$w.$t
+		case $t in
+		bare) size=- events=- lost=- ;;
+		memprof)
+			size=$(filesize "$tmp/m${w:0:1}.data")
+			events=$(memprof_summary events "$([ $w = vm ] && echo mmap || echo cache)" \
+				"$tmp/$n.log")
+			lost=$(memprof_summary lost "$([ $w = vm ] && echo mmap || echo cache)" \
+				"$tmp/$n.log")
+			;;
+		perf)
+			size=$(filesize "$tmp/p${w:0:1}.data")
+			events=$(perf_stat samples "$tmp/p${w:0:1}.data")
+			lost=$(perf_stat lost "$tmp/p${w:0:1}.data")
+			;;
+		esac
+		printf '%-16s %9s %9s %9s %9s %9s %7s\n' "$w $t" "$(f %.3f "${ELAPSED[$n]:-n/a}")" \
+			"$(x "${ELAPSED[$n]:-n/a}" "${ELAPSED[$w.bare]}")" \
+			"$(calc 'a / 1024' %.0f "a=$size")" "$events" \
+			"$(calc 'a / b' '%.1f' "a=$size" "b=$events")" "$lost"
+	done
+done
+echo "  getppid() while -e mmap records (its programs see every system call):" \
+	"$(calc '(a - b) * 1e9 / 200000' '%.0f' "a=${OTHER[memprof]:-n/a}" "b=${OTHER[bare]:-n/a}") ns" \
+	"added per call (perf: $(calc '(a - b) * 1e9 / 200000' '%.0f' "a=${OTHER[perf]:-n/a}" \
+	"b=${OTHER[bare]:-n/a}") ns)"
