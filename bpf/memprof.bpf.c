@@ -413,12 +413,92 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	return 0;
 }
 
+/*
+ * A per-CPU map of ours, for the per-CPU offsets: the address of a CPU's
+ * copy of its value less the map's per-CPU pointer is that CPU's offset.
+ * (The kernel's own table of offsets is not visible to BPF on kernels
+ * without data symbols in kallsyms.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_area SEC(".maps");
+
+const volatile __u32 nr_cpus = 1;		/* possible CPUs: record sets it */
+
+struct counter_sum_ctx {
+	__u64 counters;		/* the counter's per-CPU pointer */
+	__u64 base;		/* cpu_area's */
+	__s64 sum;
+};
+
+static long counter_sum_cpu(__u32 cpu, void *data)
+{
+	struct counter_sum_ctx *c = data;
+	__u32 key = 0;
+	__s32 part = 0;
+	__u64 addr;
+	void *v;
+
+	v = bpf_map_lookup_percpu_elem(&cpu_area, &key, cpu);
+	if (!v)
+		return 0;
+	/* The address as a number, which the verifier lets us compute with. */
+	if (bpf_probe_read_kernel(&addr, sizeof(addr), &v))
+		return 0;
+	bpf_probe_read_kernel(&part, sizeof(part), (void *)(c->counters + (addr - c->base)));
+	c->sum += part;
+	return 0;
+}
+
+/* cpu_area's per-CPU pointer, read once: 0 until then. */
+__u64 cpu_area_base;
+
+/*
+ * The verifier allows no arithmetic on a map's pointer, so the map's struct
+ * is copied whole, as far as its first per-CPU pointer, into the scratch
+ * buffer, and the pointer taken from there.
+ */
+static __always_inline __u64 cpu_area_pptr(void)
+{
+	__u32 off = bpf_core_field_offset(struct bpf_array, pptrs);
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s;
+
+	if (cpu_area_base)
+		return cpu_area_base;
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s || off > 1024)
+		return 0;
+	if (bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
+		return 0;
+	cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
+	return cpu_area_base;
+}
+
+/* percpu_counter_sum_positive(): the count and every CPU's part not yet folded into it. */
+static __always_inline __u64 counter_sum(struct percpu_counter *pc, __u64 base)
+{
+	struct counter_sum_ctx c = {
+		.counters = (__u64)BPF_CORE_READ(pc, counters),
+		.base = base,
+		.sum = BPF_CORE_READ(pc, count),
+	};
+
+	if (c.counters && c.base)
+		bpf_loop(nr_cpus < 8192 ? nr_cpus : 8192, counter_sum_cpu, &c, 0);
+	return c.sum > 0 ? c.sum : 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct mp_exit ev = {};
+	struct mm_struct *mm;
 	int code;
 
 	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
@@ -428,6 +508,20 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 	/* Kept, not deleted: its teardown's frees must still be told apart. */
 	*v = MP_TARGET_EXITING;
 	fill_hdr(&ev.hdr, MP_EXIT, id);
+	mm = BPF_CORE_READ(p, mm);
+	if (mm) {
+		__u64 rss[4], base = cpu_area_pptr();
+
+		for (int i = 0; i < 4; i++)
+			rss[i] = counter_sum(&mm->rss_stat[i], base);
+		ev.file = rss[MM_FILEPAGES];
+		ev.anon = rss[MM_ANONPAGES];
+		ev.shmem = rss[MM_SHMEMPAGES];
+		ev.hwm = BPF_CORE_READ(mm, hiwater_rss);
+		if (ev.hwm < ev.file + ev.anon + ev.shmem)
+			ev.hwm = ev.file + ev.anon + ev.shmem;
+		ev.valid = 1;
+	}
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);

@@ -156,10 +156,15 @@ struct mp_exec {
 	char args[MP_ARGS_LEN];
 };
 
+/*
+ * rss: at the exit, the process's resident set as it leaves, its per-CPU
+ * counters summed, in pages; valid 0 when its memory was already gone.
+ */
 struct mp_exit {
 	struct mp_hdr hdr;
 	__s32 status;		/* wait(2) status */
-	__u32 pad;
+	__u32 valid;
+	__u64 anon, file, shmem, hwm;
 };
 
 struct mp_mmap {

@@ -76,6 +76,7 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	/* Wake the consumer at a quarter full: room for bursts while it drains. */
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
 	skel->rodata->vm_events = opts->mmap;
+	skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
 	skel->rodata->owned_bits = opts->page_frames;
 	if (!err)

@@ -267,8 +267,15 @@ static void rss__add(struct record *r, pid_t pid)
 	if (!(r->opts.events & (1u << MPF_EV_RSS)))
 		return;
 	for (size_t i = 0; i < r->nrss; i++)
-		if (r->rss[i].pid == pid)
+		if (r->rss[i].pid == pid) {
+			/*
+			 * An exec: a new image, which report starts counting from
+			 * its first sample, even one that reads as the last did.
+			 */
+			memset(&r->rss[i].last, 0, sizeof(r->rss[i].last));
+			rss__sample_one(r, &r->rss[i], now_ns(CLOCK_MONOTONIC));
 			return;
+		}
 	if (r->nrss == r->rss_cap) {
 		size_t cap = r->rss_cap ? r->rss_cap * 2 : 16;
 		struct rss_target *v = realloc(r->rss, cap * sizeof(*v));
@@ -293,6 +300,8 @@ static void rss__remove(struct record *r, pid_t pid)
 			return;
 		}
 }
+
+#define PF_EXITING 0x4	/* in /proc/PID/stat's flags: the process is exiting */
 
 /* Reads pid's RSS counters: 0, or -1 when it is gone (or has no memory any more). */
 static int read_rss(pid_t pid, struct mpf_rss *out)
@@ -319,7 +328,21 @@ static int read_rss(pid_t pid, struct mpf_rss *out)
 			out->shmem = kb << 10, found++;
 	}
 	fclose(f);
-	return found == 4 ? 0 : -1;
+	if (found != 4)
+		return -1;
+	/*
+	 * Read after: a process that had begun to exit (PF_EXITING, set before
+	 * its memory is torn down) gave the counts of a dismantled address space.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f) || !strrchr(line, ')') ||
+	    sscanf(strrchr(line, ')') + 1, " %*c %*d %*d %*d %*d %*d %llu", &kb) != 1)
+		kb = PF_EXITING;
+	fclose(f);
+	return kb & PF_EXITING ? -1 : 0;
 }
 
 /* A sample of every live target whose counters changed since its last one. */
@@ -514,6 +537,17 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			return 0;
+		/* Its resident set as it leaves, exact: the last sample may be long before. */
+		if (e->valid && (r->opts.events & (1u << MPF_EV_RSS))) {
+			struct mpf_record rss = { .type = MPF_REC_RSS, .time = h->time };
+			uint64_t ps = sysconf(_SC_PAGESIZE);
+
+			rss.rss = (struct mpf_rss){ .pid = h->pid, .anon = e->anon * ps,
+						    .file = e->file * ps, .shmem = e->shmem * ps,
+						    .hwm = e->hwm * ps };
+			if (write_rec(r, &rss))
+				return r->write_err;
+		}
 		rec.type = MPF_REC_EXIT;
 		rec.exit.pid = h->pid;
 		rec.exit.status = e->status;

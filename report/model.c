@@ -181,7 +181,7 @@ struct model *model__new(uint32_t page_size)
 	m->nstacks = 1;
 	m->pages.ev = MPF_EV_PAGE;
 	m->cache.ev = MPF_EV_CACHE;
-	m->point_step = 1000000;	/* 1 ms, until the timeline fills */
+	m->point_step = 1000;	/* 1 us, doubled each time the timeline fills */
 	return m;
 }
 

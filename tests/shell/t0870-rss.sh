@@ -1,12 +1,12 @@
 #!/bin/bash
-# record -e rss: the target's resident set, sampled from /proc.  The workload
-# touches 64 MiB, reads its own VmHWM, waits for a sample or two, unmaps the
-# 64 MiB and exits: report --stat's peak is the kernel's high-water mark
-# (VmHWM), which samples cannot miss.  The kernel keeps RSS in per-CPU
-# counters, folded 32 pages a CPU at a time, so the mark the process read can
-# be below the one a later sample reads by up to that batch.  And the
-# timeline shows the memory by type rising and falling, as a table and as an
-# SVG chart.
+# record -e rss: the target's resident set, sampled from /proc, and at its
+# exit from the kernel side.  The workload touches 64 MiB, waits for a sample
+# or two, unmaps the 64 MiB, then reads its own /proc/self/status (twice, so
+# that the second reading faults nothing in) and exits at once: report
+# --stat's end is that last reading, exactly, and its peak the VmHWM in it,
+# the kernel's high-water mark, which samples cannot miss (or a sample above
+# it: see below).  The timeline
+# shows the memory by type rising and falling, as a table and as an SVG chart.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 need_cmd gcc python3
@@ -15,9 +15,13 @@ cat >"$T/rss.c" <<'EOF2'
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SIZE (64 << 20)
+
+static char out[1024];
 
 static void nap(long ms)
 {
@@ -35,35 +39,59 @@ __attribute__((noinline)) char *touch(void)
 	return p;
 }
 
-int main(void)
+/* The resident set lines of /proc/self/status, into out. */
+static void read_status(void)
 {
-	char line[256], *p = touch();
+	char line[256], *o = out;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6))
-			fputs(line, stderr);
-	fclose(f);
+		if (!strncmp(line, "VmHWM:", 6) || !strncmp(line, "Rss", 3))
+			o += snprintf(o, out + sizeof(out) - o, "%s", line);
+	if (f)
+		fclose(f);
+}
+
+int main(void)
+{
+	char *p = touch();
+
 	nap(100);
 	munmap(p, SIZE);
 	nap(50);
+	syscall(SYS_getpid);
+	write(2, "", 0);
+	read_status();
+	read_status();
+	write(2, out, strlen(out));
+	syscall(SYS_exit_group, 0);
 	return 0;
 }
 EOF2
 gcc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$T/rss" "$T/rss.c" ||
 	fail "cannot build the rss workload"
 record_ok -e page,mmap,rss -o "$T/r.data" -- "$T/rss"
-hwm=$(sed -n "s/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p" "$T/record.log")
-[ -n "$hwm" ] || fail "the workload printed no VmHWM: $(cat "$T/record.log")"
+kib()
+{
+	sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB$/\1/p" "$T/record.log"
+}
+hwm=$(kib VmHWM) anon=$(kib RssAnon) file=$(kib RssFile) shmem=$(kib RssShmem)
+[ -n "$hwm" ] && [ -n "$shmem" ] || fail "the workload printed no VmHWM: $(cat "$T/record.log")"
+[ "$hwm" -ge 65536 ] || fail "VmHWM $hwm KiB: the 64 MiB were not touched"
 grep -q "memprof: rss: [1-9][0-9]* samples written" "$T/record.log" ||
 	fail "record summary: $(cat "$T/record.log")"
 
 report_ok -i "$T/r.data" --stat
 grep -q "^rss \[[0-9]*\]: $T/rss$" "$T/out" || fail "process line: $(cat "$T/out")"
-peak=$(sed -n 's/^  rss       start .*, peak \([0-9]*\)\.00 KiB$/\1/p' "$T/out")
-batch=$((32 * 4 * $(nproc)))	# KiB
-[ -n "$peak" ] && [ "$peak" -ge "$hwm" ] && [ "$peak" -le $((hwm + batch)) ] ||
-	fail "peak RSS: want $hwm KiB (the process's VmHWM) + at most $batch: $(grep '^  rss' "$T/out")"
+want="  rss       start [0-9.]* KiB, end $((anon + file + shmem)).00 KiB (anon $anon.00, file $file.00, shmem $shmem.00), peak"
+grep -q "^$want [0-9]*\.00 KiB$" "$T/out" || fail "rss: want '$want': $(grep '^  rss' "$T/out")"
+# The kernel updates VmHWM from its per-CPU counters' folded count, up to 32
+# pages a CPU behind the true count that /proc's RSS lines sum: a sample of
+# the 64 MiB can be above the mark by that much.
+peak=$(sed -n 's/^  rss .*, peak \([0-9]*\)\.00 KiB$/\1/p' "$T/out")
+batch=$((128 * $(nproc)))
+[ "$peak" -ge "$hwm" ] && [ "$peak" -le $((hwm + batch)) ] ||
+	fail "peak RSS $peak KiB: want VmHWM $hwm KiB, up to $batch more"
 grep -q "^  lifetime .*, exited with 0$" "$T/out" || fail "lifetime: $(cat "$T/out")"
 # The 64 MiB were mapped, touched and unmapped: allocated, freed, not live.
 python3 - "$T/out" >"$T/q" 2>&1 <<'PY' || fail "stat rows: $(cat "$T/q")"
@@ -78,7 +106,7 @@ PY
 
 # The timeline: a row per step, the 64 MiB in the page, mmap and rss columns at their peaks.
 report_ok -i "$T/r.data" --timeline
-python3 - "$T/out" "$((hwm + batch))" >"$T/q" 2>&1 <<'PY' || fail "timeline: $(cat "$T/q")"
+python3 - "$T/out" "$peak" >"$T/q" 2>&1 <<'PY' || fail "timeline: $(cat "$T/q")"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
 head = [l for l in lines if l.startswith("#     time (s)")][0].split()[3:]
