@@ -12,13 +12,14 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes 
 CPPFLAGS += -I. -I$(O) -DMEMPROF_VERSION=\"0.1\"
 
 FORMAT_LIBS := -lzstd -lz
-RECORD_LIBS := -lbpf -lelf -lcapstone
+RECORD_LIBS := -lbpf -lelf -ldw -lcapstone
 REPORT_LIBS := -ldw -lelf -ldebuginfod -liberty
 
 FORMAT_OBJS := $(O)/format/writer.o $(O)/format/reader.o $(O)/format/codec.o $(O)/format/names.o \
 	       $(O)/format/archive.o $(O)/format/buildid-cache.o
 RECORD_OBJS := $(O)/record/builtin-record.o $(O)/record/bpf.o $(O)/record/procmaps.o \
-	       $(O)/record/buildid.o $(O)/record/probes.o $(O)/record/workload.o
+	       $(O)/record/buildid.o $(O)/record/probes.o $(O)/record/workload.o \
+	       $(O)/record/leaf.o
 REPORT_OBJS := $(O)/report/builtin-report.o $(O)/report/symbolize.o $(O)/report/model.o \
 	       $(O)/report/tree.o $(O)/report/output-tree.o $(O)/report/output-folded.o \
 	       $(O)/report/output-json.o $(O)/report/output-pprof.o $(O)/report/output-svg.o \

@@ -239,9 +239,12 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
 	return sizeof(*u) + done;
 }
 
-/* Appends the user stack at off in the scratch event and submits it. */
+/*
+ * Appends the user stack at off in the scratch event and submits it.  leaf:
+ * regs are at an exact pc, where -g fp adds the words at the stack pointer.
+ */
 static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
-					      __u32 lost_idx)
+					      __u32 lost_idx, bool leaf)
 {
 	struct mp_hdr *h = (void *)s->buf;
 	__u64 n = 0;
@@ -266,6 +269,17 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	if (n > MP_STACK_DEPTH)
 		n = MP_STACK_DEPTH;
 	h->nr_ips = n;
+	if (leaf && stack_mode == MP_STACK_FP && regs && n &&
+	    off + (MP_STACK_DEPTH + 1) * sizeof(__u64) + sizeof(struct mp_leaf) <= sizeof(s->buf)) {
+		struct mp_leaf *l = (void *)(s->buf + off + n * sizeof(__u64));
+
+		l->sp = BPF_CORE_READ(regs, sp);
+		if (!bpf_probe_read_user(l->words, sizeof(l->words), (void *)l->sp)) {
+			h->flags |= MP_HDR_LEAF;
+			submit(s->buf, off + n * sizeof(__u64) + sizeof(*l), lost_idx, wakeup_flag());
+			return;
+		}
+	}
 	submit(s->buf, off + n * sizeof(__u64), lost_idx, wakeup_flag());
 }
 
@@ -590,7 +604,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 static __always_inline struct scratch *get_scratch(void);
 static __always_inline struct pt_regs *user_regs(void);
 static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
-					      __u32 lost_idx);
+					      __u32 lost_idx, bool leaf);
 
 /* -e mmap: a successful mmap, munmap, mremap or brk of a target, with its stack. */
 static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u64 id)
@@ -647,7 +661,7 @@ static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u
 		break;
 	}
 	}
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_MMAP);
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_MMAP, true);
 }
 
 /*
@@ -787,7 +801,7 @@ int page_alloc(__u64 *ctx)
 	ev->page = pid;
 	ev->order = order;
 	ev->gfp = gfp;
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE);
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE, true);
 	return 0;
 }
 
@@ -911,7 +925,7 @@ int cache_add(__u64 *ctx)
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_CACHE_ADD, id);
 	fill_cache(ev, folio, pid, order);
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE);
+	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE, true);
 	return 0;
 }
 
@@ -1046,7 +1060,7 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	/* A failed allocation changes nothing, but a failed or freeing realloc does. */
 	if (!ptr && ev->func != MP_REALLOC)
 		return 0;
-	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP);
+	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
 	return 0;
 }
 

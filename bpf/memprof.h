@@ -72,6 +72,20 @@ enum mp_heap_func {
 
 #define MP_HDR_USTACK		0x80	/* in hdr.flags: a struct mp_ustack follows the body */
 #define MP_HDR_TRUNCATED	0x40	/* in hdr.flags: the frame-pointer walk ended early */
+#define MP_HDR_LEAF		0x20	/* in hdr.flags: a struct mp_leaf follows the ips */
+
+/*
+ * -g fp, at an exact pc (a page fault, a system call): the stack pointer and
+ * the words above it.  The function at the pc may have no frame of its own
+ * (a C library's memset or system call wrapper): its caller's return
+ * address is then on the stack, not in the frame-pointer chain, and record
+ * finds it with the function's call frame information.
+ */
+#define MP_LEAF_WORDS		16
+struct mp_leaf {
+	__u64 sp;
+	__u64 words[MP_LEAF_WORDS];
+};
 
 struct mp_hdr {
 	__u8 kind;		/* enum mp_kind */

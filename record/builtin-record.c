@@ -67,6 +67,7 @@ struct record {
 	struct mp_bpf *bpf;
 	struct mpf_writer *w;
 	struct procmaps *maps;
+	struct leaf *leaf;		/* -g fp: the callers the walk misses at an exact pc */
 	struct workload wl;
 	pid_t target;			/* the main target: its exit ends the recording */
 	bool target_exited;
@@ -207,9 +208,19 @@ static int stack_id(struct record *r, const struct mp_hdr *h, const __u64 *ips, 
 		err = mpf_writer__ustack(r->w, h->time, flags, (const uint64_t *)u->regs, u->data,
 					 u->size, id);
 	} else {
+		__u64 fixed[MP_STACK_DEPTH + 8];
+		size_t n = h->nr_ips;
+
 		if (h->flags & MP_HDR_TRUNCATED)
 			flags |= MPF_STACK_TRUNCATED;
-		err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, h->nr_ips, id);
+		if ((h->flags & MP_HDR_LEAF) && n <= MP_STACK_DEPTH &&
+		    size >= n * sizeof(__u64) + sizeof(struct mp_leaf)) {
+			n = leaf__fixup(r->leaf, h->pid, (const uint64_t *)ips, n,
+					(const struct mp_leaf *)(ips + n), (uint64_t *)fixed,
+					sizeof(fixed) / sizeof(fixed[0]));
+			ips = fixed;
+		}
+		err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, (uint32_t)n, id);
 	}
 
 	if (err && !r->write_err)
@@ -497,6 +508,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		rss__add(r, h->pid);
+		procmaps__inherit(r->maps, e->ppid, h->pid);
 		rec.type = MPF_REC_FORK;
 		rec.fork.ppid = e->ppid;
 		rec.fork.pid = h->pid;
@@ -526,6 +538,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rss__add(r, h->pid);
 		write_comm(r, h->time, h->pid, h->tid, comm);
 		procmaps__forget(r->maps, h->pid, false);
+		leaf__forget(r->leaf);
 		/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
 		if (procmaps__scan(r->maps, h->pid, h->time))
 			procmaps__add_vma(r->maps, h->pid, h->time, &e->text,
@@ -553,6 +566,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.exit.status = e->status;
 		rss__remove(r, h->pid);
 		procmaps__forget(r->maps, h->pid, true);
+		leaf__forget(r->leaf);
 		mp_bpf__forget_target(r->bpf, h->pid);
 		if (!r->probe_pid)
 			mp_bpf__detach_heap(r->bpf, h->pid);
@@ -566,6 +580,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			return 0;
+		leaf__forget(r->leaf);
 		if (procmaps__scan(r->maps, h->pid, h->time))
 			procmaps__add_vma(r->maps, h->pid, h->time, &e->vma,
 					  event_path(e->path, sizeof(e->path), path, sizeof(path)));
@@ -1047,6 +1062,8 @@ int cmd_record(int argc, char **argv)
 	if (open_output(&r, &hdr))
 		goto out;
 	r.maps = procmaps__new(r.w, on_new_file, &r);
+	if (r.maps && r.opts.stack_mode == MP_STACK_FP)
+		r.leaf = leaf__new(r.maps);
 	if (!r.maps) {
 		error("out of memory");
 		goto out;
@@ -1126,6 +1143,7 @@ int cmd_record(int argc, char **argv)
 out:
 	free(r.rss);
 	mp_bpf__destroy(r.bpf);
+	leaf__free(r.leaf);
 	procmaps__free(r.maps);
 	if (r.w) {
 		err = mpf_writer__flush(r.w);

@@ -27,6 +27,7 @@ struct file_ent {
 
 struct map_ent {
 	uint64_t start, end, pgoff, ino;
+	uint32_t file;		/* index in procmaps.files + 1, 0: none */
 };
 
 struct pid_maps {
@@ -250,7 +251,9 @@ static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_e
 	}
 	if (grow((void **)&p->maps, &p->alloc, p->nr, sizeof(*m)))
 		return -ENOMEM;
-	p->maps[p->nr++] = *m;
+	p->maps[p->nr] = *m;
+	/* File ids are given in order from 1: the id is the index + 1. */
+	p->maps[p->nr++].file = m->ino ? id : 0;
 	rec.map.pid = p->pid;
 	rec.map.file_id = id;
 	rec.map.start = m->start;
@@ -374,4 +377,62 @@ int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struc
 	if (!p)
 		return -ENOMEM;
 	return write_map(pm, p, &m, dev, name, v->prot, time);
+}
+
+void procmaps__inherit(struct procmaps *pm, pid_t parent, pid_t child)
+{
+	struct pid_maps *pp = pid_maps(pm, parent, false), *c;
+	size_t i;
+
+	if (!pp || !pp->nr)
+		return;
+	i = (size_t)(pp - pm->pids);
+	c = pid_maps(pm, child, true);
+	if (!c || c->nr)
+		return;
+	pp = &pm->pids[i];	/* pid_maps() may have moved the table */
+	if (c->alloc < pp->nr) {
+		struct map_ent *v = realloc(c->maps, pp->nr * sizeof(*v));
+
+		if (!v)
+			return;
+		c->maps = v;
+		c->alloc = pp->nr;
+	}
+	memcpy(c->maps, pp->maps, pp->nr * sizeof(*c->maps));
+	c->nr = pp->nr;
+}
+
+int procmaps__locate(struct procmaps *pm, pid_t pid, uint64_t addr, struct procmaps_loc *loc)
+{
+	const struct pid_maps *p = pid_maps(pm, pid, false);
+
+	/* The newest first: a mapping replaced since (dlclose, dlopen) is still listed. */
+	for (size_t i = p ? p->nr : 0; i-- > 0;) {
+		const struct map_ent *m = &p->maps[i];
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		if (!m->file || m->file > pm->nr_files)
+			return -ENOENT;
+		loc->file = m->file - 1;
+		loc->offset = m->pgoff + (addr - m->start);
+		loc->start = m->start;
+		loc->end = m->end;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *loc)
+{
+	const struct file_ent *f;
+	char used[MPF_PATH_MAX + 64];
+
+	if (loc->file >= pm->nr_files)
+		return -ENOENT;
+	f = &pm->files[loc->file];
+	if (!f->ino || f->name[0] != '/')
+		return -ENOENT;
+	return open_mapped(pid, loc->start, loc->end, f->name, used, sizeof(used), f->dev, f->ino);
 }

@@ -45,6 +45,37 @@ int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struc
 		      const char *path);
 /* The process exec'd or exited: its earlier mappings are gone. */
 void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited);
+/* A new process has its parent's mappings (no records: report knows it from the FORK). */
+void procmaps__inherit(struct procmaps *pm, pid_t parent, pid_t child);
+
+/* Where an address of a process is: a file, and the offset in it. */
+struct procmaps_loc {
+	uint32_t file;		/* the file's index, stable for the recording */
+	uint64_t offset;	/* in the file */
+	uint64_t start, end;	/* the mapping */
+};
+/* 0, or -ENOENT when addr is in no file's mapping that record knows. */
+int procmaps__locate(struct procmaps *pm, pid_t pid, uint64_t addr, struct procmaps_loc *loc);
+/* Opens the file of loc as the process sees it: a file descriptor, or -errno. */
+int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *loc);
+
+/* ---- leaf.c: the callers -g fp misses at an exact pc ---- */
+
+struct leaf;
+
+struct leaf *leaf__new(struct procmaps *pm);
+void leaf__free(struct leaf *l);
+/* The mappings changed (exec, exit, new files): what was learnt of addresses goes. */
+void leaf__forget(struct leaf *l);
+/*
+ * The frame-pointer stack ips[0..nr) of pid, taken at an exact pc, with the
+ * frames it misses inserted after ips[0]: the callers of the functions
+ * without a frame of their own at the pc (memset, a system call wrapper),
+ * found by the files' call frame information in the stack words lf.  Into
+ * out (room for max); returns the number of frames, nr when none is found.
+ */
+size_t leaf__fixup(struct leaf *l, pid_t pid, const uint64_t *ips, size_t nr,
+		   const struct mp_leaf *lf, uint64_t *out, size_t max);
 
 /* ---- probes.c: heap function probe sites ---- */
 
