@@ -71,8 +71,9 @@ $(O)/workloads/%: tests/workloads/%.c | deps
 	$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls -pthread \
 		-o $@ $<
 
-$(O)/unit-tests: $(UNIT_SRCS) $(FORMAT_OBJS) | deps
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(UNIT_SRCS) $(FORMAT_OBJS) $(FORMAT_LIBS)
+$(O)/unit-tests: $(UNIT_SRCS) $(FORMAT_OBJS) $(O)/report/model.o | deps
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(UNIT_SRCS) $(FORMAT_OBJS) $(O)/report/model.o \
+		$(FORMAT_LIBS)
 
 # Sanitizers and fuzzing (tests/fuzz/).  `make check` runs the unit tests again built with
 # ASan and UBSan, and replays the fuzzing corpus tests/data/corpus/ through the fuzz target
@@ -88,15 +89,16 @@ FORMAT_SRCS  := $(FORMAT_OBJS:$(O)/%.o=%.c)
 # The reader ignores CRCs in these builds, so that mutations reach what the CRCs guard.
 FUZZ_DEFS    := -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_SRCS    := $(FORMAT_SRCS) report/model.c report/tree.c report/output-tree.c \
-		report/output-folded.c tests/fuzz/fuzz-trace.c
+		report/output-folded.c report/output-stat.c report/output-timeline.c \
+		report/output-timeline-svg.c tests/fuzz/fuzz-trace.c
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 16384
 FUZZ_FLAGS   ?=
 
-$(O)/unit-tests-san: $(UNIT_SRCS) $(FORMAT_SRCS) $(SAN_HDRS) | test-deps
+$(O)/unit-tests-san: $(UNIT_SRCS) $(FORMAT_SRCS) report/model.c $(SAN_HDRS) | test-deps
 	@mkdir -p $(O)
 	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) -o $@ $(UNIT_SRCS) $(FORMAT_SRCS) \
-		$(FORMAT_LIBS)
+		report/model.c $(FORMAT_LIBS)
 
 $(O)/fuzz-replay: tests/fuzz/replay.c $(FUZZ_SRCS) $(SAN_HDRS) | test-deps
 	@mkdir -p $(O)

@@ -36,6 +36,8 @@
  */
 #define VIEW_ENTRIES_BASE (1ull << 23)
 #define VIEW_ENTRIES_PER_MAP 16
+/* mremap(2)'s flag: the old range is left mapped (Linux 5.7). */
+#define MREMAP_DONTUNMAP 4
 /* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
 #define PAGE_GONE 0x80000000u
 /* __GFP_MOVABLE: the target's own pages (anonymous, page cache); kernel ones lack it. */
@@ -1080,6 +1082,10 @@ static int vm__remap(struct model *m, uint32_t img, const struct mpf_vm *v, uint
 	uint64_t old_end = v->old_addr + v->old_len;
 	size_t n = 0;
 	int err;
+
+	/* MREMAP_DONTUNMAP: the old range stays mapped; the new one is the mremap's. */
+	if (v->flags & MREMAP_DONTUNMAP)
+		return vm__map(m, img, v->addr, v->addr + v->len, si, true);
 
 	for (size_t i = 0; i < im->nvm && n < 64; i++) {
 		struct vm_range *r = &im->vm[i];

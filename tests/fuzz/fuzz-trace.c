@@ -165,6 +165,34 @@ out:
 	strtab__delete(names);
 }
 
+/* --stat and --timeline, table and chart, of everything in the model. */
+static void timeline_stat(struct model *m, const struct mpf_header *hdr)
+{
+	uint64_t peak_time[MPF_EV__MAX], peak_bytes[MPF_EV__MAX];
+	struct report_stat_opts so = {
+		.start_time = hdr->start_time,
+		.end_time = hdr->start_time,
+		.events = (1u << MPF_EV__MAX) - 1,
+	};
+	const struct model_point *pts;
+	size_t n;
+
+	for (uint32_t i = 0; i < model__nr_images(m); i++)
+		touch(model__proc(m, i), sizeof(struct model_proc));
+	pts = model__timeline(m, &n);
+	touch(pts, n * sizeof(*pts));
+	for (size_t i = 1; i < n; i++)
+		if (pts[i].time < pts[i - 1].time)
+			abort();
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		peak_time[ev] = model__peak(m, ev)->time;
+		peak_bytes[ev] = model__peak(m, ev)->bytes;
+	}
+	output_stat__print(sink, m, &so);
+	output_timeline__print(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, 20);
+	output_timeline__svg(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct model_stats *st;
@@ -200,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case MPF_REC_EXEC:
 			touch(rec.exec.filename, strlen(rec.exec.filename) + 1);
+			touch(rec.exec.args, rec.exec.args_len);
 			break;
 		case MPF_REC_FILE:
 			touch(rec.file.path, strlen(rec.file.path) + 1);
@@ -231,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	views(m, false, true);
 	views(m, true, false);
+	timeline_stat(m, &hdr);
 	model__delete(m);
 out:
 	close(fd);

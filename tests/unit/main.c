@@ -16,6 +16,7 @@
 static const struct unit_test *const suites[] = {
 	format_tests,
 	archive_tests,
+	model_tests,
 	NULL,
 };
 

@@ -1,0 +1,225 @@
+/*
+ * Unit tests of the report's model for the 1.2 events, fed records made by
+ * hand: the address space calls (splits, mremap's pieces, brk, mmap over a
+ * mapping), pages becoming page cache, RSS samples across exec and exit, and
+ * the timeline.  The end-to-end tests record the same with real BPF; these
+ * pin down the cases a workload cannot make reliably.
+ */
+#include <string.h>
+
+#include "report/model.h"
+#include "tests/unit/unit.h"
+
+#define KIB 1024ull
+#define PID 100
+#define A 0x7f0000000000ull
+#define B 0x7f1000000000ull
+
+static uint64_t now = 1000;
+
+static void add(struct model *m, struct mpf_record rec)
+{
+	rec.time = now += 1000;
+	CHECK(model__add(m, &rec) == 0);
+}
+
+static void stack(struct model *m, uint32_t id, uint64_t ip)
+{
+	static uint64_t ips[1];
+	struct mpf_record rec = { .type = MPF_REC_STACK };
+
+	ips[0] = ip;
+	rec.stack = (struct mpf_stack){ .id = id, .nr = 1, .ips = ips };
+	add(m, rec);
+}
+
+static void vm(struct model *m, uint32_t call, uint32_t stack_id, uint64_t addr, uint64_t len,
+	       uint64_t old_addr, uint64_t old_len, uint32_t flags)
+{
+	struct mpf_record rec = { .type = MPF_REC_VM };
+
+	rec.vm = (struct mpf_vm){ .pid = PID, .tid = PID, .call = call, .stack_id = stack_id,
+				  .flags = flags, .addr = addr, .len = len, .old_addr = old_addr,
+				  .old_len = old_len };
+	add(m, rec);
+}
+
+/* The site of event type ev whose stack's one frame is ip: its live and allocated bytes. */
+static const struct model_site *site_at(const struct model *m, unsigned int ev, uint64_t ip)
+{
+	struct model_stack st;
+
+	for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
+		const struct model_site *s = model__site(m, ev, i);
+
+		model__stack(m, s->stack, &st);
+		if (st.nr == 1 && st.ips[0] == ip)
+			return s;
+	}
+	return NULL;
+}
+
+static void test_vm_calls(void)
+{
+	struct model *m = model__new(4096);
+	const struct model_site *s1, *s2, *s3;
+	const struct model_proc *p;
+
+	REQUIRE(m);
+	stack(m, 1, 0x1111);
+	stack(m, 2, 0x2222);
+	stack(m, 3, 0x3333);
+	/* 1 MiB, a hole of 256 KiB punched in the middle: two pieces. */
+	vm(m, MPF_VM_MMAP, 1, A, 1024 * KIB, 0, 0, 0x22);
+	vm(m, MPF_VM_MUNMAP, 0, A + 256 * KIB, 256 * KIB, 0, 0, 0);
+	s1 = site_at(m, MPF_EV_MMAP, 0x1111);
+	REQUIRE(s1);
+	CHECK(s1->live_bytes == 768 * KIB && s1->live_nr == 2 && s1->alloc_bytes == 1024 * KIB);
+	/* The first piece moved and grown to 512 KiB: it keeps its site, the growth is the mremap's. */
+	vm(m, MPF_VM_MREMAP, 2, B, 512 * KIB, A, 256 * KIB, 1);
+	s1 = site_at(m, MPF_EV_MMAP, 0x1111);
+	s2 = site_at(m, MPF_EV_MMAP, 0x2222);
+	REQUIRE(s1 && s2);
+	CHECK(s1->live_bytes == 768 * KIB && s1->alloc_bytes == 1024 * KIB);
+	CHECK(s2->live_bytes == 256 * KIB && s2->alloc_bytes == 256 * KIB && s2->alloc_nr == 1);
+	/* Shrunk in place to 128 KiB: the mremap's growth goes, then part of the moved piece. */
+	vm(m, MPF_VM_MREMAP, 2, B, 128 * KIB, B, 512 * KIB, 0);
+	s1 = site_at(m, MPF_EV_MMAP, 0x1111);
+	s2 = site_at(m, MPF_EV_MMAP, 0x2222);
+	CHECK(s1->live_bytes == (512 + 128) * KIB && s2->live_bytes == 0);
+	/* MAP_FIXED over the rest of the first mapping replaces it. */
+	vm(m, MPF_VM_MMAP, 3, A + 512 * KIB, 512 * KIB, 0, 0, 0x32);
+	s1 = site_at(m, MPF_EV_MMAP, 0x1111);
+	s3 = site_at(m, MPF_EV_MMAP, 0x3333);
+	CHECK(s1->live_bytes == 128 * KIB && s3->live_bytes == 512 * KIB);
+	/* MREMAP_DONTUNMAP: the old range stays mapped. */
+	vm(m, MPF_VM_MREMAP, 2, B + 4096 * KIB, 512 * KIB, A + 512 * KIB, 512 * KIB, 1 | 4);
+	s2 = site_at(m, MPF_EV_MMAP, 0x2222);
+	s3 = site_at(m, MPF_EV_MMAP, 0x3333);
+	CHECK(s2->live_bytes == 512 * KIB && s3->live_bytes == 512 * KIB);
+	/* brk: the break rounded up to pages, up 10 KiB then down to where it began. */
+	vm(m, MPF_VM_BRK, 3, 0x555555559000ull + 10 * KIB, 0, 0x555555559000ull, 0, 0);
+	CHECK(site_at(m, MPF_EV_MMAP, 0x3333)->live_bytes == (512 + 12) * KIB);
+	vm(m, MPF_VM_BRK, 3, 0x555555559000ull, 0, 0x555555559000ull + 10 * KIB, 0, 0);
+	CHECK(site_at(m, MPF_EV_MMAP, 0x3333)->live_bytes == 512 * KIB);
+
+	p = model__proc(m, 0);
+	REQUIRE(p);
+	CHECK(p->calls[MPF_VM_MMAP] == 2 && p->calls[MPF_VM_MUNMAP] == 1 &&
+	      p->calls[MPF_VM_MREMAP] == 3 && p->calls[MPF_VM_BRK] == 2);
+	/* Allocated: 1 MiB, 256 KiB grown, 512 KiB fixed, 512 KiB kept apart, 12 KiB of break. */
+	CHECK(p->alloc[MPF_EV_MMAP] == (1024 + 256 + 512 + 512 + 12) * KIB);
+	/* Less what was unmapped: what is live, 128 KiB of the first, 512 fixed, 512 kept apart. */
+	CHECK(p->alloc[MPF_EV_MMAP] - p->freed[MPF_EV_MMAP] == (128 + 512 + 512) * KIB);
+	model__delete(m);
+}
+
+static void page(struct model *m, uint32_t type, uint64_t id, uint32_t order, uint32_t stack_id)
+{
+	struct mpf_record rec = { .type = type };
+
+	switch (type) {
+	case MPF_REC_PAGE_ALLOC:
+		rec.page_alloc = (struct mpf_page_alloc){ .pid = PID, .tid = PID, .order = order,
+							  .gfp = 0x140cca, .page = id,
+							  .stack_id = stack_id };
+		break;
+	case MPF_REC_CACHE_ADD:
+		rec.cache_add = (struct mpf_cache_add){ .pid = PID, .tid = PID, .order = order,
+							.stack_id = stack_id, .page = id };
+		break;
+	case MPF_REC_CACHE_DEL:
+		rec.cache_del = (struct mpf_cache_del){ .pid = 1, .order = order, .page = id };
+		break;
+	case MPF_REC_PAGE_FREE:
+		rec.page_free = (struct mpf_page_free){ .pid = 1, .order = order, .page = id,
+							.head = id };
+		break;
+	}
+	add(m, rec);
+}
+
+static void test_cache(void)
+{
+	struct model *m = model__new(4096);
+	const struct model_site *pg, *ca;
+
+	REQUIRE(m);
+	stack(m, 1, 0x1111);
+	stack(m, 2, 0x2222);
+	/* 4 pages, added to the page cache as one folio: cache now, not the process's. */
+	page(m, MPF_REC_PAGE_ALLOC, 0x1000, 2, 1);
+	page(m, MPF_REC_PAGE_ALLOC, 0x2000, 0, 1);
+	page(m, MPF_REC_CACHE_ADD, 0x1000, 2, 2);
+	pg = site_at(m, MPF_EV_PAGE, 0x1111);
+	ca = site_at(m, MPF_EV_CACHE, 0x2222);
+	REQUIRE(pg && ca);
+	CHECK(pg->live_bytes == 4096 && pg->alloc_bytes == 5 * 4096);
+	CHECK(ca->live_bytes == 4 * 4096 && ca->alloc_bytes == 4 * 4096 && ca->live_nr == 1);
+	CHECK(model__proc(m, 0)->to_cache == 4 * 4096 && model__proc(m, 0)->freed[MPF_EV_PAGE] == 0);
+	/* Half deleted from the cache (a split folio), then its pages freed: the page side ignores them. */
+	page(m, MPF_REC_CACHE_DEL, 0x1002, 1, 0);
+	page(m, MPF_REC_PAGE_FREE, 0x1002, 1, 0);
+	ca = site_at(m, MPF_EV_CACHE, 0x2222);
+	pg = site_at(m, MPF_EV_PAGE, 0x1111);
+	CHECK(ca->live_bytes == 2 * 4096 && ca->live_nr == 1);
+	CHECK(pg->live_bytes == 4096);
+	/* An exit deletes nothing from the cache. */
+	add(m, (struct mpf_record){ .type = MPF_REC_EXIT, .exit = { PID, 0 } });
+	CHECK(site_at(m, MPF_EV_CACHE, 0x2222)->live_bytes == 2 * 4096);
+	page(m, MPF_REC_CACHE_DEL, 0x1000, 1, 0);
+	ca = site_at(m, MPF_EV_CACHE, 0x2222);
+	CHECK(ca->live_bytes == 0 && ca->live_nr == 0);
+	CHECK(model__peak(m, MPF_EV_CACHE)->bytes == 4 * 4096);
+	model__delete(m);
+}
+
+static void rss(struct model *m, uint32_t pid, uint64_t anon, uint64_t hwm)
+{
+	add(m, (struct mpf_record){ .type = MPF_REC_RSS,
+				    .rss = { .pid = pid, .anon = anon, .file = 100, .hwm = hwm } });
+}
+
+static void test_rss_timeline(void)
+{
+	struct model *m = model__new(4096);
+	const struct model_point *pts;
+	const struct model_proc *p;
+	size_t n;
+
+	REQUIRE(m);
+	rss(m, PID, 1000, 1100);
+	/* A child, sampled before its exec (its parent's copy), then after. */
+	add(m, (struct mpf_record){ .type = MPF_REC_FORK, .fork = { PID, PID + 1 } });
+	rss(m, PID + 1, 1000, 1100);
+	add(m, (struct mpf_record){ .type = MPF_REC_EXEC, .exec = { .pid = PID + 1, .filename = "/bin/cat" } });
+	rss(m, PID + 1, 50, 150);
+	rss(m, PID + 1, 5000, 5100);
+	pts = model__timeline(m, &n);
+	REQUIRE(n);
+	/* The parent's 1100 and the exec'd child's 5100; its pre-exec copy is gone. */
+	CHECK(pts[n - 1].live[MPF_EV_RSS] == 1100 + 5100);
+	add(m, (struct mpf_record){ .type = MPF_REC_EXIT, .exit = { PID + 1, 0 } });
+	add(m, (struct mpf_record){ .type = MPF_REC_EXIT, .exit = { PID, 3 << 8 } });
+	pts = model__timeline(m, &n);
+	REQUIRE(n >= 2);
+	CHECK(pts[n - 1].live[MPF_EV_RSS] == 0);
+	for (size_t i = 1; i < n; i++)
+		CHECK(pts[i].time >= pts[i - 1].time);
+	CHECK(model__peak(m, MPF_EV_RSS)->bytes == 1100 + 5100);
+	/* --stat's view of the child: from its fork, through its exec, to its exit. */
+	p = model__proc(m, 2);
+	REQUIRE(p);
+	CHECK(p->prev == 1 && model__proc(m, 1)->replaced && p->exited && p->exit_status == 0);
+	CHECK(p->rss_first.anon == 50 && p->rss_last.anon == 5000 && p->rss_peak == 5100);
+	CHECK(p->start_time == model__proc(m, 1)->start_time);
+	CHECK(model__proc(m, 0)->exit_status == 3 << 8);
+	model__delete(m);
+}
+
+const struct unit_test model_tests[] = {
+	{ "model_vm_calls", test_vm_calls },
+	{ "model_cache", test_cache },
+	{ "model_rss_timeline", test_rss_timeline },
+	{},
+};
