@@ -415,10 +415,14 @@ for w in cache vm; do
 			lost=$(perf_stat lost "$tmp/p${w:0:1}.data")
 			;;
 		esac
+		kib=- per=-
+		if [ $t != bare ]; then
+			kib=$(calc 'a / 1024' %.0f "a=$size")
+			per=$(calc 'a / b' '%.1f' "a=$size" "b=$events")
+		fi
 		printf '%-16s %9s %9s %9s %9s %9s %7s\n' "$w $t" "$(f %.3f "${ELAPSED[$n]:-n/a}")" \
-			"$(x "${ELAPSED[$n]:-n/a}" "${ELAPSED[$w.bare]}")" \
-			"$(calc 'a / 1024' %.0f "a=$size")" "$events" \
-			"$(calc 'a / b' '%.1f' "a=$size" "b=$events")" "$lost"
+			"$(x "${ELAPSED[$n]:-n/a}" "${ELAPSED[$w.bare]}")" "$kib" "$events" "$per" \
+			"$lost"
 	done
 done
 echo "  getppid() while -e mmap records (its programs see every system call):" \

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,8 +27,29 @@ struct probe_set {
 	struct bpf_link *links[2 * PROBE_MAX_SITES];
 };
 
+/*
+ * Links are destroyed by a pool of threads: closing a uprobe's perf event
+ * waits for an RCU grace period, about 100 ms here, so closing a process's
+ * nine probes one after the other would stall the event loop for a second
+ * at each of its exits, and record's end likewise.  Closed concurrently,
+ * they share their grace periods.
+ */
+#define REAPERS 16
+
+struct reaper {
+	pthread_mutex_t lock;
+	pthread_cond_t more, done;
+	struct bpf_link **queue;
+	size_t head, tail, cap;		/* queue[head..tail) */
+	size_t busy;			/* links being destroyed */
+	pthread_t threads[REAPERS];
+	int nthreads;
+	bool stop;
+};
+
 struct mp_bpf {
 	struct memprof_bpf *skel;
+	struct reaper reaper;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	size_t nr_links, alloc_links;
@@ -35,6 +57,91 @@ struct mp_bpf {
 	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
 };
+
+static void *reaper__run(void *arg)
+{
+	struct reaper *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct bpf_link *link;
+
+		while (r->head == r->tail && !r->stop)
+			pthread_cond_wait(&r->more, &r->lock);
+		if (r->head == r->tail)
+			break;
+		link = r->queue[r->head++];
+		r->busy++;
+		pthread_mutex_unlock(&r->lock);
+		bpf_link__destroy(link);
+		pthread_mutex_lock(&r->lock);
+		r->busy--;
+		if (r->head == r->tail && !r->busy)
+			pthread_cond_broadcast(&r->done);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* Hands the links to the pool; destroys them here when it cannot. */
+static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
+{
+	size_t i = 0;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (r->head && r->head == r->tail)
+		r->head = r->tail = 0;
+	if (r->tail + n > r->cap) {
+		size_t cap = (r->tail - r->head + n) * 2;
+		struct bpf_link **q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			goto here;
+		memcpy(q, r->queue + r->head, (r->tail - r->head) * sizeof(*q));
+		free(r->queue);
+		r->queue = q;
+		r->tail -= r->head;
+		r->head = 0;
+		r->cap = cap;
+	}
+	for (; i < n; i++)
+		r->queue[r->tail++] = links[i];
+	/* A thread per link waiting, up to REAPERS. */
+	while (r->nthreads < REAPERS && (size_t)r->nthreads < r->tail - r->head + r->busy &&
+	       !pthread_create(&r->threads[r->nthreads], NULL, reaper__run, r))
+		r->nthreads++;
+	if (!r->nthreads) {
+		/* No thread: the queue is ours to empty. */
+		r->tail -= n;
+		i = 0;
+		goto here;
+	}
+	pthread_cond_broadcast(&r->more);
+	pthread_mutex_unlock(&r->lock);
+	return;
+here:
+	pthread_mutex_unlock(&r->lock);
+	for (; i < n; i++)
+		bpf_link__destroy(links[i]);
+}
+
+/* Waits until every link handed over is destroyed, and ends the threads. */
+static void reaper__finish(struct reaper *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_broadcast(&r->more);
+	pthread_mutex_unlock(&r->lock);
+	for (int i = 0; i < r->nthreads; i++)
+		pthread_join(r->threads[i], NULL);
+	r->nthreads = 0;
+	r->stop = false;
+	free(r->queue);
+	r->queue = NULL;
+	r->head = r->tail = r->cap = 0;
+}
 
 static int add_link(struct mp_bpf *b, struct bpf_link *link)
 {
@@ -63,6 +170,9 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 
 	if (!b)
 		return -ENOMEM;
+	pthread_mutex_init(&b->reaper.lock, NULL);
+	pthread_cond_init(&b->reaper.more, NULL);
+	pthread_cond_init(&b->reaper.done, NULL);
 	b->opts = *opts;
 	skel = memprof_bpf__open();
 	if (!skel) {
@@ -168,10 +278,9 @@ static struct bpf_program *entry_prog(struct mp_bpf *b, unsigned int kind)
 	return NULL;
 }
 
-static void probe_set__detach(struct probe_set *ps)
+static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
 {
-	for (int i = 0; i < ps->nr_links; i++)
-		bpf_link__destroy(ps->links[i]);
+	reaper__add(&b->reaper, ps->links, ps->nr_links);
 	ps->nr_links = 0;
 	free(ps->path);
 	ps->path = NULL;
@@ -242,7 +351,7 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 			ps->links[ps->nr_links++] = l;
 	}
 	if (err) {
-		probe_set__detach(ps);
+		probe_set__detach(b, ps);
 		b->nr_sets--;
 		return err;
 	}
@@ -270,7 +379,7 @@ void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid)
 			i++;
 			continue;
 		}
-		probe_set__detach(&b->sets[i]);
+		probe_set__detach(b, &b->sets[i]);
 		b->sets[i] = b->sets[--b->nr_sets];
 	}
 }
@@ -332,12 +441,12 @@ void mp_bpf__detach(struct mp_bpf *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->nr_links; i++)
-		bpf_link__destroy(b->links[i]);
+	reaper__add(&b->reaper, b->links, b->nr_links);
 	b->nr_links = 0;
 	for (size_t i = 0; i < b->nr_sets; i++)
-		probe_set__detach(&b->sets[i]);
+		probe_set__detach(b, &b->sets[i]);
 	b->nr_sets = 0;
+	reaper__finish(&b->reaper);
 }
 
 void mp_bpf__destroy(struct mp_bpf *b)
@@ -347,6 +456,9 @@ void mp_bpf__destroy(struct mp_bpf *b)
 	mp_bpf__detach(b);
 	ring_buffer__free(b->rb);
 	memprof_bpf__destroy(b->skel);
+	pthread_mutex_destroy(&b->reaper.lock);
+	pthread_cond_destroy(&b->reaper.more);
+	pthread_cond_destroy(&b->reaper.done);
 	free(b->links);
 	free(b->sets);
 	free(b);

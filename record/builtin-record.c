@@ -512,8 +512,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 		rec.type = MPF_REC_FORK;
 		rec.fork.ppid = e->ppid;
 		rec.fork.pid = h->pid;
-		if (!r->probe_pid && mp_bpf__inherit_heap(r->bpf, e->ppid, h->pid))
-			warning("cannot probe the heap functions of PID %u", h->pid);
+		if (!r->probe_pid) {
+			int err = mp_bpf__inherit_heap(r->bpf, e->ppid, h->pid);
+
+			if (err)
+				warning("cannot probe the heap functions of PID %u: %s", h->pid,
+					strerror(-err));
+		}
 		if (write_rec(r, &rec))
 			return r->write_err;
 		memcpy(comm, e->comm, MP_COMM_LEN);
