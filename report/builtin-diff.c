@@ -26,12 +26,13 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-diff.txt. */
 static const char diff_help[] =
-	"memprof diff [--show=live|alloc] [--event=page|heap] [--threshold=KIB]\n"
+	"memprof diff [--show=live|alloc] [--event=page|heap|cache|mmap] [--threshold=KIB]\n"
 	"             [--symfs=DIR] [--buildid-dir=DIR] OLD NEW\n"
 	"\n"
 	"    --show=live|alloc   bytes still allocated at the end of each trace (default),\n"
 	"                        or every byte allocated during it\n"
-	"    --event=page|heap   only this event type (default: each one recorded)\n"
+	"    --event=TYPE        only this event type: page, heap, cache or mmap\n"
+	"                        (default: each one recorded)\n"
 	"    --threshold=KIB     fold nodes whose difference is under KIB KiB into [other]\n"
 	"                        (default: 256; 0: none)\n"
 	"    --symfs=DIR         look for the recorded files under DIR first\n"
@@ -114,8 +115,9 @@ static int parse_options(int argc, char **argv, struct diff_opts *o, bool *done)
 			break;
 		case OPT_EVENT:
 			o->event = mpf_event_parse(optarg);
-			if (o->event < 0)
-				return error("unknown event type '%s': expected page or heap",
+			if (o->event < 0 || o->event == MPF_EV_RSS)
+				return error("unknown event type '%s': expected page, heap, cache "
+					     "or mmap",
 					     optarg),
 				       EXIT_USAGE;
 			break;
@@ -438,6 +440,8 @@ static unsigned int select_events(const struct diff *d)
 			if (st->events[ev])
 				present |= 1u << ev;
 	}
+	/* RSS samples have no stacks to match: --stat of each trace compares them. */
+	present &= ~(1u << MPF_EV_RSS);
 	if (d->opts->event >= 0) {
 		if (!(present & (1u << d->opts->event))) {
 			error("neither trace has %s events", mpf_event_name(d->opts->event));
