@@ -991,11 +991,32 @@ static void model__on_cache_del(struct model *m, const struct mpf_cache_del *d)
 /* ---- address space calls (-e mmap) ---- */
 
 /* Bytes of [start, end) leave the live ranges of img; ranges split where needed. */
+/*
+ * The first of the image's ranges that ends after addr: the ranges are sorted
+ * and do not overlap, so their ends are sorted too.
+ */
+static size_t vm__first_after(const struct image *im, uint64_t addr)
+{
+	size_t lo = 0, hi = im->nvm;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (im->vm[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int vm__unmap(struct model *m, uint32_t img, uint64_t start, uint64_t end)
 {
 	struct image *im = &m->images[img];
 
-	for (size_t i = 0; i < im->nvm && start < end; i++) {
+	if (start >= end)
+		return 0;
+	for (size_t i = vm__first_after(im, start); i < im->nvm && im->vm[i].start < end; i++) {
 		struct vm_range *r = &im->vm[i];
 		struct model_site *site;
 		uint64_t lo, hi;
@@ -1054,8 +1075,7 @@ static int vm__map(struct model *m, uint32_t img, uint64_t start, uint64_t end, 
 	if (err)
 		return err;
 	im = &m->images[img];
-	for (i = 0; i < im->nvm && im->vm[i].start < start; i++)
-		;
+	i = vm__first_after(im, start);
 	memmove(&im->vm[i + 1], &im->vm[i], (im->nvm - i) * sizeof(im->vm[0]));
 	im->vm[i] = (struct vm_range){ start, end, si };
 	im->nvm++;
@@ -1087,11 +1107,12 @@ static int vm__remap(struct model *m, uint32_t img, const struct mpf_vm *v, uint
 	if (v->flags & MREMAP_DONTUNMAP)
 		return vm__map(m, img, v->addr, v->addr + v->len, si, true);
 
-	for (size_t i = 0; i < im->nvm && n < 64; i++) {
+	/* Beyond 64 pieces (a range with many holes punched in it), the rest count as unmapped. */
+	for (size_t i = vm__first_after(im, v->old_addr); i < im->nvm && n < 64; i++) {
 		struct vm_range *r = &im->vm[i];
 
-		if (r->end <= v->old_addr || r->start >= old_end)
-			continue;
+		if (r->start >= old_end)
+			break;
 		moved[n++] = (struct vm_range){
 			(r->start > v->old_addr ? r->start : v->old_addr) - v->old_addr,
 			(r->end < old_end ? r->end : old_end) - v->old_addr, r->site
