@@ -322,15 +322,6 @@ static int parse_options(int argc, char **argv, struct report_opts *o, bool *don
 			return option_error("report", c, argv);
 		}
 	}
-	/* The other formats carry bytes in their own units (pprof's sample types, ...). */
-	if (o->show != REPORT_SHOW_LIVE && o->show != REPORT_SHOW_ALLOC &&
-	    o->format != FORMAT_TREE && o->format != FORMAT_FOLDED)
-		return error("--show=%s works with --format=tree and folded only",
-			     o->show == REPORT_SHOW_COUNT   ? "count"
-			     : o->show == REPORT_SHOW_LEAKS ? "leaks"
-			     : o->show == REPORT_SHOW_PEAK  ? "peak"
-							    : "temporary"),
-		       EXIT_USAGE;
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
 		if (o->event >= 0 && o->event != MPF_EV_HEAP)

@@ -84,6 +84,15 @@ static void json_kib(FILE *f, uint64_t bytes)
 	fprintf(f, ".%.*s", len, digits);
 }
 
+/* A node's value: KiB, or with --show=count a number of allocations. */
+static void value(FILE *f, const struct report_section *sec, uint64_t v)
+{
+	if (sec->show == REPORT_SHOW_COUNT)
+		fprintf(f, "%" PRIu64, v);
+	else
+		json_kib(f, v);
+}
+
 /* The page cache bytes of a node: all of a cache section's, else those kept apart. */
 static uint64_t cache_of(const struct report_section *sec, const struct tree_node *n)
 {
@@ -92,7 +101,7 @@ static uint64_t cache_of(const struct report_section *sec, const struct tree_nod
 
 static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec, const struct report_frames *frames,
-		       uint32_t idx)
+		       uint32_t idx, uint64_t count)
 {
 	const struct tree_node *n = tree__node(t, idx);
 	const uint64_t *fi = hmap__find(&frames->by_name, n->name, 0);
@@ -106,15 +115,18 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 	json_string(f, strtab__str(names, n->name));
 	fprintf(f, ",\"functionCategory\":\"%s\"},\"value\":",
 		category_names[fr ? fr->category : REPORT_CAT_UNKNOWN]);
-	json_kib(f, n->value);
+	value(f, sec, n->value);
 	fputs(",\"cacheValue\":", f);
-	json_kib(f, cache_of(sec, n));
+	value(f, sec, cache_of(sec, n));
+	/* --show=leaks and temporary: the blocks or allocations behind the bytes. */
+	if (sec->counts)
+		fprintf(f, ",\"count\":%" PRIu64, count);
 	fputs(",\"frames\":[", f);
 	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next) {
 		if (!first)
 			fputc(',', f);
 		first = false;
-		print_node(f, t, names, sec, frames, c);
+		print_node(f, t, names, sec, frames, c, report_child_count(t, sec, idx, count, c));
 	}
 	fputs("]}", f);
 }
@@ -124,23 +136,30 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 		       bool first, bool last)
 {
 	const struct tree_node *root = tree__node(t, TREE_ROOT);
+	uint64_t count = sec->counts ? tree__node(sec->counts, TREE_ROOT)->value : 0;
 	bool first_child = true;
 
 	fputs(first ? "[" : ",", f);
 	fprintf(f,
-		"{\"event\":\"%s\",\"show\":\"%s\",\"reverse\":%s,\"threshold\":%" PRIu64
-		",\"total\":%" PRIu64 ",\"allocations\":%" PRIu64 ",\"value\":",
-		sec->event, sec->show == REPORT_SHOW_LIVE ? "live" : "alloc",
+		"{\"event\":\"%s\",\"show\":\"%s\",\"unit\":\"%s\",\"reverse\":%s,"
+		"\"threshold\":%" PRIu64 ",\"total\":%" PRIu64 ",\"allocations\":%" PRIu64,
+		sec->event, report_show_name(sec->show),
+		sec->show == REPORT_SHOW_COUNT ? "allocations" : "KiB",
 		sec->reverse ? "true" : "false", sec->threshold_kib, sec->total, sec->allocations);
-	json_kib(f, sec->total);
+	if (sec->show == REPORT_SHOW_PEAK)
+		fprintf(f, ",\"peakTime\":%.9f", (double)sec->peak_ns / 1e9);
+	fputs(",\"value\":", f);
+	value(f, sec, sec->total);
 	fputs(",\"cacheValue\":", f);
-	json_kib(f, !strcmp(sec->event, "cache") ? sec->total : sec->cache_total);
+	value(f, sec, !strcmp(sec->event, "cache") ? sec->total : sec->cache_total);
+	if (sec->counts)
+		fprintf(f, ",\"count\":%" PRIu64, count);
 	fputs(",\"frames\":[", f);
 	for (uint32_t c = root->child; c != TREE_NONE; c = tree__node(t, c)->next) {
 		if (!first_child)
 			fputc(',', f);
 		first_child = false;
-		print_node(f, t, names, sec, frames, c);
+		print_node(f, t, names, sec, frames, c, report_child_count(t, sec, TREE_ROOT, count, c));
 	}
 	fputs("]}", f);
 	if (last)

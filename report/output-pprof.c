@@ -7,9 +7,10 @@
  *
  * It is built from the model's sites, not from the tree: pprof aggregates by
  * itself, and wants the addresses.  One Sample per site (process image and
- * stack) with four values, inuse_space/bytes, inuse_objects/count,
- * alloc_space/bytes and alloc_objects/count, so one file answers --show=live
- * and --show=alloc (--show picks the default); a Location per distinct frame
+ * stack) with six values, inuse_space/bytes, inuse_objects/count,
+ * alloc_space/bytes, alloc_objects/count, temporary_space/bytes and
+ * temporary_objects/count, so one file answers every --show (which picks the
+ * sample type shown first); a Location per distinct frame
  * address of a mapping, with one Line per function there, the inlined ones
  * first; a Mapping per mapped file range, with its path and build-id.
  */
@@ -259,6 +260,8 @@ static void pprof__sample(struct pprof *pp, const struct model_site *site, struc
 	pb_varint(vals, site->live_nr);
 	pb_varint(vals, site->alloc_bytes);
 	pb_varint(vals, site->alloc_nr);
+	pb_varint(vals, site->tmp_bytes);
+	pb_varint(vals, site->tmp_nr);
 	pb_data(&pp->msg, 2, vals->p, vals->len);
 	vals->len = 0;
 	snprintf(proc, sizeof(proc), "%s [%" PRIu32 "]", comm ? comm : "[unknown]",
@@ -324,14 +327,25 @@ int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct
 	pprof__value_type(&pp, "inuse_objects", "count");
 	pprof__value_type(&pp, "alloc_space", "bytes");
 	pprof__value_type(&pp, "alloc_objects", "count");
+	/* Heap blocks freed before their thread allocated again (--show=temporary). */
+	pprof__value_type(&pp, "temporary_space", "bytes");
+	pprof__value_type(&pp, "temporary_objects", "count");
 	for (size_t i = 0; i < model__nr_sites(m, ev) && !pp.err; i++) {
 		const struct model_site *site = model__site(m, ev, i);
 
 		if (site->alloc_bytes || site->live_bytes)
 			pprof__sample(&pp, site, &locs);
 	}
+	/*
+	 * The sample type shown first: what --show asks.  Live, leaks and peak
+	 * are what is in use (the model read to its peak for peak; for the heap,
+	 * the blocks never freed are the live ones).
+	 */
 	pb_uint(&pp.prof, 14,
-		pprof__string(&pp, show == REPORT_SHOW_LIVE ? "inuse_space" : "alloc_space"));
+		pprof__string(&pp, show == REPORT_SHOW_ALLOC	   ? "alloc_space"
+				   : show == REPORT_SHOW_COUNT	   ? "alloc_objects"
+				   : show == REPORT_SHOW_TEMPORARY ? "temporary_space"
+								   : "inuse_space"));
 	{
 		char comment[64];
 

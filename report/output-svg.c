@@ -77,6 +77,9 @@ static void color(const char *name, unsigned int *r, unsigned int *g, unsigned i
 	*b = (h >> 16) % 55;
 }
 
+/* What values count: bytes, or with --show=count allocations. */
+static const char *unit = "bytes";
+
 static void frame(FILE *f, const char *name, uint64_t value, uint64_t total, double x, double w,
 		  unsigned int y)
 {
@@ -86,7 +89,7 @@ static void frame(FILE *f, const char *name, uint64_t value, uint64_t total, dou
 	color(name, &r, &g, &b);
 	fputs("<g class=\"f\"><title>", f);
 	xml_text(f, name, SIZE_MAX);
-	fprintf(f, " (%" PRIu64 " bytes, %.2f%%)</title>", value,
+	fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title>", value, unit,
 		100.0 * (double)value / (double)total);
 	fprintf(f,
 		"<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" "
@@ -133,7 +136,7 @@ static const char script[] =
 	"    g.ow = parseFloat(r.getAttribute('width'));\n"
 	"    g.oy = parseFloat(r.getAttribute('y'));\n"
 	"    g.name = g.querySelector('title').textContent;\n"
-	"    g.fn = g.name.replace(/ \\([0-9]+ bytes, [0-9.]+%\\)$/, '');\n"
+	"    g.fn = g.name.replace(/ \\([0-9]+ (bytes|allocations), [0-9.]+%\\)$/, '');\n"
 	"    g.onclick = function () { zoom(g); };\n"
 	"    g.onmouseover = function () { details.nodeValue = g.name; };\n"
 	"    g.onmouseout = function () { details.nodeValue = ' '; };\n"
@@ -205,7 +208,6 @@ static const char script[] =
 int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 		      const struct report_section *sec)
 {
-	bool live = sec->show == REPORT_SHOW_LIVE;
 	unsigned int depth = sec->total ? depth_of(t, TREE_ROOT) : 1;
 	unsigned int height = SVG_TOP + depth * SVG_FRAME_H + SVG_BOTTOM;
 	unsigned int base = SVG_TOP + depth * SVG_FRAME_H;	/* below the root frame */
@@ -230,13 +232,22 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 	fprintf(f,
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%u\" fill=\"rgb(248,248,248)\"/>\n",
 		SVG_WIDTH, height);
-	fprintf(f, "<text id=\"title\" x=\"%.0f\" y=\"24\">memprof: %s %s memory%s</text>\n",
-		SVG_WIDTH / 2, sec->event, live ? "live" : "allocated",
+	unit = sec->show == REPORT_SHOW_COUNT ? "allocations" : "bytes";
+	fprintf(f, "<text id=\"title\" x=\"%.0f\" y=\"24\">memprof: %s events, %s%s</text>\n",
+		SVG_WIDTH / 2, sec->event, report_show_title(sec->show),
 		sec->reverse ? ", allocation sites first" : "");
-	fprintf(f,
-		"<text id=\"subtitle\" x=\"%.0f\" y=\"44\" text-anchor=\"middle\">total %" PRIu64
-		" bytes in %" PRIu64 " allocations, threshold %" PRIu64 " KiB</text>\n",
-		SVG_WIDTH / 2, sec->total, sec->allocations, sec->threshold_kib);
+	if (sec->show == REPORT_SHOW_COUNT)
+		fprintf(f,
+			"<text id=\"subtitle\" x=\"%.0f\" y=\"44\" text-anchor=\"middle\">total "
+			"%" PRIu64 " allocations</text>\n",
+			SVG_WIDTH / 2, sec->total);
+	else
+		fprintf(f,
+			"<text id=\"subtitle\" x=\"%.0f\" y=\"44\" text-anchor=\"middle\">total "
+			"%" PRIu64 " bytes in %" PRIu64 " %s%s, threshold %" PRIu64 " KiB</text>\n",
+			SVG_WIDTH / 2, sec->total, sec->allocations,
+			sec->show == REPORT_SHOW_LEAKS ? "blocks" : "allocations",
+			sec->show == REPORT_SHOW_PEAK ? " at the peak" : "", sec->threshold_kib);
 	fprintf(f, "<text id=\"unzoom\" x=\"%.0f\" y=\"24\" style=\"opacity:0\" "
 		   "onclick=\"unzoom()\">Reset Zoom</text>\n", SVG_XPAD);
 	fprintf(f, "<text id=\"search\" x=\"%.0f\" y=\"24\" text-anchor=\"end\" "
@@ -250,9 +261,8 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 		frames(f, t, names, TREE_ROOT, sec->total, SVG_XPAD, base - SVG_FRAME_H,
 		       inner / (double)sec->total);
 	} else {
-		fprintf(f, "<text x=\"%.0f\" y=\"%u\">no memory %s</text>\n", SVG_XPAD,
-			SVG_TOP + 12, live ? "live at the end of the trace" :
-					     "allocated during the trace");
+		fprintf(f, "<text x=\"%.0f\" y=\"%u\">nothing: no %s</text>\n", SVG_XPAD,
+			SVG_TOP + 12, report_show_title(sec->show));
 	}
 	fputs("</g>\n</svg>\n", f);
 	return ferror(f) ? -EIO : 0;

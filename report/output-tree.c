@@ -61,7 +61,7 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 	print_children(f, t, names, idx, depth + 1, sec, count);
 }
 
-static const char *title(enum report_show show)
+const char *report_show_title(enum report_show show)
 {
 	switch (show) {
 	case REPORT_SHOW_LIVE:
@@ -79,6 +79,34 @@ static const char *title(enum report_show show)
 	}
 }
 
+const char *report_show_name(enum report_show show)
+{
+	static const char *const names[] = {
+		[REPORT_SHOW_LIVE] = "live",	     [REPORT_SHOW_ALLOC] = "alloc",
+		[REPORT_SHOW_COUNT] = "count",	     [REPORT_SHOW_LEAKS] = "leaks",
+		[REPORT_SHOW_PEAK] = "peak",	     [REPORT_SHOW_TEMPORARY] = "temporary",
+	};
+
+	return (unsigned int)show < sizeof(names) / sizeof(names[0]) ? names[show] : "live";
+}
+
+uint64_t report_child_count(const struct tree *t, const struct report_section *sec,
+			    uint32_t parent, uint64_t parent_count, uint32_t child)
+{
+	const struct tree_node *cn = sec->counts ? tree__node(sec->counts, child) : NULL;
+	uint64_t kept = 0;
+
+	if (cn)
+		return cn->value;
+	/* [other]: what its shown siblings do not hold. */
+	for (uint32_t c = tree__node(t, parent)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
+		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
+		if (cn)
+			kept += cn->value;
+	}
+	return parent_count > kept ? parent_count - kept : 0;
+}
+
 int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec)
 {
@@ -86,7 +114,7 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 	bool count = sec->show == REPORT_SHOW_COUNT;
 	bool leaks = sec->show == REPORT_SHOW_LEAKS;
 
-	fprintf(f, "# memprof report: %s\n", title(sec->show));
+	fprintf(f, "# memprof report: %s\n", report_show_title(sec->show));
 	if (count)
 		fprintf(f, "# event: %s, total %" PRIu64 " allocations\n", sec->event, sec->total);
 	else if (sec->show == REPORT_SHOW_PEAK)

@@ -207,6 +207,18 @@ struct report_frames {
 	size_t nr, cap;
 };
 
+/* "live memory at the end of the trace", ...: what a view shows, for titles. */
+const char *report_show_title(enum report_show show);
+/* "live", "alloc", "count", "leaks", "peak", "temporary": as --show takes them. */
+const char *report_show_name(enum report_show show);
+/*
+ * --show=leaks and temporary: the count (blocks, allocations) of node child
+ * of parent, whose count is parent_count; an [other] node has none of its
+ * own in sec->counts and holds what its shown siblings do not.
+ */
+uint64_t report_child_count(const struct tree *t, const struct report_section *sec,
+			    uint32_t parent, uint64_t parent_count, uint32_t child);
+
 /* All return 0 or -errno (a write error on f). */
 int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec);

@@ -44,8 +44,9 @@ def node(n, depth, out):
     for c in n["frames"]:
         node(c, depth + 1, out)
 sec = doc[0]
-assert set(sec) == {"event", "show", "reverse", "threshold", "total", "allocations",
+assert set(sec) == {"event", "show", "unit", "reverse", "threshold", "total", "allocations",
                     "value", "cacheValue", "frames"}, sec.keys()
+assert sec["unit"] == "KiB", sec["unit"]
 assert sec["event"] == "heap" and sec["show"] in ("live", "alloc")
 assert sec["reverse"] == reverse and sec["threshold"] == threshold
 assert isinstance(sec["total"], int) and abs(sec["total"] / 1024 - sec["value"]) < 1e-9

@@ -63,6 +63,26 @@ cp "$T/out" "$T/h.pb.gz"
 pprof
 grep -q "^Type: alloc_space$" "$T/top" || fail "--show=alloc: $(head -5 "$T/top")"
 
+# Each view picks its sample type: count the allocations, temporary its own.
+report_ok -i "$T/h.data" --format=pprof --show=count
+cp "$T/out" "$T/h.pb.gz"
+pprof
+grep -q "^Type: alloc_objects$" "$T/top" || fail "--show=count: $(head -5 "$T/top")"
+assert_eq "leak_calloc allocations" 1000 "$(flat leak_calloc)"
+report_ok -i "$T/h.data" --format=pprof --show=temporary
+cp "$T/out" "$T/h.pb.gz"
+pprof -unit=B
+grep -q "^Type: temporary_space$" "$T/top" || fail "--show=temporary: $(head -5 "$T/top")"
+report_ok -i "$T/h.data" --show=temporary --threshold=0
+tmp_total=$(sed -n 's/^# event: heap, total \([0-9]*\) bytes.*/\1/p' "$T/out")
+grep -q " of ${tmp_total}B total$" "$T/top" ||
+	fail "pprof's temporary total is not report's $tmp_total: $(grep total "$T/top")"
+report_ok -i "$T/h.data" --format=pprof --show=leaks
+cp "$T/out" "$T/h.pb.gz"
+pprof -unit=B
+grep -q "^Type: inuse_space$" "$T/top" || fail "--show=leaks: $(head -5 "$T/top")"
+assert_eq "leak_malloc leaked" 409600B "$(flat leak_malloc)"
+
 # the mappings: the workload's path and its build-id
 go tool pprof -raw "$T/h.pb.gz" >"$T/raw" 2>"$T/pprof.err" || fail "pprof -raw: $(cat "$T/pprof.err")"
 heap=$(readlink -f "$WL/heap")

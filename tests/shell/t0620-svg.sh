@@ -63,5 +63,6 @@ grep -qx "freed_malloc 409600" "$T/titles" || fail "freed_malloc: $(grep freed_m
 report_ok -i "$T/h.data" --format=svg --threshold=0
 grep -q '<title>leak_malloc (409600 bytes, ' "$T/out" || fail "no leak_malloc frame of 409600 bytes"
 grep -q '<title>leak_calloc (1000000 bytes, ' "$T/out" || fail "no leak_calloc frame"
-grep -q '>memprof: heap live memory<' "$T/out" || fail "title: $(grep 'id="title"' "$T/out")"
+grep -q '>memprof: heap events, live memory at the end of the trace<' "$T/out" ||
+	fail "title: $(grep 'id="title"' "$T/out")"
 exit 0

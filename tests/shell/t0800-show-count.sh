@@ -25,8 +25,24 @@ grep -q '^ *[0-9.]*% *1000  *leak_calloc$' "$T/out" ||
 grep -q '^ *[0-9.]*% *50  *freed_malloc$' "$T/out" ||
 	fail "tree line for freed_malloc: $(grep freed_malloc "$T/out")"
 
-# bytes-only formats refuse it
-"$MEMPROF" report -i "$T/h.data" --show=count --format=pprof >/dev/null 2>"$T/err" &&
-	fail "--show=count --format=pprof succeeded"
-grep -q "error: --show=count works with" "$T/err" || fail "pprof error: $(cat "$T/err")"
+# The other formats count too: JSON says its unit, the SVG's frames are allocations.
+report_ok -i "$T/h.data" --show=count --format=json --threshold=0
+python3 - "$T/out" >"$T/q" 2>&1 <<'PY' || fail "json: $(cat "$T/q")"
+import json, sys
+sec = json.load(open(sys.argv[1]))[0]
+assert sec["show"] == "count" and sec["unit"] == "allocations", (sec["show"], sec["unit"])
+def walk(n):
+    yield n
+    for c in n["frames"]:
+        yield from walk(c)
+found = {n["name"]["functionName"]: n["value"] for t in sec["frames"] for n in walk(t)}
+assert found["leak_malloc"] == 100 and found["leak_calloc"] == 1000, found
+assert sec["value"] == sec["total"], (sec["value"], sec["total"])
+print("ok")
+PY
+report_ok -i "$T/h.data" --show=count --format=svg --threshold=0
+grep -q '<title>leak_calloc (1000 allocations, ' "$T/out" ||
+	fail "svg: $(grep -o '<title>leak_calloc[^<]*' "$T/out")"
+grep -q '>memprof: heap events, allocations during the trace<' "$T/out" ||
+	fail "svg title: $(grep 'id="title"' "$T/out")"
 exit 0

@@ -34,4 +34,22 @@ assert_eq "freed_malloc leaked bytes" 0 "$(leaf_bytes "$T/out" freed_malloc)"
 "$MEMPROF" report -i "$T/h.data" --show=leaks --event=page >/dev/null 2>"$T/err" &&
 	fail "--show=leaks --event=page succeeded"
 grep -q "error: --show=leaks is about heap blocks" "$T/err" || fail "page error: $(cat "$T/err")"
+# JSON: the bytes as value, the blocks as count, node for node.
+report_ok -i "$T/h.data" --show=leaks --format=json --threshold=0
+python3 - "$T/out" >"$T/q" 2>&1 <<'PY' || fail "json: $(cat "$T/q")"
+import json, sys
+sec = json.load(open(sys.argv[1]))[0]
+assert sec["event"] == "heap" and sec["show"] == "leaks" and "count" in sec, sec.keys()
+def walk(n):
+    yield n
+    for c in n["frames"]:
+        yield from walk(c)
+nodes = {n["name"]["functionName"]: n for t in sec["frames"] for n in walk(t)}
+assert nodes["leak_malloc"]["count"] == 100 and nodes["leak_malloc"]["value"] == 400, nodes["leak_malloc"]
+assert "freed_malloc" not in nodes
+for n in (n for t in sec["frames"] for n in walk(t)):
+    if n["frames"]:
+        assert sum(c["count"] for c in n["frames"]) <= n["count"], n["name"]
+print("ok")
+PY
 exit 0

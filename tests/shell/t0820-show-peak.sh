@@ -65,4 +65,20 @@ grep -q fn_c "$T/out" && fail "fn_c at the peak: $(cat "$T/out")"
 report_ok -i "$T/p.data" --folded
 assert_eq "fn_b live at the end" 0 "$(leaf_bytes "$T/out" fn_b)"
 assert_eq "fn_c live at the end" 2097152 "$(leaf_bytes "$T/out" fn_c)"
+# JSON and SVG show the peak too, JSON with its time.
+report_ok -i "$T/p.data" --show=peak --format=json --threshold=0
+python3 - "$T/out" >"$T/q" 2>&1 <<'PY' || fail "json: $(cat "$T/q")"
+import json, sys
+sec = json.load(open(sys.argv[1]))[0]
+assert sec["show"] == "peak" and sec["peakTime"] > 0, sec.keys()
+def walk(n):
+    yield n
+    for c in n["frames"]:
+        yield from walk(c)
+nodes = {n["name"]["functionName"]: n["value"] for t in sec["frames"] for n in walk(t)}
+assert nodes["fn_b"] == 4096 and nodes["fn_a"] == 1024 and "fn_c" not in nodes, nodes
+print("ok")
+PY
+report_ok -i "$T/p.data" --show=peak --format=svg --threshold=0
+grep -q '<title>fn_b (4194304 bytes, ' "$T/out" || fail "svg: no fn_b frame of 4 MiB"
 exit 0
