@@ -2,15 +2,18 @@
  * fuzz-trace: a libFuzzer target for everything `memprof report` does with a
  * trace before it opens the files the trace names.  The input is a trace
  * file; it goes through the reader, every record into the model, then every
- * view of the model (sites, stacks, maps, files, processes), and the
- * aggregation tree with both outputs.  The symbolizer is left out on purpose:
+ * view of the model (sites, stacks, maps, files, processes), the
+ * aggregation tree with both outputs, --stat and the timeline (table and
+ * SVG); then the same bytes as an archive (memprof archive): its table of
+ * contents and every entry extracted.  The symbolizer is left out on purpose:
  * it opens the paths in the trace, and a fuzzer must not open what it makes up.
  *
  * Built two ways by the Makefile: with -fsanitize=fuzzer for `make fuzz`, and
  * linked with replay.c for `make check`, which runs tests/data/corpus/ through it.
- * Both define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so the reader ignores
- * CRCs and mutated bytes reach the decoding behind them.
+ * Both define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so the reader and the
+ * archive's table ignore CRCs and mutated bytes reach the decoding behind them.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "format/archive.h"
 #include "format/mpf.h"
 #include "report/model.h"
 #include "report/report.h"
@@ -193,6 +197,46 @@ static void timeline_stat(struct model *m, const struct mpf_header *hdr)
 	output_timeline__svg(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t");
 }
 
+/*
+ * The same bytes as an archive: its table of contents, and every entry
+ * found and extracted (those whose table claims a size that would only
+ * take long to write are left).
+ */
+static void archive(const char *path)
+{
+	static int null_fd = -1;
+	struct mpf_archive *a;
+	int err;
+
+	if (null_fd < 0) {
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null_fd < 0)
+			abort();
+	}
+	a = mpf_archive__open(path, &err);
+	if (!a) {
+		if (err != -ENOMSG && err != -EBADMSG && err != -EPROTONOSUPPORT && err != -ENOMEM)
+			abort();
+		return;
+	}
+	if (mpf_archive__trace_size(a) > UINT64_MAX / 2)
+		abort();
+	for (size_t i = 0; i < mpf_archive__nr_entries(a); i++) {
+		const struct mpf_archive_entry *e = mpf_archive__entry(a, i);
+
+		if (!e || !e->build_id_len || e->build_id_len > MPF_BUILD_ID_MAX)
+			abort();
+		touch(e->path, strlen(e->path) + 1);
+		if (mpf_archive__find(a, e->kind, e->build_id, e->build_id_len) == NULL)
+			abort();
+		if (e->size <= (1u << 24))
+			mpf_archive__extract(a, e, null_fd);
+	}
+	if (mpf_archive__entry(a, mpf_archive__nr_entries(a)))
+		abort();
+	mpf_archive__close(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct model_stats *st;
@@ -263,6 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	timeline_stat(m, &hdr);
 	model__delete(m);
 out:
+	archive(path);
 	close(fd);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "format/archive.h"
 #include "format/codec.h"
 #include "format/mpf.h"
 
@@ -783,6 +784,74 @@ static void mutations(void)
 	}
 }
 
+/*
+ * Archives: the sample trace with two small files embedded, then the
+ * archive cut and flipped where its parts are (the trailer, the table of
+ * contents, the stored frames).
+ */
+static void archives(void)
+{
+	static const char elf[] = "\177ELF fake file for the corpus, twice: \177ELF fake file";
+	static const uint8_t id1[] = { 1, 2, 3, 4 }, id2[] = { 5, 6, 7, 8, 9 };
+	static uint8_t copy[BUF_MAX];
+	char path[4096], src[4096], name[64];
+	struct mpf_archive_writer *w;
+	struct stat st;
+	size_t len;
+	uint8_t *buf;
+	int fd, in;
+
+	path_of(src, sizeof(src), "sample");
+	path_of(path, sizeof(path), "archive");
+	in = open(src, O_RDONLY);
+	if (in < 0 || fstat(in, &st))
+		die("cannot read", src, errno);
+	w = mpf_archive_writer__open(path, in, (uint64_t)st.st_size);
+	close(in);
+	if (!w)
+		die("cannot create", path, errno);
+	path_of(src, sizeof(src), "archive.tmp");
+	fd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, elf, sizeof(elf)) != (ssize_t)sizeof(elf))
+		die("cannot write", src, errno);
+	lseek(fd, 0, SEEK_SET);
+	if (mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, id1, sizeof(id1), "/bin/fake", fd))
+		die("cannot add to", path, EIO);
+	lseek(fd, 0, SEEK_SET);
+	if (mpf_archive_writer__add(w, MPF_ARCHIVE_DEBUG, id2, sizeof(id2), "/usr/lib/debug/f", fd))
+		die("cannot add to", path, EIO);
+	close(fd);
+	unlink(src);
+	if (mpf_archive_writer__close(w))
+		die("cannot close", path, EIO);
+
+	buf = get_file("archive", &len);
+	if (len > BUF_MAX)
+		die("too large", path, EFBIG);
+	memcpy(copy, buf, len);
+	/* The trailer's fields, the table, the last stored frame, the trace's end. */
+	for (size_t back = 1; back <= MPF_ARCHIVE_TRAILER + 64 && back < len; back += 7) {
+		copy[len - back] ^= 0x5a;
+		snprintf(name, sizeof(name), "archive-flip-end-%zu", back);
+		put_file(name, copy, len);
+		copy[len - back] ^= 0x5a;
+	}
+	for (size_t cut = 1; cut < 200 && cut < len; cut += 37) {
+		snprintf(name, sizeof(name), "archive-cut-end-%zu", cut);
+		put_file(name, copy, len - cut);
+	}
+	/* Offsets and sizes in the trailer pointing anywhere. */
+	for (int i = 8; i + 8 <= MPF_ARCHIVE_TRAILER; i += 8) {
+		uint8_t save[8];
+
+		memcpy(save, copy + len - MPF_ARCHIVE_TRAILER + i, 8);
+		memset(copy + len - MPF_ARCHIVE_TRAILER + i, 0xff, 8);
+		snprintf(name, sizeof(name), "archive-trailer-%d-huge", i);
+		put_file(name, copy, len);
+		memcpy(copy + len - MPF_ARCHIVE_TRAILER + i, save, 8);
+	}
+}
+
 /* ---- --mutate ---- */
 
 static uint64_t rng_state;
@@ -968,5 +1037,6 @@ int main(int argc, char **argv)
 	nonsense();
 	crafted();
 	mutations();
+	archives();
 	return 0;
 }
