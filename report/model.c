@@ -533,11 +533,15 @@ static void model__unwind_pending(struct model *m, uint32_t img)
 {
 	struct mpf_stack st = { .id = m->pending.id, .flags = m->pending.flags };
 	uint64_t h = 0x9e3779b97f4a7c15ULL, *v;
+	bool truncated = false;
 	int n = 0;
 
 	m->pending.id = 0;
 	if (m->unwind)
-		n = m->unwind(m->unwind_ctx, img, &m->pending, m->unwound, MPF_STACK_MAX);
+		n = m->unwind(m->unwind_ctx, img, &m->pending, m->unwound, MPF_STACK_MAX,
+			      &truncated);
+	if (truncated)
+		st.flags |= MPF_STACK_TRUNCATED;
 	if (n <= 0) {
 		hmap__set(&m->stack_ids, st.id, 0, MODEL_STACK_EMPTY);
 		return;

@@ -179,10 +179,11 @@ int model__maps(struct model *m, uint32_t image, const struct model_map **maps, 
 /*
  * Turns a USTACK record (record -g dwarf) into frames, in the image of the
  * event that uses it; without one, such stacks are empty.  Returns the
- * number of frames written to ips.
+ * number of frames written to ips, and in *truncated whether the unwinding
+ * stopped before the outermost frame (the copy or the CFI ran out).
  */
 typedef int (*model_unwind_fn)(void *ctx, uint32_t image, const struct mpf_ustack *u,
-			       uint64_t *ips, uint32_t max);
+			       uint64_t *ips, uint32_t max, bool *truncated);
 void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 
 /*

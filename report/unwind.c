@@ -35,6 +35,7 @@ struct unwinder {
 	const struct mpf_ustack *cur;
 	uint64_t *ips;
 	uint32_t nr, max;
+	bool ended;		/* the chain ended at a return address of 0 */
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -127,14 +128,26 @@ static void report_file(struct unwinder *uw, Dwfl *dwfl, const struct model_map 
 		close(fd);
 		return;
 	}
-	for (size_t i = 0; i < n && !found; i++) {
-		GElf_Phdr ph;
+	/*
+	 * The segment the mapping is of.  A file page can be in two: the end of
+	 * one segment and the start of the next share it when the linker packs
+	 * them (Rust's and lld's binaries, whose text does not start on a page),
+	 * and each maps it at its own address; the mapping's rights tell which.
+	 * First a segment with the mapping's execute right, then any.
+	 */
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Phdr ph;
 
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (map->pgoff >= (ph.p_offset & ~4095ull) && map->pgoff < ph.p_offset + ph.p_filesz) {
-			bias = map->start - (ph.p_vaddr - ph.p_offset + map->pgoff);
-			found = true;
+			if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			if (!pass && !(ph.p_flags & PF_X) != !(map->prot & MPF_PROT_EXEC))
+				continue;
+			if (map->pgoff >= (ph.p_offset & ~4095ull) &&
+			    map->pgoff < ph.p_offset + ph.p_filesz) {
+				bias = map->start - (ph.p_vaddr - ph.p_offset + map->pgoff);
+				found = true;
+			}
 		}
 	}
 	elf_end(elf);
@@ -215,26 +228,63 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 	Dwarf_Addr pc;
 	bool activation;
 
-	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+	if (!dwfl_frame_pc(state, &pc, &activation))
 		return DWARF_CB_ABORT;
+	/* A return address of 0 ends the chain, as _start leaves it. */
+	if (!pc) {
+		uw->ended = true;
+		return DWARF_CB_ABORT;
+	}
 	uw->ips[uw->nr++] = pc;
 	return uw->nr < uw->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
+/*
+ * Whether pc is in the function a file starts the process at (its ELF entry
+ * point: _start, of the program or of the dynamic loader).  Nothing called
+ * it, whatever its CFI says about a return address.
+ */
+static bool at_entry(Dwfl *dwfl, Dwarf_Addr pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	GElf_Off off;
+	GElf_Sym sym;
+	GElf_Ehdr eh;
+	Dwarf_Addr bias;
+	Elf *elf;
+
+	if (!mod)
+		return false;
+	elf = dwfl_module_getelf(mod, &bias);
+	/* pc is a return address: the call is the instruction before it. */
+	if (!elf || !gelf_getehdr(elf, &eh) || !eh.e_entry ||
+	    !dwfl_module_addrinfo(mod, pc - 1, &off, &sym, NULL, NULL, NULL))
+		return false;
+	return pc - 1 - off == eh.e_entry + bias;
+}
+
 int unwinder__unwind(struct unwinder *uw, uint32_t image, const struct mpf_ustack *u,
-		     uint64_t *ips, uint32_t max)
+		     uint64_t *ips, uint32_t max, bool *truncated)
 {
 	Dwfl *dwfl;
+	int rc = -1;
 
+	*truncated = false;
 	if (!max)
 		return 0;
 	uw->cur = u;
 	uw->ips = ips;
 	uw->nr = 0;
 	uw->max = max;
+	uw->ended = false;
 	dwfl = image_dwfl(uw, image);
 	if (dwfl)
-		dwfl_getthread_frames(dwfl, 1, uw_frame, uw);
+		rc = dwfl_getthread_frames(dwfl, 1, uw_frame, uw);
+	/*
+	 * 0: libdwfl reached the outermost frame (its CFI leaves the return
+	 * address undefined); else the copy, a file or its CFI ran out first.
+	 */
+	*truncated = rc != 0 && !uw->ended && !(dwfl && at_entry(dwfl, ips[uw->nr - 1]));
 	/* Nothing to unwind with: the place of the event at least. */
 	if (!uw->nr && u->regs[16])
 		ips[uw->nr++] = u->regs[16];

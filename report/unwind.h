@@ -22,9 +22,11 @@ void unwinder__delete(struct unwinder *uw);
 /*
  * Unwinds u, taken in process image `image`, into ips (innermost first, at
  * most max): the event's pc, then return addresses as far as the CFI and
- * the stack copy go.  Returns the number of frames.
+ * the stack copy go.  Returns the number of frames; *truncated says whether
+ * they stop short of the outermost frame (the stack copy or the CFI ran out,
+ * or a file was missing).
  */
 int unwinder__unwind(struct unwinder *uw, uint32_t image, const struct mpf_ustack *u,
-		     uint64_t *ips, uint32_t max);
+		     uint64_t *ips, uint32_t max, bool *truncated);
 
 #endif
