@@ -41,6 +41,10 @@ static const char record_usage[] =
 	"        --rss-interval MS   with -e rss, read each target's RSS every MS\n"
 	"                            milliseconds (default: 10)\n"
 	"        --no-inherit        do not follow child processes the target creates\n"
+	"        --heap-probes=WHERE with -e heap and -p: 'target' puts the probes on the\n"
+	"                            target process and each child as its fork is seen\n"
+	"                            (default); 'all' on the C library for every process,\n"
+	"                            which catches short-lived children from their start\n"
 	"    -h, --help              show this help\n";
 
 struct record_opts {
@@ -54,6 +58,7 @@ struct record_opts {
 	bool inherit;
 	size_t buffer_size;
 	unsigned int rss_interval;	/* ms */
+	bool probe_all;			/* --heap-probes=all */
 };
 
 /* A live target's last RSS sample, for -e rss. */
@@ -787,6 +792,7 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 		{ "buffer-size", required_argument, NULL, 'm' },
 		{ "no-inherit", no_argument, NULL, 'I' },
 		{ "rss-interval", required_argument, NULL, 'R' },
+		{ "heap-probes", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -823,6 +829,13 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 			break;
 		case 'I':
 			o->inherit = false;
+			break;
+		case 'H':
+			if (!strcmp(optarg, "all") || !strcmp(optarg, "target"))
+				o->probe_all = !strcmp(optarg, "all");
+			else
+				return error("invalid --heap-probes '%s'; give target or all", optarg),
+				       129;
 			break;
 		case 'R':
 			if (!parse_u64(optarg, &v) || !v || v > 60000)
@@ -1050,7 +1063,7 @@ int cmd_record(int argc, char **argv)
 	 * process is probed alone, so that the rest of the system does not pay
 	 * for it; its new children get probes as their fork is seen.
 	 */
-	r.probe_pid = r.opts.argv ? -1 : 0;
+	r.probe_pid = r.opts.argv || r.opts.probe_all ? -1 : 0;
 	if (r.opts.argv) {
 		err = workload__prepare(&r.wl, r.opts.argv);
 		if (err) {
