@@ -41,6 +41,9 @@ static const char record_usage[] =
 	"        --rss-interval MS   with -e rss, read each target's RSS every MS\n"
 	"                            milliseconds (default: 10)\n"
 	"        --no-inherit        do not follow child processes the target creates\n"
+	"    -N, --no-buildid-cache  do not copy the files report could not reach later\n"
+	"                            (deleted, in another mount namespace) into the\n"
+	"                            build-id cache\n"
 	"        --heap-probes=WHERE with -e heap and -p: 'target' puts the probes on the\n"
 	"                            target process and each child as its fork is seen\n"
 	"                            (default); 'all' on the C library for every process,\n"
@@ -59,6 +62,7 @@ struct record_opts {
 	size_t buffer_size;
 	unsigned int rss_interval;	/* ms */
 	bool probe_all;			/* --heap-probes=all */
+	bool no_buildid_cache;		/* -N */
 };
 
 /* A live target's last RSS sample, for -e rss. */
@@ -793,6 +797,7 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 		{ "no-inherit", no_argument, NULL, 'I' },
 		{ "rss-interval", required_argument, NULL, 'R' },
 		{ "heap-probes", required_argument, NULL, 'H' },
+		{ "no-buildid-cache", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -800,7 +805,7 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 	int c;
 
 	opterr = 0;	/* one line of ours, not getopt's */
-	while ((c = getopt_long(argc, argv, "+:o:p:e:d:g:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:p:e:d:g:m:Nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->output = optarg;
@@ -829,6 +834,9 @@ static int parse_options(struct record_opts *o, int argc, char **argv)
 			break;
 		case 'I':
 			o->inherit = false;
+			break;
+		case 'N':
+			o->no_buildid_cache = true;
 			break;
 		case 'H':
 			if (!strcmp(optarg, "all") || !strcmp(optarg, "target"))
@@ -1079,7 +1087,7 @@ int cmd_record(int argc, char **argv)
 	hdr.events = r.opts.events;
 	if (open_output(&r, &hdr))
 		goto out;
-	r.maps = procmaps__new(r.w, on_new_file, &r);
+	r.maps = procmaps__new(r.w, on_new_file, &r, !r.opts.no_buildid_cache);
 	if (r.maps && r.opts.stack_mode == MP_STACK_FP)
 		r.leaf = leaf__new(r.maps);
 	if (!r.maps) {

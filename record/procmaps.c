@@ -47,7 +47,8 @@ struct procmaps {
 	char *cache_dir;	/* the build-id cache, NULL: none */
 };
 
-struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx)
+struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx,
+			       bool use_cache)
 {
 	struct procmaps *pm = calloc(1, sizeof(*pm));
 
@@ -59,7 +60,7 @@ struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *
 	{
 		char dir[MPF_PATH_MAX];
 
-		if (!mpf_buildid_cache__dir(dir, sizeof(dir)))
+		if (use_cache && !mpf_buildid_cache__dir(dir, sizeof(dir)))
 			pm->cache_dir = strdup(dir);
 	}
 	return pm;

@@ -29,7 +29,9 @@ struct procmaps;
 /* Called with the path (openable by record) of every ELF file newly seen mapped. */
 typedef void (*procmaps_file_cb)(void *ctx, pid_t pid, const char *open_path, const char *path);
 
-struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx);
+/* use_cache: copy the files report will not reach into the build-id cache. */
+struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *ctx,
+			       bool use_cache);
 void procmaps__free(struct procmaps *pm);
 /*
  * Reads /proc/PID/maps and writes a MAP record (and a FILE record for a file

@@ -67,4 +67,22 @@ wait "$rec" || fail "memprof record -p of a deleted binary failed: $(cat "$T/rec
 report_ok -i "$T/del.data" --event heap --folded
 assert_eq "deleted: attached_malloc" 524288 "$(stack_bytes "$T/out" "main;attached_malloc")"
 [ ! -s "$T/report.err" ] || fail "deleted: warnings: $(cat "$T/report.err")"
+
+# ---- -N: nothing copied into the cache, so report says what it misses ----
+export MEMPROF_BUILDID_DIR=$T/cache-N
+cp "$WL/attach" "$T/del/attach"
+"$T/del/attach" <"$T/go" &
+wl=$!
+exec 3>"$T/go"
+rm "$T/del/attach"
+"$MEMPROF" record -N -e heap -p "$wl" -o "$T/n.data" >"$T/record.log" 2>&1 &
+rec=$!
+wait_recording "$T/n.data" "$rec"
+echo go >&3
+exec 3>&-
+wait "$wl" || fail "the workload failed"
+wait "$rec" || fail "memprof record -N failed: $(cat "$T/record.log")"
+[ -z "$(ls -A "$T/cache-N" 2>/dev/null)" ] || fail "-N: the cache has $(ls -R "$T/cache-N")"
+report_ok -i "$T/n.data" --event heap --folded
+grep -q "'$T/del/attach'" "$T/report.err" || fail "-N: no warning about the file: $(cat "$T/report.err")"
 exit 0
