@@ -89,6 +89,7 @@ struct record {
 	struct rss_target *rss;		/* -e rss: the live targets */
 	size_t nrss, rss_cap;
 	uint64_t rss_next;		/* when to sample next */
+	size_t rss_turn;		/* the first target of the next round */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -270,13 +271,16 @@ static void drain_lru_batches(void)
 /* ---- -e rss: each live target's /proc/PID/status, sampled ---- */
 
 static int read_rss(pid_t pid, struct mpf_rss *out);
+static bool exiting(pid_t pid);
 
 /* Writes a sample of t when its counters changed since the last one. */
 static void rss__sample_one(struct record *r, struct rss_target *t, uint64_t now)
 {
 	struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
 
-	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)))
+	/* Unchanged counters need no record, nor the second read. */
+	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)) ||
+	    exiting(t->pid))
 		return;
 	t->last = rec.rss;
 	write_rec(r, &rec);
@@ -348,28 +352,47 @@ static int read_rss(pid_t pid, struct mpf_rss *out)
 			out->shmem = kb << 10, found++;
 	}
 	fclose(f);
-	if (found != 4)
-		return -1;
-	/*
-	 * Read after: a process that had begun to exit (PF_EXITING, set before
-	 * its memory is torn down) gave the counts of a dismantled address space.
-	 */
+	return found == 4 ? 0 : -1;
+}
+
+/*
+ * Whether pid had begun to exit (PF_EXITING, set before its memory is torn
+ * down): a sample read then gave the counts of a dismantled address space.
+ * Asked after the sample was read.
+ */
+static bool exiting(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned long long flags;
+	FILE *f;
+
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return true;
 	if (!fgets(line, sizeof(line), f) || !strrchr(line, ')') ||
-	    sscanf(strrchr(line, ')') + 1, " %*c %*d %*d %*d %*d %*d %llu", &kb) != 1)
-		kb = PF_EXITING;
+	    sscanf(strrchr(line, ')') + 1, " %*c %*d %*d %*d %*d %*d %llu", &flags) != 1)
+		flags = PF_EXITING;
 	fclose(f);
-	return kb & PF_EXITING ? -1 : 0;
+	return flags & PF_EXITING;
 }
 
 /* A sample of every live target whose counters changed since its last one. */
+/*
+ * A round of samples: of every live target, up to RSS_ROUND of them, taking
+ * turns beyond that, so that record's reading of /proc stays bounded when a
+ * build or a server runs hundreds of processes at once (each is then read
+ * every few intervals; the exit sample and VmHWM keep its end and peak).
+ */
+#define RSS_ROUND 64
+
 static void rss__sample(struct record *r, uint64_t now)
 {
-	for (size_t i = 0; i < r->nrss; i++)
-		rss__sample_one(r, &r->rss[i], now);
+	size_t n = r->nrss < RSS_ROUND ? r->nrss : RSS_ROUND;
+
+	for (size_t k = 0; k < n; k++)
+		rss__sample_one(r, &r->rss[(r->rss_turn + k) % r->nrss], now);
+	r->rss_turn = r->nrss ? (r->rss_turn + n) % r->nrss : 0;
 	r->rss_next = now + r->opts.rss_interval * 1000000ull;
 }
 
