@@ -741,11 +741,12 @@ static __always_inline __u64 page_id(__u64 page)
 }
 
 /*
- * Sets (or clears) the bits of 2^order pages from id in `owned`; returns
- * whether any was set before.  Pages of an allocation are naturally aligned,
- * so from order 6 on they fill whole words.
+ * Sets (or clears) the bits of 2^order pages from id in bitmap (`owned`, or
+ * `cached` for page cache folios); returns whether any was set before.  Pages
+ * of an allocation are naturally aligned, so from order 6 on they fill whole
+ * words.
  */
-static __always_inline bool mark_pages(__u64 id, unsigned int order, bool set)
+static __always_inline bool mark_pages(void *bitmap, __u64 id, unsigned int order, bool set)
 {
 	__u64 bit = id & (owned_bits - 1), mask, old = 0;
 	__u32 word = bit / 64;
@@ -753,7 +754,7 @@ static __always_inline bool mark_pages(__u64 id, unsigned int order, bool set)
 
 	if (order < 6) {
 		mask = ((1ull << (1u << order)) - 1) << (bit % 64);
-		w = bpf_map_lookup_elem(&owned, &word);
+		w = bpf_map_lookup_elem(bitmap, &word);
 		if (!w)
 			return false;
 		if (set)
@@ -766,7 +767,7 @@ static __always_inline bool mark_pages(__u64 id, unsigned int order, bool set)
 		if (i >= (1 << (order - 6)))
 			break;
 		word = bit / 64 + i;
-		w = bpf_map_lookup_elem(&owned, &word);
+		w = bpf_map_lookup_elem(bitmap, &word);
 		if (!w)
 			break;
 		if (set)
@@ -791,7 +792,7 @@ int page_alloc(__u64 *ctx)
 	if (!page || order >= MAX_ORDER_SCAN || !is_target(id >> 32))
 		return 0;
 	pid = page_id(page);
-	mark_pages(pid, order, true);
+	mark_pages(&owned, pid, order, true);
 
 	s = get_scratch();
 	if (!s)
@@ -817,7 +818,7 @@ int page_free(__u64 *ctx)
 	if (!page || order >= MAX_ORDER_SCAN)
 		return 0;
 	pid = page_id(page);
-	if (!mark_pages(pid, order, false))
+	if (!mark_pages(&owned, pid, order, false))
 		return 0;
 	/*
 	 * One of ours.  The owner is in the allocation's record: report matches
@@ -843,39 +844,6 @@ int page_free(__u64 *ctx)
 }
 
 /* ---- page cache ---- */
-
-/* Sets or clears the bits of a folio in `cached`; whether any was set before. */
-static __always_inline bool mark_cached(__u64 id, unsigned int order, bool set)
-{
-	__u64 bit = id & (owned_bits - 1), mask, old = 0;
-	__u32 word = bit / 64;
-	__u64 *w;
-
-	if (order < 6) {
-		mask = ((1ull << (1u << order)) - 1) << (bit % 64);
-		w = bpf_map_lookup_elem(&cached, &word);
-		if (!w)
-			return false;
-		if (set)
-			return __sync_fetch_and_or(w, mask) & mask;
-		if (!(*w & mask))
-			return false;
-		return __sync_fetch_and_and(w, ~mask) & mask;
-	}
-	for (int i = 0; i < (1 << (MAX_ORDER_SCAN - 6)); i++) {
-		if (i >= (1 << (order - 6)))
-			break;
-		word = bit / 64 + i;
-		w = bpf_map_lookup_elem(&cached, &word);
-		if (!w)
-			break;
-		if (set)
-			old |= __sync_fetch_and_or(w, ~0ull);
-		else if (*w)
-			old |= __sync_fetch_and_and(w, 0);
-	}
-	return old;
-}
 
 /* A folio's order: 0, or for a large folio (PG_head) the low byte of _flags_1. */
 static __always_inline unsigned int folio_order(struct folio *folio)
@@ -918,7 +886,7 @@ int cache_add(__u64 *ctx)
 	if (order >= MAX_ORDER_SCAN)
 		return 0;
 	pid = page_id(ctx[0]);
-	mark_cached(pid, order, true);
+	mark_pages(&cached, pid, order, true);
 	s = get_scratch();
 	if (!s)
 		return 0;
@@ -941,7 +909,7 @@ int cache_del(__u64 *ctx)
 	if (order >= MAX_ORDER_SCAN)
 		return 0;
 	pid = page_id(ctx[0]);
-	if (!mark_cached(pid, order, false))
+	if (!mark_pages(&cached, pid, order, false))
 		return 0;
 	fill_hdr(&ev.hdr, MP_CACHE_DEL, bpf_get_current_pid_tgid());
 	fill_cache(&ev, folio, pid, order);
