@@ -15,27 +15,13 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 		       uint32_t idx, unsigned int depth, const struct report_section *sec,
 		       uint64_t count);
 
-/*
- * The children of node idx, whose count in sec->counts is count.  An [other]
- * node has no twin there: it holds what its shown siblings do not.
- */
+/* The children of node idx, whose count in sec->counts is count. */
 static void print_children(FILE *f, const struct tree *t, const struct strtab *names,
 			   uint32_t idx, unsigned int depth, const struct report_section *sec,
 			   uint64_t count)
 {
-	const struct tree_node *cn;
-	uint64_t kept = 0;
-
-	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
-		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
-		if (cn)
-			kept += cn->value;
-	}
-	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
-		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
-		print_node(f, t, names, c, depth, sec,
-			   cn ? cn->value : count > kept ? count - kept : 0);
-	}
+	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next)
+		print_node(f, t, names, c, depth, sec, report_child_count(t, sec, idx, count, c));
 }
 
 /* count: the node's own count in sec->counts, if any. */
@@ -93,14 +79,17 @@ const char *report_show_name(enum report_show show)
 uint64_t report_child_count(const struct tree *t, const struct report_section *sec,
 			    uint32_t parent, uint64_t parent_count, uint32_t child)
 {
-	const struct tree_node *cn = sec->counts ? tree__node(sec->counts, child) : NULL;
+	const struct tree_node *cn;
 	uint64_t kept = 0;
 
+	if (!sec->counts)
+		return 0;
+	cn = tree__node(sec->counts, child);
 	if (cn)
 		return cn->value;
 	/* [other]: what its shown siblings do not hold. */
 	for (uint32_t c = tree__node(t, parent)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
-		cn = sec->counts ? tree__node(sec->counts, c) : NULL;
+		cn = tree__node(sec->counts, c);
 		if (cn)
 			kept += cn->value;
 	}
