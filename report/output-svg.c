@@ -25,28 +25,6 @@
 #define SVG_FONT	12.0
 #define SVG_CHAR_W	(SVG_FONT * 0.59)	/* flamegraph.pl's estimate of a character's width */
 
-static void xml_text(FILE *f, const char *s, size_t max)
-{
-	for (size_t i = 0; s[i] && i < max; i++) {
-		switch (s[i]) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(s[i], f);
-		}
-	}
-}
-
 static unsigned int depth_of(const struct tree *t, uint32_t idx)
 {
 	unsigned int d = 0;

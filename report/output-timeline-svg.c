@@ -16,6 +16,7 @@
 
 #include "report/model.h"
 #include "report/report.h"
+#include "report/tree.h"
 
 #define TL_WIDTH	1200.0
 #define TL_HEIGHT	500.0
@@ -67,63 +68,6 @@ static const char *fixed(char *buf, size_t len, double v, unsigned int decimals)
 /* A coordinate: one decimal is a tenth of a pixel. */
 #define C(v) fixed((char[32]){ 0 }, 32, (v), 1)
 
-/* The bytes of a valid UTF-8 sequence at s, 0 when it is not one (XML wants valid text). */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-/* Text or an attribute value; what XML 1.0 cannot hold at all becomes '?'. */
-static void xml_text(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		size_t n = utf8_len(s);
-
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')) {
-				fputc('?', f);
-				n = 1;
-			} else {
-				fwrite(s, 1, n, f);
-			}
-		}
-		s += n ? n : 1;
-	}
-}
 
 /* The round step (1, 2 or 5 times a power of ten) giving about ticks ticks over span > 0. */
 static double nice_step(double span, unsigned int ticks)
@@ -305,7 +249,7 @@ int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsig
 		"xmlns=\"http://www.w3.org/2000/svg\">\n",
 		TL_WIDTH, TL_HEIGHT, TL_WIDTH, TL_HEIGHT);
 	fputs("<title>", f);
-	xml_text(f, title);
+	xml_text(f, title, SIZE_MAX);
 	fputs("</title>\n", f);
 	fputs("<style type=\"text/css\">\n"
 	      "text { font-family: Verdana, sans-serif; font-size: 12px; fill: rgb(0,0,0); }\n"
@@ -319,7 +263,7 @@ int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsig
 		"fill=\"rgb(248,248,248)\"/>\n",
 		TL_WIDTH, TL_HEIGHT);
 	fprintf(f, "<text id=\"title\" x=\"%s\" y=\"24\">", C(TL_WIDTH / 2));
-	xml_text(f, title);
+	xml_text(f, title, SIZE_MAX);
 	fputs("</text>\n", f);
 
 	axes(f, xmax, xstep, ymax, ystep, unit, units[u]);

@@ -301,3 +301,64 @@ int strtab__printable(struct strtab *t, uint32_t *id)
 	*id = (uint32_t)n;
 	return 0;
 }
+
+size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points above U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+void xml_text(FILE *f, const char *str, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t done = 0;
+
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r'))
+			n = 0;
+		if (done + (n ? n : 1) > max)
+			break;
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			if (n)
+				fwrite(s, 1, n, f);
+			else
+				fputc('?', f);
+		}
+		n = n ? n : 1;
+		s += n;
+		done += n;
+	}
+}

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- interned strings ---- */
 
@@ -25,6 +26,14 @@ const char *strtab__str(const struct strtab *t, uint32_t id);
  * none).  0 or -ENOMEM.
  */
 int strtab__printable(struct strtab *t, uint32_t *id);
+/* The bytes of the valid UTF-8 sequence at s, 0 when it is not one. */
+size_t utf8_len(const unsigned char *s);
+/*
+ * s as XML text or attribute value, at most max bytes of it (never half a
+ * character): markup characters escaped, and what XML 1.0 cannot hold
+ * (invalid UTF-8, control characters but tab and newlines) as '?'.
+ */
+void xml_text(FILE *f, const char *s, size_t max);
 
 /* ---- the tree ---- */
 
