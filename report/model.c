@@ -1259,57 +1259,69 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 	m->on_event_ctx = ctx;
 }
 
+/*
+ * The process a record names (the one it happened in, the new one of a
+ * FORK), and the stack id it carries (0: none); false for records that are
+ * about no process.
+ */
+static bool record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
+{
+	*stack_id = 0;
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		*pid = rec->page_alloc.pid;
+		*stack_id = rec->page_alloc.stack_id;
+		return true;
+	case MPF_REC_PAGE_FREE:
+		*pid = rec->page_free.pid;
+		return true;
+	case MPF_REC_HEAP_ALLOC:
+		*pid = rec->heap_alloc.pid;
+		*stack_id = rec->heap_alloc.stack_id;
+		return true;
+	case MPF_REC_HEAP_FREE:
+		*pid = rec->heap_free.pid;
+		return true;
+	case MPF_REC_HEAP_REALLOC:
+		*pid = rec->heap_realloc.pid;
+		*stack_id = rec->heap_realloc.stack_id;
+		return true;
+	case MPF_REC_CACHE_ADD:
+		*pid = rec->cache_add.pid;
+		*stack_id = rec->cache_add.stack_id;
+		return true;
+	case MPF_REC_CACHE_DEL:
+		*pid = rec->cache_del.pid;
+		return true;
+	case MPF_REC_VM:
+		*pid = rec->vm.pid;
+		*stack_id = rec->vm.stack_id;
+		return true;
+	case MPF_REC_RSS:
+		*pid = rec->rss.pid;
+		return true;
+	case MPF_REC_FORK:
+		*pid = rec->fork.pid;
+		return true;
+	case MPF_REC_EXEC:
+		*pid = rec->exec.pid;
+		return true;
+	case MPF_REC_EXIT:
+		*pid = rec->exit.pid;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The event hook's arguments, after the model applied rec. */
 static int model__event_hook(struct model *m, const struct mpf_record *rec)
 {
-	uint32_t pid = 0, stack_id = 0, img = MODEL_IMAGE_NONE;
+	uint32_t pid, stack_id, img = MODEL_IMAGE_NONE;
 	uint64_t *v;
 
-	switch (rec->type) {
-	case MPF_REC_PAGE_ALLOC:
-		pid = rec->page_alloc.pid;
-		stack_id = rec->page_alloc.stack_id;
-		break;
-	case MPF_REC_PAGE_FREE:
-		pid = rec->page_free.pid;
-		break;
-	case MPF_REC_HEAP_ALLOC:
-		pid = rec->heap_alloc.pid;
-		stack_id = rec->heap_alloc.stack_id;
-		break;
-	case MPF_REC_HEAP_FREE:
-		pid = rec->heap_free.pid;
-		break;
-	case MPF_REC_HEAP_REALLOC:
-		pid = rec->heap_realloc.pid;
-		stack_id = rec->heap_realloc.stack_id;
-		break;
-	case MPF_REC_CACHE_ADD:
-		pid = rec->cache_add.pid;
-		stack_id = rec->cache_add.stack_id;
-		break;
-	case MPF_REC_CACHE_DEL:
-		pid = rec->cache_del.pid;
-		break;
-	case MPF_REC_VM:
-		pid = rec->vm.pid;
-		stack_id = rec->vm.stack_id;
-		break;
-	case MPF_REC_RSS:
-		pid = rec->rss.pid;
-		break;
-	case MPF_REC_FORK:
-		pid = rec->fork.pid;
-		break;
-	case MPF_REC_EXEC:
-		pid = rec->exec.pid;
-		break;
-	case MPF_REC_EXIT:
-		pid = rec->exit.pid;
-		break;
-	default:
+	if (!record_pid(rec, &pid, &stack_id))
 		return 0;
-	}
 	v = hmap__find(&m->pids, pid, 0);
 	if (v)
 		img = (uint32_t)*v;
@@ -1360,36 +1372,30 @@ void model__set_filter(struct model *m, const struct model_filter *f)
 static bool model__passes(struct model *m, const struct mpf_record *rec)
 {
 	const struct model_filter *f = &m->filter;
-	uint32_t pid, img;
+	uint32_t pid, stack_id, img;
 	size_t i;
 
 	if (f->has_time && (rec->time < f->time_start || rec->time > f->time_end))
 		return false;
+	/*
+	 * Allocations (and samples) are the process's; a free, a deletion from
+	 * the cache or an unmap can only take back what was applied: let through.
+	 */
 	switch (rec->type) {
 	case MPF_REC_PAGE_ALLOC:
-		pid = rec->page_alloc.pid;
-		break;
 	case MPF_REC_HEAP_ALLOC:
-		pid = rec->heap_alloc.pid;
-		break;
 	case MPF_REC_HEAP_REALLOC:
-		pid = rec->heap_realloc.pid;
-		break;
 	case MPF_REC_CACHE_ADD:
-		pid = rec->cache_add.pid;
+	case MPF_REC_RSS:
 		break;
 	case MPF_REC_VM:
-		/* An unmap can only unmap what was applied: like a free, let through. */
 		if (rec->vm.call == MPF_VM_MUNMAP)
 			return true;
-		pid = rec->vm.pid;
-		break;
-	case MPF_REC_RSS:
-		pid = rec->rss.pid;
 		break;
 	default:
 		return true;
 	}
+	record_pid(rec, &pid, &stack_id);
 	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
 		;
 	if (f->npids && i == f->npids)
