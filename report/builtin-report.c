@@ -374,26 +374,6 @@ static void warn_lost(const struct model_stats *st)
 			st->ignored, st->ignored == 1 ? "" : "s");
 }
 
-/*
- * Names come from the trace (comms, paths) and from the files it names: a
- * control character in one would reach the terminal (escape sequences) or
- * split a folded line, so it is shown as '?'.
- */
-static void make_printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-/* A path from the trace, for a message. */
-static const char *shown_path(const char *path, char buf[MPF_PATH_MAX + 1])
-{
-	snprintf(buf, MPF_PATH_MAX + 1, "%s", path);
-	make_printable(buf);
-	return buf;
-}
-
 /* One warning per file that frames needed and could not use. */
 static void warn_files(const struct report *rp)
 {
@@ -415,7 +395,7 @@ static void warn_files(const struct report *rp)
 			if (st.elf_source != LOOKUP_NONE) {
 				/* Found, but libdwfl or its segments failed it. */
 				warning("cannot use '%s' (from the %s): %s; %s",
-					shown_path(st.elf_path ? st.elf_path : st.file->path, buf),
+					input__shown_path(st.elf_path ? st.elf_path : st.file->path, buf),
 					lookup_source_name(st.elf_source),
 					st.reason ? st.reason : "unreadable", consequence);
 				break;
@@ -434,7 +414,7 @@ static void warn_files(const struct report *rp)
 			break;
 		case SYM_FILE_OK:
 			/* -v: where each file came from, as buildid-list says it. */
-			debug("'%s' from the %s ('%s')%s%s", shown_path(st.file->path, buf),
+			debug("'%s' from the %s ('%s')%s%s", input__shown_path(st.file->path, buf),
 			      lookup_source_name(st.elf_source),
 			      input__shown_path(st.elf_path ? st.elf_path : "", buf2),
 			      st.debug_source != LOOKUP_NONE ? ", debug info from the " : "",

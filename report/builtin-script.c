@@ -341,9 +341,7 @@ static void describe(const struct mpf_record *rec, uint32_t page_size, struct ev
 		break;
 	}
 	/* Names from the trace: no control character reaches the output. */
-	for (char *c = e->detail; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	make_printable(e->detail);
 	if (!e->type)
 		e->type = "unknown";
 }
@@ -507,10 +505,7 @@ static const char *comm_of(const struct script *sc, uint32_t image, char *buf, s
 	const char *comm = image == MODEL_IMAGE_NONE ? NULL : model__comm(sc->in.model, image);
 
 	snprintf(buf, len, "%s", comm ? comm : "[unknown]");
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return buf;
+	return make_printable(buf);
 }
 
 /* Pass 2: the records again, each event printed with what pass 1 noted of it. */

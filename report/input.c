@@ -12,6 +12,7 @@
 #include "format/buildid-cache.h"
 #include "report/input.h"
 #include "report/model.h"
+#include "report/tree.h"
 #include "report/unwind.h"
 #include "util.h"
 
@@ -215,10 +216,7 @@ const char *input__hex(const uint8_t *b, uint32_t len, char *buf)
 const char *input__shown_path(const char *path, char buf[MPF_PATH_MAX + 1])
 {
 	snprintf(buf, MPF_PATH_MAX + 1, "%s", path);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return buf;
+	return make_printable(buf);
 }
 
 void input__warn_missing(const struct input *in, const char *path, const uint8_t *build_id,

@@ -15,6 +15,7 @@
 
 #include "report/model.h"
 #include "report/report.h"
+#include "report/tree.h"
 
 static void print_kib(FILE *f, uint64_t bytes)
 {
@@ -52,7 +53,7 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 		const struct model_proc *rss_first = NULL;
 		uint64_t rss_peak = 0;
 		bool any = false;
-		char name[MPF_COMM_LEN + 1];
+		char name[MPF_COMM_LEN + 1], args[MPF_PATH_MAX + 1];
 
 		size_t k;
 
@@ -83,16 +84,12 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 		if (o->comm && (!comm || strcmp(comm, o->comm)))
 			continue;
 		snprintf(name, sizeof(name), "%s", comm ? comm : "[unknown]");
-		for (char *c = name; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
 		if (shown++)
 			fputc('\n', f);
-		fprintf(f, "%s [%" PRIu32 "]", name, model__pid(m, img));
+		fprintf(f, "%s [%" PRIu32 "]", make_printable(name), model__pid(m, img));
 		if (p->args) {
-			fputs(": ", f);
-			for (const char *c = p->args; *c; c++)
-				fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+			snprintf(args, sizeof(args), "%s", p->args);
+			fprintf(f, ": %s", make_printable(args));
 		}
 		fputs("\n  lifetime  ", f);
 		print_seconds(f, p->start_time, o->start_time);

@@ -277,6 +277,14 @@ const struct tree_node *tree__node(const struct tree *t, uint32_t i)
 	return i < t->nr ? &t->nodes[i] : NULL;
 }
 
+char *make_printable(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
 int strtab__printable(struct strtab *t, uint32_t *id)
 {
 	const char *s = strtab__str(t, *id);
@@ -291,10 +299,7 @@ int strtab__printable(struct strtab *t, uint32_t *id)
 	copy = strdup(s);
 	if (!copy)
 		return -ENOMEM;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	n = strtab__intern(t, copy);
+	n = strtab__intern(t, make_printable(copy));
 	free(copy);
 	if (n < 0)
 		return n;

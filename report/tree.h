@@ -26,6 +26,8 @@ const char *strtab__str(const struct strtab *t, uint32_t id);
  * none).  0 or -ENOMEM.
  */
 int strtab__printable(struct strtab *t, uint32_t *id);
+/* The same in place: each control character of s becomes '?'.  Returns s. */
+char *make_printable(char *s);
 /* The bytes of the valid UTF-8 sequence at s, 0 when it is not one. */
 size_t utf8_len(const unsigned char *s);
 /*
