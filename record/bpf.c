@@ -25,6 +25,8 @@ struct probe_set {
 	char *path;
 	int nr_links;
 	struct bpf_link *links[2 * PROBE_MAX_SITES];
+	int nr_sites;		/* the file's probe sites, found once per file */
+	struct probe_site sites[PROBE_MAX_SITES];
 };
 
 /*
@@ -292,7 +294,7 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 	struct probe_set *ps;
 	bool seen = false;
 	struct stat st;
-	int nr, err = 0;
+	int nr = -1, err = 0;
 
 	if (stat(path, &st))
 		return -errno;
@@ -302,9 +304,15 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 			continue;
 		if (ps->pid == pid || ps->pid == -1)
 			return 0;
+		/* Another process's probes on this file: its sites, without decoding it again. */
+		if (!seen) {
+			nr = ps->nr_sites;
+			memcpy(sites, ps->sites, nr * sizeof(sites[0]));
+		}
 		seen = true;
 	}
-	nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
+	if (nr < 0)
+		nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
 	if (nr < 0)
 		return nr;
 	if (b->nr_sets == b->alloc_sets) {
@@ -321,6 +329,8 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 	ps->dev = st.st_dev;
 	ps->ino = st.st_ino;
 	ps->pid = pid;
+	ps->nr_sites = nr;
+	memcpy(ps->sites, sites, nr * sizeof(sites[0]));
 	ps->path = strdup(path);
 	if (!ps->path)
 		return -ENOMEM;
