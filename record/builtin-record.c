@@ -270,61 +270,6 @@ static void drain_lru_batches(void)
 
 /* ---- -e rss: each live target's /proc/PID/status, sampled ---- */
 
-static int read_rss(pid_t pid, struct mpf_rss *out);
-static bool exiting(pid_t pid);
-
-/* Writes a sample of t when its counters changed since the last one. */
-static void rss__sample_one(struct record *r, struct rss_target *t, uint64_t now)
-{
-	struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
-
-	/* Unchanged counters need no record, nor the second read. */
-	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)) ||
-	    exiting(t->pid))
-		return;
-	t->last = rec.rss;
-	write_rec(r, &rec);
-}
-
-static void rss__add(struct record *r, pid_t pid)
-{
-	if (!(r->opts.events & (1u << MPF_EV_RSS)))
-		return;
-	for (size_t i = 0; i < r->nrss; i++)
-		if (r->rss[i].pid == pid) {
-			/*
-			 * An exec: a new image, which report starts counting from
-			 * its first sample, even one that reads as the last did.
-			 */
-			memset(&r->rss[i].last, 0, sizeof(r->rss[i].last));
-			rss__sample_one(r, &r->rss[i], now_ns(CLOCK_MONOTONIC));
-			return;
-		}
-	if (r->nrss == r->rss_cap) {
-		size_t cap = r->rss_cap ? r->rss_cap * 2 : 16;
-		struct rss_target *v = realloc(r->rss, cap * sizeof(*v));
-
-		if (!v) {
-			warning("out of memory: the RSS of PID %d is not sampled", pid);
-			return;
-		}
-		r->rss = v;
-		r->rss_cap = cap;
-	}
-	r->rss[r->nrss++] = (struct rss_target){ .pid = pid };
-	/* A first sample now: a short-lived process may be gone by the next round. */
-	rss__sample_one(r, &r->rss[r->nrss - 1], now_ns(CLOCK_MONOTONIC));
-}
-
-static void rss__remove(struct record *r, pid_t pid)
-{
-	for (size_t i = 0; i < r->nrss; i++)
-		if (r->rss[i].pid == pid) {
-			r->rss[i] = r->rss[--r->nrss];
-			return;
-		}
-}
-
 #define PF_EXITING 0x4	/* in /proc/PID/stat's flags: the process is exiting */
 
 /* Reads pid's RSS counters: 0, or -1 when it is gone (or has no memory any more). */
@@ -378,6 +323,58 @@ static bool exiting(pid_t pid)
 }
 
 /* A sample of every live target whose counters changed since its last one. */
+/* Writes a sample of t when its counters changed since the last one. */
+static void rss__sample_one(struct record *r, struct rss_target *t, uint64_t now)
+{
+	struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
+
+	/* Unchanged counters need no record, nor the second read. */
+	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)) ||
+	    exiting(t->pid))
+		return;
+	t->last = rec.rss;
+	write_rec(r, &rec);
+}
+
+static void rss__add(struct record *r, pid_t pid)
+{
+	if (!(r->opts.events & (1u << MPF_EV_RSS)))
+		return;
+	for (size_t i = 0; i < r->nrss; i++)
+		if (r->rss[i].pid == pid) {
+			/*
+			 * An exec: a new image, which report starts counting from
+			 * its first sample, even one that reads as the last did.
+			 */
+			memset(&r->rss[i].last, 0, sizeof(r->rss[i].last));
+			rss__sample_one(r, &r->rss[i], now_ns(CLOCK_MONOTONIC));
+			return;
+		}
+	if (r->nrss == r->rss_cap) {
+		size_t cap = r->rss_cap ? r->rss_cap * 2 : 16;
+		struct rss_target *v = realloc(r->rss, cap * sizeof(*v));
+
+		if (!v) {
+			warning("out of memory: the RSS of PID %d is not sampled", pid);
+			return;
+		}
+		r->rss = v;
+		r->rss_cap = cap;
+	}
+	r->rss[r->nrss++] = (struct rss_target){ .pid = pid };
+	/* A first sample now: a short-lived process may be gone by the next round. */
+	rss__sample_one(r, &r->rss[r->nrss - 1], now_ns(CLOCK_MONOTONIC));
+}
+
+static void rss__remove(struct record *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nrss; i++)
+		if (r->rss[i].pid == pid) {
+			r->rss[i] = r->rss[--r->nrss];
+			return;
+		}
+}
+
 /*
  * A round of samples: of every live target, up to RSS_ROUND of them, taking
  * turns beyond that, so that record's reading of /proc stays bounded when a
