@@ -322,7 +322,6 @@ static bool exiting(pid_t pid)
 	return flags & PF_EXITING;
 }
 
-/* A sample of every live target whose counters changed since its last one. */
 /* Writes a sample of t when its counters changed since the last one. */
 static void rss__sample_one(struct record *r, struct rss_target *t, uint64_t now)
 {
