@@ -8,5 +8,5 @@ if [ ! -r "$btf" ]; then
 	echo "memprof: error: no kernel BTF at $btf; build on a kernel with CONFIG_DEBUG_INFO_BTF=y" >&2
 	exit 1
 fi
-bpftool btf dump file "$btf" format c > "$out.tmp"
+"${BPFTOOL:-bpftool}" btf dump file "$btf" format c > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -8,7 +8,9 @@
 # usage: tests/run-tests.sh [PATTERN...]
 #   With patterns, only tests whose name (t0001-usage, or "unit") contains one
 #   of them run, e.g. `tests/run-tests.sh usage t03`.
-# MEMPROF_TEST_TIMEOUT (seconds, default 600) bounds each test.
+# MEMPROF_TEST_TIMEOUT (seconds, default 600) bounds each test.  MEMPROF_BUILD (the
+# build directory, default build/) and MEMPROF (the binary, default ./memprof) say where
+# `make O=DIR check` built them.
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -68,8 +70,10 @@ run_unit()
 }
 
 # The unit tests, then the same built with ASan and UBSan (make check builds both).
-selected unit "$@" && run_unit unit build/unit-tests "unit tests"
-selected unit-san "$@" && run_unit unit-san build/unit-tests-san "unit tests under ASan and UBSan"
+build=${MEMPROF_BUILD:-build}
+selected unit "$@" && run_unit unit "$build/unit-tests" "unit tests"
+selected unit-san "$@" && run_unit unit-san "$build/unit-tests-san" \
+	"unit tests under ASan and UBSan"
 
 for t in tests/shell/t[0-9]*.sh; do
 	[ -e "$t" ] || continue

@@ -2,15 +2,17 @@
 # temp dir, and the skip/fail/assert helpers.  A test exits 0 when it passes,
 # 77 when it cannot run here (skip), anything else when it fails.
 #
-# Sets ROOT (the source tree), MEMPROF (its ./memprof), WL (build/workloads) and
-# T (a temp dir, removed on exit, which is the test's working directory); all
-# absolute paths.
+# Sets ROOT (the source tree), MEMPROF (the binary: $MEMPROF from make check, else
+# ROOT/memprof), BUILD (the build directory: $MEMPROF_BUILD, else ROOT/build), WL
+# (BUILD/workloads) and T (a temp dir, removed on exit, which is the test's working
+# directory); all absolute paths.
 
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-MEMPROF=$ROOT/memprof
-WL=$ROOT/build/workloads
+MEMPROF=${MEMPROF:-$ROOT/memprof}
+BUILD=${MEMPROF_BUILD:-$ROOT/build}
+WL=$BUILD/workloads
 TEST_NAME=$(basename "$0" .sh)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/memprof-$TEST_NAME.XXXXXX")
@@ -40,11 +42,13 @@ need_cmd()
 	done
 }
 
-# need_bpf: skip unless this machine can run `memprof record` (root and kernel BTF).
+# need_bpf: skip unless this machine can run `memprof record` (root and kernel BTF) and
+# memprof was built with it (not make NO_BPF=1).
 need_bpf()
 {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
 	[ -r /sys/kernel/btf/vmlinux ] || skip "no kernel BTF at /sys/kernel/btf/vmlinux"
+	"$MEMPROF" record --help >/dev/null 2>&1 || skip "memprof was built without BPF (NO_BPF=1)"
 }
 
 # assert_eq WHAT EXPECTED ACTUAL

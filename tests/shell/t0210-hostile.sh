@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$MEMPROF" ] || fail "$MEMPROF is not built"
-GEN=$ROOT/build/gen-corpus
+GEN=$BUILD/gen-corpus
 [ -x "$GEN" ] || fail "$GEN is not built (run 'make check')"
 need_cmd timeout
 

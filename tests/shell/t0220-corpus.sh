@@ -6,7 +6,7 @@
 # same target under libFuzzer; what it finds is added to the corpus.
 . "$(dirname "$0")/lib.sh"
 
-REPLAY=$ROOT/build/fuzz-replay
+REPLAY=$BUILD/fuzz-replay
 CORPUS=$ROOT/tests/data/corpus
 [ -x "$REPLAY" ] || fail "$REPLAY is not built (run 'make check')"
 
