@@ -7,13 +7,18 @@ need_cmd bpftool
 
 progs="process_fork|process_exec|process_exit|sys_exit|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|malloc_enter|calloc_enter|realloc_enter|posix_memalign_enter|aligned_alloc_enter|memalign_enter|valloc_enter|alloc_return|free_enter"
 
-# leftovers WHAT: fails if a program of memprof's, or a uprobe, is still there.
+# leftovers WHAT: fails if a program of memprof's, or a uprobe, is still there.  The
+# kernel frees a program after an RCU grace period once its last file is closed, so a
+# killed recorder's programs go a moment after it: up to 10 s are allowed for that.
 leftovers()
 {
-	local n
+	local n i
 
-	sleep 0.2	# the kernel frees programs after their last file is closed
-	n=$(bpftool prog show 2>/dev/null | grep -Ec "name ($progs) ")
+	for i in $(seq 50); do
+		n=$(bpftool prog show 2>/dev/null | grep -Ec "name ($progs) ")
+		[ "$n" -eq 0 ] && break
+		sleep 0.2
+	done
 	[ "$n" -eq 0 ] || fail "$1: $n BPF programs left: $(bpftool prog show | grep -E "name ($progs) ")"
 	n=$(bpftool perf list 2>/dev/null | grep -c uprobe)
 	[ "$n" -eq 0 ] || fail "$1: uprobes left: $(bpftool perf list | grep uprobe)"
