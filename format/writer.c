@@ -17,6 +17,8 @@
 
 #include "format/codec.h"
 #include "format/mpf.h"
+#include "lib/array.h"
+#include "lib/hashmap.h"
 
 #define DEFAULT_CHUNK_SIZE	(1u << 20)
 #define DEFAULT_LEVEL		3
@@ -28,21 +30,29 @@
  * have MPF_STACK_MAX frames.  Typical user stacks are well under this.
  */
 #define STACK_FRAMES_AVG	32
-#define STACK_SLOTS_MIN		1024
 
-/* One slot of the open addressing table; id 0 marks it empty. */
-struct stack_slot {
-	uint32_t hash;
+/* An interned stack; those whose frames hash alike are chained. */
+struct stack_ent {
 	uint32_t id;
 	uint32_t flags;
 	uint32_t nr;
+	uint32_t next;		/* the next entry with the same hash, NO_ENT */
 	size_t off;		/* of its frames in stack_table.frames */
 };
 
+#define NO_ENT UINT32_MAX
+
+/* The map's slot: a stack's hash, and the first entry with it. */
+struct stack_slot {
+	uint64_t hash;
+	uint32_t ent;
+	uint32_t pad;
+};
+
 struct stack_table {
-	struct stack_slot *slots;
-	size_t mask;		/* slots - 1, a power of two minus one */
-	size_t count;
+	struct hashmap index;	/* hash -> first entry */
+	struct stack_ent *ents;
+	size_t count, ents_cap;
 	size_t max;		/* count at which the table restarts */
 	uint64_t *frames;	/* the frames of every interned stack, back to back */
 	size_t nframes;
@@ -142,6 +152,7 @@ struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *h
 		w->stacks.max = SIZE_MAX / 2 / STACK_FRAMES_AVG;
 	w->stacks.frames_max = w->stacks.max * STACK_FRAMES_AVG + MPF_STACK_MAX;
 	w->stacks.next_id = 1;
+	w->stacks.index = HASHMAP_INIT(struct stack_slot, 8);
 
 	err = -ENOMEM;
 	w->buf = malloc(w->chunk_size + MPF_REC_SIZE_MAX);
@@ -511,8 +522,8 @@ int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec)
 	return writer__append(w, rec);
 }
 
-/* 64-bit multiply-xorshift mixing of every frame; the table uses the low 32 bits. */
-static uint32_t stack__hash(uint32_t flags, const uint64_t *ips, uint32_t nr)
+/* 64-bit multiply-xorshift mixing of every frame. */
+static uint64_t stack__hash(uint32_t flags, const uint64_t *ips, uint32_t nr)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)flags << 32 | nr);
 	uint32_t i;
@@ -523,52 +534,28 @@ static uint32_t stack__hash(uint32_t flags, const uint64_t *ips, uint32_t nr)
 	}
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
-	return (uint32_t)h;
+	return h;
 }
 
-static struct stack_slot *stack_table__find(struct stack_table *t, uint32_t hash,
-					    uint32_t flags, const uint64_t *ips, uint32_t nr)
+/* The entry of this stack, NULL when it is not interned. */
+static const struct stack_ent *stack_table__find(const struct stack_table *t, uint64_t hash,
+						 uint32_t flags, const uint64_t *ips, uint32_t nr)
 {
-	struct stack_slot *s;
-	size_t i;
+	const struct stack_slot *slot = hashmap__find(&t->index, &hash);
 
-	for (i = hash & t->mask;; i = (i + 1) & t->mask) {
-		s = &t->slots[i];
-		if (!s->id)
-			return s;
-		if (s->hash == hash && s->flags == flags && s->nr == nr &&
-		    !memcmp(t->frames + s->off, ips, nr * sizeof(*ips)))
-			return s;
+	for (uint32_t i = slot ? slot->ent : NO_ENT; i != NO_ENT; i = t->ents[i].next) {
+		const struct stack_ent *e = &t->ents[i];
+
+		if (e->flags == flags && e->nr == nr &&
+		    !memcmp(t->frames + e->off, ips, nr * sizeof(*ips)))
+			return e;
 	}
-}
-
-/* The table is at most half full, so probing always ends at an empty slot. */
-static int stack_table__grow(struct stack_table *t)
-{
-	size_t nslots = t->slots ? (t->mask + 1) * 2 : STACK_SLOTS_MIN;
-	struct stack_slot *old = t->slots, *s;
-	size_t old_n = t->slots ? t->mask + 1 : 0, i, j;
-
-	s = calloc(nslots, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	t->slots = s;
-	t->mask = nslots - 1;
-	for (i = 0; i < old_n; i++) {
-		if (!old[i].id)
-			continue;
-		for (j = old[i].hash & t->mask; s[j].id; j = (j + 1) & t->mask)
-			;
-		s[j] = old[i];
-	}
-	free(old);
-	return 0;
+	return NULL;
 }
 
 static void stack_table__clear(struct stack_table *t)
 {
-	if (t->slots)
-		memset(t->slots, 0, (t->mask + 1) * sizeof(*t->slots));
+	hashmap__clear(&t->index);
 	t->count = 0;
 	t->nframes = 0;
 }
@@ -595,10 +582,12 @@ static int stack_table__reserve_frames(struct stack_table *t, size_t nr)
 int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *ips,
 		      uint32_t nr, uint32_t *id)
 {
+	const struct stack_ent *e;
 	struct stack_table *t;
 	struct mpf_record rec;
-	struct stack_slot *s;
-	uint32_t hash;
+	struct stack_slot *slot;
+	uint64_t hash;
+	bool added;
 	int err;
 
 	if (!w || !id || (nr && !ips))
@@ -613,23 +602,18 @@ int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const
 
 	t = &w->stacks;
 	hash = stack__hash(flags, ips, nr);
-	if (t->slots) {
-		s = stack_table__find(t, hash, flags, ips, nr);
-		if (s->id) {
-			*id = s->id;
-			return 0;
-		}
+	e = stack_table__find(t, hash, flags, ips, nr);
+	if (e) {
+		*id = e->id;
+		return 0;
 	}
 
 	/* Restarting keeps memory bounded; ids keep growing, so old ones stay unambiguous. */
 	if (t->count >= t->max || t->nframes + nr > t->frames_max)
 		stack_table__clear(t);
-	if (!t->slots || (t->count + 1) * 2 > t->mask + 1) {
-		err = stack_table__grow(t);
-		if (err)
-			return err;
-	}
 	err = stack_table__reserve_frames(t, nr);
+	if (!err)
+		err = ARRAY_RESERVE(t->ents, t->ents_cap, t->count + 1);
 	if (err)
 		return err;
 
@@ -643,16 +627,20 @@ int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const
 	if (err)
 		return err;
 
-	s = stack_table__find(t, hash, flags, ips, nr);
-	s->hash = hash;
-	s->id = t->next_id;
-	s->flags = flags;
-	s->nr = nr;
-	s->off = t->nframes;
+	slot = hashmap__insert(&t->index, &hash, &added);
+	if (!slot)
+		return -ENOMEM;
+	t->ents[t->count] = (struct stack_ent){
+		.id = t->next_id,
+		.flags = flags,
+		.nr = nr,
+		.next = added ? NO_ENT : slot->ent,
+		.off = t->nframes,
+	};
+	slot->ent = (uint32_t)t->count++;
 	memcpy(t->frames + t->nframes, ips, nr * sizeof(*ips));
 	t->nframes += nr;
-	t->count++;
-	*id = s->id;
+	*id = t->next_id;
 	/* 0 means "no stack": skip it should the ids ever wrap. */
 	if (++t->next_id == 0)
 		t->next_id = 1;
@@ -705,7 +693,8 @@ int mpf_writer__close(struct mpf_writer *w)
 	if (close(w->fd) && !err)
 		err = -errno;
 	ZSTD_freeCCtx(w->cctx);
-	free(w->stacks.slots);
+	hashmap__free(&w->stacks.index);
+	free(w->stacks.ents);
 	free(w->stacks.frames);
 	free(w->out);
 	free(w->buf);

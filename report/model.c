@@ -12,6 +12,8 @@
  */
 #include <string.h>
 
+#include "lib/array.h"
+#include "lib/hashmap.h"
 #include "report/model.h"
 #include "report/report.h"
 
@@ -75,21 +77,23 @@ struct stack_ent {
 	uint32_t nr, flags;
 };
 
-/* A live heap block, keyed by (image, ptr); the image is that of its site.  ptr 0: free slot. */
+/* A live heap block, keyed by (ptr, image); the image is that of its site. */
 struct heap_slot {
-	uint64_t ptr;
+	uint64_t ptr;		/* the key: ptr and image */
+	uint32_t image, pad;
 	uint64_t size;
 	uint32_t site;
+	uint32_t pad2;
 };
 
 /*
- * A live page, keyed by its page id + 1 (0: free slot).  Every page of an
- * allocation has a slot, because a free may cover part of an allocation (a
- * split huge page) or pages of several; the head's slot also counts the
- * allocation's pages still live, so that live allocations can be counted.
+ * A live page, keyed by its page id.  Every page of an allocation has a
+ * slot, because a free may cover part of an allocation (a split huge page)
+ * or pages of several; the head's slot also counts the allocation's pages
+ * still live, so that live allocations can be counted.
  */
 struct page_slot {
-	uint64_t key;
+	uint64_t page;		/* the key */
 	uint64_t head;		/* the allocation's first page id */
 	uint32_t site;
 	uint32_t pages;		/* in the head's slot: pages of the allocation still live */
@@ -97,8 +101,7 @@ struct page_slot {
 
 /* A table of live pages: the targets' own (page events) or the page cache pages they added. */
 struct page_table {
-	struct page_slot *slots;
-	size_t mask, count;
+	struct hashmap map;	/* of struct page_slot */
 	unsigned int ev;	/* MPF_EV_PAGE or MPF_EV_CACHE: whose sites the slots name */
 };
 
@@ -143,8 +146,7 @@ struct model {
 
 	struct site_table sites[MPF_EV__MAX];
 
-	struct heap_slot *heap;
-	size_t heap_mask, heap_count;
+	struct hashmap heap;	/* of struct heap_slot */
 	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
 	struct page_table pages, cache;
 	uint64_t rss_total;		/* the sum of the live processes' latest RSS samples */
@@ -181,8 +183,9 @@ struct model *model__new(uint32_t page_size)
 	}
 	m->stacks[0] = (struct stack_ent){ 0 };
 	m->nstacks = 1;
-	m->pages.ev = MPF_EV_PAGE;
-	m->cache.ev = MPF_EV_CACHE;
+	m->heap = HASHMAP_INIT(struct heap_slot, 16);
+	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
+	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
 	m->point_step = 1000;	/* 1 us, doubled each time the timeline fills */
 	return m;
 }
@@ -228,10 +231,10 @@ void model__delete(struct model *m)
 		free(m->sites[ev].v);
 		hmap__free(&m->sites[ev].index);
 	}
-	free(m->heap);
+	hashmap__free(&m->heap);
 	hmap__free(&m->last_alloc);
-	free(m->pages.slots);
-	free(m->cache.slots);
+	hashmap__free(&m->pages.map);
+	hashmap__free(&m->cache.map);
 	free(m);
 }
 
@@ -613,84 +616,36 @@ static int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stac
 
 static struct heap_slot *heap__find(struct model *m, uint32_t img, uint64_t ptr)
 {
-	const struct model_site *sites = m->sites[MPF_EV_HEAP].v;
-	size_t i;
+	const struct heap_slot key = { .ptr = ptr, .image = img };
 
-	if (!m->heap)
-		return NULL;
-	for (i = hash_u64(ptr) & m->heap_mask; m->heap[i].ptr; i = (i + 1) & m->heap_mask)
-		if (m->heap[i].ptr == ptr && sites[m->heap[i].site].image == img)
-			return &m->heap[i];
-	return NULL;
+	return hashmap__find(&m->heap, &key);
 }
 
-static int heap__grow(struct model *m)
-{
-	size_t n = m->heap ? (m->heap_mask + 1) * 2 : 1024;
-	struct heap_slot *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; m->heap && i <= m->heap_mask; i++) {
-		size_t j;
-
-		if (!m->heap[i].ptr)
-			continue;
-		for (j = hash_u64(m->heap[i].ptr) & (n - 1); slots[j].ptr; j = (j + 1) & (n - 1))
-			;
-		slots[j] = m->heap[i];
-	}
-	free(m->heap);
-	m->heap = slots;
-	m->heap_mask = n - 1;
-	return 0;
-}
-
-/* Backward-shift deletion: linear probing needs no tombstones this way. */
 static void heap__remove(struct model *m, struct heap_slot *s)
 {
 	struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
-	size_t i = (size_t)(s - m->heap), j = i;
 
 	site->live_bytes -= s->size;
 	site->live_nr--;
 	m->live_total[MPF_EV_HEAP] -= s->size;
-	for (;;) {
-		size_t k;
-
-		j = (j + 1) & m->heap_mask;
-		if (!m->heap[j].ptr)
-			break;
-		k = hash_u64(m->heap[j].ptr) & m->heap_mask;
-		/* Move j back to i unless its home k lies cyclically in (i, j]. */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		m->heap[i] = m->heap[j];
-		i = j;
-	}
-	m->heap[i].ptr = 0;
-	m->heap_count--;
+	hashmap__remove(&m->heap, s);
 }
 
 static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t si)
 {
+	const struct heap_slot key = { .ptr = ptr, .image = img };
 	struct model_site *site;
 	struct heap_slot *s = heap__find(m, img, ptr);
-	size_t i;
-	int err;
+	bool added;
 
 	/* Already live: its free was lost; the new block replaces it. */
 	if (s)
 		heap__remove(m, s);
-	if (!m->heap || (m->heap_count + 1) * 10 > (m->heap_mask + 1) * 7) {
-		err = heap__grow(m);
-		if (err)
-			return err;
-	}
-	for (i = hash_u64(ptr) & m->heap_mask; m->heap[i].ptr; i = (i + 1) & m->heap_mask)
-		;
-	m->heap[i] = (struct heap_slot){ .ptr = ptr, .size = size, .site = si };
-	m->heap_count++;
+	s = hashmap__insert(&m->heap, &key, &added);
+	if (!s)
+		return -ENOMEM;
+	s->size = size;
+	s->site = si;
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->live_bytes += size;
 	site->live_nr++;
@@ -766,59 +721,12 @@ static int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r)
 
 static struct page_slot *pages__find(struct page_table *t, uint64_t page)
 {
-	uint64_t key = page + 1;
-	size_t i;
-
-	if (!t->slots)
-		return NULL;
-	for (i = hash_u64(key) & t->mask; t->slots[i].key; i = (i + 1) & t->mask)
-		if (t->slots[i].key == key)
-			return &t->slots[i];
-	return NULL;
+	return hashmap__find(&t->map, &page);
 }
 
-static int pages__grow(struct page_table *t)
-{
-	size_t n = t->slots ? (t->mask + 1) * 2 : 1024;
-	struct page_slot *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; t->slots && i <= t->mask; i++) {
-		size_t j;
-
-		if (!t->slots[i].key)
-			continue;
-		for (j = hash_u64(t->slots[i].key) & (n - 1); slots[j].key; j = (j + 1) & (n - 1))
-			;
-		slots[j] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->mask = n - 1;
-	return 0;
-}
-
-/* Removes slot s from the table (backward-shift deletion keeps probing exact). */
 static void pages__remove(struct page_table *t, struct page_slot *s)
 {
-	size_t i, j;
-
-	i = j = (size_t)(s - t->slots);
-	for (;;) {
-		size_t k;
-
-		j = (j + 1) & t->mask;
-		if (!t->slots[j].key)
-			break;
-		k = hash_u64(t->slots[j].key) & t->mask;
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		t->slots[i] = t->slots[j];
-		i = j;
-	}
-	t->slots[i].key = 0;
-	t->count--;
+	hashmap__remove(&t->map, s);
 }
 
 /*
@@ -835,7 +743,7 @@ static void pages__release(struct model *m, struct page_table *t, struct page_sl
 {
 	struct model_site *site = &m->sites[t->ev].v[s->site & ~PAGE_GONE];
 	uint64_t head_id = s->head;
-	bool is_head = s->key - 1 == head_id, last = false;
+	bool is_head = s->page == head_id, last = false;
 	struct page_slot *head;
 
 	if (!keep_live) {
@@ -868,14 +776,13 @@ static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 {
 	struct model_site *site = &m->sites[t->ev].v[si];
 	uint64_t pages = 1ULL << order;
-	int err;
+	bool added;
 
 	site->alloc_bytes += pages * m->page_size;
 	site->alloc_nr++;
 	m->images[site->image].proc.alloc[t->ev] += pages * m->page_size;
 	for (uint64_t p = page; p < page + pages; p++) {
 		struct page_slot *s = pages__find(t, p);
-		size_t i;
 
 		/* Still live: its free was lost.  The new allocation takes the page. */
 		if (s && !(s->site & PAGE_GONE))
@@ -883,20 +790,12 @@ static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 		s = pages__find(t, p);
 		if (s)
 			pages__remove(t, s);
-		if (!t->slots || (t->count + 1) * 10 > (t->mask + 1) * 7) {
-			err = pages__grow(t);
-			if (err)
-				return err;
-		}
-		for (i = hash_u64(p + 1) & t->mask; t->slots[i].key; i = (i + 1) & t->mask)
-			;
-		t->slots[i] = (struct page_slot){
-			.key = p + 1,
-			.head = page,
-			.site = si,
-			.pages = p == page ? (uint32_t)pages : 0,
-		};
-		t->count++;
+		s = hashmap__insert(&t->map, &p, &added);
+		if (!s)
+			return -ENOMEM;
+		s->head = page;
+		s->site = si;
+		s->pages = p == page ? (uint32_t)pages : 0;
 	}
 	site = &m->sites[t->ev].v[si];
 	site->live_bytes += pages * m->page_size;

@@ -1,9 +1,6 @@
 /*
- * What the parts of `memprof report` share: the view being printed, the
- * output formats' entry points, and a small open addressing hash map used for
- * the lookup tables (pid to process, stack id to stack, child by name, symbol
- * cache).  The map lives here, inline, because every report module needs one
- * and none of them owns it.
+ * What the parts of `memprof report` share: the view being printed and the
+ * output formats' entry points.
  */
 #ifndef MEMPROF_REPORT_REPORT_H
 #define MEMPROF_REPORT_REPORT_H
@@ -13,6 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "lib/array.h"
+#include "lib/hashmap.h"
 
 struct strtab;
 struct tree;
@@ -44,142 +44,6 @@ struct report_section {
 	const struct tree *counts;
 	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
 };
-
-/* ---- hash map: a pair of u64 to a u64 ---- */
-
-/* A slot is free when its key's first half is HMAP_FREE, so keys never use that value. */
-#define HMAP_FREE UINT64_MAX
-
-struct hmap_slot {
-	uint64_t a, b;
-	uint64_t v;
-};
-
-struct hmap {
-	struct hmap_slot *slots;
-	size_t mask;		/* slots - 1; slots is a power of two */
-	size_t count;
-};
-
-/* The 64-bit finaliser of MurmurHash3: cheap, and it spreads sequential ids and pointers. */
-static inline uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static inline uint64_t hash_pair(uint64_t a, uint64_t b)
-{
-	return hash_u64(a ^ hash_u64(b + 0x9e3779b97f4a7c15ULL));
-}
-
-/* The value of key (a, b), NULL when absent.  The pointer lasts until the next insert. */
-static inline uint64_t *hmap__find(const struct hmap *h, uint64_t a, uint64_t b)
-{
-	size_t i;
-
-	if (!h->slots)
-		return NULL;
-	for (i = hash_pair(a, b) & h->mask;; i = (i + 1) & h->mask) {
-		struct hmap_slot *s = &h->slots[i];
-
-		if (s->a == HMAP_FREE)
-			return NULL;
-		if (s->a == a && s->b == b)
-			return &s->v;
-	}
-}
-
-static inline int hmap__grow(struct hmap *h)
-{
-	size_t n = h->slots ? (h->mask + 1) * 2 : 64;
-	struct hmap_slot *slots = malloc(n * sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		slots[i].a = HMAP_FREE;
-	if (h->slots) {
-		for (size_t i = 0; i <= h->mask; i++) {
-			struct hmap_slot *s = &h->slots[i];
-			size_t j;
-
-			if (s->a == HMAP_FREE)
-				continue;
-			for (j = hash_pair(s->a, s->b) & (n - 1); slots[j].a != HMAP_FREE;
-			     j = (j + 1) & (n - 1))
-				;
-			slots[j] = *s;
-		}
-		free(h->slots);
-	}
-	h->slots = slots;
-	h->mask = n - 1;
-	return 0;
-}
-
-/* Sets key (a, b) to v, adding it when absent.  0 or -ENOMEM. */
-static inline int hmap__set(struct hmap *h, uint64_t a, uint64_t b, uint64_t v)
-{
-	uint64_t *p = hmap__find(h, a, b);
-	size_t i;
-
-	if (p) {
-		*p = v;
-		return 0;
-	}
-	/* Linear probing stays fast up to about half full. */
-	if (!h->slots || (h->count + 1) * 2 > h->mask + 1) {
-		int err = hmap__grow(h);
-
-		if (err)
-			return err;
-	}
-	for (i = hash_pair(a, b) & h->mask; h->slots[i].a != HMAP_FREE; i = (i + 1) & h->mask)
-		;
-	h->slots[i] = (struct hmap_slot){ .a = a, .b = b, .v = v };
-	h->count++;
-	return 0;
-}
-
-static inline void hmap__free(struct hmap *h)
-{
-	free(h->slots);
-	*h = (struct hmap){ 0 };
-}
-
-/* Grows *p (of *cap elements of size) to hold at least n; 0 or -ENOMEM. */
-static inline int array__reserve(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c = *cap ? *cap : 16;
-	void *q;
-
-	if (n <= *cap)
-		return 0;
-	while (c < n)
-		c *= 2;
-	if (c > SIZE_MAX / size)
-		return -ENOMEM;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
-/* Through a void * temporary, so that no pointer is written through a differently typed lvalue. */
-#define ARRAY_RESERVE(p, cap, n)                                                              \
-	({                                                                                    \
-		void *q_ = (p);                                                               \
-		int err_ = array__reserve(&q_, &(cap), (n), sizeof(*(p)));                    \
-		(p) = q_;                                                                     \
-		err_;                                                                         \
-	})
 
 /* ---- what the formats print ---- */
 

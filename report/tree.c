@@ -1,6 +1,5 @@
 /*
- * The aggregation tree and its string table.  Paths are added one site at a
- * time; nodes are found by (parent, name id) in a hash map, so adding is
+ * The aggregation tree.  Paths are added one site at a time; nodes are found by (parent, name id) in a hash map, so adding is
  * independent of how many children a node has (the top level of a
  * system-wide trace has one per process).
  */
@@ -10,99 +9,6 @@
 
 #include "report/report.h"
 #include "report/tree.h"
-
-/* ---- strtab ---- */
-
-struct strtab {
-	char *chars;		/* every string, NUL-terminated, back to back */
-	size_t len, cap;
-	size_t *offs;		/* id -> offset in chars */
-	size_t nr, offs_cap;
-	uint32_t *index;	/* open addressing: id + 1, 0 for free */
-	size_t mask;
-};
-
-struct strtab *strtab__new(void)
-{
-	return calloc(1, sizeof(struct strtab));
-}
-
-void strtab__delete(struct strtab *t)
-{
-	if (!t)
-		return;
-	free(t->chars);
-	free(t->offs);
-	free(t->index);
-	free(t);
-}
-
-/* FNV-1a, finished with a mixer since the index uses the low bits. */
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return hash_u64(h);
-}
-
-static int strtab__grow_index(struct strtab *t)
-{
-	size_t n = t->index ? (t->mask + 1) * 2 : 256;
-	uint32_t *index = calloc(n, sizeof(*index));
-
-	if (!index)
-		return -ENOMEM;
-	for (size_t id = 0; id < t->nr; id++) {
-		size_t i = str_hash(t->chars + t->offs[id]) & (n - 1);
-
-		while (index[i])
-			i = (i + 1) & (n - 1);
-		index[i] = (uint32_t)id + 1;
-	}
-	free(t->index);
-	t->index = index;
-	t->mask = n - 1;
-	return 0;
-}
-
-int strtab__intern(struct strtab *t, const char *s)
-{
-	size_t len = strlen(s) + 1;
-	size_t i;
-	int err;
-
-	if (t->index) {
-		for (i = str_hash(s) & t->mask; t->index[i]; i = (i + 1) & t->mask)
-			if (!strcmp(t->chars + t->offs[t->index[i] - 1], s))
-				return (int)t->index[i] - 1;
-	}
-	if (t->nr >= INT32_MAX)
-		return -ENOMEM;
-	if (!t->index || (t->nr + 1) * 2 > t->mask + 1) {
-		err = strtab__grow_index(t);
-		if (err)
-			return err;
-	}
-	err = ARRAY_RESERVE(t->chars, t->cap, t->len + len);
-	if (!err)
-		err = ARRAY_RESERVE(t->offs, t->offs_cap, t->nr + 1);
-	if (err)
-		return err;
-	memcpy(t->chars + t->len, s, len);
-	t->offs[t->nr] = t->len;
-	t->len += len;
-	for (i = str_hash(s) & t->mask; t->index[i]; i = (i + 1) & t->mask)
-		;
-	t->index[i] = (uint32_t)t->nr + 1;
-	return (int)t->nr++;
-}
-
-const char *strtab__str(const struct strtab *t, uint32_t id)
-{
-	return id < t->nr ? t->chars + t->offs[id] : "";
-}
 
 /* ---- tree ---- */
 
@@ -275,60 +181,6 @@ out:
 const struct tree_node *tree__node(const struct tree *t, uint32_t i)
 {
 	return i < t->nr ? &t->nodes[i] : NULL;
-}
-
-char *make_printable(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
-}
-
-int strtab__printable(struct strtab *t, uint32_t *id)
-{
-	const char *s = strtab__str(t, *id);
-	char *copy;
-	int n;
-
-	for (n = 0; s[n]; n++)
-		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
-			break;
-	if (!s[n])
-		return 0;
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
-	n = strtab__intern(t, make_printable(copy));
-	free(copy);
-	if (n < 0)
-		return n;
-	*id = (uint32_t)n;
-	return 0;
-}
-
-size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points above U+10FFFF. */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
 }
 
 void xml_text(FILE *f, const char *str, size_t max)

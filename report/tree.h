@@ -1,7 +1,6 @@
 /*
  * The aggregation tree the report prints: one node per distinct path prefix
- * of names, each holding the bytes of every path through it, and the string
- * table those names are interned in (so nodes compare names by id).
+ * of names (strtab ids), each holding the bytes of every path through it.
  */
 #ifndef MEMPROF_REPORT_TREE_H
 #define MEMPROF_REPORT_TREE_H
@@ -10,26 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- interned strings ---- */
+#include "lib/strtab.h"
+#include "lib/text.h"
 
-struct strtab;
-
-struct strtab *strtab__new(void);
-void strtab__delete(struct strtab *t);
-/* The id of s (>= 0), adding it when new; -ENOMEM. */
-int strtab__intern(struct strtab *t, const char *s);
-const char *strtab__str(const struct strtab *t, uint32_t id);
-/*
- * Names come from traces and the files they name: a control character would
- * reach the terminal (escape sequences) or split a folded line.  Replaces
- * *id by the id of its form with those shown as '?' (itself when it has
- * none).  0 or -ENOMEM.
- */
-int strtab__printable(struct strtab *t, uint32_t *id);
-/* The same in place: each control character of s becomes '?'.  Returns s. */
-char *make_printable(char *s);
-/* The bytes of the valid UTF-8 sequence at s, 0 when it is not one. */
-size_t utf8_len(const unsigned char *s);
 /*
  * s as XML text or attribute value, at most max bytes of it (never half a
  * character): markup characters escaped, and what XML 1.0 cannot hold

@@ -14,6 +14,7 @@
 #include "tests/unit/unit.h"
 
 static const struct unit_test *const suites[] = {
+	lib_tests,
 	format_tests,
 	archive_tests,
 	model_tests,

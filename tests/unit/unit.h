@@ -17,6 +17,7 @@ struct unit_test {
 	void (*fn)(void);
 };
 
+extern const struct unit_test lib_tests[];
 extern const struct unit_test format_tests[];
 extern const struct unit_test archive_tests[];
 extern const struct unit_test model_tests[];
