@@ -64,9 +64,12 @@ OBJS := $(SRCS:%.c=$(OUT)/%.o)
 
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/workloads/%,$(wildcard tests/workloads/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-# What the unit tests and the fuzz target link: the reading side without symbols.
+# What the fuzz target links: the reading side that opens no file a trace names.
 CORE_SRCS := $(FORMAT_SRCS) $(LIB_SRCS) $(MODEL_SRCS) report/model.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(OUT)/%.o)
+# The unit tests: that and elf/.
+UNIT_LIB_SRCS := $(CORE_SRCS) $(ELF_SRCS)
+UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(OUT)/%.o)
 
 # A recipe that fails leaves no half-made target behind (an empty skeleton header, say).
 .DELETE_ON_ERROR:
@@ -101,8 +104,8 @@ $(OUT)/workloads/%: tests/workloads/%.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls -pthread \
 		-o $@ $<
 
-$(OUT)/unit-tests: $(UNIT_SRCS) $(CORE_OBJS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_OBJS) $(FORMAT_LIBS)
+$(OUT)/unit-tests: $(UNIT_SRCS) $(UNIT_LIB_OBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(UNIT_SRCS) $(UNIT_LIB_OBJS) $(READ_LIBS) $(FORMAT_LIBS)
 
 # gen-trace writes synthetic traces with known figures (tests/golden/ reports them).
 $(OUT)/gen-trace: tests/tools/gen-trace.c $(CORE_OBJS)
@@ -118,7 +121,7 @@ $(OUT)/gen-trace: tests/tools/gen-trace.c $(CORE_OBJS)
 SAN_CC       ?= clang
 SANITIZE     := -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_CFLAGS    = $(CFLAGS) -O1 -fno-omit-frame-pointer
-SAN_HDRS     := $(wildcard lib/*.h format/*.h model/*.h report/*.h output/*.h tests/unit/*.h)
+SAN_HDRS     := $(wildcard lib/*.h format/*.h elf/*.h model/*.h report/*.h output/*.h tests/unit/*.h)
 # The reader ignores CRCs in these builds, so that mutations reach what the CRCs guard.
 FUZZ_DEFS    := -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_SRCS    := $(CORE_SRCS) report/tree.c report/output-tree.c report/output-folded.c \
@@ -128,10 +131,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 16384
 FUZZ_FLAGS   ?=
 
-$(OUT)/unit-tests-san: $(UNIT_SRCS) $(CORE_SRCS) $(SAN_HDRS)
+$(OUT)/unit-tests-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(SAN_HDRS)
 	@mkdir -p $(OUT)
-	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) -o $@ $(UNIT_SRCS) $(CORE_SRCS) \
-		$(FORMAT_LIBS)
+	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
+		$(READ_LIBS) $(FORMAT_LIBS)
 
 $(OUT)/fuzz-replay: tests/fuzz/replay.c $(FUZZ_SRCS) $(SAN_HDRS)
 	@mkdir -p $(OUT)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf/segments.h"
 #include "record/record.h"
 
 #define REG_RBP		6	/* DWARF numbering, x86-64 */
@@ -52,8 +53,7 @@ struct cfi_file {
 	int fd;
 	Elf *elf;
 	Dwarf_CFI *cfi;
-	GElf_Phdr *loads;	/* PT_LOAD segments: file offsets to addresses */
-	size_t nloads;
+	struct elf_segments segs;	/* file offsets to addresses */
 };
 
 struct leaf {
@@ -93,7 +93,7 @@ void leaf__free(struct leaf *l)
 			elf_end(f->elf);
 		if (f->fd >= 0 && f->tried)
 			close(f->fd);
-		free(f->loads);
+		elf_segments__free(&f->segs);
 	}
 	free(l->files);
 	free(l->rules);
@@ -110,7 +110,6 @@ void leaf__forget(struct leaf *l)
 static struct cfi_file *cfi_file(struct leaf *l, pid_t pid, const struct procmaps_loc *loc)
 {
 	struct cfi_file *f;
-	size_t n = 0;
 
 	if (loc->file >= l->nfiles) {
 		size_t nn = loc->file + 16;
@@ -130,15 +129,8 @@ static struct cfi_file *cfi_file(struct leaf *l, pid_t pid, const struct procmap
 	if (f->fd < 0)
 		return NULL;
 	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_getphdrnum(f->elf, &n) || !n)
+	if (!f->elf || elf_segments__load(&f->segs, f->elf))
 		return NULL;
-	f->loads = calloc(n, sizeof(*f->loads));
-	if (!f->loads)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (gelf_getphdr(f->elf, (int)i, &f->loads[f->nloads]) &&
-		    f->loads[f->nloads].p_type == PT_LOAD)
-			f->nloads++;
 	f->cfi = dwarf_getcfi_elf(f->elf);
 	return f->cfi ? f : NULL;
 }
@@ -151,7 +143,7 @@ static void find_rule(struct leaf *l, pid_t pid, uint64_t pc, struct rule *r)
 	struct cfi_file *f;
 	Dwarf_Frame *frame = NULL;
 	uint64_t vaddr = 0;
-	size_t nops, i;
+	size_t nops;
 
 	r->kind = RULE_UNKNOWN;
 	if (procmaps__locate(l->pm, pid, pc, &loc))
@@ -159,15 +151,8 @@ static void find_rule(struct leaf *l, pid_t pid, uint64_t pc, struct rule *r)
 	f = cfi_file(l, pid, &loc);
 	if (!f)
 		return;
-	for (i = 0; i < f->nloads; i++) {
-		const GElf_Phdr *ph = &f->loads[i];
-
-		if (loc.offset >= ph->p_offset && loc.offset < ph->p_offset + ph->p_filesz) {
-			vaddr = ph->p_vaddr + (loc.offset - ph->p_offset);
-			break;
-		}
-	}
-	if (i == f->nloads || dwarf_cfi_addrframe(f->cfi, vaddr, &frame))
+	if (elf_segments__vaddr(&f->segs, loc.offset, &vaddr) ||
+	    dwarf_cfi_addrframe(f->cfi, vaddr, &frame))
 		return;
 	if (!dwarf_frame_cfa(frame, &ops, &nops) && nops == 1 &&
 	    (ops[0].atom == DW_OP_bregx || ops[0].atom == DW_OP_breg0 + REG_RSP ||

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bpf/memprof.h"
+#include "elf/segments.h"
 #include "record/record.h"
 
 #define SCAN_BYTES	48
@@ -123,26 +124,6 @@ out:
 		cs_free(insn, 1);
 }
 
-/* File offset of a virtual address, through the PT_LOAD segment holding it. */
-static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
-{
-	size_t n;
-
-	if (elf_getphdrnum(elf, &n))
-		return -ENOEXEC;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 static int find_symbols(Elf *elf, uint64_t *vaddr)
 {
 	int found = 0;
@@ -183,6 +164,7 @@ static int find_symbols(Elf *elf, uint64_t *vaddr)
 int find_heap_probe_sites(const char *path, struct probe_site *sites, int max)
 {
 	uint64_t vaddr[sizeof(heap_funcs) / sizeof(heap_funcs[0])] = {};
+	struct elf_segments segs = { 0 };
 	Elf *elf = NULL;
 	csh cs = 0;
 	int fd, nr = 0;
@@ -206,7 +188,7 @@ int find_heap_probe_sites(const char *path, struct probe_site *sites, int max)
 		goto out;
 	}
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	if (find_symbols(elf, vaddr) <= 0) {
+	if (elf_segments__load(&segs, elf) || find_symbols(elf, vaddr) <= 0) {
 		nr = -ENOENT;
 		goto out;
 	}
@@ -215,7 +197,7 @@ int find_heap_probe_sites(const char *path, struct probe_site *sites, int max)
 		Elf_Data *code;
 		bool alias = false;
 
-		if (!vaddr[f] || vaddr_to_offset(elf, vaddr[f], &s->entry))
+		if (!vaddr[f] || elf_segments__offset(&segs, vaddr[f], &s->entry))
 			continue;
 		/* memalign and aligned_alloc are one function in glibc: probe it once. */
 		for (int i = 0; i < nr; i++)
@@ -234,6 +216,7 @@ int find_heap_probe_sites(const char *path, struct probe_site *sites, int max)
 		nr++;
 	}
 out:
+	elf_segments__free(&segs);
 	if (cs)
 		cs_close(&cs);
 	if (elf)

@@ -16,7 +16,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "format/buildid-cache.h"
+#include "elf/buildid.h"
+#include "elf/buildid-cache.h"
+#include "elf/segments.h"
 #include "record/record.h"
 
 struct file_ent {
@@ -60,7 +62,7 @@ struct procmaps *procmaps__new(struct mpf_writer *w, procmaps_file_cb cb, void *
 	{
 		char dir[MPF_PATH_MAX];
 
-		if (use_cache && !mpf_buildid_cache__dir(dir, sizeof(dir)))
+		if (use_cache && !buildid_cache__dir(dir, sizeof(dir)))
 			pm->cache_dir = strdup(dir);
 	}
 	return pm;
@@ -210,7 +212,7 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 	if (m->ino && name[0] == '/') {
 		fd = open_mapped(pid, m->start, m->end, name, used, sizeof(used), dev, m->ino);
 		if (fd >= 0) {
-			n = read_build_id(fd, rec.file.build_id, sizeof(rec.file.build_id));
+			n = elf_fd_build_id(fd, rec.file.build_id);
 			/*
 			 * A file report will not find at its path (deleted, or in
 			 * another mount namespace) is copied into the build-id cache
@@ -218,7 +220,7 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 			 * misses.
 			 */
 			if (n > 0 && pm->cache_dir && !same_file(name, dev, m->ino))
-				mpf_buildid_cache__add(pm->cache_dir, MPF_ARCHIVE_ELF,
+				buildid_cache__add(pm->cache_dir, MPF_ARCHIVE_ELF,
 						       rec.file.build_id, (uint32_t)n, fd);
 			close(fd);
 			if (n > 0) {
@@ -321,9 +323,9 @@ out:
  */
 static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m)
 {
-	GElf_Phdr text = { 0 }, ph;
-	Elf *elf = NULL;
-	size_t n = 0;
+	const struct elf_segment *text;
+	struct elf_segments segs;
+	Elf *elf;
 	int fd, err = -ENOEXEC;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -331,21 +333,18 @@ static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m
 		return -errno;
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_getphdrnum(elf, &n))
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-		    (!text.p_memsz || ph.p_vaddr < text.p_vaddr))
-			text = ph;
-	if (text.p_memsz && start_code >= text.p_vaddr) {
-		uint64_t bias = start_code - text.p_vaddr;
+	if (!elf_segments__load(&segs, elf)) {
+		text = elf_segments__text(&segs);
+		if (text && start_code >= text->vaddr) {
+			uint64_t bias = start_code - text->vaddr;
 
-		m->start = bias + (text.p_vaddr & ~4095ull);
-		m->end = bias + ((text.p_vaddr + text.p_memsz + 4095) & ~4095ull);
-		m->pgoff = text.p_offset & ~4095ull;
-		err = 0;
+			m->start = bias + (text->vaddr & ~4095ull);
+			m->end = bias + ((text->vaddr + text->memsz + 4095) & ~4095ull);
+			m->pgoff = text->offset & ~4095ull;
+			err = 0;
+		}
+		elf_segments__free(&segs);
 	}
-out:
 	if (elf)
 		elf_end(elf);
 	close(fd);

@@ -17,11 +17,6 @@
 #include "bpf/memprof.h"
 #include "format/mpf.h"
 
-/* ---- buildid.c ---- */
-
-/* Reads the GNU build-id note of an ELF file; returns its length, 0 if none, -errno. */
-int read_build_id(int fd, uint8_t *buf, size_t size);
-
 /* ---- procmaps.c: what each target maps, written as FILE and MAP records ---- */
 
 struct procmaps;

@@ -18,7 +18,7 @@
 #include "builtin.h"
 #include "format/archive.h"
 #include "report/input.h"
-#include "report/lookup.h"
+#include "elf/lookup.h"
 #include "report/model.h"
 #include "util.h"
 
@@ -91,45 +91,39 @@ struct archive_stats {
 static int archive_file(struct input *in, struct mpf_archive_writer *w,
 			const struct model_file *f, struct archive_stats *st)
 {
-	char shown[MPF_PATH_MAX + 1], *debuglink = NULL;
-	struct lookup_result elf, dbg = { .fd = -1 };
-	bool code, dwarf;
+	char shown[MPF_PATH_MAX + 1];
+	struct lookup_pair p;
 	int err;
 
-	err = lookup__elf(in->lookup, f->path, f->build_id, f->build_id_len, &elf);
+	err = lookup__elf_and_debug(in->lookup, f->path, f->build_id, f->build_id_len, &p);
 	if (err)
-		return err;
-	if (elf.fd < 0) {
-		input__warn_missing(in, f->path, f->build_id, f->build_id_len, &elf,
+		goto out;
+	if (p.elf.fd < 0) {
+		input__warn_missing(in, f->path, f->build_id, f->build_id_len, &p.elf,
 				    "not archived");
 		st->missing++;
 		goto out;
 	}
 	err = mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, f->build_id, f->build_id_len, f->path,
-				      elf.fd);
+				      p.elf.fd);
 	if (err)
 		goto out;
 	st->elf++;
-	debug("archived '%s' from '%s'", input__shown_path(f->path, shown), elf.path);
-
-	lookup_debug_info(elf.fd, &code, &dwarf, &debuglink);
-	if (dwarf)
+	debug("archived '%s' from '%s'", input__shown_path(f->path, shown), p.elf.path);
+	if (p.self)
 		goto out;
-	err = lookup__debug(in->lookup, f->path, debuglink, f->build_id, f->build_id_len, &dbg);
-	if (err || dbg.fd < 0) {
+	if (p.debug.fd < 0) {
 		debug("no separate debug info for '%s'", shown);
 		goto out;
 	}
 	err = mpf_archive_writer__add(w, MPF_ARCHIVE_DEBUG, f->build_id, f->build_id_len, f->path,
-				      dbg.fd);
+				      p.debug.fd);
 	if (!err) {
 		st->debug++;
-		debug("archived the debug info of '%s' from '%s'", shown, dbg.path);
+		debug("archived the debug info of '%s' from '%s'", shown, p.debug.path);
 	}
 out:
-	free(debuglink);
-	lookup_result__release(&dbg);
-	lookup_result__release(&elf);
+	lookup_pair__release(&p);
 	return err;
 }
 

@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "builtin.h"
-#include "format/buildid-cache.h"
+#include "elf/buildid.h"
+#include "elf/buildid-cache.h"
 #include "report/input.h"
-#include "report/lookup.h"
+#include "elf/lookup.h"
 #include "report/model.h"
 #include "util.h"
 
@@ -105,7 +106,7 @@ static int add_file(const char *dir, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return error("cannot open '%s': %s", path, strerror(errno)), 1;
-	len = lookup_build_id(fd, bid);
+	len = elf_fd_build_id(fd, bid);
 	if (len < 0 || !lookup_debug_info(fd, &code, &dwarf, &debuglink)) {
 		error("'%s' is not an ELF file", path);
 		goto out;
@@ -118,7 +119,7 @@ static int add_file(const char *dir, const char *path)
 		error("'%s' holds neither code nor debug info", path);
 		goto out;
 	}
-	ret = mpf_buildid_cache__add(dir, code ? MPF_ARCHIVE_ELF : MPF_ARCHIVE_DEBUG, bid,
+	ret = buildid_cache__add(dir, code ? MPF_ARCHIVE_ELF : MPF_ARCHIVE_DEBUG, bid,
 				     (uint32_t)len, fd);
 	if (ret < 0) {
 		error("cannot add '%s' to the build-id cache '%s': %s", path, dir, strerror(-ret));
@@ -143,7 +144,7 @@ static int cache_found(const char *dir, enum mpf_archive_kind kind, const struct
 
 	if (r->fd < 0 || r->source == LOOKUP_CACHE)
 		return 0;
-	ret = mpf_buildid_cache__add(dir, kind, f->build_id, f->build_id_len, r->fd);
+	ret = buildid_cache__add(dir, kind, f->build_id, f->build_id_len, r->fd);
 	if (ret < 0)
 		return error("cannot add '%s' to the build-id cache '%s': %s", r->path, dir,
 			     strerror(-ret)),
@@ -157,9 +158,8 @@ static int cache_found(const char *dir, enum mpf_archive_kind kind, const struct
 /* -i FILE: every file of the trace that lookup finds outside the cache goes in. */
 static int add_trace(const struct buildid_cache_opts *o, struct input *in)
 {
-	struct lookup_result elf, dbg;
-	char *debuglink;
-	bool *want, code, dwarf;
+	struct lookup_pair p;
+	bool *want;
 	size_t nfiles = model__nr_files(in->model);
 	int ret = 0, err;
 
@@ -173,26 +173,20 @@ static int add_trace(const struct buildid_cache_opts *o, struct input *in)
 
 		if (!(want[i] || o->all) || lookup_path_is_pseudo(f->path) || !f->build_id_len)
 			continue;
-		err = lookup__elf(in->lookup, f->path, f->build_id, f->build_id_len, &elf);
+		err = lookup__elf_and_debug(in->lookup, f->path, f->build_id, f->build_id_len, &p);
 		if (err) {
+			lookup_pair__release(&p);
 			ret = (error("out of memory"), 1);
 			break;
 		}
-		if (elf.fd < 0) {
-			input__warn_missing(in, f->path, f->build_id, f->build_id_len, &elf,
+		if (p.elf.fd < 0)
+			input__warn_missing(in, f->path, f->build_id, f->build_id_len, &p.elf,
 					    "not cached");
-			continue;
-		}
-		ret = cache_found(in->cache_dir, MPF_ARCHIVE_ELF, f, &elf);
-		lookup_debug_info(elf.fd, &code, &dwarf, &debuglink);
-		if (!ret && !dwarf &&
-		    !lookup__debug(in->lookup, f->path, debuglink, f->build_id, f->build_id_len,
-				   &dbg)) {
-			ret = cache_found(in->cache_dir, MPF_ARCHIVE_DEBUG, f, &dbg);
-			lookup_result__release(&dbg);
-		}
-		free(debuglink);
-		lookup_result__release(&elf);
+		else
+			ret = cache_found(in->cache_dir, MPF_ARCHIVE_ELF, f, &p.elf);
+		if (!ret && p.elf.fd >= 0 && !p.self)
+			ret = cache_found(in->cache_dir, MPF_ARCHIVE_DEBUG, f, &p.debug);
+		lookup_pair__release(&p);
 	}
 	free(want);
 	return ret;
@@ -224,7 +218,7 @@ int cmd_buildid_cache(int argc, char **argv)
 	} else {
 		if (opts.in.buildid_dir)
 			snprintf(dir, sizeof(dir), "%s", opts.in.buildid_dir);
-		else if (mpf_buildid_cache__dir(dir, sizeof(dir))) {
+		else if (buildid_cache__dir(dir, sizeof(dir))) {
 			error("no build-id cache: HOME is not set; give --buildid-dir=DIR");
 			goto out;
 		}

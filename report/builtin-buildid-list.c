@@ -12,7 +12,7 @@
 
 #include "builtin.h"
 #include "report/input.h"
-#include "report/lookup.h"
+#include "elf/lookup.h"
 #include "report/model.h"
 #include "util.h"
 
@@ -80,30 +80,13 @@ static const char *elf_column(const struct lookup_result *r)
 }
 
 /* The DEBUG column: where the debug info is: self (the file holds it), a place, or none. */
-static int debug_column(struct lookup *l, const struct model_file *f,
-			const struct lookup_result *elf, const char **col)
+static const char *debug_column(const struct lookup_pair *p)
 {
-	struct lookup_result dbg;
-	char *debuglink = NULL;
-	bool code, dwarf;
-	int err;
-
-	*col = "-";
-	if (elf->fd < 0)
-		return 0;
-	lookup_debug_info(elf->fd, &code, &dwarf, &debuglink);
-	if (dwarf) {
-		*col = lookup_source_name(LOOKUP_SELF);
-		free(debuglink);
-		return 0;
-	}
-	err = lookup__debug(l, f->path, debuglink, f->build_id, f->build_id_len, &dbg);
-	free(debuglink);
-	if (err)
-		return err;
-	*col = lookup_source_name(dbg.fd >= 0 ? dbg.source : LOOKUP_NONE);
-	lookup_result__release(&dbg);
-	return 0;
+	if (p->elf.fd < 0)
+		return "-";
+	if (p->self)
+		return lookup_source_name(LOOKUP_SELF);
+	return lookup_source_name(p->debug.fd >= 0 ? p->debug.source : LOOKUP_NONE);
 }
 
 int cmd_buildid_list(int argc, char **argv)
@@ -129,18 +112,16 @@ int cmd_buildid_list(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nfiles && !err; i++) {
 		const struct model_file *f = model__file_at(in.model, i);
-		struct lookup_result elf;
-		const char *dcol;
+		struct lookup_pair p;
 
 		if (!(want[i] || opts.all) || lookup_path_is_pseudo(f->path))
 			continue;
-		err = lookup__elf(in.lookup, f->path, f->build_id, f->build_id_len, &elf);
-		if (err)
-			break;
-		err = debug_column(in.lookup, f, &elf, &dcol);
-		printf("%-40s %-10s %-10s %s\n", input__hex(f->build_id, f->build_id_len, hex),
-		       elf_column(&elf), dcol, input__shown_path(f->path, shown));
-		lookup_result__release(&elf);
+		err = lookup__elf_and_debug(in.lookup, f->path, f->build_id, f->build_id_len, &p);
+		if (!err)
+			printf("%-40s %-10s %-10s %s\n",
+			       input__hex(f->build_id, f->build_id_len, hex), elf_column(&p.elf),
+			       debug_column(&p), input__shown_path(f->path, shown));
+		lookup_pair__release(&p);
 	}
 	if (err) {
 		error("out of memory");

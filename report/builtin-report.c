@@ -675,12 +675,11 @@ static int reread(struct report *rp, bool to_peak)
 	if (!r)
 		return 1;
 	m = model__new(rp->in.hdr.page_size);
-	uw = m ? unwinder__new(m, lookup__open_model_file, rp->in.lookup) : NULL;
+	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
 		err = -ENOMEM;
 		goto out;
 	}
-	model__set_unwinder(m, (model_unwind_fn)unwinder__unwind, uw);
 	model__set_filter(m, &rp->opts->filter);
 	for (unsigned int ev = 0; ev < MPF_EV__MAX && to_peak; ev++) {
 		const struct model_peak *pk = model__peak(rp->model, ev);

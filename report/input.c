@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format/buildid-cache.h"
+#include "elf/buildid-cache.h"
 #include "report/input.h"
 #include "report/model.h"
 #include "report/tree.h"
@@ -128,19 +128,18 @@ int input__open(struct input *in, const struct input_opts *opts)
 
 	if (opts->buildid_dir)
 		in->cache_dir = opts->buildid_dir;
-	else if (!mpf_buildid_cache__dir(in->cache_buf, sizeof(in->cache_buf)))
+	else if (!buildid_cache__dir(in->cache_buf, sizeof(in->cache_buf)))
 		in->cache_dir = in->cache_buf;
 	lo.archive = in->archive;
 	lo.cache_dir = in->cache_dir;
 	in->lookup = lookup__new(&lo);
 	in->model = in->lookup ? model__new(in->hdr.page_size) : NULL;
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
-	in->uw = in->model ? unwinder__new(in->model, lookup__open_model_file, in->lookup) : NULL;
+	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;
 	if (!in->uw) {
 		mpf_reader__close(r);
 		return error("out of memory"), 1;
 	}
-	model__set_unwinder(in->model, (model_unwind_fn)unwinder__unwind, in->uw);
 	if (opts->on_event)
 		model__set_event_hook(in->model, opts->on_event, opts->on_event_ctx);
 	err = read_trace(r, in->model, opts->path);

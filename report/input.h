@@ -13,7 +13,7 @@
 
 #include "format/archive.h"
 #include "format/mpf.h"
-#include "report/lookup.h"
+#include "elf/lookup.h"
 
 struct model;
 struct unwinder;

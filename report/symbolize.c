@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "elf/segments.h"
 #include "report/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
@@ -29,11 +30,6 @@
 
 /* A symbol cache value saying "no symbol here". */
 #define NO_NAME UINT64_MAX
-
-struct segment {
-	uint64_t offset, filesz;	/* [offset, offset + filesz) of the file */
-	uint64_t vaddr;
-};
 
 struct sym_file {
 	struct symbolizer *s;
@@ -49,8 +45,7 @@ struct sym_file {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	Dwarf_Addr bias;		/* module address - ELF address */
-	struct segment *segs;
-	size_t nsegs;
+	struct elf_segments segs;	/* file offsets to ELF addresses */
 };
 
 struct symbolizer {
@@ -138,7 +133,7 @@ void symbolizer__delete(struct symbolizer *s)
 	for (size_t i = 0; i < s->nfiles; i++) {
 		if (s->files[i].dwfl)
 			dwfl_end(s->files[i].dwfl);
-		free(s->files[i].segs);
+		elf_segments__free(&s->files[i].segs);
 		free(s->files[i].elf_path);
 	}
 	free(s->files);
@@ -181,31 +176,6 @@ static void sym_file__bad(struct sym_file *sf, const char *reason)
 	sf->reason = reason;
 }
 
-/* Reads the PT_LOAD segments: they turn file offsets into ELF addresses. */
-static int sym_file__segments(struct sym_file *sf, Elf *elf)
-{
-	size_t phnum, cap = 0;
-	int err;
-
-	if (elf_getphdrnum(elf, &phnum))
-		return 0;
-	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
-
-		if (!ph || ph->p_type != PT_LOAD || !ph->p_filesz)
-			continue;
-		err = ARRAY_RESERVE(sf->segs, cap, sf->nsegs + 1);
-		if (err)
-			return err;
-		sf->segs[sf->nsegs++] = (struct segment){
-			.offset = ph->p_offset,
-			.filesz = ph->p_filesz,
-			.vaddr = ph->p_vaddr,
-		};
-	}
-	return 0;
-}
-
 /*
  * Finds the file behind mf, checks it and reports it to a Dwfl of its own.
  * Leaves sf->state saying what happened; only running out of memory is an error.
@@ -215,6 +185,7 @@ static int sym_file__open(struct symbolizer *s, struct sym_file *sf, const struc
 	struct lookup_result res;
 	void **userdata;
 	Elf *elf = NULL;
+	size_t i;
 	int err;
 
 	sf->s = s;
@@ -245,12 +216,15 @@ static int sym_file__open(struct symbolizer *s, struct sym_file *sf, const struc
 	res.path = NULL;
 
 	elf = elf_begin(res.fd, ELF_C_READ_MMAP, NULL);
-	err = elf ? sym_file__segments(sf, elf) : 0;
+	err = elf_segments__load(&sf->segs, elf);
 	if (elf)
 		elf_end(elf);
-	if (err)
+	if (err == -ENOMEM)
 		goto out;
-	if (!sf->nsegs) {
+	err = 0;
+	for (i = 0; i < sf->segs.n && !sf->segs.v[i].filesz; i++)
+		;
+	if (i == sf->segs.n) {
 		sym_file__bad(sf, "has no loadable segments");
 		goto out;
 	}
@@ -481,7 +455,6 @@ int symbolizer__frames(struct symbolizer *s, uint32_t image, uint64_t ip, bool e
 	uint64_t addr = exact || !ip ? ip : ip - 1;
 	const struct model_map *map = model__find_map(s->m, image, addr);
 	const struct model_file *mf;
-	const struct segment *seg = NULL;
 	struct sym_file *sf;
 	uint64_t off, shown, vaddr, value, *cached;
 	int err;
@@ -508,17 +481,10 @@ int symbolizer__frames(struct symbolizer *s, uint32_t image, uint64_t ip, bool e
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; sf->state == SYM_FILE_OK && i < sf->nsegs; i++) {
-		if (off >= sf->segs[i].offset && off - sf->segs[i].offset < sf->segs[i].filesz) {
-			seg = &sf->segs[i];
-			break;
-		}
-	}
-	if (!seg) {
+	if (sf->state != SYM_FILE_OK || elf_segments__vaddr(&sf->segs, off, &vaddr)) {
 		err = unknown_offset(s, mf, shown, names);
 		return err ? err : 1;
 	}
-	vaddr = off - seg->offset + seg->vaddr;
 
 	cached = hmap__find(&s->cache, mf->index, vaddr);
 	if (cached) {

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "format/mpf.h"
-#include "report/lookup.h"
+#include "elf/lookup.h"
 
 struct model;
 struct model_file;

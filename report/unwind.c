@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf/lookup.h"
+#include "elf/segments.h"
 #include "report/model.h"
 #include "report/unwind.h"
 
@@ -26,8 +28,7 @@ struct uw_image {
 
 struct unwinder {
 	struct model *m;
-	unwind_open_fn open;
-	void *open_ctx;
+	struct lookup *lookup;
 	struct uw_image *imgs;
 	size_t nimgs, imgs_cap;
 
@@ -44,17 +45,38 @@ static const Dwfl_Callbacks offline_callbacks = {
 	.section_address = dwfl_offline_section_address,
 };
 
-struct unwinder *unwinder__new(struct model *m, unwind_open_fn open, void *ctx)
+/* model__set_unwinder's hook: unwinds in the model this unwinder was made for. */
+static int unwind_hook(void *ctx, uint32_t image, const struct mpf_ustack *u, uint64_t *ips,
+		       uint32_t max, bool *truncated)
+{
+	return unwinder__unwind(ctx, image, u, ips, max, truncated);
+}
+
+struct unwinder *unwinder__new(struct model *m, struct lookup *lookup)
 {
 	struct unwinder *uw = calloc(1, sizeof(*uw));
 
 	if (!uw)
 		return NULL;
 	uw->m = m;
-	uw->open = open;
-	uw->open_ctx = ctx;
+	uw->lookup = lookup;
 	elf_version(EV_CURRENT);
+	model__set_unwinder(m, unwind_hook, uw);
 	return uw;
+}
+
+/* The ELF file of one of the trace's files, found as symbolization finds it: an fd or -1. */
+static int open_file(struct unwinder *uw, const struct model_file *f)
+{
+	struct lookup_result res;
+	int fd;
+
+	if (lookup__elf(uw->lookup, f->path, f->build_id, f->build_id_len, &res))
+		return -1;
+	fd = res.fd;
+	res.fd = -1;
+	lookup_result__release(&res);
+	return fd;
 }
 
 void unwinder__delete(struct unwinder *uw)
@@ -112,45 +134,23 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 static void report_file(struct unwinder *uw, Dwfl *dwfl, const struct model_map *map,
 			const struct model_file *f)
 {
-	GElf_Addr bias = 0;
+	struct elf_segments segs;
+	uint64_t bias = 0;
 	bool found = false;
-	size_t n;
 	Elf *elf;
 	int fd;
 
-	fd = uw->open(uw->open_ctx, f);
+	fd = open_file(uw, f);
 	if (fd < 0)
 		return;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_getphdrnum(elf, &n)) {
-		if (elf)
-			elf_end(elf);
-		close(fd);
-		return;
+	if (!elf_segments__load(&segs, elf)) {
+		found = !elf_segments__bias(&segs, map->start, map->pgoff,
+					    map->prot & MPF_PROT_EXEC, &bias);
+		elf_segments__free(&segs);
 	}
-	/*
-	 * The segment the mapping is of.  A file page can be in two: the end of
-	 * one segment and the start of the next share it when the linker packs
-	 * them (Rust's and lld's binaries, whose text does not start on a page),
-	 * and each maps it at its own address; the mapping's rights tell which.
-	 * First a segment with the mapping's execute right, then any.
-	 */
-	for (int pass = 0; pass < 2 && !found; pass++) {
-		for (size_t i = 0; i < n && !found; i++) {
-			GElf_Phdr ph;
-
-			if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-				continue;
-			if (!pass && !(ph.p_flags & PF_X) != !(map->prot & MPF_PROT_EXEC))
-				continue;
-			if (map->pgoff >= (ph.p_offset & ~4095ull) &&
-			    map->pgoff < ph.p_offset + ph.p_filesz) {
-				bias = map->start - (ph.p_vaddr - ph.p_offset + map->pgoff);
-				found = true;
-			}
-		}
-	}
-	elf_end(elf);
+	if (elf)
+		elf_end(elf);
 	/* libdwfl takes the descriptor, and reads the file itself. */
 	if (!found || !dwfl_report_elf(dwfl, f->path, f->path, fd, bias, false))
 		close(fd);

@@ -9,14 +9,15 @@
 
 #include "format/mpf.h"
 
+struct lookup;
 struct model;
-struct model_file;
 struct unwinder;
 
-/* Opens a file of the trace, checked to be the one recorded: a new fd, or -errno. */
-typedef int (*unwind_open_fn)(void *ctx, const struct model_file *f);
-
-struct unwinder *unwinder__new(struct model *m, unwind_open_fn open, void *ctx);
+/*
+ * An unwinder for the USTACK records of model m, set as its unwinder
+ * (model__set_unwinder): it finds the files as symbolization does, with lookup.
+ */
+struct unwinder *unwinder__new(struct model *m, struct lookup *lookup);
 void unwinder__delete(struct unwinder *uw);
 
 /*

@@ -17,6 +17,7 @@ static const struct unit_test *const suites[] = {
 	lib_tests,
 	format_tests,
 	archive_tests,
+	elf_tests,
 	model_tests,
 	NULL,
 };

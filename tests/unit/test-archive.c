@@ -1,5 +1,5 @@
 /*
- * Unit tests of format/archive.c and format/buildid-cache.c: an archive's
+ * Unit tests of format/archive.c and elf/buildid-cache.c: an archive's
  * round trip (the trace byte for byte, each embedded file back as it was),
  * its trace read through a limited reader (complete, and cut inside the
  * archive, which must read as cut, not as damaged), the refusal of damaged
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "format/archive.h"
-#include "format/buildid-cache.h"
+#include "elf/buildid-cache.h"
 #include "format/mpf.h"
 #include "tests/unit/unit.h"
 
@@ -293,27 +293,27 @@ static void test_buildid_cache(void)
 	int fd;
 
 	unit__path(dir, sizeof(dir), "cache");
-	CHECK(!mpf_buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid1, sizeof(bid1), path,
+	CHECK(!buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid1, sizeof(bid1), path,
 				       sizeof(path)));
 	CHECK(!strcmp(path, "/c/.build-id/ce/25cd08010203040506070809" "0a0b0c0d0e0f10"));
-	CHECK(!mpf_buildid_cache__path("/c", MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), path,
+	CHECK(!buildid_cache__path("/c", MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), path,
 				       sizeof(path)));
 	CHECK(!strcmp(path, "/c/.build-id/ab/cdef0123456789.debug"));
-	CHECK(mpf_buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid2, 0, path, sizeof(path)) ==
+	CHECK(buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid2, 0, path, sizeof(path)) ==
 	      -EINVAL);
-	CHECK(mpf_buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid2, 8, path, 10) == -ENAMETOOLONG);
+	CHECK(buildid_cache__path("/c", MPF_ARCHIVE_ELF, bid2, 8, path, 10) == -ENAMETOOLONG);
 
 	/* The directory: $MEMPROF_BUILDID_DIR, else $XDG_CACHE_HOME/memprof, else ~/.cache. */
 	old_env = getenv("MEMPROF_BUILDID_DIR") ? strdup(getenv("MEMPROF_BUILDID_DIR")) : NULL;
 	old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 	setenv("MEMPROF_BUILDID_DIR", "/x/y", 1);
-	CHECK(!mpf_buildid_cache__dir(path, sizeof(path)) && !strcmp(path, "/x/y"));
+	CHECK(!buildid_cache__dir(path, sizeof(path)) && !strcmp(path, "/x/y"));
 	unsetenv("MEMPROF_BUILDID_DIR");
 	setenv("XDG_CACHE_HOME", "/xdg", 1);
-	CHECK(!mpf_buildid_cache__dir(path, sizeof(path)) && !strcmp(path, "/xdg/memprof"));
+	CHECK(!buildid_cache__dir(path, sizeof(path)) && !strcmp(path, "/xdg/memprof"));
 	setenv("XDG_CACHE_HOME", "relative", 1);
 	setenv("HOME", "/home/u", 1);
-	CHECK(!mpf_buildid_cache__dir(path, sizeof(path)) &&
+	CHECK(!buildid_cache__dir(path, sizeof(path)) &&
 	      !strcmp(path, "/home/u/.cache/memprof"));
 	unsetenv("XDG_CACHE_HOME");
 	if (old_env)
@@ -330,10 +330,10 @@ static void test_buildid_cache(void)
 	write_file(src, "0123456789abcdef", 16);
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	REQUIRE(fd >= 0);
-	CHECK(mpf_buildid_cache__add(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), fd) == 1);
-	CHECK(mpf_buildid_cache__add(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), fd) == 0);
+	CHECK(buildid_cache__add(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), fd) == 1);
+	CHECK(buildid_cache__add(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), fd) == 0);
 	close(fd);
-	mpf_buildid_cache__path(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), path, sizeof(path));
+	buildid_cache__path(dir, MPF_ARCHIVE_DEBUG, bid2, sizeof(bid2), path, sizeof(path));
 	got = read_file(path, &len);
 	CHECK(got && len == 16 && !memcmp(got, "0123456789abcdef", 16));
 	free(got);

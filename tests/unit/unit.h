@@ -20,6 +20,7 @@ struct unit_test {
 extern const struct unit_test lib_tests[];
 extern const struct unit_test format_tests[];
 extern const struct unit_test archive_tests[];
+extern const struct unit_test elf_tests[];
 extern const struct unit_test model_tests[];
 
 void unit__fail(const char *file, int line, const char *expr);

@@ -1,4 +1,4 @@
-/* The build-id cache (format/buildid-cache.h): where it is, its paths, adding a file. */
+/* The build-id cache (elf/buildid-cache.h): where it is, its paths, adding a file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format/buildid-cache.h"
+#include "elf/buildid-cache.h"
 
 #define COPY_BUF (128u << 10)
 
@@ -18,7 +18,7 @@ static int dir_from(char *buf, size_t size, const char *base, const char *sub)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int mpf_buildid_cache__dir(char *buf, size_t size)
+int buildid_cache__dir(char *buf, size_t size)
 {
 	const char *env = getenv("MEMPROF_BUILDID_DIR");
 
@@ -34,7 +34,7 @@ int mpf_buildid_cache__dir(char *buf, size_t size)
 	return -ENOENT;
 }
 
-int mpf_buildid_cache__path(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
+int buildid_cache__path(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
 			    uint32_t build_id_len, char *buf, size_t size)
 {
 	char hex[2 * MPF_BUILD_ID_MAX + 1];
@@ -104,14 +104,14 @@ out:
 	return err;
 }
 
-int mpf_buildid_cache__add(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
+int buildid_cache__add(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
 			   uint32_t build_id_len, int fd)
 {
 	char path[MPF_PATH_MAX], tmp[MPF_PATH_MAX + 16];
 	struct stat st;
 	int out, err;
 
-	err = mpf_buildid_cache__path(dir, kind, build_id, build_id_len, path, sizeof(path));
+	err = buildid_cache__path(dir, kind, build_id, build_id_len, path, sizeof(path));
 	if (err)
 		return err;
 	if (!stat(path, &st))

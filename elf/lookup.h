@@ -18,8 +18,8 @@
  * The files found in an archive are extracted into memory (memfd) when first
  * asked for; all others are used in place.
  */
-#ifndef MEMPROF_REPORT_LOOKUP_H
-#define MEMPROF_REPORT_LOOKUP_H
+#ifndef MEMPROF_ELF_LOOKUP_H
+#define MEMPROF_ELF_LOOKUP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,14 +80,20 @@ int lookup__debug(struct lookup *l, const char *path, const char *debuglink,
 		  const uint8_t *build_id, uint32_t build_id_len, struct lookup_result *res);
 void lookup_result__release(struct lookup_result *res);
 
-struct model_file;
+/* A file of the trace and its debug info, found one after the other. */
+struct lookup_pair {
+	struct lookup_result elf;	/* elf.fd -1: not found; debug was not looked for */
+	struct lookup_result debug;	/* debug.fd -1: none found, or not needed */
+	bool self;			/* the ELF file holds its own DWARF: no debug looked for */
+};
 /*
- * The ELF file of one of the trace's files, as lookup__elf finds it: a new
- * fd, or -ENOENT, -ENOMEM.  ctx is a struct lookup; the signature is
- * report/unwind.h's unwind_open_fn, so that unwinding finds files as
- * symbolization does.
+ * Finds the ELF file as lookup__elf, then, when it has no DWARF of its own,
+ * its separate debug info as lookup__debug (with the file's .gnu_debuglink).
+ * 0 or -ENOMEM; p is released with lookup_pair__release() either way.
  */
-int lookup__open_model_file(void *ctx, const struct model_file *f);
+int lookup__elf_and_debug(struct lookup *l, const char *path, const uint8_t *build_id,
+			  uint32_t build_id_len, struct lookup_pair *p);
+void lookup_pair__release(struct lookup_pair *p);
 
 /* "archive", "symfs", "cache", "path", "debug-dir", "debuginfod", "self", "none". */
 const char *lookup_source_name(enum lookup_source src);
@@ -96,8 +102,6 @@ const char *lookup__places(const struct lookup *l);
 
 /* Names the kernel gives mappings that are no file to look for: [vdso], /memfd:..., /dev/... */
 bool lookup_path_is_pseudo(const char *path);
-/* The build-id of an open ELF file: its length, 0 when it has none, -1 when not ELF. */
-int lookup_build_id(int fd, uint8_t *buf);
 /*
  * What an open ELF file says of its debug info: whether it holds DWARF, and
  * the file name its .gnu_debuglink gives (NULL when none; malloc'd).  Also

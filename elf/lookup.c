@@ -1,5 +1,5 @@
 /*
- * Finding the files a trace names by build-id (report/lookup.h has the
+ * Finding the files a trace names by build-id (elf/lookup.h has the
  * order).  A candidate is a regular file, an ELF file, with the recorded
  * build-id; an ELF candidate must hold code (a debug info file keeps the
  * program headers but not the bytes), a debug info candidate symbols or
@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format/buildid-cache.h"
-#include "report/lookup.h"
-#include "report/model.h"
+#include "elf/buildid.h"
+#include "elf/buildid-cache.h"
+#include "elf/lookup.h"
+#include "elf/segments.h"
+#include "lib/text.h"
 
 #define DEFAULT_DEBUG_DIR "/usr/lib/debug"
 
@@ -146,44 +148,17 @@ bool lookup_path_is_pseudo(const char *path)
 	       !strncmp(path, "/SYSV", 5);
 }
 
-static int elf_build_id(Elf *elf, uint8_t *buf)
-{
-	const void *id = NULL;
-	ssize_t len = dwelf_elf_gnu_build_id(elf, &id);
-
-	if (len <= 0 || len > MPF_BUILD_ID_MAX)
-		return 0;
-	memcpy(buf, id, (size_t)len);
-	return (int)len;
-}
-
-int lookup_build_id(int fd, uint8_t *buf)
-{
-	Elf *elf;
-	int len = -1;
-
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF)
-		len = elf_build_id(elf, buf);
-	elf_end(elf);
-	return len;
-}
-
 /* Code to symbolize: an executable load segment with bytes in the file. */
 static bool has_code(Elf *elf)
 {
-	size_t phnum;
+	struct elf_segments segs;
+	bool code;
 
-	if (elf_getphdrnum(elf, &phnum))
+	if (elf_segments__load(&segs, elf))
 		return false;
-	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
-
-		if (ph && ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && ph->p_filesz)
-			return true;
-	}
-	return false;
+	code = elf_segments__has_code(&segs);
+	elf_segments__free(&segs);
+	return code;
 }
 
 static bool has_dwarf(Elf *elf)
@@ -417,13 +392,6 @@ static int try_debuginfod(struct lookup *l, struct lookup_result *res, enum mpf_
 	return ret;
 }
 
-static void hex(const uint8_t *b, uint32_t len, char *buf)
-{
-	for (uint32_t i = 0; i < len; i++)
-		snprintf(buf + 2 * i, 3, "%02x", b[i]);
-	buf[2 * len] = '\0';
-}
-
 /* A path from parts, or "" when too long (and then not tried). */
 static const char *join(char *buf, size_t size, const char *a, const char *b, const char *c,
 			const char *d)
@@ -470,7 +438,7 @@ int lookup__elf(struct lookup *l, const char *path, const uint8_t *build_id,
 	res->fd = -1;
 	if (!clean_path(path, clean, sizeof(clean)))
 		clean[0] = '\0';
-	hex(build_id, build_id_len, id);
+	hex_str(build_id, build_id_len, id);
 
 	ret = try_archive(l, res, kind, build_id, build_id_len);
 	if (ret)
@@ -478,7 +446,7 @@ int lookup__elf(struct lookup *l, const char *path, const uint8_t *build_id,
 	if (l->o.symfs && clean[0] == '/')
 		TRY(LOOKUP_SYMFS, join(buf, sizeof(buf), l->o.symfs, clean, NULL, NULL), kind);
 	if (l->o.cache_dir && build_id_len &&
-	    !mpf_buildid_cache__path(l->o.cache_dir, kind, build_id, build_id_len, buf,
+	    !buildid_cache__path(l->o.cache_dir, kind, build_id, build_id_len, buf,
 				     sizeof(buf)))
 		TRY(LOOKUP_CACHE, buf, kind);
 	if (clean[0] == '/') {
@@ -525,7 +493,7 @@ int lookup__debug(struct lookup *l, const char *path, const char *debuglink,
 		slash[1] = '\0';
 	if (!link || !*link || strchr(link, '/') || !slash)
 		link = NULL;
-	hex(build_id, build_id_len, id);
+	hex_str(build_id, build_id_len, id);
 	snprintf(bid, sizeof(bid), "/.build-id/%.2s/%s.debug", id, id + 2);
 
 	ret = try_archive(l, res, kind, build_id, build_id_len);
@@ -544,7 +512,7 @@ int lookup__debug(struct lookup *l, const char *path, const char *debuglink,
 		}
 	}
 	if (l->o.cache_dir &&
-	    !mpf_buildid_cache__path(l->o.cache_dir, kind, build_id, build_id_len, buf,
+	    !buildid_cache__path(l->o.cache_dir, kind, build_id, build_id_len, buf,
 				     sizeof(buf)))
 		TRY(LOOKUP_CACHE, buf, kind);
 	if (link) {
@@ -568,16 +536,31 @@ void lookup_result__release(struct lookup_result *res)
 	res->path = NULL;
 }
 
-int lookup__open_model_file(void *ctx, const struct model_file *f)
+int lookup__elf_and_debug(struct lookup *l, const char *path, const uint8_t *build_id,
+			  uint32_t build_id_len, struct lookup_pair *p)
 {
-	struct lookup_result res;
-	int fd, err;
+	char *debuglink = NULL;
+	bool code, dwarf;
+	int err;
 
-	err = lookup__elf(ctx, f->path, f->build_id, f->build_id_len, &res);
-	if (err)
+	memset(p, 0, sizeof(*p));
+	p->debug.fd = -1;
+	err = lookup__elf(l, path, build_id, build_id_len, &p->elf);
+	if (err || p->elf.fd < 0)
 		return err;
-	fd = res.fd;
-	res.fd = -1;
-	lookup_result__release(&res);
-	return fd < 0 ? -ENOENT : fd;
+	lookup_debug_info(p->elf.fd, &code, &dwarf, &debuglink);
+	if (dwarf) {
+		p->self = true;
+		free(debuglink);
+		return 0;
+	}
+	err = lookup__debug(l, path, debuglink, build_id, build_id_len, &p->debug);
+	free(debuglink);
+	return err;
+}
+
+void lookup_pair__release(struct lookup_pair *p)
+{
+	lookup_result__release(&p->elf);
+	lookup_result__release(&p->debug);
 }

@@ -16,8 +16,8 @@
  * DIR is $MEMPROF_BUILDID_DIR, else $XDG_CACHE_HOME/memprof, else
  * $HOME/.cache/memprof.
  */
-#ifndef MEMPROF_FORMAT_BUILDID_CACHE_H
-#define MEMPROF_FORMAT_BUILDID_CACHE_H
+#ifndef MEMPROF_ELF_BUILDID_CACHE_H
+#define MEMPROF_ELF_BUILDID_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,16 +25,16 @@
 #include "format/archive.h"
 
 /* The cache directory the environment gives, into buf.  -ENOENT when it gives none (no HOME). */
-int mpf_buildid_cache__dir(char *buf, size_t size);
+int buildid_cache__dir(char *buf, size_t size);
 /* The path of an entry in the cache at dir.  -ENAMETOOLONG or -EINVAL (no build-id). */
-int mpf_buildid_cache__path(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
+int buildid_cache__path(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
 			    uint32_t build_id_len, char *buf, size_t size);
 /*
  * Adds the content of fd to the cache at dir (created as needed), atomically:
  * a reader sees the whole file or none.  1 when added, 0 when the entry was
  * already there, or a negative errno.  The caller has checked the build-id.
  */
-int mpf_buildid_cache__add(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
+int buildid_cache__add(const char *dir, enum mpf_archive_kind kind, const uint8_t *build_id,
 			   uint32_t build_id_len, int fd);
 
 #endif
