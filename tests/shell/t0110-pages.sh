@@ -7,7 +7,12 @@
 need_bpf
 
 MiB=1048576
-record_ok -o "$T/p.data" -- "$WL/pages"
+# On one CPU: a page faulted on one CPU sits in that CPU's LRU batch, and when the
+# thread moved to another CPU before its munmap, the batch (and the page with it)
+# can outlive the process, so touch_free's last pages are never freed while
+# recording; that kernel artifact is measured apart (issue 12), not here.
+need_cmd taskset
+record_ok -o "$T/p.data" -- taskset -c 0 "$WL/pages"
 grep -q "memprof: page: .* events written .*, 0 lost" "$T/record.log" ||
 	fail "record summary: $(cat "$T/record.log")"
 
