@@ -65,7 +65,7 @@ OBJS := $(SRCS:%.c=$(OUT)/%.o)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/workloads/%,$(wildcard tests/workloads/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 # What the fuzz target links: the reading side that opens no file a trace names.
-CORE_SRCS := $(FORMAT_SRCS) $(LIB_SRCS) $(MODEL_SRCS) report/model.c
+CORE_SRCS := $(FORMAT_SRCS) $(LIB_SRCS) $(MODEL_SRCS)
 CORE_OBJS := $(CORE_SRCS:%.c=$(OUT)/%.o)
 # The unit tests: that and elf/.
 UNIT_LIB_SRCS := $(CORE_SRCS) $(ELF_SRCS)

@@ -19,7 +19,7 @@
 #include "format/archive.h"
 #include "report/input.h"
 #include "elf/lookup.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-archive.txt. */

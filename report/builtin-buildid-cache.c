@@ -18,7 +18,7 @@
 #include "elf/buildid-cache.h"
 #include "report/input.h"
 #include "elf/lookup.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-buildid-cache.txt. */

@@ -13,7 +13,7 @@
 #include "builtin.h"
 #include "report/input.h"
 #include "elf/lookup.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-buildid-list.txt. */

@@ -19,7 +19,7 @@
 #include "builtin.h"
 #include "format/mpf.h"
 #include "report/input.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
 #include "report/tree.h"

@@ -11,7 +11,7 @@
 
 #include "elf/buildid-cache.h"
 #include "report/input.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "report/tree.h"
 #include "report/unwind.h"
 #include "util.h"

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
 #include "report/tree.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/tree.h"
 

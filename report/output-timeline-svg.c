@@ -14,7 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/tree.h"
 

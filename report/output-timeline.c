@@ -7,7 +7,7 @@
  */
 #include <inttypes.h>
 
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 
 static void print_cell(FILE *f, uint64_t bytes)

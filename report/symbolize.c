@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "elf/segments.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/symbolize.h"
 #include "report/demangle.h"

@@ -17,7 +17,7 @@
 
 #include "elf/lookup.h"
 #include "elf/segments.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "report/unwind.h"
 
 struct uw_image {

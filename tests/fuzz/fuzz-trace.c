@@ -23,7 +23,7 @@
 
 #include "format/archive.h"
 #include "format/mpf.h"
-#include "report/model.h"
+#include "model/model.h"
 #include "report/report.h"
 #include "report/tree.h"
 

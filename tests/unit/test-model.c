@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "report/model.h"
+#include "model/model.h"
 #include "tests/unit/unit.h"
 
 #define KIB 1024ull

@@ -9,8 +9,8 @@
  * reuse of its pid: an exec replaces the address space, so the stacks taken
  * before it must be looked up in the maps from before it.
  */
-#ifndef MEMPROF_REPORT_MODEL_H
-#define MEMPROF_REPORT_MODEL_H
+#ifndef MEMPROF_MODEL_MODEL_H
+#define MEMPROF_MODEL_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>

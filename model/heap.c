@@ -1,0 +1,113 @@
+/*
+ * Live heap blocks: each allocation counted at its site and live until its
+ * free, keyed by (ptr, image) so that forked processes with the same heap
+ * layout keep their own; and heaptrack's "temporary" allocations.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/internal.h"
+
+static struct heap_slot *heap__find(struct model *m, uint32_t img, uint64_t ptr)
+{
+	const struct heap_slot key = { .ptr = ptr, .image = img };
+
+	return hashmap__find(&m->heap, &key);
+}
+
+static void heap__remove(struct model *m, struct heap_slot *s)
+{
+	struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
+
+	site->live_bytes -= s->size;
+	site->live_nr--;
+	m->live_total[MPF_EV_HEAP] -= s->size;
+	hashmap__remove(&m->heap, s);
+}
+
+static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t si)
+{
+	const struct heap_slot key = { .ptr = ptr, .image = img };
+	struct model_site *site;
+	struct heap_slot *s = heap__find(m, img, ptr);
+	bool added;
+
+	/* Already live: its free was lost; the new block replaces it. */
+	if (s)
+		heap__remove(m, s);
+	s = hashmap__insert(&m->heap, &key, &added);
+	if (!s)
+		return -ENOMEM;
+	s->size = size;
+	s->site = si;
+	site = &m->sites[MPF_EV_HEAP].v[si];
+	site->live_bytes += size;
+	site->live_nr++;
+	m->live_total[MPF_EV_HEAP] += size;
+	return 0;
+}
+
+/* An allocation of size bytes at ptr by pid from stack_id: counted, and live from now on. */
+int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
+		       uint64_t ptr, uint64_t size)
+{
+	struct model_site *site;
+	uint32_t img, si;
+	int err;
+
+	err = image_of(m, pid, &img);
+	if (!err)
+		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, img, stack_id), false, &si);
+	if (err)
+		return err;
+	site = &m->sites[MPF_EV_HEAP].v[si];
+	site->alloc_bytes += size;
+	site->alloc_nr++;
+	m->images[img].proc.alloc[MPF_EV_HEAP] += size;
+	err = hmap__set(&m->last_alloc, tid, 0, ptr);
+	if (!err)
+		err = heap__insert(m, img, ptr, size, si);
+	return err;
+}
+
+int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
+{
+	uint64_t *last;
+	struct heap_slot *s;
+	uint32_t img;
+	int err;
+
+	if (!ptr)
+		return 0;
+	err = image_of(m, pid, &img);
+	if (err)
+		return err;
+	s = heap__find(m, img, ptr);
+	if (!s)
+		return 0;
+	/* Freed by the thread that allocated it last: nothing was allocated in between. */
+	last = hmap__find(&m->last_alloc, tid, 0);
+	if (last && *last == ptr) {
+		struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
+
+		site->tmp_bytes += s->size;
+		site->tmp_nr++;
+		*last = 0;
+	}
+	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;
+	heap__remove(m, s);
+	return 0;
+}
+
+int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r)
+{
+	int err = 0;
+
+	/* ptr 0 with a size is a failed realloc: the old block is untouched. */
+	if (r->old_ptr && (r->ptr || !r->size))
+		err = heap__free(m, r->pid, r->tid, r->old_ptr);
+	if (!err && r->ptr)
+		err = heap__alloc(m, r->pid, r->tid, r->stack_id, r->ptr, r->size);
+	return err;
+}

@@ -1,0 +1,211 @@
+/*
+ * Inside the model (model/): its state, shared by the files that apply each
+ * kind of record to it, and the functions they call in one another.  Nothing
+ * outside model/ includes this; the model's interface is model/model.h.
+ */
+#ifndef MEMPROF_MODEL_INTERNAL_H
+#define MEMPROF_MODEL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/array.h"
+#include "lib/hashmap.h"
+#include "model/model.h"
+
+#define IMAGE_NONE UINT32_MAX
+/* Fork chains deeper than this are cut: a guard against pid reuse making a cycle. */
+#define FORK_DEPTH_MAX 64
+/*
+ * The largest page order a kernel allocates: MAX_PAGE_ORDER is 10 on x86 and
+ * at most 13 (arm64 with 64 KiB pages).  A larger order is not a real
+ * allocation, and the model keeps a slot per page, so such records are
+ * ignored and counted rather than given 2^order slots each.
+ */
+#define PAGE_ORDER_MAX 13
+/* A heap block larger than this cannot exist (malloc refuses above PTRDIFF_MAX). */
+#define HEAP_SIZE_MAX ((uint64_t)INT64_MAX)
+/*
+ * What all views together may materialize, in map entries, temporaries
+ * included, besides VIEW_ENTRIES_PER_MAP per MAP record.  A view copies what
+ * its image inherits, so a trace forking an image of many maps many times
+ * would otherwise ask for entries (and time) quadratic in its size; real
+ * traces stay far below.
+ */
+#define VIEW_ENTRIES_BASE (1ull << 23)
+#define VIEW_ENTRIES_PER_MAP 16
+/* mremap(2)'s flag: the old range is left mapped (Linux 5.7). */
+#define MREMAP_DONTUNMAP 4
+/* In page_slot.site: the page itself is freed, the slot only counts for its allocation. */
+#define PAGE_GONE 0x80000000u
+/* __GFP_MOVABLE: the target's own pages (anonymous, page cache); kernel ones lack it. */
+#define GFP_MOVABLE 0x08u
+
+struct image {
+	uint32_t pid;
+	uint32_t parent;	/* the image it was forked from, IMAGE_NONE */
+	size_t parent_maps;	/* how many of the parent's maps existed at the fork */
+	bool exited;
+	bool comm_from_leader;	/* comm came from the main thread or an exec */
+	uint64_t exit_time;
+	struct model_proc proc;	/* what --stat shows */
+	/* -e mmap: the ranges its calls mapped and did not unmap, sorted by start. */
+	struct vm_range *vm;
+	size_t nvm, vm_cap;
+	char comm[MPF_COMM_LEN];
+	struct model_map *maps;	/* in record order: a later map hides what it overlaps */
+	size_t nmaps, maps_cap;
+	/* Sorted, non-overlapping, inherited maps included; built on first lookup. */
+	struct model_map *view;
+	size_t nview;
+	bool view_built;
+	bool view_owned;	/* else it is an ancestor's view */
+	bool view_refused;	/* past the views' budget: its addresses stay unmapped */
+};
+
+struct vm_range {
+	uint64_t start, end;
+	uint32_t site;
+};
+
+struct stack_ent {
+	size_t off;		/* in model.ips */
+	uint32_t nr, flags;
+};
+
+/* A live heap block, keyed by (ptr, image); the image is that of its site. */
+struct heap_slot {
+	uint64_t ptr;		/* the key: ptr and image */
+	uint32_t image, pad;
+	uint64_t size;
+	uint32_t site;
+	uint32_t pad2;
+};
+
+/*
+ * A live page, keyed by its page id.  Every page of an allocation has a
+ * slot, because a free may cover part of an allocation (a split huge page)
+ * or pages of several; the head's slot also counts the allocation's pages
+ * still live, so that live allocations can be counted.
+ */
+struct page_slot {
+	uint64_t page;		/* the key */
+	uint64_t head;		/* the allocation's first page id */
+	uint32_t site;
+	uint32_t pages;		/* in the head's slot: pages of the allocation still live */
+};
+
+/* A table of live pages: the targets' own (page events) or the page cache pages they added. */
+struct page_table {
+	struct hashmap map;	/* of struct page_slot */
+	unsigned int ev;	/* MPF_EV_PAGE or MPF_EV_CACHE: whose sites the slots name */
+};
+
+struct site_table {
+	struct model_site *v;
+	size_t nr, cap;
+	struct hmap index;	/* (image, stack) -> site */
+};
+
+struct model {
+	uint32_t page_size;
+
+	struct image *images;
+	size_t nimages, images_cap;
+	struct hmap pids;	/* (pid, 0) -> its current image */
+	uint32_t last_pid, last_image;	/* events come in runs of one process */
+	bool views_built;
+	uint64_t view_entries;	/* map entries views have materialized, temporaries included */
+
+	struct model_file *files;
+	size_t nfiles, files_cap;
+	struct hmap file_ids;	/* (id, 0) -> index */
+
+	uint64_t *ips;
+	size_t nips, ips_cap;
+	struct stack_ent *stacks;
+	size_t nstacks, stacks_cap;
+	struct hmap stack_ids;	/* (id, 0) -> stack index */
+	struct hmap stack_dedup;	/* (hash of frames, nr) -> stack index, for unwound ones */
+
+	/*
+	 * The last USTACK read: the event that uses it comes next, and only
+	 * that event says which process image it is to be unwound in.
+	 */
+	model_unwind_fn unwind;
+	void *unwind_ctx;
+	model_event_fn on_event;
+	void *on_event_ctx;
+	struct mpf_ustack pending;
+	uint8_t *pending_data;	/* MPF_USTACK_MAX bytes */
+	uint64_t unwound[MPF_STACK_MAX];
+
+	struct site_table sites[MPF_EV__MAX];
+
+	struct hashmap heap;	/* of struct heap_slot */
+	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
+	struct page_table pages, cache;
+	uint64_t rss_total;		/* the sum of the live processes' latest RSS samples */
+	uint64_t time;			/* of the last event record applied */
+	bool applied;			/* an event record was */
+	uint64_t now;			/* the time of the record being applied */
+	struct model_point *points;	/* the timeline */
+	size_t npoints;
+	uint64_t point_step;		/* ns between points, doubled as they fill */
+
+	struct model_stats stats;
+	uint64_t nrec;				/* records given to model__add */
+	uint64_t live_total[MPF_EV__MAX];	/* the sum of the sites' live_bytes */
+	struct model_peak peak[MPF_EV__MAX];
+	uint64_t stop[MPF_EV__MAX];		/* with bit ev of stops */
+	unsigned int stops;
+	struct model_filter filter;
+	bool filtered;
+};
+
+/* ---- across model/ ---- */
+
+/* process.c: process images, their names, forks, execs, exits, maps; RSS samples */
+int image__new(struct model *m, uint32_t pid, uint32_t *idx);
+int image_of(struct model *m, uint32_t pid, uint32_t *idx);
+int model__on_comm(struct model *m, const struct mpf_comm *c);
+int model__on_fork(struct model *m, const struct mpf_fork *f);
+int model__on_exec(struct model *m, const struct mpf_exec *e);
+int model__on_exit(struct model *m, const struct mpf_record *rec);
+int model__on_map(struct model *m, const struct mpf_map *map);
+int model__on_rss(struct model *m, const struct mpf_rss *r);
+
+/* maps.c: each image's sorted view of its maps, built on the first lookup */
+void model__drop_views(struct model *m);
+
+/* stacks.c: files, stacks and the stacks record -g dwarf copied */
+int model__on_file(struct model *m, const struct mpf_file *f);
+int model__on_stack(struct model *m, const struct mpf_stack *s);
+int model__on_ustack(struct model *m, const struct mpf_ustack *u);
+/* The model stack of stack id in image img, unwinding a pending USTACK of that id there. */
+uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
+
+/* model.c: allocation sites */
+int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
+	    uint32_t *idx);
+
+/* heap.c */
+int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id, uint64_t ptr,
+		uint64_t size);
+int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr);
+int model__on_realloc(struct model *m, const struct mpf_heap_realloc *r);
+
+/* pages.c: the targets' pages and the page cache pages they added */
+int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a);
+void model__on_page_free(struct model *m, const struct mpf_record *rec);
+int model__on_cache_add(struct model *m, const struct mpf_cache_add *a);
+void model__on_cache_del(struct model *m, const struct mpf_cache_del *d);
+
+/* vm.c: -e mmap */
+int model__on_vm(struct model *m, const struct mpf_vm *v);
+
+/* timeline.c */
+int timeline__note(struct model *m);
+int timeline__before(struct model *m, uint64_t time);
+
+#endif

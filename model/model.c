@@ -1,0 +1,473 @@
+/*
+ * The model behind every command that reads a trace: applies each record to
+ * a set of tables and keeps, per event type and allocation site, the bytes
+ * allocated and still live.  Traces hold tens of millions of events, so the
+ * per-event path does a few hash lookups and no allocation: the live blocks
+ * and pages sit in hash maps sized by doubling.  This file holds the model's
+ * life, the dispatch of records to the files that apply each kind, the
+ * filters and the queries.
+ *
+ * "Live" follows the issue that defined it: for a process that exits during
+ * the recording, live means live when it began to exit, so the frees of its
+ * exit teardown (flagged by the recorder, or later than its EXIT record) do not
+ * count.  A free of something allocated before the recording is ignored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/internal.h"
+
+struct model *model__new(uint32_t page_size)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->page_size = page_size ? page_size : 4096;
+	m->last_image = IMAGE_NONE;
+	/* Stack index 0 is the empty stack. */
+	if (ARRAY_RESERVE(m->stacks, m->stacks_cap, 1)) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->stacks[0] = (struct stack_ent){ 0 };
+	m->nstacks = 1;
+	m->heap = HASHMAP_INIT(struct heap_slot, 16);
+	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
+	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
+	m->point_step = 1000;	/* 1 us, doubled each time the timeline fills */
+	return m;
+}
+
+void model__delete(struct model *m)
+{
+	if (!m)
+		return;
+	model__drop_views(m);
+	for (size_t i = 0; i < m->nimages; i++) {
+		free(m->images[i].maps);
+		free(m->images[i].vm);
+		free(m->images[i].proc.args);
+	}
+	free(m->points);
+	free(m->images);
+	hmap__free(&m->pids);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free((char *)m->files[i].path);
+	free(m->files);
+	hmap__free(&m->file_ids);
+	free(m->ips);
+	free(m->stacks);
+	hmap__free(&m->stack_ids);
+	hmap__free(&m->stack_dedup);
+	free(m->pending_data);
+	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
+		free(m->sites[ev].v);
+		hmap__free(&m->sites[ev].index);
+	}
+	hashmap__free(&m->heap);
+	hmap__free(&m->last_alloc);
+	hashmap__free(&m->pages.map);
+	hashmap__free(&m->cache.map);
+	free(m);
+}
+
+/* ---- sites ---- */
+
+int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
+		   uint32_t *idx)
+{
+	struct site_table *t = &m->sites[ev];
+	uint64_t key = stack | (uint64_t)kernel << 32;
+	uint64_t *v = hmap__find(&t->index, img, key);
+	int err;
+
+	if (v) {
+		*idx = (uint32_t)*v;
+		return 0;
+	}
+	if (t->nr >= UINT32_MAX)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
+	if (!err)
+		err = hmap__set(&t->index, img, key, t->nr);
+	if (err)
+		return err;
+	t->v[t->nr] = (struct model_site){ .image = img, .stack = stack, .kernel = kernel };
+	*idx = (uint32_t)t->nr++;
+	return 0;
+}
+
+/* ---- records ---- */
+
+static int model__apply(struct model *m, const struct mpf_record *rec);
+
+void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
+{
+	m->on_event = fn;
+	m->on_event_ctx = ctx;
+}
+
+/*
+ * The process a record names (the one it happened in, the new one of a
+ * FORK), and the stack id it carries (0: none); false for records that are
+ * about no process.
+ */
+static bool record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
+{
+	*stack_id = 0;
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		*pid = rec->page_alloc.pid;
+		*stack_id = rec->page_alloc.stack_id;
+		return true;
+	case MPF_REC_PAGE_FREE:
+		*pid = rec->page_free.pid;
+		return true;
+	case MPF_REC_HEAP_ALLOC:
+		*pid = rec->heap_alloc.pid;
+		*stack_id = rec->heap_alloc.stack_id;
+		return true;
+	case MPF_REC_HEAP_FREE:
+		*pid = rec->heap_free.pid;
+		return true;
+	case MPF_REC_HEAP_REALLOC:
+		*pid = rec->heap_realloc.pid;
+		*stack_id = rec->heap_realloc.stack_id;
+		return true;
+	case MPF_REC_CACHE_ADD:
+		*pid = rec->cache_add.pid;
+		*stack_id = rec->cache_add.stack_id;
+		return true;
+	case MPF_REC_CACHE_DEL:
+		*pid = rec->cache_del.pid;
+		return true;
+	case MPF_REC_VM:
+		*pid = rec->vm.pid;
+		*stack_id = rec->vm.stack_id;
+		return true;
+	case MPF_REC_RSS:
+		*pid = rec->rss.pid;
+		return true;
+	case MPF_REC_FORK:
+		*pid = rec->fork.pid;
+		return true;
+	case MPF_REC_EXEC:
+		*pid = rec->exec.pid;
+		return true;
+	case MPF_REC_EXIT:
+		*pid = rec->exit.pid;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The event hook's arguments, after the model applied rec. */
+static int model__event_hook(struct model *m, const struct mpf_record *rec)
+{
+	uint32_t pid, stack_id, img = MODEL_IMAGE_NONE;
+	uint64_t *v;
+
+	if (!record_pid(rec, &pid, &stack_id))
+		return 0;
+	v = hmap__find(&m->pids, pid, 0);
+	if (v)
+		img = (uint32_t)*v;
+	/* Applied already, so a pending USTACK is unwound now only if the event was ignored. */
+	return m->on_event(m->on_event_ctx, rec, img,
+			   img == MODEL_IMAGE_NONE ? MODEL_STACK_EMPTY
+						   : model__stack_of(m, img, stack_id));
+}
+
+/* The event type of an event record, -1 for other records. */
+static int event_type(uint32_t type)
+{
+	switch (type) {
+	case MPF_REC_PAGE_ALLOC:
+	case MPF_REC_PAGE_FREE:
+		return MPF_EV_PAGE;
+	case MPF_REC_HEAP_ALLOC:
+	case MPF_REC_HEAP_FREE:
+	case MPF_REC_HEAP_REALLOC:
+		return MPF_EV_HEAP;
+	case MPF_REC_CACHE_ADD:
+	case MPF_REC_CACHE_DEL:
+		return MPF_EV_CACHE;
+	case MPF_REC_VM:
+		return MPF_EV_MMAP;
+	case MPF_REC_RSS:
+		return MPF_EV_RSS;
+	default:
+		return -1;
+	}
+}
+
+void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
+{
+	if (ev < MPF_EV__MAX) {
+		m->stop[ev] = records;
+		m->stops |= 1u << ev;
+	}
+}
+
+void model__set_filter(struct model *m, const struct model_filter *f)
+{
+	m->filter = *f;
+	m->filtered = f->npids || f->comm || f->has_time;
+}
+
+/* Whether the filter lets the event record rec be applied. */
+static bool model__passes(struct model *m, const struct mpf_record *rec)
+{
+	const struct model_filter *f = &m->filter;
+	uint32_t pid, stack_id, img;
+	size_t i;
+
+	if (f->has_time && (rec->time < f->time_start || rec->time > f->time_end))
+		return false;
+	/*
+	 * Allocations (and samples) are the process's; a free, a deletion from
+	 * the cache or an unmap can only take back what was applied: let through.
+	 */
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+	case MPF_REC_HEAP_ALLOC:
+	case MPF_REC_HEAP_REALLOC:
+	case MPF_REC_CACHE_ADD:
+	case MPF_REC_RSS:
+		break;
+	case MPF_REC_VM:
+		if (rec->vm.call == MPF_VM_MUNMAP)
+			return true;
+		break;
+	default:
+		return true;
+	}
+	record_pid(rec, &pid, &stack_id);
+	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
+		;
+	if (f->npids && i == f->npids)
+		return false;
+	/* A failure to make the image is model__apply's to report. */
+	if (f->comm && !image_of(m, pid, &img) && strcmp(m->images[img].comm, f->comm))
+		return false;
+	return true;
+}
+
+const struct model_peak *model__peak(const struct model *m, unsigned int ev)
+{
+	return &m->peak[ev < MPF_EV__MAX ? ev : 0];
+}
+
+int model__add(struct model *m, const struct mpf_record *rec)
+{
+	int ev = event_type(rec->type), err;
+	/* Exits move the timeline too: a process's RSS leaves with it. */
+	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT;
+
+	m->nrec++;
+	m->now = rec->time;
+	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
+		return 0;
+	if (ev >= 0 && m->filtered && !model__passes(m, rec))
+		return 0;
+	if (timed) {
+		err = timeline__before(m, rec->time);
+		if (err)
+			return err;
+	}
+	err = model__apply(m, rec);
+	if (timed) {
+		m->applied = true;
+		if (rec->time > m->time)
+			m->time = rec->time;
+	}
+	if (!err && ev >= 0 && m->live_total[ev] > m->peak[ev].bytes)
+		m->peak[ev] = (struct model_peak){
+			.bytes = m->live_total[ev], .record = m->nrec, .time = rec->time
+		};
+	if (err || !m->on_event)
+		return err;
+	return model__event_hook(m, rec);
+}
+
+static int model__apply(struct model *m, const struct mpf_record *rec)
+{
+	unsigned int ev;
+
+	m->stats.records[rec->type < MPF_REC__MAX ? rec->type : 0]++;
+	switch (rec->type) {
+	case MPF_REC_COMM:
+		return model__on_comm(m, &rec->comm);
+	case MPF_REC_FORK:
+	case MPF_REC_EXEC:
+	case MPF_REC_MAP:
+		/* The views are snapshots of the maps: rebuild them if asked again. */
+		if (m->views_built)
+			model__drop_views(m);
+		if (rec->type == MPF_REC_FORK)
+			return model__on_fork(m, &rec->fork);
+		if (rec->type == MPF_REC_EXEC)
+			return model__on_exec(m, &rec->exec);
+		return model__on_map(m, &rec->map);
+	case MPF_REC_EXIT:
+		return model__on_exit(m, rec);
+	case MPF_REC_FILE:
+		return model__on_file(m, &rec->file);
+	case MPF_REC_STACK:
+		return model__on_stack(m, &rec->stack);
+	case MPF_REC_USTACK:
+		return model__on_ustack(m, &rec->ustack);
+	case MPF_REC_PAGE_ALLOC:
+		m->stats.events[MPF_EV_PAGE]++;
+		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		return model__on_page_alloc(m, &rec->page_alloc);
+	case MPF_REC_PAGE_FREE:
+		m->stats.events[MPF_EV_PAGE]++;
+		if (rec->page_free.order > PAGE_ORDER_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		model__on_page_free(m, rec);
+		return 0;
+	case MPF_REC_HEAP_ALLOC:
+		m->stats.events[MPF_EV_HEAP]++;
+		/* ptr 0: the allocation failed, nothing was allocated. */
+		if (!rec->heap_alloc.ptr)
+			return 0;
+		if (rec->heap_alloc.size > HEAP_SIZE_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		return heap__alloc(m, rec->heap_alloc.pid, rec->heap_alloc.tid,
+				   rec->heap_alloc.stack_id, rec->heap_alloc.ptr,
+				   rec->heap_alloc.size);
+	case MPF_REC_HEAP_FREE:
+		m->stats.events[MPF_EV_HEAP]++;
+		/* A free by a pid never seen cannot free anything recorded. */
+		if (!hmap__find(&m->pids, rec->heap_free.pid, 0))
+			return 0;
+		return heap__free(m, rec->heap_free.pid, rec->heap_free.tid, rec->heap_free.ptr);
+	case MPF_REC_HEAP_REALLOC:
+		m->stats.events[MPF_EV_HEAP]++;
+		if (rec->heap_realloc.ptr && rec->heap_realloc.size > HEAP_SIZE_MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		return model__on_realloc(m, &rec->heap_realloc);
+	case MPF_REC_CACHE_ADD:
+		m->stats.events[MPF_EV_CACHE]++;
+		return model__on_cache_add(m, &rec->cache_add);
+	case MPF_REC_CACHE_DEL:
+		m->stats.events[MPF_EV_CACHE]++;
+		model__on_cache_del(m, &rec->cache_del);
+		return 0;
+	case MPF_REC_VM:
+		m->stats.events[MPF_EV_MMAP]++;
+		if (rec->vm.call >= MPF_VM__MAX) {
+			m->stats.ignored++;
+			return 0;
+		}
+		return model__on_vm(m, &rec->vm);
+	case MPF_REC_RSS:
+		m->stats.events[MPF_EV_RSS]++;
+		return model__on_rss(m, &rec->rss);
+	case MPF_REC_LOST:
+		ev = rec->lost.event;
+		/* Saturated: counts from the file are added, and must not wrap to small. */
+		if (ev < MPF_EV__MAX)
+			m->stats.lost[ev] = rec->lost.count > UINT64_MAX - m->stats.lost[ev]
+						    ? UINT64_MAX
+						    : m->stats.lost[ev] + rec->lost.count;
+		return 0;
+	case MPF_REC_END:
+		m->stats.has_end = true;
+		m->stats.end = rec->end;
+		return 0;
+	default:
+		/* INFO, and record types of newer minor versions: nothing to model. */
+		return 0;
+	}
+}
+
+/* ---- queries ---- */
+
+const struct model_stats *model__stats(const struct model *m)
+{
+	return &m->stats;
+}
+
+size_t model__nr_sites(const struct model *m, unsigned int ev)
+{
+	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;
+}
+
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i)
+{
+	return ev < MPF_EV__MAX && i < m->sites[ev].nr ? &m->sites[ev].v[i] : NULL;
+}
+
+uint32_t model__pid(const struct model *m, uint32_t image)
+{
+	return image < m->nimages ? m->images[image].pid : 0;
+}
+
+size_t model__nr_images(const struct model *m)
+{
+	return m->nimages;
+}
+
+const struct model_proc *model__proc(const struct model *m, uint32_t image)
+{
+	return image < m->nimages ? &m->images[image].proc : NULL;
+}
+
+const struct model_point *model__timeline(struct model *m, size_t *n)
+{
+	/* The state after the last event, unless a point already shows it. */
+	if (m->applied && (!m->npoints || m->points[m->npoints - 1].time < m->time ||
+			   memcmp(m->points[m->npoints - 1].live, m->live_total,
+				  sizeof(m->live_total))))
+		(void)timeline__note(m);	/* out of memory: the points so far */
+	*n = m->npoints;
+	return m->points;
+}
+
+const char *model__comm(const struct model *m, uint32_t image)
+{
+	if (image >= m->nimages || !m->images[image].comm[0])
+		return NULL;
+	return m->images[image].comm;
+}
+
+void model__stack(const struct model *m, uint32_t stack, struct model_stack *out)
+{
+	const struct stack_ent *s = &m->stacks[stack < m->nstacks ? stack : MODEL_STACK_EMPTY];
+
+	out->flags = s->flags;
+	out->nr = s->nr;
+	out->ips = s->nr ? m->ips + s->off : NULL;
+}
+
+size_t model__nr_files(const struct model *m)
+{
+	return m->nfiles;
+}
+
+const struct model_file *model__file_at(const struct model *m, size_t index)
+{
+	return index < m->nfiles ? &m->files[index] : NULL;
+}
+
+const struct model_file *model__file(const struct model *m, uint32_t id)
+{
+	uint64_t *v = hmap__find(&m->file_ids, id, 0);
+
+	return v ? &m->files[*v] : NULL;
+}
