@@ -20,9 +20,9 @@
 #include "report/input.h"
 #include "model/model.h"
 #include "report/report.h"
-#include "report/symbolize.h"
+#include "symbols/symbolize.h"
 #include "report/tree.h"
-#include "report/unwind.h"
+#include "symbols/unwind.h"
 #include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */

@@ -21,7 +21,7 @@
 #include "report/input.h"
 #include "model/model.h"
 #include "report/report.h"
-#include "report/symbolize.h"
+#include "symbols/symbolize.h"
 #include "report/tree.h"
 #include "util.h"
 

@@ -13,7 +13,7 @@
 #include "report/input.h"
 #include "model/model.h"
 #include "report/tree.h"
-#include "report/unwind.h"
+#include "symbols/unwind.h"
 #include "util.h"
 
 static void open_error(const char *path, int err, const struct mpf_header *found)

@@ -20,7 +20,7 @@
 
 #include "model/model.h"
 #include "report/report.h"
-#include "report/symbolize.h"
+#include "symbols/symbolize.h"
 #include "report/tree.h"
 
 /* Functions at one address: the inlined ones and the one they are inlined into. */

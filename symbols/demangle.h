@@ -1,6 +1,6 @@
 /* Demangled names of C++ and Rust (legacy and v0) symbols, with libiberty. */
-#ifndef MEMPROF_REPORT_DEMANGLE_H
-#define MEMPROF_REPORT_DEMANGLE_H
+#ifndef MEMPROF_SYMBOLS_DEMANGLE_H
+#define MEMPROF_SYMBOLS_DEMANGLE_H
 
 /*
  * The demangled form of sym, as perf shows it (parameters, no return type):

@@ -18,7 +18,7 @@
 #include "elf/lookup.h"
 #include "elf/segments.h"
 #include "model/model.h"
-#include "report/unwind.h"
+#include "symbols/unwind.h"
 
 struct uw_image {
 	uint32_t image;

@@ -2,11 +2,11 @@
  * Offline symbolization: turns a frame address of a process image into a
  * function name (and with srcline its source file and line), using the
  * mappings the trace recorded and the ELF and debug info files that
- * report/lookup.h finds by build-id.  Names are interned in the caller's
+ * elf/lookup.h finds by build-id.  Names are interned in the caller's
  * string table.
  */
-#ifndef MEMPROF_REPORT_SYMBOLIZE_H
-#define MEMPROF_REPORT_SYMBOLIZE_H
+#ifndef MEMPROF_SYMBOLS_SYMBOLIZE_H
+#define MEMPROF_SYMBOLS_SYMBOLIZE_H
 
 #include <stdbool.h>
 #include <stdint.h>

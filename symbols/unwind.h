@@ -2,8 +2,8 @@
  * Offline DWARF unwinding of USTACK records (record -g dwarf) into frame
  * addresses, with libdwfl and the CFI of the process image's files.
  */
-#ifndef MEMPROF_REPORT_UNWIND_H
-#define MEMPROF_REPORT_UNWIND_H
+#ifndef MEMPROF_SYMBOLS_UNWIND_H
+#define MEMPROF_SYMBOLS_UNWIND_H
 
 #include <stdint.h>
 

@@ -1,16 +1,17 @@
 /*
- * Inline frames: a function inlined into another has no frame of its own
- * on the stack, but its code is there, and gdb shows it as a frame.  The
- * DWARF scopes of an address (dwarf_getscopes) list the inlined subroutines
- * it is in, innermost first, up to the real function.
+ * Names from the DWARF (symbols/dwarf.h).  Inline frames: a function inlined
+ * into another has no frame of its own on the stack, but its code is there,
+ * and gdb shows it as a frame.  The DWARF scopes of an address
+ * (dwarf_getscopes) list the inlined subroutines it is in, innermost first,
+ * up to the real function.
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 
-#include "report/inline.h"
+#include "symbols/dwarf.h"
 
-static const char *die_name(Dwarf_Die *die)
+const char *dwarf_die_name(Dwarf_Die *die)
 {
 	static const unsigned int attrs[] = {
 		DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name,
@@ -27,6 +28,35 @@ static const char *die_name(Dwarf_Die *die)
 			return name;
 	}
 	return NULL;
+}
+
+const char *dwarf_function(Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Die *cu, *scopes = NULL;
+	const char *name = NULL;
+	Dwarf_Addr bias;
+	int n;
+
+	cu = dwfl_module_addrdie(mod, addr, &bias);
+	if (!cu)
+		return NULL;
+	n = dwarf_getscopes(cu, addr - bias, &scopes);
+	for (int i = 0; i < n; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+			name = dwarf_die_name(&scopes[i]);
+			break;
+		}
+	}
+	free(scopes);
+	return name;
+}
+
+const char *source_line(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+	const char *file = l ? dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL) : NULL;
+
+	return file && *file && *line > 0 ? file : NULL;
 }
 
 /* The call site of an inlined subroutine: file and line in the function around it. */
@@ -73,7 +103,7 @@ int inline_frames(Dwfl_Module *mod, Dwarf_Addr addr, struct inline_frame *frames
 			break;
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
-		frames[nr].name = die_name(&scopes[i]);
+		frames[nr].name = dwarf_die_name(&scopes[i]);
 		frames[nr].file = file;
 		frames[nr].line = line;
 		if (!frames[nr].name)

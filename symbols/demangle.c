@@ -7,7 +7,7 @@
 #include <libiberty/demangle.h>
 #include <string.h>
 
-#include "report/demangle.h"
+#include "symbols/demangle.h"
 
 char *demangle(const char *sym)
 {

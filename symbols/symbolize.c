@@ -2,7 +2,7 @@
  * Offline symbolization with libdwfl.  A frame address in a process image
  * goes: mapping (from the trace) -> file and file offset -> ELF virtual
  * address through the PT_LOAD segment holding that offset -> symbol.  Each
- * file is found once, by build-id, through report/lookup.h (the archive,
+ * file is found once, by build-id, through elf/lookup.h (the archive,
  * --symfs, the build-id cache, the recorded path, /usr/lib/debug,
  * debuginfod), and used read-only: a rebuilt or upgraded file would give
  * wrong names, which is worse than none.
@@ -21,12 +21,13 @@
 #include <string.h>
 
 #include "elf/segments.h"
+#include "lib/array.h"
+#include "lib/hashmap.h"
+#include "lib/strtab.h"
 #include "model/model.h"
-#include "report/report.h"
-#include "report/symbolize.h"
-#include "report/demangle.h"
-#include "report/inline.h"
-#include "report/tree.h"
+#include "symbols/demangle.h"
+#include "symbols/dwarf.h"
+#include "symbols/symbolize.h"
 
 /* A symbol cache value saying "no symbol here". */
 #define NO_NAME UINT64_MAX
@@ -258,36 +259,6 @@ out:
 	return err;
 }
 
-/* The function the DWARF puts at addr: the outermost subprogram, as an ELF symbol would be. */
-static const char *dwarf_function(Dwfl_Module *mod, Dwarf_Addr addr)
-{
-	static const unsigned int attrs[] = {
-		DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name,
-	};
-	Dwarf_Die *cu, *scopes = NULL;
-	const char *name = NULL;
-	Dwarf_Addr bias;
-	int n;
-
-	cu = dwfl_module_addrdie(mod, addr, &bias);
-	if (!cu)
-		return NULL;
-	n = dwarf_getscopes(cu, addr - bias, &scopes);
-	for (int i = 0; i < n && !name; i++) {
-		if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
-			continue;
-		for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]) && !name; a++) {
-			Dwarf_Attribute attr;
-
-			if (dwarf_attr_integrate(&scopes[i], attrs[a], &attr))
-				name = dwarf_formstring(&attr);
-		}
-		break;
-	}
-	free(scopes);
-	return name && *name ? name : NULL;
-}
-
 /*
  * The one place symbol names are made into what the report shows: without
  * symbol versions, demangled, marked when inlined, with file:line when
@@ -337,15 +308,6 @@ static int symbolizer__name(struct symbolizer *s, const char *sym, bool inlined,
 		return id;
 	*name = (uint32_t)id;
 	return 0;
-}
-
-/* The source file and line of addr, for --srcline: file NULL when unknown. */
-static const char *source_line(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
-{
-	Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
-	const char *file = l ? dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL) : NULL;
-
-	return file && *file && *line > 0 ? file : NULL;
 }
 
 static int symbolizer__intern(struct symbolizer *s, const char *label, uint32_t *name)
