@@ -4,14 +4,16 @@
  *
  * The profiled program is gen-trace itself: its stacks are real return
  * addresses taken with backtrace(3) inside the functions below, its MAP and
- * FILE records come from /proc/self/maps with the files' real build-ids, so
- * report symbolizes them offline exactly as it would a recorded trace.  The
- * events are made up; the expected report is listed at the end of this
- * comment.  Build it by hand (it is not part of `make`):
- *
- *   gcc -O0 -g -fno-omit-frame-pointer -fno-inline -I. -o build/gen-trace \
- *       tests/tools/gen-trace.c build/format/{writer,reader,codec,names}.o \
- *       -ldw -lelf -lzstd -lz
+ * FILE records come from /proc/self/maps with the file's real build-id, so
+ * report symbolizes them offline exactly as it would a recorded trace.  So
+ * that no output depends on the machine, only gen-trace's own file is
+ * recorded (not libc, ld.so or the libraries it links, which differ from one
+ * system to the next) and each stack ends at main, the last frame inside
+ * gen-trace before libc's start code; pids, names, times (one microsecond
+ * per event, from a fixed start) and every made-up address are fixed, and
+ * FILE and MAP records take no time, as their number depends on the linker.
+ * The events are made up; the expected report is listed at the end of this
+ * comment.  `make build/gen-trace` builds it (it is not part of `make`).
  *
  * usage: gen-trace [-o FILE] [--mismatch] [--missing] [--undefined] [--lost]
  *                  [--no-end] [--exe PATH] [--chunk N] [--heap-only]
@@ -28,12 +30,17 @@
  *                every other one freed) and N order-0 pages by page_fn (likewise),
  *                for timing the report on big traces
  *
+ * Every stack is main and the function named, with its process above it:
+ * `leaky [1000]`, `main`, `leak_fn`.
+ *
  * Expected, heap, live (bytes):
  *   leaky [1000]   leak_fn 409600, realloc_fn 300000, small_fn 1000 (10 x 100),
- *                  freed_fn 0 (alloc 409600), deep_fn 4096 under [truncated],
- *                  probe_fn 8192 (an address mapped after the fork)
+ *                  freed_fn 0 (alloc 409600), deep_fn 4096 under [incomplete]
+ *                  (the unwinder "gave up"), probe_fn 8192 (an address mapped
+ *                  after the fork)
  *   exiter [1001]  forked from 1000, no maps of its own: child_fn 614400, and
  *                  4096 at the post-fork address, which it must not resolve
+ *                  ([unknown] 0x1000XXXX)
  *   first [1003]   leak_fn 65536; then pid 1003 is reused by second [1003]:
  *                  leak_fn 131072
  *   sh [1004]      leak_fn 32768 before exec; leaky2 [1004] leak_fn 49152 after,
@@ -88,7 +95,13 @@ static void put(struct mpf_record *rec)
 	int err;
 
 	rec->time = now;
-	now += 1000;
+	/*
+	 * Events and the process records are a microsecond apart.  FILE and MAP
+	 * take no time: how many there are depends on how gen-trace was linked,
+	 * and the times of the events after them must not.
+	 */
+	if (rec->type != MPF_REC_FILE && rec->type != MPF_REC_MAP)
+		now += 1000;
 	err = mpf_writer__write(w, rec);
 	if (err)
 		die("write", err);
@@ -304,6 +317,7 @@ struct map {
 static struct map maps[256];
 static unsigned int nmaps;
 
+/* gen-trace's own mappings: the libraries' differ between machines, and no stack needs them. */
 static void read_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -316,26 +330,48 @@ static void read_maps(void)
 		char perms[8], path[MPF_PATH_MAX] = "";
 
 		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]", &start, &end, perms, &off,
-			   path) < 4)
+			   path) < 5 ||
+		    strcmp(path, self_path))
 			continue;
 		maps[nmaps++] = (struct map){
 			.start = start,
 			.end = end,
 			.pgoff = off,
-			.file = path[0] == '/' || !strcmp(path, "[vdso]") ? file_id(path) : 0,
+			.file = file_id(path),
 		};
 	}
 	fclose(f);
 }
 
-/* The file offset of addr in this process, and the map holding it. */
-static const struct map *map_of(uint64_t addr)
+/* The map of this process holding addr, NULL if none of gen-trace's does. */
+static const struct map *find_map(uint64_t addr)
 {
 	for (unsigned int i = 0; i < nmaps; i++)
 		if (addr >= maps[i].start && addr < maps[i].end)
 			return &maps[i];
-	die("address not mapped", EFAULT);
 	return NULL;
+}
+
+static const struct map *map_of(uint64_t addr)
+{
+	const struct map *m = find_map(addr);
+
+	if (!m)
+		die("address not mapped", EFAULT);
+	return m;
+}
+
+/*
+ * Ends s at its last frame in gen-trace, main: the frames outside (libc's
+ * start code) and what follows them change with the system's libc.
+ */
+static void own_frames(struct stack *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nr && find_map(s->ips[i]); i++)
+		;
+	s->nr = i;
 }
 
 int main(int argc, char **argv)
@@ -367,7 +403,9 @@ int main(int argc, char **argv)
 	uint32_t self, s_leak, s_freed, s_realloc, s_small, s_deep, s_child, s_page, s_touch,
 		s_probe, s_probe_child;
 	uint64_t p, q, pages[10], big[4], ptrs[50];
-	struct stack probe, shifted;
+	struct stack probe, shifted, *all[] = { &st_leak, &st_freed, &st_realloc, &st_small,
+						&st_deep, &st_child, &st_page, &st_touch,
+						&st_probe };
 	const struct map *text;
 	int c, err;
 
@@ -396,16 +434,18 @@ int main(int argc, char **argv)
 	probe_fn();
 	touch_fn();
 	deep_fn();
-	/* The exact pc of a fault at touch_fn's first instruction: only exact lookup names it. */
-	st_touch.ips[0] = (uint64_t)(uintptr_t)&touch_fn;
-	/* Keep two frames: the unwinder "gave up" there. */
-	st_deep.nr = 2;
 
 	elf_version(EV_CURRENT);
 	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) < 0)
 		die("/proc/self/exe", errno);
 	read_maps();
 	self = file_id(self_path);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		own_frames(all[i]);
+	/* The exact pc of a fault at touch_fn's first instruction: only exact lookup names it. */
+	st_touch.ips[0] = (uint64_t)(uintptr_t)&touch_fn;
+	/* Keep two frames: the unwinder "gave up" there. */
+	st_deep.nr = 2;
 
 	if (heap_only)
 		hdr.events = 1u << MPF_EV_HEAP;
