@@ -1,6 +1,8 @@
 /*
  * gen-trace: writes a synthetic memprof trace with known figures, for
- * checking `memprof report` before (and besides) traces recorded for real.
+ * checking `memprof report` before (and besides) traces recorded for real,
+ * and for the golden suite (tests/golden/), whose expected outputs must be
+ * the same on any machine and in any run.
  *
  * The profiled program is gen-trace itself: its stacks are real return
  * addresses taken with backtrace(3) inside the functions below, its MAP and
@@ -15,9 +17,11 @@
  * The events are made up; the expected report is listed at the end of this
  * comment.  `make build/gen-trace` builds it (it is not part of `make`).
  *
- * usage: gen-trace [-o FILE] [--mismatch] [--missing] [--undefined] [--lost]
- *                  [--no-end] [--exe PATH] [--chunk N] [--heap-only]
+ * usage: gen-trace [-o FILE] [-e LIST] [--mismatch] [--missing] [--undefined]
+ *                  [--lost] [--no-end] [--exe PATH] [--chunk N] [--heap-only]
  *                  [--scale N]
+ *   -e, --events LIST  the event types to write, comma separated, of page, heap,
+ *                cache, mmap and rss (default: all); the header says the same
  *   --mismatch   record a wrong build-id for gen-trace itself
  *   --missing    add a frame in /nonexistent/libgone.so.1 (64 KiB live, heap)
  *   --undefined  add a heap event using a stack id never defined (20000 bytes)
@@ -25,7 +29,7 @@
  *   --no-end     leave out the END record
  *   --exe PATH   record PATH as gen-trace's file (e.g. a copy without .symtab)
  *   --chunk N    chunks of N bytes (uncompressed), to cut a trace between chunks
- *   --heap-only  record heap events only (no page records, header says heap)
+ *   --heap-only  the same as -e heap
  *   --scale N    add N heap allocations by leak_fn in leaky [1000] (8 bytes each,
  *                every other one freed) and N order-0 pages by page_fn (likewise),
  *                for timing the report on big traces
@@ -40,19 +44,38 @@
  *                  after the fork)
  *   exiter [1001]  forked from 1000, no maps of its own: child_fn 614400, and
  *                  4096 at the post-fork address, which it must not resolve
- *                  ([unknown] 0x1000XXXX)
- *   first [1003]   leak_fn 65536; then pid 1003 is reused by second [1003]:
- *                  leak_fn 131072
+ *                  ([unknown] 0x1000XXXX); exits with 3
+ *   first [1003]   leak_fn 65536, killed by signal 9; then pid 1003 is reused by
+ *                  second [1003]: leak_fn 131072
  *   sh [1004]      leak_fn 32768 before exec; leaky2 [1004] leak_fn 49152 after,
- *                  with gen-trace mapped elsewhere and the old range anonymous
+ *                  with gen-trace mapped elsewhere and the old range anonymous;
+ *                  exec'd as `leaky2 --golden`, killed by signal 6, core dumped
+ *   héllo [1005]   (UTF-8, its COMM) forked from 1000, exec'd as
+ *                  `héllo --greet two<newline>lines`: hello_fn 3000 (3 calloc of
+ *                  1000), temp_fn 0 (alloc 1536: 3 x 512, each freed at once, so
+ *                  temporary); exits with 0
+ *   temporary:     temp_fn 1536 (3), freed_fn 8192 (1: the last block only, freed
+ *                  before its thread allocated again), realloc_fn 6000 (2: the
+ *                  blocks realloc moved)
  * Expected, page, live (bytes):
  *   leaky [1000]   page_fn 73728 (alloc 98304: 8 x order 0, 4 x order 2; one
- *                  order-2 freed whole, one freed by half)
+ *                  order-2 freed whole, one freed by half), and 4096 under
+ *                  page_fn's [kernel] (a page table: no __GFP_MOVABLE)
  *   exiter [1001]  touch_fn 32768 (10 pages, 2 freed before exit; 3 freed with
  *                  the exiting flag and 2 after the EXIT record do not count;
  *                  alloc 40960); the stack's first ip is touch_fn's first
  *                  instruction, exact
- *   kthreadd [2]   [unknown] 12288 (no stack)
+ *   kthreadd [2]   [unknown] [kernel] 12288 (no stack, kernel pages)
+ * Expected, cache, live (bytes):
+ *   héllo [1005]   cache_fn 28672 (alloc 32768: 4 pages and one order-2 folio of
+ *                  inode 1234 on 8:1; kswapd0 [3] deletes one page)
+ * Expected, mmap, live (bytes):
+ *   héllo [1005]   map_fn 983040 (an mmap of 1 MiB, moved by an mremap, 64 KiB
+ *                  of it unmapped), grow_fn 1048576 (what the mremap grew by),
+ *                  brk_fn 131072 (the break up 132 KiB, then down 4 KiB); alloc
+ *                  map_fn 1048576, grow_fn 1048576, brk_fn 135168; 3 calls map
+ * Expected, rss (samples): leaky [1000] 3 MiB then 4160 KiB (peak 4608 KiB);
+ *   héllo [1005] 768 KiB then 2560 KiB (peak 3072 KiB), gone at its exit.
  */
 #include <elfutils/libdwelf.h>
 #include <errno.h>
@@ -72,8 +95,18 @@
 #define FRAMES 64
 #define SHIFT (1ULL << 32)	/* where leaky2 maps gen-trace, from where sh had it */
 
+/* gfp flags of a user page (GFP_HIGHUSER_MOVABLE) and of one the kernel keeps (GFP_KERNEL). */
+#define GFP_USER_PAGE 0x100ccau
+#define GFP_KERNEL_PAGE 0xcc0u
+
+/* mmap(2) and mremap(2) flags, as the recorder passes them on. */
+#define PROT_RW 0x3u
+#define MAP_PRIVATE_ANON 0x22u
+#define MREMAP_MAYMOVE 0x1u
+
 static struct mpf_writer *w;
 static uint64_t now = 1000000000ULL;
+static uint32_t events = (1u << MPF_EV__MAX) - 1;	/* -e: the types written */
 
 struct stack {
 	uint64_t ips[FRAMES];
@@ -82,7 +115,7 @@ struct stack {
 
 /* The stacks each function takes of itself, innermost first. */
 static struct stack st_leak, st_freed, st_realloc, st_small, st_deep, st_child, st_page,
-	st_touch, st_probe;
+	st_touch, st_probe, st_hello, st_temp, st_cache, st_map, st_grow, st_brk;
 
 static void die(const char *what, int err)
 {
@@ -105,6 +138,11 @@ static void put(struct mpf_record *rec)
 	err = mpf_writer__write(w, rec);
 	if (err)
 		die("write", err);
+}
+
+static bool writes(unsigned int ev)
+{
+	return events & 1u << ev;
 }
 
 static uint32_t stack_id(const struct stack *s, uint32_t flags)
@@ -137,6 +175,12 @@ NOINLINE void page_fn(void) { capture(&st_page); }
 NOINLINE void probe_fn(void) { capture(&st_probe); }
 NOINLINE void touch_fn(void) { capture(&st_touch); }
 NOINLINE void deep_fn(void) { capture(&st_deep); }
+NOINLINE void hello_fn(void) { capture(&st_hello); }
+NOINLINE void temp_fn(void) { capture(&st_temp); }
+NOINLINE void cache_fn(void) { capture(&st_cache); }
+NOINLINE void map_fn(void) { capture(&st_map); }
+NOINLINE void grow_fn(void) { capture(&st_grow); }
+NOINLINE void brk_fn(void) { capture(&st_brk); }
 
 /* ---- records ---- */
 
@@ -156,18 +200,22 @@ static void fork_rec(uint32_t ppid, uint32_t pid)
 	put(&r);
 }
 
-static void exec_rec(uint32_t pid, const char *filename)
+/* args: argv, each argument followed by its NUL, args_len bytes in all. */
+static void exec_rec(uint32_t pid, const char *filename, const char *args, uint32_t args_len)
 {
 	struct mpf_record r = { .type = MPF_REC_EXEC };
 
 	r.exec.pid = pid;
 	r.exec.filename = filename;
+	r.exec.args = args;
+	r.exec.args_len = args_len;
 	put(&r);
 }
 
-static void exit_rec(uint32_t pid)
+/* status: as wait(2) gives it (768 for exit(3), 9 for SIGKILL, 0x80 | sig for a core). */
+static void exit_rec(uint32_t pid, int32_t status)
 {
-	struct mpf_record r = { .type = MPF_REC_EXIT, .exit = { .pid = pid } };
+	struct mpf_record r = { .type = MPF_REC_EXIT, .exit = { .pid = pid, .status = status } };
 
 	put(&r);
 }
@@ -200,15 +248,21 @@ static void map_rec(uint32_t pid, uint32_t file_id, uint64_t start, uint64_t end
 
 static uint64_t next_ptr = 0x5500000000ULL;
 
-static uint64_t heap_alloc(uint32_t pid, uint32_t stack, uint64_t size)
+static uint64_t heap_alloc_fn(uint32_t pid, uint32_t stack, uint64_t size, uint32_t func)
 {
 	struct mpf_record r = { .type = MPF_REC_HEAP_ALLOC };
 
-	r.heap_alloc = (struct mpf_heap_alloc){ .pid = pid, .tid = pid, .stack_id = stack,
-						.ptr = next_ptr, .size = size };
+	r.heap_alloc = (struct mpf_heap_alloc){ .pid = pid, .tid = pid, .func = func,
+						.stack_id = stack, .ptr = next_ptr, .size = size };
 	next_ptr += 0x10000;
-	put(&r);
+	if (writes(MPF_EV_HEAP))
+		put(&r);
 	return r.heap_alloc.ptr;
+}
+
+static uint64_t heap_alloc(uint32_t pid, uint32_t stack, uint64_t size)
+{
+	return heap_alloc_fn(pid, stack, size, MPF_HEAP_MALLOC);
 }
 
 static void heap_free(uint32_t pid, uint64_t ptr)
@@ -216,7 +270,8 @@ static void heap_free(uint32_t pid, uint64_t ptr)
 	struct mpf_record r = { .type = MPF_REC_HEAP_FREE };
 
 	r.heap_free = (struct mpf_heap_free){ .pid = pid, .tid = pid, .ptr = ptr };
-	put(&r);
+	if (writes(MPF_EV_HEAP))
+		put(&r);
 }
 
 static uint64_t heap_realloc(uint32_t pid, uint32_t stack, uint64_t old, uint64_t ptr,
@@ -226,35 +281,84 @@ static uint64_t heap_realloc(uint32_t pid, uint32_t stack, uint64_t old, uint64_
 
 	r.heap_realloc = (struct mpf_heap_realloc){ .pid = pid, .tid = pid, .stack_id = stack,
 						    .old_ptr = old, .ptr = ptr, .size = size };
-	put(&r);
+	if (writes(MPF_EV_HEAP))
+		put(&r);
 	return ptr;
 }
 
 static uint64_t next_page = 0x40000000ULL;
-static bool heap_only;
 
-static uint64_t page_alloc(uint32_t pid, uint32_t stack, uint32_t order)
+static uint64_t page_alloc_gfp(uint32_t pid, uint32_t stack, uint32_t order, uint32_t gfp)
 {
 	struct mpf_record r = { .type = MPF_REC_PAGE_ALLOC };
 
-	if (heap_only)
+	if (!writes(MPF_EV_PAGE))
 		return 0;
 	r.page_alloc = (struct mpf_page_alloc){ .pid = pid, .tid = pid, .order = order,
-						.page = next_page, .stack_id = stack };
+						.gfp = gfp, .page = next_page, .stack_id = stack };
 	next_page += 1024;
 	put(&r);
 	return r.page_alloc.page;
+}
+
+static uint64_t page_alloc(uint32_t pid, uint32_t stack, uint32_t order)
+{
+	return page_alloc_gfp(pid, stack, order, GFP_USER_PAGE);
 }
 
 static void page_free(uint32_t pid, uint64_t head, uint32_t order, uint32_t flags)
 {
 	struct mpf_record r = { .type = MPF_REC_PAGE_FREE };
 
-	if (heap_only)
+	if (!writes(MPF_EV_PAGE))
 		return;
 	r.page_free = (struct mpf_page_free){ .pid = pid, .order = order, .flags = flags,
 					      .page = head, .head = head };
 	put(&r);
+}
+
+/* The page cache's own page ids, apart from the pages': a page never both. */
+static uint64_t next_cache_page = 0x48000000ULL;
+
+static uint64_t cache_add(uint32_t pid, uint32_t stack, uint32_t order, uint64_t ino,
+			  uint32_t dev, uint64_t index)
+{
+	struct mpf_record r = { .type = MPF_REC_CACHE_ADD };
+
+	r.cache_add = (struct mpf_cache_add){ .pid = pid, .tid = pid, .order = order,
+					      .stack_id = stack, .page = next_cache_page,
+					      .ino = ino, .dev = dev, .index = index };
+	next_cache_page += 1024;
+	if (writes(MPF_EV_CACHE))
+		put(&r);
+	return r.cache_add.page;
+}
+
+static void cache_del(uint32_t pid, uint32_t order, uint64_t page)
+{
+	struct mpf_record r = { .type = MPF_REC_CACHE_DEL };
+
+	r.cache_del = (struct mpf_cache_del){ .pid = pid, .order = order, .page = page };
+	if (writes(MPF_EV_CACHE))
+		put(&r);
+}
+
+static void vm_rec(const struct mpf_vm *vm)
+{
+	struct mpf_record r = { .type = MPF_REC_VM, .vm = *vm };
+
+	if (writes(MPF_EV_MMAP))
+		put(&r);
+}
+
+static void rss_rec(uint32_t pid, uint64_t anon, uint64_t file, uint64_t shmem, uint64_t hwm)
+{
+	struct mpf_record r = { .type = MPF_REC_RSS };
+
+	r.rss = (struct mpf_rss){ .pid = pid, .anon = anon, .file = file, .shmem = shmem,
+				  .hwm = hwm };
+	if (writes(MPF_EV_RSS))
+		put(&r);
 }
 
 static void lost(uint32_t ev, uint64_t count)
@@ -374,20 +478,40 @@ static void own_frames(struct stack *s)
 	s->nr = i;
 }
 
+static uint32_t parse_events(const char *list)
+{
+	char buf[128], *tok, *save;
+	uint32_t mask = 0;
+	int ev;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		ev = mpf_event_parse(tok);
+		if (ev < 0)
+			die(tok, EINVAL);
+		mask |= 1u << ev;
+	}
+	return mask;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "events", required_argument, NULL, 'E' },
 		{ "mismatch", no_argument, NULL, 'M' },
 		{ "missing", no_argument, NULL, 'm' },
 		{ "undefined", no_argument, NULL, 'u' },
 		{ "lost", no_argument, NULL, 'l' },
 		{ "no-end", no_argument, NULL, 'n' },
-		{ "exe", required_argument, NULL, 'e' },
+		{ "exe", required_argument, NULL, 'x' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "scale", required_argument, NULL, 's' },
 		{ "heap-only", no_argument, NULL, 'H' },
 		{}
 	};
+	/* héllo's argv: UTF-8, and a newline for the printers to make visible. */
+	static const char hello_args[] = "h\xc3\xa9llo\0--greet\0two\nlines";
+	static const char leaky2_args[] = "leaky2\0--golden";
 	bool mismatch = false, missing = false, undefined = false, lose = false, end = true;
 	const char *out = "memprof.data", *exe = NULL;
 	struct mpf_writer_opts wopts = { 0 };
@@ -398,28 +522,30 @@ int main(int argc, char **argv)
 		.page_size = 4096,
 		.start_time = now,
 		.start_realtime = 1700000000000000000ULL,
-		.events = 1u << MPF_EV_PAGE | 1u << MPF_EV_HEAP,
 	};
 	uint32_t self, s_leak, s_freed, s_realloc, s_small, s_deep, s_child, s_page, s_touch,
-		s_probe, s_probe_child;
-	uint64_t p, q, pages[10], big[4], ptrs[50];
+		s_probe, s_probe_child, s_hello, s_temp, s_cache, s_map, s_grow, s_brk;
+	uint64_t p, q, pages[10], big[4], ptrs[50], cached[5];
 	struct stack probe, shifted, *all[] = { &st_leak, &st_freed, &st_realloc, &st_small,
 						&st_deep, &st_child, &st_page, &st_touch,
-						&st_probe };
+						&st_probe, &st_hello, &st_temp, &st_cache,
+						&st_map, &st_grow, &st_brk };
 	const struct map *text;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:e:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case 'e':
+		case 'E': events = parse_events(optarg); break;
 		case 'M': mismatch = true; break;
 		case 'm': missing = true; break;
 		case 'u': undefined = true; break;
 		case 'l': lose = true; break;
 		case 'n': end = false; break;
-		case 'e': exe = optarg; break;
+		case 'x': exe = optarg; break;
 		case 'c': wopts.chunk_size = strtoul(optarg, NULL, 0); break;
-		case 'H': heap_only = true; break;
+		case 'H': events = 1u << MPF_EV_HEAP; break;
 		case 's': scale = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
@@ -434,6 +560,12 @@ int main(int argc, char **argv)
 	probe_fn();
 	touch_fn();
 	deep_fn();
+	hello_fn();
+	temp_fn();
+	cache_fn();
+	map_fn();
+	grow_fn();
+	brk_fn();
 
 	elf_version(EV_CURRENT);
 	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) < 0)
@@ -447,8 +579,7 @@ int main(int argc, char **argv)
 	/* Keep two frames: the unwinder "gave up" there. */
 	st_deep.nr = 2;
 
-	if (heap_only)
-		hdr.events = 1u << MPF_EV_HEAP;
+	hdr.events = events;
 	w = mpf_writer__open(out, &hdr, &wopts);
 	if (!w)
 		die(out, errno);
@@ -473,6 +604,7 @@ int main(int argc, char **argv)
 	comm(1000, "leaky");
 	for (unsigned int i = 0; i < nmaps; i++)
 		map_rec(1000, maps[i].file, maps[i].start, maps[i].end, maps[i].pgoff);
+	rss_rec(1000, 1 << 20, 2 << 20, 0, 3 << 20);
 	s_leak = stack_id(&st_leak, 0);
 	s_freed = stack_id(&st_freed, 0);
 	s_realloc = stack_id(&st_realloc, 0);
@@ -500,6 +632,8 @@ int main(int argc, char **argv)
 	page_free(1000, big[0], 2, 0);
 	page_free(1000, big[1], 1, 0);
 	page_free(1000, 0x123456, 0, 0);	/* never allocated: ignored */
+	page_alloc_gfp(1000, s_page, 0, GFP_KERNEL_PAGE);	/* a page table for page_fn */
+	rss_rec(1000, 2 << 20, 2 << 20, 64 << 10, 4608 << 10);
 
 	/* exiter [1001]: forked, no maps of its own */
 	fork_rec(1000, 1001);
@@ -526,20 +660,20 @@ int main(int argc, char **argv)
 	page_free(1001, pages[1], 0, 0);
 	for (int i = 2; i < 5; i++)
 		page_free(1001, pages[i], 0, MPF_PAGE_FREE_EXITING);
-	exit_rec(1001);
+	exit_rec(1001, 3 << 8);
 	page_free(1001, pages[5], 0, 0);
 	page_free(1001, pages[6], 0, 0);
 
 	/* kthreadd [2]: pages without a user stack */
 	comm(2, "kthreadd");
 	for (int i = 0; i < 3; i++)
-		page_alloc(2, 0, 0);
+		page_alloc_gfp(2, 0, 0, GFP_KERNEL_PAGE);
 
 	/* pid 1003 used twice */
 	fork_rec(1000, 1003);
 	comm(1003, "first");
 	heap_alloc(1003, s_leak, 65536);
-	exit_rec(1003);
+	exit_rec(1003, 9);
 	fork_rec(1000, 1003);
 	comm(1003, "second");
 	q = heap_alloc(1003, s_leak, 131072);
@@ -550,7 +684,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < nmaps; i++)
 		map_rec(1004, maps[i].file, maps[i].start, maps[i].end, maps[i].pgoff);
 	heap_alloc(1004, s_leak, 32768);
-	exec_rec(1004, "/usr/bin/leaky2");
+	exec_rec(1004, "/usr/bin/leaky2", leaky2_args, sizeof(leaky2_args));
 	map_rec(1004, 0, text->start, text->end, 0);
 	for (unsigned int i = 0; i < nmaps; i++)
 		map_rec(1004, maps[i].file, maps[i].start + SHIFT, maps[i].end + SHIFT, maps[i].pgoff);
@@ -558,6 +692,45 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < shifted.nr; i++)
 		shifted.ips[i] += SHIFT;
 	heap_alloc(1004, stack_id(&shifted, 0), 49152);
+	exit_rec(1004, 0x80 | 6);
+
+	/* héllo [1005]: a UTF-8 name, and the cache, mmap and rss events */
+	fork_rec(1000, 1005);
+	exec_rec(1005, "/usr/bin/h\xc3\xa9llo", hello_args, sizeof(hello_args));
+	comm(1005, "h\xc3\xa9llo");
+	for (unsigned int i = 0; i < nmaps; i++)
+		map_rec(1005, maps[i].file, maps[i].start, maps[i].end, maps[i].pgoff);
+	rss_rec(1005, 256 << 10, 512 << 10, 0, 768 << 10);
+	s_hello = stack_id(&st_hello, 0);
+	s_temp = stack_id(&st_temp, 0);
+	s_cache = stack_id(&st_cache, 0);
+	s_map = stack_id(&st_map, 0);
+	s_grow = stack_id(&st_grow, 0);
+	s_brk = stack_id(&st_brk, 0);
+	for (int i = 0; i < 3; i++) {
+		heap_alloc_fn(1005, s_hello, 1000, MPF_HEAP_CALLOC);
+		heap_free(1005, heap_alloc(1005, s_temp, 512));
+	}
+	for (int i = 0; i < 4; i++)
+		cached[i] = cache_add(1005, s_cache, 0, 1234, 8 << 20 | 1, i);
+	cached[4] = cache_add(1005, s_cache, 2, 1234, 8 << 20 | 1, 4);
+	comm(3, "kswapd0");
+	cache_del(3, 0, cached[1]);
+	vm_rec(&(struct mpf_vm){ .pid = 1005, .tid = 1005, .call = MPF_VM_MMAP, .stack_id = s_map,
+				 .prot = PROT_RW, .flags = MAP_PRIVATE_ANON,
+				 .addr = 0x7f0000000000ULL, .len = 1 << 20 });
+	vm_rec(&(struct mpf_vm){ .pid = 1005, .tid = 1005, .call = MPF_VM_MREMAP,
+				 .stack_id = s_grow, .flags = MREMAP_MAYMOVE,
+				 .addr = 0x7f1000000000ULL, .len = 2 << 20,
+				 .old_addr = 0x7f0000000000ULL, .old_len = 1 << 20 });
+	vm_rec(&(struct mpf_vm){ .pid = 1005, .tid = 1005, .call = MPF_VM_MUNMAP, .stack_id = s_map,
+				 .addr = 0x7f1000000000ULL, .len = 64 << 10 });
+	vm_rec(&(struct mpf_vm){ .pid = 1005, .tid = 1005, .call = MPF_VM_BRK, .stack_id = s_brk,
+				 .addr = 0x5600021000ULL, .old_addr = 0x5600000000ULL });
+	vm_rec(&(struct mpf_vm){ .pid = 1005, .tid = 1005, .call = MPF_VM_BRK, .stack_id = s_brk,
+				 .addr = 0x5600020000ULL, .old_addr = 0x5600021000ULL });
+	rss_rec(1005, 2 << 20, 512 << 10, 0, 3 << 20);
+	exit_rec(1005, 0);
 
 	if (missing) {
 		static const uint8_t gone[20] = { 0xde, 0xad, 0xbe, 0xef };
@@ -592,6 +765,10 @@ int main(int argc, char **argv)
 					    st.records[MPF_REC_HEAP_REALLOC];
 		r.end.events[MPF_EV_PAGE] = st.records[MPF_REC_PAGE_ALLOC] +
 					    st.records[MPF_REC_PAGE_FREE];
+		r.end.events[MPF_EV_CACHE] = st.records[MPF_REC_CACHE_ADD] +
+					     st.records[MPF_REC_CACHE_DEL];
+		r.end.events[MPF_EV_MMAP] = st.records[MPF_REC_VM];
+		r.end.events[MPF_EV_RSS] = st.records[MPF_REC_RSS];
 		if (lose) {
 			r.end.lost[MPF_EV_HEAP] = 12;
 			r.end.lost[MPF_EV_PAGE] = 3;
