@@ -19,7 +19,7 @@
  *
  * usage: gen-trace [-o FILE] [-e LIST] [--mismatch] [--missing] [--undefined]
  *                  [--lost] [--no-end] [--exe PATH] [--chunk N] [--heap-only]
- *                  [--scale N]
+ *                  [--scale N] [--print-self]
  *   -e, --events LIST  the event types to write, comma separated, of page, heap,
  *                cache, mmap and rss (default: all); the header says the same
  *   --mismatch   record a wrong build-id for gen-trace itself
@@ -33,6 +33,9 @@
  *   --scale N    add N heap allocations by leak_fn in leaky [1000] (8 bytes each,
  *                every other one freed) and N order-0 pages by page_fn (likewise),
  *                for timing the report on big traces
+ *   --print-self print the build-id and the path gen-trace records for itself
+ *                (BUILD-ID PATH, as buildid-list prints them), write no trace: the
+ *                machine-dependent strings the golden suite's filters replace
  *
  * Every stack is main and the function named, with its process above it:
  * `leaky [1000]`, `main`, `leak_fn`.
@@ -507,12 +510,14 @@ int main(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "scale", required_argument, NULL, 's' },
 		{ "heap-only", no_argument, NULL, 'H' },
+		{ "print-self", no_argument, NULL, 'P' },
 		{}
 	};
 	/* héllo's argv: UTF-8, and a newline for the printers to make visible. */
 	static const char hello_args[] = "h\xc3\xa9llo\0--greet\0two\nlines";
 	static const char leaky2_args[] = "leaky2\0--golden";
-	bool mismatch = false, missing = false, undefined = false, lose = false, end = true;
+	bool mismatch = false, missing = false, undefined = false, lose = false, end = true,
+	     print_self = false;
 	const char *out = "memprof.data", *exe = NULL;
 	struct mpf_writer_opts wopts = { 0 };
 	unsigned long long scale = 0;
@@ -547,6 +552,7 @@ int main(int argc, char **argv)
 		case 'c': wopts.chunk_size = strtoul(optarg, NULL, 0); break;
 		case 'H': events = 1u << MPF_EV_HEAP; break;
 		case 's': scale = strtoull(optarg, NULL, 0); break;
+		case 'P': print_self = true; break;
 		default: return 2;
 		}
 	}
@@ -578,6 +584,14 @@ int main(int argc, char **argv)
 	st_touch.ips[0] = (uint64_t)(uintptr_t)&touch_fn;
 	/* Keep two frames: the unwinder "gave up" there. */
 	st_deep.nr = 2;
+	if (print_self) {
+		const struct file *f = &files[self - 1];
+
+		for (uint32_t i = 0; i < f->bid_len; i++)
+			printf("%02x", f->bid[i]);
+		printf("%s %s\n", f->bid_len ? "" : "none", exe ? exe : self_path);
+		return 0;
+	}
 
 	hdr.events = events;
 	w = mpf_writer__open(out, &hdr, &wopts);
