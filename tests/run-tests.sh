@@ -1,13 +1,14 @@
 #!/bin/bash
 # Runs every test: the unit tests (build/unit-tests, then build/unit-tests-san,
-# the same built with ASan and UBSan), then each end-to-end test
+# the same built with ASan and UBSan), the golden suite of the report side
+# (tests/golden/run.sh: no root, no BPF), then each end-to-end test
 # tests/shell/tNNNN-*.sh in its own bash process (exit 0 = pass, 77 = skip,
 # anything else = fail).  Ends with one line "N passed, N failed, N skipped" and
-# exits non-zero if anything failed.
+# exits non-zero if anything failed; each unit test and golden case counts as one.
 #
 # usage: tests/run-tests.sh [PATTERN...]
-#   With patterns, only tests whose name (t0001-usage, or "unit") contains one
-#   of them run, e.g. `tests/run-tests.sh usage t03`.
+#   With patterns, only tests whose name (t0001-usage, "unit", "unit-san" or
+#   "golden") contains one of them run, e.g. `tests/run-tests.sh usage t03`.
 # MEMPROF_TEST_TIMEOUT (seconds, default 600) bounds each test.  MEMPROF_BUILD (the
 # build directory, default build/) and MEMPROF (the binary, default ./memprof) say where
 # `make O=DIR check` built them.
@@ -38,10 +39,12 @@ indent()
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-# run_unit NAME BINARY WHAT: one run of the unit tests, each of its tests counted.
-run_unit()
+# run_counted NAME PROGRAM WHAT: a program that runs tests of its own and ends with
+# "N passed, N failed[, N skipped]" (the unit tests, the golden suite), each of its
+# tests counted.
+run_counted()
 {
-	local name=$1 bin=$2 what=$3 rc summary p f
+	local name=$1 bin=$2 what=$3 rc summary p f s more=
 
 	if [ ! -x "$bin" ]; then
 		echo "FAIL $name: $bin is missing (run 'make check')"
@@ -51,9 +54,11 @@ run_unit()
 	timeout -k 10 "$timeout" "$bin" </dev/null >"$out" 2>&1
 	rc=$?
 	summary=$(tail -n 1 "$out")
-	if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+	s=0
+	if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 		p=${BASH_REMATCH[1]}
 		f=${BASH_REMATCH[2]}
+		s=${BASH_REMATCH[4]:-0}
 	else
 		p=0
 		f=1
@@ -61,8 +66,10 @@ run_unit()
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
+	[ "$s" -gt 0 ] && more=", $s skipped"
 	if [ "$f" -eq 0 ]; then
-		echo "ok   $name ($p $what)"
+		echo "ok   $name ($p $what$more)"
 	else
 		echo "FAIL $name (exit $rc, $f failed)"
 		indent <"$out"
@@ -71,9 +78,11 @@ run_unit()
 
 # The unit tests, then the same built with ASan and UBSan (make check builds both).
 build=${MEMPROF_BUILD:-build}
-selected unit "$@" && run_unit unit "$build/unit-tests" "unit tests"
-selected unit-san "$@" && run_unit unit-san "$build/unit-tests-san" \
+selected unit "$@" && run_counted unit "$build/unit-tests" "unit tests"
+selected unit-san "$@" && run_counted unit-san "$build/unit-tests-san" \
 	"unit tests under ASan and UBSan"
+# The report side's outputs, compared with tests/golden/expected/.
+selected golden "$@" && run_counted golden tests/golden/run.sh cases
 
 for t in tests/shell/t[0-9]*.sh; do
 	[ -e "$t" ] || continue
