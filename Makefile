@@ -1,5 +1,6 @@
 # memprof: top-level build.  `make` builds ./memprof; `make check` runs every test;
-# `make demo` records the bundled demo workload and prints its report.
+# `make golden` the report side's golden suite alone (no root, no BPF); `make demo`
+# records the bundled demo workload and prints its report.
 #
 #   make O=DIR        everything built goes under DIR, the binary too (DIR/memprof)
 #   make NO_BPF=1     report, script, diff, archive and the buildid commands only: no clang,
@@ -189,6 +190,11 @@ check: $(BIN) $(OUT)/unit-tests $(OUT)/unit-tests-san $(OUT)/fuzz-replay $(OUT)/
        $(OUT)/gen-trace workloads
 	@$(TEST_ENV) tests/run-tests.sh
 
+# The golden suite (tests/golden/) needs only the reading side: `make NO_BPF=1 golden`
+# checks report's outputs on any machine.
+golden: $(BIN) $(OUT)/gen-trace
+	@$(TEST_ENV) tests/run-tests.sh golden
+
 demo: $(BIN) workloads
 	@$(TEST_ENV) scripts/demo.sh
 
@@ -199,5 +205,5 @@ install: $(BIN)
 clean:
 	rm -rf $(OUT) $(BIN)
 
-.PHONY: all check demo install clean workloads fuzz corpus
+.PHONY: all check golden demo install clean workloads fuzz corpus
 -include $(OBJS:.o=.d)
