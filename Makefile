@@ -50,7 +50,7 @@ VIEW_SRCS   := $(wildcard report/*.c)
 OUTPUT_SRCS := $(wildcard output/*.c)
 RECORD_SRCS := $(wildcard record/*.c)
 BUILTIN_SRCS := $(filter-out builtin/record.c builtin/no-bpf.c,$(wildcard builtin/*.c))
-MAIN_SRCS   := memprof.c util.c
+MAIN_SRCS   := memprof.c
 
 ifeq ($(NO_BPF),)
 CMD_SRCS    := $(BUILTIN_SRCS) $(wildcard builtin/record.c) $(RECORD_SRCS)
@@ -65,7 +65,7 @@ OBJS := $(SRCS:%.c=$(OUT)/%.o)
 
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/workloads/%,$(wildcard tests/workloads/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-# What the fuzz target links: the reading side that opens no file a trace names.
+# The reading side without elf/ and symbols/, which open the files a trace names.
 CORE_SRCS := $(FORMAT_SRCS) $(LIB_SRCS) $(MODEL_SRCS)
 CORE_OBJS := $(CORE_SRCS:%.c=$(OUT)/%.o)
 # The unit tests: that and elf/.
@@ -125,8 +125,7 @@ SAN_CFLAGS    = $(CFLAGS) -O1 -fno-omit-frame-pointer
 SAN_HDRS     := $(wildcard lib/*.h format/*.h elf/*.h model/*.h report/*.h output/*.h tests/unit/*.h)
 # The reader ignores CRCs in these builds, so that mutations reach what the CRCs guard.
 FUZZ_DEFS    := -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-FUZZ_SRCS    := $(CORE_SRCS) report/tree.c report/output-tree.c report/output-folded.c \
-		report/output-stat.c report/output-timeline.c report/output-timeline-svg.c \
+FUZZ_SRCS    := $(CORE_SRCS) $(ELF_SRCS) $(SYMBOL_SRCS) $(VIEW_SRCS) $(OUTPUT_SRCS) \
 		tests/fuzz/fuzz-trace.c
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 16384
@@ -140,12 +139,12 @@ $(OUT)/unit-tests-san: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(SAN_HDRS)
 $(OUT)/fuzz-replay: tests/fuzz/replay.c $(FUZZ_SRCS) $(SAN_HDRS)
 	@mkdir -p $(OUT)
 	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(SANITIZE) $(FUZZ_DEFS) -o $@ tests/fuzz/replay.c \
-		$(FUZZ_SRCS) $(FORMAT_LIBS)
+		$(FUZZ_SRCS) $(READ_LIBS) $(FORMAT_LIBS)
 
 $(OUT)/fuzz-trace: $(FUZZ_SRCS) $(SAN_HDRS)
 	@mkdir -p $(OUT)
 	$(CLANG) $(CPPFLAGS) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $(FUZZ_DEFS) -o $@ $(FUZZ_SRCS) $(FORMAT_LIBS)
+		-fno-sanitize-recover=all $(FUZZ_DEFS) -o $@ $(FUZZ_SRCS) $(READ_LIBS) $(FORMAT_LIBS)
 
 fuzz: $(OUT)/fuzz-trace
 	@mkdir -p $(OUT)/fuzz-corpus $(OUT)/fuzz-artifacts

@@ -1,11 +1,15 @@
 /*
  * The commands of memprof.  To add one:
- *  1. write int cmd_NAME(int argc, char **argv) in DIR/builtin-NAME.c;
- *  2. declare it here and add { "NAME", cmd_NAME, "summary" } to commands[] in memprof.c;
- *  3. add its object to the Makefile;
- *  4. add a test under tests/shell/ and a man page Documentation/memprof-NAME.txt.
- * Each command parses its own options with getopt_long after resetting optind,
- * prints its errors with error() and returns the process exit status.
+ *  1. write int cmd_NAME(int argc, char **argv) in builtin/NAME.c, its options
+ *     in one table given to parse_options() (builtin/parse-options.h), with a
+ *     usage array identical to its man page's SYNOPSIS;
+ *  2. declare it here and add { "NAME", cmd_NAME, "summary" } to commands[] in
+ *     memprof.c (the Makefile finds builtin/NAME.c by itself);
+ *  3. add a man page Documentation/memprof-NAME.txt and NAME to t0540-help's
+ *     list, and a test under tests/shell/ (or tests/golden/ for what reads a trace).
+ * A command prints its errors with error() (builtin/util.h), and is the only
+ * code that prints; it returns the process exit status (EXIT_USAGE for wrong
+ * options, as parse_options() reports them).
  */
 #ifndef MEMPROF_BUILTIN_H
 #define MEMPROF_BUILTIN_H

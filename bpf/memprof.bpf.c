@@ -17,7 +17,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define PF_EXITING	0x00000004
 #define PF_KTHREAD	0x00200000
-#define PROT_EXEC	0x4
 #define NR_MMAP		9	/* x86_64 */
 #define NR_MUNMAP	11
 #define NR_BRK		12
@@ -406,7 +405,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	ev->text.start = BPF_CORE_READ(p, mm, start_code);
 	ev->text.end = BPF_CORE_READ(p, mm, end_code);
 	ev->text.pgoff = MP_PGOFF_UNKNOWN;
-	ev->text.prot = 5;	/* r-x */
+	ev->text.prot = MP_PROT_READ | MP_PROT_EXEC;
 	file_id(BPF_CORE_READ(p, mm, exe_file), &ev->text);
 	file_path(BPF_CORE_READ(p, mm, exe_file), ev->path);
 	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
@@ -686,7 +685,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
 		return 0;
-	if (!(BPF_CORE_READ(regs, dx) & PROT_EXEC) || (long)BPF_CORE_READ(regs, r8) < 0)
+	if (!(BPF_CORE_READ(regs, dx) & MP_PROT_EXEC) || (long)BPF_CORE_READ(regs, r8) < 0)
 		return 0;
 	if (!is_target(id >> 32))
 		return 0;
@@ -700,7 +699,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	ev->vma.start = ret;
 	ev->vma.end = ret + ((BPF_CORE_READ(regs, si) + 4095) & ~4095ull);
 	ev->vma.pgoff = BPF_CORE_READ(regs, r9);
-	ev->vma.prot = BPF_CORE_READ(regs, dx) & 7;
+	ev->vma.prot = BPF_CORE_READ(regs, dx) & (MP_PROT_READ | MP_PROT_WRITE | MP_PROT_EXEC);
 	/* The file is the mmap's fd, still open at its return. */
 	fd = BPF_CORE_READ(regs, r8);
 	fds = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), files, fdt);

@@ -48,7 +48,11 @@ enum mp_kind {
 	MP_COMM,		/* a thread renamed itself */
 };
 
-/* Lost-event counters, indexed like enum mpf_event_type, plus bookkeeping. */
+/*
+ * Lost-event counters, one per kind of event the kernel side can fail to
+ * send.  Not the file's event types: record maps each to one (MP_LOST_OTHER
+ * has none in this version).
+ */
 enum mp_lost {
 	MP_LOST_PAGE = 0,
 	MP_LOST_HEAP = 1,
@@ -58,7 +62,7 @@ enum mp_lost {
 	MP_LOST__MAX,
 };
 
-/* The heap functions, in the order of enum mpf_heap_func. */
+/* The heap functions; record maps them to the file's (enum mpf_heap_func). */
 enum mp_heap_func {
 	MP_MALLOC = 0,
 	MP_CALLOC,
@@ -146,12 +150,17 @@ struct mp_fork {
 #define MP_PATH_BUF		2048	/* a file's path, as its components, last first */
 #define MP_PATH_DEPTH		32
 
+/* A mapping's rights: the values of mmap(2)'s PROT_*, which the file's MPF_PROT_* share. */
+#define MP_PROT_READ		0x1
+#define MP_PROT_WRITE		0x2
+#define MP_PROT_EXEC		0x4
+
 struct mp_vma {
 	__u64 start, end;
 	__u64 pgoff;		/* bytes, or MP_PGOFF_UNKNOWN */
 	__u64 ino;
 	__u32 dev;		/* the kernel's dev_t: major << 20 | minor */
-	__u32 prot;		/* MPF_PROT_* */
+	__u32 prot;		/* MP_PROT_* */
 };
 
 struct mp_exec {
@@ -198,7 +207,7 @@ struct mp_cache {
 	__u64 ips[];
 };
 
-/* The calls of MP_VMCALL, in the order of enum mpf_vm_call. */
+/* The calls of MP_VMCALL; record maps them to the file's (enum mpf_vm_call). */
 enum mp_vm_call {
 	MP_VM_MMAP = 0,
 	MP_VM_MUNMAP,

@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf/buildid.h"
 #include "elf/buildid-cache.h"
+#include "elf/buildid.h"
 #include "elf/lookup.h"
 #include "elf/segments.h"
 #include "lib/text.h"

@@ -270,6 +270,9 @@ int model__add(struct model *m, const struct mpf_record *rec)
 
 	m->nrec++;
 	m->now = rec->time;
+	/* What the trace holds, whatever the filters and stops let through. */
+	if (ev >= 0)
+		m->stats.events[ev]++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
 		return 0;
 	if (ev >= 0 && m->filtered && !model__passes(m, rec))
@@ -322,14 +325,12 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_USTACK:
 		return model__on_ustack(m, &rec->ustack);
 	case MPF_REC_PAGE_ALLOC:
-		m->stats.events[MPF_EV_PAGE]++;
 		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
 			m->stats.ignored++;
 			return 0;
 		}
 		return model__on_page_alloc(m, &rec->page_alloc);
 	case MPF_REC_PAGE_FREE:
-		m->stats.events[MPF_EV_PAGE]++;
 		if (rec->page_free.order > PAGE_ORDER_MAX) {
 			m->stats.ignored++;
 			return 0;
@@ -337,7 +338,6 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 		model__on_page_free(m, rec);
 		return 0;
 	case MPF_REC_HEAP_ALLOC:
-		m->stats.events[MPF_EV_HEAP]++;
 		/* ptr 0: the allocation failed, nothing was allocated. */
 		if (!rec->heap_alloc.ptr)
 			return 0;
@@ -349,34 +349,28 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 				   rec->heap_alloc.stack_id, rec->heap_alloc.ptr,
 				   rec->heap_alloc.size);
 	case MPF_REC_HEAP_FREE:
-		m->stats.events[MPF_EV_HEAP]++;
 		/* A free by a pid never seen cannot free anything recorded. */
 		if (!hmap__find(&m->pids, rec->heap_free.pid, 0))
 			return 0;
 		return heap__free(m, rec->heap_free.pid, rec->heap_free.tid, rec->heap_free.ptr);
 	case MPF_REC_HEAP_REALLOC:
-		m->stats.events[MPF_EV_HEAP]++;
 		if (rec->heap_realloc.ptr && rec->heap_realloc.size > HEAP_SIZE_MAX) {
 			m->stats.ignored++;
 			return 0;
 		}
 		return model__on_realloc(m, &rec->heap_realloc);
 	case MPF_REC_CACHE_ADD:
-		m->stats.events[MPF_EV_CACHE]++;
 		return model__on_cache_add(m, &rec->cache_add);
 	case MPF_REC_CACHE_DEL:
-		m->stats.events[MPF_EV_CACHE]++;
 		model__on_cache_del(m, &rec->cache_del);
 		return 0;
 	case MPF_REC_VM:
-		m->stats.events[MPF_EV_MMAP]++;
 		if (rec->vm.call >= MPF_VM__MAX) {
 			m->stats.ignored++;
 			return 0;
 		}
 		return model__on_vm(m, &rec->vm);
 	case MPF_REC_RSS:
-		m->stats.events[MPF_EV_RSS]++;
 		return model__on_rss(m, &rec->rss);
 	case MPF_REC_LOST:
 		ev = rec->lost.event;

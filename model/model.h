@@ -63,7 +63,7 @@ struct model_site {
 
 struct model_stats {
 	uint64_t records[MPF_REC__MAX];	/* by type; [0] counts unknown types */
-	uint64_t events[MPF_EV__MAX];	/* event records read, per event type */
+	uint64_t events[MPF_EV__MAX];	/* event records read, per type, filtered or not */
 	uint64_t lost[MPF_EV__MAX];	/* the sum of the LOST records */
 	bool has_end;
 	struct mpf_end end;

@@ -13,9 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "record/record.h"
-#include "util.h"
 #include "memprof.skel.h"
+#include "record/record.h"
 
 /* The heap probes on one libc for one process (pid -1: every process). */
 struct probe_set {
@@ -288,7 +287,8 @@ static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
 	ps->path = NULL;
 }
 
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *single_step)
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
+			const struct probe_site **decoded)
 {
 	struct probe_site sites[PROBE_MAX_SITES];
 	struct probe_set *ps;
@@ -296,6 +296,8 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 	struct stat st;
 	int nr = -1, err = 0;
 
+	if (decoded)
+		*decoded = NULL;
 	if (stat(path, &st))
 		return -errno;
 	for (size_t i = 0; i < b->nr_sets; i++) {
@@ -339,12 +341,6 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
 		struct bpf_link *l;
 
-		if (!sites[i].emulated && !seen)
-			(*single_step)++;
-		if (!seen)
-			debug("probe %s at %s+0x%" PRIx64 " (entry +%" PRIu64 ")%s", sites[i].func,
-			      path, sites[i].offset, sites[i].offset - sites[i].entry,
-			      sites[i].emulated ? "" : ", single-stepped");
 		l = bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), pid, path,
 						    sites[i].offset, &entry);
 		if (!l)
@@ -365,17 +361,20 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *sing
 		b->nr_sets--;
 		return err;
 	}
+	/* Decoded for this file now: the caller may want to say where the probes went. */
+	if (decoded && !seen)
+		*decoded = ps->sites;
 	return nr;
 }
 
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
 {
-	int dummy = 0, err;
+	int err;
 
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		if (b->sets[i].pid != parent)
 			continue;
-		err = mp_bpf__attach_heap(b, b->sets[i].path, child, &dummy);
+		err = mp_bpf__attach_heap(b, b->sets[i].path, child, NULL);
 		if (err < 0)
 			return err;
 	}

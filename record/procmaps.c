@@ -16,8 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "elf/buildid.h"
 #include "elf/buildid-cache.h"
+#include "elf/buildid.h"
 #include "elf/segments.h"
 #include "record/record.h"
 

@@ -1,8 +1,8 @@
 /*
- * Internal interfaces of the record command: BPF loading and event
- * consumption, /proc maps and build-id capture, heap probe placement and the
- * launched workload.  Nothing here is seen by report: the two meet only in
- * format/.
+ * The parts of recording (record/): BPF loading and event consumption, /proc
+ * maps and build-id capture, leaf callers, heap probe placement and the
+ * launched workload; record/recorder.h puts them together.  Nothing here is
+ * seen by report: the two meet only in format/.
  */
 #ifndef MEMPROF_RECORD_H
 #define MEMPROF_RECORD_H
@@ -106,8 +106,6 @@ int workload__prepare(struct workload *wl, char **argv);
 /* Lets the child exec; returns 0, or -errno when it could not run the command. */
 int workload__start(struct workload *wl);
 
-#endif
-
 /* ---- bpf.c: the BPF programs, their maps and links ---- */
 
 struct mp_bpf_opts {
@@ -130,9 +128,11 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b);
  * Attaches the heap probes to the libc at path, for process pid or, with -1,
  * for every process mapping it (the programs filter by target).  Once per file
  * and pid.  Returns the number of probe sites attached (0 if already there),
- * or -errno.  Sites the kernel must single-step are counted in *single_step.
+ * or -errno.  When the file's sites were decoded by this call, *decoded (if
+ * not NULL) points to them, valid until the probes are detached.
  */
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid, int *single_step);
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
+			const struct probe_site **decoded);
 /* A new child process gets the probes its parent has. */
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child);
 /* Removes the probes of a process that exited. */
@@ -151,3 +151,5 @@ int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
 /* Detaches every program; events already in the buffer can still be consumed. */
 void mp_bpf__detach(struct mp_bpf *b);
 void mp_bpf__destroy(struct mp_bpf *b);
+
+#endif

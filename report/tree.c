@@ -1,16 +1,17 @@
 /*
- * The aggregation tree.  Paths are added one site at a time; nodes are found by (parent, name id) in a hash map, so adding is
+ * The aggregation tree (report/tree.h).  Paths are added one site at a time;
+ * nodes are found by (parent, name id) in a hash map, so adding is
  * independent of how many children a node has (the top level of a
  * system-wide trace has one per process).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "lib/array.h"
+#include "lib/hashmap.h"
 #include "report/tree.h"
-
-/* ---- tree ---- */
 
 struct tree {
 	struct tree_node *nodes;
@@ -61,22 +62,29 @@ void tree__delete(struct tree *t)
 	free(t);
 }
 
-static int tree__add2(struct tree *t, const uint32_t *path, size_t n, uint64_t value,
-		      uint64_t cache)
+static void node_add(struct tree_node *n, const uint64_t *v)
+{
+	for (int k = 0; k < TREE_VALUES; k++)
+		n->v[k] += v[k];
+}
+
+int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v)
 {
 	uint32_t cur = TREE_ROOT;
+	bool any = false;
 	int err;
 
-	if (!value && !cache)
+	for (int k = 0; k < TREE_VALUES; k++)
+		any |= v[k] != 0;
+	if (!any)
 		return 0;
-	t->nodes[TREE_ROOT].value += value;
-	t->nodes[TREE_ROOT].cache += cache;
+	node_add(&t->nodes[TREE_ROOT], v);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t *v = hmap__find(&t->children, cur, path[i]);
+		uint64_t *found = hmap__find(&t->children, cur, path[i]);
 		uint32_t node;
 
-		if (v) {
-			node = (uint32_t)*v;
+		if (found) {
+			node = (uint32_t)*found;
 		} else {
 			err = tree__new_node(t, cur, path[i], &node);
 			if (!err)
@@ -87,38 +95,38 @@ static int tree__add2(struct tree *t, const uint32_t *path, size_t n, uint64_t v
 			t->nodes[node].next = t->nodes[cur].child;
 			t->nodes[cur].child = node;
 		}
-		t->nodes[node].value += value;
-		t->nodes[node].cache += cache;
+		node_add(&t->nodes[node], v);
 		cur = node;
 	}
 	return 0;
 }
 
-int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value)
+struct sort_ctx {
+	const struct tree_node *nodes;
+	const struct strtab *names;
+	const struct tree_order *o;
+};
+
+static int node_cmp(const void *pa, const void *pb, void *arg)
 {
-	return tree__add2(t, path, n, value, 0);
+	const struct sort_ctx *c = arg;
+	const struct tree_node *a = &c->nodes[*(const uint32_t *)pa];
+	const struct tree_node *b = &c->nodes[*(const uint32_t *)pb];
+	uint64_t wa = c->o->weight(a), wb = c->o->weight(b);
+
+	if (wa != wb)
+		return wa > wb ? -1 : 1;
+	if (c->o->second) {
+		wa = c->o->second(a);
+		wb = c->o->second(b);
+		if (wa != wb)
+			return wa > wb ? -1 : 1;
+	}
+	return strcmp(strtab__str(c->names, a->name), strtab__str(c->names, b->name));
 }
 
-int tree__add_cache(struct tree *t, const uint32_t *path, size_t n, uint64_t bytes)
-{
-	return tree__add2(t, path, n, 0, bytes);
-}
-
-/* qsort has no context argument; tree__finish is not reentrant anyway. */
-static const struct tree_node *sort_nodes;
-static const struct strtab *sort_names;
-
-static int node_cmp(const void *pa, const void *pb)
-{
-	const struct tree_node *a = &sort_nodes[*(const uint32_t *)pa];
-	const struct tree_node *b = &sort_nodes[*(const uint32_t *)pb];
-
-	if (a->value + a->cache != b->value + b->cache)
-		return a->value + a->cache > b->value + b->cache ? -1 : 1;
-	return strcmp(strtab__str(sort_names, a->name), strtab__str(sort_names, b->name));
-}
-
-int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold, uint32_t other)
+int tree__finish(struct tree *t, const struct strtab *names, const struct tree_order *o,
+		 uint64_t threshold, uint32_t other)
 {
 	uint32_t *kids = NULL;
 	size_t cap = 0, nr_nodes = t->nr;
@@ -126,8 +134,9 @@ int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold,
 
 	/* Only the nodes added by tree__add have children; [other] nodes never do. */
 	for (size_t p = 0; p < nr_nodes; p++) {
-		uint64_t folded = 0, folded_cache = 0;
-		size_t n = 0, kept = 0;
+		uint64_t folded[TREE_VALUES] = { 0 };
+		size_t n = 0, kept = 0, nfolded = 0;
+		struct sort_ctx ctx;
 		uint32_t c, prev;
 
 		for (c = t->nodes[p].child; c != TREE_NONE; c = t->nodes[c].next) {
@@ -138,32 +147,31 @@ int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold,
 		}
 		if (!n)
 			continue;
-		sort_nodes = t->nodes;
-		sort_names = names;
-		qsort(kids, n, sizeof(*kids), node_cmp);
+		ctx = (struct sort_ctx){ .nodes = t->nodes, .names = names, .o = o };
+		qsort_r(kids, n, sizeof(*kids), node_cmp, &ctx);
 
 		for (size_t i = 0; i < n; i++) {
 			const struct tree_node *k = &t->nodes[kids[i]];
 
-			if (threshold && k->value + k->cache < threshold) {
-				folded += k->value;
-				folded_cache += k->cache;
+			if (threshold && o->weight(k) < threshold) {
+				for (int j = 0; j < TREE_VALUES; j++)
+					folded[j] += k->v[j];
+				nfolded++;
 			} else {
 				kids[kept++] = kids[i];
 			}
 		}
-		if (folded || folded_cache) {
-			uint32_t o;
+		if (nfolded) {
+			uint32_t idx;
 
-			err = tree__new_node(t, (uint32_t)p, other, &o);
+			err = tree__new_node(t, (uint32_t)p, other, &idx);
 			if (err)
 				goto out;
-			t->nodes[o].value = folded;
-			t->nodes[o].cache = folded_cache;
+			memcpy(t->nodes[idx].v, folded, sizeof(folded));
 			err = ARRAY_RESERVE(kids, cap, kept + 1);
 			if (err)
 				goto out;
-			kids[kept++] = o;
+			kids[kept++] = idx;
 		}
 
 		prev = TREE_NONE;
@@ -183,39 +191,11 @@ const struct tree_node *tree__node(const struct tree *t, uint32_t i)
 	return i < t->nr ? &t->nodes[i] : NULL;
 }
 
-void xml_text(FILE *f, const char *str, size_t max)
+uint64_t tree__self(const struct tree *t, const struct tree_node *n, unsigned int k)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t done = 0;
+	uint64_t self = n->v[k];
 
-	while (*s) {
-		size_t n = utf8_len(s);
-
-		if (!n || (*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r'))
-			n = 0;
-		if (done + (n ? n : 1) > max)
-			break;
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			if (n)
-				fwrite(s, 1, n, f);
-			else
-				fputc('?', f);
-		}
-		n = n ? n : 1;
-		s += n;
-		done += n;
-	}
+	for (uint32_t c = n->child; c != TREE_NONE; c = t->nodes[c].next)
+		self -= t->nodes[c].v[k];
+	return self;
 }

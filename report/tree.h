@@ -1,53 +1,55 @@
 /*
- * The aggregation tree the report prints: one node per distinct path prefix
- * of names (strtab ids), each holding the bytes of every path through it.
+ * The aggregation tree the views print: one node per distinct path prefix of
+ * names (strtab ids), each holding, per value the view defines, the sum of
+ * every path through it (report: bytes, page cache bytes, blocks; diff: the
+ * bytes of each trace).
  */
 #ifndef MEMPROF_REPORT_TREE_H
 #define MEMPROF_REPORT_TREE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "lib/strtab.h"
-#include "lib/text.h"
-
-/*
- * s as XML text or attribute value, at most max bytes of it (never half a
- * character): markup characters escaped, and what XML 1.0 cannot hold
- * (invalid UTF-8, control characters but tab and newlines) as '?'.
- */
-void xml_text(FILE *f, const char *s, size_t max);
-
-/* ---- the tree ---- */
 
 #define TREE_ROOT 0		/* the unnamed root; its children are the top level */
 #define TREE_NONE UINT32_MAX
+#define TREE_VALUES 3		/* values per node */
 
 struct tree_node {
 	uint32_t name;		/* strtab id */
 	uint32_t parent;
 	uint32_t child;		/* first child, TREE_NONE for a leaf */
 	uint32_t next;		/* next sibling, TREE_NONE for the last */
-	uint64_t value;		/* bytes of every path through this node */
-	uint64_t cache;		/* page cache bytes of those paths, apart (--format=json) */
+	uint64_t v[TREE_VALUES];	/* of every path through this node */
+};
+
+/* How tree__finish orders children and which it folds. */
+struct tree_order {
+	/* Larger first; a child whose weight is under the threshold is folded. */
+	uint64_t (*weight)(const struct tree_node *n);
+	/* NULL, or larger first among children of equal weight; then by name. */
+	uint64_t (*second)(const struct tree_node *n);
 };
 
 struct tree;
 
 struct tree *tree__new(void);
 void tree__delete(struct tree *t);
-/* Adds value to each node of path (names, top level first), creating them.  0 or -ENOMEM. */
-int tree__add(struct tree *t, const uint32_t *path, size_t n, uint64_t value);
-/* The same for page cache bytes, kept apart from the value; ordering counts both. */
-int tree__add_cache(struct tree *t, const uint32_t *path, size_t n, uint64_t bytes);
 /*
- * Orders every node's children by value, largest first, then by name, and
- * when threshold (bytes) is not 0 replaces the children worth less than it by
- * one last child named other holding their sum.  Call once, after the adds.
- * 0 or -ENOMEM.
+ * Adds v[0..TREE_VALUES) to each node of path (names, top level first),
+ * creating them; nothing when every value is 0.  0 or -ENOMEM.
  */
-int tree__finish(struct tree *t, const struct strtab *names, uint64_t threshold, uint32_t other);
+int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v);
+/*
+ * Orders every node's children by o, and when threshold is not 0 replaces
+ * the children whose weight is under it by one last child named other
+ * holding their sums.  Call once, after the adds.  0 or -ENOMEM.
+ */
+int tree__finish(struct tree *t, const struct strtab *names, const struct tree_order *o,
+		 uint64_t threshold, uint32_t other);
 const struct tree_node *tree__node(const struct tree *t, uint32_t i);
+/* Value k of node n less what its children hold: what paths ending at n hold. */
+uint64_t tree__self(const struct tree *t, const struct tree_node *n, unsigned int k);
 
 #endif

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "format/mpf.h"
 #include "elf/lookup.h"
+#include "format/mpf.h"
 
 struct model;
 struct model_file;

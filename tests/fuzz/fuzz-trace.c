@@ -13,6 +13,7 @@
  * Both define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so the reader and the
  * archive's table ignore CRCs and mutated bytes reach the decoding behind them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,9 +24,11 @@
 
 #include "format/archive.h"
 #include "format/mpf.h"
+#include "lib/strtab.h"
 #include "model/model.h"
-#include "report/report.h"
+#include "output/output.h"
 #include "report/tree.h"
+#include "report/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,13 +69,16 @@ static void touch(const void *p, size_t len)
 
 static int intern(struct strtab *names, const char *s, uint32_t *id)
 {
-	int v = strtab__intern(names, s);
-
-	if (v < 0)
-		return v;
-	*id = (uint32_t)v;
-	return 0;
+	return strtab__intern_id(names, s, id);
 }
+
+/* The fuzzer's trees are ordered by bytes, as report's. */
+static uint64_t weight(const struct tree_node *n)
+{
+	return n->v[VIEW_VALUE];
+}
+
+static const struct tree_order order = { .weight = weight };
 
 /*
  * What report does per site, with each frame named by the mapping and file
@@ -154,12 +160,12 @@ static void views(struct model *m, bool reverse, bool live)
 				path[a] = path[b];
 				path[b] = x;
 			}
-			if (tree__add(t, path, n, value))
+			if (tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value }))
 				goto out;
 		}
 		if (model__site(m, ev, model__nr_sites(m, ev)))
 			abort();
-		if (tree__finish(t, names, 4096, other))
+		if (tree__finish(t, names, &order, 4096, other))
 			goto out;
 		output_tree__print(sink, t, names, &sec);
 		output_folded__print(sink, t, names);

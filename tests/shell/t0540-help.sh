@@ -1,14 +1,15 @@
 #!/bin/bash
-# The help of the commands that read traces matches their man pages: the
-# synopsis of `memprof CMD --help` is the man page's SYNOPSIS line for line,
-# `memprof help CMD` prints the same, every option --help lists is
-# documented in the man page, and `memprof --help` lists every command.
+# The help of every command matches its man page: the synopsis of
+# `memprof CMD --help` is the man page's SYNOPSIS line for line, `memprof help
+# CMD` prints the same, every option --help lists is documented in the man
+# page and every option the man page documents is in --help, and `memprof
+# --help` lists every command.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$MEMPROF" ] || fail "$MEMPROF is not built"
 
 "$MEMPROF" --help >"$T/main" || fail "memprof --help failed"
-for cmd in report archive buildid-list buildid-cache script diff; do
+for cmd in record report archive buildid-list buildid-cache script diff; do
 	doc=$ROOT/Documentation/memprof-$cmd.txt
 	[ -f "$doc" ] || fail "$doc is missing"
 	grep -q "^   $cmd " "$T/main" || fail "memprof --help does not list $cmd"
@@ -28,7 +29,12 @@ for cmd in report archive buildid-list buildid-cache script diff; do
 $(cat "$T/diff")"
 
 	for opt in $(grep -o -- '--[a-z][a-z-]*' "$T/help" | sort -u); do
-		grep -q -- "^$opt[=:]" "$doc" || fail "$opt of memprof $cmd is not in $doc"
+		grep -q -- "^$opt[=:[]" "$doc" || fail "$opt of memprof $cmd is not in $doc"
+	done
+	# and the other way: each option of the man page's OPTIONS is in --help
+	for opt in $(awk '/^OPTIONS$/ { o = 1; next } o && /^[A-Z][A-Z ]*$/ { exit }
+			  o && /^--[a-z]/ { sub(/[=:[].*/, ""); print }' "$doc" | sort -u); do
+		grep -q -- "$opt\b" "$T/help" || fail "$opt of $doc is not in memprof $cmd --help"
 	done
 done
 exit 0

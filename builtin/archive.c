@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,23 +15,18 @@
 #include <unistd.h>
 
 #include "builtin.h"
-#include "format/archive.h"
-#include "report/input.h"
+#include "builtin/input.h"
+#include "builtin/parse-options.h"
+#include "builtin/util.h"
 #include "elf/lookup.h"
+#include "format/archive.h"
 #include "model/model.h"
-#include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-archive.txt. */
-static const char archive_help[] =
-	"memprof archive [-i FILE] [-o OUT] [--all] [--symfs=DIR] [--buildid-dir=DIR]\n"
-	"\n"
-	"    -i, --input FILE    the trace (or archive) to pack (default: memprof.data)\n"
-	"    -o, --output OUT    the archive to write (default: FILE.archive)\n"
-	"    --all               every file the trace maps, not only those of its stacks\n"
-	"    --symfs=DIR         look for the recorded files under DIR first\n"
-	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
-	"                        else ~/.cache/memprof)\n"
-	"    -h, --help          show this help\n";
+static const char *const archive_usage[] = {
+	"memprof archive [-i FILE] [-o OUT] [--all] [--symfs=DIR] [--buildid-dir=DIR]",
+	NULL,
+};
 
 
 struct archive_opts {
@@ -41,47 +35,6 @@ struct archive_opts {
 	bool all;
 };
 
-enum {
-	OPT_ALL = 256,
-};
-
-static int parse_options(int argc, char **argv, struct archive_opts *o, bool *done)
-{
-	static const struct option long_opts[] = {
-		INPUT_LONG_OPTIONS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	int c;
-
-	*done = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:o:h", long_opts, NULL)) != -1) {
-		if (input_opts__parse(&o->in, c, optarg))
-			continue;
-		switch (c) {
-		case 'o':
-			o->output = optarg;
-			break;
-		case OPT_ALL:
-			o->all = true;
-			break;
-		case 'h':
-			*done = true;
-			return usage(archive_help, 0);
-		default:
-			return option_error("archive", c, argv);
-		}
-	}
-	if (optind < argc)
-		return error("unexpected argument '%s'; the trace is given with -i FILE",
-			     argv[optind]),
-		       EXIT_USAGE;
-	return 0;
-}
 
 struct archive_stats {
 	unsigned int elf, debug, missing;
@@ -159,13 +112,25 @@ int cmd_archive(int argc, char **argv)
 	struct stat in_st, out_st;
 	char *out = NULL, *tmp = NULL;
 	struct input in = { 0 };
-	bool done, *want = NULL;
+	bool *want = NULL;
 	size_t nfiles, nobid = 0;
 	int ret, err, fd = -1;
 
-	ret = parse_options(argc, argv, &opts, &done);
-	if (ret || done)
-		return ret;
+	const struct option options[] = {
+		OPT_INPUT_FILE(&opts.in, "the trace (or archive) to pack (default: memprof.data)"),
+		OPT_STRING('o', "output", &opts.output, "OUT",
+			   "the archive to write (default: FILE.archive)"),
+		OPT_BOOL(0, "all", &opts.all, "every file the trace maps, not only those of its stacks"),
+		OPT_INPUT_FILES(&opts.in),
+		OPT_END(),
+	};
+
+	argc = parse_options(argc, argv, "archive", options, archive_usage, 0);
+	if (argc < 0)
+		return argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
+	if (argc > 0)
+		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
+		       EXIT_USAGE;
 	ret = 1;
 	if (opts.output)
 		out = strdup(opts.output);

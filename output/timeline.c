@@ -5,10 +5,11 @@
  * from the first point to the last, and the last line says each type's peak
  * and when it was reached, which may fall between rows.
  */
+#include <errno.h>
 #include <inttypes.h>
 
 #include "model/model.h"
-#include "report/report.h"
+#include "output/output.h"
 
 static void print_cell(FILE *f, uint64_t bytes)
 {

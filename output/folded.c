@@ -4,10 +4,12 @@
  * value is what its last node holds beyond its children, i.e. the bytes of the
  * stacks that end there.  Lines are sorted, so outputs diff well.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "lib/array.h"
+#include "output/output.h"
 #include "report/tree.h"
 
 struct folded {
@@ -29,7 +31,7 @@ static int walk(struct folded_walk *w, uint32_t idx)
 	const struct tree_node *n = tree__node(w->t, idx);
 	const char *name = strtab__str(w->names, n->name);
 	size_t nlen = strlen(name), saved = w->len;
-	uint64_t self = n->value;
+	uint64_t self = tree__self(w->t, n, VIEW_VALUE);
 	int err;
 
 	err = ARRAY_RESERVE(w->buf, w->cap, w->len + nlen + 2);
@@ -41,7 +43,6 @@ static int walk(struct folded_walk *w, uint32_t idx)
 	w->len += nlen;
 
 	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(w->t, c)->next) {
-		self -= tree__node(w->t, c)->value;
 		err = walk(w, c);
 		if (err)
 			return err;

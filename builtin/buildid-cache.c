@@ -7,33 +7,26 @@
  */
 #include <fcntl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "builtin.h"
-#include "elf/buildid.h"
+#include "builtin/input.h"
+#include "builtin/parse-options.h"
+#include "builtin/util.h"
 #include "elf/buildid-cache.h"
-#include "report/input.h"
+#include "elf/buildid.h"
 #include "elf/lookup.h"
 #include "model/model.h"
-#include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-buildid-cache.txt. */
-static const char buildid_cache_help[] =
-	"memprof buildid-cache [--buildid-dir=DIR] -a FILE...\n"
-	"memprof buildid-cache [--buildid-dir=DIR] -i FILE [--all] [--symfs=DIR]\n"
-	"\n"
-	"    -a, --add FILE      add this ELF or separate debug info file\n"
-	"    -i, --input FILE    add the files this trace or archive names\n"
-	"    --all               with -i: every file the trace maps, not only those of its\n"
-	"                        stacks\n"
-	"    --symfs=DIR         with -i: look for the recorded files under DIR first\n"
-	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
-	"                        else ~/.cache/memprof)\n"
-	"    -h, --help          show this help\n";
+static const char *const buildid_cache_usage[] = {
+	"memprof buildid-cache [--buildid-dir=DIR] -a FILE...",
+	"memprof buildid-cache [--buildid-dir=DIR] -i FILE [--all] [--symfs=DIR]",
+	NULL,
+};
 
 
 struct buildid_cache_opts {
@@ -43,50 +36,13 @@ struct buildid_cache_opts {
 	bool all;
 };
 
-enum {
-	OPT_ALL = 256,
-};
 
-static int parse_options(int argc, char **argv, struct buildid_cache_opts *o, bool *done)
+/* -a FILE: argc bounds the number of files, so opts.add has room for all. */
+static int opt_add(const struct option *opt, const char *arg)
 {
-	static const struct option long_opts[] = {
-		{ "add", required_argument, NULL, 'a' },
-		INPUT_LONG_OPTIONS,
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	int c;
+	struct buildid_cache_opts *o = opt->value;
 
-	*done = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":a:i:h", long_opts, NULL)) != -1) {
-		if (input_opts__parse(&o->in, c, optarg))
-			continue;
-		switch (c) {
-		case 'a':
-			/* argc bounds the number of files: o->add has room for all. */
-			o->add[o->nr_add++] = optarg;
-			break;
-		case OPT_ALL:
-			o->all = true;
-			break;
-		case 'h':
-			*done = true;
-			return usage(buildid_cache_help, 0);
-		default:
-			return option_error("buildid-cache", c, argv);
-		}
-	}
-	if (optind < argc)
-		return error("unexpected argument '%s'; files are added with -a FILE",
-			     argv[optind]),
-		       EXIT_USAGE;
-	if (!o->nr_add == !o->in.path)
-		return error("give either files to add (-a FILE) or a trace (-i FILE); "
-			     "see 'memprof buildid-cache --help'"),
-		       EXIT_USAGE;
+	o->add[o->nr_add++] = arg;
 	return 0;
 }
 
@@ -197,15 +153,39 @@ int cmd_buildid_cache(int argc, char **argv)
 	struct buildid_cache_opts opts = { 0 };
 	char dir[MPF_PATH_MAX];
 	struct input in = { 0 };
-	bool done;
 	int ret;
+
+	const struct option options[] = {
+		OPT_CALLBACK('a', "add", &opts, "FILE", "add this ELF or separate debug info file",
+			     opt_add),
+		OPT_STRING('i', "input", &opts.in.path, "FILE",
+			   "add the files this trace or archive names"),
+		OPT_BOOL(0, "all", &opts.all,
+			 "with -i: every file the trace maps, not only those of its\nstacks"),
+		OPT_STRING(0, "symfs", &opts.in.symfs, "DIR",
+			   "with -i: look for the recorded files under DIR first"),
+		OPT_STRING(0, "buildid-dir", &opts.in.buildid_dir, "DIR",
+			   "the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
+			   "else ~/.cache/memprof)"),
+		OPT_END(),
+	};
 
 	opts.add = calloc((size_t)argc + 1, sizeof(*opts.add));
 	if (!opts.add)
 		return error("out of memory"), 1;
-	ret = parse_options(argc, argv, &opts, &done);
-	if (ret || done)
+	argc = parse_options(argc, argv, "buildid-cache", options, buildid_cache_usage, 0);
+	ret = argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
+	if (argc < 0)
 		goto out;
+	if (argc > 0) {
+		error("unexpected argument '%s'; files are added with -a FILE", argv[0]);
+		goto out;
+	}
+	if (!opts.nr_add == !opts.in.path) {
+		error("give either files to add (-a FILE) or a trace (-i FILE); "
+		      "see 'memprof buildid-cache --help'");
+		goto out;
+	}
 	ret = 1;
 	if (opts.in.path) {
 		if (input__open(&in, &opts.in))

@@ -1,20 +1,22 @@
 /*
- * The input of the commands that read traces (report, archive,
- * buildid-list, buildid-cache): a trace or an archive, read into a model,
- * with the lookup of the files it names set up (report/lookup.h) and the
- * stacks of record -g dwarf unwound on the way.  This is command-layer code:
- * it prints its errors and warnings.
+ * The input of the commands that read traces (report, script, diff, archive,
+ * buildid-list, buildid-cache): their shared options, and a trace or an
+ * archive read into a model, with the lookup of the files it names set up
+ * (elf/lookup.h) and the stacks of record -g dwarf unwound on the way.  This
+ * is command-layer code: it prints its errors and warnings.
  */
-#ifndef MEMPROF_REPORT_INPUT_H
-#define MEMPROF_REPORT_INPUT_H
+#ifndef MEMPROF_BUILTIN_INPUT_H
+#define MEMPROF_BUILTIN_INPUT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "builtin/parse-options.h"
+#include "elf/lookup.h"
 #include "format/archive.h"
 #include "format/mpf.h"
-#include "elf/lookup.h"
 
+struct input;
 struct model;
 struct unwinder;
 
@@ -23,23 +25,24 @@ struct input_opts {
 	const char *symfs;		/* --symfs DIR, or NULL */
 	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
 	bool no_archive;		/* read an archive's trace only, not its files */
+	/*
+	 * Called once the header is read and the model made, before the first
+	 * record (to set the model's filters, which may need the header); may be
+	 * NULL.  0, or 1 after printing an error.
+	 */
+	int (*prepare)(void *ctx, struct input *in);
 	/* Called for each event as the model applies it (model__set_event_hook); may be NULL. */
 	int (*on_event)(void *ctx, const struct mpf_record *rec, uint32_t image, uint32_t stack);
-	void *on_event_ctx;
+	void *ctx;			/* of prepare and on_event */
 };
 
-/* The options of every command that reads a trace: -i, --symfs, --buildid-dir. */
-enum {
-	INPUT_OPT_SYMFS = 0x1000,
-	INPUT_OPT_BUILDID_DIR,
-};
-#define INPUT_LONG_OPTIONS                                                        \
-	{ "input", required_argument, NULL, 'i' },                               \
-	{ "symfs", required_argument, NULL, INPUT_OPT_SYMFS },                   \
-	{ "buildid-dir", required_argument, NULL, INPUT_OPT_BUILDID_DIR }
-
-/* Takes getopt_long's option c with its argument if it is one of those: true if taken. */
-bool input_opts__parse(struct input_opts *o, int c, const char *arg);
+/* The options of every command that reads a trace: -i FILE, --symfs, --buildid-dir. */
+#define OPT_INPUT_FILE(in, help) OPT_STRING('i', "input", &(in)->path, "FILE", (help))
+#define OPT_INPUT_FILES(in)                                                                  \
+	OPT_STRING(0, "symfs", &(in)->symfs, "DIR", "look for the recorded files under DIR first"), \
+	OPT_STRING(0, "buildid-dir", &(in)->buildid_dir, "DIR",                             \
+		   "the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"                   \
+		   "else ~/.cache/memprof)")
 
 struct input {
 	struct mpf_header hdr;

@@ -11,12 +11,13 @@
  * Numbers are written through integers, never %f, so that a locale with a
  * decimal comma cannot break the file.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "model/model.h"
-#include "report/report.h"
-#include "report/tree.h"
+#include "output/escape.h"
+#include "output/output.h"
 
 #define TL_WIDTH	1200.0
 #define TL_HEIGHT	500.0

@@ -5,27 +5,22 @@
  * says before a report what the report will be missing.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "builtin.h"
-#include "report/input.h"
+#include "builtin/input.h"
+#include "builtin/parse-options.h"
+#include "builtin/util.h"
 #include "elf/lookup.h"
 #include "model/model.h"
-#include "util.h"
 
 /* Identical to the SYNOPSIS of Documentation/memprof-buildid-list.txt. */
-static const char buildid_list_help[] =
-	"memprof buildid-list [-i FILE] [--all] [--symfs=DIR] [--buildid-dir=DIR]\n"
-	"\n"
-	"    -i, --input FILE    the trace or archive (default: memprof.data)\n"
-	"    --all               every file the trace maps, not only those of its stacks\n"
-	"    --symfs=DIR         look for the recorded files under DIR first\n"
-	"    --buildid-dir=DIR   the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"
-	"                        else ~/.cache/memprof)\n"
-	"    -h, --help          show this help\n";
+static const char *const buildid_list_usage[] = {
+	"memprof buildid-list [-i FILE] [--all] [--symfs=DIR] [--buildid-dir=DIR]",
+	NULL,
+};
 
 
 struct buildid_list_opts {
@@ -33,43 +28,6 @@ struct buildid_list_opts {
 	bool all;
 };
 
-enum {
-	OPT_ALL = 256,
-};
-
-static int parse_options(int argc, char **argv, struct buildid_list_opts *o, bool *done)
-{
-	static const struct option long_opts[] = {
-		INPUT_LONG_OPTIONS,
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	int c;
-
-	*done = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:h", long_opts, NULL)) != -1) {
-		if (input_opts__parse(&o->in, c, optarg))
-			continue;
-		switch (c) {
-		case OPT_ALL:
-			o->all = true;
-			break;
-		case 'h':
-			*done = true;
-			return usage(buildid_list_help, 0);
-		default:
-			return option_error("buildid-list", c, argv);
-		}
-	}
-	if (optind < argc)
-		return error("unexpected argument '%s'; the trace is given with -i FILE",
-			     argv[optind]),
-		       EXIT_USAGE;
-	return 0;
-}
 
 /* The ELF column: where the file is, else why it is not. */
 static const char *elf_column(const struct lookup_result *r)
@@ -94,13 +52,23 @@ int cmd_buildid_list(int argc, char **argv)
 	struct buildid_list_opts opts = { .in = { .path = "memprof.data" } };
 	char hex[2 * MPF_BUILD_ID_MAX + 1], shown[MPF_PATH_MAX + 1];
 	struct input in = { 0 };
-	bool done, *want = NULL;
+	bool *want = NULL;
 	size_t nfiles;
 	int ret, err = 0;
 
-	ret = parse_options(argc, argv, &opts, &done);
-	if (ret || done)
-		return ret;
+	const struct option options[] = {
+		OPT_INPUT_FILE(&opts.in, "the trace or archive (default: memprof.data)"),
+		OPT_BOOL(0, "all", &opts.all, "every file the trace maps, not only those of its stacks"),
+		OPT_INPUT_FILES(&opts.in),
+		OPT_END(),
+	};
+
+	argc = parse_options(argc, argv, "buildid-list", options, buildid_list_usage, 0);
+	if (argc < 0)
+		return argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
+	if (argc > 0)
+		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
+		       EXIT_USAGE;
 	ret = 1;
 	if (input__open(&in, &opts.in))
 		goto out;

@@ -1,12 +1,11 @@
-/* Messages in git's style and small parsing helpers for the command layer. */
+/* The command layer's messages and parsing helpers (builtin/util.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "builtin/util.h"
 
 int verbose;
 
@@ -60,25 +59,4 @@ bool parse_u64(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-int option_error(const char *cmd, int c, char **argv)
-{
-	const char *arg = argv[optind - 1], *eq;
-
-	if (c == ':')
-		error("option '%s' needs a value; see 'memprof %s --help'", arg, cmd);
-	else if (optopt && optopt < 256 && strncmp(arg, "--", 2))
-		error("unknown option '-%c'; see 'memprof %s --help'", optopt, cmd);
-	else if (optopt && (eq = strchr(arg, '=')))
-		error("option '%.*s' takes no value", (int)(eq - arg), arg);
-	else
-		error("unknown option '%s'; see 'memprof %s --help'", arg, cmd);
-	return EXIT_USAGE;
-}
-
-int usage(const char *text, int status)
-{
-	fputs(text, status ? stderr : stdout);
-	return status;
 }

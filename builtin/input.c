@@ -1,6 +1,6 @@
 /*
  * Opening a trace or an archive for the commands that read them
- * (report/input.h): the archive's trailer is looked for first, then the
+ * (builtin/input.h): the archive's trailer is looked for first, then the
  * trace at the start of the file is read, no further than the archive says
  * it goes, into the model.
  */
@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builtin/input.h"
+#include "builtin/util.h"
 #include "elf/buildid-cache.h"
-#include "report/input.h"
+#include "lib/text.h"
 #include "model/model.h"
-#include "report/tree.h"
 #include "symbols/unwind.h"
-#include "util.h"
 
 static void open_error(const char *path, int err, const struct mpf_header *found)
 {
@@ -92,22 +92,6 @@ static struct mpf_archive *open_archive(const char *path)
 	return NULL;
 }
 
-bool input_opts__parse(struct input_opts *o, int c, const char *arg)
-{
-	switch (c) {
-	case 'i':
-		o->path = arg;
-		return true;
-	case INPUT_OPT_SYMFS:
-		o->symfs = arg;
-		return true;
-	case INPUT_OPT_BUILDID_DIR:
-		o->buildid_dir = arg;
-		return true;
-	}
-	return false;
-}
-
 int input__open(struct input *in, const struct input_opts *opts)
 {
 	struct lookup_opts lo = { .symfs = opts->symfs };
@@ -141,7 +125,11 @@ int input__open(struct input *in, const struct input_opts *opts)
 		return error("out of memory"), 1;
 	}
 	if (opts->on_event)
-		model__set_event_hook(in->model, opts->on_event, opts->on_event_ctx);
+		model__set_event_hook(in->model, opts->on_event, opts->ctx);
+	if (opts->prepare && opts->prepare(opts->ctx, in)) {
+		mpf_reader__close(r);
+		return 1;
+	}
 	err = read_trace(r, in->model, opts->path);
 	/* The model holds all that is needed: free the reader's buffers now. */
 	mpf_reader__close(r);
@@ -205,11 +193,7 @@ int input__files_with_events(struct input *in, bool *used)
 
 const char *input__hex(const uint8_t *b, uint32_t len, char *buf)
 {
-	if (!len)
-		return "none";
-	for (uint32_t i = 0; i < len && i < MPF_BUILD_ID_MAX; i++)
-		snprintf(buf + 2 * i, 3, "%02x", b[i]);
-	return buf;
+	return len ? hex_str(b, len < MPF_BUILD_ID_MAX ? len : MPF_BUILD_ID_MAX, buf) : "none";
 }
 
 const char *input__shown_path(const char *path, char buf[MPF_PATH_MAX + 1])

@@ -10,10 +10,12 @@
  * frame "all" is the whole width, at the bottom, each child above its
  * parent.  --threshold folds frames as in the tree.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "output/escape.h"
+#include "output/output.h"
 #include "report/tree.h"
 
 /* The script's W (SVG_WIDTH - 2 * SVG_XPAD), X and CW repeat these: change them together. */
@@ -90,9 +92,10 @@ static void frames(FILE *f, const struct tree *t, const struct strtab *names, ui
 {
 	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next) {
 		const struct tree_node *n = tree__node(t, c);
-		double w = (double)n->value * scale;
+		double w = (double)n->v[VIEW_VALUE] * scale;
 
-		frame(f, strtab__str(names, n->name), n->value, total, x, w, y - SVG_FRAME_H);
+		frame(f, strtab__str(names, n->name), n->v[VIEW_VALUE], total, x, w,
+		      y - SVG_FRAME_H);
 		frames(f, t, names, c, total, x, y - SVG_FRAME_H, scale);
 		x += w;
 	}

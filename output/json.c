@@ -7,41 +7,19 @@
  * (bytes / 1024 needs at most 10 decimals), so children add up to their
  * parent.  Documentation/memprof-report.txt describes the shape.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "output/escape.h"
+#include "output/output.h"
 #include "report/tree.h"
 
 static const char *const category_names[] = {
-	[REPORT_CAT_UNKNOWN] = "unknown",	[REPORT_CAT_PROCESS] = "process",
-	[REPORT_CAT_EXECUTABLE] = "executable", [REPORT_CAT_LIBRARY] = "library",
-	[REPORT_CAT_KERNEL] = "kernel",		[REPORT_CAT_OTHER] = "other",
+	[PATH_CAT_UNKNOWN] = "unknown",	      [PATH_CAT_PROCESS] = "process",
+	[PATH_CAT_EXECUTABLE] = "executable", [PATH_CAT_LIBRARY] = "library",
+	[PATH_CAT_KERNEL] = "kernel",	      [PATH_CAT_OTHER] = "other",
 };
-
-/* Names come from files and the trace: anything not UTF-8 becomes U+FFFD. */
-static void json_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', f);
-	while (*s) {
-		size_t n = utf8_len(s);
-
-		if (!n) {
-			fputs("\\ufffd", f);
-			s++;
-		} else if (*s == '"' || *s == '\\') {
-			fprintf(f, "\\%c", *s++);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(f, "\\u%04x", *s++);
-		} else {
-			fwrite(s, 1, n, f);
-			s += n;
-		}
-	}
-	fputc('"', f);
-}
 
 /* bytes / 1024, exactly: 1024 divides 10^10, so ten decimals always suffice. */
 static void json_kib(FILE *f, uint64_t bytes)
@@ -71,48 +49,54 @@ static void value(FILE *f, const struct report_section *sec, uint64_t v)
 /* The page cache bytes of a node: all of a cache section's, else those kept apart. */
 static uint64_t cache_of(const struct report_section *sec, const struct tree_node *n)
 {
-	return !strcmp(sec->event, "cache") ? n->value : n->cache;
+	return !strcmp(sec->event, "cache") ? n->v[VIEW_VALUE] : n->v[VIEW_CACHE];
 }
 
+/* A node's children as a "frames" array. */
+static void print_frames(FILE *f, const struct tree *t, const struct strtab *names,
+			 const struct report_section *sec, const struct path_frames *frames,
+			 const struct tree_node *n);
+
 static void print_node(FILE *f, const struct tree *t, const struct strtab *names,
-		       const struct report_section *sec, const struct report_frames *frames,
-		       uint32_t idx, uint64_t count)
+		       const struct report_section *sec, const struct path_frames *frames,
+		       const struct tree_node *n)
 {
-	const struct tree_node *n = tree__node(t, idx);
-	const uint64_t *fi = hmap__find(&frames->by_name, n->name, 0);
-	const struct report_frame *fr = fi ? &frames->v[*fi] : NULL;
-	bool first = true;
+	const struct path_frame *fr = path_frames__find(frames, n->name);
 
 	fputs("{\"name\":{\"executable\":", f);
-	json_string(f, fr && fr->executable != UINT32_MAX ? strtab__str(names, fr->executable)
-							    : "");
+	json_str(f, fr && fr->executable != UINT32_MAX ? strtab__str(names, fr->executable) : "");
 	fprintf(f, ",\"offset\":\"0x%" PRIx64 "\",\"functionName\":", fr ? fr->offset : 0);
-	json_string(f, strtab__str(names, n->name));
+	json_str(f, strtab__str(names, n->name));
 	fprintf(f, ",\"functionCategory\":\"%s\"},\"value\":",
-		category_names[fr ? fr->category : REPORT_CAT_UNKNOWN]);
-	value(f, sec, n->value);
+		category_names[fr ? fr->category : PATH_CAT_UNKNOWN]);
+	value(f, sec, n->v[VIEW_VALUE]);
 	fputs(",\"cacheValue\":", f);
 	value(f, sec, cache_of(sec, n));
 	/* --show=leaks and temporary: the blocks or allocations behind the bytes. */
-	if (sec->counts)
-		fprintf(f, ",\"count\":%" PRIu64, count);
+	if (sec->has_count)
+		fprintf(f, ",\"count\":%" PRIu64, n->v[VIEW_COUNT]);
+	print_frames(f, t, names, sec, frames, n);
+	fputs("}", f);
+}
+
+static void print_frames(FILE *f, const struct tree *t, const struct strtab *names,
+			 const struct report_section *sec, const struct path_frames *frames,
+			 const struct tree_node *n)
+{
 	fputs(",\"frames\":[", f);
 	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next) {
-		if (!first)
+		if (c != n->child)
 			fputc(',', f);
-		first = false;
-		print_node(f, t, names, sec, frames, c, report_child_count(t, sec, idx, count, c));
+		print_node(f, t, names, sec, frames, tree__node(t, c));
 	}
-	fputs("]}", f);
+	fputs("]", f);
 }
 
 int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
-		       const struct report_section *sec, const struct report_frames *frames,
+		       const struct report_section *sec, const struct path_frames *frames,
 		       bool first, bool last)
 {
 	const struct tree_node *root = tree__node(t, TREE_ROOT);
-	uint64_t count = sec->counts ? tree__node(sec->counts, TREE_ROOT)->value : 0;
-	bool first_child = true;
 
 	fputs(first ? "[" : ",", f);
 	fprintf(f,
@@ -127,16 +111,10 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 	value(f, sec, sec->total);
 	fputs(",\"cacheValue\":", f);
 	value(f, sec, !strcmp(sec->event, "cache") ? sec->total : sec->cache_total);
-	if (sec->counts)
-		fprintf(f, ",\"count\":%" PRIu64, count);
-	fputs(",\"frames\":[", f);
-	for (uint32_t c = root->child; c != TREE_NONE; c = tree__node(t, c)->next) {
-		if (!first_child)
-			fputc(',', f);
-		first_child = false;
-		print_node(f, t, names, sec, frames, c, report_child_count(t, sec, TREE_ROOT, count, c));
-	}
-	fputs("]}", f);
+	if (sec->has_count)
+		fprintf(f, ",\"count\":%" PRIu64, root->v[VIEW_COUNT]);
+	print_frames(f, t, names, sec, frames, root);
+	fputs("}", f);
 	if (last)
 		fputs("]\n", f);
 	return ferror(f) ? -EIO : 0;

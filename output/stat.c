@@ -8,14 +8,15 @@
  * A process is shown from its fork to its exit: the images its execs replaced
  * are folded into the last one.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "lib/text.h"
 #include "model/model.h"
-#include "report/report.h"
-#include "report/tree.h"
+#include "output/output.h"
 
 static void print_kib(FILE *f, uint64_t bytes)
 {

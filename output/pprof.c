@@ -14,14 +14,17 @@
  * address of a mapping, with one Line per function there, the inlined ones
  * first; a Mapping per mapped file range, with its path and build-id.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "lib/array.h"
+#include "lib/hashmap.h"
+#include "lib/strtab.h"
 #include "model/model.h"
-#include "report/report.h"
+#include "output/output.h"
 #include "symbols/symbolize.h"
-#include "report/tree.h"
 
 /* Functions at one address: the inlined ones and the one they are inlined into. */
 #define PPROF_LINES_MAX 64
@@ -352,15 +355,11 @@ int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct
 		snprintf(comment, sizeof(comment), "memprof: %s events", mpf_event_name(ev));
 		pb_uint(&pp.prof, 13, pprof__string(&pp, comment));
 	}
-	/*
-	 * The string table last, when every other field has interned its
-	 * strings.  "" is always id 0, so the first other empty string is the
-	 * end of the table (strtab__str's answer past it).
-	 */
-	for (uint32_t i = 0; i == 0 || *strtab__str(pp.strings, i); i++) {
-		const char *s = strtab__str(pp.strings, i);
+	/* The string table last, when every other field has interned its strings. */
+	for (uint32_t i = 0; i < strtab__count(pp.strings); i++) {
+		const char *str = strtab__str(pp.strings, i);
 
-		pb_data(&pp.prof, 6, s, strlen(s));
+		pb_data(&pp.prof, 6, str, strlen(str));
 	}
 	err = pp.err ? pp.err : pp.prof.err ? pp.prof.err : locs.err;
 	if (!err)

@@ -1,0 +1,679 @@
+/*
+ * memprof report: reads a trace written by `memprof record` and shows what
+ * allocated the memory still live at its end (or all memory allocated during
+ * it), as a call tree per event type, as folded stacks for flame graphs, as
+ * JSON, as a pprof profile or as an SVG flame graph; or, with --stat and
+ * --timeline, per process and over time.  It needs no root and no BPF: only
+ * the trace and, for names, the ELF files the trace recorded.
+ *
+ * The command layer: options, the passes over the trace, the warnings; the
+ * trees come from report/view.c and are written by output/.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "builtin/input.h"
+#include "builtin/parse-options.h"
+#include "builtin/util.h"
+#include "format/mpf.h"
+#include "lib/strtab.h"
+#include "lib/text.h"
+#include "model/model.h"
+#include "output/output.h"
+#include "report/path.h"
+#include "report/view.h"
+#include "symbols/symbolize.h"
+#include "symbols/unwind.h"
+
+/* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
+static const char *const report_usage[] = {
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]",
+	"               [--event=page|heap|cache|mmap] [--reverse] [--threshold=KIB]",
+	"               [--stat] [--timeline[=FILE.svg]]",
+	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]",
+	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]",
+	"               [--symfs=DIR] [--buildid-dir=DIR]",
+	NULL,
+};
+
+#define THRESHOLD_KIB_DEFAULT 256
+#define PIDS_MAX 64	/* in one --pid */
+#define TIMELINE_ROWS 20
+
+enum report_format {
+	FORMAT_TREE,
+	FORMAT_FOLDED,
+	FORMAT_JSON,
+	FORMAT_PPROF,
+	FORMAT_SVG,
+};
+
+static const char *const format_names[] = {
+	[FORMAT_TREE] = "tree",	  [FORMAT_FOLDED] = "folded", [FORMAT_JSON] = "json",
+	[FORMAT_PPROF] = "pprof", [FORMAT_SVG] = "svg",
+};
+
+struct report_opts {
+	struct input_opts in;	/* -i, --symfs, --buildid-dir */
+	enum report_show show;
+	int event;		/* enum mpf_event_type, or -1 for each one present */
+	bool reverse;
+	enum report_format format;
+	bool srcline;
+	uint64_t threshold_kib;
+	/* --pid, --comm, --time: the times in seconds from the trace's start until it is read. */
+	uint32_t pids[PIDS_MAX];
+	struct model_filter filter;
+	double time_start, time_end;
+	bool stat;
+	bool timeline;
+	const char *timeline_svg;	/* --timeline=FILE.svg */
+};
+
+struct report {
+	struct report_opts *opts;
+	struct input in;
+	struct model *model;	/* in.model */
+	struct strtab *names;
+	struct symbolizer *sym;
+	struct paths paths;
+	struct path_frames frames;	/* --format=json only */
+	struct tree *trees[MPF_EV__MAX];
+	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
+	struct report_section secs[MPF_EV__MAX];
+	bool merge_cache;	/* --format=json: cache sites go in the page tree, as cacheValue */
+};
+
+/* ---- options ---- */
+
+static int opt_show(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	int show = report_show_parse(arg);
+
+	if (show < 0)
+		return error("invalid --show '%s': expected live, alloc, count, leaks, peak or "
+			     "temporary", arg);
+	o->show = show;
+	return 0;
+}
+
+static int opt_event(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	o->event = mpf_event_parse(arg);
+	if (o->event < 0)
+		return error("unknown event type '%s': expected page, heap, cache or mmap", arg);
+	if (o->event == MPF_EV_RSS)
+		return error("rss samples make no call tree: see them with --stat or --timeline");
+	return 0;
+}
+
+static int opt_threshold(const struct option *opt, const char *arg)
+{
+	if (!parse_u64(arg, opt->value))
+		return error("invalid --threshold '%s': expected a number of KiB", arg);
+	return 0;
+}
+
+static int opt_folded(const struct option *opt, const char *arg)
+{
+	((struct report_opts *)opt->value)->format = FORMAT_FOLDED;
+	return 0;
+}
+
+static int opt_format(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	for (unsigned int f = 0; f < sizeof(format_names) / sizeof(format_names[0]); f++) {
+		if (!strcmp(arg, format_names[f])) {
+			o->format = f;
+			return 0;
+		}
+	}
+	return error("unknown --format '%s': expected tree, folded, json, pprof or svg", arg);
+}
+
+/* "PID[,PID...]" into o->pids. */
+static int opt_pid(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	const char *p = arg;
+
+	o->filter.npids = 0;
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9' || o->filter.npids == PIDS_MAX)
+			break;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v > UINT32_MAX)
+			break;
+		o->pids[o->filter.npids++] = (uint32_t)v;
+		if (!*end) {
+			o->filter.pids = o->pids;
+			return 0;
+		}
+		if (*end != ',')
+			break;
+		p = end + 1;
+	}
+	return error("invalid --pid '%s': expected PID[,PID...] (at most %d)", arg, PIDS_MAX);
+}
+
+/* One side of --time: seconds, or empty for an open end. */
+static bool parse_seconds(const char *s, size_t len, double *out)
+{
+	char buf[64], *end;
+
+	if (!len)
+		return true;
+	if (len >= sizeof(buf) || *s == '-' || *s == '+')
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	*out = strtod(buf, &end);
+	return !errno && end != buf && !*end && *out >= 0 && *out < 1e9;
+}
+
+/* "START,END" in seconds, either one empty. */
+static int opt_time(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	const char *comma = strchr(arg, ',');
+
+	o->time_start = 0;
+	o->time_end = 1e9;
+	if (!comma || !parse_seconds(arg, (size_t)(comma - arg), &o->time_start) ||
+	    !parse_seconds(comma + 1, strlen(comma + 1), &o->time_end) ||
+	    o->time_end < o->time_start)
+		return error("invalid --time '%s': expected START,END in seconds from the start "
+			     "of the trace", arg);
+	o->filter.has_time = true;
+	return 0;
+}
+
+static int opt_timeline(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	o->timeline = true;
+	o->timeline_svg = arg;
+	if (arg && !*arg)
+		return error("--timeline= needs a file name: --timeline=FILE.svg");
+	return 0;
+}
+
+/* 0: go on; otherwise the exit status (0 after --help), *done set. */
+static int parse_report_options(int argc, char **argv, struct report_opts *o, bool *done)
+{
+	const struct option opts[] = {
+		OPT_INPUT_FILE(&o->in, "the trace or archive to read (default: memprof.data)"),
+		OPT_CALLBACK(0, "show", o, "MODE",
+			     "live: bytes still allocated at the end of the trace\n"
+			     "(default); alloc: every byte allocated during it;\n"
+			     "count: the number of allocations during it;\n"
+			     "leaks: heap blocks never freed, and how many;\n"
+			     "peak: what was live when the most was;\n"
+			     "temporary: heap blocks freed before their thread\n"
+			     "allocated again",
+			     opt_show),
+		OPT_CALLBACK(0, "event", o, "TYPE",
+			     "only this event type: page, heap, cache or mmap\n"
+			     "(default: each one recorded)",
+			     opt_event),
+		OPT_BOOL(0, "stat", &o->stat,
+			 "per process: lifetime, exit status, RSS at start, end\n"
+			 "and peak, bytes allocated and freed per event type,\n"
+			 "mmap/munmap/mremap/brk calls (instead of the trees)"),
+		OPT_CALLBACK_OPTARG(0, "timeline", o, "FILE.svg",
+				    "live memory by type over time, as a table, or as\n"
+				    "an SVG chart written to FILE.svg (instead of the trees)",
+				    opt_timeline),
+		OPT_BOOL(0, "reverse", &o->reverse, "allocation sites first, their callers below them"),
+		OPT_CALLBACK(0, "threshold", &o->threshold_kib, "KIB",
+			     "fold nodes under KIB KiB into [other] (default: 256; 0: none)",
+			     opt_threshold),
+		OPT_CALLBACK(0, "format", o, "FORMAT",
+			     "tree (default), folded (stacks for flamegraph.pl),\n"
+			     "json, pprof (gzipped profile.proto), svg (flame graph)",
+			     opt_format),
+		OPT_CALLBACK_NOARG(0, "folded", o, "the same as --format=folded", opt_folded),
+		OPT_BOOL(0, "srcline", &o->srcline, "the source file and line after each function name"),
+		OPT_CALLBACK(0, "pid", o, "PID[,PID...]", "only the allocations of these processes",
+			     opt_pid),
+		OPT_STRING(0, "comm", &o->filter.comm, "NAME",
+			   "only the allocations of processes named NAME"),
+		OPT_CALLBACK(0, "time", o, "START,END",
+			     "only the events between these seconds from the start\n"
+			     "of the trace (either may be left out)",
+			     opt_time),
+		OPT_INPUT_FILES(&o->in),
+		OPT_END(),
+	};
+	int n = parse_options(argc, argv, "report", opts, report_usage, 0);
+
+	*done = n < 0;
+	if (n == PARSE_OPT_HELP)
+		return 0;
+	if (n < 0)
+		return EXIT_USAGE;
+	/* The kernel takes every page back when a process ends: only heap blocks leak. */
+	if (o->show == REPORT_SHOW_LEAKS) {
+		if (o->event >= 0 && o->event != MPF_EV_HEAP)
+			return error("--show=leaks is about heap blocks, not %s events: the kernel "
+				     "takes back a process's pages and mappings when it ends",
+				     mpf_event_name(o->event)),
+			       *done = true, EXIT_USAGE;
+		o->event = MPF_EV_HEAP;
+	}
+	if (o->show == REPORT_SHOW_TEMPORARY) {
+		if (o->event >= 0 && o->event != MPF_EV_HEAP)
+			return error("--show=temporary is about heap blocks, not %s events",
+				     mpf_event_name(o->event)),
+			       *done = true, EXIT_USAGE;
+		o->event = MPF_EV_HEAP;
+	}
+	if (n > 0)
+		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
+		       *done = true, EXIT_USAGE;
+	return 0;
+}
+
+/* ---- warnings ---- */
+
+static void warn_lost(const struct model_stats *st)
+{
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		uint64_t lost = st->lost[ev], seen = st->events[ev], total;
+
+		/* END carries the totals; the LOST records only what was noticed before it. */
+		if (st->has_end) {
+			if (st->end.lost[ev] > lost)
+				lost = st->end.lost[ev];
+			if (st->end.events[ev] > seen)
+				seen = st->end.events[ev];
+		}
+		if (!lost)
+			continue;
+		total = seen > UINT64_MAX - lost ? UINT64_MAX : seen + lost;
+		warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a larger -m", lost,
+			total, mpf_event_name(ev), 100.0 * (double)lost / (double)total);
+	}
+	if (st->undefined_stacks)
+		warning("%" PRIu64 " stack id%s used but not defined in the trace; "
+			"%s shown as [unknown]",
+			st->undefined_stacks, st->undefined_stacks == 1 ? "" : "s",
+			st->undefined_stacks == 1 ? "its stack is" : "those stacks are");
+	if (st->ignored)
+		warning("%" PRIu64 " event%s ignored as impossible (page orders above 13, "
+			"heap blocks above 2^63 bytes); the trace may be damaged",
+			st->ignored, st->ignored == 1 ? "" : "s");
+}
+
+/* One warning per file that frames needed and could not use. */
+static void warn_files(const struct report *rp)
+{
+	char buf[MPF_PATH_MAX + 1], buf2[MPF_PATH_MAX + 1], consequence[MPF_PATH_MAX + 64];
+	struct sym_file_status st;
+	const char *base;
+
+	for (size_t i = 0; i < model__nr_files(rp->model); i++) {
+		struct lookup_result res = { .fd = -1 };
+
+		symbolizer__file_status(rp->sym, i, &st);
+		base = strrchr(st.file->path, '/');
+		base = base && base[1] ? base + 1 : st.file->path;
+		snprintf(consequence, sizeof(consequence),
+			 "its frames are shown as [unknown] %s+0xOFFSET", base);
+		make_printable(consequence);
+		switch (st.state) {
+		case SYM_FILE_BAD:
+			if (st.elf_source != LOOKUP_NONE) {
+				/* Found, but libdwfl or its segments failed it. */
+				warning("cannot use '%s' (from the %s): %s; %s",
+					input__shown_path(st.elf_path ? st.elf_path : st.file->path, buf),
+					lookup_source_name(st.elf_source),
+					st.reason ? st.reason : "unreadable", consequence);
+				break;
+			}
+			res.path_reason = st.reason ? st.reason : "is unreadable";
+			/* fall through */
+		case SYM_FILE_MISMATCH:
+		case SYM_FILE_MISSING:
+			res.path_err = st.err;
+			res.path_mismatch = st.state == SYM_FILE_MISMATCH;
+			res.path_build_id_len = st.build_id_len;
+			memcpy(res.path_build_id, st.build_id, st.build_id_len);
+			res.archive_damaged = st.archive_damaged;
+			input__warn_missing(&rp->in, st.file->path, st.file->build_id,
+					    st.file->build_id_len, &res, consequence);
+			break;
+		case SYM_FILE_OK:
+			/* -v: where each file came from, as buildid-list says it. */
+			debug("'%s' from the %s ('%s')%s%s", input__shown_path(st.file->path, buf),
+			      lookup_source_name(st.elf_source),
+			      input__shown_path(st.elf_path ? st.elf_path : "", buf2),
+			      st.debug_source != LOOKUP_NONE ? ", debug info from the " : "",
+			      st.debug_source != LOOKUP_NONE ? lookup_source_name(st.debug_source)
+							     : "");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Processes the model left without maps: the trace asked for more than it builds. */
+static void warn_unmapped(const struct model_stats *st)
+{
+	if (st->unmapped_images)
+		warning("%" PRIu64 " process%s inherit%s more mappings than report resolves (the "
+			"trace forks too often with too many mappings); their frames are shown as "
+			"[unknown]",
+			st->unmapped_images, st->unmapped_images == 1 ? "" : "es",
+			st->unmapped_images == 1 ? "s" : "");
+}
+
+/* ---- the passes ---- */
+
+/*
+ * input's prepare hook: the filters (--pid, --comm, --time) apply from the
+ * first record, and --time's seconds count from the trace's start, which
+ * the header gives.
+ */
+static int set_filter(void *ctx, struct input *in)
+{
+	struct report_opts *o = ctx;
+
+	if (o->filter.has_time) {
+		o->filter.time_start = in->hdr.start_time + (uint64_t)(o->time_start * 1e9);
+		o->filter.time_end = in->hdr.start_time + (uint64_t)(o->time_end * 1e9);
+	}
+	model__set_filter(in->model, &o->filter);
+	return 0;
+}
+
+/*
+ * --show=peak: the trace read again into a new model, which stops each event
+ * type at the record where the first pass found its live total highest (a
+ * snapshot per new maximum would cost a copy of the live tables each time).
+ * The new model replaces the one before.  0, or 1 after printing an error.
+ */
+static int reread_to_peak(struct report *rp)
+{
+	struct mpf_reader *r = input__reopen(&rp->in, rp->opts->in.path);
+	struct unwinder *uw = NULL;
+	struct model *m = NULL;
+	struct mpf_record rec;
+	int err = 0;
+
+	if (!r)
+		return 1;
+	m = model__new(rp->in.hdr.page_size);
+	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
+	if (!uw) {
+		err = -ENOMEM;
+		goto out;
+	}
+	model__set_filter(m, &rp->opts->filter);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		const struct model_peak *pk = model__peak(rp->model, ev);
+
+		model__stop_after(m, ev, pk->record);
+		rp->peak_ns[ev] = pk->time > rp->in.hdr.start_time ? pk->time - rp->in.hdr.start_time
+								   : 0;
+	}
+	/* The first pass warned of a damaged trace; this one reads what that one did. */
+	while ((err = mpf_reader__next(r, &rec)) > 0) {
+		err = model__add(m, &rec);
+		if (err || rec.type == MPF_REC_END)
+			break;
+	}
+	if (err != -ENOMEM) {
+		err = 0;
+		unwinder__delete(rp->in.uw);
+		model__delete(rp->in.model);
+		rp->in.model = rp->model = m;
+		rp->in.uw = uw;
+		m = NULL;
+		uw = NULL;
+	}
+out:
+	unwinder__delete(uw);
+	model__delete(m);
+	mpf_reader__close(r);
+	if (err)
+		return error("out of memory reading '%s' again", rp->opts->in.path), 1;
+	return 0;
+}
+
+/* Which event types to show: a bit per type. 0 with an error printed. */
+static unsigned int select_events(const struct report *rp)
+{
+	const struct model_stats *st = model__stats(rp->model);
+	const struct report_opts *o = rp->opts;
+	/* RSS samples have no stacks: --stat and --timeline show them. */
+	unsigned int present = view__events(rp->model, rp->in.hdr.events) & ~(1u << MPF_EV_RSS);
+
+	if (o->event >= 0) {
+		if (!(present & (1u << o->event))) {
+			error("'%s' has no %s events", o->in.path, mpf_event_name(o->event));
+			return 0;
+		}
+		return 1u << o->event;
+	}
+	if (!present) {
+		if (st->events[MPF_EV_RSS])
+			error("'%s' holds only RSS samples; see them with --stat or --timeline",
+			      o->in.path);
+		else
+			error("'%s' holds no events", o->in.path);
+		return 0;
+	}
+	/* These make one graph or profile: one event type, one unit. */
+	if (o->format == FORMAT_FOLDED || o->format == FORMAT_PPROF || o->format == FORMAT_SVG) {
+		unsigned int ev = __builtin_ctz(present);
+
+		/* Folded stacks of two kinds of memory in one file would make one meaningless graph. */
+		if (present & ~(1u << ev))
+			warning("the trace has several event types; %s %s (choose with --event)",
+				o->format == FORMAT_FOLDED ? "folding" : "showing",
+				mpf_event_name(ev));
+		return 1u << ev;
+	}
+	return present;
+}
+
+/* --stat and --timeline, instead of the trees.  0, or 1 after printing an error. */
+static int print_stat_timeline(struct report *rp)
+{
+	const struct report_opts *o = rp->opts;
+	unsigned int events = view__events(rp->model, rp->in.hdr.events);
+	uint64_t peak_time[MPF_EV__MAX], peak_bytes[MPF_EV__MAX];
+	const struct model_point *pts;
+	size_t n;
+	int err = 0;
+
+	if (o->event >= 0)
+		events &= 1u << o->event;
+	pts = model__timeline(rp->model, &n);
+	if (o->stat) {
+		struct report_stat_opts so = {
+			.start_time = rp->in.hdr.start_time,
+			.end_time = n ? pts[n - 1].time : rp->in.hdr.start_time,
+			.events = events,
+			.pids = o->filter.pids,
+			.npids = o->filter.npids,
+			.comm = o->filter.comm,
+		};
+
+		err = output_stat__print(stdout, rp->model, &so);
+	}
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		peak_time[ev] = model__peak(rp->model, ev)->time;
+		peak_bytes[ev] = model__peak(rp->model, ev)->bytes;
+	}
+	if (!err && o->timeline && !o->timeline_svg) {
+		if (o->stat)
+			putchar('\n');
+		err = output_timeline__print(stdout, pts, n, events, rp->in.hdr.start_time,
+					     peak_time, peak_bytes, TIMELINE_ROWS);
+	}
+	if (fflush(stdout) || err)
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+	if (o->timeline_svg) {
+		char title[MPF_PATH_MAX + 64];
+		FILE *f = fopen(o->timeline_svg, "we");
+
+		if (!f)
+			return error("cannot create '%s': %s", o->timeline_svg, strerror(errno));
+		snprintf(title, sizeof(title), "memprof timeline: %s", o->in.path);
+		err = output_timeline__svg(f, pts, n, events, rp->in.hdr.start_time, peak_time,
+					   peak_bytes, title);
+		if (fclose(f) || err) {
+			error("cannot write '%s': %s", o->timeline_svg, strerror(errno ? errno : EIO));
+			unlink(o->timeline_svg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int print_report(struct report *rp, unsigned int events)
+{
+	bool first = true;
+	int err = 0;
+
+	for (unsigned int ev = 0; ev < MPF_EV__MAX && !err; ev++) {
+		if (!(events & (1u << ev)))
+			continue;
+		switch (rp->opts->format) {
+		case FORMAT_FOLDED:
+			err = output_folded__print(stdout, rp->trees[ev], rp->names);
+			break;
+		case FORMAT_JSON:
+			err = output_json__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev],
+						 &rp->frames, first, !(events >> (ev + 1)));
+			break;
+		case FORMAT_PPROF:
+			err = output_pprof__print(stdout, rp->model, rp->sym, rp->names, ev,
+						  rp->opts->show);
+			break;
+		case FORMAT_SVG:
+			err = output_svg__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
+			break;
+		case FORMAT_TREE:
+			if (!first)
+				putchar('\n');
+			err = output_tree__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev]);
+			break;
+		}
+		first = false;
+	}
+	if (fflush(stdout) || err)
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* The trees of the events shown.  0, or 1 after printing an error. */
+static int build_trees(struct report *rp, unsigned int events)
+{
+	const struct report_opts *o = rp->opts;
+	const struct view_opts vo = {
+		.show = o->show,
+		/* Folded stacks are not folded into [other]: flame graphs do that by width. */
+		.threshold_kib = o->format == FORMAT_FOLDED ? 0 : o->threshold_kib,
+		.merge_cache = rp->merge_cache,
+	};
+	unsigned int flags = (o->reverse ? PATH_REVERSE : 0) |
+			     (o->format == FORMAT_FOLDED ? 0 : PATH_PID);
+	int err;
+
+	rp->names = strtab__new();
+	rp->sym = rp->names ? symbolizer__new(rp->model, rp->names,
+					      &(struct symbolizer_opts){ .lookup = rp->in.lookup,
+									 .srcline = o->srcline })
+			    : NULL;
+	if (!rp->sym || paths__init(&rp->paths, rp->model, rp->sym, rp->names, flags,
+				    o->format == FORMAT_JSON ? &rp->frames : NULL))
+		return error("out of memory"), 1;
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		if (!(events & (1u << ev)))
+			continue;
+		err = view__build(&rp->paths, &vo, ev, &rp->trees[ev], &rp->secs[ev]);
+		if (err)
+			return error("cannot build the %s report: %s", mpf_event_name(ev),
+				     strerror(-err)),
+			       1;
+		rp->secs[ev].peak_ns = rp->peak_ns[ev];
+	}
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts opts = {
+		.in = { .path = "memprof.data" },
+		.show = REPORT_SHOW_LIVE,
+		.event = -1,
+		.threshold_kib = THRESHOLD_KIB_DEFAULT,
+	};
+	struct report rp = { .opts = &opts };
+	unsigned int events;
+	bool done;
+	int ret;
+
+	ret = parse_report_options(argc, argv, &opts, &done);
+	if (ret || done)
+		return ret;
+
+	ret = 1;
+	if (opts.filter.npids || opts.filter.comm || opts.filter.has_time) {
+		opts.in.prepare = set_filter;
+		opts.in.ctx = &opts;
+	}
+	if (input__open(&rp.in, &opts.in))
+		goto out;
+	rp.model = rp.in.model;
+	warn_lost(model__stats(rp.model));
+	if (opts.show == REPORT_SHOW_PEAK && reread_to_peak(&rp))
+		goto out;
+	if (opts.stat || opts.timeline) {
+		ret = print_stat_timeline(&rp);
+		goto out;
+	}
+
+	events = select_events(&rp);
+	if (!events)
+		goto out;
+	if (opts.format == FORMAT_JSON && (events & (1u << MPF_EV_PAGE)) &&
+	    (events & (1u << MPF_EV_CACHE))) {
+		rp.merge_cache = true;
+		events &= ~(1u << MPF_EV_CACHE);
+	}
+	if (build_trees(&rp, events))
+		goto out;
+	/* Before the report, so they are not lost below a long one on a terminal. */
+	warn_files(&rp);
+	warn_unmapped(model__stats(rp.model));
+	if (!print_report(&rp, events))
+		ret = 0;
+out:
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+		tree__delete(rp.trees[ev]);
+	path_frames__free(&rp.frames);
+	symbolizer__delete(rp.sym);
+	strtab__delete(rp.names);
+	input__close(&rp.in);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/*
+ * The output formats: one file each, writing to a stream what the views
+ * built (report/view.h) or the model holds.  All return 0 or -errno (-EIO: a
+ * write error on f).
+ */
+#ifndef MEMPROF_OUTPUT_OUTPUT_H
+#define MEMPROF_OUTPUT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report/view.h"
+
+struct model;
+struct model_point;
+struct mpf_record;
+struct strtab;
+struct symbolizer;
+struct tree;
+
+/* The default: a header in '#' lines, then the tree one node a line. */
+int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names,
+		       const struct report_section *sec);
+/* flamegraph.pl's input: "frame;frame;frame VALUE", root first, sorted. */
+int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names);
+/* One JSON object per section, TezEdge's tree shape; first/last: the first and last of an array. */
+int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
+		       const struct report_section *sec, const struct path_frames *frames,
+		       bool first, bool last);
+/* A self-contained SVG flame graph. */
+int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
+		      const struct report_section *sec);
+/*
+ * A gzipped pprof profile.proto of one event type, from the model's sites
+ * rather than the tree: one sample per site, live and allocated values both.
+ */
+int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
+			unsigned int ev, enum report_show show);
+
+/* diff: a tree whose nodes hold OLD (v[0]) and NEW (v[1]) bytes. */
+struct output_diff {
+	const char *old_path, *new_path;
+	const char *event;
+	bool live;
+	uint64_t threshold_kib;
+};
+int output_diff__print(FILE *f, const struct tree *t, const struct strtab *names,
+		       const struct output_diff *d);
+
+/* --stat: what to show of which processes. */
+struct report_stat_opts {
+	uint64_t start_time, end_time;	/* the trace's, ns */
+	unsigned int events;		/* 1 << event type, for the types recorded */
+	const uint32_t *pids;		/* --pid */
+	size_t npids;
+	const char *comm;		/* --comm */
+};
+int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o);
+
+/*
+ * --timeline: the live totals of each event type in events over time, as
+ * rows of a table (at most rows of them), and as an SVG line chart.
+ */
+int output_timeline__print(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
+			   uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
+			   unsigned int rows);
+int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
+			 uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
+			 const char *title);
+
+/* script: one event a line, as text (perf script's), CSV or JSON lines. */
+enum output_events_format {
+	OUTPUT_EVENTS_TEXT,
+	OUTPUT_EVENTS_CSV,
+	OUTPUT_EVENTS_JSON,
+};
+struct output_events {
+	enum output_events_format format;
+	uint64_t start_time;		/* the trace's: times are printed from it */
+	uint32_t page_size;
+	const struct strtab *names;	/* of the frames */
+};
+/* The header line (CSV's), if the format has one. */
+void output_events__header(FILE *f, const struct output_events *o);
+/* rec, of process comm, with its frames (innermost first). */
+void output_events__print(FILE *f, const struct output_events *o, const struct mpf_record *rec,
+			  const char *comm, const uint32_t *frames, size_t nf);
+/* Whether rec is a record script lists: an event, or a process's fork, exec or exit. */
+bool output_events__listed(uint32_t type);
+/* Whether rec, an event record, is of pages the kernel took for itself. */
+bool output_events__kernel(const struct mpf_record *rec);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * One recording (record/recorder.c): the BPF programs, the trace being
+ * written, the targets and what record keeps of them, driven step by step by
+ * the command (builtin/record.c), which prints what each step says.  Nothing
+ * here prints: what the command may want to tell the user (a probe that could
+ * not be put on a child, the probe sites chosen) arrives through `note`.
+ */
+#ifndef MEMPROF_RECORD_RECORDER_H
+#define MEMPROF_RECORD_RECORDER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bpf/memprof.h"
+#include "format/mpf.h"
+#include "record/record.h"
+
+struct recorder_opts {
+	const char *output;
+	pid_t pid;		/* -p: the target, any of its threads; 0: launch argv */
+	char **argv;
+	unsigned int events;	/* 1 << enum mpf_event_type */
+	uint64_t duration;	/* seconds, 0: until the target exits */
+	unsigned int stack_mode;	/* enum mp_stack_mode */
+	uint32_t dwarf_size;
+	bool inherit;
+	size_t buffer_size;
+	unsigned int rss_interval;	/* ms */
+	bool probe_all;			/* --heap-probes=all */
+	bool no_buildid_cache;		/* -N */
+};
+
+enum recorder_note_kind {
+	NOTE_PROBE_SITE,	/* debug: site, path: a heap probe site chosen */
+	NOTE_HEAP_PROBED,	/* debug: path, count: heap probes put on a C library */
+	NOTE_HEAP_FAILED,	/* path, err: a C library's heap functions could not be probed */
+	NOTE_CHILD_FAILED,	/* pid, err: a new child's heap functions could not be probed */
+	NOTE_RSS_FAILED,	/* pid: no memory to sample its RSS */
+};
+
+struct recorder_note {
+	enum recorder_note_kind kind;
+	pid_t pid;
+	const char *path;
+	int err;			/* -errno */
+	int count;
+	const struct probe_site *site;
+};
+
+/* A live target's last RSS sample, for -e rss. */
+struct rss_target {
+	pid_t pid;
+	struct mpf_rss last;
+};
+
+struct recorder {
+	struct recorder_opts opts;
+	void (*note)(void *ctx, const struct recorder_note *n);
+	void *note_ctx;
+
+	struct mp_bpf *bpf;
+	struct mpf_writer *w;
+	struct procmaps *maps;
+	struct leaf *leaf;		/* -g fp: the callers the walk misses at an exact pc */
+	struct workload wl;
+	uint64_t start_time;		/* the trace header's, CLOCK_MONOTONIC */
+	pid_t target;			/* the main target: its exit ends the recording */
+	char target_comm[MPF_COMM_LEN];	/* -p: its name when recording began */
+	bool target_exited;
+	bool stopped;			/* by a signal or -d, not by the target's exit */
+	int write_err;			/* the first error writing the trace, -errno */
+	int single_step;		/* heap probe sites the kernel single-steps */
+	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
+	uint64_t lost_written[MP_LOST__MAX];
+	uint64_t page_frees_exiting;
+	struct rss_target *rss;		/* -e rss: the live targets */
+	size_t nrss, rss_cap;
+	uint64_t rss_next;		/* when to sample next */
+	size_t rss_turn;		/* the first target of the next round */
+};
+
+/* The steps, in order; each returns 0 or -errno. */
+void recorder__init(struct recorder *r, const struct recorder_opts *o);
+/* Opens, sizes and loads the BPF programs (-EPERM: no privilege). */
+int recorder__load(struct recorder *r);
+/* What recorder__start was doing when it failed. */
+enum recorder_stage {
+	STAGE_MEMORY,		/* allocating its tables */
+	STAGE_ATTACH,		/* attaching the tracepoint programs */
+	STAGE_HEAP_PROBES,	/* putting the heap probes on record's own C library */
+	STAGE_MAPS,		/* reading the maps of the target (-p) */
+};
+/*
+ * Starts recording into w (the caller's): the target is recorded from now on
+ * (a launched command from its exec, once workload__start() lets it run).
+ * argv is record's own command line, for the trace's INFO.  On failure
+ * *stage says what failed.
+ */
+int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **argv,
+		    enum recorder_stage *stage);
+/*
+ * Consumes events until the target exits, -d runs out or *stop is set;
+ * -errno when reading the events failed.
+ */
+int recorder__run(struct recorder *r, volatile sig_atomic_t *stop);
+/* Detaches every program, takes what is left in the buffer and writes the END record. */
+void recorder__finish(struct recorder *r);
+/* Frees what recorder__load and recorder__start made (not the writer). */
+void recorder__destroy(struct recorder *r);
+
+/* ---- inside record/ ---- */
+
+/* events.c: the ring buffer's callback, turning each event into trace records. */
+int recorder__event(void *ctx, void *data, size_t size);
+/* Writes a record; the first error sticks in r->write_err. */
+int recorder__write(struct recorder *r, const struct mpf_record *rec);
+void recorder__note(struct recorder *r, enum recorder_note_kind kind, pid_t pid,
+		    const char *path, int err);
+/* Tells the kernel side about pid (MP_TARGET_*) and follows its heap. */
+void recorder__heap_fork(struct recorder *r, pid_t parent, pid_t child);
+
+/* rss.c: -e rss, each live target's /proc/PID/status, sampled */
+void rss__add(struct recorder *r, pid_t pid);
+void rss__remove(struct recorder *r, pid_t pid);
+void rss__sample(struct recorder *r, uint64_t now);
+
+/* system.c: what recording needs of this machine and of the target */
+/* The capabilities recording needs that this process lacks, named, or "" if none. */
+const char *system__missing_caps(char *buf, size_t size);
+/* Bits for the page ownership map: a power of two above the highest page frame. */
+uint64_t system__page_frames(void);
+/* The thread group of pid (which may name any of its threads) and its name; -1 if none. */
+pid_t system__thread_group(pid_t pid, char *comm, size_t size);
+/* Pages a target unmapped that the kernel's per-CPU LRU batches still hold are freed now. */
+void system__drain_lru_batches(void);
+uint64_t now_ns(clockid_t clk);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * What recording needs of this machine (capabilities, the number of page
+ * frames) and of a target (its thread group), and a way to make the kernel
+ * free the pages its per-CPU LRU batches still hold.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "record/recorder.h"
+
+uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The thread group of pid, which may name any of its threads. */
+pid_t system__thread_group(pid_t pid, char *comm, size_t size)
+{
+	char path[64], line[256];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name:\t", 6)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(comm, size, "%s", line + 6);
+		}
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	}
+	fclose(f);
+	return tgid;
+}
+
+/*
+ * Bits for the page ownership map: a power of two above the highest page
+ * frame, with room for memory hot-added while recording.
+ */
+uint64_t system__page_frames(void)
+{
+	uint64_t start, end, max = 0, bits = 1 << 20;
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "System RAM") &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2 && end > max)
+			max = end;
+	}
+	if (f)
+		fclose(f);
+	if (!max)		/* addresses hidden: assume a large machine (256 GiB) */
+		max = 1ull << 38;
+	while (bits < 2 * (max + 1) / 4096)
+		bits <<= 1;
+	return bits;
+}
+
+const char *system__missing_caps(char *buf, size_t size)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} needed[] = {
+		{ 39, "CAP_BPF" },	/* load programs, create maps */
+		{ 38, "CAP_PERFMON" },	/* tracepoints, uprobes, reading kernel memory */
+	};
+	unsigned long long eff = 0;
+	char line[256];
+	size_t len = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	buf[0] = '\0';
+	/* CAP_SYS_ADMIN stands in for both on every kernel. */
+	if (eff & (1ull << 21))
+		return buf;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!(eff & (1ull << needed[i].bit)))
+			len += snprintf(buf + len, size - len, "%s%s", len ? " and " : "",
+					needed[i].name);
+	return buf;
+}
+
+/*
+ * Pages a target unmapped can sit in the kernel's per-CPU LRU batches, not
+ * yet freed, until something drains them; mlock() drains every CPU's.
+ */
+void system__drain_lru_batches(void)
+{
+	static char page[4096] __attribute__((aligned(4096)));
+
+	if (!mlock(page, sizeof(page)))
+		munlock(page, sizeof(page));
+}

@@ -1,0 +1,80 @@
+/*
+ * Allocation sites as paths of names: the one place a site's process image
+ * and stack become what the trees, the event lists and the diffs show.  A
+ * stack's frames are symbolized (each address may stand for several frames:
+ * the functions inlined there), made printable, and framed by the names every
+ * path may use: [kernel] under pages the kernel took for itself, [unknown]
+ * for a stack with no frame, [incomplete] above a stack the unwinding did not
+ * finish.
+ */
+#ifndef MEMPROF_REPORT_PATH_H
+#define MEMPROF_REPORT_PATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/mpf.h"
+#include "lib/hashmap.h"
+
+struct model;
+struct strtab;
+struct symbolizer;
+
+/* Frames in one path: a stack's, the functions inlined in them, and the process. */
+#define PATH_MAX_NAMES (2 * MPF_STACK_MAX + 4)
+
+enum path_flags {
+	PATH_REVERSE = 1,	/* frames innermost first, the process last */
+	PATH_PID = 2,		/* the process as "comm [pid]", else "comm" */
+	PATH_FRAMES_ONLY = 4,	/* no process; frames innermost first; an empty stack is empty */
+};
+
+/* What a name of a path stands for, for the formats that say it (json). */
+enum path_category {
+	PATH_CAT_UNKNOWN,	/* [unknown], [incomplete], or a frame no file names */
+	PATH_CAT_PROCESS,	/* the process node */
+	PATH_CAT_EXECUTABLE,	/* a function in a file that is not a shared object */
+	PATH_CAT_LIBRARY,	/* a function in a shared object (NAME.so, NAME.so.N) */
+	PATH_CAT_KERNEL,	/* [kernel] */
+	PATH_CAT_OTHER,		/* [other]: folded siblings */
+};
+
+/* Where a name came from: the first frame seen with it. */
+struct path_frame {
+	uint32_t executable;	/* strtab id of the file's basename, UINT32_MAX: none */
+	uint64_t offset;	/* the frame's offset in that file, else its address */
+	enum path_category category;
+};
+
+/* Frames by name id, for the formats that say where a name came from. */
+struct path_frames {
+	struct hmap by_name;	/* (name, 0) -> index in v */
+	struct path_frame *v;
+	size_t nr, cap;
+};
+
+struct paths {
+	struct model *m;
+	struct symbolizer *sym;
+	struct strtab *names;
+	unsigned int flags;		/* enum path_flags */
+	struct path_frames *frames;	/* NULL, or where each name's first frame is noted */
+	/* The names every path may use, interned by paths__init. */
+	uint32_t unknown, truncated, other, kernel;
+};
+
+/* Interns the names every path may use; 0 or -ENOMEM. */
+int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct strtab *names,
+		unsigned int flags, struct path_frames *frames);
+/*
+ * The path of a site (process image, model stack, and whether the kernel
+ * took the pages for itself) into path (room for PATH_MAX_NAMES): the process,
+ * then the frames outermost first, unless flags say otherwise.  0 or -ENOMEM.
+ */
+int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, uint32_t *path,
+		size_t *n);
+/* The frame noted for name, NULL when none. */
+const struct path_frame *path_frames__find(const struct path_frames *f, uint32_t name);
+void path_frames__free(struct path_frames *f);
+
+#endif

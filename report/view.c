@@ -1,0 +1,182 @@
+/* The views of a trace (report/view.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "format/mpf.h"
+#include "model/model.h"
+#include "report/view.h"
+
+static const char *const show_names[] = {
+	[REPORT_SHOW_LIVE] = "live",	     [REPORT_SHOW_ALLOC] = "alloc",
+	[REPORT_SHOW_COUNT] = "count",	     [REPORT_SHOW_LEAKS] = "leaks",
+	[REPORT_SHOW_PEAK] = "peak",	     [REPORT_SHOW_TEMPORARY] = "temporary",
+};
+
+const char *report_show_title(enum report_show show)
+{
+	switch (show) {
+	case REPORT_SHOW_LIVE:
+		return "live memory at the end of the trace";
+	case REPORT_SHOW_COUNT:
+		return "allocations during the trace";
+	case REPORT_SHOW_LEAKS:
+		return "heap blocks never freed during the trace";
+	case REPORT_SHOW_PEAK:
+		return "live memory at its peak";
+	case REPORT_SHOW_TEMPORARY:
+		return "temporary heap allocations, freed before their thread allocated again";
+	default:
+		return "memory allocated during the trace";
+	}
+}
+
+const char *report_show_name(enum report_show show)
+{
+	return (unsigned int)show < REPORT_SHOW__MAX ? show_names[show] : "live";
+}
+
+int report_show_parse(const char *s)
+{
+	for (int i = 0; i < REPORT_SHOW__MAX; i++)
+		if (!strcmp(s, show_names[i]))
+			return i;
+	return -1;
+}
+
+/* A report node's weight: its bytes, the page cache kept apart included. */
+static uint64_t report_weight(const struct tree_node *n)
+{
+	return n->v[VIEW_VALUE] + n->v[VIEW_CACHE];
+}
+
+static const struct tree_order report_order = { .weight = report_weight };
+
+int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
+		struct report_section *sec)
+{
+	uint32_t path[PATH_MAX_NAMES];
+	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
+	bool count = o->show == REPORT_SHOW_COUNT;
+	bool leaks = o->show == REPORT_SHOW_LEAKS;
+	bool tmp = o->show == REPORT_SHOW_TEMPORARY;
+	uint64_t threshold = 0;
+	struct tree *t;
+	size_t n;
+	int err;
+
+	t = *out = tree__new();
+	if (!t)
+		return -ENOMEM;
+	*sec = (struct report_section){
+		.event = mpf_event_name(ev),
+		.show = o->show,
+		.reverse = p->flags & PATH_REVERSE,
+		.has_count = leaks || tmp,
+		/* --threshold is in KiB: counts are not folded. */
+		.threshold_kib = count ? 0 : o->threshold_kib,
+	};
+	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
+		const struct model_site *site = model__site(p->m, ev, i);
+		uint64_t value = count	       ? site->alloc_nr
+				 : live || leaks ? site->live_bytes
+				 : tmp		 ? site->tmp_bytes
+						 : site->alloc_bytes;
+		uint64_t nr = live || leaks ? site->live_nr : tmp ? site->tmp_nr : site->alloc_nr;
+
+		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
+		if ((leaks || tmp) && !value)
+			continue;
+		sec->allocations += nr;
+		if (!value)
+			continue;
+		sec->total += value;
+		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		if (!err)
+			err = tree__add(t, path, n,
+					(uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value,
+								 [VIEW_COUNT] = nr });
+		if (err)
+			return err;
+	}
+	/* TezEdge's tree: a node's value, its page cache apart as cacheValue. */
+	for (size_t i = 0; ev == MPF_EV_PAGE && o->merge_cache &&
+			   i < model__nr_sites(p->m, MPF_EV_CACHE);
+	     i++) {
+		const struct model_site *site = model__site(p->m, MPF_EV_CACHE, i);
+		uint64_t value = live ? site->live_bytes : site->alloc_bytes;
+
+		if (!value)
+			continue;
+		sec->cache_total += value;
+		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		if (!err)
+			err = tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
+		if (err)
+			return err;
+	}
+	if (sec->threshold_kib)
+		threshold = sec->threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX
+								     : sec->threshold_kib * 1024;
+	return tree__finish(t, p->names, &report_order, threshold, p->other);
+}
+
+int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
+{
+	uint32_t path[PATH_MAX_NAMES];
+	size_t n;
+	int err;
+
+	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
+		const struct model_site *site = model__site(p->m, ev, i);
+		uint64_t v[TREE_VALUES] = { 0 };
+
+		v[which] = live ? site->live_bytes : site->alloc_bytes;
+		if (!v[which])
+			continue;
+		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		if (!err)
+			err = tree__add(t, path, n, v);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+uint64_t view__diff_delta(const struct tree_node *n, bool *negative)
+{
+	*negative = n->v[1] < n->v[0];
+	return *negative ? n->v[0] - n->v[1] : n->v[1] - n->v[0];
+}
+
+static uint64_t diff_weight(const struct tree_node *n)
+{
+	bool negative;
+
+	return view__diff_delta(n, &negative);
+}
+
+/* Among equal differences, the larger NEW first. */
+static uint64_t diff_second(const struct tree_node *n)
+{
+	return n->v[1];
+}
+
+static const struct tree_order diff_order = { .weight = diff_weight, .second = diff_second };
+
+int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib)
+{
+	uint64_t threshold = threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX : threshold_kib * 1024;
+
+	return tree__finish(t, p->names, &diff_order, threshold, p->other);
+}
+
+unsigned int view__events(const struct model *m, unsigned int header_events)
+{
+	const struct model_stats *st = model__stats(m);
+	unsigned int mask = header_events & ((1u << MPF_EV__MAX) - 1);
+
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+		if (st->events[ev])
+			mask |= 1u << ev;
+	return mask;
+}

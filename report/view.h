@@ -1,0 +1,82 @@
+/*
+ * The views of a trace: which value of each allocation site a report shows
+ * (--show), and the trees built from the model's sites for report and for
+ * diff, one per event type.  What servers and other front ends call to get
+ * the same trees report prints.
+ */
+#ifndef MEMPROF_REPORT_VIEW_H
+#define MEMPROF_REPORT_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report/path.h"
+#include "report/tree.h"
+
+struct model;
+
+enum report_show {
+	REPORT_SHOW_LIVE,	/* bytes still allocated at the end of the trace */
+	REPORT_SHOW_ALLOC,	/* bytes allocated during the trace */
+	REPORT_SHOW_COUNT,	/* the number of allocations during the trace */
+	REPORT_SHOW_LEAKS,	/* heap blocks never freed, bytes and blocks */
+	REPORT_SHOW_PEAK,	/* bytes live when the live total was highest */
+	REPORT_SHOW_TEMPORARY,	/* heap blocks freed before the next allocation */
+	REPORT_SHOW__MAX,
+};
+
+/* "live memory at the end of the trace", ...: what a view shows, for titles. */
+const char *report_show_title(enum report_show show);
+/* "live", "alloc", "count", "leaks", "peak", "temporary": as --show takes them. */
+const char *report_show_name(enum report_show show);
+/* The show named s, -1 when none is. */
+int report_show_parse(const char *s);
+
+/* The values of a report tree's nodes. */
+enum {
+	VIEW_VALUE = 0,		/* bytes, or with --show=count allocations */
+	VIEW_CACHE = 1,		/* page cache bytes kept apart from the value (json) */
+	VIEW_COUNT = 2,		/* --show=leaks: blocks; temporary: allocations */
+};
+
+/* One event type's section of the report, as the formats print its header. */
+struct report_section {
+	const char *event;		/* "page", "heap" */
+	enum report_show show;
+	bool reverse;			/* allocation sites first */
+	bool has_count;			/* the nodes' VIEW_COUNT is shown (leaks, temporary) */
+	uint64_t total;			/* bytes (--show=count: allocations), the top level's sum */
+	uint64_t allocations;		/* allocation events behind total */
+	uint64_t cache_total;		/* page cache bytes, apart from total (merge_cache) */
+	uint64_t threshold_kib;		/* 0: no folding */
+	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
+};
+
+struct view_opts {
+	enum report_show show;
+	uint64_t threshold_kib;		/* folds nodes under it into [other]; 0: none */
+	bool merge_cache;		/* the page tree holds the cache sites as VIEW_CACHE */
+};
+
+/*
+ * The tree of event type ev's sites as o shows them, with paths from p (whose
+ * flags say reverse or not), into *out (the caller's to delete) and sec.
+ * 0 or -ENOMEM.
+ */
+int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
+		struct report_section *sec);
+
+/*
+ * diff: adds the sites of ev in the model of p to side which (0: OLD, 1: NEW)
+ * of t, their live or allocated bytes.  0 or -ENOMEM.
+ */
+int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live);
+/* Orders and folds a diff tree by the difference of its sides. */
+int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib);
+/* A diff node's difference, NEW - OLD, as magnitude and sign. */
+uint64_t view__diff_delta(const struct tree_node *n, bool *negative);
+
+/* The event types the model has events of or the trace header says were recorded. */
+unsigned int view__events(const struct model *m, unsigned int header_events);
+
+#endif
