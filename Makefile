@@ -89,9 +89,19 @@ $(OUT)/vmlinux.h:
 	@mkdir -p $(OUT)
 	BPFTOOL=$(BPFTOOL) scripts/gen-vmlinux.sh $@
 
-$(OUT)/memprof.bpf.o: bpf/memprof.bpf.c bpf/memprof.h $(OUT)/vmlinux.h
+# One object per file of bpf/, linked into one (bpftool gen object) for the skeleton.  The
+# object that defines the shared maps comes first: libbpf's linker fails to relocate a map
+# an object before it declared extern.
+BPF_SRCS := bpf/memprof.bpf.c $(filter-out bpf/memprof.bpf.c,$(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(BPF_SRCS:%.c=$(OUT)/%.o)
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/memprof.bpf.h bpf/memprof.h $(OUT)/vmlinux.h
+	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I. -I$(OUT) -Wall \
 		-Wno-unused-function -c $< -o $@
+
+$(OUT)/memprof.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $(BPF_OBJS)
 
 $(OUT)/memprof.skel.h: $(OUT)/memprof.bpf.o
 	$(BPFTOOL) gen skeleton $< name memprof_bpf > $@

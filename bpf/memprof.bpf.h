@@ -1,0 +1,362 @@
+/*
+ * What memprof's BPF programs share (the bpf/ files, linked into one object):
+ * the tunables record sets between open and load, the maps more than one
+ * program uses, and the helpers that fill, stack and submit events.  The
+ * maps and tunables are defined once, in memprof.bpf.c, which defines
+ * MEMPROF_BPF_DEFINE before including this; every other file sees them
+ * extern, and the static linker (bpftool gen object) joins them.
+ */
+#ifndef MEMPROF_BPF_MEMPROF_BPF_H
+#define MEMPROF_BPF_MEMPROF_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "bpf/memprof.h"
+
+#ifdef MEMPROF_BPF_DEFINE
+#define MP_SHARED
+#define MP_INIT(v) = v
+#else
+#define MP_SHARED extern
+#define MP_INIT(v)
+#endif
+
+#define PF_EXITING	0x00000004
+#define PF_KTHREAD	0x00200000
+#define MAX_ORDER_SCAN	11
+
+/* Tunables, set by record between open and load. */
+MP_SHARED const volatile __u32 stack_mode MP_INIT(MP_STACK_FP);	/* enum mp_stack_mode */
+MP_SHARED const volatile __u32 dwarf_size MP_INIT(8192);	/* -g dwarf,SIZE; <= MP_DWARF_MAX */
+MP_SHARED const volatile __u64 wakeup_bytes MP_INIT(1 << 20);	/* wake user space past this */
+
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);		/* resized by record (-m) */
+} events SEC(".maps");
+
+/* Processes being recorded: tgid -> MP_TARGET_*. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);		/* exited ones go once record read their exit */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/*
+ * Pages the targets own, one bit each, indexed by page id modulo the map's
+ * size in bits: the ids of all physical pages are consecutive, and record
+ * sizes the map to a power of two at least the number of page frames, so the
+ * index is exact.  A bitmap (not a hash) because the free program runs on
+ * every page free in the system and must be cheap when the page is not ours.
+ */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record: page frames / 64 */
+	__type(key, __u32);
+	__type(value, __u64);
+} owned SEC(".maps");
+
+/* Page cache pages the targets added, as `owned` is for their pages. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record, as `owned` */
+	__type(key, __u32);
+	__type(value, __u64);
+} cached SEC(".maps");
+
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MP_LOST__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/*
+ * Scratch space for an event with its stack: too big for the BPF stack, and
+ * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
+ * an entry per CPU (record sizes it), indexed by the CPU the program runs on.
+ */
+#define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
+#define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);			/* resized by record: possible CPUs */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+MP_SHARED const volatile __u64 owned_bits MP_INIT(64);	/* bits in `owned`, a power of two */
+
+static __always_inline void count_lost(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &what);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+	return v && *v == MP_TARGET_ON;
+}
+
+static __always_inline void fill_hdr(struct mp_hdr *h, __u8 kind, __u64 pid_tgid)
+{
+	h->kind = kind;
+	h->flags = 0;
+	h->nr_ips = 0;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->pad = 0;
+	h->time = bpf_ktime_get_ns();
+}
+
+/*
+ * Wake user space only when enough has piled up: a wakeup per event would
+ * cost the target a context switch each.  User space also polls on a timer.
+ */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64 flags)
+{
+	if (bpf_ringbuf_output(&events, data, size, flags))
+		count_lost(lost_idx);
+}
+
+#define MAX_FRAME_SPAN	(64ull << 20)	/* a frame pointer this far above sp is garbage */
+
+/*
+ * Walks the user frame-pointer chain from regs into ips.  Our own walk, not
+ * bpf_get_stack(): that one follows %rbp wherever it points, and a code
+ * without frame pointers (glibc's __libc_start_call_main, say) leaves a value
+ * there whose read faults, at the cost of an exception on every event.  A
+ * frame must lie above the stack pointer and above the frame it came from.
+ */
+static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, bool *complete)
+{
+	__u64 fp = BPF_CORE_READ(regs, bp), sp = BPF_CORE_READ(regs, sp);
+	__u64 frame[2];
+	int n = 1;
+
+	ips[0] = BPF_CORE_READ(regs, ip);
+	*complete = false;
+	for (int i = 1; i < MP_STACK_DEPTH; i++) {
+		/* A zero frame pointer ends the chain: _start clears it. */
+		if (!fp) {
+			*complete = true;
+			break;
+		}
+		if (fp < sp || fp - sp > MAX_FRAME_SPAN || (fp & 7))
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp))
+			break;
+		if (!frame[1]) {
+			*complete = true;
+			break;
+		}
+		ips[i] = frame[1];
+		n = i + 1;
+		if (frame[0] <= fp) {
+			*complete = !frame[0];
+			break;
+		}
+		fp = frame[0];
+	}
+	return n;
+}
+
+/*
+ * Copies the user registers and the stack from sp up, as much of dwarf_size
+ * as is mapped: page by page, since one read that crosses the stack's end
+ * would fail whole.  Returns the bytes of struct mp_ustack and data written.
+ */
+static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ustack *u)
+{
+	__u64 sp = BPF_CORE_READ(regs, sp);
+	__u32 size = dwarf_size, done = 0, n;
+
+	u->regs[0] = BPF_CORE_READ(regs, ax);
+	u->regs[1] = BPF_CORE_READ(regs, dx);
+	u->regs[2] = BPF_CORE_READ(regs, cx);
+	u->regs[3] = BPF_CORE_READ(regs, bx);
+	u->regs[4] = BPF_CORE_READ(regs, si);
+	u->regs[5] = BPF_CORE_READ(regs, di);
+	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[7] = sp;
+	u->regs[8] = BPF_CORE_READ(regs, r8);
+	u->regs[9] = BPF_CORE_READ(regs, r9);
+	u->regs[10] = BPF_CORE_READ(regs, r10);
+	u->regs[11] = BPF_CORE_READ(regs, r11);
+	u->regs[12] = BPF_CORE_READ(regs, r12);
+	u->regs[13] = BPF_CORE_READ(regs, r13);
+	u->regs[14] = BPF_CORE_READ(regs, r14);
+	u->regs[15] = BPF_CORE_READ(regs, r15);
+	u->regs[16] = BPF_CORE_READ(regs, ip);
+	u->pad = 0;
+	if (size > MP_DWARF_MAX)
+		size = MP_DWARF_MAX;
+	for (int i = 0; i < MP_DWARF_MAX / 4096 + 1; i++) {
+		if (done >= size || done > MP_DWARF_MAX - 4096)
+			break;
+		n = 4096 - ((sp + done) & 4095);
+		if (n > size - done)
+			n = size - done;
+		if (n > 4096)
+			break;
+		if (bpf_probe_read_user(u->data + done, n, (void *)(sp + done)))
+			break;
+		done += n;
+	}
+	u->size = done;
+	return sizeof(*u) + done;
+}
+
+/*
+ * Appends the user stack at off in the scratch event and submits it.  leaf:
+ * regs are at an exact pc, where -g fp adds the words at the stack pointer.
+ */
+static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
+					      __u32 lost_idx, bool leaf)
+{
+	struct mp_hdr *h = (void *)s->buf;
+	__u64 n = 0;
+
+	if (stack_mode == MP_STACK_DWARF && regs && off <= SCRATCH_HDR) {
+		n = copy_user_stack(regs, (struct mp_ustack *)(s->buf + off));
+		if (n > sizeof(struct mp_ustack) + MP_DWARF_MAX)
+			n = sizeof(struct mp_ustack) + MP_DWARF_MAX;
+		h->flags |= MP_HDR_USTACK;
+		submit(s->buf, off + n, lost_idx, wakeup_flag());
+		return;
+	}
+	if (stack_mode == MP_STACK_FP && regs &&
+	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
+		bool complete;
+
+		n = walk_user_stack(regs, (__u64 *)(s->buf + off), &complete);
+		/* Stopped at a frame pointer that led nowhere: the stack goes on, unseen. */
+		if (!complete)
+			h->flags |= MP_HDR_TRUNCATED;
+	}
+	if (n > MP_STACK_DEPTH)
+		n = MP_STACK_DEPTH;
+	h->nr_ips = n;
+	if (leaf && stack_mode == MP_STACK_FP && regs && n &&
+	    off + (MP_STACK_DEPTH + 1) * sizeof(__u64) + sizeof(struct mp_leaf) <= sizeof(s->buf)) {
+		struct mp_leaf *l = (void *)(s->buf + off + n * sizeof(__u64));
+
+		l->sp = BPF_CORE_READ(regs, sp);
+		if (!bpf_probe_read_user(l->words, sizeof(l->words), (void *)l->sp)) {
+			h->flags |= MP_HDR_LEAF;
+			submit(s->buf, off + n * sizeof(__u64) + sizeof(*l), lost_idx, wakeup_flag());
+			return;
+		}
+	}
+	submit(s->buf, off + n * sizeof(__u64), lost_idx, wakeup_flag());
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* The user registers of the current task, for a tracepoint in kernel context. */
+static __always_inline struct pt_regs *user_regs(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (task->flags & PF_KTHREAD)
+		return NULL;
+	return (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	char *buf;
+	__u32 off;
+	bool done;
+};
+
+/* One step up: a name, or a mount crossed.  bpf_loop() keeps verification small. */
+static long path_step(__u32 i, void *ctx)
+{
+	struct path_walk *w = ctx;
+	/* Locals: CO-RE relocates kernel types, not path_walk's fields. */
+	struct dentry *dentry = w->dentry, *parent = BPF_CORE_READ(dentry, d_parent);
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt, *mparent;
+	long n;
+
+	if (dentry == parent || dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		mparent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mparent == mnt) {
+			w->done = true;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mparent;
+		w->vfsmnt = &mparent->mnt;
+		return 0;
+	}
+	if (w->off > MP_PATH_BUF - 256)
+		return 1;
+	n = bpf_probe_read_kernel_str(w->buf + w->off, 256, BPF_CORE_READ(dentry, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * The path of a file, as its names from the file up to the root of the
+ * mount namespace, each NUL-terminated, then an empty one, into buf; crosses
+ * mount points.  bpf_d_path() is not allowed in tracepoints.  buf starts with
+ * a NUL when the path did not fit.
+ */
+static __always_inline void file_path(struct file *file, char *buf)
+{
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct path_walk w = {
+		.dentry = BPF_CORE_READ(file, f_path.dentry),
+		.vfsmnt = vfsmnt,
+		.mnt = container_of(vfsmnt, struct mount, mnt),
+		.buf = buf,
+	};
+
+	buf[0] = 0;
+	bpf_loop(MP_PATH_DEPTH * 2, path_step, &w, 0);
+	if (w.done && w.off < MP_PATH_BUF)
+		buf[w.off & (MP_PATH_BUF - 1)] = 0;
+	else
+		buf[0] = 0;
+}
+
+/* The inode and device of a file, into v. */
+static __always_inline void file_id(struct file *file, struct mp_vma *v)
+{
+	if (!file)
+		return;
+	v->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+}
+
+#endif

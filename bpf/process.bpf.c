@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The targets' lifecycle: forks (a target's children become targets),
+ * execs (with the text mapping and argv), exits (with the resident set as
+ * the process leaves, its per-CPU counters summed), renames, and the moment
+ * an exiting target starts unmapping its memory.
+ */
+#include "bpf/memprof.bpf.h"
+
+const volatile bool inherit = true;		/* follow new child processes */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u8 on = MP_TARGET_ON;
+	struct mp_fork ev = {};
+
+	if (!inherit || tgid == ptgid || !is_target(ptgid))
+		return 0;
+	bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY);
+	fill_hdr(&ev.hdr, MP_FORK, ((__u64)tgid << 32) | BPF_CORE_READ(child, pid));
+	ev.ppid = ptgid;
+	BPF_CORE_READ_STR_INTO(&ev.comm, child, comm);
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct scratch *s;
+	__u32 tgid = id >> 32;
+	struct mp_exec *ev;
+	__u8 *v;
+
+	v = bpf_map_lookup_elem(&targets, &tgid);
+	if (!v)
+		return 0;
+	*v = MP_TARGET_ON;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = (void *)s->buf;
+	fill_hdr(&ev->hdr, MP_EXEC, id);
+	/* The text's bounds; user space finds its file offset in the ELF file. */
+	__builtin_memset(&ev->text, 0, sizeof(ev->text));
+	ev->text.start = BPF_CORE_READ(p, mm, start_code);
+	ev->text.end = BPF_CORE_READ(p, mm, end_code);
+	ev->text.pgoff = MP_PGOFF_UNKNOWN;
+	ev->text.prot = MP_PROT_READ | MP_PROT_EXEC;
+	file_id(BPF_CORE_READ(p, mm, exe_file), &ev->text);
+	file_path(BPF_CORE_READ(p, mm, exe_file), ev->path);
+	BPF_CORE_READ_STR_INTO(&ev->comm, p, comm);
+	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
+	/* The new image's argv, on its stack already: as much as fits. */
+	{
+		__u64 as = BPF_CORE_READ(p, mm, arg_start), ae = BPF_CORE_READ(p, mm, arg_end);
+		__u32 n = ae > as ? ae - as : 0;
+
+		if (n > MP_ARGS_LEN)
+			n = MP_ARGS_LEN;
+		ev->args_len = 0;
+		ev->pad2 = 0;
+		if (n && !bpf_probe_read_user(ev->args, n, (void *)as))
+			ev->args_len = n;
+	}
+	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/*
+ * A per-CPU map of ours, for the per-CPU offsets: the address of a CPU's
+ * copy of its value less the map's per-CPU pointer is that CPU's offset.
+ * (The kernel's own table of offsets is not visible to BPF on kernels
+ * without data symbols in kallsyms.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_area SEC(".maps");
+
+const volatile __u32 nr_cpus = 1;		/* possible CPUs: record sets it */
+
+struct counter_sum_ctx {
+	__u64 counters;		/* the counter's per-CPU pointer */
+	__u64 base;		/* cpu_area's */
+	__s64 sum;
+};
+
+static long counter_sum_cpu(__u32 cpu, void *data)
+{
+	struct counter_sum_ctx *c = data;
+	__u32 key = 0;
+	__s32 part = 0;
+	__u64 addr;
+	void *v;
+
+	v = bpf_map_lookup_percpu_elem(&cpu_area, &key, cpu);
+	if (!v)
+		return 0;
+	/* The address as a number, which the verifier lets us compute with. */
+	if (bpf_probe_read_kernel(&addr, sizeof(addr), &v))
+		return 0;
+	bpf_probe_read_kernel(&part, sizeof(part), (void *)(c->counters + (addr - c->base)));
+	c->sum += part;
+	return 0;
+}
+
+/* cpu_area's per-CPU pointer, read once: 0 until then. */
+__u64 cpu_area_base;
+
+/*
+ * The verifier allows no arithmetic on a map's pointer, so the map's struct
+ * is copied whole, as far as its first per-CPU pointer, into the scratch
+ * buffer, and the pointer taken from there.
+ */
+static __always_inline __u64 cpu_area_pptr(void)
+{
+	__u32 off = bpf_core_field_offset(struct bpf_array, pptrs);
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s;
+
+	if (cpu_area_base)
+		return cpu_area_base;
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s || off > 1024)
+		return 0;
+	if (bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
+		return 0;
+	cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
+	return cpu_area_base;
+}
+
+/* percpu_counter_sum_positive(): the count and every CPU's part not yet folded into it. */
+static __always_inline __u64 counter_sum(struct percpu_counter *pc, __u64 base)
+{
+	struct counter_sum_ctx c = {
+		.counters = (__u64)BPF_CORE_READ(pc, counters),
+		.base = base,
+		.sum = BPF_CORE_READ(pc, count),
+	};
+
+	if (c.counters && c.base)
+		bpf_loop(nr_cpus < 8192 ? nr_cpus : 8192, counter_sum_cpu, &c, 0);
+	return c.sum > 0 ? c.sum : 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct mp_exit ev = {};
+	struct mm_struct *mm;
+	int code;
+
+	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (!group_dead || !v)
+		return 0;
+	/* Kept, not deleted: its teardown's frees must still be told apart. */
+	*v = MP_TARGET_EXITING;
+	fill_hdr(&ev.hdr, MP_EXIT, id);
+	mm = BPF_CORE_READ(p, mm);
+	if (mm) {
+		__u64 rss[4], base = cpu_area_pptr();
+
+		for (int i = 0; i < 4; i++)
+			rss[i] = counter_sum(&mm->rss_stat[i], base);
+		ev.file = rss[MM_FILEPAGES];
+		ev.anon = rss[MM_ANONPAGES];
+		ev.shmem = rss[MM_SHMEMPAGES];
+		ev.hwm = BPF_CORE_READ(mm, hiwater_rss);
+		if (ev.hwm < ev.file + ev.anon + ev.shmem)
+			ev.hwm = ev.file + ev.anon + ev.shmem;
+		ev.valid = 1;
+	}
+	code = BPF_CORE_READ(p, signal, group_exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, exit_code);
+	ev.status = code;
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* prctl(PR_SET_NAME) and writes to /proc/.../comm: the names reports show. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct mp_comm ev = {};
+
+	if (!is_target(tgid))
+		return 0;
+	fill_hdr(&ev.hdr, MP_COMM, ((__u64)tgid << 32) | BPF_CORE_READ(task, pid));
+	bpf_probe_read_kernel_str(ev.comm, sizeof(ev.comm), comm);
+	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/*
+ * An exiting target's RSS changes while its mm has no users left: exit_mmap
+ * is unmapping its memory, and frees from then on are its exit teardown.  The
+ * frees before, at the start of exit_mmap, are pages the process had already
+ * unmapped but that the kernel's per-CPU LRU batches still held: the process
+ * had freed them.  (An RSS change earlier in the exit, a copy-on-write fault
+ * clearing the child tid, say, happens while the mm still has its user.)
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid;
+	__u8 *v;
+
+	if (!(task->flags & PF_EXITING) || mm->mm_users.counter != 0)
+		return 0;
+	tgid = task->tgid;
+	v = bpf_map_lookup_elem(&targets, &tgid);
+	if (v && *v == MP_TARGET_EXITING)
+		*v = MP_TARGET_UNMAPPING;
+	return 0;
+}
+
+/* brk's result is the new break only: the old one is read on the way in. */
