@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "elf/buildid-cache.h"
+#include "lib/io.h"
 
 #define COPY_BUF (128u << 10)
 
@@ -71,35 +72,17 @@ static int copy_fd(int in, int out)
 {
 	char *buf = malloc(COPY_BUF);
 	uint64_t off = 0;
+	ssize_t n;
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
-		ssize_t n = pread(in, buf, COPY_BUF, (off_t)off), done = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
+	while (!err && (n = pread_full(in, buf, COPY_BUF, off)) > 0) {
+		err = write_full(out, buf, (size_t)n);
 		off += (uint64_t)n;
-		while (done < n) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				err = -errno;
-				goto out;
-			}
-			done += w;
-		}
 	}
-out:
+	if (!err && n < 0)
+		err = (int)n;
 	free(buf);
 	return err;
 }

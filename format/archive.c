@@ -17,6 +17,7 @@
 
 #include "format/archive.h"
 #include "format/codec.h"
+#include "lib/io.h"
 
 /* Fuzzing builds ignore the CRCs, so that mutations reach what they guard. */
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -49,45 +50,6 @@ struct mpf_archive {
 	size_t nr;
 	char *paths;			/* every entry's path, NUL-terminated */
 };
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads up to len bytes at off; fewer only at the end of the file. */
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, p + done, len - done, (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
 
 static int writer__write(struct mpf_archive_writer *w, const void *buf, size_t len)
 {

@@ -16,6 +16,7 @@
 
 #include "format/codec.h"
 #include "format/mpf.h"
+#include "lib/io.h"
 
 /*
  * Fuzzing builds (tests/fuzz/, the libFuzzer convention) ignore wrong CRCs,
@@ -56,26 +57,6 @@ struct mpf_reader {
 
 	struct mpf_reader_status status;
 };
-
-/* Reads up to len bytes; fewer only at the end of the file. */
-static ssize_t read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = read(fd, buf + done, len - done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
 
 /*
  * Reads and checks the header at the start of fd into *hdr, returning its

@@ -19,6 +19,7 @@
 #include "format/mpf.h"
 #include "lib/array.h"
 #include "lib/hashmap.h"
+#include "lib/io.h"
 
 #define DEFAULT_CHUNK_SIZE	(1u << 20)
 #define DEFAULT_LEVEL		3
@@ -94,22 +95,11 @@ struct mpf_writer {
 
 static int write_all(struct mpf_writer *w, const uint8_t *buf, size_t len)
 {
-	ssize_t n;
+	int err = write_full(w->fd, buf, len);
 
-	while (len) {
-		n = write(w->fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		w->stats.file_bytes += (uint64_t)n;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (!err)
+		w->stats.file_bytes += len;
+	return err;
 }
 
 static void writer__reset_chunk(struct mpf_writer *w)
