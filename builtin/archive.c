@@ -115,6 +115,7 @@ int cmd_archive(int argc, char **argv)
 	bool *want = NULL;
 	size_t nfiles, nobid = 0;
 	int ret, err, fd = -1;
+	bool done;
 
 	const struct option options[] = {
 		OPT_INPUT_FILE(&opts.in, "the trace (or archive) to pack (default: memprof.data)"),
@@ -125,12 +126,9 @@ int cmd_archive(int argc, char **argv)
 		OPT_END(),
 	};
 
-	argc = parse_options(argc, argv, "archive", options, archive_usage, 0);
-	if (argc < 0)
-		return argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
-	if (argc > 0)
-		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
-		       EXIT_USAGE;
+	ret = input__parse_options(argc, argv, "archive", options, archive_usage, &done);
+	if (done)
+		return ret;
 	ret = 1;
 	if (opts.output)
 		out = strdup(opts.output);

@@ -55,6 +55,7 @@ int cmd_buildid_list(int argc, char **argv)
 	bool *want = NULL;
 	size_t nfiles;
 	int ret, err = 0;
+	bool done;
 
 	const struct option options[] = {
 		OPT_INPUT_FILE(&opts.in, "the trace or archive (default: memprof.data)"),
@@ -63,12 +64,9 @@ int cmd_buildid_list(int argc, char **argv)
 		OPT_END(),
 	};
 
-	argc = parse_options(argc, argv, "buildid-list", options, buildid_list_usage, 0);
-	if (argc < 0)
-		return argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
-	if (argc > 0)
-		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
-		       EXIT_USAGE;
+	ret = input__parse_options(argc, argv, "buildid-list", options, buildid_list_usage, &done);
+	if (done)
+		return ret;
 	ret = 1;
 	if (input__open(&in, &opts.in))
 		goto out;

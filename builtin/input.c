@@ -92,6 +92,21 @@ static struct mpf_archive *open_archive(const char *path)
 	return NULL;
 }
 
+int input__parse_options(int argc, char **argv, const char *cmd, const struct option *opts,
+			 const char *const *usage, bool *done)
+{
+	int n = parse_options(argc, argv, cmd, opts, usage, 0);
+
+	*done = true;
+	if (n < 0)
+		return n == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
+	if (n > 0)
+		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
+		       EXIT_USAGE;
+	*done = false;
+	return 0;
+}
+
 int input__open(struct input *in, const struct input_opts *opts)
 {
 	struct lookup_opts lo = { .symfs = opts->symfs };

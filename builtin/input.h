@@ -44,6 +44,14 @@ struct input_opts {
 		   "the build-id cache (default: $MEMPROF_BUILDID_DIR,\n"                   \
 		   "else ~/.cache/memprof)")
 
+/*
+ * parse_options() for a command that reads the trace given with -i and takes
+ * no other argument.  0: go on; else *done is set and the command returns
+ * the status returned (0 after --help).
+ */
+int input__parse_options(int argc, char **argv, const char *cmd, const struct option *opts,
+			 const char *const *usage, bool *done);
+
 struct input {
 	struct mpf_header hdr;
 	struct mpf_archive *archive;	/* NULL: a plain trace */

@@ -260,13 +260,10 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 		OPT_INPUT_FILES(&o->in),
 		OPT_END(),
 	};
-	int n = parse_options(argc, argv, "report", opts, report_usage, 0);
+	int ret = input__parse_options(argc, argv, "report", opts, report_usage, done);
 
-	*done = n < 0;
-	if (n == PARSE_OPT_HELP)
-		return 0;
-	if (n < 0)
-		return EXIT_USAGE;
+	if (*done)
+		return ret;
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
 		if (o->event >= 0 && o->event != MPF_EV_HEAP)
@@ -283,9 +280,6 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 			       *done = true, EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
 	}
-	if (n > 0)
-		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
-		       *done = true, EXIT_USAGE;
 	return 0;
 }
 

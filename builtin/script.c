@@ -184,14 +184,12 @@ int cmd_script(int argc, char **argv)
 		OPT_END(),
 	};
 	struct script sc = { .opts = &opts };
+	bool done;
 	int ret;
 
-	argc = parse_options(argc, argv, "script", options, script_usage, 0);
-	if (argc < 0)
-		return argc == PARSE_OPT_HELP ? 0 : EXIT_USAGE;
-	if (argc > 0)
-		return error("unexpected argument '%s'; the trace is given with -i FILE", argv[0]),
-		       EXIT_USAGE;
+	ret = input__parse_options(argc, argv, "script", options, script_usage, &done);
+	if (done)
+		return ret;
 	opts.in.on_event = note_event;
 	opts.in.ctx = &sc;
 	ret = 1;
