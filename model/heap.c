@@ -56,9 +56,7 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	uint32_t img, si;
 	int err;
 
-	err = image_of(m, pid, &img);
-	if (!err)
-		err = site_of(m, MPF_EV_HEAP, img, model__stack_of(m, img, stack_id), false, &si);
+	err = site_for(m, MPF_EV_HEAP, pid, stack_id, false, &img, &si);
 	if (err)
 		return err;
 	site = &m->sites[MPF_EV_HEAP].v[si];

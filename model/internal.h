@@ -188,6 +188,9 @@ uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 /* model.c: allocation sites */
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
 	    uint32_t *idx);
+/* The site of an event of type ev by pid with stack_id: the image in *img, the site in *si. */
+int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t stack_id, bool kernel,
+	     uint32_t *img, uint32_t *si);
 
 /* heap.c */
 int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id, uint64_t ptr,

@@ -100,6 +100,14 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool
 	return 0;
 }
 
+int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t stack_id, bool kernel,
+	     uint32_t *img, uint32_t *si)
+{
+	int err = image_of(m, pid, img);
+
+	return err ? err : site_of(m, ev, *img, model__stack_of(m, *img, stack_id), kernel, si);
+}
+
 /* ---- records ---- */
 
 static int model__apply(struct model *m, const struct mpf_record *rec);

@@ -10,6 +10,12 @@
 
 #include "model/internal.h"
 
+/* Orders above the largest a kernel allocates, or past the last page id, are no pages. */
+static bool pages_valid(uint64_t page, uint32_t order)
+{
+	return order <= PAGE_ORDER_MAX && page + (1ULL << order) >= page;
+}
+
 static struct page_slot *pages__find(struct page_table *t, uint64_t page)
 {
 	return hashmap__find(&t->map, &page);
@@ -100,12 +106,9 @@ int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 	uint32_t img, si;
 	int err;
 
-	if (a->order > PAGE_ORDER_MAX || a->page + (1ULL << a->order) < a->page)
+	if (!pages_valid(a->page, a->order))
 		return 0;
-	err = image_of(m, a->pid, &img);
-	if (!err)
-		err = site_of(m, MPF_EV_PAGE, img, model__stack_of(m, img, a->stack_id),
-			      !(a->gfp & GFP_MOVABLE), &si);
+	err = site_for(m, MPF_EV_PAGE, a->pid, a->stack_id, !(a->gfp & GFP_MOVABLE), &img, &si);
 	if (err)
 		return err;
 	return pages__insert(m, &m->pages, a->page, a->order, si);
@@ -115,7 +118,7 @@ void model__on_page_free(struct model *m, const struct mpf_record *rec)
 {
 	const struct mpf_page_free *f = &rec->page_free;
 
-	if (f->order > PAGE_ORDER_MAX || f->page + (1ULL << f->order) < f->page)
+	if (!pages_valid(f->page, f->order))
 		return;
 	for (uint64_t p = f->page; p < f->page + (1ULL << f->order); p++) {
 		struct page_slot *s = pages__find(&m->pages, p);
@@ -147,12 +150,9 @@ int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
 	uint32_t img, si;
 	int err;
 
-	if (a->order > PAGE_ORDER_MAX || a->page + (1ULL << a->order) < a->page)
+	if (!pages_valid(a->page, a->order))
 		return 0;
-	err = image_of(m, a->pid, &img);
-	if (!err)
-		err = site_of(m, MPF_EV_CACHE, img, model__stack_of(m, img, a->stack_id), false,
-			      &si);
+	err = site_for(m, MPF_EV_CACHE, a->pid, a->stack_id, false, &img, &si);
 	if (err)
 		return err;
 	for (uint64_t p = a->page; p < a->page + (1ULL << a->order); p++) {
@@ -172,7 +172,7 @@ int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
 
 void model__on_cache_del(struct model *m, const struct mpf_cache_del *d)
 {
-	if (d->order > PAGE_ORDER_MAX || d->page + (1ULL << d->order) < d->page)
+	if (!pages_valid(d->page, d->order))
 		return;
 	for (uint64_t p = d->page; p < d->page + (1ULL << d->order); p++) {
 		struct page_slot *s = pages__find(&m->cache, p);

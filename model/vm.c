@@ -163,10 +163,7 @@ int model__on_vm(struct model *m, const struct mpf_vm *v)
 	uint32_t img, si;
 	int err;
 
-	err = image_of(m, v->pid, &img);
-	if (!err)
-		err = site_of(m, MPF_EV_MMAP, img, model__stack_of(m, img, v->stack_id), false,
-			      &si);
+	err = site_for(m, MPF_EV_MMAP, v->pid, v->stack_id, false, &img, &si);
 	if (err)
 		return err;
 	m->images[img].proc.calls[v->call]++;
