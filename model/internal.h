@@ -185,7 +185,7 @@ int model__on_ustack(struct model *m, const struct mpf_ustack *u);
 /* The model stack of stack id in image img, unwinding a pending USTACK of that id there. */
 uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 
-/* model.c: allocation sites */
+/* sites.c: allocation sites */
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
 	    uint32_t *idx);
 /* The site of an event of type ev by pid with stack_id: the image in *img, the site in *si. */

@@ -65,7 +65,7 @@ static uint32_t unpainted(uint32_t *next, uint32_t j)
 }
 
 /* Takes n entries from the views' budget; -E2BIG when it is spent. */
-static int view__charge(struct model *m, uint64_t n)
+static int maps__charge(struct model *m, uint64_t n)
 {
 	uint64_t budget = VIEW_ENTRIES_BASE + VIEW_ENTRIES_PER_MAP * m->stats.records[MPF_REC_MAP];
 
@@ -82,7 +82,7 @@ static int view__charge(struct model *m, uint64_t n)
  * over the elementary intervals between all their ends not painted yet, so
  * that each is painted once: O(n log n) in all, however the maps overlap.
  */
-static int view__overlay(struct model *m, const struct model_map *base, size_t nbase,
+static int maps__overlay(struct model *m, const struct model_map *base, size_t nbase,
 			 const struct model_map *maps, size_t nmaps, struct model_map **out,
 			 size_t *nout)
 {
@@ -92,7 +92,7 @@ static int view__overlay(struct model *m, const struct model_map *base, size_t n
 	struct model_map *v = NULL;
 	int err;
 
-	err = view__charge(m, 3 * (uint64_t)n);
+	err = maps__charge(m, 3 * (uint64_t)n);
 	if (err)
 		return err;
 	if (n > UINT32_MAX / 4)
@@ -169,7 +169,7 @@ out:
  * The maps of image as of its first limit MAP records, over what it inherited.
  * *owned says whether the caller must free *out; the full view is cached.
  */
-static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
+static int maps__view(struct model *m, uint32_t img, size_t limit, int depth,
 		       struct model_map **out, size_t *nout, bool *owned)
 {
 	struct image *im = &m->images[img];
@@ -189,7 +189,7 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 		return 0;
 	}
 	if (im->parent != IMAGE_NONE && depth < FORK_DEPTH_MAX) {
-		err = view__build(m, im->parent, im->parent_maps, depth + 1, &base, &nbase,
+		err = maps__view(m, im->parent, im->parent_maps, depth + 1, &base, &nbase,
 				  &base_owned);
 		if (err)
 			goto refused;
@@ -198,7 +198,7 @@ static int view__build(struct model *m, uint32_t img, size_t limit, int depth,
 		v = base;
 		n = nbase;
 	} else {
-		err = view__overlay(m, base, nbase, im->maps, limit, &v, &n);
+		err = maps__overlay(m, base, nbase, im->maps, limit, &v, &n);
 		if (base_owned)
 			free(base);
 		if (err)
@@ -243,7 +243,7 @@ int model__maps(struct model *m, uint32_t image, const struct model_map **maps, 
 
 	if (image >= m->nimages)
 		return -EINVAL;
-	err = view__build(m, image, m->images[image].nmaps, 0, &v, n, &owned);
+	err = maps__view(m, image, m->images[image].nmaps, 0, &v, n, &owned);
 	if (err)
 		return err;
 	*maps = v;
@@ -260,7 +260,7 @@ const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_
 	errno = 0;
 	if (image >= m->nimages)
 		return NULL;
-	err = view__build(m, image, m->images[image].nmaps, 0, &v, &n, &owned);
+	err = maps__view(m, image, m->images[image].nmaps, 0, &v, &n, &owned);
 	if (err) {
 		errno = -err;
 		return NULL;

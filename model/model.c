@@ -74,40 +74,6 @@ void model__delete(struct model *m)
 	free(m);
 }
 
-/* ---- sites ---- */
-
-int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
-		   uint32_t *idx)
-{
-	struct site_table *t = &m->sites[ev];
-	uint64_t key = stack | (uint64_t)kernel << 32;
-	uint64_t *v = hmap__find(&t->index, img, key);
-	int err;
-
-	if (v) {
-		*idx = (uint32_t)*v;
-		return 0;
-	}
-	if (t->nr >= UINT32_MAX)
-		return -ENOMEM;
-	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
-	if (!err)
-		err = hmap__set(&t->index, img, key, t->nr);
-	if (err)
-		return err;
-	t->v[t->nr] = (struct model_site){ .image = img, .stack = stack, .kernel = kernel };
-	*idx = (uint32_t)t->nr++;
-	return 0;
-}
-
-int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t stack_id, bool kernel,
-	     uint32_t *img, uint32_t *si)
-{
-	int err = image_of(m, pid, img);
-
-	return err ? err : site_of(m, ev, *img, model__stack_of(m, *img, stack_id), kernel, si);
-}
-
 /* ---- records ---- */
 
 static int model__apply(struct model *m, const struct mpf_record *rec);
