@@ -95,7 +95,7 @@ $(OUT)/vmlinux.h:
 BPF_SRCS := bpf/memprof.bpf.c $(filter-out bpf/memprof.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(BPF_SRCS:%.c=$(OUT)/%.o)
 
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/memprof.bpf.h bpf/memprof.h $(OUT)/vmlinux.h
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(OUT)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I. -I$(OUT) -Wall \
 		-Wno-unused-function -c $< -o $@
