@@ -185,7 +185,7 @@ int input__files_with_events(struct input *in, bool *used)
 			const struct model_site *site = model__site(m, ev, i);
 			struct model_stack st;
 
-			model__stack(m, site->stack, &st);
+			model__image_stack(m, site->image, site->stack, &st);
 			for (uint32_t k = 0; k < st.nr; k++) {
 				bool exact = k == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
 				uint64_t ip = st.ips[k], addr = exact || !ip ? ip : ip - 1;

@@ -314,6 +314,30 @@ static void warn_lost(const struct model_stats *st)
 			st->ignored, st->ignored == 1 ? "" : "s");
 }
 
+/* How many of the recorder's stack walks stopped short, and why. */
+static void warn_stacks(const struct model_stats *st)
+{
+	uint64_t walks = 0, partial;
+	char causes[256];
+
+	if (st->ustacks_truncated)
+		warning("%" PRIu64 " of %" PRIu64 " stack copies unwound short of the outermost frame "
+			"(%.1f%%); their callers are shown as [incomplete]; record with a larger "
+			"-g dwarf,SIZE or with -g cfi", st->ustacks_truncated, st->ustacks,
+			100.0 * (double)st->ustacks_truncated / (double)st->ustacks);
+	if (!st->has_unwind)
+		return;
+	for (unsigned int i = 0; i < MPF_UNWIND__MAX; i++)
+		walks = walks > UINT64_MAX - st->unwind[i] ? UINT64_MAX : walks + st->unwind[i];
+	partial = walks - st->unwind[MPF_UNWIND_COMPLETE];
+	if (!partial)
+		return;
+	mpf_unwind_causes(st->unwind, causes, sizeof(causes));
+	warning("%" PRIu64 " of %" PRIu64 " stacks incomplete (%.1f%%: %s); their callers are "
+		"shown as [incomplete]; see -g in memprof-record(1)",
+		partial, walks, 100.0 * (double)partial / (double)walks, causes);
+}
+
 /* One warning per file that frames needed and could not use. */
 static void warn_files(const struct report *rp)
 {
@@ -640,6 +664,7 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	rp.model = rp.in.model;
 	warn_lost(model__stats(rp.model));
+	warn_stacks(model__stats(rp.model));
 	if (opts.show == REPORT_SHOW_PEAK && reread_to_peak(&rp))
 		goto out;
 	if (opts.stat || opts.timeline) {

@@ -97,6 +97,20 @@ struct mpf_info {
 	const char *value;
 };
 
+/*
+ * How the recorder's stack walks ended: the INFO "stacks" holds
+ * "complete=N no-table=N depth=N unreadable=N bad-cfi=N", by these names.
+ */
+#define MPF_INFO_STACKS	"stacks"
+enum mpf_unwind {
+	MPF_UNWIND_COMPLETE,	/* at the outermost frame */
+	MPF_UNWIND_NO_TABLE,	/* in code without call frame information, past what frame pointers gave */
+	MPF_UNWIND_DEPTH,	/* at the depth limit */
+	MPF_UNWIND_UNREADABLE,	/* at stack memory it could not read */
+	MPF_UNWIND_BAD,		/* at call frame information that led nowhere */
+	MPF_UNWIND__MAX
+};
+
 struct mpf_comm {
 	uint32_t pid, tid;
 	char comm[MPF_COMM_LEN];	/* NUL-terminated */
@@ -394,5 +408,8 @@ int mpf_event_parse(const char *name);		/* -EINVAL if unknown */
 const char *mpf_heap_func_name(unsigned int func);	/* "malloc", ... */
 const char *mpf_rec_name(unsigned int type);
 const char *mpf_vm_call_name(unsigned int call);	/* "mmap", "munmap", "mremap", "brk" */
+const char *mpf_unwind_name(unsigned int end);	/* "complete", "no-table", ... */
+/* Why walks stopped short, by cause, for people: "3 in code without call frame information, ..." */
+void mpf_unwind_causes(const uint64_t ends[MPF_UNWIND__MAX], char *buf, size_t size);
 
 #endif

@@ -4,6 +4,8 @@
  * a placeholder so that callers notice them.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format/mpf.h"
@@ -59,11 +61,20 @@ static const char *const rec_names[] = {
 	[MPF_REC_RSS] = "rss",
 };
 
+static const char *const unwind_names[] = {
+	[MPF_UNWIND_COMPLETE] = "complete",
+	[MPF_UNWIND_NO_TABLE] = "no-table",
+	[MPF_UNWIND_DEPTH] = "depth",
+	[MPF_UNWIND_UNREADABLE] = "unreadable",
+	[MPF_UNWIND_BAD] = "bad-cfi",
+};
+
 /* An enum value appended without a name here would silently be NULL: fail the build. */
 _Static_assert(ARRAY_SIZE(event_names) == MPF_EV__MAX, "event_names");
 _Static_assert(ARRAY_SIZE(heap_func_names) == MPF_HEAP__MAX, "heap_func_names");
 _Static_assert(ARRAY_SIZE(rec_names) == MPF_REC__MAX, "rec_names");
 _Static_assert(ARRAY_SIZE(vm_call_names) == MPF_VM__MAX, "vm_call_names");
+_Static_assert(ARRAY_SIZE(unwind_names) == MPF_UNWIND__MAX, "unwind_names");
 
 const char *mpf_event_name(unsigned int ev)
 {
@@ -93,4 +104,28 @@ const char *mpf_rec_name(unsigned int type)
 const char *mpf_vm_call_name(unsigned int call)
 {
 	return call < ARRAY_SIZE(vm_call_names) ? vm_call_names[call] : NULL;
+}
+
+const char *mpf_unwind_name(unsigned int end)
+{
+	return end < ARRAY_SIZE(unwind_names) ? unwind_names[end] : NULL;
+}
+
+/* "A in code without call frame information, B at the depth limit, ...": why walks stopped short. */
+void mpf_unwind_causes(const uint64_t ends[MPF_UNWIND__MAX], char *buf, size_t size)
+{
+	static const char *const causes[] = {
+		[MPF_UNWIND_NO_TABLE] = "in code without call frame information",
+		[MPF_UNWIND_DEPTH] = "at the depth limit",
+		[MPF_UNWIND_UNREADABLE] = "with unreadable stack memory",
+		[MPF_UNWIND_BAD] = "other",
+	};
+	size_t len = 0;
+
+	_Static_assert(ARRAY_SIZE(causes) == MPF_UNWIND__MAX, "causes");
+	if (size)
+		buf[0] = 0;
+	for (unsigned int i = MPF_UNWIND_COMPLETE + 1; i < MPF_UNWIND__MAX && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64 " %s",
+					len ? ", " : "", ends[i], causes[i]);
 }

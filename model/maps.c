@@ -279,3 +279,36 @@ const struct model_map *model__find_map(struct model *m, uint32_t image, uint64_
 		return &v[lo - 1];
 	return NULL;
 }
+
+/* Whether code runs at addr in image: in an executable mapping, and not the uprobe trampoline's. */
+static bool in_code(struct model *m, uint32_t image, uint64_t addr)
+{
+	const struct model_map *map = model__find_map(m, image, addr);
+	const struct model_file *f;
+
+	if (!map || !(map->prot & MPF_PROT_EXEC))
+		return false;
+	f = map->file_id ? model__file(m, map->file_id) : NULL;
+	return !f || !f->path || strcmp(f->path, "[uprobes]");
+}
+
+void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out)
+{
+	const struct model_map *maps;
+	size_t n = 0;
+
+	model__stack(m, stack, out);
+	/* A trace without the image's mappings has nothing to check against. */
+	if (!out->nr || model__maps(m, image, &maps, &n) || !n)
+		return;
+	for (uint32_t i = 0; i < out->nr; i++) {
+		bool exact = i == 0 && (out->flags & MPF_STACK_FIRST_IS_IP);
+		uint64_t ip = out->ips[i];
+
+		if (ip && in_code(m, image, exact ? ip : ip - 1))
+			continue;
+		out->nr = i;
+		out->flags |= MPF_STACK_TRUNCATED;
+		break;
+	}
+}

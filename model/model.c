@@ -271,12 +271,44 @@ int model__add(struct model *m, const struct mpf_record *rec)
 	return model__event_hook(m, rec);
 }
 
+/*
+ * "complete=N no-table=N ...": how the recorder's walks ended, added up over
+ * the trace's INFOs; a cause this version has no name for counts as bad-cfi,
+ * so that every incomplete walk is counted.
+ */
+static void model__on_stacks_info(struct model *m, const char *v)
+{
+	while (v && *v) {
+		const char *eq = strchr(v, '='), *end;
+		unsigned int i = MPF_UNWIND_BAD;
+		uint64_t n;
+
+		if (!eq)
+			break;
+		for (unsigned int k = 0; k < MPF_UNWIND__MAX; k++)
+			if (strlen(mpf_unwind_name(k)) == (size_t)(eq - v) &&
+			    !strncmp(v, mpf_unwind_name(k), (size_t)(eq - v)))
+				i = k;
+		if (eq[1] < '0' || eq[1] > '9')
+			break;
+		n = strtoull(eq + 1, (char **)&end, 10);
+		m->stats.unwind[i] = m->stats.unwind[i] > UINT64_MAX - n ? UINT64_MAX
+									 : m->stats.unwind[i] + n;
+		m->stats.has_unwind = true;
+		v = end + strspn(end, " ");
+	}
+}
+
 static int model__apply(struct model *m, const struct mpf_record *rec)
 {
 	unsigned int ev;
 
 	m->stats.records[rec->type < MPF_REC__MAX ? rec->type : 0]++;
 	switch (rec->type) {
+	case MPF_REC_INFO:
+		if (rec->info.key && !strcmp(rec->info.key, MPF_INFO_STACKS))
+			model__on_stacks_info(m, rec->info.value);
+		return 0;
 	case MPF_REC_COMM:
 		return model__on_comm(m, &rec->comm);
 	case MPF_REC_FORK:

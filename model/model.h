@@ -70,6 +70,9 @@ struct model_stats {
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
 	uint64_t ignored;	/* events that cannot be real: page orders above 13, ... */
 	uint64_t unmapped_images;	/* images left without maps: past the views' budget */
+	bool has_unwind;	/* the trace says how its stack walks ended: */
+	uint64_t unwind[MPF_UNWIND__MAX];	/* by enum mpf_unwind */
+	uint64_t ustacks, ustacks_truncated;	/* copies unwound here (-g dwarf), short of the end */
 };
 
 /*
@@ -160,6 +163,12 @@ const struct model_point *model__timeline(struct model *m, size_t *n);
 const char *model__comm(const struct model *m, uint32_t image);
 
 void model__stack(const struct model *m, uint32_t stack, struct model_stack *out);
+/*
+ * The stack as image ran it: cut, and marked truncated, at the first address
+ * outside every executable mapping of image (a stack word or argv bytes a
+ * walk took for a return address, the uprobe trampoline).
+ */
+void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out);
 
 size_t model__nr_files(const struct model *m);
 const struct model_file *model__file_at(const struct model *m, size_t index);

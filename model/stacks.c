@@ -105,6 +105,10 @@ static void model__unwind_pending(struct model *m, uint32_t img)
 	if (m->unwind)
 		n = m->unwind(m->unwind_ctx, img, &m->pending, m->unwound, MPF_STACK_MAX,
 			      &truncated);
+	if (m->unwind) {
+		m->stats.ustacks++;
+		m->stats.ustacks_truncated += truncated;
+	}
 	if (truncated)
 		st.flags |= MPF_STACK_TRUNCATED;
 	if (n <= 0) {

@@ -235,7 +235,7 @@ static void pprof__sample(struct pprof *pp, const struct model_site *site, struc
 	const char *comm = model__comm(pp->m, site->image);
 	struct pb *vals = &pp->sub;
 
-	model__stack(pp->m, site->stack, &st);
+	model__image_stack(pp->m, site->image, site->stack, &st);
 	locs->len = 0;
 	if (site->kernel)
 		pb_varint(locs, pprof__pseudo(pp, "[kernel]"));
@@ -251,10 +251,10 @@ static void pprof__sample(struct pprof *pp, const struct model_site *site, struc
 		}
 		pb_varint(locs, pprof__location(pp, mapping, st.ips[i], exact, names, n));
 	}
-	if (!st.nr)
-		pb_varint(locs, pprof__pseudo(pp, "[unknown]"));
-	else if (st.flags & MPF_STACK_TRUNCATED)
+	if (st.flags & MPF_STACK_TRUNCATED)
 		pb_varint(locs, pprof__pseudo(pp, "[incomplete]"));
+	else if (!st.nr)
+		pb_varint(locs, pprof__pseudo(pp, "[unknown]"));
 
 	/* pprof__location wrote its messages through msg and sub: the sample's come after. */
 	pb_data(&pp->msg, 1, locs->p, locs->len);

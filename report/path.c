@@ -118,7 +118,7 @@ int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, ui
 	uint32_t proc;
 	int err, got;
 
-	model__stack(p->m, stack, &st);
+	model__image_stack(p->m, image, stack, &st);
 	if (kernel)
 		frames[nf++] = p->kernel;
 	for (uint32_t i = 0; image != MODEL_IMAGE_NONE && i < st.nr && nf < max; i++) {
@@ -139,10 +139,10 @@ int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, ui
 		nf += got;
 	}
 	/* A site needs a name; an event without a stack (a free) has none. */
-	if (nf == kernel && (st.nr || !frames_only))
-		frames[nf++] = p->unknown;
-	else if (st.nr && (st.flags & MPF_STACK_TRUNCATED))
+	if (st.flags & MPF_STACK_TRUNCATED)
 		frames[nf++] = p->truncated;
+	else if (nf == kernel && (st.nr || !frames_only))
+		frames[nf++] = p->unknown;
 
 	*n = 0;
 	if (frames_only || (p->flags & PATH_REVERSE)) {

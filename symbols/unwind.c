@@ -37,6 +37,7 @@ struct unwinder {
 	uint64_t *ips;
 	uint32_t nr, max;
 	bool ended;		/* the chain ended at a return address of 0 */
+	bool missed;		/* a read fell outside the copy */
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -101,12 +102,14 @@ static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 
 static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	const struct unwinder *uw = arg;
+	struct unwinder *uw = arg;
 	const struct mpf_ustack *u = uw->cur;
 	uint64_t sp = u->regs[7];
 
-	if (addr < sp || addr - sp > u->size || u->size - (addr - sp) < sizeof(*result))
+	if (addr < sp || addr - sp > u->size || u->size - (addr - sp) < sizeof(*result)) {
+		uw->missed = true;
 		return false;
+	}
 	memcpy(result, u->data + (addr - sp), sizeof(*result));
 	return true;
 }
@@ -277,14 +280,18 @@ int unwinder__unwind(struct unwinder *uw, uint32_t image, const struct mpf_ustac
 	uw->nr = 0;
 	uw->max = max;
 	uw->ended = false;
+	uw->missed = false;
 	dwfl = image_dwfl(uw, image);
 	if (dwfl)
 		rc = dwfl_getthread_frames(dwfl, 1, uw_frame, uw);
 	/*
-	 * 0: libdwfl reached the outermost frame (its CFI leaves the return
-	 * address undefined); else the copy, a file or its CFI ran out first.
+	 * 0: libdwfl found no caller, either at the outermost frame (its CFI
+	 * leaves the return address undefined) or where a read of the return
+	 * address fell outside the copy, which it takes for the same; else a
+	 * file or its CFI ran out first.
 	 */
-	*truncated = rc != 0 && !uw->ended && !(dwfl && at_entry(dwfl, ips[uw->nr - 1]));
+	*truncated = (rc != 0 || uw->missed) && !uw->ended &&
+		     !(dwfl && uw->nr && at_entry(dwfl, ips[uw->nr - 1]));
 	/* Nothing to unwind with: the place of the event at least. */
 	if (!uw->nr && u->regs[16])
 		ips[uw->nr++] = u->regs[16];

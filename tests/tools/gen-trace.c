@@ -25,7 +25,8 @@
  *   --mismatch   record a wrong build-id for gen-trace itself
  *   --missing    add a frame in /nonexistent/libgone.so.1 (64 KiB live, heap)
  *   --undefined  add a heap event using a stack id never defined (20000 bytes)
- *   --lost       add LOST records (12 heap events, 3 page events)
+ *   --lost       add LOST records (12 heap events, 3 page events) and the
+ *                recorder's count of stack walks: 10 of 100 incomplete
  *   --no-end     leave out the END record
  *   --exe PATH   record PATH as gen-trace's file (e.g. a copy without .symtab)
  *   --chunk N    chunks of N bytes (uncompressed), to cut a trace between chunks
@@ -46,8 +47,8 @@
  *                  (the unwinder "gave up"), probe_fn 8192 (an address mapped
  *                  after the fork)
  *   exiter [1001]  forked from 1000, no maps of its own: child_fn 614400, and
- *                  4096 at the post-fork address, which it must not resolve
- *                  ([unknown] 0x1000XXXX); exits with 3
+ *                  4096 at the post-fork address, outside every mapping it
+ *                  has, where its stack ends ([incomplete]); exits with 3
  *   first [1003]   leak_fn 65536, killed by signal 9; then pid 1003 is reused by
  *                  second [1003]: leak_fn 131072
  *   sh [1004]      leak_fn 32768 before exec; leaky2 [1004] leak_fn 49152 after,
@@ -766,8 +767,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (lose) {
+		struct mpf_record r = {
+			.type = MPF_REC_INFO,
+			.info = { MPF_INFO_STACKS,
+				  "complete=90 no-table=6 depth=1 unreadable=2 bad-cfi=0 future=1" },
+		};
+
 		lost(MPF_EV_HEAP, 12);
 		lost(MPF_EV_PAGE, 3);
+		put(&r);
 	}
 	if (end) {
 		struct mpf_record r = { .type = MPF_REC_END };
