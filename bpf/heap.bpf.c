@@ -99,9 +99,10 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 		in->depth--;
 		return 0;
 	}
-	s = get_scratch();
+	s = scratch_get();
 	if (!s) {
 		bpf_map_delete_elem(&inflight, &tid);
+		count_lost(MP_LOST_HEAP);
 		return 0;
 	}
 	ev = (void *)s->buf;
@@ -120,9 +121,9 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	ev->ptr = ptr;
 	bpf_map_delete_elem(&inflight, &tid);
 	/* A failed allocation changes nothing, but a failed or freeing realloc does. */
-	if (!ptr && ev->func != MP_REALLOC)
-		return 0;
-	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
+	if (ptr || ev->func == MP_REALLOC)
+		submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
+	scratch_put();
 	return 0;
 }
 

@@ -79,19 +79,112 @@ MP_SHARED struct {
 /*
  * Scratch space for an event with its stack: too big for the BPF stack, and
  * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
- * an entry per CPU (record sizes it), indexed by the CPU the program runs on.
+ * SCRATCH_NEST entries per CPU (record sizes it): a program that runs while
+ * another is building its event on the same CPU (a page allocated in an
+ * interrupt, say) takes the next entry, never the one in use.
  */
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
+#define SCRATCH_NEST	MP_SCRATCH_NEST
+#define UW_WIN		1024	/* -g cfi: stack words are read this many bytes at a time */
+/* What every walk knows of the uprobe trampoline, which uretprobes put in place of return addresses. */
+struct uw_tramp {
+	__u64 tramp;		/* its address, 0 when the task has pending uretprobes none */
+	__u64 ri;		/* the next struct return_instance to match, innermost first */
+};
+
+/* -g cfi: the state of a walk between its frames (bpf/unwind.bpf.h). */
+struct uw {
+	__u64 pc, sp, bp;
+	struct uw_tramp t;
+	__u32 ips;		/* where in buf the MP_STACK_DEPTH addresses go */
+	__u32 n;		/* frames there */
+	__u32 exact;		/* pc is an exact pc, not a return address */
+	__u32 end;		/* enum mp_unwind_end, once it ended */
+	int mi;			/* the sorted mapping of the last frame, -1 */
+	__u32 pad;
+};
+
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
+	struct uw uw;
+	/* -g cfi: the event's registers, and the stack window the walk reads through */
+	struct pt_regs regs;
+	__u64 dregs[16];	/* the same registers in DWARF order */
+	__u64 win_base, win_len;
+	__u8 win[UW_WIN];
+	/* a process's executable mappings, built at its exec */
+	struct mp_cfi_pending pending;
 };
 MP_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);			/* resized by record: possible CPUs */
+	__uint(max_entries, 1);			/* resized by record: possible CPUs * SCRATCH_NEST */
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
+
+/* How many programs on this CPU hold a scratch entry now. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} scratch_depth SEC(".maps");
+
+/*
+ * -g cfi (bpf/memprof.h): the rows of every table (record appends them), the
+ * page index, each file's table by device and inode, and each target's
+ * executable mappings.  The rows and pages are mmapped by record.
+ */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);			/* resized by record */
+	__type(key, __u32);
+	__type(value, struct mp_cfi_row);
+} cfi_rows SEC(".maps");
+
+/* For each KiB of a table's text, its first and last row: rows [lo, hi], low and high halves. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);			/* resized by record */
+	__type(key, __u32);
+	__type(value, __u64);
+} cfi_pages SEC(".maps");
+
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mp_cfi_key);
+	__type(value, struct mp_cfi_file);
+} cfi_files SEC(".maps");
+
+/* Replaced whole by record (an update is atomic). */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mp_cfi_proc);
+} cfi_procs SEC(".maps");
+
+/* Written by the kernel side only. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mp_cfi_pending);
+} cfi_pending SEC(".maps");
+
+/* The walks of each stack mode, by how they ended (enum mp_unwind_end). */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MP_UNWIND__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_ends SEC(".maps");
 
 MP_SHARED const volatile __u64 owned_bits MP_INIT(64);	/* bits in `owned`, a power of two */
 
@@ -140,6 +233,37 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
 #define MAX_FRAME_SPAN	(64ull << 20)	/* a frame pointer this far above sp is garbage */
 
 /*
+ * A scratch entry of this CPU's next free nesting level, NULL when none is
+ * left (the event is counted lost).  Every successful scratch_get() is paired
+ * with a scratch_put() before the program returns.
+ */
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx, lvl;
+	__u32 *depth = bpf_map_lookup_elem(&scratch_depth, &zero);
+	struct scratch *s;
+
+	if (!depth)
+		return NULL;
+	lvl = __sync_fetch_and_add(depth, 1);
+	idx = cpu * SCRATCH_NEST + lvl;
+	s = lvl < SCRATCH_NEST ? bpf_map_lookup_elem(&scratch, &idx) : NULL;
+	if (!s)
+		__sync_fetch_and_sub(depth, 1);
+	return s;
+}
+
+static __always_inline void scratch_put(void)
+{
+	__u32 zero = 0, *depth = bpf_map_lookup_elem(&scratch_depth, &zero);
+
+	if (depth)
+		__sync_fetch_and_sub(depth, 1);
+}
+
+#include "bpf/unwind.bpf.h"
+
+/*
  * Walks the user frame-pointer chain from regs into ips.  Our own walk, not
  * bpf_get_stack(): that one follows %rbp wherever it points, and a code
  * without frame pointers (glibc's __libc_start_call_main, say) leaves a value
@@ -149,10 +273,11 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
 static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, bool *complete)
 {
 	__u64 fp = BPF_CORE_READ(regs, bp), sp = BPF_CORE_READ(regs, sp);
+	struct uw_tramp t;
 	__u64 frame[2];
 	int n = 1;
 
-	ips[0] = BPF_CORE_READ(regs, ip);
+	ips[0] = uw_tramp_init(&t, BPF_CORE_READ(regs, ip));
 	*complete = false;
 	for (int i = 1; i < MP_STACK_DEPTH; i++) {
 		/* A zero frame pointer ends the chain: _start clears it. */
@@ -164,6 +289,7 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, boo
 			break;
 		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp))
 			break;
+		frame[1] = uw_tramp_fix(&t, frame[1], fp + 8);
 		if (!frame[1]) {
 			*complete = true;
 			break;
@@ -179,6 +305,21 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, boo
 	return n;
 }
 
+/* -g dwarf: the real return addresses in the copy, where uretprobes put the trampoline. */
+static __always_inline void mend_user_stack(struct uw_tramp *t, struct mp_ustack *u, __u64 sp)
+{
+	struct return_instance *ri = (void *)t->ri;
+
+	for (int j = 0; j < 16 && ri && t->tramp; j++) {
+		__u64 slot = BPF_CORE_READ(ri, stack), off = slot - sp;
+
+		if (slot >= sp && off + 8 <= u->size && off <= MP_DWARF_MAX - 8 &&
+		    *(__u64 *)(u->data + off) == t->tramp)
+			*(__u64 *)(u->data + off) = BPF_CORE_READ(ri, orig_ret_vaddr);
+		ri = BPF_CORE_READ(ri, next);
+	}
+}
+
 /*
  * Copies the user registers and the stack from sp up, as much of dwarf_size
  * as is mapped: page by page, since one read that crosses the stack's end
@@ -188,6 +329,7 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
 {
 	__u64 sp = BPF_CORE_READ(regs, sp);
 	__u32 size = dwarf_size, done = 0, n;
+	struct uw_tramp t;
 
 	u->regs[0] = BPF_CORE_READ(regs, ax);
 	u->regs[1] = BPF_CORE_READ(regs, dx);
@@ -205,7 +347,7 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
 	u->regs[13] = BPF_CORE_READ(regs, r13);
 	u->regs[14] = BPF_CORE_READ(regs, r14);
 	u->regs[15] = BPF_CORE_READ(regs, r15);
-	u->regs[16] = BPF_CORE_READ(regs, ip);
+	u->regs[16] = uw_tramp_init(&t, BPF_CORE_READ(regs, ip));
 	u->pad = 0;
 	if (size > MP_DWARF_MAX)
 		size = MP_DWARF_MAX;
@@ -222,6 +364,7 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
 		done += n;
 	}
 	u->size = done;
+	mend_user_stack(&t, u, sp);
 	return sizeof(*u) + done;
 }
 
@@ -243,6 +386,14 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 		submit(s->buf, off + n, lost_idx, wakeup_flag());
 		return;
 	}
+	if (stack_mode == MP_STACK_CFI && regs && off <= SCRATCH_HDR) {
+		__u32 end;
+
+		n = unwind_cfi(regs, s, off, &end);
+		uw_count(end);
+		if (end != MP_UNWIND_COMPLETE)
+			h->flags |= MP_HDR_TRUNCATED;
+	}
 	if (stack_mode == MP_STACK_FP && regs &&
 	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
 		bool complete;
@@ -251,6 +402,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 		/* Stopped at a frame pointer that led nowhere: the stack goes on, unseen. */
 		if (!complete)
 			h->flags |= MP_HDR_TRUNCATED;
+		uw_count(complete ? MP_UNWIND_COMPLETE : MP_UNWIND_NO_TABLE);
 	}
 	if (n > MP_STACK_DEPTH)
 		n = MP_STACK_DEPTH;
@@ -269,11 +421,44 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	submit(s->buf, off + n * sizeof(__u64), lost_idx, wakeup_flag());
 }
 
-static __always_inline struct scratch *get_scratch(void)
+/* A process's mapping at start of file f's text, loaded at bias (ELF address = address - bias). */
+static __always_inline void cfi_map_fill(struct mp_cfi_map *m, const struct mp_cfi_file *f,
+					 __u64 start, __u64 bias)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	m->start = start & ~4095ull;
+	m->end = (start + f->text_memsz + 4095) & ~4095ull;
+	m->bias = bias;
+	m->first = f->first;
+	m->count = f->count;
+	m->pfirst = f->pfirst;
+	m->plo = f->plo;
+	m->npages = f->npages;
+	m->pad = 0;
+}
 
-	return bpf_map_lookup_elem(&scratch, &cpu);
+/*
+ * -g cfi: an executable mapping a target just made (ld.so loading a library,
+ * a dlopen), appended to its mappings where record has the file's table, so
+ * that the walks find it before record sorts it in.  The text segment is the
+ * one mapped executable, from its page-aligned offset.
+ */
+static __always_inline void cfi_append(__u32 tgid, const struct mp_vma *v)
+{
+	struct mp_cfi_key key = { .ino = v->ino, .dev = v->dev };
+	struct mp_cfi_pending *p;
+	struct mp_cfi_file *f;
+	__u32 slot;
+
+	if (stack_mode != MP_STACK_CFI || !v->ino)
+		return;
+	f = bpf_map_lookup_elem(&cfi_files, &key);
+	p = bpf_map_lookup_elem(&cfi_pending, &tgid);
+	if (!f || !p)
+		return;
+	slot = __sync_fetch_and_add(&p->n, 1) % MP_CFI_PENDING;
+	cfi_map_fill(&p->maps[slot], f, v->start + (f->text_offset & 4095),
+		     v->start - v->pgoff - (f->text_vaddr - f->text_offset));
+	p->maps[slot].end = v->end;
 }
 
 /* The user registers of the current task, for a tracepoint in kernel context. */

@@ -20,7 +20,97 @@ enum mp_stack_mode {
 	MP_STACK_NONE = 0,
 	MP_STACK_FP = 1,	/* frame-pointer walk in the kernel: ips follow the body */
 	MP_STACK_DWARF = 2,	/* registers and a stack copy follow: struct mp_ustack */
+	MP_STACK_CFI = 3,	/* unwound in the kernel with record's CFI tables: ips follow */
 };
+
+/*
+ * -g cfi: the call frame information of each ELF file, compiled by record
+ * (record/cfi.c) into rows the kernel side looks up by address.  A row says,
+ * from its pc until the next row's, how to find the canonical frame address
+ * (CFA) and where the caller's rbp is; the return address is at CFA - 8.
+ */
+enum mp_cfi_kind {
+	MP_CFI_RSP = 0,		/* CFA = rsp + 8 * cfa */
+	MP_CFI_RBP,		/* CFA = rbp + 8 * cfa */
+	MP_CFI_PLT11,		/* .plt: CFA = rsp + 8 + ((pc & 15) >= 11) * 8 */
+	MP_CFI_PLT10,		/* the same with 10 (.plt.sec) */
+	MP_CFI_SIGNAL,		/* a signal frame: the interrupted registers in its sigcontext */
+	MP_CFI_STOP,		/* the return address is undefined: the outermost frame */
+	MP_CFI_NONE,		/* no CFI here: the frame-pointer rule */
+	MP_CFI_INVALID,		/* CFI this table cannot express: the walk stops */
+	MP_CFI_DEREF_RSP,	/* CFA = *(rsp + 8 * (s16)cfa) + 8 * aux (stack realignment) */
+	MP_CFI_DEREF_RBP,	/* CFA = *(rbp + 8 * (s16)cfa) + 8 * aux */
+	MP_CFI_REG,		/* CFA = DWARF register aux + 8 * cfa: the first frame only */
+};
+#define MP_CFI_RBP_SAME		0	/* rbp: the caller's rbp is this frame's */
+#define MP_CFI_RBP_LOST		(-128)	/* rbp: not recoverable */
+#define MP_CFI_RBP_AT_RBP	127	/* rbp: saved at *(rbp) (gcc's realigned main) */
+#define MP_CFI_PAGE_SHIFT	10	/* the page index: one entry per KiB of text */
+
+struct mp_cfi_row {
+	__u32 pc;		/* ELF address of the row's first byte */
+	__u16 cfa;		/* CFA offset / 8 */
+	__u8 kind;		/* enum mp_cfi_kind, low 4 bits; aux, high 4 bits */
+	__s8 rbp;		/* caller's rbp at CFA + 8 * rbp, or MP_CFI_RBP_* */
+};
+
+/* An ELF file's table (record's `cfi_files`, by device and inode). */
+struct mp_cfi_file {
+	__u32 first, count;	/* rows [first, first + count) of `cfi_rows` */
+	__u32 pfirst, plo;	/* page index: cfi_pages[pfirst + (vaddr >> shift) - plo] */
+	__u32 npages;		/* entries of the page index, a sentinel after them */
+	__u32 pad;
+	__u64 text_vaddr;	/* the executable segment: ELF address, size, file offset */
+	__u64 text_memsz;
+	__u64 text_offset;
+};
+
+struct mp_cfi_key {
+	__u64 ino;
+	__u32 dev;		/* the kernel's dev_t; 0 with ino 0: the vDSO */
+	__u32 pad;
+};
+
+/* An executable mapping of a process, as the walk finds it. */
+struct mp_cfi_map {
+	__u64 start, end;
+	__u64 bias;		/* ELF address = address - bias */
+	__u32 first, count;	/* as the file's table; count 0: the frame-pointer rule */
+	__u32 pfirst, plo, npages;
+	__u32 pad;
+};
+
+#define MP_CFI_MAPS		256	/* executable mappings per process, sorted */
+#define MP_CFI_PENDING		8	/* the newest the kernel side saw, record or not */
+
+/* A process's executable mappings as record read them (`cfi_procs`, by thread group id). */
+struct mp_cfi_proc {
+	__u32 nr;		/* of maps, sorted by start */
+	__u32 pad;
+	struct mp_cfi_map maps[MP_CFI_MAPS];
+};
+
+/*
+ * The executable mappings the kernel side saw a process make, at its exec and
+ * later mmaps, newest last in a ring (`cfi_pending`): the walks look there
+ * for what record has not read yet.  Only the kernel side writes it.
+ */
+struct mp_cfi_pending {
+	__u32 n;		/* mappings added since the exec: the next is at n % MP_CFI_PENDING */
+	__u32 pad;
+	struct mp_cfi_map maps[MP_CFI_PENDING];
+};
+
+/* Why a walk ended: the stacks that could not be completed are counted by cause. */
+enum mp_unwind_end {
+	MP_UNWIND_COMPLETE = 0,	/* the outermost frame: a return address undefined or 0 */
+	MP_UNWIND_NO_TABLE,	/* a frame in code without CFI, where frame pointers failed too */
+	MP_UNWIND_DEPTH,	/* MP_STACK_DEPTH frames */
+	MP_UNWIND_UNREADABLE,	/* stack memory could not be read */
+	MP_UNWIND_BAD,		/* CFI the table cannot follow, or a frame that went nowhere */
+	MP_UNWIND__MAX,
+};
+#define MP_SCRATCH_NEST		3	/* scratch entries per CPU: task, softirq, hardirq */
 #define MP_COMM_LEN		16
 #define MP_FILENAME_LEN		256
 #define MP_ARGS_LEN		1024	/* an exec's argv, as much as fits */
@@ -253,6 +343,10 @@ struct mp_inflight {
 
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct mp_hdr) == 24, "mp_hdr layout");
+_Static_assert(sizeof(struct mp_cfi_row) == 8, "mp_cfi_row layout");
+_Static_assert(sizeof(struct mp_cfi_map) == 48, "mp_cfi_map layout");
+_Static_assert(sizeof(struct mp_cfi_file) == 48, "mp_cfi_file layout");
+_Static_assert(sizeof(struct mp_cfi_key) == 16, "mp_cfi_key layout");
 _Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
 _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");

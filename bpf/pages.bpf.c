@@ -71,15 +71,18 @@ int page_alloc(__u64 *ctx)
 	pid = page_id(page);
 	mark_pages(&owned, pid, order, true);
 
-	s = get_scratch();
-	if (!s)
+	s = scratch_get();
+	if (!s) {
+		count_lost(MP_LOST_PAGE);
 		return 0;
+	}
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_PAGE_ALLOC, id);
 	ev->page = pid;
 	ev->order = order;
 	ev->gfp = gfp;
 	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE, true);
+	scratch_put();
 	return 0;
 }
 
@@ -164,13 +167,16 @@ int cache_add(__u64 *ctx)
 		return 0;
 	pid = page_id(ctx[0]);
 	mark_pages(&cached, pid, order, true);
-	s = get_scratch();
-	if (!s)
+	s = scratch_get();
+	if (!s) {
+		count_lost(MP_LOST_CACHE);
 		return 0;
+	}
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_CACHE_ADD, id);
 	fill_cache(ev, folio, pid, order);
 	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE, true);
+	scratch_put();
 	return 0;
 }
 

@@ -20,11 +20,96 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
 	if (!inherit || tgid == ptgid || !is_target(ptgid))
 		return 0;
 	bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY);
+	/* -g cfi: the child has its parent's mappings until it execs. */
+	if (stack_mode == MP_STACK_CFI) {
+		struct mp_cfi_proc *pp = bpf_map_lookup_elem(&cfi_procs, &ptgid);
+		struct mp_cfi_pending *pq = bpf_map_lookup_elem(&cfi_pending, &ptgid);
+
+		if (pp)
+			bpf_map_update_elem(&cfi_procs, &tgid, pp, BPF_ANY);
+		if (pq)
+			bpf_map_update_elem(&cfi_pending, &tgid, pq, BPF_ANY);
+	}
 	fill_hdr(&ev.hdr, MP_FORK, ((__u64)tgid << 32) | BPF_CORE_READ(child, pid));
 	ev.ppid = ptgid;
 	BPF_CORE_READ_STR_INTO(&ev.comm, child, comm);
 	submit(&ev, sizeof(ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/* bpf_find_vma()'s callback: the file and address of the mapping found. */
+struct vma_file {
+	struct mp_cfi_key key;
+	__u64 start, pgoff;
+};
+
+static long vma_file_cb(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	struct vma_file *vf = ctx;
+	struct inode *inode = BPF_CORE_READ(vma, vm_file, f_inode);
+
+	vf->key.ino = BPF_CORE_READ(inode, i_ino);
+	vf->key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	vf->start = BPF_CORE_READ(vma, vm_start);
+	vf->pgoff = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	return 0;
+}
+
+/* Adds the text of file key, loaded at bias, to the mappings being built in s->proc. */
+static __always_inline void exec_mapping(struct scratch *s, struct mp_cfi_key *key, __u64 bias)
+{
+	struct mp_cfi_file *f = bpf_map_lookup_elem(&cfi_files, key);
+	__u32 n = s->pending.n;
+
+	if (!f || n >= MP_CFI_PENDING)
+		return;
+	cfi_map_fill(&s->pending.maps[n], f, bias + f->text_vaddr, bias);
+	s->pending.n = n + 1;
+}
+
+/*
+ * -g cfi: a target's executable mappings as its exec left them, for the
+ * walks of its first instructions, before record reads its maps: the
+ * program's text, the dynamic loader's (at AT_BASE) and the vDSO's, where
+ * record has their tables already.
+ */
+static __always_inline void exec_mappings(struct scratch *s, struct task_struct *p, __u32 tgid)
+{
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
+	struct inode *exe = BPF_CORE_READ(mm, exe_file, f_inode);
+	struct mp_cfi_key key = {
+		.ino = BPF_CORE_READ(exe, i_ino), .dev = BPF_CORE_READ(exe, i_sb, s_dev),
+	};
+	struct mp_cfi_file *f = bpf_map_lookup_elem(&cfi_files, &key);
+	__u64 base = 0, vdso;
+
+	s->pending.n = 0;
+	/* The program's text starts at its lowest executable segment plus the load bias. */
+	if (f)
+		exec_mapping(s, &key, BPF_CORE_READ(mm, start_code) - f->text_vaddr);
+	for (int i = 0; i < 56; i += 2) {
+		__u64 type = BPF_CORE_READ(mm, saved_auxv[i]);
+
+		if (type == 7)	/* AT_BASE */
+			base = BPF_CORE_READ(mm, saved_auxv[i + 1]);
+		if (type == 0 || base)
+			break;
+	}
+	if (base) {
+		struct vma_file vf = {};
+
+		if (!bpf_find_vma(p, base, vma_file_cb, &vf, 0) && vf.key.ino)
+			exec_mapping(s, &vf.key, base);
+	}
+	vdso = (__u64)BPF_CORE_READ(mm, context.vdso);
+	if (vdso) {
+		struct mp_cfi_key vkey = {};
+
+		exec_mapping(s, &vkey, vdso);
+	}
+	/* Record's list of the old image is of no use to the new one. */
+	bpf_map_delete_elem(&cfi_procs, &tgid);
+	bpf_map_update_elem(&cfi_pending, &tgid, &s->pending, BPF_ANY);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -40,9 +125,13 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	if (!v)
 		return 0;
 	*v = MP_TARGET_ON;
-	s = get_scratch();
-	if (!s)
+	s = scratch_get();
+	if (!s) {
+		count_lost(MP_LOST_OTHER);
 		return 0;
+	}
+	if (stack_mode == MP_STACK_CFI)
+		exec_mappings(s, p, tgid);
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_EXEC, id);
 	/* The text's bounds; user space finds its file offset in the ELF file. */
@@ -68,6 +157,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 			ev->args_len = n;
 	}
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	scratch_put();
 	return 0;
 }
 
@@ -122,17 +212,16 @@ __u64 cpu_area_base;
 static __always_inline __u64 cpu_area_pptr(void)
 {
 	__u32 off = bpf_core_field_offset(struct bpf_array, pptrs);
-	__u32 cpu = bpf_get_smp_processor_id();
 	struct scratch *s;
 
-	if (cpu_area_base)
+	if (cpu_area_base || off > 1024)
 		return cpu_area_base;
-	s = bpf_map_lookup_elem(&scratch, &cpu);
-	if (!s || off > 1024)
+	s = scratch_get();
+	if (!s)
 		return 0;
-	if (bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
-		return 0;
-	cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
+	if (!bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
+		cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
+	scratch_put();
 	return cpu_area_base;
 }
 
@@ -165,6 +254,10 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	/* Kept, not deleted: its teardown's frees must still be told apart. */
 	*v = MP_TARGET_EXITING;
+	if (stack_mode == MP_STACK_CFI) {
+		bpf_map_delete_elem(&cfi_procs, &tgid);
+		bpf_map_delete_elem(&cfi_pending, &tgid);
+	}
 	fill_hdr(&ev.hdr, MP_EXIT, id);
 	mm = BPF_CORE_READ(p, mm);
 	if (mm) {

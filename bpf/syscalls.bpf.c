@@ -40,16 +40,13 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 }
 
 /* -e mmap: a successful mmap, munmap, mremap or brk of a target, with its stack. */
-static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u64 id)
+static __always_inline void vm_event(struct scratch *s, struct pt_regs *regs, long nr, long ret,
+				     __u64 id)
 {
 	struct mp_vmcall *ev;
-	struct scratch *s;
 	__u64 page = 4095;
 	__u32 tid = (__u32)id;
 
-	s = get_scratch();
-	if (!s)
-		return;
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_VMCALL, id);
 	ev->pad = 0;
@@ -97,6 +94,18 @@ static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u
 	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_MMAP, true);
 }
 
+static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u64 id)
+{
+	struct scratch *s = scratch_get();
+
+	if (!s) {
+		count_lost(MP_LOST_MMAP);
+		return;
+	}
+	vm_event(s, regs, nr, ret, id);
+	scratch_put();
+}
+
 /*
  * A file mapped executable (ld.so, dlopen): user space rescans the maps.
  * With -e mmap, every successful mmap, munmap, mremap and brk is an event.
@@ -123,9 +132,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (!is_target(id >> 32))
 		return 0;
-	s = get_scratch();
-	if (!s)
+	s = scratch_get();
+	if (!s) {
+		count_lost(MP_LOST_OTHER);
 		return 0;
+	}
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_MMAP_EXEC, id);
 	__builtin_memset(&ev->vma, 0, sizeof(ev->vma));
@@ -147,7 +158,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			file_path(file, ev->path);
 		}
 	}
+	cfi_append(id >> 32, &ev->vma);
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	scratch_put();
 	return 0;
 }
 

@@ -95,7 +95,9 @@ static int opt_call_graph(const struct option *opt, const char *arg)
 	struct recorder_opts *o = opt->value;
 	uint64_t size = 8192;
 
-	if (!strcmp(arg, "fp")) {
+	if (!strcmp(arg, "cfi")) {
+		o->stack_mode = MP_STACK_CFI;
+	} else if (!strcmp(arg, "fp")) {
 		o->stack_mode = MP_STACK_FP;
 	} else if (!strcmp(arg, "none")) {
 		o->stack_mode = MP_STACK_NONE;
@@ -107,7 +109,7 @@ static int opt_call_graph(const struct option *opt, const char *arg)
 		o->stack_mode = MP_STACK_DWARF;
 		o->dwarf_size = size;
 	} else {
-		return error("unknown call-graph mode '%s'; use fp, dwarf[,SIZE] or none", arg);
+		return error("unknown call-graph mode '%s'; use cfi, fp, dwarf[,SIZE] or none", arg);
 	}
 	return 0;
 }
@@ -175,9 +177,10 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 		OPT_CALLBACK('d', "duration", &o->duration, "SECONDS",
 			     "stop after SECONDS (default: when the target exits)", opt_duration),
 		OPT_CALLBACK('g', "call-graph", o, "MODE",
-			     "how user stacks are taken: fp (frame pointers, default),\n"
-			     "dwarf[,SIZE] (registers and SIZE bytes of stack, default\n"
-			     "8192, unwound by report), or none",
+			     "how user stacks are taken: cfi (unwound in the kernel\n"
+			     "with the files' call frame information, default), fp\n"
+			     "(frame pointers), dwarf[,SIZE] (registers and SIZE bytes\n"
+			     "of stack, default 8192, unwound by report), or none",
 			     opt_call_graph),
 		OPT_CALLBACK('m', "buffer-size", &o->buffer_size, "SIZE",
 			     "kernel ring buffer size, e.g. 64M (default: 32M)", opt_buffer_size),
@@ -309,6 +312,28 @@ static const char *human(double bytes, char *buf, size_t size)
 	return buf;
 }
 
+/* How the stack walks ended, and with -v what the unwind tables took. */
+static void print_stacks(const struct recorder *r)
+{
+	const uint64_t *e = r->unwind_ends;
+	const struct cfi_stats *c = &r->cfi_stats;
+	uint64_t walks = 0;
+	char b[32], causes[256];
+
+	for (int i = 0; i < MP_UNWIND__MAX; i++)
+		walks += e[i];
+	mpf_unwind_causes(e, causes, sizeof(causes));
+	if (walks && (r->opts.stack_mode == MP_STACK_CFI || r->opts.stack_mode == MP_STACK_FP))
+		fprintf(stderr, "memprof: stacks: %" PRIu64 " taken, %" PRIu64 " incomplete (%s)\n",
+			walks, walks - e[MP_UNWIND_COMPLETE], causes);
+	if (r->opts.stack_mode == MP_STACK_CFI)
+		debug("unwind tables: %" PRIu64 " files (%" PRIu64 " without, %" PRIu64
+		      " for want of room), %" PRIu64 " rows and %" PRIu64 " index entries, %s, "
+		      "compiled in %.1f ms",
+		      c->files, c->files_without, c->files_full, c->rows, c->pages,
+		      human((c->rows + c->pages) * 8.0, b, sizeof(b)), c->build_us / 1000.0);
+}
+
 static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 {
 	const uint64_t *n = st->records;
@@ -341,6 +366,7 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 			n[MPF_REC_VM], r->lost_written[MP_LOST_MMAP]);
 	if (r->opts.events & (1u << MPF_EV_RSS))
 		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written\n", n[MPF_REC_RSS]);
+	print_stacks(r);
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",
@@ -374,7 +400,7 @@ int cmd_record(int argc, char **argv)
 	struct recorder_opts opts = {
 		.output = "memprof.data",
 		.events = 1u << MPF_EV_PAGE | 1u << MPF_EV_RSS,
-		.stack_mode = MP_STACK_FP,
+		.stack_mode = MP_STACK_CFI,
 		.dwarf_size = 8192,
 		.inherit = true,
 		.buffer_size = 32u << 20,

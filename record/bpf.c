@@ -189,6 +189,13 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	skel->rodata->vm_events = opts->mmap;
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
+	/* -g cfi: the tables' rows and page index; the other modes need none. */
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.cfi_rows,
+					       opts->stack_mode == MP_STACK_CFI ? opts->cfi_rows : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.cfi_pages,
+					       opts->stack_mode == MP_STACK_CFI ? opts->cfi_pages : 1);
 	skel->rodata->owned_bits = opts->page_frames;
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.owned, opts->page_frames / 64);
@@ -196,7 +203,8 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 		err = bpf_map__set_max_entries(skel->maps.cached,
 					       opts->cache ? opts->page_frames / 64 : 1);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.scratch, libbpf_num_possible_cpus());
+		err = bpf_map__set_max_entries(skel->maps.scratch,
+					       libbpf_num_possible_cpus() * MP_SCRATCH_NEST);
 	if (err)
 		goto fail;
 	if (!opts->page) {
@@ -424,7 +432,8 @@ int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
+/* A per-CPU array of n counters, each summed over the CPUs. */
+static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
@@ -434,16 +443,33 @@ int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 i = 0; i < MP_LOST__MAX; i++) {
-		lost[i] = 0;
-		if (bpf_map__lookup_elem(b->skel->maps.lost, &i, sizeof(i), vals,
-					 ncpu * sizeof(*vals), 0))
+	for (__u32 i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, ncpu * sizeof(*vals), 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
-			lost[i] += vals[c];
+			out[i] += vals[c];
 	}
 	free(vals);
 	return 0;
+}
+
+int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
+{
+	return sum_percpu(b->skel->maps.lost, lost, MP_LOST__MAX);
+}
+
+int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX])
+{
+	return sum_percpu(b->skel->maps.unwind_ends, ends, MP_UNWIND__MAX);
+}
+
+void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs)
+{
+	*rows = bpf_map__fd(b->skel->maps.cfi_rows);
+	*pages = bpf_map__fd(b->skel->maps.cfi_pages);
+	*files = bpf_map__fd(b->skel->maps.cfi_files);
+	*procs = bpf_map__fd(b->skel->maps.cfi_procs);
 }
 
 void mp_bpf__detach(struct mp_bpf *b)

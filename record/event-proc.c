@@ -90,6 +90,7 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 	if (procmaps__scan(r->maps, h->pid, h->time))
 		procmaps__add_vma(r->maps, h->pid, h->time, &e->text,
 				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
+	recorder__sync_cfi(r, h->pid);
 	return r->write_err;
 }
 
@@ -137,5 +138,6 @@ int event__mmap_exec(struct recorder *r, const void *data, size_t size)
 	if (procmaps__scan(r->maps, h->pid, h->time))
 		procmaps__add_vma(r->maps, h->pid, h->time, &e->vma,
 				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
+	recorder__sync_cfi(r, h->pid);
 	return r->write_err;
 }

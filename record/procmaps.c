@@ -30,6 +30,7 @@ struct file_ent {
 struct map_ent {
 	uint64_t start, end, pgoff, ino;
 	uint32_t file;		/* index in procmaps.files + 1, 0: none */
+	uint32_t prot;		/* MPF_PROT_* */
 };
 
 struct pid_maps {
@@ -256,7 +257,8 @@ static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_e
 		return -ENOMEM;
 	p->maps[p->nr] = *m;
 	/* File ids are given in order from 1: the id is the index + 1. */
-	p->maps[p->nr++].file = m->ino ? id : 0;
+	p->maps[p->nr].prot = prot;
+	p->maps[p->nr++].file = m->ino || id ? id : 0;
 	rec.map.pid = p->pid;
 	rec.map.file_id = id;
 	rec.map.start = m->start;
@@ -435,4 +437,31 @@ int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *lo
 	if (!f->ino || f->name[0] != '/')
 		return -ENOENT;
 	return open_mapped(pid, loc->start, loc->end, f->name, used, sizeof(used), f->dev, f->ino);
+}
+
+int procmaps__exec_maps(struct procmaps *pm, pid_t pid,
+			int (*fn)(void *ctx, const struct procmaps_exec *e), void *ctx)
+{
+	const struct pid_maps *p = pid_maps(pm, pid, false);
+	int err;
+
+	for (size_t i = 0; p && i < p->nr; i++) {
+		const struct map_ent *m = &p->maps[i];
+		const struct file_ent *f;
+		struct procmaps_exec e;
+
+		if (!(m->prot & MPF_PROT_EXEC) || !m->file || m->file > pm->nr_files)
+			continue;
+		f = &pm->files[m->file - 1];
+		e = (struct procmaps_exec){
+			.loc = { .file = m->file - 1, .offset = m->pgoff, .start = m->start, .end = m->end },
+			.dev = f->dev,
+			.ino = f->ino,
+			.name = f->name,
+		};
+		err = fn(ctx, &e);
+		if (err)
+			return err;
+	}
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libelf.h>
 #include <linux/types.h>
 
 #include "bpf/memprof.h"
@@ -56,6 +57,16 @@ int procmaps__locate(struct procmaps *pm, pid_t pid, uint64_t addr, struct procm
 /* Opens the file of loc as the process sees it: a file descriptor, or -errno. */
 int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *loc);
 
+/* An executable mapping of a file, as procmaps__exec_maps hands it over. */
+struct procmaps_exec {
+	struct procmaps_loc loc;	/* loc.offset: the mapping's file offset */
+	uint64_t dev, ino;		/* st_dev and st_ino; ino 0: a pseudo file ([vdso]) */
+	const char *name;		/* as /proc/PID/maps names it */
+};
+/* Calls fn for each executable mapping of a file record knows in pid, oldest first. */
+int procmaps__exec_maps(struct procmaps *pm, pid_t pid,
+			int (*fn)(void *ctx, const struct procmaps_exec *e), void *ctx);
+
 /* ---- leaf.c: the callers -g fp misses at an exact pc ---- */
 
 struct leaf;
@@ -93,6 +104,44 @@ struct probe_site {
  */
 int find_heap_probe_sites(const char *path, struct probe_site *sites, int max);
 
+/* ---- cfi-build.c, cfi.c: -g cfi, the unwind tables of the files the targets map ---- */
+
+struct cfi_rows {
+	struct mp_cfi_row *rows;	/* sorted by pc */
+	size_t n;
+};
+
+/*
+ * Compiles the call frame information of elf (.eh_frame, else .debug_frame)
+ * into rows: 0, -ENOENT (none), -EFBIG (addresses beyond 32 bits), -ENOMEM.
+ */
+int cfi_build(Elf *elf, struct cfi_rows *rows);
+
+struct cfi_stats {
+	uint64_t files;		/* files with a table */
+	uint64_t files_without;	/* files without: no CFI, unreadable, or no room */
+	uint64_t files_full;	/* of those, for want of room in the tables */
+	uint64_t rows, pages;	/* rows and page index entries used */
+	uint64_t build_us;	/* spent compiling tables */
+	uint64_t syncs;		/* rewrites of a process's mappings */
+};
+
+struct cfi;
+
+/* Over the kernel side's maps (fds), the rows and pages of which have these many entries. */
+int cfi__new(struct cfi **c, int rows_fd, int pages_fd, int files_fd, int procs_fd,
+	     uint32_t rows_cap, uint32_t pages_cap);
+void cfi__free(struct cfi *c);
+/* The table of a file, compiled now if it has none yet: 0 or -ENOENT (no file). */
+int cfi__add_file(struct cfi *c, const char *path);
+/* The same for a program and what it will map: its interpreter and DT_NEEDED libraries. */
+int cfi__add_program(struct cfi *c, const char *path);
+/* The same for the vDSO, record's own image of it. */
+int cfi__add_vdso(struct cfi *c);
+/* Rewrites pid's executable mappings from what procmaps knows, compiling new files' tables. */
+int cfi__sync(struct cfi *c, struct procmaps *pm, pid_t pid);
+void cfi__stats(const struct cfi *c, struct cfi_stats *st);
+
 /* ---- workload.c: the command record launches ---- */
 
 struct workload {
@@ -115,6 +164,8 @@ struct mp_bpf_opts {
 	uint32_t dwarf_size;	/* -g dwarf: bytes of stack copied */
 	size_t buffer_size;	/* ring buffer bytes, a power of two */
 	uint64_t page_frames;	/* bits of the page ownership map, a power of two */
+	uint32_t cfi_rows;	/* -g cfi: entries of the tables' rows and page index */
+	uint32_t cfi_pages;
 };
 
 struct mp_bpf;
@@ -148,6 +199,10 @@ void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid);
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
 /* Lost-event counters summed over CPUs. */
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
+/* The stack walks by how they ended, summed over CPUs. */
+int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX]);
+/* -g cfi: the maps record/cfi.c fills. */
+void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs);
 /* Detaches every program; events already in the buffer can still be consumed. */
 void mp_bpf__detach(struct mp_bpf *b);
 void mp_bpf__destroy(struct mp_bpf *b);

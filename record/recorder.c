@@ -16,6 +16,14 @@
 
 #include "record/recorder.h"
 
+/*
+ * -g cfi: rows and page index entries the tables may take, 8 bytes each:
+ * 16 MiB and 2 MiB, some 40 processes' worth of distinct libraries (libc is
+ * 23,000 rows, libstdc++ 28,000).
+ */
+#define CFI_ROWS (1u << 21)
+#define CFI_PAGES (1u << 18)
+
 void recorder__init(struct recorder *r, const struct recorder_opts *o)
 {
 	*r = (struct recorder){
@@ -36,6 +44,8 @@ int recorder__load(struct recorder *r)
 		.dwarf_size = r->opts.dwarf_size,
 		.buffer_size = r->opts.buffer_size,
 		.page_frames = system__page_frames(),
+		.cfi_rows = CFI_ROWS,
+		.cfi_pages = CFI_PAGES,
 	};
 
 	/*
@@ -138,6 +148,12 @@ static void write_lost(struct recorder *r, uint64_t time)
 	}
 }
 
+/* -g's names, by enum mp_stack_mode. */
+static const char *const call_graph_names[] = {
+	[MP_STACK_NONE] = "none", [MP_STACK_FP] = "fp", [MP_STACK_DWARF] = "dwarf",
+	[MP_STACK_CFI] = "cfi",
+};
+
 static void write_info(struct recorder *r, int argc, char **argv)
 {
 	struct mpf_record rec = { .type = MPF_REC_INFO, .time = now_ns(CLOCK_MONOTONIC) };
@@ -153,12 +169,95 @@ static void write_info(struct recorder *r, int argc, char **argv)
 	const char *kv[][2] = {
 		{ "memprof", MEMPROF_VERSION }, { "hostname", host }, { "release", u.release },
 		{ "machine", u.machine }, { "cmdline", cmdline },
+		{ "call-graph", call_graph_names[r->opts.stack_mode < 4 ? r->opts.stack_mode : 0] },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
 		rec.info.key = kv[i][0];
 		rec.info.value = kv[i][1];
 		recorder__write(r, &rec);
 	}
+}
+
+/* The path the command will exec: argv[0] itself, or where PATH finds it. */
+static bool command_path(const char *cmd, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, size, "%s", cmd);
+		return true;
+	}
+	for (p = path; p && *p;) {
+		const char *colon = strchr(p, ':');
+		int len = colon ? (int)(colon - p) : (int)strlen(p);
+
+		snprintf(out, size, "%.*s/%s", len, len ? p : ".", cmd);
+		if (!access(out, X_OK))
+			return true;
+		p = colon ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * -g cfi: the tables, and before the target runs those of the files it is
+ * about to map: record's own (the C library, the dynamic loader), the vDSO,
+ * and a launched command with what it needs; the kernel side then has its
+ * first instructions' mappings at its exec.
+ */
+static int cfi_start(struct recorder *r)
+{
+	int rows, pages, files, procs, err;
+	char line[4096], path[4096];
+	FILE *f;
+
+	mp_bpf__cfi_maps(r->bpf, &rows, &pages, &files, &procs);
+	err = cfi__new(&r->cfi, rows, pages, files, procs, CFI_ROWS, CFI_PAGES);
+	if (err)
+		return err;
+	cfi__add_vdso(r->cfi);
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/'), perms[8];
+
+		if (p && sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x') {
+			p[strcspn(p, "\n")] = '\0';
+			cfi__add_file(r->cfi, p);
+		}
+	}
+	if (f)
+		fclose(f);
+	if (r->opts.argv && command_path(r->opts.argv[0], path, sizeof(path)))
+		cfi__add_program(r->cfi, path);
+	return 0;
+}
+
+void recorder__sync_cfi(struct recorder *r, pid_t pid)
+{
+	if (r->cfi)
+		cfi__sync(r->cfi, r->maps, pid);
+}
+
+/* The kernel side counts the walks' ends as the trace names them. */
+_Static_assert((int)MP_UNWIND_COMPLETE == MPF_UNWIND_COMPLETE &&
+	       (int)MP_UNWIND_NO_TABLE == MPF_UNWIND_NO_TABLE && (int)MP_UNWIND_DEPTH == MPF_UNWIND_DEPTH &&
+	       (int)MP_UNWIND_UNREADABLE == MPF_UNWIND_UNREADABLE && (int)MP_UNWIND_BAD == MPF_UNWIND_BAD &&
+	       (int)MP_UNWIND__MAX == MPF_UNWIND__MAX,
+	       "enum mp_unwind_end and enum mpf_unwind differ");
+
+/* The stack walks by how they ended: "complete=N no-table=N ...", for report. */
+static void write_stacks(struct recorder *r, uint64_t time)
+{
+	struct mpf_record rec = { .type = MPF_REC_INFO, .time = time };
+	char buf[256];
+	size_t len = 0;
+
+	for (int i = 0; i < MP_UNWIND__MAX; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s=%" PRIu64, i ? " " : "",
+				mpf_unwind_name(i), r->unwind_ends[i]);
+	rec.info.key = MPF_INFO_STACKS;
+	rec.info.value = buf;
+	recorder__write(r, &rec);
 }
 
 int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **argv,
@@ -178,6 +277,11 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 			return -ENOMEM;
 	}
 	write_info(r, argc, argv);
+	if (r->opts.stack_mode == MP_STACK_CFI) {
+		err = cfi_start(r);
+		if (err)
+			return err;
+	}
 
 	*stage = STAGE_ATTACH;
 	err = mp_bpf__add_target(r->bpf, r->target, r->opts.pid ? MP_TARGET_ON : MP_TARGET_AT_EXEC);
@@ -199,6 +303,7 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 		err = procmaps__scan(r->maps, r->target, r->start_time);
 		if (err)
 			return err;
+		recorder__sync_cfi(r, r->target);
 	}
 	return 0;
 }
@@ -255,10 +360,14 @@ void recorder__finish(struct recorder *r)
 	/* Stop the programs, then take everything still in the buffer. */
 	mp_bpf__detach(r->bpf);
 	mp_bpf__poll(r->bpf, 0);
+	mp_bpf__unwind_ends(r->bpf, r->unwind_ends);
+	if (r->cfi)
+		cfi__stats(r->cfi, &r->cfi_stats);
 	if (r->write_err)
 		return;
 	end.time = now_ns(CLOCK_MONOTONIC);
 	write_lost(r, end.time);
+	write_stacks(r, end.time);
 	mpf_writer__stats(r->w, &st);
 	end.end.events[MPF_EV_PAGE] = st.records[MPF_REC_PAGE_ALLOC] + st.records[MPF_REC_PAGE_FREE];
 	end.end.events[MPF_EV_HEAP] = st.records[MPF_REC_HEAP_ALLOC] +
@@ -276,6 +385,8 @@ void recorder__finish(struct recorder *r)
 
 void recorder__destroy(struct recorder *r)
 {
+	cfi__free(r->cfi);
+	r->cfi = NULL;
 	free(r->rss);
 	r->rss = NULL;
 	mp_bpf__destroy(r->bpf);

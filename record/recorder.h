@@ -64,6 +64,7 @@ struct recorder {
 	struct mpf_writer *w;
 	struct procmaps *maps;
 	struct leaf *leaf;		/* -g fp: the callers the walk misses at an exact pc */
+	struct cfi *cfi;		/* -g cfi: the unwind tables */
 	struct workload wl;
 	uint64_t start_time;		/* the trace header's, CLOCK_MONOTONIC */
 	pid_t target;			/* the main target: its exit ends the recording */
@@ -74,6 +75,8 @@ struct recorder {
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	uint64_t lost_written[MP_LOST__MAX];
+	uint64_t unwind_ends[MP_UNWIND__MAX];	/* the stack walks, by how they ended */
+	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
 	uint64_t page_frees_exiting;
 	struct rss_target *rss;		/* -e rss: the live targets */
 	size_t nrss, rss_cap;
@@ -118,8 +121,8 @@ int recorder__event(void *ctx, void *data, size_t size);
 int recorder__write(struct recorder *r, const struct mpf_record *rec);
 void recorder__note(struct recorder *r, enum recorder_note_kind kind, pid_t pid,
 		    const char *path, int err);
-/* Tells the kernel side about pid (MP_TARGET_*) and follows its heap. */
-void recorder__heap_fork(struct recorder *r, pid_t parent, pid_t child);
+/* -g cfi: pid's executable mappings, as record knows them now, to the kernel side. */
+void recorder__sync_cfi(struct recorder *r, pid_t pid);
 
 /* rss.c: -e rss, each live target's /proc/PID/status, sampled */
 void rss__add(struct recorder *r, pid_t pid);

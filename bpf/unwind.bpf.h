@@ -1,0 +1,134 @@
+/*
+ * The user stack walks of the kernel side (included by memprof.bpf.h): -g cfi,
+ * which unwinds each frame with the call frame information record compiled
+ * into tables (bpf/memprof.h, record/cfi.c), falling back to the frame-pointer
+ * rule where a file has none; and what every mode needs: the real return
+ * addresses behind the uretprobe trampoline.
+ *
+ * The walk takes one frame per bpf_loop() iteration, and each frame is a
+ * global function (unwind.bpf.c) with its state in the scratch entry: the
+ * verifier checks it once, on its own, instead of once per path of every
+ * program that walks, and the loop's callback has no state of its own to
+ * converge.
+ */
+#ifndef MEMPROF_BPF_UNWIND_BPF_H
+#define MEMPROF_BPF_UNWIND_BPF_H
+
+#define UTASK_SSTEP_STATE	1	/* enum uprobe_task_state: UTASK_SSTEP */
+
+/* unwind.bpf.c */
+int uw_find_pending(struct mp_cfi_pending *p, __u64 pc);
+__u64 uw_fix_tramp(__u64 *ri, __u64 slot);
+int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i);
+
+/*
+ * The trampoline and the task's pending returns, and the first pc as the
+ * program found it, mended: a fault on the trampoline page itself is the
+ * caller's state at the real return address, and a fault while the kernel
+ * single-steps a probed instruction out of line is at that instruction.
+ */
+static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct uprobe_task *ut = task->utask;
+	__u64 xol;
+
+	t->tramp = 0;
+	t->ri = 0;
+	if (!ut)
+		return pc;
+	t->ri = (__u64)BPF_CORE_READ(ut, return_instances);
+	if (t->ri)
+		t->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	if (t->tramp && pc == t->tramp) {
+		struct return_instance *ri = (void *)t->ri;
+
+		pc = BPF_CORE_READ(ri, orig_ret_vaddr);
+		t->ri = (__u64)BPF_CORE_READ(ri, next);
+	}
+	xol = BPF_CORE_READ(ut, xol_vaddr);
+	if (BPF_CORE_READ(ut, state) == UTASK_SSTEP_STATE && xol && pc >= xol && pc < xol + 16)
+		pc = BPF_CORE_READ(ut, vaddr) + (pc - xol);
+	return pc;
+}
+
+/* A return address read at slot: the real one when it is the trampoline. */
+static __always_inline __u64 uw_tramp_fix(struct uw_tramp *t, __u64 ra, __u64 slot)
+{
+	if (!t->tramp || ra != t->tramp)
+		return ra;
+	return uw_fix_tramp(&t->ri, slot);
+}
+
+static __always_inline void uw_count(__u32 end)
+{
+	__u64 *n = bpf_map_lookup_elem(&unwind_ends, &end);
+
+	if (n)
+		*n += 1;
+}
+
+/* One bpf_loop() iteration: the frame after frame i, or 1 when the walk ended. */
+struct uw_loop {
+	struct scratch *s;
+	struct mp_cfi_proc *proc;
+};
+
+static long uw_step(__u32 i, void *ctx)
+{
+	struct uw_loop *l = ctx;
+
+	return uw_frame(l->s, l->proc, i) ? 1 : 0;
+}
+
+/*
+ * -g cfi: the stack of the current task from regs, into ips (MP_STACK_DEPTH
+ * entries of s's buffer); the number of frames, and in *end how the walk
+ * ended.
+ */
+static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s, __u32 off,
+					__u32 *end)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pt_regs *r = &s->regs;
+	struct uw *u = &s->uw;
+	struct uw_loop l;
+
+	if (off > SCRATCH_HDR || bpf_probe_read_kernel(r, sizeof(*r), regs)) {
+		*end = MP_UNWIND_UNREADABLE;
+		return 0;
+	}
+	s->dregs[0] = r->ax;
+	s->dregs[1] = r->dx;
+	s->dregs[2] = r->cx;
+	s->dregs[3] = r->bx;
+	s->dregs[4] = r->si;
+	s->dregs[5] = r->di;
+	s->dregs[6] = r->bp;
+	s->dregs[7] = r->sp;
+	s->dregs[8] = r->r8;
+	s->dregs[9] = r->r9;
+	s->dregs[10] = r->r10;
+	s->dregs[11] = r->r11;
+	s->dregs[12] = r->r12;
+	s->dregs[13] = r->r13;
+	s->dregs[14] = r->r14;
+	s->dregs[15] = r->r15;
+	s->win_len = 0;
+	u->sp = r->sp;
+	u->bp = r->bp;
+	u->pc = uw_tramp_init(&u->t, r->ip);
+	u->exact = 1;
+	u->mi = -1;
+	u->ips = off;
+	u->end = MP_UNWIND_DEPTH;
+	*(__u64 *)(s->buf + off) = u->pc;
+	u->n = 1;
+	l.s = s;
+	l.proc = bpf_map_lookup_elem(&cfi_procs, &pid);
+	bpf_loop(MP_STACK_DEPTH - 1, uw_step, &l, 0);
+	*end = u->end;
+	return u->n;
+}
+
+#endif
