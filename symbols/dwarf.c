@@ -7,6 +7,7 @@
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "symbols/dwarf.h"
@@ -30,6 +31,87 @@ const char *dwarf_die_name(Dwarf_Die *die)
 	return NULL;
 }
 
+/* DIEs that hold functions without holding code themselves. */
+static bool holds_functions(int tag)
+{
+	switch (tag) {
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_structure_type:
+	case DW_TAG_class_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+	case DW_TAG_variant_part:
+	case DW_TAG_variant:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * walk_scopes: the DIEs under parent whose code holds pc, outermost first,
+ * appended to *v (up to max in all); true once a subprogram holds pc.
+ */
+static bool walk_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *v, int *n, int max,
+			int depth)
+{
+	Dwarf_Die child;
+
+	if (depth > 64 || dwarf_child(parent, &child))
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (holds_functions(tag)) {
+			if (walk_scopes(&child, pc, v, n, max, depth + 1))
+				return true;
+			continue;
+		}
+		if (dwarf_haspc(&child, pc) <= 0)
+			continue;
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine &&
+		    tag != DW_TAG_lexical_block)
+			continue;
+		if (*n < max)
+			v[(*n)++] = child;
+		walk_scopes(&child, pc, v, n, max, depth + 1);
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/*
+ * The scopes holding pc (a CU address), innermost first, as dwarf_getscopes
+ * gives them; or, where that fails (it does on some of rustc's DWARF, where
+ * gdb does not), found by walking the CU's tree.  The count, or <= 0.
+ */
+static int pc_scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+	enum { SCOPES_MAX = 128 };
+	Dwarf_Die *v;
+	int n = dwarf_getscopes(cu, pc, scopes);
+
+	if (n > 0)
+		return n;
+	free(*scopes);
+	*scopes = NULL;
+	v = malloc(SCOPES_MAX * sizeof(*v));
+	if (!v)
+		return -1;
+	n = 0;
+	walk_scopes(cu, pc, v, &n, SCOPES_MAX, 0);
+	/* innermost first */
+	for (int i = 0; i < n / 2; i++) {
+		Dwarf_Die t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+	*scopes = v;
+	return n;
+}
+
 const char *dwarf_function(Dwfl_Module *mod, Dwarf_Addr addr)
 {
 	Dwarf_Die *cu, *scopes = NULL;
@@ -40,7 +122,7 @@ const char *dwarf_function(Dwfl_Module *mod, Dwarf_Addr addr)
 	cu = dwfl_module_addrdie(mod, addr, &bias);
 	if (!cu)
 		return NULL;
-	n = dwarf_getscopes(cu, addr - bias, &scopes);
+	n = pc_scopes(cu, addr - bias, &scopes);
 	for (int i = 0; i < n; i++) {
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
 			name = dwarf_die_name(&scopes[i]);
@@ -92,7 +174,7 @@ int inline_frames(Dwfl_Module *mod, Dwarf_Addr addr, struct inline_frame *frames
 	cu = dwfl_module_addrdie(mod, addr, &bias);
 	if (!cu)
 		return 0;
-	n = dwarf_getscopes(cu, addr - bias, &scopes);
+	n = pc_scopes(cu, addr - bias, &scopes);
 	l = dwfl_module_getsrc(mod, addr);
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
