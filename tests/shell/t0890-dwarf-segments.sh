@@ -5,10 +5,13 @@
 # program at the address its executable mapping gives the text segment, not
 # the read-only one's, or the CFI it unwinds with is another function's.
 # The workload has no frame pointers, so nothing but the CFI can unwind it:
-# the stacks must reach _start, through every caller.
+# the stacks must reach _start, through every caller.  The same with no -g,
+# where record maps the tables it compiled from that CFI the same way, and
+# the stack is the one gdb prints.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/shell/stacks.sh"
 need_bpf
-need_cmd clang ld.lld readelf
+need_cmd clang ld.lld readelf gdb
 
 cat >"$T/seg.c" <<'EOF2'
 #include <stdlib.h>
@@ -41,9 +44,17 @@ while read -r type off vaddr _ _ _ flags; do
 done < <(readelf -lW "$T/seg" | sed 's/R E/RE/')
 [ $shifted = 1 ] || skip "this lld puts the text at the same offset and address: nothing to test"
 
-record_ok -e heap -g dwarf -o "$T/s.data" -- "$T/seg"
-report_ok -i "$T/s.data" --folded
-grep -qx "seg;_start;__libc_start_main;__libc_start_call_main;main;middle;leak_fn 10000" "$T/out" ||
-	fail "the stacks of leak_fn: $(grep leak_fn "$T/out")"
-grep -q "\[incomplete\]\|\[unknown\]" "$T/out" && fail "stacks cut short: $(cat "$T/out")"
+for mode in dwarf default; do
+	args=(-e heap)
+	[ $mode = default ] || args+=(-g $mode)
+	record_ok "${args[@]}" -o "$T/s.$mode.data" -- "$T/seg"
+	report_ok -i "$T/s.$mode.data" --folded
+	grep -qx "seg;_start;__libc_start_main;__libc_start_call_main;main;middle;leak_fn 10000" \
+		"$T/out" || fail "-g $mode: the stacks of leak_fn: $(grep leak_fn "$T/out")"
+	grep -q "\[incomplete\]\|\[unknown\]" "$T/out" &&
+		fail "-g $mode: stacks cut short: $(cat "$T/out")"
+done
+gdb_frames "$T/seg" 1000 >"$T/gdb.leak"
+memprof_frames "$T/s.default.data" 1000 >"$T/memprof.leak"
+same "no -g, leak_fn" "$T/gdb.leak" "$T/memprof.leak"
 exit 0

@@ -5,6 +5,7 @@
  *
  *   main -> outer -> middle -> lib_alloc (libstacks.so) -> malloc(STACKS_SIZE)
  *   main -> pthread: thread_main -> middle -> lib_alloc -> malloc(STACKS_SIZE + 1)
+ *   main -> fork: child_main -> middle -> lib_alloc -> malloc(STACKS_SIZE + 2)
  *   main -> touch_memset -> memset over 4 MiB of fresh pages (page faults in libc)
  *
  * The sizes single the allocations out for a gdb breakpoint condition.
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "libstacks.h"
 
@@ -39,6 +42,12 @@ NOINLINE void *thread_main(void *arg)
 	return arg;
 }
 
+NOINLINE void child_main(void)
+{
+	middle(STACKS_SIZE + 2);
+	__asm__ volatile("" ::: "memory");
+}
+
 NOINLINE void touch_memset(void)
 {
 	size_t len = 4 << 20;
@@ -55,9 +64,20 @@ NOINLINE void touch_memset(void)
 int main(void)
 {
 	pthread_t t;
+	pid_t child;
+	int status;
 
 	outer();
 	if (pthread_create(&t, NULL, thread_main, NULL) || pthread_join(t, NULL))
+		return 1;
+	child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		child_main();
+		_exit(0);
+	}
+	if (waitpid(child, &status, 0) != child || status)
 		return 1;
 	touch_memset();
 	return 0;

@@ -4,6 +4,8 @@
  *
  *   main -> shapes::Factory::make(int) -> shapes::build<shapes::Blob>()
  *        -> operator new(STACKS_SIZE) -> malloc
+ *   main -> shapes::BigMaker::make() (a virtual call) -> operator new(STACKS_SIZE + 1)
+ *        -> malloc
  */
 #include <cstddef>
 #include <new>
@@ -27,6 +29,27 @@ template <typename T> NOINLINE T *build()
 	return t;
 }
 
+struct Big {
+	char bytes[STACKS_SIZE + 1];
+};
+
+struct Maker {
+	virtual void *make() const = 0;
+	virtual ~Maker() {}
+};
+
+struct BigMaker : Maker {
+	NOINLINE void *make() const override;
+};
+
+void *BigMaker::make() const
+{
+	void *p = new Big;
+
+	asm volatile("" ::: "memory");
+	return p;
+}
+
 struct Factory {
 	NOINLINE static Blob *make(int n);
 };
@@ -41,8 +64,12 @@ Blob *Factory::make(int n)
 
 } // namespace shapes
 
+static const shapes::BigMaker big_maker;
+static const shapes::Maker *volatile maker = &big_maker;
+
 int main()
 {
 	sink = shapes::Factory::make(1);
+	sink = maker->make();
 	return 0;
 }
