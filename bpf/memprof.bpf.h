@@ -86,7 +86,7 @@ MP_SHARED struct {
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 #define SCRATCH_NEST	MP_SCRATCH_NEST
-#define UW_WIN		1024	/* -g cfi: stack words are read this many bytes at a time */
+#define UW_WIN		4096	/* -g cfi: stack words are read this many bytes at a time */
 /* What every walk knows of the uprobe trampoline, which uretprobes put in place of return addresses. */
 struct uw_tramp {
 	__u64 tramp;		/* its address, 0 when the task has pending uretprobes none */
@@ -105,9 +105,19 @@ struct uw {
 	__u32 pad;
 };
 
+/* -g cfi: a row of a table found for an address, as a walk cached it. */
+#define UW_CACHE_BITS	9
+#define UW_CACHE	(1u << UW_CACHE_BITS)
+struct uw_cache_ent {
+	__u32 first;		/* the table's first row + 1 (0: empty) */
+	__u32 vaddr;		/* the address in the file */
+	__s32 row;		/* its row in cfi_rows, -1: none */
+};
+
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
 	struct uw uw;
+	struct uw_cache_ent cache[UW_CACHE];
 	/* -g cfi: the event's registers, and the stack window the walk reads through */
 	struct pt_regs regs;
 	__u64 dregs[16];	/* the same registers in DWARF order */

@@ -195,6 +195,34 @@ static __always_inline struct mp_cfi_map *uw_map(struct uw *u, struct mp_cfi_pro
 	return NULL;
 }
 
+/*
+ * The row of m's table at vaddr, or NULL: from this CPU's cache of the rows
+ * the last walks used, or searched and cached.  A table's rows never change
+ * once record published them, so an entry stays true for every process that
+ * maps the file; a row the search did not find is cached as NULL.
+ */
+static __always_inline struct mp_cfi_row *uw_row(struct scratch *s, struct mp_cfi_map *m,
+						 __u32 vaddr)
+{
+	__u32 h = (vaddr * 0x9e3779b1u ^ m->first) >> (32 - UW_CACHE_BITS);
+	struct uw_cache_ent *e;
+	int ri;
+
+	barrier_var(h);
+	if (h >= UW_CACHE)
+		return NULL;
+	e = &s->cache[h];
+	if (e->first != m->first + 1 || e->vaddr != vaddr) {
+		ri = uw_find_row(m, vaddr);
+		barrier_var(ri);
+		e->first = m->first + 1;
+		e->vaddr = vaddr;
+		e->row = ri < 0 ? -1 : ri;
+	}
+	ri = e->row;
+	return ri < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &ri);
+}
+
 /* The walk ends here, how. */
 static __always_inline int uw_end(struct uw *u, __u32 end)
 {
@@ -226,13 +254,8 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 	bp = u->bp;
 	look = u->exact ? pc : pc - 1;
 	m = uw_map(u, p, look);
-	if (m && m->count) {
-		int ri = uw_find_row(m, (__u32)(look - m->bias));
-
-		barrier_var(ri);
-		if (ri >= 0)
-			r = bpf_map_lookup_elem(&cfi_rows, &ri);
-	}
+	if (m && m->count)
+		r = uw_row(s, m, (__u32)(look - m->bias));
 	kind = r ? r->kind : MP_CFI_NONE;
 	aux = kind >> 4;
 	kind &= 15;
