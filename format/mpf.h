@@ -19,8 +19,9 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	2	/* newer minors only add record types and fields
-					   (1: USTACK; 2: cache, mmap, rss events, exec args) */
+#define MPF_VERSION_MINOR	3	/* newer minors only add record types and fields
+					   (1: USTACK; 2: cache, mmap, rss events, exec args;
+					   3: lost process events) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
@@ -36,6 +37,15 @@ enum mpf_event_type {
 	MPF_EV_RSS = 4,		/* resident set size samples (1.2) */
 	MPF_EV__MAX,
 };
+
+/*
+ * What LOST records and END's counters count: the event types, and (since
+ * 1.3) the process events, which are always recorded and no event type of
+ * -e: forks, execs, exits, renames and the mappings of executable files.  A
+ * process whose EXIT was lost looks alive to the end of the trace.
+ */
+#define MPF_LOST_PROC		MPF_EV__MAX
+#define MPF_LOST__MAX		(MPF_EV__MAX + 1)
 
 enum mpf_rec_type {
 	MPF_REC_INFO = 1,	/* key = value strings about the recording */
@@ -256,13 +266,13 @@ struct mpf_rss {
 };
 
 struct mpf_lost {
-	uint32_t event;		/* enum mpf_event_type */
+	uint32_t event;		/* enum mpf_event_type, or MPF_LOST_PROC */
 	uint64_t count;
 };
 
 struct mpf_end {
-	uint64_t events[MPF_EV__MAX];	/* events written per type */
-	uint64_t lost[MPF_EV__MAX];	/* events lost per type */
+	uint64_t events[MPF_LOST__MAX];	/* events written per type, then process events seen */
+	uint64_t lost[MPF_LOST__MAX];	/* events lost per type, then process events lost */
 };
 
 struct mpf_record {
@@ -390,6 +400,8 @@ void mpf_reader__close(struct mpf_reader *r);
 
 /* ---- names ---- */
 const char *mpf_event_name(unsigned int ev);	/* "page", "heap", ...; NULL if unknown */
+/* A LOST counter's name: an event type's, or "process" for MPF_LOST_PROC; NULL if unknown. */
+const char *mpf_lost_name(unsigned int lost);
 int mpf_event_parse(const char *name);		/* -EINVAL if unknown */
 const char *mpf_heap_func_name(unsigned int func);	/* "malloc", ... */
 const char *mpf_rec_name(unsigned int type);

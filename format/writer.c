@@ -253,7 +253,7 @@ static int record__check(const struct mpf_record *rec)
 	case MPF_REC_HEAP_ALLOC:
 		return rec->heap_alloc.func >= MPF_HEAP__MAX ? -EINVAL : 0;
 	case MPF_REC_LOST:
-		return rec->lost.event >= MPF_EV__MAX ? -EINVAL : 0;
+		return rec->lost.event >= MPF_LOST__MAX ? -EINVAL : 0;
 	case MPF_REC_USTACK:
 		if (rec->ustack.id == 0 || (rec->ustack.size && !rec->ustack.data))
 			return -EINVAL;
@@ -454,8 +454,8 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = mpf_put_varint(p, rec->lost.count);
 		break;
 	case MPF_REC_END:
-		p = mpf_put_varint(p, MPF_EV__MAX);
-		for (i = 0; i < MPF_EV__MAX; i++) {
+		p = mpf_put_varint(p, MPF_LOST__MAX);
+		for (i = 0; i < MPF_LOST__MAX; i++) {
 			p = mpf_put_varint(p, rec->end.events[i]);
 			p = mpf_put_varint(p, rec->end.lost[i]);
 		}

@@ -247,6 +247,9 @@ int model__add(struct model *m, const struct mpf_record *rec)
 	/* What the trace holds, whatever the filters and stops let through. */
 	if (ev >= 0)
 		m->stats.events[ev]++;
+	else if (rec->type == MPF_REC_FORK || rec->type == MPF_REC_EXEC ||
+		 rec->type == MPF_REC_EXIT)
+		m->stats.events[MPF_LOST_PROC]++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
 		return 0;
 	if (ev >= 0 && m->filtered && !model__passes(m, rec))
@@ -349,7 +352,7 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_LOST:
 		ev = rec->lost.event;
 		/* Saturated: counts from the file are added, and must not wrap to small. */
-		if (ev < MPF_EV__MAX)
+		if (ev < MPF_LOST__MAX)
 			m->stats.lost[ev] = rec->lost.count > UINT64_MAX - m->stats.lost[ev]
 						    ? UINT64_MAX
 						    : m->stats.lost[ev] + rec->lost.count;

@@ -63,8 +63,9 @@ struct model_site {
 
 struct model_stats {
 	uint64_t records[MPF_REC__MAX];	/* by type; [0] counts unknown types */
-	uint64_t events[MPF_EV__MAX];	/* event records read, per type, filtered or not */
-	uint64_t lost[MPF_EV__MAX];	/* the sum of the LOST records */
+	/* Event records read per type, filtered or not; then FORK, EXEC and EXIT records. */
+	uint64_t events[MPF_LOST__MAX];
+	uint64_t lost[MPF_LOST__MAX];	/* the sum of the LOST records, per type, then process */
 	bool has_end;
 	struct mpf_end end;
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */

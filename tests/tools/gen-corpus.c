@@ -666,8 +666,8 @@ static void crafted(void)
 	c_rec(MPF_REC__MAX, 10, (const uint8_t *)"future", 6);
 	c_rec(UINT32_MAX, 10, (const uint8_t *)"", 0);
 	REC(MPF_REC_FORK, 1, 3, 0x55, 0x81, 0x01);	/* fields appended by a newer minor */
-	/* The counters of an event type after the five this version knows. */
-	REC(MPF_REC_END, 6, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 4);
+	/* The counters of an event type after the six this version knows. */
+	REC(MPF_REC_END, 7, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5, 6, 3, 4);
 	c_chunk(true);
 	c_put("newer-minor-1.9");
 
@@ -739,7 +739,7 @@ static void crafted(void)
 	BAD("record-u32-overflow", MPF_REC_FORK, 0x80, 0x80, 0x80, 0x80, 0x10, 1);
 	BAD("record-page-order-64", MPF_REC_PAGE_ALLOC, 1, 0, 64, 0, 0, 0);
 	BAD("record-heap-func", MPF_REC_HEAP_ALLOC, 1, 0, MPF_HEAP__MAX, 0, 0, 0);
-	BAD("record-lost-event", MPF_REC_LOST, MPF_EV__MAX, 1);
+	BAD("record-lost-event", MPF_REC_LOST, MPF_LOST__MAX, 1);
 	BAD("record-map-wraps", MPF_REC_MAP, 1, 1, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 	    0x80, 0x80, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1, 0);
 	BAD("record-short", MPF_REC_HEAP_REALLOC, 1, 0, 0);
