@@ -341,6 +341,12 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 			n[MPF_REC_VM], r->lost_written[MP_LOST_MMAP]);
 	if (r->opts.events & (1u << MPF_EV_RSS))
 		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written\n", n[MPF_REC_RSS]);
+	/* Recorded whatever -e says; a lost exit leaves a process running to the end. */
+	fprintf(stderr,
+		"memprof: process: %" PRIu64 " events (%" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64
+		" exits), %" PRIu64 " lost%s\n",
+		r->proc_events, r->forks, r->execs, r->exits, r->lost_written[MP_LOST_OTHER],
+		r->lost_written[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",

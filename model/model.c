@@ -374,6 +374,18 @@ const struct model_stats *model__stats(const struct model *m)
 	return &m->stats;
 }
 
+uint64_t model__lost(const struct model *m, unsigned int c)
+{
+	uint64_t lost;
+
+	if (c >= MPF_LOST__MAX)
+		return 0;
+	lost = m->stats.lost[c];
+	if (m->stats.has_end && m->stats.end.lost[c] > lost)
+		lost = m->stats.end.lost[c];
+	return lost;
+}
+
 size_t model__nr_sites(const struct model *m, unsigned int ev)
 {
 	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;

@@ -121,6 +121,12 @@ void model__delete(struct model *m);
 int model__add(struct model *m, const struct mpf_record *rec);
 
 const struct model_stats *model__stats(const struct model *m);
+/*
+ * Events of counter c (an event type, or MPF_LOST_PROC) lost while recording:
+ * END's total, or the sum of the LOST records read when larger (a trace cut
+ * before its END has only those).
+ */
+uint64_t model__lost(const struct model *m, unsigned int c);
 const struct model_peak *model__peak(const struct model *m, unsigned int ev);
 /*
  * From the record after the first record records given to model__add on,

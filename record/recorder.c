@@ -119,7 +119,7 @@ static void write_lost(struct recorder *r, uint64_t time)
 	static const unsigned int ev_of[MP_LOST__MAX] = {
 		[MP_LOST_PAGE] = MPF_EV_PAGE,
 		[MP_LOST_HEAP] = MPF_EV_HEAP,
-		[MP_LOST_OTHER] = MPF_EV__MAX,
+		[MP_LOST_OTHER] = MPF_LOST_PROC,
 		[MP_LOST_CACHE] = MPF_EV_CACHE,
 		[MP_LOST_MMAP] = MPF_EV_MMAP,
 	};
@@ -129,7 +129,7 @@ static void write_lost(struct recorder *r, uint64_t time)
 	for (int i = 0; i < MP_LOST__MAX; i++) {
 		struct mpf_record rec = { .type = MPF_REC_LOST, .time = time };
 
-		if (lost[i] == r->lost_written[i] || ev_of[i] == MPF_EV__MAX)
+		if (lost[i] == r->lost_written[i])
 			continue;
 		rec.lost.event = ev_of[i];
 		rec.lost.count = lost[i] - r->lost_written[i];
@@ -271,6 +271,8 @@ void recorder__finish(struct recorder *r)
 	end.end.lost[MPF_EV_HEAP] = r->lost_written[MP_LOST_HEAP];
 	end.end.lost[MPF_EV_CACHE] = r->lost_written[MP_LOST_CACHE];
 	end.end.lost[MPF_EV_MMAP] = r->lost_written[MP_LOST_MMAP];
+	end.end.events[MPF_LOST_PROC] = r->proc_events;
+	end.end.lost[MPF_LOST_PROC] = r->lost_written[MP_LOST_OTHER];
 	recorder__write(r, &end);
 }
 

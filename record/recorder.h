@@ -74,6 +74,8 @@ struct recorder {
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	uint64_t lost_written[MP_LOST__MAX];
+	/* Process events received: all (END's count), and of them forks, execs, exits. */
+	uint64_t proc_events, forks, execs, exits;
 	uint64_t page_frees_exiting;
 	struct rss_target *rss;		/* -e rss: the live targets */
 	size_t nrss, rss_cap;
