@@ -309,52 +309,80 @@ static const char *human(double bytes, char *buf, size_t size)
 	return buf;
 }
 
+/* ", N lost to the disk" when writing failed before records of these types reached the file. */
+static const char *disk_lost(const uint64_t *unwritten, const unsigned int *types, char *buf,
+			     size_t size)
+{
+	uint64_t n = 0;
+
+	for (; *types; types++)
+		n += unwritten[*types];
+	buf[0] = '\0';
+	if (n)
+		snprintf(buf, size, ", %" PRIu64 " lost to the disk", n);
+	return buf;
+}
+
+/*
+ * What reached the file, per event type: after a write error (a full disk)
+ * the records of the chunk that failed, and those after, are not in it and
+ * are counted apart, as lost to the disk.
+ */
 static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 {
-	const uint64_t *n = st->records;
+	static const unsigned int page_t[] = { MPF_REC_PAGE_ALLOC, MPF_REC_PAGE_FREE, 0 };
+	static const unsigned int heap_t[] = { MPF_REC_HEAP_ALLOC, MPF_REC_HEAP_FREE,
+					       MPF_REC_HEAP_REALLOC, 0 };
+	static const unsigned int cache_t[] = { MPF_REC_CACHE_ADD, MPF_REC_CACHE_DEL, 0 };
+	static const unsigned int vm_t[] = { MPF_REC_VM, 0 }, rss_t[] = { MPF_REC_RSS, 0 };
+	static const unsigned int proc_t[] = { MPF_REC_FORK, MPF_REC_EXEC, MPF_REC_EXIT, 0 };
+	const uint64_t *n = st->written;
 	uint64_t page = n[MPF_REC_PAGE_ALLOC] + n[MPF_REC_PAGE_FREE];
 	uint64_t heap = n[MPF_REC_HEAP_ALLOC] + n[MPF_REC_HEAP_FREE] + n[MPF_REC_HEAP_REALLOC];
 	uint64_t cache = n[MPF_REC_CACHE_ADD] + n[MPF_REC_CACHE_DEL];
 	uint64_t events = page + heap + cache + n[MPF_REC_VM] + n[MPF_REC_RSS];
-	char b1[32], b2[32];
+	char b1[32], b2[32], d[64];
 
 	if (r->opts.events & (1u << MPF_EV_PAGE))
 		fprintf(stderr,
 			"memprof: page: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
-			" frees), %" PRIu64 " lost\n",
+			" frees), %" PRIu64 " lost%s\n",
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
-			r->lost_written[MP_LOST_PAGE]);
+			r->lost_total[MP_LOST_PAGE], disk_lost(st->unwritten, page_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_HEAP))
 		fprintf(stderr,
 			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
-			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost\n",
+			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost%s\n",
 			heap, n[MPF_REC_HEAP_ALLOC], n[MPF_REC_HEAP_REALLOC], n[MPF_REC_HEAP_FREE],
-			r->lost_written[MP_LOST_HEAP]);
+			r->lost_total[MP_LOST_HEAP], disk_lost(st->unwritten, heap_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_CACHE))
 		fprintf(stderr,
 			"memprof: cache: %" PRIu64 " events written (%" PRIu64 " added, %" PRIu64
-			" deleted), %" PRIu64 " lost\n",
+			" deleted), %" PRIu64 " lost%s\n",
 			cache, n[MPF_REC_CACHE_ADD], n[MPF_REC_CACHE_DEL],
-			r->lost_written[MP_LOST_CACHE]);
+			r->lost_total[MP_LOST_CACHE], disk_lost(st->unwritten, cache_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_MMAP))
-		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost\n",
-			n[MPF_REC_VM], r->lost_written[MP_LOST_MMAP]);
+		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost%s\n",
+			n[MPF_REC_VM], r->lost_total[MP_LOST_MMAP],
+			disk_lost(st->unwritten, vm_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_RSS))
-		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written\n", n[MPF_REC_RSS]);
+		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written%s\n", n[MPF_REC_RSS],
+			disk_lost(st->unwritten, rss_t, d, sizeof(d)));
 	/* Recorded whatever -e says; a lost exit leaves a process running to the end. */
 	fprintf(stderr,
 		"memprof: process: %" PRIu64 " events (%" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64
-		" exits), %" PRIu64 " lost%s\n",
-		r->proc_events, r->forks, r->execs, r->exits, r->lost_written[MP_LOST_OTHER],
-		r->lost_written[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");
+		" exits), %" PRIu64 " lost%s%s\n",
+		r->proc_events, r->forks, r->execs, r->exits, r->lost_total[MP_LOST_OTHER],
+		disk_lost(st->unwritten, proc_t, d, sizeof(d)),
+		r->lost_total[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",
 		r->opts.output, human(st->file_bytes, b1, sizeof(b1)),
 		n[MPF_REC_STACK] + n[MPF_REC_USTACK],
 		events ? (double)st->file_bytes / events : 0.0,
-		st->file_bytes ? (double)st->raw_bytes / st->file_bytes : 0.0,
-		human(st->raw_bytes, b2, sizeof(b2)));
+		st->chunks ? (double)st->raw_written / st->file_bytes : 0.0,
+		human(st->raw_written, b2, sizeof(b2)));
 }
 
 static void start_error(const struct recorder *r, enum recorder_stage stage, int err)

@@ -320,9 +320,17 @@ struct mpf_writer_opts {
 };
 
 struct mpf_writer_stats {
-	uint64_t records[MPF_REC__MAX];
+	uint64_t records[MPF_REC__MAX];	/* accepted: written, buffered, or lost with a chunk */
+	/*
+	 * In the file: records of chunks written whole.  After a write error
+	 * (a full disk) the rest never reaches it: the records of the chunk
+	 * that failed and those given after are counted as unwritten.
+	 */
+	uint64_t written[MPF_REC__MAX];
+	uint64_t unwritten[MPF_REC__MAX];
 	uint64_t raw_bytes;	/* encoded, before compression */
-	uint64_t file_bytes;	/* written to the file, header included */
+	uint64_t raw_written;	/* the same, of the chunks written whole */
+	uint64_t file_bytes;	/* written to the file in whole chunks, header included */
 	uint64_t chunks;
 };
 

@@ -91,6 +91,7 @@ struct mpf_writer {
 
 	struct stack_table stacks;
 	struct mpf_writer_stats stats;
+	uint32_t chunk_records[MPF_REC__MAX];	/* of each type in the chunk being filled */
 };
 
 static int write_all(struct mpf_writer *w, const uint8_t *buf, size_t len)
@@ -106,6 +107,7 @@ static void writer__reset_chunk(struct mpf_writer *w)
 {
 	w->len = 0;
 	w->nrec = 0;
+	memset(w->chunk_records, 0, sizeof(w->chunk_records));
 	memset(&w->st, 0, sizeof(w->st));
 	w->st.time = w->start_time;
 }
@@ -192,8 +194,10 @@ int mpf_writer__flush(struct mpf_writer *w)
 
 	n = ZSTD_compressCCtx(w->cctx, payload, w->out_cap - MPF_CHUNK_HDR_SIZE, w->buf, w->len,
 			      w->level);
-	if (ZSTD_isError(n))
-		return w->err = -ENOMEM;
+	if (ZSTD_isError(n)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if (n < w->len) {
 		ch.flags = MPF_CHUNK_ZSTD;
 	} else {
@@ -210,10 +214,19 @@ int mpf_writer__flush(struct mpf_writer *w)
 	/* One write per chunk, so a reader of a cut file sees whole chunks and at most one part. */
 	err = write_all(w, w->out, MPF_CHUNK_HDR_SIZE + n);
 	if (err)
-		return w->err = err;
+		goto fail;
+	for (int t = 0; t < MPF_REC__MAX; t++)
+		w->stats.written[t] += w->chunk_records[t];
+	w->stats.raw_written += w->len;
 	w->stats.chunks++;
 	writer__reset_chunk(w);
 	return 0;
+fail:
+	/* The chunk never reaches the file (a part of it may: readers stop there). */
+	for (int t = 0; t < MPF_REC__MAX; t++)
+		w->stats.unwritten[t] += w->chunk_records[t];
+	writer__reset_chunk(w);
+	return w->err = err;
 }
 
 static size_t str_len(const char *s)
@@ -491,6 +504,7 @@ static int writer__append(struct mpf_writer *w, const struct mpf_record *rec)
 
 	w->len += (size_t)(end - start);
 	w->nrec++;
+	w->chunk_records[rec->type]++;
 	w->stats.records[rec->type]++;
 	w->stats.raw_bytes += (uint64_t)(end - start);
 	if (w->len >= w->chunk_size)
@@ -504,8 +518,11 @@ int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec)
 
 	if (!w || !rec)
 		return -EINVAL;
-	if (w->err)
+	if (w->err) {
+		if (rec->type < MPF_REC__MAX)
+			w->stats.unwritten[rec->type]++;
 		return w->err;
+	}
 	err = record__check(rec);
 	if (err)
 		return err;

@@ -126,6 +126,10 @@ static void write_lost(struct recorder *r, uint64_t time)
 
 	if (mp_bpf__lost(r->bpf, lost))
 		return;
+	memcpy(r->lost_total, lost, sizeof(lost));
+	/* After a write error nothing more reaches the file: the totals are for the summary. */
+	if (r->write_err)
+		return;
 	for (int i = 0; i < MP_LOST__MAX; i++) {
 		struct mpf_record rec = { .type = MPF_REC_LOST, .time = time };
 
@@ -255,10 +259,10 @@ void recorder__finish(struct recorder *r)
 	/* Stop the programs, then take everything still in the buffer. */
 	mp_bpf__detach(r->bpf);
 	mp_bpf__poll(r->bpf, 0);
-	if (r->write_err)
-		return;
 	end.time = now_ns(CLOCK_MONOTONIC);
 	write_lost(r, end.time);
+	if (r->write_err)
+		return;
 	mpf_writer__stats(r->w, &st);
 	end.end.events[MPF_EV_PAGE] = st.records[MPF_REC_PAGE_ALLOC] + st.records[MPF_REC_PAGE_FREE];
 	end.end.events[MPF_EV_HEAP] = st.records[MPF_REC_HEAP_ALLOC] +

@@ -1355,6 +1355,7 @@ static void test_garbage(void)
 
 static void test_writer_errors(void)
 {
+	struct mpf_writer_stats stats;
 	struct mpf_writer_opts opts = {};
 	struct mpf_reader_status st;
 	struct mpf_record rec;
@@ -1455,8 +1456,26 @@ static void test_writer_errors(void)
 	CHECK(mpf_writer__write(w, &rec) == -EFBIG);
 	CHECK(mpf_writer__stack(w, 0, 0, g.ips, 3, &id) == -EFBIG && id == 0);
 	CHECK(mpf_writer__flush(w) == -EFBIG);
+	mpf_writer__stats(w, &stats);
 	CHECK(mpf_writer__close(w) == -EFBIG);
 	CHECK(read_all(path, &got, &st, NULL) == 0 && got.n > 0 && !st.corrupt && st.truncated);
+	/*
+	 * The stats count what reached the file apart from what did not: the
+	 * chunk that failed, and the records given after.
+	 */
+	{
+		uint64_t written = 0, accepted = 0, unwritten = 0;
+
+		for (int t = 0; t < MPF_REC__MAX; t++) {
+			written += stats.written[t];
+			accepted += stats.records[t];
+			unwritten += stats.unwritten[t];
+		}
+		CHECK(written == got.n);
+		CHECK(unwritten == (uint64_t)i - got.n + 1);
+		CHECK(accepted == (uint64_t)i);
+		CHECK(stats.file_bytes <= 20000 && stats.raw_written < stats.raw_bytes);
+	}
 	recs_free(&got);
 }
 
