@@ -207,10 +207,24 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 	return 0;
 }
 
+/*
+ * How long records wait in record's buffer before they are written: a
+ * recorder killed with -9 loses at most the last 200 ms of events (or the
+ * chunk being filled, 1 MiB of records, when they come faster), besides what
+ * the kernel's ring buffer still holds.  Flushing costs a small chunk's
+ * compression and a write, five times a second at most.
+ */
+#define FLUSH_INTERVAL_NS (200 * 1000000ull)
+
 int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start;
 	int err, status;
+
+	/* What recorder__start wrote (the target's maps, INFO) goes to the file at once. */
+	err = mpf_writer__flush(r->w);
+	if (err && !r->write_err)
+		r->write_err = err;
 
 	while (!r->write_err) {
 		uint64_t now;
@@ -237,8 +251,7 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 			r->stopped = true;
 			break;
 		}
-		if (now - last_flush >= 1000000000ull) {
-			/* A recorder killed with -9 loses at most the last second. */
+		if (now - last_flush >= FLUSH_INTERVAL_NS) {
 			write_lost(r, now);
 			err = mpf_writer__flush(r->w);
 			if (err && !r->write_err)
