@@ -348,19 +348,22 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 			"memprof: page: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
 			" frees), %" PRIu64 " lost%s\n",
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
-			r->lost_total[MP_LOST_PAGE], disk_lost(st->unwritten, page_t, d, sizeof(d)));
+			r->lost_total[MP_LOST_PAGE],
+			disk_lost(st->unwritten, page_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_HEAP))
 		fprintf(stderr,
 			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
 			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost%s\n",
 			heap, n[MPF_REC_HEAP_ALLOC], n[MPF_REC_HEAP_REALLOC], n[MPF_REC_HEAP_FREE],
-			r->lost_total[MP_LOST_HEAP], disk_lost(st->unwritten, heap_t, d, sizeof(d)));
+			r->lost_total[MP_LOST_HEAP],
+			disk_lost(st->unwritten, heap_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_CACHE))
 		fprintf(stderr,
 			"memprof: cache: %" PRIu64 " events written (%" PRIu64 " added, %" PRIu64
 			" deleted), %" PRIu64 " lost%s\n",
 			cache, n[MPF_REC_CACHE_ADD], n[MPF_REC_CACHE_DEL],
-			r->lost_total[MP_LOST_CACHE], disk_lost(st->unwritten, cache_t, d, sizeof(d)));
+			r->lost_total[MP_LOST_CACHE],
+			disk_lost(st->unwritten, cache_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_MMAP))
 		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost%s\n",
 			n[MPF_REC_VM], r->lost_total[MP_LOST_MMAP],
@@ -370,8 +373,8 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 			disk_lost(st->unwritten, rss_t, d, sizeof(d)));
 	/* Recorded whatever -e says; a lost exit leaves a process running to the end. */
 	fprintf(stderr,
-		"memprof: process: %" PRIu64 " events (%" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64
-		" exits), %" PRIu64 " lost%s%s\n",
+		"memprof: process: %" PRIu64 " events (%" PRIu64 " forks, %" PRIu64
+		" execs, %" PRIu64 " exits), %" PRIu64 " lost%s%s\n",
 		r->proc_events, r->forks, r->execs, r->exits, r->lost_total[MP_LOST_OTHER],
 		disk_lost(st->unwritten, proc_t, d, sizeof(d)),
 		r->lost_total[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");

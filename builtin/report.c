@@ -300,8 +300,9 @@ static void warn_lost(const struct model *m)
 			continue;
 		total = seen > UINT64_MAX - lost ? UINT64_MAX : seen + lost;
 		if (ev != MPF_LOST_PROC) {
-			warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a larger -m",
-				lost, total, mpf_event_name(ev), 100.0 * (double)lost / (double)total);
+			warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a "
+				"larger -m", lost, total, mpf_event_name(ev),
+				100.0 * (double)lost / (double)total);
 			continue;
 		}
 		/* A lost exit leaves its process running to the end of the trace. */
@@ -530,8 +531,9 @@ static int print_stat_timeline(struct report *rp)
 	if (!err && o->timeline && !o->timeline_svg) {
 		if (o->stat)
 			putchar('\n');
-		err = output_timeline__print(stdout, pts, n, events, rp->in.hdr.start_time,
-					     peak_time, peak_bytes, TIMELINE_ROWS);
+		err = output_timeline__print(stdout, rp->model, pts, n, events,
+					     rp->in.hdr.start_time, peak_time, peak_bytes,
+					     TIMELINE_ROWS);
 	}
 	if (fflush(stdout) || err)
 		return error("cannot write the report: %s", strerror(errno ? errno : EIO));

@@ -199,7 +199,8 @@ static void timeline_stat(struct model *m, const struct mpf_header *hdr)
 		peak_bytes[ev] = model__peak(m, ev)->bytes;
 	}
 	output_stat__print(sink, m, &so);
-	output_timeline__print(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, 20);
+	output_timeline__print(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes,
+			       20);
 	output_timeline__svg(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t");
 }
 
