@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builtin/input.h"
 #include "builtin/util.h"
@@ -37,6 +38,20 @@ static void open_error(const char *path, int err, const struct mpf_header *found
 	}
 }
 
+/* The stacks the model did not keep, past the budget a trace of its size gets. */
+static void stacks_dropped(const struct model *m, const char *path)
+{
+	const struct model_stats *st = model__stats(m);
+
+	if (st->stacks_dropped)
+		warning("%" PRIu64 " stack%s of '%s' not kept: the stack table would need more "
+			"than %" PRIu64 " MiB, the most a trace of its size may take (32 MiB and "
+			"%d bytes per byte of the trace); the events using %s have no stack",
+			st->stacks_dropped, st->stacks_dropped == 1 ? "" : "s", path,
+			st->stack_budget >> 20, MODEL_STACK_BUDGET_PER_BYTE,
+			st->stacks_dropped == 1 ? "it" : "them");
+}
+
 /*
  * Feeds every sound record to the model, up to the END record: what follows
  * it in an archive is not records.  Warns when the trace ends early.
@@ -54,6 +69,7 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	}
 	if (err == -ENOMEM)
 		return error("out of memory reading '%s'", path);
+	stacks_dropped(m, path);
 
 	mpf_reader__status(r, &st);
 	if (st.complete)
@@ -111,6 +127,7 @@ int input__open(struct input *in, const struct input_opts *opts)
 {
 	struct lookup_opts lo = { .symfs = opts->symfs };
 	struct mpf_header found;
+	struct stat sb;
 	struct mpf_reader *r;
 	int err;
 
@@ -133,6 +150,12 @@ int input__open(struct input *in, const struct input_opts *opts)
 	lo.cache_dir = in->cache_dir;
 	in->lookup = lookup__new(&lo);
 	in->model = in->lookup ? model__new(in->hdr.page_size) : NULL;
+	/* The stack table's bound: from what the trace takes in the file. */
+	in->trace_size = in->archive ? mpf_archive__trace_size(in->archive) : 0;
+	if (!in->archive && !stat(opts->path, &sb) && S_ISREG(sb.st_mode))
+		in->trace_size = (uint64_t)sb.st_size;
+	if (in->model)
+		model__set_trace_size(in->model, in->trace_size);
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
 	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;
 	if (!in->uw) {

@@ -425,6 +425,8 @@ static int reread_to_peak(struct report *rp)
 	if (!r)
 		return 1;
 	m = model__new(rp->in.hdr.page_size);
+	if (m)
+		model__set_trace_size(m, rp->in.trace_size);
 	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
 		err = -ENOMEM;

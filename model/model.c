@@ -38,7 +38,17 @@ struct model *model__new(uint32_t page_size)
 	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
 	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
 	m->point_step = 1000;	/* 1 us, doubled each time the timeline fills */
+	m->stats.stack_budget = MODEL_STACK_BUDGET_BASE;
 	return m;
+}
+
+void model__set_trace_size(struct model *m, uint64_t bytes)
+{
+	uint64_t extra = bytes > (UINT64_MAX - MODEL_STACK_BUDGET_BASE) / MODEL_STACK_BUDGET_PER_BYTE
+				 ? UINT64_MAX - MODEL_STACK_BUDGET_BASE
+				 : bytes * MODEL_STACK_BUDGET_PER_BYTE;
+
+	m->stats.stack_budget = MODEL_STACK_BUDGET_BASE + extra;
 }
 
 void model__delete(struct model *m)

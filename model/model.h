@@ -71,6 +71,9 @@ struct model_stats {
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
 	uint64_t ignored;	/* events that cannot be real: page orders above 13, ... */
 	uint64_t unmapped_images;	/* images left without maps: past the views' budget */
+	uint64_t stack_bytes;		/* what the stack table holds, as its budget counts it */
+	uint64_t stack_budget;		/* see model__set_trace_size() */
+	uint64_t stacks_dropped;	/* STACK records not kept: past the budget */
 };
 
 /*
@@ -121,6 +124,22 @@ void model__delete(struct model *m);
 int model__add(struct model *m, const struct mpf_record *rec);
 
 const struct model_stats *model__stats(const struct model *m);
+
+/*
+ * The stack table's budget, in bytes: MODEL_STACK_BUDGET_BASE plus
+ * MODEL_STACK_BUDGET_PER_BYTE times the size of the trace in the file.  A
+ * stack record costs 8 bytes a frame and its index entries, unless it
+ * repeats a stack the table has (then only its id's entry).  An honest
+ * trace needs far less: record writes each distinct stack once, a few bytes
+ * a frame before compression, and the stacks of real programs take under a
+ * tenth of the trace's size in the table.  A hostile one, a stack repeated
+ * with small changes, compresses to nothing: past the budget its stacks are
+ * not kept (stacks_dropped) and the events that use them have none.
+ */
+#define MODEL_STACK_BUDGET_BASE (32ull << 20)
+#define MODEL_STACK_BUDGET_PER_BYTE 16
+/* Sets the budget for a trace of bytes in the file; before the first record. */
+void model__set_trace_size(struct model *m, uint64_t bytes);
 /*
  * Events of counter c (an event type, or MPF_LOST_PROC) lost while recording:
  * END's total, or the sum of the LOST records read when larger (a trace cut

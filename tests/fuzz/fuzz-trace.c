@@ -270,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m = model__new(mpf_reader__header(r)->page_size);
 	if (!m)
 		abort();
+	model__set_trace_size(m, size);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		/* What the reader returns must be whole: strings end, arrays are there. */
 		switch (rec.type) {
@@ -302,6 +303,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	st = model__stats(m);
 	touch(st, sizeof(*st));
+	/* The stack table stays within what a trace of this size may take. */
+	if (st->stack_bytes > st->stack_budget ||
+	    st->stack_budget != MODEL_STACK_BUDGET_BASE + (uint64_t)size * MODEL_STACK_BUDGET_PER_BYTE)
+		abort();
 	for (size_t i = 0; i < model__nr_files(m); i++) {
 		const struct model_file *f = model__file_at(m, i);
 

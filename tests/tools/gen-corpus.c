@@ -12,6 +12,7 @@
  *        gen-corpus --files OUT PATH...
  *        gen-corpus --mutate IN OUT SEED
  *        gen-corpus --maps|--forks OUT N
+ *        gen-corpus --stacks|--distinct-stacks OUT N
  *   --files writes one trace whose stacks fall in FILE records naming each
  *   PATH, so that report tries to symbolize with each of them: the hostile
  *   test uses it to check what report does with paths from a trace.
@@ -20,6 +21,8 @@
  *   --maps and --forks write traces asking for much work from little data:
  *   one process with N maps in the order that is the worst to insert, and a
  *   process with N maps forking N children at N different points.
+ *   --stacks and --distinct-stacks write N STACK records of 512 frames, the
+ *   same stack again and again or each one different, in a few bytes each.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -979,6 +982,36 @@ static int forks_trace(const char *out, uint32_t n)
 	return 0;
 }
 
+/*
+ * n STACK records of 512 frames, ids 1 to n, each frame the same address:
+ * a few bytes of zstd per record, 4 KiB each in a stack table that keeps
+ * them.  distinct: the outermost frame differs from one record to the next,
+ * so no two stacks are equal.  A heap allocation uses each 1000th stack.
+ */
+static int stacks_trace(const char *out, uint32_t n, bool distinct)
+{
+	static uint64_t ips[MPF_STACK_MAX];
+	struct mpf_record rec = { .type = MPF_REC_STACK };
+	struct gen g;
+
+	gen_open(&g, out, out, 0);
+	w_comm(&g, 1, 1, "stacks");
+	w_file(&g, 1, "/nonexistent/deep.so", 0);
+	w_map(&g, 1, 1, 0x400000, 0x600000, 0);
+	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
+		ips[k] = 0x401000;
+	for (uint32_t i = 1; i <= n; i++) {
+		if (distinct)
+			ips[MPF_STACK_MAX - 1] = 0x500000 + (uint64_t)i * 16;
+		rec.stack = (struct mpf_stack){ .id = i, .nr = MPF_STACK_MAX, .ips = ips };
+		gen_write(&g, &rec);
+		if (i % 1000 == 1)
+			w_heap_alloc(&g, 1, MPF_HEAP_MALLOC, 0x10000000 + (uint64_t)i * 64, 64, i);
+	}
+	gen_close(&g, true);
+	return 0;
+}
+
 /* ---- --files ---- */
 
 static int files_trace(const char *out, int n, char **paths)
@@ -1010,13 +1043,18 @@ int main(int argc, char **argv)
 		return maps_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--forks"))
 		return forks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "--stacks"))
+		return stacks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), false);
+	if (argc == 4 && !strcmp(argv[1], "--distinct-stacks"))
+		return stacks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), true);
 	if (argc == 5 && !strcmp(argv[1], "--mutate"))
 		return mutate(argv[2], argv[3], strtoull(argv[4], NULL, 0));
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: gen-corpus DIR\n"
 				"       gen-corpus --files OUT PATH...\n"
 				"       gen-corpus --mutate IN OUT SEED\n"
-				"       gen-corpus --maps|--forks OUT N\n");
+				"       gen-corpus --maps|--forks OUT N\n"
+				"       gen-corpus --stacks|--distinct-stacks OUT N\n");
 		return 1;
 	}
 	dir = argv[1];
@@ -1038,5 +1076,14 @@ int main(int argc, char **argv)
 	crafted();
 	mutations();
 	archives();
+	{
+		char path[4096];
+
+		/* Report took 537 MB for the first, 94 MB for the second, before its bound. */
+		path_of(path, sizeof(path), "stacks-repeated");
+		stacks_trace(path, 129055, false);
+		path_of(path, sizeof(path), "stacks-distinct");
+		stacks_trace(path, 8000, true);
+	}
 	return 0;
 }
