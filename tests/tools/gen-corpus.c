@@ -855,6 +855,54 @@ static void archives(void)
 	}
 }
 
+/*
+ * Archives of one zstd bomb after the sample trace: 16 MiB of zeros behind an
+ * ELF magic, in a few hundred bytes, as the file of a build-id the trace
+ * names, written by hand (the writer refuses it).  The table gives its true size, or understates it as the most its
+ * stored bytes may expand to, which the frame then exceeds.
+ */
+static void bomb_archives(void)
+{
+	static uint8_t file[16u << 20], frame[1u << 16], out[BUF_MAX], id[20];
+	size_t zlen, tlen, len, toc_len = 36 + sizeof(id);
+	uint8_t *trace = get_file("sample", &tlen), *p;
+
+	/* The build-id of the sample's file 1 (w_file's): report looks it up. */
+	for (uint32_t i = 0; i < sizeof(id); i++)
+		id[i] = (uint8_t)(31 + i);
+	memcpy(file, "\177ELF", 4);
+	zlen = ZSTD_compress(frame, sizeof(frame), file, sizeof(file), 19);
+	if (ZSTD_isError(zlen) || tlen + zlen + toc_len + MPF_ARCHIVE_TRAILER > BUF_MAX)
+		die("cannot compress", "archive-bomb", EIO);
+	for (int understated = 0; understated < 2; understated++) {
+		memmove(out, trace, tlen);
+		trace = out;
+		memcpy(out + tlen, frame, zlen);
+		p = out + tlen + zlen;
+		mpf_put_le32(p, MPF_ARCHIVE_ELF);
+		mpf_put_le32(p + 4, 1);
+		mpf_put_le64(p + 8, tlen);
+		mpf_put_le64(p + 16, zlen);
+		mpf_put_le64(p + 24, understated ? zlen * MPF_ARCHIVE_RATIO_MAX : sizeof(file));
+		mpf_put_le16(p + 32, sizeof(id));
+		mpf_put_le16(p + 34, 0);
+		memcpy(p + 36, id, sizeof(id));
+		p += toc_len;
+		memcpy(p, MPF_ARCHIVE_MAGIC, 8);
+		mpf_put_le16(p + 8, MPF_ARCHIVE_VERSION);
+		mpf_put_le16(p + 10, 0);
+		mpf_put_le32(p + 12, 1);
+		mpf_put_le64(p + 16, tlen);
+		mpf_put_le64(p + 24, tlen + zlen);
+		mpf_put_le64(p + 32, toc_len);
+		mpf_put_le32(p + 40, (uint32_t)crc32(crc32(0L, Z_NULL, 0), out + tlen + zlen,
+						      (uInt)toc_len));
+		mpf_put_le32(p + 44, (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, 44));
+		len = (size_t)(p + MPF_ARCHIVE_TRAILER - out);
+		put_file(understated ? "archive-bomb-understated" : "archive-bomb", out, len);
+	}
+}
+
 /* ---- --mutate ---- */
 
 static uint64_t rng_state;
@@ -1076,6 +1124,7 @@ int main(int argc, char **argv)
 	crafted();
 	mutations();
 	archives();
+	bomb_archives();
 	{
 		char path[4096];
 
