@@ -123,9 +123,28 @@ int input__parse_options(int argc, char **argv, const char *cmd, const struct op
 	return 0;
 }
 
+/* What asking debuginfod takes: said as it happens, so a long wait is never silent. */
+static void on_lookup_note(void *ctx, const struct lookup_note *n)
+{
+	char shown[MPF_PATH_MAX + 1];
+	const char *what = n->file == MPF_ARCHIVE_DEBUG ? "the debug info of " : "";
+
+	input__shown_path(n->path ? n->path : "", shown);
+	switch (n->kind) {
+	case LOOKUP_NOTE_WAITING:
+		fprintf(stderr, "memprof: asking debuginfod for %s'%s'... (DEBUGINFOD_TIMEOUT "
+			"bounds the wait)\n", what, shown);
+		break;
+	case LOOKUP_NOTE_GAVE_UP:
+		warning("debuginfod failed for %s'%s' after %.1f s: %s; not asking it for any "
+			"other file", what, shown, (double)n->ms / 1000, strerror(-n->err));
+		break;
+	}
+}
+
 int input__open(struct input *in, const struct input_opts *opts)
 {
-	struct lookup_opts lo = { .symfs = opts->symfs };
+	struct lookup_opts lo = { .symfs = opts->symfs, .note = on_lookup_note };
 	struct mpf_header found;
 	struct stat sb;
 	struct mpf_reader *r;
@@ -256,8 +275,12 @@ void input__warn_missing(const struct input *in, const char *path, const uint8_t
 	else
 		snprintf(why, sizeof(why), "the recorded path: %s",
 			 strerror(res->path_err ? res->path_err : ENOENT));
-	warning("'%s' with build-id %s not found in %s (%s%s); %s",
+	unsigned int skipped;
+
+	warning("'%s' with build-id %s not found in %s (%s%s%s); %s",
 		input__shown_path(path, shown), input__hex(build_id, build_id_len, want),
 		lookup__places(in->lookup), why,
-		res->archive_damaged ? "; the archive's copy is damaged" : "", consequence);
+		res->archive_damaged ? "; the archive's copy is damaged" : "",
+		lookup__debuginfod_failed(in->lookup, &skipped) ? "; debuginfod gave up" : "",
+		consequence);
 }
