@@ -32,6 +32,11 @@ static void open_error(const char *path, int err, const struct mpf_header *found
 		      path, found->version_major, found->version_minor, MPF_VERSION_MAJOR,
 		      MPF_VERSION_MINOR);
 		break;
+	case -EACCES:
+		/* record under sudo gives its trace to the user; as root alone it cannot know whom. */
+		error("cannot open '%s': %s; a trace recorded as root is root's, mode 0600: "
+		      "'sudo chown $USER %s' makes it yours", path, strerror(EACCES), path);
+		break;
 	default:
 		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
 		break;

@@ -7,6 +7,7 @@
  * the messages and the summary; record/recorder.c does the recording.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,7 +273,50 @@ static void on_note(void *ctx, const struct recorder_note *n)
 	}
 }
 
-/* The trace file: an existing one is kept as FILE.old, as perf does. */
+/*
+ * Under sudo, the user who ran it (SUDO_UID, SUDO_GID): the trace is theirs
+ * to report.  false when record does not run as root under sudo.
+ */
+static bool sudo_user(uid_t *uid, gid_t *gid)
+{
+	const char *u = getenv("SUDO_UID"), *g = getenv("SUDO_GID");
+	uint64_t vu, vg;
+
+	if (geteuid() || !u || !g || !parse_u64(u, &vu) || !parse_u64(g, &vg) || !vu ||
+	    vu >= UINT32_MAX || vg >= UINT32_MAX)
+		return false;
+	*uid = (uid_t)vu;
+	*gid = (gid_t)vg;
+	return true;
+}
+
+/*
+ * Whether an existing file at path is one record may move aside: a regular
+ * file (not a link: record runs as root, often in a user's directory, and
+ * must not write where a planted link points) of its own user or of the
+ * user who ran sudo.  0, or -1 after printing an error.
+ */
+static int check_existing(const char *path, const struct stat *st, bool under_sudo,
+			  uid_t sudo_uid)
+{
+	if (S_ISLNK(st->st_mode))
+		return error("'%s' is a symbolic link; record does not follow links: remove it "
+			     "or give another -o", path);
+	if (!S_ISREG(st->st_mode))
+		return error("'%s' is not a regular file; record writes traces to regular files "
+			     "only", path);
+	if (st->st_uid != geteuid() && !(under_sudo && st->st_uid == sudo_uid))
+		return error("'%s' belongs to another user (uid %u); record does not replace or "
+			     "rename it: remove it or give another -o", path, (unsigned int)st->st_uid);
+	return 0;
+}
+
+/*
+ * The trace file: an existing one is kept as FILE.old, as perf does, once
+ * checked (check_existing()).  The new file is created, never opened: no
+ * link is followed and nothing that appeared meanwhile is written into.
+ * Under sudo it is given to the user who ran sudo, still 0600.
+ */
 static struct mpf_writer *open_output(const char *path, const struct mpf_header *hdr)
 {
 	/*
@@ -280,17 +324,32 @@ static struct mpf_writer *open_output(const char *path, const struct mpf_header 
 	 * 32 frames on average) before the table restarts, about 70 MiB at most.
 	 */
 	const struct mpf_writer_opts wo = { .max_stacks = 1 << 18 };
+	bool under_sudo;
 	char old[MPF_PATH_MAX];
 	struct mpf_writer *w;
 	struct stat st;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int fd;
 
-	if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+	under_sudo = sudo_user(&uid, &gid);
+	if (!lstat(path, &st)) {
+		if (check_existing(path, &st, under_sudo, uid))
+			return NULL;
 		snprintf(old, sizeof(old), "%s.old", path);
+		if (!lstat(old, &st) && check_existing(old, &st, under_sudo, uid))
+			return NULL;
 		if (rename(path, old))
 			return error("cannot rename '%s' to '%s': %s", path, old, strerror(errno)),
 			       NULL;
 	}
-	w = mpf_writer__open(path, hdr, &wo);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error("cannot create '%s': %s", path, strerror(errno)), NULL;
+	if (under_sudo && fchown(fd, uid, gid))
+		warning("cannot give '%s' to the user who ran sudo (uid %u): %s; 'sudo chown' it "
+			"to report it", path, (unsigned int)uid, strerror(errno));
+	w = mpf_writer__fdopen(fd, hdr, &wo);
 	if (!w)
 		error("cannot create '%s': %s", path, strerror(errno));
 	return w;

@@ -339,6 +339,13 @@ struct mpf_writer;
 /* Creates (truncates) path and writes the header.  NULL with errno set on failure. */
 struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
 				    const struct mpf_writer_opts *opts);
+/*
+ * The same on a file the caller opened for writing (record opens its output
+ * with its own checks).  The writer owns fd from then on, and closes it on
+ * failure too.
+ */
+struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
+				      const struct mpf_writer_opts *opts);
 /* Appends a record; compresses and writes a chunk when the buffer is full. */
 int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec);
 /*

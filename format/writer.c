@@ -112,30 +112,30 @@ static void writer__reset_chunk(struct mpf_writer *w)
 	w->st.time = w->start_time;
 }
 
-struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
-				    const struct mpf_writer_opts *opts)
+static bool opts_ok(const struct mpf_writer_opts *opts)
+{
+	return !opts || (opts->chunk_size <= MPF_CHUNK_RAW_MAX - MPF_REC_SIZE_MAX &&
+			 opts->level >= ZSTD_minCLevel() && opts->level <= ZSTD_maxCLevel());
+}
+
+struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
+				      const struct mpf_writer_opts *opts)
 {
 	static const struct mpf_writer_opts defaults;
 	uint8_t hbuf[MPF_HEADER_SIZE];
 	struct mpf_writer *w;
-	int err;
+	int err = -EINVAL;
 
-	if (!path || !hdr) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (fd < 0 || !hdr || !opts_ok(opts))
+		goto err_fd;
 	if (!opts)
 		opts = &defaults;
-	if (opts->chunk_size > MPF_CHUNK_RAW_MAX - MPF_REC_SIZE_MAX ||
-	    opts->level < ZSTD_minCLevel() || opts->level > ZSTD_maxCLevel()) {
-		errno = EINVAL;
-		return NULL;
-	}
 
+	err = -ENOMEM;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return NULL;
-	w->fd = -1;
+		goto err_fd;
+	w->fd = fd;
 	w->start_time = hdr->start_time;
 	w->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK_SIZE;
 	w->level = opts->level ? opts->level : DEFAULT_LEVEL;
@@ -146,23 +146,12 @@ struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *h
 	w->stacks.next_id = 1;
 	w->stacks.index = HASHMAP_INIT(struct stack_slot, 8);
 
-	err = -ENOMEM;
 	w->buf = malloc(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out_cap = MPF_CHUNK_HDR_SIZE + ZSTD_compressBound(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out = malloc(w->out_cap);
 	w->cctx = ZSTD_createCCtx();
 	if (!w->buf || !w->out || !w->cctx)
 		goto err;
-
-	/*
-	 * Owner-only, as perf does: page ids are kernel addresses divided by
-	 * sizeof(struct page) and would tell anyone where the kernel lives.
-	 */
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		err = -errno;
-		goto err;
-	}
 	mpf_header__encode(hdr, hbuf);
 	err = write_all(w, hbuf, sizeof(hbuf));
 	if (err)
@@ -170,14 +159,34 @@ struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *h
 	writer__reset_chunk(w);
 	return w;
 err:
-	if (w->fd >= 0)
-		close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->out);
 	free(w->buf);
 	free(w);
+err_fd:
+	if (fd >= 0)
+		close(fd);
 	errno = -err;
 	return NULL;
+}
+
+struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
+				    const struct mpf_writer_opts *opts)
+{
+	int fd;
+
+	if (!path || !hdr || !opts_ok(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/*
+	 * Owner-only, as perf does: page ids are kernel addresses divided by
+	 * sizeof(struct page) and would tell anyone where the kernel lives.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	return mpf_writer__fdopen(fd, hdr, opts);
 }
 
 int mpf_writer__flush(struct mpf_writer *w)
