@@ -36,6 +36,13 @@ static const char *const record_usage[] = {
 
 static volatile sig_atomic_t stop_signal;
 
+/*
+ * How long record waits for its command after sending it SIGTERM (recording
+ * stopped by -d or a signal) before it leaves it running and exits: a
+ * command stopped by SIGSTOP keeps the signal pending, one may ignore it.
+ */
+#define STOP_GRACE_MS 3000
+
 static void on_signal(int sig)
 {
 	stop_signal = sig;
@@ -447,6 +454,36 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		human(st->raw_written, b2, sizeof(b2)));
 }
 
+/* Whether pid exited (and was reaped) within ms. */
+static bool wait_grace(pid_t pid, unsigned int ms)
+{
+	for (unsigned int waited = 0;; waited += 20) {
+		pid_t got = waitpid(pid, NULL, WNOHANG);
+
+		if (got == pid || (got < 0 && errno != EINTR))
+			return true;
+		if (waited >= ms)
+			return false;
+		usleep(20000);
+	}
+}
+
+/* Whether pid is stopped (SIGSTOP, a terminal's SIGTSTP): state T in /proc/PID/stat. */
+static bool is_stopped(pid_t pid)
+{
+	char path[64], line[512], *paren;
+	FILE *f;
+	bool stopped = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (f && fgets(line, sizeof(line), f) && (paren = strrchr(line, ')')))
+		stopped = paren[1] == ' ' && paren[2] == 'T';
+	if (f)
+		fclose(f);
+	return stopped;
+}
+
 static void start_error(const struct recorder *r, enum recorder_stage stage, int err)
 {
 	switch (stage) {
@@ -587,18 +624,29 @@ out:
 	if (r.wl.pid > 0) {
 		/*
 		 * Recording ended before the command.  Stopped by the user (a
-		 * signal, -d): the command stops too.  Not yet started: it exits
-		 * on the closed pipe.  Stopped by an error (a full disk): the
-		 * command is not to be harmed, it runs on, unrecorded.
+		 * signal, -d): the command stops too, or after STOP_GRACE_MS runs
+		 * on, said.  Not yet started: it exits on the closed pipe.
+		 * Stopped by an error (a full disk): the command is not to be
+		 * harmed, it runs on, unrecorded, and record waits for it (its
+		 * exit would send the command SIGTERM: see workload.c).
 		 */
-		if (r.wl.go_fd >= 0)
+		if (r.wl.go_fd >= 0) {
 			close(r.wl.go_fd);
-		else if (r.stopped)
+			waitpid(r.wl.pid, NULL, 0);
+		} else if (r.stopped) {
 			kill(r.wl.pid, SIGTERM);
-		else if (ret)
-			warning("recording stopped; '%s' (PID %d) runs on, waiting for it to exit",
-				opts.argv[0], r.wl.pid);
-		waitpid(r.wl.pid, NULL, 0);
+			if (!wait_grace(r.wl.pid, STOP_GRACE_MS))
+				warning("'%s' (PID %d) is still running %d s after SIGTERM%s; it runs "
+					"on, unrecorded", opts.argv[0], r.wl.pid, STOP_GRACE_MS / 1000,
+					is_stopped(r.wl.pid)
+						? " (it is stopped: the signal waits until it continues)"
+						: "");
+		} else {
+			if (ret)
+				warning("recording stopped; '%s' (PID %d) runs on, waiting for it to "
+					"exit", opts.argv[0], r.wl.pid);
+			waitpid(r.wl.pid, NULL, 0);
+		}
 	}
 out_free:
 	free(cmdline);
