@@ -670,7 +670,7 @@ static void crafted(void)
 	c_rec(UINT32_MAX, 10, (const uint8_t *)"", 0);
 	REC(MPF_REC_FORK, 1, 3, 0x55, 0x81, 0x01);	/* fields appended by a newer minor */
 	/* The counters of an event type after the six this version knows. */
-	REC(MPF_REC_END, 7, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5, 6, 3, 4);
+	REC(MPF_REC_END, 7, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4);
 	c_chunk(true);
 	c_put("newer-minor-1.9");
 
