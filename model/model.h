@@ -136,7 +136,12 @@ const struct model_stats *model__stats(const struct model *m);
  * with small changes, compresses to nothing: past the budget its stacks are
  * not kept (stacks_dropped) and the events that use them have none.
  */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define MODEL_STACK_BUDGET_BASE (32ull << 20)
+#else
+/* Fuzzing builds (tests/fuzz/): small inputs reach the bound too. */
+#define MODEL_STACK_BUDGET_BASE (1ull << 20)
+#endif
 #define MODEL_STACK_BUDGET_PER_BYTE 16
 /* Sets the budget for a trace of bytes in the file; before the first record. */
 void model__set_trace_size(struct model *m, uint64_t bytes);

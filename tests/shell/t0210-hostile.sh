@@ -101,8 +101,8 @@ limited()
 	(ulimit -v 262144 && exec timeout -k 5 20 "$MEMPROF" report -i "$1" --event heap --folded) \
 		>"$T/out" 2>"$T/err"
 }
-limited "$ROOT/tests/data/corpus/stacks-repeated" ||
-	fail "129055 copies of a stack in 256 MiB: exit $?: $(cat "$T/err")"
+"$GEN" --stacks "$T/repeated.data" 129055 || fail "gen-corpus --stacks failed"
+limited "$T/repeated.data" || fail "129055 copies of a stack in 256 MiB: exit $?: $(cat "$T/err")"
 grep -q "stacks\? of .* not kept" "$T/err" && fail "copies of one stack dropped: $(cat "$T/err")"
 "$GEN" --distinct-stacks "$T/stacks.data" 100000 || fail "gen-corpus --distinct-stacks failed"
 limited "$T/stacks.data" || fail "100000 stacks in 256 MiB: exit $?: $(cat "$T/err")"
