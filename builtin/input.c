@@ -33,7 +33,7 @@ static void open_error(const char *path, int err, const struct mpf_header *found
 		      MPF_VERSION_MINOR);
 		break;
 	case -EACCES:
-		/* record under sudo gives its trace to the user; as root alone it cannot know whom. */
+		/* Under sudo record gives its trace to the user; as root alone it knows no user. */
 		error("cannot open '%s': %s; a trace recorded as root is root's, mode 0600: "
 		      "'sudo chown $USER %s' makes it yours", path, strerror(EACCES), path);
 		break;

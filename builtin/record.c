@@ -314,7 +314,8 @@ static int check_existing(const char *path, const struct stat *st, bool under_su
 			     "only", path);
 	if (st->st_uid != geteuid() && !(under_sudo && st->st_uid == sudo_uid))
 		return error("'%s' belongs to another user (uid %u); record does not replace or "
-			     "rename it: remove it or give another -o", path, (unsigned int)st->st_uid);
+			     "rename it: remove it or give another -o", path,
+			     (unsigned int)st->st_uid);
 	return 0;
 }
 
@@ -484,6 +485,14 @@ static bool is_stopped(pid_t pid)
 	return stopped;
 }
 
+/* The command outlived STOP_GRACE_MS after SIGTERM: it runs on. */
+static void stop_warning(const char *cmd, pid_t pid)
+{
+	warning("'%s' (PID %d) is still running %d s after SIGTERM%s; it runs on, unrecorded",
+		cmd, pid, STOP_GRACE_MS / 1000,
+		is_stopped(pid) ? " (it is stopped: the signal waits until it continues)" : "");
+}
+
 static void start_error(const struct recorder *r, enum recorder_stage stage, int err)
 {
 	switch (stage) {
@@ -636,15 +645,11 @@ out:
 		} else if (r.stopped) {
 			kill(r.wl.pid, SIGTERM);
 			if (!wait_grace(r.wl.pid, STOP_GRACE_MS))
-				warning("'%s' (PID %d) is still running %d s after SIGTERM%s; it runs "
-					"on, unrecorded", opts.argv[0], r.wl.pid, STOP_GRACE_MS / 1000,
-					is_stopped(r.wl.pid)
-						? " (it is stopped: the signal waits until it continues)"
-						: "");
+				stop_warning(opts.argv[0], r.wl.pid);
 		} else {
 			if (ret)
-				warning("recording stopped; '%s' (PID %d) runs on, waiting for it to "
-					"exit", opts.argv[0], r.wl.pid);
+				warning("recording stopped; '%s' (PID %d) runs on, waiting for it "
+					"to exit", opts.argv[0], r.wl.pid);
 			waitpid(r.wl.pid, NULL, 0);
 		}
 	}

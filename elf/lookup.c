@@ -452,7 +452,8 @@ static struct asked *asked_before(const struct lookup *l, enum mpf_archive_kind 
 				  const uint8_t *build_id, uint32_t build_id_len)
 {
 	for (size_t i = 0; i < l->nasked; i++)
-		if (l->asked[i].kind == (uint32_t)kind && l->asked[i].build_id_len == build_id_len &&
+		if (l->asked[i].kind == (uint32_t)kind &&
+		    l->asked[i].build_id_len == build_id_len &&
 		    !memcmp(l->asked[i].build_id, build_id, build_id_len))
 			return &l->asked[i];
 	return NULL;
@@ -489,7 +490,8 @@ static int try_debuginfod(struct lookup *l, struct lookup_result *res, enum mpf_
 		l->dbgd_err = l->q_timed_out ? -ETIMEDOUT : fd;
 		lookup__note(l, LOOKUP_NOTE_GAVE_UP, l->dbgd_err);
 	}
-	if (fd == -ENOENT && !l->q_timed_out && !ARRAY_RESERVE(l->asked, l->asked_cap, l->nasked + 1)) {
+	if (fd == -ENOENT && !l->q_timed_out &&
+	    !ARRAY_RESERVE(l->asked, l->asked_cap, l->nasked + 1)) {
 		struct asked *a = &l->asked[l->nasked++];
 
 		a->kind = kind;

@@ -44,8 +44,9 @@ struct model *model__new(uint32_t page_size)
 
 void model__set_trace_size(struct model *m, uint64_t bytes)
 {
-	uint64_t extra = bytes > (UINT64_MAX - MODEL_STACK_BUDGET_BASE) / MODEL_STACK_BUDGET_PER_BYTE
-				 ? UINT64_MAX - MODEL_STACK_BUDGET_BASE
+	const uint64_t room = UINT64_MAX - MODEL_STACK_BUDGET_BASE;
+	uint64_t extra = bytes > room / MODEL_STACK_BUDGET_PER_BYTE
+				 ? room
 				 : bytes * MODEL_STACK_BUDGET_PER_BYTE;
 
 	m->stats.stack_budget = MODEL_STACK_BUDGET_BASE + extra;

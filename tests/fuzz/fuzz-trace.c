@@ -237,7 +237,8 @@ static void archive(const char *path)
 			abort();
 		err = mpf_archive__extract(a, e, fd);
 		if (fstat(fd, &sb) || (err && err != -EBADMSG && err != -EFBIG) ||
-		    (uint64_t)sb.st_size > e->stored_size * MPF_ARCHIVE_RATIO_MAX + MPF_ARCHIVE_SLACK ||
+		    (uint64_t)sb.st_size >
+			    e->stored_size * MPF_ARCHIVE_RATIO_MAX + MPF_ARCHIVE_SLACK ||
 		    (!err && (uint64_t)sb.st_size != e->size))
 			abort();
 		close(fd);
@@ -308,7 +309,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	touch(st, sizeof(*st));
 	/* The stack table stays within what a trace of this size may take. */
 	if (st->stack_bytes > st->stack_budget ||
-	    st->stack_budget != MODEL_STACK_BUDGET_BASE + (uint64_t)size * MODEL_STACK_BUDGET_PER_BYTE)
+	    st->stack_budget !=
+		    MODEL_STACK_BUDGET_BASE + (uint64_t)size * MODEL_STACK_BUDGET_PER_BYTE)
 		abort();
 	for (size_t i = 0; i < model__nr_files(m); i++) {
 		const struct model_file *f = model__file_at(m, i);

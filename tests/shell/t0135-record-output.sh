@@ -26,7 +26,8 @@ refused()
 	rc=$?
 	[ "$rc" -ne 124 ] || fail "$what: record hung"
 	[ "$rc" -ne 0 ] || fail "$what: record succeeded: $(cat "$T/err")"
-	grep -q "^memprof: error: .*'.*memprof.data'" "$T/err" || fail "$what: message: $(cat "$T/err")"
+	grep -q "^memprof: error: .*'.*memprof.data'" "$T/err" ||
+		fail "$what: message: $(cat "$T/err")"
 	[ ! -e "$T/user/memprof.data.old" ] || fail "$what: renamed to memprof.data.old"
 }
 

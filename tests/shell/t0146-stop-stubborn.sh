@@ -25,7 +25,8 @@ stubborn()
 		{ kill -9 "$pid"; fail "$what: record took $(($(date +%s) - start)) s"; }
 	assert_eq "$what: exit status ($(cat "$T/record.log"))" 0 "$rc"
 	grep -q "^memprof: warning: '.*sh' (PID $pid) is still running 3 s after SIGTERM.*; it" \
-		"$T/record.log" || { kill -9 "$pid"; fail "$what: no warning: $(cat "$T/record.log")"; }
+		"$T/record.log" ||
+		{ kill -9 "$pid"; fail "$what: no warning: $(cat "$T/record.log")"; }
 	kill -0 "$pid" 2>/dev/null || fail "$what: the command was stopped"
 	pkill -9 -P "$pid"
 	kill -9 "$pid"

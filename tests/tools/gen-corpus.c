@@ -858,8 +858,9 @@ static void archives(void)
 /*
  * Archives of one zstd bomb after the sample trace: 16 MiB of zeros behind an
  * ELF magic, in a few hundred bytes, as the file of a build-id the trace
- * names, written by hand (the writer refuses it).  The table gives its true size, or understates it as the most its
- * stored bytes may expand to, which the frame then exceeds.
+ * names, written by hand (the writer refuses it).  The table gives its true
+ * size, or understates it as the most its stored bytes may expand to, which
+ * the frame then exceeds.
  */
 static void bomb_archives(void)
 {
