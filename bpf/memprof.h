@@ -141,7 +141,7 @@ enum mp_kind {
 /*
  * Lost-event counters, one per kind of event the kernel side can fail to
  * send.  Not the file's event types: record maps each to one (MP_LOST_OTHER
- * has none in this version).
+ * to the file's process counter, MPF_LOST_PROC).
  */
 enum mp_lost {
 	MP_LOST_PAGE = 0,

@@ -59,6 +59,14 @@ static int archive_file(struct input *in, struct mpf_archive_writer *w,
 	}
 	err = mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, f->build_id, f->build_id_len, f->path,
 				      p.elf.fd);
+	if (err == -EFBIG) {
+		/* A file this compressible is what readers take for a zstd bomb. */
+		warning("'%s' compresses more than %d times; not archived, readers would refuse it",
+			input__shown_path(f->path, shown), MPF_ARCHIVE_RATIO_MAX);
+		st->missing++;
+		err = 0;
+		goto out;
+	}
 	if (err)
 		goto out;
 	st->elf++;
@@ -71,7 +79,11 @@ static int archive_file(struct input *in, struct mpf_archive_writer *w,
 	}
 	err = mpf_archive_writer__add(w, MPF_ARCHIVE_DEBUG, f->build_id, f->build_id_len, f->path,
 				      p.debug.fd);
-	if (!err) {
+	if (err == -EFBIG) {
+		warning("the debug info of '%s' compresses more than %d times; not archived, "
+			"readers would refuse it", shown, MPF_ARCHIVE_RATIO_MAX);
+		err = 0;
+	} else if (!err) {
 		st->debug++;
 		debug("archived the debug info of '%s' from '%s'", shown, p.debug.path);
 	}

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builtin/input.h"
 #include "builtin/util.h"
@@ -31,10 +32,29 @@ static void open_error(const char *path, int err, const struct mpf_header *found
 		      path, found->version_major, found->version_minor, MPF_VERSION_MAJOR,
 		      MPF_VERSION_MINOR);
 		break;
+	case -EACCES:
+		/* Under sudo record gives its trace to the user; as root alone it knows no user. */
+		error("cannot open '%s': %s; a trace recorded as root is root's, mode 0600: "
+		      "'sudo chown $USER %s' makes it yours", path, strerror(EACCES), path);
+		break;
 	default:
 		error("cannot open '%s': %s", path, strerror(err < 0 ? -err : EINVAL));
 		break;
 	}
+}
+
+/* The stacks the model did not keep, past the budget a trace of its size gets. */
+static void stacks_dropped(const struct model *m, const char *path)
+{
+	const struct model_stats *st = model__stats(m);
+
+	if (st->stacks_dropped)
+		warning("%" PRIu64 " stack%s of '%s' not kept: the stack table would need more "
+			"than %" PRIu64 " MiB, the most a trace of its size may take (32 MiB and "
+			"%d bytes per byte of the trace); the events using %s have no stack",
+			st->stacks_dropped, st->stacks_dropped == 1 ? "" : "s", path,
+			st->stack_budget >> 20, MODEL_STACK_BUDGET_PER_BYTE,
+			st->stacks_dropped == 1 ? "it" : "them");
 }
 
 /*
@@ -54,6 +74,7 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	}
 	if (err == -ENOMEM)
 		return error("out of memory reading '%s'", path);
+	stacks_dropped(m, path);
 
 	mpf_reader__status(r, &st);
 	if (st.complete)
@@ -107,10 +128,30 @@ int input__parse_options(int argc, char **argv, const char *cmd, const struct op
 	return 0;
 }
 
+/* What asking debuginfod takes: said as it happens, so a long wait is never silent. */
+static void on_lookup_note(void *ctx, const struct lookup_note *n)
+{
+	char shown[MPF_PATH_MAX + 1];
+	const char *what = n->file == MPF_ARCHIVE_DEBUG ? "the debug info of " : "";
+
+	input__shown_path(n->path ? n->path : "", shown);
+	switch (n->kind) {
+	case LOOKUP_NOTE_WAITING:
+		fprintf(stderr, "memprof: asking debuginfod for %s'%s'... (DEBUGINFOD_TIMEOUT "
+			"bounds the wait)\n", what, shown);
+		break;
+	case LOOKUP_NOTE_GAVE_UP:
+		warning("debuginfod failed for %s'%s' after %.1f s: %s; not asking it for any "
+			"other file", what, shown, (double)n->ms / 1000, strerror(-n->err));
+		break;
+	}
+}
+
 int input__open(struct input *in, const struct input_opts *opts)
 {
-	struct lookup_opts lo = { .symfs = opts->symfs };
+	struct lookup_opts lo = { .symfs = opts->symfs, .note = on_lookup_note };
 	struct mpf_header found;
+	struct stat sb;
 	struct mpf_reader *r;
 	int err;
 
@@ -133,6 +174,12 @@ int input__open(struct input *in, const struct input_opts *opts)
 	lo.cache_dir = in->cache_dir;
 	in->lookup = lookup__new(&lo);
 	in->model = in->lookup ? model__new(in->hdr.page_size) : NULL;
+	/* The stack table's bound: from what the trace takes in the file. */
+	in->trace_size = in->archive ? mpf_archive__trace_size(in->archive) : 0;
+	if (!in->archive && !stat(opts->path, &sb) && S_ISREG(sb.st_mode))
+		in->trace_size = (uint64_t)sb.st_size;
+	if (in->model)
+		model__set_trace_size(in->model, in->trace_size);
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
 	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;
 	if (!in->uw) {
@@ -233,8 +280,12 @@ void input__warn_missing(const struct input *in, const char *path, const uint8_t
 	else
 		snprintf(why, sizeof(why), "the recorded path: %s",
 			 strerror(res->path_err ? res->path_err : ENOENT));
-	warning("'%s' with build-id %s not found in %s (%s%s); %s",
+	unsigned int skipped;
+
+	warning("'%s' with build-id %s not found in %s (%s%s%s); %s",
 		input__shown_path(path, shown), input__hex(build_id, build_id_len, want),
 		lookup__places(in->lookup), why,
-		res->archive_damaged ? "; the archive's copy is damaged" : "", consequence);
+		res->archive_damaged ? "; the archive's copy is damaged" : "",
+		lookup__debuginfod_failed(in->lookup, &skipped) ? "; debuginfod gave up" : "",
+		consequence);
 }

@@ -59,6 +59,7 @@ struct input {
 	struct model *model;
 	struct unwinder *uw;
 	const char *cache_dir;		/* NULL: no build-id cache (no HOME) */
+	uint64_t trace_size;		/* bytes of the trace in the file, 0: not known (a pipe) */
 	char cache_buf[MPF_PATH_MAX];
 };
 

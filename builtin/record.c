@@ -7,6 +7,7 @@
  * the messages and the summary; record/recorder.c does the recording.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,13 @@ static const char *const record_usage[] = {
 };
 
 static volatile sig_atomic_t stop_signal;
+
+/*
+ * How long record waits for its command after sending it SIGTERM (recording
+ * stopped by -d or a signal) before it leaves it running and exits: a
+ * command stopped by SIGSTOP keeps the signal pending, one may ignore it.
+ */
+#define STOP_GRACE_MS 3000
 
 static void on_signal(int sig)
 {
@@ -275,7 +283,51 @@ static void on_note(void *ctx, const struct recorder_note *n)
 	}
 }
 
-/* The trace file: an existing one is kept as FILE.old, as perf does. */
+/*
+ * Under sudo, the user who ran it (SUDO_UID, SUDO_GID): the trace is theirs
+ * to report.  false when record does not run as root under sudo.
+ */
+static bool sudo_user(uid_t *uid, gid_t *gid)
+{
+	const char *u = getenv("SUDO_UID"), *g = getenv("SUDO_GID");
+	uint64_t vu, vg;
+
+	if (geteuid() || !u || !g || !parse_u64(u, &vu) || !parse_u64(g, &vg) || !vu ||
+	    vu >= UINT32_MAX || vg >= UINT32_MAX)
+		return false;
+	*uid = (uid_t)vu;
+	*gid = (gid_t)vg;
+	return true;
+}
+
+/*
+ * Whether an existing file at path is one record may move aside: a regular
+ * file (not a link: record runs as root, often in a user's directory, and
+ * must not write where a planted link points) of its own user or of the
+ * user who ran sudo.  0, or -1 after printing an error.
+ */
+static int check_existing(const char *path, const struct stat *st, bool under_sudo,
+			  uid_t sudo_uid)
+{
+	if (S_ISLNK(st->st_mode))
+		return error("'%s' is a symbolic link; record does not follow links: remove it "
+			     "or give another -o", path);
+	if (!S_ISREG(st->st_mode))
+		return error("'%s' is not a regular file; record writes traces to regular files "
+			     "only", path);
+	if (st->st_uid != geteuid() && !(under_sudo && st->st_uid == sudo_uid))
+		return error("'%s' belongs to another user (uid %u); record does not replace or "
+			     "rename it: remove it or give another -o", path,
+			     (unsigned int)st->st_uid);
+	return 0;
+}
+
+/*
+ * The trace file: an existing one is kept as FILE.old, as perf does, once
+ * checked (check_existing()).  The new file is created, never opened: no
+ * link is followed and nothing that appeared meanwhile is written into.
+ * Under sudo it is given to the user who ran sudo, still 0600.
+ */
 static struct mpf_writer *open_output(const char *path, const struct mpf_header *hdr)
 {
 	/*
@@ -283,17 +335,32 @@ static struct mpf_writer *open_output(const char *path, const struct mpf_header 
 	 * 32 frames on average) before the table restarts, about 70 MiB at most.
 	 */
 	const struct mpf_writer_opts wo = { .max_stacks = 1 << 18 };
+	bool under_sudo;
 	char old[MPF_PATH_MAX];
 	struct mpf_writer *w;
 	struct stat st;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int fd;
 
-	if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+	under_sudo = sudo_user(&uid, &gid);
+	if (!lstat(path, &st)) {
+		if (check_existing(path, &st, under_sudo, uid))
+			return NULL;
 		snprintf(old, sizeof(old), "%s.old", path);
+		if (!lstat(old, &st) && check_existing(old, &st, under_sudo, uid))
+			return NULL;
 		if (rename(path, old))
 			return error("cannot rename '%s' to '%s': %s", path, old, strerror(errno)),
 			       NULL;
 	}
-	w = mpf_writer__open(path, hdr, &wo);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error("cannot create '%s': %s", path, strerror(errno)), NULL;
+	if (under_sudo && fchown(fd, uid, gid))
+		warning("cannot give '%s' to the user who ran sudo (uid %u): %s; 'sudo chown' it "
+			"to report it", path, (unsigned int)uid, strerror(errno));
+	w = mpf_writer__fdopen(fd, hdr, &wo);
 	if (!w)
 		error("cannot create '%s': %s", path, strerror(errno));
 	return w;
@@ -334,38 +401,75 @@ static void print_stacks(const struct recorder *r)
 		      human((c->rows + c->pages) * 8.0, b, sizeof(b)), c->build_us / 1000.0);
 }
 
+/* ", N lost to the disk" when writing failed before records of these types reached the file. */
+static const char *disk_lost(const uint64_t *unwritten, const unsigned int *types, char *buf,
+			     size_t size)
+{
+	uint64_t n = 0;
+
+	for (; *types; types++)
+		n += unwritten[*types];
+	buf[0] = '\0';
+	if (n)
+		snprintf(buf, size, ", %" PRIu64 " lost to the disk", n);
+	return buf;
+}
+
+/*
+ * What reached the file, per event type: after a write error (a full disk)
+ * the records of the chunk that failed, and those after, are not in it and
+ * are counted apart, as lost to the disk.
+ */
 static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 {
-	const uint64_t *n = st->records;
+	static const unsigned int page_t[] = { MPF_REC_PAGE_ALLOC, MPF_REC_PAGE_FREE, 0 };
+	static const unsigned int heap_t[] = { MPF_REC_HEAP_ALLOC, MPF_REC_HEAP_FREE,
+					       MPF_REC_HEAP_REALLOC, 0 };
+	static const unsigned int cache_t[] = { MPF_REC_CACHE_ADD, MPF_REC_CACHE_DEL, 0 };
+	static const unsigned int vm_t[] = { MPF_REC_VM, 0 }, rss_t[] = { MPF_REC_RSS, 0 };
+	static const unsigned int proc_t[] = { MPF_REC_FORK, MPF_REC_EXEC, MPF_REC_EXIT, 0 };
+	const uint64_t *n = st->written;
 	uint64_t page = n[MPF_REC_PAGE_ALLOC] + n[MPF_REC_PAGE_FREE];
 	uint64_t heap = n[MPF_REC_HEAP_ALLOC] + n[MPF_REC_HEAP_FREE] + n[MPF_REC_HEAP_REALLOC];
 	uint64_t cache = n[MPF_REC_CACHE_ADD] + n[MPF_REC_CACHE_DEL];
 	uint64_t events = page + heap + cache + n[MPF_REC_VM] + n[MPF_REC_RSS];
-	char b1[32], b2[32];
+	char b1[32], b2[32], d[64];
 
 	if (r->opts.events & (1u << MPF_EV_PAGE))
 		fprintf(stderr,
 			"memprof: page: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
-			" frees), %" PRIu64 " lost\n",
+			" frees), %" PRIu64 " lost%s\n",
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
-			r->lost_written[MP_LOST_PAGE]);
+			r->lost_total[MP_LOST_PAGE],
+			disk_lost(st->unwritten, page_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_HEAP))
 		fprintf(stderr,
 			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
-			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost\n",
+			" reallocs, %" PRIu64 " frees), %" PRIu64 " lost%s\n",
 			heap, n[MPF_REC_HEAP_ALLOC], n[MPF_REC_HEAP_REALLOC], n[MPF_REC_HEAP_FREE],
-			r->lost_written[MP_LOST_HEAP]);
+			r->lost_total[MP_LOST_HEAP],
+			disk_lost(st->unwritten, heap_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_CACHE))
 		fprintf(stderr,
 			"memprof: cache: %" PRIu64 " events written (%" PRIu64 " added, %" PRIu64
-			" deleted), %" PRIu64 " lost\n",
+			" deleted), %" PRIu64 " lost%s\n",
 			cache, n[MPF_REC_CACHE_ADD], n[MPF_REC_CACHE_DEL],
-			r->lost_written[MP_LOST_CACHE]);
+			r->lost_total[MP_LOST_CACHE],
+			disk_lost(st->unwritten, cache_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_MMAP))
-		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost\n",
-			n[MPF_REC_VM], r->lost_written[MP_LOST_MMAP]);
+		fprintf(stderr, "memprof: mmap: %" PRIu64 " events written, %" PRIu64 " lost%s\n",
+			n[MPF_REC_VM], r->lost_total[MP_LOST_MMAP],
+			disk_lost(st->unwritten, vm_t, d, sizeof(d)));
 	if (r->opts.events & (1u << MPF_EV_RSS))
-		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written\n", n[MPF_REC_RSS]);
+		fprintf(stderr, "memprof: rss: %" PRIu64 " samples written%s\n", n[MPF_REC_RSS],
+			disk_lost(st->unwritten, rss_t, d, sizeof(d)));
+	/* Recorded whatever -e says; a lost exit leaves a process running to the end. */
+	fprintf(stderr,
+		"memprof: process: %" PRIu64 " events (%" PRIu64 " forks, %" PRIu64
+		" execs, %" PRIu64 " exits), %" PRIu64 " lost%s%s\n",
+		r->proc_events, r->forks, r->execs, r->exits, r->lost_total[MP_LOST_OTHER],
+		disk_lost(st->unwritten, proc_t, d, sizeof(d)),
+		r->lost_total[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");
 	print_stacks(r);
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
@@ -373,8 +477,46 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		r->opts.output, human(st->file_bytes, b1, sizeof(b1)),
 		n[MPF_REC_STACK] + n[MPF_REC_USTACK],
 		events ? (double)st->file_bytes / events : 0.0,
-		st->file_bytes ? (double)st->raw_bytes / st->file_bytes : 0.0,
-		human(st->raw_bytes, b2, sizeof(b2)));
+		st->chunks ? (double)st->raw_written / st->file_bytes : 0.0,
+		human(st->raw_written, b2, sizeof(b2)));
+}
+
+/* Whether pid exited (and was reaped) within ms. */
+static bool wait_grace(pid_t pid, unsigned int ms)
+{
+	for (unsigned int waited = 0;; waited += 20) {
+		pid_t got = waitpid(pid, NULL, WNOHANG);
+
+		if (got == pid || (got < 0 && errno != EINTR))
+			return true;
+		if (waited >= ms)
+			return false;
+		usleep(20000);
+	}
+}
+
+/* Whether pid is stopped (SIGSTOP, a terminal's SIGTSTP): state T in /proc/PID/stat. */
+static bool is_stopped(pid_t pid)
+{
+	char path[64], line[512], *paren;
+	FILE *f;
+	bool stopped = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (f && fgets(line, sizeof(line), f) && (paren = strrchr(line, ')')))
+		stopped = paren[1] == ' ' && paren[2] == 'T';
+	if (f)
+		fclose(f);
+	return stopped;
+}
+
+/* The command outlived STOP_GRACE_MS after SIGTERM: it runs on. */
+static void stop_warning(const char *cmd, pid_t pid)
+{
+	warning("'%s' (PID %d) is still running %d s after SIGTERM%s; it runs on, unrecorded",
+		cmd, pid, STOP_GRACE_MS / 1000,
+		is_stopped(pid) ? " (it is stopped: the signal waits until it continues)" : "");
 }
 
 static void start_error(const struct recorder *r, enum recorder_stage stage, int err)
@@ -517,18 +659,25 @@ out:
 	if (r.wl.pid > 0) {
 		/*
 		 * Recording ended before the command.  Stopped by the user (a
-		 * signal, -d): the command stops too.  Not yet started: it exits
-		 * on the closed pipe.  Stopped by an error (a full disk): the
-		 * command is not to be harmed, it runs on, unrecorded.
+		 * signal, -d): the command stops too, or after STOP_GRACE_MS runs
+		 * on, said.  Not yet started: it exits on the closed pipe.
+		 * Stopped by an error (a full disk): the command is not to be
+		 * harmed, it runs on, unrecorded, and record waits for it (its
+		 * exit would send the command SIGTERM: see workload.c).
 		 */
-		if (r.wl.go_fd >= 0)
+		if (r.wl.go_fd >= 0) {
 			close(r.wl.go_fd);
-		else if (r.stopped)
+			waitpid(r.wl.pid, NULL, 0);
+		} else if (r.stopped) {
 			kill(r.wl.pid, SIGTERM);
-		else if (ret)
-			warning("recording stopped; '%s' (PID %d) runs on, waiting for it to exit",
-				opts.argv[0], r.wl.pid);
-		waitpid(r.wl.pid, NULL, 0);
+			if (!wait_grace(r.wl.pid, STOP_GRACE_MS))
+				stop_warning(opts.argv[0], r.wl.pid);
+		} else {
+			if (ret)
+				warning("recording stopped; '%s' (PID %d) runs on, waiting for it "
+					"to exit", opts.argv[0], r.wl.pid);
+			waitpid(r.wl.pid, NULL, 0);
+		}
 	}
 out_free:
 	free(cmdline);

@@ -285,23 +285,34 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 
 /* ---- warnings ---- */
 
-static void warn_lost(const struct model_stats *st)
+static void warn_lost(const struct model *m)
 {
-	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
-		uint64_t lost = st->lost[ev], seen = st->events[ev], total;
+	const struct model_stats *st = model__stats(m);
+
+	for (unsigned int ev = 0; ev < MPF_LOST__MAX; ev++) {
+		uint64_t lost = model__lost(m, ev), seen = st->events[ev], total;
+		size_t running = 0;
 
 		/* END carries the totals; the LOST records only what was noticed before it. */
-		if (st->has_end) {
-			if (st->end.lost[ev] > lost)
-				lost = st->end.lost[ev];
-			if (st->end.events[ev] > seen)
-				seen = st->end.events[ev];
-		}
+		if (st->has_end && st->end.events[ev] > seen)
+			seen = st->end.events[ev];
 		if (!lost)
 			continue;
 		total = seen > UINT64_MAX - lost ? UINT64_MAX : seen + lost;
-		warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a larger -m", lost,
-			total, mpf_event_name(ev), 100.0 * (double)lost / (double)total);
+		if (ev != MPF_LOST_PROC) {
+			warning("%" PRIu64 " of %" PRIu64 " %s events lost (%.1f%%); use a "
+				"larger -m", lost, total, mpf_event_name(ev),
+				100.0 * (double)lost / (double)total);
+			continue;
+		}
+		/* A lost exit leaves its process running to the end of the trace. */
+		for (uint32_t img = 0; img < model__nr_images(m); img++)
+			running += !model__proc(m, img)->exited && !model__proc(m, img)->replaced;
+		warning("%" PRIu64 " of %" PRIu64 " process events lost (%.1f%%); %zu process%s no "
+			"exit in the trace and may have exited (--stat says 'end unknown'); use a "
+			"larger -m",
+			lost, total, 100.0 * (double)lost / (double)total, running,
+			running == 1 ? " has" : "es have");
 	}
 	if (st->undefined_stacks)
 		warning("%" PRIu64 " stack id%s used but not defined in the trace; "
@@ -438,6 +449,8 @@ static int reread_to_peak(struct report *rp)
 	if (!r)
 		return 1;
 	m = model__new(rp->in.hdr.page_size);
+	if (m)
+		model__set_trace_size(m, rp->in.trace_size);
 	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
 		err = -ENOMEM;
@@ -544,8 +557,9 @@ static int print_stat_timeline(struct report *rp)
 	if (!err && o->timeline && !o->timeline_svg) {
 		if (o->stat)
 			putchar('\n');
-		err = output_timeline__print(stdout, pts, n, events, rp->in.hdr.start_time,
-					     peak_time, peak_bytes, TIMELINE_ROWS);
+		err = output_timeline__print(stdout, rp->model, pts, n, events,
+					     rp->in.hdr.start_time, peak_time, peak_bytes,
+					     TIMELINE_ROWS);
 	}
 	if (fflush(stdout) || err)
 		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
@@ -663,7 +677,7 @@ int cmd_report(int argc, char **argv)
 	if (input__open(&rp.in, &opts.in))
 		goto out;
 	rp.model = rp.in.model;
-	warn_lost(model__stats(rp.model));
+	warn_lost(rp.model);
 	warn_stacks(model__stats(rp.model));
 	if (opts.show == REPORT_SHOW_PEAK && reread_to_peak(&rp))
 		goto out;

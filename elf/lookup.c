@@ -16,21 +16,40 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elf/buildid-cache.h"
 #include "elf/buildid.h"
 #include "elf/lookup.h"
 #include "elf/segments.h"
+#include "lib/array.h"
 #include "lib/text.h"
 
 #define DEFAULT_DEBUG_DIR "/usr/lib/debug"
+
+/* A (kind, build-id) debuginfod did not have: not asked again. */
+struct asked {
+	uint32_t kind, build_id_len;
+	uint8_t build_id[MPF_BUILD_ID_MAX];
+};
 
 struct lookup {
 	struct lookup_opts o;
 	int *memfds;			/* per archive entry: its extracted copy, or -1 */
 	debuginfod_client *dbgd;
 	bool dbgd_tried;		/* debuginfod_begin was called (it may have failed) */
+	int dbgd_err;			/* the servers failed (-errno): not asked again */
+	unsigned int dbgd_skipped;	/* queries not made since */
+	struct asked *asked;		/* the queries answered "not found" */
+	size_t nasked, asked_cap;
+	/* The query in progress, for the progress function. */
+	const char *q_path;
+	enum mpf_archive_kind q_kind;
+	uint64_t q_start;		/* ms, CLOCK_MONOTONIC */
+	bool q_noted;			/* its LOOKUP_NOTE_WAITING was sent */
+	bool q_timed_out;		/* cancelled: no answer within the timeout */
+	uint64_t timeout_ms;		/* DEBUGINFOD_TIMEOUT's, for a whole query */
 	char places[1024];
 };
 
@@ -122,7 +141,14 @@ void lookup__delete(struct lookup *l)
 	free(l->memfds);
 	if (l->dbgd)
 		debuginfod_end(l->dbgd);
+	free(l->asked);
 	free(l);
+}
+
+int lookup__debuginfod_failed(const struct lookup *l, unsigned int *skipped)
+{
+	*skipped = l->dbgd_skipped;
+	return l->dbgd_err;
 }
 
 const char *lookup__places(const struct lookup *l)
@@ -357,34 +383,124 @@ static int try_archive(struct lookup *l, struct lookup_result *res, enum mpf_arc
 	return found(res, fd, LOOKUP_ARCHIVE, e->path);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void lookup__note(struct lookup *l, enum lookup_note_kind kind, int err)
+{
+	const struct lookup_note n = {
+		.kind = kind, .path = l->q_path, .file = l->q_kind, .err = err,
+		.ms = now_ms() - l->q_start,
+	};
+
+	if (l->o.note)
+		l->o.note(l->o.note_ctx, &n);
+}
+
+/*
+ * libdebuginfod calls it about once a second while a query waits or
+ * downloads.  DEBUGINFOD_TIMEOUT bounds each connection, and libdebuginfod
+ * retries (DEBUGINFOD_RETRY_LIMIT, 2): a server that never answers would
+ * cost three timeouts a query.  Here it bounds the whole query: no server
+ * has answered with the file's length within it (b, 0 until then; a counts
+ * calls until then, then bytes), the query is cancelled.
+ */
+static int dbgd_progress(debuginfod_client *c, long a, long b)
+{
+	struct lookup *l = debuginfod_get_user_data(c);
+	uint64_t now = now_ms();
+
+	if (!l)
+		return 0;
+	if (!l->q_noted && now - l->q_start >= LOOKUP_SLOW_MS) {
+		l->q_noted = true;
+		lookup__note(l, LOOKUP_NOTE_WAITING, 0);
+	}
+	if (b <= 0 && now - l->q_start >= l->timeout_ms) {
+		l->q_timed_out = true;
+		return 1;
+	}
+	return 0;
+}
+
 static debuginfod_client *lookup__debuginfod(struct lookup *l)
 {
 	if (!want_debuginfod(l))
 		return NULL;
 	if (!l->dbgd_tried) {
+		const char *t = getenv("DEBUGINFOD_TIMEOUT");
+		long secs = t && *t ? strtol(t, NULL, 10) : 0;
+
+		/* libdebuginfod's own default, 90 s, when unset or not a number. */
+		l->timeout_ms = (secs > 0 ? (uint64_t)secs : 90) * 1000;
 		l->dbgd_tried = true;
 		l->dbgd = debuginfod_begin();
+		if (l->dbgd) {
+			debuginfod_set_user_data(l->dbgd, l);
+			debuginfod_set_progressfn(l->dbgd, dbgd_progress);
+		}
 	}
 	return l->dbgd;
 }
 
+static struct asked *asked_before(const struct lookup *l, enum mpf_archive_kind kind,
+				  const uint8_t *build_id, uint32_t build_id_len)
+{
+	for (size_t i = 0; i < l->nasked; i++)
+		if (l->asked[i].kind == (uint32_t)kind &&
+		    l->asked[i].build_id_len == build_id_len &&
+		    !memcmp(l->asked[i].build_id, build_id, build_id_len))
+			return &l->asked[i];
+	return NULL;
+}
+
 static int try_debuginfod(struct lookup *l, struct lookup_result *res, enum mpf_archive_kind kind,
-			  const uint8_t *build_id, uint32_t build_id_len)
+			  const uint8_t *build_id, uint32_t build_id_len, const char *path)
 {
 	debuginfod_client *c = build_id_len ? lookup__debuginfod(l) : NULL;
 	char *where = NULL;
 	struct cand cand;
 	int fd, ret;
 
-	if (!c)
+	if (!c || asked_before(l, kind, build_id, build_id_len))
 		return 0;
+	if (l->dbgd_err) {
+		l->dbgd_skipped++;
+		return 0;
+	}
+	l->q_path = path;
+	l->q_kind = kind;
+	l->q_start = now_ms();
+	l->q_noted = l->q_timed_out = false;
 	if (kind == MPF_ARCHIVE_ELF)
 		fd = debuginfod_find_executable(c, build_id, (int)build_id_len, &where);
 	else
 		fd = debuginfod_find_debuginfo(c, build_id, (int)build_id_len, &where);
+	if (fd == -ENOMEM) {
+		free(where);
+		return -ENOMEM;
+	}
+	if (fd < 0 && (fd != -ENOENT || l->q_timed_out)) {
+		/* No answer, refused, unreachable: the others would wait as long. */
+		l->dbgd_err = l->q_timed_out ? -ETIMEDOUT : fd;
+		lookup__note(l, LOOKUP_NOTE_GAVE_UP, l->dbgd_err);
+	}
+	if (fd == -ENOENT && !l->q_timed_out &&
+	    !ARRAY_RESERVE(l->asked, l->asked_cap, l->nasked + 1)) {
+		struct asked *a = &l->asked[l->nasked++];
+
+		a->kind = kind;
+		a->build_id_len = build_id_len;
+		memcpy(a->build_id, build_id, build_id_len);
+	}
 	if (fd < 0) {
 		free(where);
-		return fd == -ENOMEM ? -ENOMEM : 0;
+		return 0;
 	}
 	fd = check_fd(fd, kind, build_id, build_id_len, &cand);
 	ret = fd < 0 ? 0 : found(res, fd, LOOKUP_DEBUGINFOD, where ? where : "debuginfod");
@@ -465,7 +581,7 @@ int lookup__elf(struct lookup *l, const char *path, const uint8_t *build_id,
 		TRY(LOOKUP_DEBUG_DIR,
 		    join(buf, sizeof(buf), l->o.debug_dir, "/.build-id/", sub, id + 2), kind);
 	}
-	ret = try_debuginfod(l, res, kind, build_id, build_id_len);
+	ret = try_debuginfod(l, res, kind, build_id, build_id_len, path);
 	return ret < 0 ? ret : 0;
 }
 
@@ -523,7 +639,7 @@ int lookup__debug(struct lookup *l, const char *path, const char *debuglink,
 	if (link)
 		TRY(LOOKUP_DEBUG_DIR, join(buf, sizeof(buf), l->o.debug_dir, dir, link, NULL),
 		    kind);
-	ret = try_debuginfod(l, res, kind, build_id, build_id_len);
+	ret = try_debuginfod(l, res, kind, build_id, build_id_len, path);
 	return ret < 0 ? ret : 0;
 }
 

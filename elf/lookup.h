@@ -38,12 +38,37 @@ enum lookup_source {
 	LOOKUP_SELF,		/* debug info: the ELF file holds its own */
 };
 
+/*
+ * What asking debuginfod servers takes, for the command to show: a query
+ * still waiting after LOOKUP_SLOW_MS (once a query), and the servers given
+ * up on.  They are asked once per build-id and kind, and not at all
+ * once a query failed other than by "not found" (no answer within
+ * DEBUGINFOD_TIMEOUT, refused, unreachable): a server that never answers
+ * costs one timeout for the whole report, not one per file.
+ */
+enum lookup_note_kind {
+	LOOKUP_NOTE_WAITING,	/* path, kind, ms: still waiting for an answer */
+	LOOKUP_NOTE_GAVE_UP,	/* path, kind, err, ms: the servers failed; not asked again */
+};
+
+struct lookup_note {
+	enum lookup_note_kind kind;
+	const char *path;		/* as the trace recorded it */
+	enum mpf_archive_kind file;	/* ELF file or debug info */
+	int err;			/* -errno */
+	uint64_t ms;			/* since the query began */
+};
+
+#define LOOKUP_SLOW_MS 1000
+
 struct lookup_opts {
 	struct mpf_archive *archive;	/* NULL: none; still the caller's */
 	const char *symfs;		/* NULL: none */
 	const char *cache_dir;		/* NULL: no build-id cache */
 	const char *debug_dir;		/* NULL: /usr/lib/debug */
 	bool no_debuginfod;		/* never ask servers, whatever DEBUGINFOD_URLS says */
+	void (*note)(void *ctx, const struct lookup_note *n);	/* may be NULL */
+	void *note_ctx;
 };
 
 /* What a search found, and what the recorded path held when it was no match. */
@@ -94,6 +119,12 @@ struct lookup_pair {
 int lookup__elf_and_debug(struct lookup *l, const char *path, const uint8_t *build_id,
 			  uint32_t build_id_len, struct lookup_pair *p);
 void lookup_pair__release(struct lookup_pair *p);
+
+/*
+ * After the servers were given up on (LOOKUP_NOTE_GAVE_UP): their error, and
+ * the queries not made since; 0 while they answer.
+ */
+int lookup__debuginfod_failed(const struct lookup *l, unsigned int *skipped);
 
 /* "archive", "symfs", "cache", "path", "debug-dir", "debuginfod", "self", "none". */
 const char *lookup_source_name(enum lookup_source src);

@@ -31,6 +31,15 @@
 #define ARCHIVE_LEVEL		9	/* files are compressed once and read often */
 #define ARCHIVE_FLAG_ZSTD	0x1	/* the stored bytes are one zstd frame */
 #define COPY_BUF		(128u << 10)
+#define ELF_MAGIC		"\177ELF"
+
+/* The most a file of stored bytes may expand to, saturated. */
+static uint64_t expansion_max(uint64_t stored)
+{
+	if (stored > (UINT64_MAX - MPF_ARCHIVE_SLACK) / MPF_ARCHIVE_RATIO_MAX)
+		return UINT64_MAX;
+	return stored * MPF_ARCHIVE_RATIO_MAX + MPF_ARCHIVE_SLACK;
+}
 
 struct mpf_archive_writer {
 	int fd;
@@ -159,6 +168,13 @@ int mpf_archive_writer__add(struct mpf_archive_writer *w, enum mpf_archive_kind 
 			if (err)
 				return err;
 		} while (last ? left != 0 : in.pos < in.size);
+	}
+	if (in_off > expansion_max(w->off - start)) {
+		/* Readers would refuse it: take it back out. */
+		if (lseek(w->fd, (off_t)start, SEEK_SET) < 0 || ftruncate(w->fd, (off_t)start))
+			return -errno;
+		w->off = start;
+		return -EFBIG;
 	}
 	e = &w->entries[w->nr];
 	memset(e, 0, sizeof(*e));
@@ -436,14 +452,37 @@ const struct mpf_archive_entry *mpf_archive__find(const struct mpf_archive *a,
 	return NULL;
 }
 
+/*
+ * Whether the output so far is still what an entry may be: no more than the
+ * input read so far may expand to (a zstd bomb is caught at its first
+ * blocks, not at the size its table claims), and an ELF file's magic first.
+ */
+static int extract__check(uint64_t in_used, uint64_t produced, const uint8_t *out, size_t n,
+			  uint8_t *magic)
+{
+	if (produced + n > expansion_max(in_used))
+		return -EFBIG;
+	for (size_t i = 0; produced + i < 4 && i < n; i++)
+		magic[produced + i] = out[i];
+	if (produced < 4 && produced + n >= 4 && memcmp(magic, ELF_MAGIC, 4))
+		return -EBADMSG;
+	return 0;
+}
+
 int mpf_archive__extract(struct mpf_archive *a, const struct mpf_archive_entry *e, int out_fd)
 {
 	size_t in_cap = ZSTD_DStreamInSize(), out_cap = ZSTD_DStreamOutSize(), left = 1;
 	uint64_t in_off = 0, produced = 0;
-	uint8_t *inb = malloc(in_cap), *outb = malloc(out_cap);
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	uint8_t *inb = NULL, *outb = NULL, magic[4];
+	ZSTD_DCtx *dctx = NULL;
 	int err = 0;
 
+	/* Refused before anything is read or allocated: its size is out of bounds. */
+	if (e->size > expansion_max(e->stored_size))
+		return -EFBIG;
+	inb = malloc(in_cap);
+	outb = malloc(out_cap);
+	dctx = ZSTD_createDCtx();
 	if (!inb || !outb || !dctx) {
 		err = -ENOMEM;
 		goto out;
@@ -477,6 +516,9 @@ int mpf_archive__extract(struct mpf_archive *a, const struct mpf_archive_entry *
 				err = -EBADMSG;
 				goto out;
 			}
+			err = extract__check(in_off - len + in.pos, produced, outb, o.pos, magic);
+			if (err)
+				goto out;
 			produced += o.pos;
 			err = write_full(out_fd, outb, o.pos);
 			if (err)
@@ -495,13 +537,16 @@ int mpf_archive__extract(struct mpf_archive *a, const struct mpf_archive_entry *
 		}
 		if (!o.pos)
 			break;
+		err = extract__check(in_off, produced, outb, o.pos, magic);
+		if (err)
+			goto out;
 		produced += o.pos;
 		err = write_full(out_fd, outb, o.pos);
 		if (err)
 			goto out;
 	}
 	/* The frame must be whole (its checksum verified at its end) and the size right. */
-	if (left != 0 || produced != e->size)
+	if (left != 0 || produced != e->size || (produced < 4 && produced))
 		err = -EBADMSG;
 out:
 	ZSTD_freeDCtx(dctx);

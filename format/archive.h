@@ -24,6 +24,15 @@
 #define MPF_ARCHIVE_MAGIC	"MPARCHIV"	/* 8 bytes, first of the trailer */
 #define MPF_ARCHIVE_VERSION	1	/* a reader refuses a newer one */
 #define MPF_ARCHIVE_TRAILER	48	/* bytes of the trailer */
+/*
+ * How far an entry may expand: its file is at most MPF_ARCHIVE_RATIO_MAX
+ * times its stored bytes, plus MPF_ARCHIVE_SLACK.  ELF and DWARF files
+ * compress 3 to 13 times at zstd level 9; one much further past that is
+ * mostly a repeated byte, a zstd bomb's shape, and is neither written nor
+ * extracted.
+ */
+#define MPF_ARCHIVE_RATIO_MAX	128
+#define MPF_ARCHIVE_SLACK	(1u << 20)
 
 enum mpf_archive_kind {
 	MPF_ARCHIVE_ELF = 1,	/* the file that was mapped */
@@ -50,7 +59,11 @@ struct mpf_archive_writer;
  */
 struct mpf_archive_writer *mpf_archive_writer__open(const char *path, int trace_fd,
 						    uint64_t trace_size);
-/* Appends the whole content of fd, compressed, as an entry (kind, build-id, path). */
+/*
+ * Appends the whole content of fd, compressed, as an entry (kind, build-id,
+ * path).  -EFBIG, and nothing added, when it compresses more than
+ * MPF_ARCHIVE_RATIO_MAX times: readers would refuse to extract it.
+ */
 int mpf_archive_writer__add(struct mpf_archive_writer *w, enum mpf_archive_kind kind,
 			    const uint8_t *build_id, uint32_t build_id_len, const char *path,
 			    int fd);
@@ -81,8 +94,13 @@ const struct mpf_archive_entry *mpf_archive__find(const struct mpf_archive *a,
 						  const uint8_t *build_id, uint32_t build_id_len);
 /*
  * Writes the entry's file, decompressed, to out_fd at its current offset.
- * -EBADMSG when the stored data is damaged (a zstd or checksum error, or a
- * size other than the table's); out_fd may then hold part of the file.
+ * -EBADMSG when the stored data is damaged (a zstd or checksum error, a
+ * size other than the table's, no ELF magic at its start); -EFBIG when it
+ * would expand past MPF_ARCHIVE_RATIO_MAX times its stored size, told from
+ * the table before anything is decompressed and checked against the bytes
+ * read so far as it streams.  Extraction stops at the first such mismatch;
+ * out_fd may then hold part of the file, at most MPF_ARCHIVE_SLACK past the
+ * ratio of what was read.
  */
 int mpf_archive__extract(struct mpf_archive *a, const struct mpf_archive_entry *e, int out_fd);
 

@@ -19,8 +19,9 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	2	/* newer minors only add record types and fields
-					   (1: USTACK; 2: cache, mmap, rss events, exec args) */
+#define MPF_VERSION_MINOR	3	/* newer minors only add record types and fields
+					   (1: USTACK; 2: cache, mmap, rss events, exec args;
+					   3: lost process events) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
@@ -36,6 +37,15 @@ enum mpf_event_type {
 	MPF_EV_RSS = 4,		/* resident set size samples (1.2) */
 	MPF_EV__MAX,
 };
+
+/*
+ * What LOST records and END's counters count: the event types, and (since
+ * 1.3) the process events, which are always recorded and no event type of
+ * -e: forks, execs, exits, renames and the mappings of executable files.  A
+ * process whose EXIT was lost looks alive to the end of the trace.
+ */
+#define MPF_LOST_PROC		MPF_EV__MAX
+#define MPF_LOST__MAX		(MPF_EV__MAX + 1)
 
 enum mpf_rec_type {
 	MPF_REC_INFO = 1,	/* key = value strings about the recording */
@@ -270,13 +280,13 @@ struct mpf_rss {
 };
 
 struct mpf_lost {
-	uint32_t event;		/* enum mpf_event_type */
+	uint32_t event;		/* enum mpf_event_type, or MPF_LOST_PROC */
 	uint64_t count;
 };
 
 struct mpf_end {
-	uint64_t events[MPF_EV__MAX];	/* events written per type */
-	uint64_t lost[MPF_EV__MAX];	/* events lost per type */
+	uint64_t events[MPF_LOST__MAX];	/* events written per type, then process events seen */
+	uint64_t lost[MPF_LOST__MAX];	/* events lost per type, then process events lost */
 };
 
 struct mpf_record {
@@ -324,9 +334,17 @@ struct mpf_writer_opts {
 };
 
 struct mpf_writer_stats {
-	uint64_t records[MPF_REC__MAX];
+	uint64_t records[MPF_REC__MAX];	/* accepted: written, buffered, or lost with a chunk */
+	/*
+	 * In the file: records of chunks written whole.  After a write error
+	 * (a full disk) the rest never reaches it: the records of the chunk
+	 * that failed and those given after are counted as unwritten.
+	 */
+	uint64_t written[MPF_REC__MAX];
+	uint64_t unwritten[MPF_REC__MAX];
 	uint64_t raw_bytes;	/* encoded, before compression */
-	uint64_t file_bytes;	/* written to the file, header included */
+	uint64_t raw_written;	/* the same, of the chunks written whole */
+	uint64_t file_bytes;	/* written to the file in whole chunks, header included */
 	uint64_t chunks;
 };
 
@@ -335,6 +353,13 @@ struct mpf_writer;
 /* Creates (truncates) path and writes the header.  NULL with errno set on failure. */
 struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
 				    const struct mpf_writer_opts *opts);
+/*
+ * The same on a file the caller opened for writing (record opens its output
+ * with its own checks).  The writer owns fd from then on, and closes it on
+ * failure too.
+ */
+struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
+				      const struct mpf_writer_opts *opts);
 /* Appends a record; compresses and writes a chunk when the buffer is full. */
 int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec);
 /*
@@ -404,6 +429,8 @@ void mpf_reader__close(struct mpf_reader *r);
 
 /* ---- names ---- */
 const char *mpf_event_name(unsigned int ev);	/* "page", "heap", ...; NULL if unknown */
+/* A LOST counter's name: an event type's, or "process" for MPF_LOST_PROC; NULL if unknown. */
+const char *mpf_lost_name(unsigned int lost);
 int mpf_event_parse(const char *name);		/* -EINVAL if unknown */
 const char *mpf_heap_func_name(unsigned int func);	/* "malloc", ... */
 const char *mpf_rec_name(unsigned int type);

@@ -81,6 +81,11 @@ const char *mpf_event_name(unsigned int ev)
 	return ev < ARRAY_SIZE(event_names) ? event_names[ev] : NULL;
 }
 
+const char *mpf_lost_name(unsigned int lost)
+{
+	return lost == MPF_LOST_PROC ? "process" : mpf_event_name(lost);
+}
+
 int mpf_event_parse(const char *name)
 {
 	unsigned int i;

@@ -522,7 +522,7 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		for (i = 0; i < n; i++) {
 			if (mpf_dec__get_u64(d, &x) || mpf_dec__get_u64(d, &y))
 				return -EBADMSG;
-			if (i < MPF_EV__MAX) {
+			if (i < MPF_LOST__MAX) {
 				rec->end.events[i] = x;
 				rec->end.lost[i] = y;
 			}

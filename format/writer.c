@@ -91,6 +91,7 @@ struct mpf_writer {
 
 	struct stack_table stacks;
 	struct mpf_writer_stats stats;
+	uint32_t chunk_records[MPF_REC__MAX];	/* of each type in the chunk being filled */
 };
 
 static int write_all(struct mpf_writer *w, const uint8_t *buf, size_t len)
@@ -106,34 +107,35 @@ static void writer__reset_chunk(struct mpf_writer *w)
 {
 	w->len = 0;
 	w->nrec = 0;
+	memset(w->chunk_records, 0, sizeof(w->chunk_records));
 	memset(&w->st, 0, sizeof(w->st));
 	w->st.time = w->start_time;
 }
 
-struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
-				    const struct mpf_writer_opts *opts)
+static bool opts_ok(const struct mpf_writer_opts *opts)
+{
+	return !opts || (opts->chunk_size <= MPF_CHUNK_RAW_MAX - MPF_REC_SIZE_MAX &&
+			 opts->level >= ZSTD_minCLevel() && opts->level <= ZSTD_maxCLevel());
+}
+
+struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
+				      const struct mpf_writer_opts *opts)
 {
 	static const struct mpf_writer_opts defaults;
 	uint8_t hbuf[MPF_HEADER_SIZE];
 	struct mpf_writer *w;
-	int err;
+	int err = -EINVAL;
 
-	if (!path || !hdr) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (fd < 0 || !hdr || !opts_ok(opts))
+		goto err_fd;
 	if (!opts)
 		opts = &defaults;
-	if (opts->chunk_size > MPF_CHUNK_RAW_MAX - MPF_REC_SIZE_MAX ||
-	    opts->level < ZSTD_minCLevel() || opts->level > ZSTD_maxCLevel()) {
-		errno = EINVAL;
-		return NULL;
-	}
 
+	err = -ENOMEM;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return NULL;
-	w->fd = -1;
+		goto err_fd;
+	w->fd = fd;
 	w->start_time = hdr->start_time;
 	w->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK_SIZE;
 	w->level = opts->level ? opts->level : DEFAULT_LEVEL;
@@ -144,23 +146,12 @@ struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *h
 	w->stacks.next_id = 1;
 	w->stacks.index = HASHMAP_INIT(struct stack_slot, 8);
 
-	err = -ENOMEM;
 	w->buf = malloc(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out_cap = MPF_CHUNK_HDR_SIZE + ZSTD_compressBound(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out = malloc(w->out_cap);
 	w->cctx = ZSTD_createCCtx();
 	if (!w->buf || !w->out || !w->cctx)
 		goto err;
-
-	/*
-	 * Owner-only, as perf does: page ids are kernel addresses divided by
-	 * sizeof(struct page) and would tell anyone where the kernel lives.
-	 */
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		err = -errno;
-		goto err;
-	}
 	mpf_header__encode(hdr, hbuf);
 	err = write_all(w, hbuf, sizeof(hbuf));
 	if (err)
@@ -168,14 +159,34 @@ struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *h
 	writer__reset_chunk(w);
 	return w;
 err:
-	if (w->fd >= 0)
-		close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->out);
 	free(w->buf);
 	free(w);
+err_fd:
+	if (fd >= 0)
+		close(fd);
 	errno = -err;
 	return NULL;
+}
+
+struct mpf_writer *mpf_writer__open(const char *path, const struct mpf_header *hdr,
+				    const struct mpf_writer_opts *opts)
+{
+	int fd;
+
+	if (!path || !hdr || !opts_ok(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/*
+	 * Owner-only, as perf does: page ids are kernel addresses divided by
+	 * sizeof(struct page) and would tell anyone where the kernel lives.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	return mpf_writer__fdopen(fd, hdr, opts);
 }
 
 int mpf_writer__flush(struct mpf_writer *w)
@@ -192,8 +203,10 @@ int mpf_writer__flush(struct mpf_writer *w)
 
 	n = ZSTD_compressCCtx(w->cctx, payload, w->out_cap - MPF_CHUNK_HDR_SIZE, w->buf, w->len,
 			      w->level);
-	if (ZSTD_isError(n))
-		return w->err = -ENOMEM;
+	if (ZSTD_isError(n)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if (n < w->len) {
 		ch.flags = MPF_CHUNK_ZSTD;
 	} else {
@@ -210,10 +223,19 @@ int mpf_writer__flush(struct mpf_writer *w)
 	/* One write per chunk, so a reader of a cut file sees whole chunks and at most one part. */
 	err = write_all(w, w->out, MPF_CHUNK_HDR_SIZE + n);
 	if (err)
-		return w->err = err;
+		goto fail;
+	for (int t = 0; t < MPF_REC__MAX; t++)
+		w->stats.written[t] += w->chunk_records[t];
+	w->stats.raw_written += w->len;
 	w->stats.chunks++;
 	writer__reset_chunk(w);
 	return 0;
+fail:
+	/* The chunk never reaches the file (a part of it may: readers stop there). */
+	for (int t = 0; t < MPF_REC__MAX; t++)
+		w->stats.unwritten[t] += w->chunk_records[t];
+	writer__reset_chunk(w);
+	return w->err = err;
 }
 
 static size_t str_len(const char *s)
@@ -253,7 +275,7 @@ static int record__check(const struct mpf_record *rec)
 	case MPF_REC_HEAP_ALLOC:
 		return rec->heap_alloc.func >= MPF_HEAP__MAX ? -EINVAL : 0;
 	case MPF_REC_LOST:
-		return rec->lost.event >= MPF_EV__MAX ? -EINVAL : 0;
+		return rec->lost.event >= MPF_LOST__MAX ? -EINVAL : 0;
 	case MPF_REC_USTACK:
 		if (rec->ustack.id == 0 || (rec->ustack.size && !rec->ustack.data))
 			return -EINVAL;
@@ -454,8 +476,8 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = mpf_put_varint(p, rec->lost.count);
 		break;
 	case MPF_REC_END:
-		p = mpf_put_varint(p, MPF_EV__MAX);
-		for (i = 0; i < MPF_EV__MAX; i++) {
+		p = mpf_put_varint(p, MPF_LOST__MAX);
+		for (i = 0; i < MPF_LOST__MAX; i++) {
 			p = mpf_put_varint(p, rec->end.events[i]);
 			p = mpf_put_varint(p, rec->end.lost[i]);
 		}
@@ -491,6 +513,7 @@ static int writer__append(struct mpf_writer *w, const struct mpf_record *rec)
 
 	w->len += (size_t)(end - start);
 	w->nrec++;
+	w->chunk_records[rec->type]++;
 	w->stats.records[rec->type]++;
 	w->stats.raw_bytes += (uint64_t)(end - start);
 	if (w->len >= w->chunk_size)
@@ -504,8 +527,11 @@ int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec)
 
 	if (!w || !rec)
 		return -EINVAL;
-	if (w->err)
+	if (w->err) {
+		if (rec->type < MPF_REC__MAX)
+			w->stats.unwritten[rec->type]++;
 		return w->err;
+	}
 	err = record__check(rec);
 	if (err)
 		return err;

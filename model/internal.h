@@ -126,7 +126,7 @@ struct model {
 	struct stack_ent *stacks;
 	size_t nstacks, stacks_cap;
 	struct hmap stack_ids;	/* (id, 0) -> stack index */
-	struct hmap stack_dedup;	/* (hash of frames, nr) -> stack index, for unwound ones */
+	struct hmap stack_dedup;	/* (hash of frames and flags, nr) -> stack index */
 
 	/*
 	 * The last USTACK read: the event that uses it comes next, and only

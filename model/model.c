@@ -38,7 +38,18 @@ struct model *model__new(uint32_t page_size)
 	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
 	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
 	m->point_step = 1000;	/* 1 us, doubled each time the timeline fills */
+	m->stats.stack_budget = MODEL_STACK_BUDGET_BASE;
 	return m;
+}
+
+void model__set_trace_size(struct model *m, uint64_t bytes)
+{
+	const uint64_t room = UINT64_MAX - MODEL_STACK_BUDGET_BASE;
+	uint64_t extra = bytes > room / MODEL_STACK_BUDGET_PER_BYTE
+				 ? room
+				 : bytes * MODEL_STACK_BUDGET_PER_BYTE;
+
+	m->stats.stack_budget = MODEL_STACK_BUDGET_BASE + extra;
 }
 
 void model__delete(struct model *m)
@@ -247,6 +258,9 @@ int model__add(struct model *m, const struct mpf_record *rec)
 	/* What the trace holds, whatever the filters and stops let through. */
 	if (ev >= 0)
 		m->stats.events[ev]++;
+	else if (rec->type == MPF_REC_FORK || rec->type == MPF_REC_EXEC ||
+		 rec->type == MPF_REC_EXIT)
+		m->stats.events[MPF_LOST_PROC]++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
 		return 0;
 	if (ev >= 0 && m->filtered && !model__passes(m, rec))
@@ -381,7 +395,7 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_LOST:
 		ev = rec->lost.event;
 		/* Saturated: counts from the file are added, and must not wrap to small. */
-		if (ev < MPF_EV__MAX)
+		if (ev < MPF_LOST__MAX)
 			m->stats.lost[ev] = rec->lost.count > UINT64_MAX - m->stats.lost[ev]
 						    ? UINT64_MAX
 						    : m->stats.lost[ev] + rec->lost.count;
@@ -401,6 +415,18 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 const struct model_stats *model__stats(const struct model *m)
 {
 	return &m->stats;
+}
+
+uint64_t model__lost(const struct model *m, unsigned int c)
+{
+	uint64_t lost;
+
+	if (c >= MPF_LOST__MAX)
+		return 0;
+	lost = m->stats.lost[c];
+	if (m->stats.has_end && m->stats.end.lost[c] > lost)
+		lost = m->stats.end.lost[c];
+	return lost;
 }
 
 size_t model__nr_sites(const struct model *m, unsigned int ev)

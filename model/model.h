@@ -63,8 +63,9 @@ struct model_site {
 
 struct model_stats {
 	uint64_t records[MPF_REC__MAX];	/* by type; [0] counts unknown types */
-	uint64_t events[MPF_EV__MAX];	/* event records read, per type, filtered or not */
-	uint64_t lost[MPF_EV__MAX];	/* the sum of the LOST records */
+	/* Event records read per type, filtered or not; then FORK, EXEC and EXIT records. */
+	uint64_t events[MPF_LOST__MAX];
+	uint64_t lost[MPF_LOST__MAX];	/* the sum of the LOST records, per type, then process */
 	bool has_end;
 	struct mpf_end end;
 	uint64_t undefined_stacks;	/* distinct stack ids used while not defined */
@@ -73,6 +74,9 @@ struct model_stats {
 	bool has_unwind;	/* the trace says how its stack walks ended: */
 	uint64_t unwind[MPF_UNWIND__MAX];	/* by enum mpf_unwind */
 	uint64_t ustacks, ustacks_truncated;	/* copies unwound here (-g dwarf), short of the end */
+	uint64_t stack_bytes;		/* what the stack table holds, as its budget counts it */
+	uint64_t stack_budget;		/* see model__set_trace_size() */
+	uint64_t stacks_dropped;	/* STACK records not kept: past the budget */
 };
 
 /*
@@ -123,6 +127,33 @@ void model__delete(struct model *m);
 int model__add(struct model *m, const struct mpf_record *rec);
 
 const struct model_stats *model__stats(const struct model *m);
+
+/*
+ * The stack table's budget, in bytes: MODEL_STACK_BUDGET_BASE plus
+ * MODEL_STACK_BUDGET_PER_BYTE times the size of the trace in the file.  A
+ * stack record costs 8 bytes a frame and its index entries, unless it
+ * repeats a stack the table has (then only its id's entry).  An honest
+ * trace needs far less: record writes each distinct stack once, a few bytes
+ * a frame before compression, and the stacks of real programs take under a
+ * tenth of the trace's size in the table.  A hostile one, a stack repeated
+ * with small changes, compresses to nothing: past the budget its stacks are
+ * not kept (stacks_dropped) and the events that use them have none.
+ */
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define MODEL_STACK_BUDGET_BASE (32ull << 20)
+#else
+/* Fuzzing builds (tests/fuzz/): small inputs reach the bound too. */
+#define MODEL_STACK_BUDGET_BASE (1ull << 20)
+#endif
+#define MODEL_STACK_BUDGET_PER_BYTE 16
+/* Sets the budget for a trace of bytes in the file; before the first record. */
+void model__set_trace_size(struct model *m, uint64_t bytes);
+/*
+ * Events of counter c (an event type, or MPF_LOST_PROC) lost while recording:
+ * END's total, or the sum of the LOST records read when larger (a trace cut
+ * before its END has only those).
+ */
+uint64_t model__lost(const struct model *m, unsigned int c);
 const struct model_peak *model__peak(const struct model *m, unsigned int ev);
 /*
  * From the record after the first record records given to model__add on,

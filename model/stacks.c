@@ -40,30 +40,82 @@ int model__on_file(struct model *m, const struct mpf_file *f)
 	return 0;
 }
 
+/*
+ * What the stack table's budget (model__set_trace_size) charges: an id's
+ * entry in stack_ids, and a stack's entry, its stack_dedup entry and its
+ * frames.  Hash map entries are 24 bytes in tables at most half full.
+ */
+#define ID_COST 48
+#define STACK_COST (sizeof(struct stack_ent) + 48)
+
+static uint64_t stack__hash(const uint64_t *ips, uint32_t nr, uint32_t flags)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+	for (uint32_t i = 0; i < nr; i++)
+		h = hash_pair(h, ips[i]);
+	return hash_pair(h, flags);
+}
+
+/* The index of the stack equal to (ips, nr, flags) the table holds, or 0 when none. */
+static uint32_t stack__find(const struct model *m, uint64_t h, const uint64_t *ips, uint32_t nr,
+			    uint32_t flags)
+{
+	uint64_t *v = hmap__find(&m->stack_dedup, h, nr);
+	const struct stack_ent *e;
+
+	if (!v)
+		return 0;
+	e = &m->stacks[*v];
+	if (e->nr != nr || e->flags != flags || memcmp(m->ips + e->off, ips, nr * sizeof(*ips)))
+		return 0;
+	return (uint32_t)*v;
+}
+
+/*
+ * A stack under an id.  Equal stacks share one entry: record writes each
+ * distinct stack once but again under a new id after its table restarts, and
+ * unwound copies of one call path are equal.  Past the budget a new stack is
+ * not kept, nor its id: the events that use it have no stack.
+ */
 int model__on_stack(struct model *m, const struct mpf_stack *s)
 {
-	uint32_t nr = s->nr > MPF_STACK_MAX ? MPF_STACK_MAX : s->nr;
+	uint32_t nr = s->nr > MPF_STACK_MAX ? MPF_STACK_MAX : s->nr, idx;
+	struct model_stats *st = &m->stats;
+	uint64_t h, cost = ID_COST;
 	int err;
 
 	if (!s->id)
 		return 0;
-	if (m->nstacks >= UINT32_MAX)
-		return -ENOMEM;
-	err = ARRAY_RESERVE(m->ips, m->ips_cap, m->nips + nr);
-	if (!err)
-		err = ARRAY_RESERVE(m->stacks, m->stacks_cap, m->nstacks + 1);
-	if (err)
-		return err;
-	if (nr)
+	if (!nr)
+		return hmap__set(&m->stack_ids, s->id, 0, MODEL_STACK_EMPTY);
+	h = stack__hash(s->ips, nr, s->flags);
+	idx = stack__find(m, h, s->ips, nr, s->flags);
+	if (!idx)
+		cost += STACK_COST + (uint64_t)nr * sizeof(*s->ips);
+	if (st->stack_bytes + cost > st->stack_budget) {
+		st->stacks_dropped++;
+		return 0;
+	}
+	if (!idx) {
+		if (m->nstacks >= UINT32_MAX)
+			return -ENOMEM;
+		err = ARRAY_RESERVE(m->ips, m->ips_cap, m->nips + nr);
+		if (!err)
+			err = ARRAY_RESERVE(m->stacks, m->stacks_cap, m->nstacks + 1);
+		if (!err)
+			err = hmap__set(&m->stack_dedup, h, nr, m->nstacks);
+		if (err)
+			return err;
 		memcpy(m->ips + m->nips, s->ips, nr * sizeof(*s->ips));
-	m->stacks[m->nstacks] = (struct stack_ent){ .off = m->nips, .nr = nr, .flags = s->flags };
-	m->nips += nr;
+		m->stacks[m->nstacks] =
+			(struct stack_ent){ .off = m->nips, .nr = nr, .flags = s->flags };
+		m->nips += nr;
+		idx = (uint32_t)m->nstacks++;
+	}
+	st->stack_bytes += cost;
 	/* Ids are looked up when used, so a redefined id does not change earlier sites. */
-	err = hmap__set(&m->stack_ids, s->id, 0, m->nstacks);
-	if (err)
-		return err;
-	m->nstacks++;
-	return 0;
+	return hmap__set(&m->stack_ids, s->id, 0, idx);
 }
 
 void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx)
@@ -92,12 +144,11 @@ int model__on_ustack(struct model *m, const struct mpf_ustack *u)
 /*
  * Unwinds the pending USTACK in image img and gives its id the result, as
  * a STACK record would have.  Unwound stacks repeat (copies of the same
- * call path differ in their locals): equal ones share one entry.
+ * call path differ in their locals): model__on_stack() keeps one of each.
  */
 static void model__unwind_pending(struct model *m, uint32_t img)
 {
 	struct mpf_stack st = { .id = m->pending.id, .flags = m->pending.flags };
-	uint64_t h = 0x9e3779b97f4a7c15ULL, *v;
 	bool truncated = false;
 	int n = 0;
 
@@ -115,24 +166,10 @@ static void model__unwind_pending(struct model *m, uint32_t img)
 		hmap__set(&m->stack_ids, st.id, 0, MODEL_STACK_EMPTY);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		h = hash_pair(h, m->unwound[i]);
-	h = hash_pair(h, st.flags);
-	v = hmap__find(&m->stack_dedup, h, (uint64_t)n);
-	if (v) {
-		const struct stack_ent *e = &m->stacks[*v];
-
-		if (e->nr == (uint32_t)n && e->flags == st.flags &&
-		    !memcmp(m->ips + e->off, m->unwound, n * sizeof(uint64_t))) {
-			hmap__set(&m->stack_ids, st.id, 0, *v);
-			return;
-		}
-	}
 	st.nr = n;
 	st.ips = m->unwound;
-	if (model__on_stack(m, &st))
-		return;
-	hmap__set(&m->stack_dedup, h, (uint64_t)n, m->nstacks - 1);
+	/* Out of memory or past the budget: the id stays undefined, the event has no stack. */
+	(void)model__on_stack(m, &st);
 }
 
 uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
@@ -146,8 +183,13 @@ uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
 	v = hmap__find(&m->stack_ids, id, 0);
 	if (v)
 		return (uint32_t)*v;
-	/* Remembered so each id is counted once; failing to remember only recounts it. */
-	m->stats.undefined_stacks++;
+	/*
+	 * Remembered so each id is counted once; failing to remember only
+	 * recounts it.  Once stacks were dropped, an id not found is most
+	 * likely one of theirs, which stacks_dropped counts.
+	 */
+	if (!m->stats.stacks_dropped)
+		m->stats.undefined_stacks++;
 	hmap__set(&m->stack_ids, id, 0, MODEL_STACK_EMPTY);
 	return MODEL_STACK_EMPTY;
 }

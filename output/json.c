@@ -107,6 +107,9 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 		sec->reverse ? "true" : "false", sec->threshold_kib, sec->total, sec->allocations);
 	if (sec->show == REPORT_SHOW_PEAK)
 		fprintf(f, ",\"peakTime\":%.9f", (double)sec->peak_ns / 1e9);
+	/* Events lost while recording: up to as many allocations here may be wrong. */
+	if (sec->lost)
+		fprintf(f, ",\"lost\":%" PRIu64, sec->lost);
 	fputs(",\"value\":", f);
 	value(f, sec, sec->total);
 	fputs(",\"cacheValue\":", f);

@@ -57,14 +57,19 @@ struct report_stat_opts {
 	const char *comm;		/* --comm */
 };
 int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o);
+/*
+ * A '#' line for each event type of events that the recording lost events
+ * of: the figures printed after it may be off by that many allocations.
+ */
+void output__lost_lines(FILE *f, const struct model *m, unsigned int events);
 
 /*
  * --timeline: the live totals of each event type in events over time, as
  * rows of a table (at most rows of them), and as an SVG line chart.
  */
-int output_timeline__print(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
-			   uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
-			   unsigned int rows);
+int output_timeline__print(FILE *f, const struct model *m, const struct model_point *pts,
+			   size_t n, unsigned int events, uint64_t start, const uint64_t *peak_time,
+			   const uint64_t *peak_bytes, unsigned int rows);
 int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
 			 uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
 			 const char *title);

@@ -43,9 +43,15 @@ static void print_seconds(FILE *f, uint64_t t, uint64_t start)
 
 int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o)
 {
+	uint64_t proc_lost = model__lost(m, MPF_LOST_PROC);
 	size_t shown = 0;
 
 	fprintf(f, "# memprof report --stat: per process\n");
+	if (proc_lost)
+		fprintf(f, "# %" PRIu64 " process event%s lost: a process without an exit in "
+			   "the trace may have exited (its end is unknown)\n",
+			proc_lost, proc_lost == 1 ? " was" : "s were");
+	output__lost_lines(f, m, o->events & ~(1u << MPF_EV_RSS));
 	for (uint32_t img = 0; img < model__nr_images(m); img++) {
 		const struct model_proc *p = model__proc(m, img), *q;
 		uint64_t alloc[MPF_EV__MAX] = { 0 }, freed[MPF_EV__MAX] = { 0 };
@@ -104,8 +110,11 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 			print_status(f, p->exit_status);
 		} else {
 			print_seconds(f, end, o->start_time);
-			fprintf(f, " s (%.6f s), running at the end of the trace",
-				end >= p->start_time ? (double)(end - p->start_time) / 1e9 : 0.0);
+			fprintf(f, " s (%.6f s), %s",
+				end >= p->start_time ? (double)(end - p->start_time) / 1e9 : 0.0,
+				proc_lost
+					? "end unknown (no exit in the trace, process events lost)"
+					: "running at the end of the trace");
 		}
 		fputc('\n', f);
 		if (rss_first) {

@@ -229,6 +229,13 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 			SVG_WIDTH / 2, sec->total, sec->allocations,
 			sec->show == REPORT_SHOW_LEAKS ? "blocks" : "allocations",
 			sec->show == REPORT_SHOW_PEAK ? " at the peak" : "", sec->threshold_kib);
+	if (sec->lost) {
+		char note[256];
+
+		fprintf(f,
+			"<text id=\"lost\" x=\"%.0f\" y=\"58\" text-anchor=\"middle\">%s</text>\n",
+			SVG_WIDTH / 2, view__lost_note(sec, note, sizeof(note)));
+	}
 	fprintf(f, "<text id=\"unzoom\" x=\"%.0f\" y=\"24\" style=\"opacity:0\" "
 		   "onclick=\"unzoom()\">Reset Zoom</text>\n", SVG_XPAD);
 	fprintf(f, "<text id=\"search\" x=\"%.0f\" y=\"24\" text-anchor=\"end\" "

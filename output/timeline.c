@@ -11,14 +11,28 @@
 #include "model/model.h"
 #include "output/output.h"
 
+void output__lost_lines(FILE *f, const struct model *m, unsigned int events)
+{
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		uint64_t lost = model__lost(m, ev);
+
+		if (lost && (events & (1u << ev)))
+			fprintf(f, "# %" PRIu64 " %s event%s lost: %s figures below may be off "
+				   "by up to %" PRIu64 " allocations (a lost free leaves one "
+				   "live)\n",
+				lost, mpf_event_name(ev), lost == 1 ? " was" : "s were",
+				mpf_event_name(ev), lost);
+	}
+}
+
 static void print_cell(FILE *f, uint64_t bytes)
 {
 	fprintf(f, " %12.2f", (double)bytes / 1024);
 }
 
-int output_timeline__print(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
-			   uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
-			   unsigned int rows)
+int output_timeline__print(FILE *f, const struct model *m, const struct model_point *pts,
+			   size_t n, unsigned int events, uint64_t start, const uint64_t *peak_time,
+			   const uint64_t *peak_bytes, unsigned int rows)
 {
 	uint64_t first, last;
 	size_t j = 0;
@@ -26,7 +40,9 @@ int output_timeline__print(FILE *f, const struct model_point *pts, size_t n, uns
 	fputs("# memprof report --timeline: live KiB of each event type over time", f);
 	if (events & (1u << MPF_EV_RSS))
 		fputs(" (rss: the\n# processes' resident sets summed, sampled)", f);
-	fputs("\n#\n#     time (s)", f);
+	fputc('\n', f);
+	output__lost_lines(f, m, events);
+	fputs("#\n#     time (s)", f);
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		if (events & (1u << ev))
 			fprintf(f, " %12s", mpf_event_name(ev));

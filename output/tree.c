@@ -60,6 +60,11 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 			   " allocations, threshold %" PRIu64 " KiB\n",
 			sec->event, sec->total, (double)sec->total / 1024.0, sec->allocations,
 			sec->threshold_kib);
+	if (sec->lost) {
+		char note[256];
+
+		fprintf(f, "# %s\n", view__lost_note(sec, note, sizeof(note)));
+	}
 	fprintf(f, "#\n");
 	fprintf(f, "# %8s  %10s  %s\n", "Percent", count ? "Count" : "KiB",
 		sec->reverse ? "Call tree (allocation sites first)" : "Call tree (caller first)");

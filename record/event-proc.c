@@ -34,6 +34,7 @@ int event__comm(struct recorder *r, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	r->proc_events++;
 	memcpy(comm, e->comm, MP_COMM_LEN);
 	write_comm(r, e->hdr.time, e->hdr.pid, e->hdr.tid, comm);
 	return r->write_err;
@@ -48,6 +49,8 @@ int event__fork(struct recorder *r, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	r->proc_events++;
+	r->forks++;
 	rss__add(r, h->pid);
 	procmaps__inherit(r->maps, e->ppid, h->pid);
 	rec.fork.ppid = e->ppid;
@@ -74,6 +77,8 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	r->proc_events++;
+	r->execs++;
 	memcpy(comm, e->comm, MP_COMM_LEN);
 	memcpy(file, e->filename, MP_FILENAME_LEN);
 	rec.exec.pid = h->pid;
@@ -102,6 +107,8 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	r->proc_events++;
+	r->exits++;
 	/* Its resident set as it leaves, exact: the last sample may be long before. */
 	if (e->valid && (r->opts.events & (1u << MPF_EV_RSS))) {
 		struct mpf_record rss = { .type = MPF_REC_RSS, .time = h->time };
@@ -134,6 +141,7 @@ int event__mmap_exec(struct recorder *r, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	r->proc_events++;
 	leaf__forget(r->leaf);
 	if (procmaps__scan(r->maps, h->pid, h->time))
 		procmaps__add_vma(r->maps, h->pid, h->time, &e->vma,

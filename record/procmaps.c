@@ -35,6 +35,7 @@ struct map_ent {
 
 struct pid_maps {
 	pid_t pid;
+	pid_t tid;		/* the live thread read when the leader is a zombie, else 0 */
 	size_t nr, alloc;
 	struct map_ent *maps;
 };
@@ -121,6 +122,7 @@ void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited)
 	if (!p)
 		return;
 	p->nr = 0;
+	p->tid = 0;	/* an exec by another thread makes it the leader */
 	/* An exited process goes for good: a fork loop must not grow this table. */
 	if (exited) {
 		free(p->maps);
@@ -137,20 +139,28 @@ static bool known_map(const struct pid_maps *p, const struct map_ent *m)
 	return false;
 }
 
+/* The /proc directory of p's process that shows its memory (system__proc_dir()). */
+static const char *proc_of(const struct pid_maps *p, char *buf, size_t size)
+{
+	system__proc_dir(p->pid, p->tid, buf, size);
+	return buf;
+}
+
 /*
  * Opens the file behind a mapping as the target sees it: through the
  * target's root (its mount namespace, a container's files), checked to be
  * the mapped file; then through map_files (a file deleted or replaced since
- * it was mapped); then by path (for a process already gone).
+ * it was mapped); then by path (for a process already gone).  proc is the
+ * target's /proc directory: a live thread's when its leader is a zombie.
  */
-static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path, char *used,
-		       size_t size, uint64_t dev, uint64_t ino)
+static int open_mapped(const char *proc, uint64_t start, uint64_t end, const char *path,
+		       char *used, size_t size, uint64_t dev, uint64_t ino)
 {
-	char buf[MPF_PATH_MAX + 64];
+	char buf[MPF_PATH_MAX + 96];
 	struct stat st;
 	int fd;
 
-	snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, path);
+	snprintf(buf, sizeof(buf), "%s/root%s", proc, path);
 	fd = open(buf, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && !fstat(fd, &st) && st.st_ino == ino && st.st_dev == dev) {
 		snprintf(used, size, "%s", buf);
@@ -158,7 +168,7 @@ static int open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *path
 	}
 	if (fd >= 0)
 		close(fd);
-	snprintf(buf, sizeof(buf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	snprintf(buf, sizeof(buf), "%s/map_files/%" PRIx64 "-%" PRIx64, proc, start, end);
 	fd = open(buf, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		snprintf(used, size, "%s", buf);
@@ -183,11 +193,11 @@ static bool same_file(const char *path, uint64_t dev, uint64_t ino)
 	return !stat(path, &st) && st.st_ino == ino && st.st_dev == dev;
 }
 
-static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint64_t dev,
-		   const char *name, uint64_t time, uint32_t *id)
+static int file_id(struct procmaps *pm, const struct pid_maps *p, const struct map_ent *m,
+		   uint64_t dev, const char *name, uint64_t time, uint32_t *id)
 {
 	struct mpf_record rec = { .type = MPF_REC_FILE, .time = time };
-	char used[MPF_PATH_MAX + 64];
+	char used[MPF_PATH_MAX + 96], proc[64];
 	struct file_ent *f;
 	int fd, n, err;
 
@@ -211,7 +221,8 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 	rec.file.id = f->id;
 	rec.file.path = name;
 	if (m->ino && name[0] == '/') {
-		fd = open_mapped(pid, m->start, m->end, name, used, sizeof(used), dev, m->ino);
+		fd = open_mapped(proc_of(p, proc, sizeof(proc)), m->start, m->end, name, used,
+				 sizeof(used), dev, m->ino);
 		if (fd >= 0) {
 			n = elf_fd_build_id(fd, rec.file.build_id);
 			/*
@@ -226,8 +237,9 @@ static int file_id(struct procmaps *pm, pid_t pid, const struct map_ent *m, uint
 			close(fd);
 			if (n > 0) {
 				rec.file.build_id_len = n;
+				/* Probes by pid must name a live thread: a zombie has no mm. */
 				if (pm->cb)
-					pm->cb(pm->ctx, pid, used, name);
+					pm->cb(pm->ctx, p->tid ? p->tid : p->pid, used, name);
 			}
 		}
 	}
@@ -249,7 +261,7 @@ static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_e
 	if (known_map(p, m))
 		return 0;
 	if (*name) {
-		err = file_id(pm, p->pid, m, dev, name, time, &id);
+		err = file_id(pm, p, m, dev, name, time, &id);
 		if (err)
 			return err;
 	}
@@ -268,23 +280,14 @@ static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_e
 	return mpf_writer__write(pm->w, &rec);
 }
 
-int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
+/* Writes the mappings of the maps file f for p not written before; *lines: how many it had. */
+static int scan_file(struct procmaps *pm, struct pid_maps *p, FILE *f, uint64_t time,
+		     size_t *lines)
 {
-	char path[64], line[MPF_PATH_MAX + 256];
-	struct pid_maps *p;
-	size_t lines = 0;
-	FILE *f;
+	char line[MPF_PATH_MAX + 256];
 	int err = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	p = pid_maps(pm, pid, true);
-	if (!p) {
-		err = -ENOMEM;
-		goto out;
-	}
+	*lines = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned int maj, min;
 		char perms[8], *name;
@@ -295,7 +298,7 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
 			   &m.start, &m.end, perms, &m.pgoff, &maj, &min, &m.ino, &pos) < 7 || !pos)
 			continue;
-		lines++;
+		(*lines)++;
 		name = line + pos;
 		len = strlen(name);
 		while (len && (name[len - 1] == '\n' || name[len - 1] == ' '))
@@ -310,11 +313,45 @@ int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
 		if (err)
 			break;
 	}
-	/* An empty maps file: the process is exiting, its mm already gone. */
+	return err;
+}
+
+int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time)
+{
+	char path[96], proc[64];
+	struct pid_maps *p;
+	size_t lines = 0;
+	pid_t tid;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	p = pid_maps(pm, pid, true);
+	if (!p) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	err = scan_file(pm, p, f, time, &lines);
+	fclose(f);
+	/*
+	 * An empty maps file: the process is exiting, its mm already gone; or
+	 * its main thread exited and the leader's entries are empty while
+	 * another thread runs on: then that thread's are read.
+	 */
+	if (!err && !lines && (tid = system__live_thread(pid)) > 0 && tid != pid) {
+		p->tid = tid;
+		snprintf(path, sizeof(path), "%s/maps", proc_of(p, proc, sizeof(proc)));
+		f = fopen(path, "re");
+		if (!f)
+			return -errno;
+		err = scan_file(pm, p, f, time, &lines);
+		fclose(f);
+	}
 	if (!err && !lines)
 		err = -ESRCH;
-out:
-	fclose(f);
 	return err;
 }
 
@@ -428,15 +465,18 @@ int procmaps__locate(struct procmaps *pm, pid_t pid, uint64_t addr, struct procm
 
 int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *loc)
 {
+	const struct pid_maps *p = pid_maps(pm, pid, false);
+	char used[MPF_PATH_MAX + 96], proc[64];
 	const struct file_ent *f;
-	char used[MPF_PATH_MAX + 64];
 
 	if (loc->file >= pm->nr_files)
 		return -ENOENT;
 	f = &pm->files[loc->file];
 	if (!f->ino || f->name[0] != '/')
 		return -ENOENT;
-	return open_mapped(pid, loc->start, loc->end, f->name, used, sizeof(used), f->dev, f->ino);
+	system__proc_dir(pid, p ? p->tid : 0, proc, sizeof(proc));
+	return open_mapped(proc, loc->start, loc->end, f->name, used, sizeof(used), f->dev,
+			   f->ino);
 }
 
 int procmaps__exec_maps(struct procmaps *pm, pid_t pid,

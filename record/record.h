@@ -18,6 +18,17 @@
 #include "bpf/memprof.h"
 #include "format/mpf.h"
 
+/* ---- system.c: a target's /proc ---- */
+
+/*
+ * The thread of pid's thread group whose /proc entries show the process's
+ * memory: pid itself, unless its leader is a zombie (its main thread exited,
+ * others live on: its maps, root and status are then empty); -1 if none.
+ */
+pid_t system__live_thread(pid_t pid);
+/* "/proc/PID", or "/proc/PID/task/TID" when tid is another live thread of it, into buf. */
+void system__proc_dir(pid_t pid, pid_t tid, char *buf, size_t size);
+
 /* ---- procmaps.c: what each target maps, written as FILE and MAP records ---- */
 
 struct procmaps;

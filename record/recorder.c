@@ -129,17 +129,21 @@ static void write_lost(struct recorder *r, uint64_t time)
 	static const unsigned int ev_of[MP_LOST__MAX] = {
 		[MP_LOST_PAGE] = MPF_EV_PAGE,
 		[MP_LOST_HEAP] = MPF_EV_HEAP,
-		[MP_LOST_OTHER] = MPF_EV__MAX,
+		[MP_LOST_OTHER] = MPF_LOST_PROC,
 		[MP_LOST_CACHE] = MPF_EV_CACHE,
 		[MP_LOST_MMAP] = MPF_EV_MMAP,
 	};
 
 	if (mp_bpf__lost(r->bpf, lost))
 		return;
+	memcpy(r->lost_total, lost, sizeof(lost));
+	/* After a write error nothing more reaches the file: the totals are for the summary. */
+	if (r->write_err)
+		return;
 	for (int i = 0; i < MP_LOST__MAX; i++) {
 		struct mpf_record rec = { .type = MPF_REC_LOST, .time = time };
 
-		if (lost[i] == r->lost_written[i] || ev_of[i] == MPF_EV__MAX)
+		if (lost[i] == r->lost_written[i])
 			continue;
 		rec.lost.event = ev_of[i];
 		rec.lost.count = lost[i] - r->lost_written[i];
@@ -308,10 +312,24 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 	return 0;
 }
 
+/*
+ * How long records wait in record's buffer before they are written: a
+ * recorder killed with -9 loses at most the last 200 ms of events (or the
+ * chunk being filled, 1 MiB of records, when they come faster), besides what
+ * the kernel's ring buffer still holds.  Flushing costs a small chunk's
+ * compression and a write, five times a second at most.
+ */
+#define FLUSH_INTERVAL_NS (200 * 1000000ull)
+
 int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start;
 	int err, status;
+
+	/* What recorder__start wrote (the target's maps, INFO) goes to the file at once. */
+	err = mpf_writer__flush(r->w);
+	if (err && !r->write_err)
+		r->write_err = err;
 
 	while (!r->write_err) {
 		uint64_t now;
@@ -338,8 +356,7 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 			r->stopped = true;
 			break;
 		}
-		if (now - last_flush >= 1000000000ull) {
-			/* A recorder killed with -9 loses at most the last second. */
+		if (now - last_flush >= FLUSH_INTERVAL_NS) {
 			write_lost(r, now);
 			err = mpf_writer__flush(r->w);
 			if (err && !r->write_err)
@@ -363,10 +380,10 @@ void recorder__finish(struct recorder *r)
 	mp_bpf__unwind_ends(r->bpf, r->unwind_ends);
 	if (r->cfi)
 		cfi__stats(r->cfi, &r->cfi_stats);
-	if (r->write_err)
-		return;
 	end.time = now_ns(CLOCK_MONOTONIC);
 	write_lost(r, end.time);
+	if (r->write_err)
+		return;
 	write_stacks(r, end.time);
 	mpf_writer__stats(r->w, &st);
 	end.end.events[MPF_EV_PAGE] = st.records[MPF_REC_PAGE_ALLOC] + st.records[MPF_REC_PAGE_FREE];
@@ -380,6 +397,8 @@ void recorder__finish(struct recorder *r)
 	end.end.lost[MPF_EV_HEAP] = r->lost_written[MP_LOST_HEAP];
 	end.end.lost[MPF_EV_CACHE] = r->lost_written[MP_LOST_CACHE];
 	end.end.lost[MPF_EV_MMAP] = r->lost_written[MP_LOST_MMAP];
+	end.end.events[MPF_LOST_PROC] = r->proc_events;
+	end.end.lost[MPF_LOST_PROC] = r->lost_written[MP_LOST_OTHER];
 	recorder__write(r, &end);
 }
 

@@ -74,9 +74,12 @@ struct recorder {
 	int write_err;			/* the first error writing the trace, -errno */
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
-	uint64_t lost_written[MP_LOST__MAX];
 	uint64_t unwind_ends[MP_UNWIND__MAX];	/* the stack walks, by how they ended */
 	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
+	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
+	uint64_t lost_total[MP_LOST__MAX];	/* as the kernel side last counted them */
+	/* Process events received: all (END's count), and of them forks, execs, exits. */
+	uint64_t proc_events, forks, execs, exits;
 	uint64_t page_frees_exiting;
 	struct rss_target *rss;		/* -e rss: the live targets */
 	size_t nrss, rss_cap;

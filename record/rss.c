@@ -14,15 +14,18 @@
 
 #define PF_EXITING 0x4	/* in /proc/PID/stat's flags: the process is exiting */
 
-/* Reads pid's RSS counters: 0, or -1 when it is gone (or has no memory any more). */
-static int read_rss(pid_t pid, struct mpf_rss *out)
+/*
+ * Reads pid's RSS counters from proc, its /proc directory: 0, or -1 when it
+ * is gone (or has no memory any more).
+ */
+static int read_rss(const char *proc, pid_t pid, struct mpf_rss *out)
 {
-	char path[64], line[256];
+	char path[96], line[256];
 	unsigned long long kb;
 	int found = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(path, sizeof(path), "%s/status", proc);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -47,13 +50,13 @@ static int read_rss(pid_t pid, struct mpf_rss *out)
  * down): a sample read then gave the counts of a dismantled address space.
  * Asked after the sample was read.
  */
-static bool exiting(pid_t pid)
+static bool exiting(const char *proc)
 {
-	char path[64], line[512];
+	char path[96], line[512];
 	unsigned long long flags;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "%s/stat", proc);
 	f = fopen(path, "re");
 	if (!f)
 		return true;
@@ -68,10 +71,19 @@ static bool exiting(pid_t pid)
 static void rss__sample_one(struct recorder *r, struct rss_target *t, uint64_t now)
 {
 	struct mpf_record rec = { .type = MPF_REC_RSS, .time = now };
+	char proc[64];
+	pid_t tid;
+	int err;
 
+	system__proc_dir(t->pid, 0, proc, sizeof(proc));
+	err = read_rss(proc, t->pid, &rec.rss);
+	/* Its main thread exited, another runs on: the leader shows no memory, that thread does. */
+	if (err && (tid = system__live_thread(t->pid)) > 0 && tid != t->pid) {
+		system__proc_dir(t->pid, tid, proc, sizeof(proc));
+		err = read_rss(proc, t->pid, &rec.rss);
+	}
 	/* Unchanged counters need no record, nor the second read. */
-	if (read_rss(t->pid, &rec.rss) || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)) ||
-	    exiting(t->pid))
+	if (err || !memcmp(&rec.rss, &t->last, sizeof(rec.rss)) || exiting(proc))
 		return;
 	t->last = rec.rss;
 	recorder__write(r, &rec);

@@ -3,8 +3,10 @@
  * frames) and of a target (its thread group), and a way to make the kernel
  * free the pages its per-CPU LRU batches still hold.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -40,6 +42,55 @@ pid_t system__thread_group(pid_t pid, char *comm, size_t size)
 	}
 	fclose(f);
 	return tgid;
+}
+
+/* The state letter of /proc/PATH/stat (R, S, Z ...), 0 when it cannot be read. */
+static char proc_state(const char *path)
+{
+	char line[512], *paren, state = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f && fgets(line, sizeof(line), f) && (paren = strrchr(line, ')')) && paren[1] == ' ')
+		state = paren[2];
+	if (f)
+		fclose(f);
+	return state;
+}
+
+pid_t system__live_thread(pid_t pid)
+{
+	char path[96];
+	struct dirent *de;
+	pid_t found = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (proc_state(path) != 'Z')
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && found < 0 && (de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+		char state;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+		state = proc_state(path);
+		if (state && state != 'Z' && state != 'X')
+			found = tid;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+void system__proc_dir(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	if (tid > 0 && tid != pid)
+		snprintf(buf, size, "/proc/%d/task/%d", pid, tid);
+	else
+		snprintf(buf, size, "/proc/%d", pid);
 }
 
 /*

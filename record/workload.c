@@ -1,7 +1,8 @@
 /*
  * The command `memprof record -- CMD` runs: forked first and held on a pipe
  * until the BPF programs are attached and its pid is a target, so that its
- * first allocation after exec is recorded (perf record does the same).
+ * first allocation after exec is recorded (perf record does the same), and
+ * sent SIGTERM should record die before it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 int workload__prepare(struct workload *wl, char **argv)
 {
+	pid_t parent = getpid();
 	int go[2], err[2];
 	char c;
 
@@ -42,6 +44,16 @@ int workload__prepare(struct workload *wl, char **argv)
 		close(err[0]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		/*
+		 * record killed (-9, the OOM killer) must not leave its command
+		 * running unrecorded: the command gets SIGTERM, as when recording
+		 * stops.  It stays across exec, but not for a set-user-ID program,
+		 * nor for the command's own children; a command that ignores
+		 * SIGTERM runs on.  Set before the check, so a record already
+		 * gone is seen.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+			_exit(127);
 		/* Held until record is ready; EOF means record died: don't run unrecorded. */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);

@@ -1,5 +1,7 @@
 /* The views of a trace (report/view.h). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format/mpf.h"
@@ -43,6 +45,34 @@ int report_show_parse(const char *s)
 	return -1;
 }
 
+const char *view__lost_note(const struct report_section *sec, char *buf, size_t size)
+{
+	const char *what;
+
+	buf[0] = '\0';
+	if (!sec->lost)
+		return buf;
+	switch (sec->show) {
+	case REPORT_SHOW_LEAKS:
+		what = "of these blocks may have been freed by a free that was lost, not leaked";
+		break;
+	case REPORT_SHOW_LIVE:
+	case REPORT_SHOW_PEAK:
+		what = "of these allocations may have been freed by a free that was lost, and "
+		       "allocations that were lost are missing";
+		break;
+	case REPORT_SHOW_TEMPORARY:
+		what = "of these may not be temporary, and allocations that were lost are missing";
+		break;
+	default:
+		what = "allocations may be missing from these figures";
+		break;
+	}
+	snprintf(buf, size, "%" PRIu64 " %s event%s lost: up to %" PRIu64 " %s", sec->lost,
+		 sec->event, sec->lost == 1 ? " was" : "s were", sec->lost, what);
+	return buf;
+}
+
 /* A report node's weight: its bytes, the page cache kept apart included. */
 static uint64_t report_weight(const struct tree_node *n)
 {
@@ -74,6 +104,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		.has_count = leaks || tmp,
 		/* --threshold is in KiB: counts are not folded. */
 		.threshold_kib = count ? 0 : o->threshold_kib,
+		.lost = model__lost(p->m, ev),
 	};
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
 		const struct model_site *site = model__site(p->m, ev, i);

@@ -8,6 +8,7 @@
 #define MEMPROF_REPORT_VIEW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "report/path.h"
@@ -50,7 +51,20 @@ struct report_section {
 	uint64_t cache_total;		/* page cache bytes, apart from total (merge_cache) */
 	uint64_t threshold_kib;		/* 0: no folding */
 	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
+	/*
+	 * Events of this type the recording lost: a lost free leaves its
+	 * allocation live (a leak that is none), a lost allocation is missing,
+	 * so up to this many allocations of the figures may be wrong.
+	 */
+	uint64_t lost;
 };
+
+/*
+ * What sec's losses do to its figures, in a sentence without a full stop
+ * ("12 heap events were lost: up to 12 of these blocks may have been freed
+ * ..."), into buf; "" when none were lost.
+ */
+const char *view__lost_note(const struct report_section *sec, char *buf, size_t size);
 
 struct view_opts {
 	enum report_show show;

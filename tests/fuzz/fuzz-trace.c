@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "format/archive.h"
@@ -199,26 +200,22 @@ static void timeline_stat(struct model *m, const struct mpf_header *hdr)
 		peak_bytes[ev] = model__peak(m, ev)->bytes;
 	}
 	output_stat__print(sink, m, &so);
-	output_timeline__print(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, 20);
+	output_timeline__print(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes,
+			       20);
 	output_timeline__svg(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t");
 }
 
 /*
  * The same bytes as an archive: its table of contents, and every entry
- * found and extracted (those whose table claims a size that would only
- * take long to write are left).
+ * found and extracted into memory, as report extracts them, which must
+ * stay within what the entry's stored bytes may expand to.
  */
 static void archive(const char *path)
 {
-	static int null_fd = -1;
 	struct mpf_archive *a;
-	int err;
+	struct stat sb;
+	int err, fd;
 
-	if (null_fd < 0) {
-		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (null_fd < 0)
-			abort();
-	}
 	a = mpf_archive__open(path, &err);
 	if (!a) {
 		if (err != -ENOMSG && err != -EBADMSG && err != -EPROTONOSUPPORT && err != -ENOMEM)
@@ -235,8 +232,16 @@ static void archive(const char *path)
 		touch(e->path, strlen(e->path) + 1);
 		if (mpf_archive__find(a, e->kind, e->build_id, e->build_id_len) == NULL)
 			abort();
-		if (e->size <= (1u << 24))
-			mpf_archive__extract(a, e, null_fd);
+		fd = memfd_create("fuzz-extract", MFD_CLOEXEC);
+		if (fd < 0)
+			abort();
+		err = mpf_archive__extract(a, e, fd);
+		if (fstat(fd, &sb) || (err && err != -EBADMSG && err != -EFBIG) ||
+		    (uint64_t)sb.st_size >
+			    e->stored_size * MPF_ARCHIVE_RATIO_MAX + MPF_ARCHIVE_SLACK ||
+		    (!err && (uint64_t)sb.st_size != e->size))
+			abort();
+		close(fd);
 	}
 	if (mpf_archive__entry(a, mpf_archive__nr_entries(a)))
 		abort();
@@ -269,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m = model__new(mpf_reader__header(r)->page_size);
 	if (!m)
 		abort();
+	model__set_trace_size(m, size);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		/* What the reader returns must be whole: strings end, arrays are there. */
 		switch (rec.type) {
@@ -301,6 +307,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	st = model__stats(m);
 	touch(st, sizeof(*st));
+	/* The stack table stays within what a trace of this size may take. */
+	if (st->stack_bytes > st->stack_budget ||
+	    st->stack_budget !=
+		    MODEL_STACK_BUDGET_BASE + (uint64_t)size * MODEL_STACK_BUDGET_PER_BYTE)
+		abort();
 	for (size_t i = 0; i < model__nr_files(m); i++) {
 		const struct model_file *f = model__file_at(m, i);
 

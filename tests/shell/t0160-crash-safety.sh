@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 need_bpf
 
-# wait_trace FILE: until the recorder has flushed its first chunks (once a second).
+# wait_trace FILE: until the recorder has flushed its first chunks (every 200 ms).
 wait_trace()
 {
 	for i in $(seq 100); do

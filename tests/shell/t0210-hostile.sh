@@ -8,7 +8,7 @@
 # a signal, a hang or unbounded allocation, and say at most a few lines on
 # stderr, each a "memprof: error:" or "memprof: warning:" line.
 #
-# Then traces of little data asking for much work (quadratic before).
+# Then traces of little data asking for much work (quadratic before), or much memory.
 #
 # Then the paths a trace names: report opens them only to read, and runs
 # nothing: a FILE path that does not exist is not created, an executable
@@ -90,6 +90,24 @@ survive "10000 forks of 10000 maps" "$T/forks.data" --event heap --folded
 assert_eq "10000 forks: exit status" 0 "$rc"
 grep -q "^memprof: warning: [0-9]* processes inherit more mappings than report resolves" \
 	"$T/err" || fail "10000 forks: no warning about unresolved processes: $(cat "$T/err")"
+
+# Stacks that compress to nothing, which report's stack table bounds by the trace's
+# size: 129055 copies of one stack of 512 frames (13 KB of trace, 537 MB of report's
+# memory before) and 100000 different ones (222 KB, out of memory in 256 MiB before).
+# Under a 256 MiB address space limit both are read in full, the second with a warning
+# that the stacks past the bound were not kept.
+limited()
+{
+	(ulimit -v 262144 && exec timeout -k 5 20 "$MEMPROF" report -i "$1" --event heap --folded) \
+		>"$T/out" 2>"$T/err"
+}
+"$GEN" --stacks "$T/repeated.data" 129055 || fail "gen-corpus --stacks failed"
+limited "$T/repeated.data" || fail "129055 copies of a stack in 256 MiB: exit $?: $(cat "$T/err")"
+grep -q "stacks\? of .* not kept" "$T/err" && fail "copies of one stack dropped: $(cat "$T/err")"
+"$GEN" --distinct-stacks "$T/stacks.data" 100000 || fail "gen-corpus --distinct-stacks failed"
+limited "$T/stacks.data" || fail "100000 stacks in 256 MiB: exit $?: $(cat "$T/err")"
+grep -q "^memprof: warning: [0-9]* stacks of '.*stacks.data' not kept: the stack table would" \
+	"$T/err" || fail "100000 stacks: no warning of the stacks not kept: $(cat "$T/err")"
 
 # ---- paths from the trace are only read ----
 mkdir "$T/files"

@@ -12,6 +12,7 @@
  *        gen-corpus --files OUT PATH...
  *        gen-corpus --mutate IN OUT SEED
  *        gen-corpus --maps|--forks OUT N
+ *        gen-corpus --stacks|--distinct-stacks OUT N
  *   --files writes one trace whose stacks fall in FILE records naming each
  *   PATH, so that report tries to symbolize with each of them: the hostile
  *   test uses it to check what report does with paths from a trace.
@@ -20,6 +21,8 @@
  *   --maps and --forks write traces asking for much work from little data:
  *   one process with N maps in the order that is the worst to insert, and a
  *   process with N maps forking N children at N different points.
+ *   --stacks and --distinct-stacks write N STACK records of 512 frames, the
+ *   same stack again and again or each one different, in a few bytes each.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -666,8 +669,8 @@ static void crafted(void)
 	c_rec(MPF_REC__MAX, 10, (const uint8_t *)"future", 6);
 	c_rec(UINT32_MAX, 10, (const uint8_t *)"", 0);
 	REC(MPF_REC_FORK, 1, 3, 0x55, 0x81, 0x01);	/* fields appended by a newer minor */
-	/* The counters of an event type after the five this version knows. */
-	REC(MPF_REC_END, 6, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 4);
+	/* The counters of an event type after the six this version knows. */
+	REC(MPF_REC_END, 7, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4);
 	c_chunk(true);
 	c_put("newer-minor-1.9");
 
@@ -739,7 +742,7 @@ static void crafted(void)
 	BAD("record-u32-overflow", MPF_REC_FORK, 0x80, 0x80, 0x80, 0x80, 0x10, 1);
 	BAD("record-page-order-64", MPF_REC_PAGE_ALLOC, 1, 0, 64, 0, 0, 0);
 	BAD("record-heap-func", MPF_REC_HEAP_ALLOC, 1, 0, MPF_HEAP__MAX, 0, 0, 0);
-	BAD("record-lost-event", MPF_REC_LOST, MPF_EV__MAX, 1);
+	BAD("record-lost-event", MPF_REC_LOST, MPF_LOST__MAX, 1);
 	BAD("record-map-wraps", MPF_REC_MAP, 1, 1, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 	    0x80, 0x80, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1, 0);
 	BAD("record-short", MPF_REC_HEAP_REALLOC, 1, 0, 0);
@@ -849,6 +852,55 @@ static void archives(void)
 		snprintf(name, sizeof(name), "archive-trailer-%d-huge", i);
 		put_file(name, copy, len);
 		memcpy(copy + len - MPF_ARCHIVE_TRAILER + i, save, 8);
+	}
+}
+
+/*
+ * Archives of one zstd bomb after the sample trace: 16 MiB of zeros behind an
+ * ELF magic, in a few hundred bytes, as the file of a build-id the trace
+ * names, written by hand (the writer refuses it).  The table gives its true
+ * size, or understates it as the most its stored bytes may expand to, which
+ * the frame then exceeds.
+ */
+static void bomb_archives(void)
+{
+	static uint8_t file[16u << 20], frame[1u << 16], out[BUF_MAX], id[20];
+	size_t zlen, tlen, len, toc_len = 36 + sizeof(id);
+	uint8_t *trace = get_file("sample", &tlen), *p;
+
+	/* The build-id of the sample's file 1 (w_file's): report looks it up. */
+	for (uint32_t i = 0; i < sizeof(id); i++)
+		id[i] = (uint8_t)(31 + i);
+	memcpy(file, "\177ELF", 4);
+	zlen = ZSTD_compress(frame, sizeof(frame), file, sizeof(file), 19);
+	if (ZSTD_isError(zlen) || tlen + zlen + toc_len + MPF_ARCHIVE_TRAILER > BUF_MAX)
+		die("cannot compress", "archive-bomb", EIO);
+	for (int understated = 0; understated < 2; understated++) {
+		memmove(out, trace, tlen);
+		trace = out;
+		memcpy(out + tlen, frame, zlen);
+		p = out + tlen + zlen;
+		mpf_put_le32(p, MPF_ARCHIVE_ELF);
+		mpf_put_le32(p + 4, 1);
+		mpf_put_le64(p + 8, tlen);
+		mpf_put_le64(p + 16, zlen);
+		mpf_put_le64(p + 24, understated ? zlen * MPF_ARCHIVE_RATIO_MAX : sizeof(file));
+		mpf_put_le16(p + 32, sizeof(id));
+		mpf_put_le16(p + 34, 0);
+		memcpy(p + 36, id, sizeof(id));
+		p += toc_len;
+		memcpy(p, MPF_ARCHIVE_MAGIC, 8);
+		mpf_put_le16(p + 8, MPF_ARCHIVE_VERSION);
+		mpf_put_le16(p + 10, 0);
+		mpf_put_le32(p + 12, 1);
+		mpf_put_le64(p + 16, tlen);
+		mpf_put_le64(p + 24, tlen + zlen);
+		mpf_put_le64(p + 32, toc_len);
+		mpf_put_le32(p + 40, (uint32_t)crc32(crc32(0L, Z_NULL, 0), out + tlen + zlen,
+						      (uInt)toc_len));
+		mpf_put_le32(p + 44, (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, 44));
+		len = (size_t)(p + MPF_ARCHIVE_TRAILER - out);
+		put_file(understated ? "archive-bomb-understated" : "archive-bomb", out, len);
 	}
 }
 
@@ -979,6 +1031,36 @@ static int forks_trace(const char *out, uint32_t n)
 	return 0;
 }
 
+/*
+ * n STACK records of 512 frames, ids 1 to n, each frame the same address:
+ * a few bytes of zstd per record, 4 KiB each in a stack table that keeps
+ * them.  distinct: the outermost frame differs from one record to the next,
+ * so no two stacks are equal.  A heap allocation uses each 1000th stack.
+ */
+static int stacks_trace(const char *out, uint32_t n, bool distinct)
+{
+	static uint64_t ips[MPF_STACK_MAX];
+	struct mpf_record rec = { .type = MPF_REC_STACK };
+	struct gen g;
+
+	gen_open(&g, out, out, 0);
+	w_comm(&g, 1, 1, "stacks");
+	w_file(&g, 1, "/nonexistent/deep.so", 0);
+	w_map(&g, 1, 1, 0x400000, 0x600000, 0);
+	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
+		ips[k] = 0x401000;
+	for (uint32_t i = 1; i <= n; i++) {
+		if (distinct)
+			ips[MPF_STACK_MAX - 1] = 0x500000 + (uint64_t)i * 16;
+		rec.stack = (struct mpf_stack){ .id = i, .nr = MPF_STACK_MAX, .ips = ips };
+		gen_write(&g, &rec);
+		if (i % 1000 == 1)
+			w_heap_alloc(&g, 1, MPF_HEAP_MALLOC, 0x10000000 + (uint64_t)i * 64, 64, i);
+	}
+	gen_close(&g, true);
+	return 0;
+}
+
 /* ---- --files ---- */
 
 static int files_trace(const char *out, int n, char **paths)
@@ -1010,13 +1092,18 @@ int main(int argc, char **argv)
 		return maps_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--forks"))
 		return forks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "--stacks"))
+		return stacks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), false);
+	if (argc == 4 && !strcmp(argv[1], "--distinct-stacks"))
+		return stacks_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), true);
 	if (argc == 5 && !strcmp(argv[1], "--mutate"))
 		return mutate(argv[2], argv[3], strtoull(argv[4], NULL, 0));
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: gen-corpus DIR\n"
 				"       gen-corpus --files OUT PATH...\n"
 				"       gen-corpus --mutate IN OUT SEED\n"
-				"       gen-corpus --maps|--forks OUT N\n");
+				"       gen-corpus --maps|--forks OUT N\n"
+				"       gen-corpus --stacks|--distinct-stacks OUT N\n");
 		return 1;
 	}
 	dir = argv[1];
@@ -1038,5 +1125,21 @@ int main(int argc, char **argv)
 	crafted();
 	mutations();
 	archives();
+	bomb_archives();
+	{
+		char path[4096];
+
+		/*
+		 * The shapes of the inputs that took report's memory: a million
+		 * frames in 314 bytes (8 MB of stack table before its bound), and
+		 * 400 different stacks.  Small, to keep fuzzing fast: t0210 makes
+		 * the large ones (537 MB, 400 MB), and fuzzing builds have a
+		 * smaller bound, which the second goes past.
+		 */
+		path_of(path, sizeof(path), "stacks-repeated");
+		stacks_trace(path, 2000, false);
+		path_of(path, sizeof(path), "stacks-distinct");
+		stacks_trace(path, 400, true);
+	}
 	return 0;
 }

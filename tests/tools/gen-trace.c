@@ -25,8 +25,8 @@
  *   --mismatch   record a wrong build-id for gen-trace itself
  *   --missing    add a frame in /nonexistent/libgone.so.1 (64 KiB live, heap)
  *   --undefined  add a heap event using a stack id never defined (20000 bytes)
- *   --lost       add LOST records (12 heap events, 3 page events) and the
- *                recorder's count of stack walks: 10 of 100 incomplete
+ *   --lost       add LOST records (12 heap events, 3 page events, 2 process events)
+ *                and the recorder's count of stack walks: 10 of 100 incomplete
  *   --no-end     leave out the END record
  *   --exe PATH   record PATH as gen-trace's file (e.g. a copy without .symtab)
  *   --chunk N    chunks of N bytes (uncompressed), to cut a trace between chunks
@@ -775,6 +775,7 @@ int main(int argc, char **argv)
 
 		lost(MPF_EV_HEAP, 12);
 		lost(MPF_EV_PAGE, 3);
+		lost(MPF_LOST_PROC, 2);
 		put(&r);
 	}
 	if (end) {
@@ -791,9 +792,12 @@ int main(int argc, char **argv)
 					     st.records[MPF_REC_CACHE_DEL];
 		r.end.events[MPF_EV_MMAP] = st.records[MPF_REC_VM];
 		r.end.events[MPF_EV_RSS] = st.records[MPF_REC_RSS];
+		r.end.events[MPF_LOST_PROC] = st.records[MPF_REC_FORK] + st.records[MPF_REC_EXEC] +
+					      st.records[MPF_REC_EXIT];
 		if (lose) {
 			r.end.lost[MPF_EV_HEAP] = 12;
 			r.end.lost[MPF_EV_PAGE] = 3;
+			r.end.lost[MPF_LOST_PROC] = 2;
 		}
 		put(&r);
 	}

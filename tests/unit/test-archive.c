@@ -13,8 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "format/archive.h"
+#include "format/codec.h"
 #include "elf/buildid-cache.h"
 #include "format/mpf.h"
 #include "tests/unit/unit.h"
@@ -87,6 +90,7 @@ static uint64_t make_archive(const char *archive, const char *trace, bool end, u
 	unit__path(elf, sizeof(elf), "elf.bin");
 	for (size_t i = 0; i < big_len; i++)
 		big[i] = (uint8_t)(i * 7 + i / 1000);
+	memcpy(big, "\177ELF", 4);	/* what every entry is */
 	write_file(elf, big, big_len);
 	tfd = open(trace, O_RDONLY | O_CLOEXEC);
 	if (tfd < 0 || fstat(tfd, &st))
@@ -339,10 +343,127 @@ static void test_buildid_cache(void)
 	free(got);
 }
 
+/*
+ * A zstd bomb: 64 MiB of zeros after an ELF magic, a few KiB stored.  The
+ * writer takes it back out; an archive holding it anyway (written by hand)
+ * has it refused before anything is decompressed when its table says its
+ * size, and stopped within a MiB of output when the table understates it.
+ * A file that does not start as an ELF file stops at its first bytes.
+ */
+static void test_bomb(void)
+{
+	size_t size = 64u << 20, zcap = ZSTD_compressBound(size), zlen;
+	uint8_t *zeros = calloc(1, size), *z = malloc(zcap), *abuf, *toc;
+	char trace[256], archive[256], file[256];
+	struct mpf_archive_writer *w;
+	struct mpf_archive_entry e;
+	struct mpf_archive *a;
+	struct stat st;
+	size_t tlen, alen;
+	int fd, out, err;
+
+	REQUIRE(zeros && z);
+	memcpy(zeros, "\177ELF", 4);
+	unit__path(trace, sizeof(trace), "bomb.data");
+	unit__path(archive, sizeof(archive), "bomb.archive");
+	unit__path(file, sizeof(file), "bomb.elf");
+	write_trace(trace, 10, true);
+	write_file(file, zeros, size);
+	fd = open(trace, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0 && !fstat(fd, &st));
+	w = mpf_archive_writer__open(archive, fd, (uint64_t)st.st_size);
+	close(fd);
+	REQUIRE(w);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	CHECK(mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, bid1, sizeof(bid1), "/bomb", fd) ==
+	      -EFBIG);
+	close(fd);
+	CHECK(!mpf_archive_writer__close(w));
+	abuf = read_file(archive, &alen);
+	CHECK(abuf && alen == (size_t)st.st_size + MPF_ARCHIVE_TRAILER);
+	free(abuf);
+
+	/* By hand: the trace, the frame, a table of one entry, the trailer. */
+	zlen = ZSTD_compress(z, zcap, zeros, size, 19);
+	REQUIRE(!ZSTD_isError(zlen) && zlen < size / MPF_ARCHIVE_RATIO_MAX);
+	abuf = read_file(trace, &tlen);
+	REQUIRE(abuf);
+	e = (struct mpf_archive_entry){ .kind = MPF_ARCHIVE_ELF, .build_id_len = sizeof(bid1),
+					.offset = tlen, .stored_size = zlen, .size = size };
+	memcpy(e.build_id, bid1, sizeof(bid1));
+	for (int understated = 0; understated < 2; understated++) {
+		uint8_t t[64], tr[MPF_ARCHIVE_TRAILER];
+		size_t toc_len = 36 + sizeof(bid1);
+
+		toc = t;
+		mpf_put_le32(toc, e.kind);
+		mpf_put_le32(toc + 4, 1);
+		mpf_put_le64(toc + 8, e.offset);
+		mpf_put_le64(toc + 16, e.stored_size);
+		/* Understated: the table claims what the ratio allows, the frame holds more. */
+		mpf_put_le64(toc + 24, understated ? (uint64_t)zlen * MPF_ARCHIVE_RATIO_MAX : size);
+		mpf_put_le16(toc + 32, (uint16_t)sizeof(bid1));
+		mpf_put_le16(toc + 34, 0);
+		memcpy(toc + 36, bid1, sizeof(bid1));
+		memcpy(tr, MPF_ARCHIVE_MAGIC, 8);
+		mpf_put_le16(tr + 8, MPF_ARCHIVE_VERSION);
+		mpf_put_le16(tr + 10, 0);
+		mpf_put_le32(tr + 12, 1);
+		mpf_put_le64(tr + 16, tlen);
+		mpf_put_le64(tr + 24, tlen + zlen);
+		mpf_put_le64(tr + 32, toc_len);
+		mpf_put_le32(tr + 40, (uint32_t)crc32(crc32(0L, Z_NULL, 0), toc, (uInt)toc_len));
+		mpf_put_le32(tr + 44, (uint32_t)crc32(crc32(0L, Z_NULL, 0), tr, 44));
+		fd = open(archive, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		REQUIRE(fd >= 0);
+		CHECK(write(fd, abuf, tlen) == (ssize_t)tlen);
+		CHECK(write(fd, z, zlen) == (ssize_t)zlen);
+		CHECK(write(fd, toc, toc_len) == (ssize_t)toc_len);
+		CHECK(write(fd, tr, sizeof(tr)) == (ssize_t)sizeof(tr));
+		close(fd);
+		a = mpf_archive__open(archive, &err);
+		REQUIRE(a);
+		out = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		REQUIRE(out >= 0);
+		err = mpf_archive__extract(a, mpf_archive__entry(a, 0), out);
+		CHECK(understated ? err == -EFBIG || err == -EBADMSG : err == -EFBIG);
+		CHECK(!fstat(out, &st));
+		CHECK(understated ? (uint64_t)st.st_size <= zlen * MPF_ARCHIVE_RATIO_MAX
+				  : st.st_size == 0);
+		close(out);
+		mpf_archive__close(a);
+	}
+	free(abuf);
+
+	/* No ELF magic: stopped at the first output. */
+	memset(zeros, 0, 4);
+	write_trace(trace, 10, true);
+	fd = open(trace, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0 && !fstat(fd, &st));
+	w = mpf_archive_writer__open(archive, fd, (uint64_t)st.st_size);
+	close(fd);
+	REQUIRE(w);
+	write_file(file, zeros, 1000);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	CHECK(!mpf_archive_writer__add(w, MPF_ARCHIVE_ELF, bid1, sizeof(bid1), "/not-elf", fd));
+	close(fd);
+	CHECK(!mpf_archive_writer__close(w));
+	a = mpf_archive__open(archive, &err);
+	REQUIRE(a);
+	out = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(mpf_archive__extract(a, mpf_archive__entry(a, 0), out) == -EBADMSG);
+	CHECK(!fstat(out, &st) && st.st_size == 0);
+	close(out);
+	mpf_archive__close(a);
+	free(zeros);
+	free(z);
+}
+
 const struct unit_test archive_tests[] = {
 	{ "archive_roundtrip", test_roundtrip },
 	{ "archive_cut_trace", test_cut_trace },
 	{ "archive_damaged", test_damaged },
+	{ "archive_bomb", test_bomb },
 	{ "archive_buildid_cache", test_buildid_cache },
 	{},
 };

@@ -130,10 +130,10 @@ static char *rec_fmt(const struct mpf_record *r)
 		       r->heap_realloc.ptr, r->heap_realloc.size);
 		break;
 	case MPF_REC_LOST:
-		sb_add(&sb, " %s %" PRIu64, mpf_event_name(r->lost.event), r->lost.count);
+		sb_add(&sb, " %s %" PRIu64, mpf_lost_name(r->lost.event), r->lost.count);
 		break;
 	case MPF_REC_END:
-		for (i = 0; i < MPF_EV__MAX; i++)
+		for (i = 0; i < MPF_LOST__MAX; i++)
 			sb_add(&sb, " %" PRIu64 "/%" PRIu64, r->end.events[i], r->end.lost[i]);
 		break;
 	}
@@ -398,7 +398,7 @@ static void gen_record(uint64_t i, struct mpf_record *r, struct gen *g)
 		r->heap_realloc.size = x >> 50;
 		break;
 	case MPF_REC_LOST:
-		r->lost.event = (uint32_t)i % MPF_EV__MAX;
+		r->lost.event = (uint32_t)i % MPF_LOST__MAX;
 		r->lost.count = x;
 		break;
 	}
@@ -413,6 +413,8 @@ static void end_record(struct mpf_record *r, uint64_t time)
 	r->end.lost[MPF_EV_PAGE] = 3;
 	r->end.events[MPF_EV_HEAP] = UINT64_MAX;
 	r->end.lost[MPF_EV_HEAP] = 0;
+	r->end.events[MPF_LOST_PROC] = 4000;
+	r->end.lost[MPF_LOST_PROC] = 83;
 }
 
 /*
@@ -504,6 +506,11 @@ static void test_names(void)
 	CHECK(!strcmp(mpf_event_name(MPF_EV_PAGE), "page"));
 	CHECK(!strcmp(mpf_event_name(MPF_EV_HEAP), "heap"));
 	CHECK(mpf_event_name(MPF_EV__MAX) == NULL);
+	CHECK(!strcmp(mpf_lost_name(MPF_EV_HEAP), "heap"));
+	CHECK(!strcmp(mpf_lost_name(MPF_LOST_PROC), "process"));
+	CHECK(mpf_lost_name(MPF_LOST__MAX) == NULL);
+	/* Process events are always recorded: no -e names them. */
+	CHECK(mpf_event_parse("process") == -EINVAL);
 	CHECK(mpf_event_parse("page") == MPF_EV_PAGE);
 	CHECK(mpf_event_parse("heap") == MPF_EV_HEAP);
 	CHECK(mpf_event_parse("pages") == -EINVAL);
@@ -705,6 +712,9 @@ static void test_roundtrip(void)
 	recs[n].type = MPF_REC_LOST;
 	recs[n].lost.event = MPF_EV_HEAP;
 	recs[n++].lost.count = UINT64_MAX;
+	recs[n].type = MPF_REC_LOST;
+	recs[n].lost.event = MPF_LOST_PROC;	/* 1.3 */
+	recs[n++].lost.count = 44;
 	end_record(&recs[n++], test_hdr.start_time + 1000);
 
 	unit__path(path, sizeof(path), "roundtrip.mpf");
@@ -1108,7 +1118,7 @@ static void test_crafted(void)
 	if (got.n == 3) {
 		CHECK(!strcmp(got.v[0], "fork t=5000000010 1->2"));
 		CHECK(!strcmp(got.v[1], "fork t=5000000030 1->2"));
-		CHECK(!strcmp(got.v[2], "end t=5000000029 0/0 0/0 0/0 0/0 0/0"));
+		CHECK(!strcmp(got.v[2], "end t=5000000029 0/0 0/0 0/0 0/0 0/0 0/0"));
 	}
 	CHECK(st.complete && !st.truncated && !st.corrupt);
 	recs_free(&got);
@@ -1233,6 +1243,71 @@ static void test_crafted(void)
 }
 
 /*
+ * Lost process events (1.3): a LOST record and END's sixth pair.  An END of
+ * 1.2 (five pairs) reads with no process losses, one of a later minor (more
+ * pairs) with the pairs this reader knows; the writer refuses counters it has
+ * no name for.
+ */
+static void test_lost_process(void)
+{
+	static uint8_t chunks[1 << 12], raw[1 << 11];
+	struct mpf_reader_status st;
+	struct mpf_record rec;
+	struct recs got = {};
+	struct mpf_writer *w;
+	char path[4096];
+	uint8_t pl[64];
+	size_t r = 0, n, k;
+
+	unit__path(path, sizeof(path), "lost-process.mpf");
+	pl[0] = MPF_LOST_PROC, pl[1] = 83;
+	r += put_rec(raw + r, MPF_REC_LOST, 2, pl, 2);
+	/* 1.2's END: five pairs, no process counters */
+	k = 0;
+	pl[k++] = 5;
+	for (int i = 0; i < 5; i++)
+		pl[k++] = (uint8_t)(10 + i), pl[k++] = (uint8_t)i;
+	r += put_rec(raw + r, MPF_REC_END, 2, pl, k);
+	n = put_chunk(chunks, raw, r, 2);
+	write_with_chunks(path, chunks, n);
+	CHECK(read_all(path, &got, &st, NULL) == 0 && got.n == 2 && st.complete);
+	if (got.n == 2) {
+		CHECK(!strcmp(got.v[0], "lost t=5000000001 process 83"));
+		CHECK(!strcmp(got.v[1], "end t=5000000002 10/0 11/1 12/2 13/3 14/4 0/0"));
+	}
+	recs_free(&got);
+
+	/* A later minor's END: eight pairs, the last two unknown here */
+	r = 0;
+	k = 0;
+	pl[k++] = 8;
+	for (int i = 0; i < 8; i++)
+		pl[k++] = (uint8_t)(20 + i), pl[k++] = (uint8_t)(i + 1);
+	r += put_rec(raw + r, MPF_REC_END, 2, pl, k);
+	n = put_chunk(chunks, raw, r, 1);
+	write_with_chunks(path, chunks, n);
+	CHECK(read_all(path, &got, &st, NULL) == 0 && got.n == 1 && st.complete);
+	if (got.n == 1)
+		CHECK(!strcmp(got.v[0], "end t=5000000001 20/1 21/2 22/3 23/4 24/5 25/6"));
+	recs_free(&got);
+
+	w = mpf_writer__open(path, &test_hdr, NULL);
+	REQUIRE(w);
+	memset(&rec, 0, sizeof(rec));
+	rec.type = MPF_REC_LOST;
+	rec.lost.event = MPF_LOST__MAX;
+	rec.lost.count = 1;
+	CHECK(mpf_writer__write(w, &rec) == -EINVAL);
+	rec.lost.event = MPF_LOST_PROC;
+	CHECK(mpf_writer__write(w, &rec) == 0);
+	CHECK(mpf_writer__close(w) == 0);
+	CHECK(read_all(path, &got, &st, NULL) == 0 && got.n == 1);
+	if (got.n == 1)
+		CHECK(!strcmp(got.v[0], "lost t=0 process 1"));
+	recs_free(&got);
+}
+
+/*
  * Random bytes after a sound header, and random payloads inside sound
  * framing and CRCs: the reader must stop cleanly on all of them.  Run under
  * ASan/UBSan this is a small deterministic fuzzer.
@@ -1280,6 +1355,7 @@ static void test_garbage(void)
 
 static void test_writer_errors(void)
 {
+	struct mpf_writer_stats stats;
 	struct mpf_writer_opts opts = {};
 	struct mpf_reader_status st;
 	struct mpf_record rec;
@@ -1380,8 +1456,26 @@ static void test_writer_errors(void)
 	CHECK(mpf_writer__write(w, &rec) == -EFBIG);
 	CHECK(mpf_writer__stack(w, 0, 0, g.ips, 3, &id) == -EFBIG && id == 0);
 	CHECK(mpf_writer__flush(w) == -EFBIG);
+	mpf_writer__stats(w, &stats);
 	CHECK(mpf_writer__close(w) == -EFBIG);
 	CHECK(read_all(path, &got, &st, NULL) == 0 && got.n > 0 && !st.corrupt && st.truncated);
+	/*
+	 * The stats count what reached the file apart from what did not: the
+	 * chunk that failed, and the records given after.
+	 */
+	{
+		uint64_t written = 0, accepted = 0, unwritten = 0;
+
+		for (int t = 0; t < MPF_REC__MAX; t++) {
+			written += stats.written[t];
+			accepted += stats.records[t];
+			unwritten += stats.unwritten[t];
+		}
+		CHECK(written == got.n);
+		CHECK(unwritten == (uint64_t)i - got.n + 1);
+		CHECK(accepted == (uint64_t)i);
+		CHECK(stats.file_bytes <= 20000 && stats.raw_written < stats.raw_bytes);
+	}
 	recs_free(&got);
 }
 
@@ -1499,6 +1593,7 @@ const struct unit_test format_tests[] = {
 	{ "format_bad_header", test_bad_header },
 	{ "format_no_end", test_no_end },
 	{ "format_crafted", test_crafted },
+	{ "format_lost_process", test_lost_process },
 	{ "format_garbage", test_garbage },
 	{ "format_writer_errors", test_writer_errors },
 	{ "format_size", test_size },

@@ -217,9 +217,65 @@ static void test_rss_timeline(void)
 	model__delete(m);
 }
 
+/*
+ * The stack table: equal stacks under many ids are kept once, and a table
+ * past its budget (32 MiB for a trace of unknown size, plus 16 bytes per
+ * byte of the trace) keeps no more: the events of its stacks have none, and
+ * they are not counted as undefined.
+ */
+static void test_stack_budget(void)
+{
+	static uint64_t ips[MPF_STACK_MAX];
+	struct mpf_record rec = { .type = MPF_REC_STACK }, ha = { .type = MPF_REC_HEAP_ALLOC };
+	const struct model_stats *st;
+	struct model *m = model__new(4096);
+	struct model_stack ms;
+	uint32_t id = 0;
+
+	REQUIRE(m);
+	st = model__stats(m);
+	CHECK(st->stack_budget == MODEL_STACK_BUDGET_BASE);
+	model__set_trace_size(m, 1000);
+	CHECK(st->stack_budget == MODEL_STACK_BUDGET_BASE + 1000 * MODEL_STACK_BUDGET_PER_BYTE);
+	for (int k = 0; k < MPF_STACK_MAX; k++)
+		ips[k] = 0x401000;
+	/* 10000 ids of one stack of 512 frames: 4 KiB once, not 40 MiB. */
+	for (id = 1; id <= 10000; id++) {
+		rec.stack = (struct mpf_stack){ .id = id, .nr = MPF_STACK_MAX, .ips = ips };
+		add(m, rec);
+	}
+	CHECK(!st->stacks_dropped && st->stack_bytes < (1u << 20));
+	model__stack(m, 1, &ms);
+	CHECK(ms.nr == MPF_STACK_MAX);
+	/* Different stacks: kept until the budget is reached, then dropped. */
+	for (; id <= 20000; id++) {
+		ips[MPF_STACK_MAX - 1] = 0x500000 + id;
+		rec.stack = (struct mpf_stack){ .id = id, .nr = MPF_STACK_MAX, .ips = ips };
+		add(m, rec);
+	}
+	CHECK(st->stacks_dropped > 0 && st->stacks_dropped < 10000);
+	CHECK(st->stack_bytes <= st->stack_budget);
+	ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = PID, .stack_id = 20000,
+						 .ptr = 0x1000, .size = 64 };
+	add(m, ha);
+	ha.heap_alloc.stack_id = 5;
+	ha.heap_alloc.ptr = 0x2000;
+	add(m, ha);
+	CHECK(st->undefined_stacks == 0);
+	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 2);
+	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
+		const struct model_site *s = model__site(m, MPF_EV_HEAP, i);
+
+		model__stack(m, s->stack, &ms);
+		CHECK(ms.nr == (s->stack == MODEL_STACK_EMPTY ? 0 : MPF_STACK_MAX));
+	}
+	model__delete(m);
+}
+
 const struct unit_test model_tests[] = {
 	{ "model_vm_calls", test_vm_calls },
 	{ "model_cache", test_cache },
 	{ "model_rss_timeline", test_rss_timeline },
+	{ "model_stack_budget", test_stack_budget },
 	{},
 };
