@@ -150,9 +150,17 @@ static void write_info(struct recorder *r, int argc, char **argv)
 	for (int i = 0; i < argc && len < sizeof(cmdline); i++)
 		len += snprintf(cmdline + len, sizeof(cmdline) - len, "%s%s", i ? " " : "",
 				argv[i]);
+	static const char *const modes[] = {
+		[MP_STACK_FP] = "fp", [MP_STACK_DWARF] = "dwarf", [MP_STACK_NONE] = "none",
+	};
+	const char *mode = r->opts.stack_mode < sizeof(modes) / sizeof(modes[0]) &&
+				   modes[r->opts.stack_mode]
+			   ? modes[r->opts.stack_mode]
+			   : "?";
+	/* What report --header shows of the recording. */
 	const char *kv[][2] = {
 		{ "memprof", MEMPROF_VERSION }, { "hostname", host }, { "release", u.release },
-		{ "machine", u.machine }, { "cmdline", cmdline },
+		{ "machine", u.machine }, { "cmdline", cmdline }, { "call-graph", mode },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
 		rec.info.key = kv[i][0];
@@ -222,6 +230,7 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 			break;
 		if (r->wl.pid > 0 && waitpid(r->wl.pid, &status, WNOHANG) == r->wl.pid) {
 			r->wl.pid = 0;
+			r->wl.status = status;
 			break;
 		}
 		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)
