@@ -19,7 +19,8 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 CLANG      ?= clang
-BPFTOOL    ?= bpftool
+# Debian installs bpftool in /usr/sbin, outside a user's PATH: a user's build finds it there.
+BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),$(wildcard /usr/sbin/bpftool),bpftool)
 PKG_CONFIG ?= pkg-config
 
 ifeq ($(O),)

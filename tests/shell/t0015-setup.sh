@@ -51,8 +51,9 @@ rm "$T/bin/dpkg-query"
 
 # make demo's script as a user: through sudo, with where memprof was built
 : >"$T/sudo.log"
-as_user sh "$ROOT/scripts/demo.sh" >"$T/out" 2>&1 || fail "demo.sh as a user: $(cat "$T/out")"
-grep -qx -- "-- env MEMPROF=./memprof MEMPROF_BUILD=build $ROOT/scripts/demo.sh" "$T/sudo.log" ||
+as_user env MEMPROF=/x/memprof MEMPROF_BUILD=/x/build sh "$ROOT/scripts/demo.sh" >"$T/out" 2>&1 ||
+	fail "demo.sh as a user: $(cat "$T/out")"
+grep -qx -- "-- env MEMPROF=/x/memprof MEMPROF_BUILD=/x/build $ROOT/scripts/demo.sh" "$T/sudo.log" ||
 	fail "demo.sh did not ask sudo for itself: '$(cat "$T/sudo.log")'"
 
 # make check's runner as a user: the end-to-end tests through sudo, not the golden suite

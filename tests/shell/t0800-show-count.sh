@@ -42,7 +42,7 @@ assert sec["value"] == sec["total"], (sec["value"], sec["total"])
 print("ok")
 PY
 report_ok -i "$T/h.data" --show=count --format=svg --threshold=0
-grep -q '<title>leak_calloc (1000 allocations, ' "$T/out" ||
+grep -q '<title>leak_calloc (1,000 allocations, [0-9.]*%; self 1,000 allocations)' "$T/out" ||
 	fail "svg: $(grep -o '<title>leak_calloc[^<]*' "$T/out")"
 grep -q '>memprof: heap events, allocations during the trace<' "$T/out" ||
 	fail "svg title: $(grep 'id="title"' "$T/out")"
