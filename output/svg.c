@@ -30,6 +30,17 @@
 #define SVG_FONT	12.0
 #define SVG_CHAR_W	(SVG_FONT * 0.59)	/* flamegraph.pl's estimate of a character's width */
 
+/* Whether a frame of the tree below idx is named name. */
+static bool has_name(const struct tree *t, const struct strtab *names, uint32_t idx,
+		     const char *name)
+{
+	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next)
+		if (!strcmp(strtab__str(names, tree__node(t, c)->name), name) ||
+		    has_name(t, names, c, name))
+			return true;
+	return false;
+}
+
 static unsigned int depth_of(const struct tree *t, uint32_t idx)
 {
 	unsigned int d = 0;
@@ -248,6 +259,8 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 	/* What a user sees drawn is explained where it is drawn. */
 	if (sec->folded_paths)
 		fprintf(f, "; [other]: %s paths under the threshold", COUNT(sec->folded_paths));
+	if (sec->total && has_name(t, names, TREE_ROOT, "[incomplete]"))
+		fputs("; [incomplete]: unwinding stopped before the outermost frame", f);
 	fputs("</text>\n", f);
 	fprintf(f, "<text id=\"unzoom\" x=\"%.0f\" y=\"24\" style=\"opacity:0\" "
 		   "onclick=\"unzoom()\">Reset Zoom</text>\n", SVG_XPAD);
