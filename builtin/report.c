@@ -18,6 +18,7 @@
 #include "builtin.h"
 #include "builtin/input.h"
 #include "builtin/parse-options.h"
+#include "builtin/report.h"
 #include "builtin/util.h"
 #include "format/mpf.h"
 #include "lib/strtab.h"
@@ -45,63 +46,11 @@ static const char *const report_usage[] = {
 };
 
 #define THRESHOLD_KIB_DEFAULT 256
-#define PIDS_MAX 64	/* in one --pid, --tid or --comm */
 #define TIMELINE_ROWS 20
-
-enum report_format {
-	FORMAT_TREE,
-	FORMAT_FOLDED,
-	FORMAT_JSON,
-	FORMAT_PPROF,
-	FORMAT_SVG,
-};
 
 static const char *const format_names[] = {
 	[FORMAT_TREE] = "tree",	  [FORMAT_FOLDED] = "folded", [FORMAT_JSON] = "json",
 	[FORMAT_PPROF] = "pprof", [FORMAT_SVG] = "svg",
-};
-
-struct report_opts {
-	struct input_opts in;	/* -i, --symfs, --buildid-dir */
-	enum report_show show;
-	int event;		/* enum mpf_event_type, or -1 for each one present */
-	bool reverse;
-	enum report_format format;
-	bool srcline;
-	uint64_t threshold_kib;
-	bool threshold_given;
-	double percent_limit;		/* 0: none */
-	enum path_key keys[PATH_KEYS_MAX];	/* --sort, -T */
-	unsigned int nkeys;
-	bool threads;			/* -T */
-	/* --pid, --tid, --comm, --time: the times in seconds from the trace's start until read. */
-	uint32_t pids[PIDS_MAX], tids[PIDS_MAX];
-	char *comm_list;		/* --comm's argument, split in place */
-	const char *comms[PIDS_MAX];
-	const char *time_arg, *pid_arg, *tid_arg, *comm_arg;	/* as given, for messages */
-	struct model_filter filter;
-	double time_start, time_end;
-	bool stat;
-	bool timeline;
-	const char *timeline_svg;	/* --timeline=FILE.svg */
-	bool per_process;
-	bool histogram;
-	bool header, header_only;
-	bool format_given, reverse_given, srcline_given, show_given;
-};
-
-struct report {
-	struct report_opts *opts;
-	struct input in;
-	struct model *model;	/* in.model */
-	struct strtab *names;
-	struct symbolizer *sym;
-	struct paths paths;
-	struct path_frames frames;	/* --format=json only */
-	struct tree *trees[MPF_EV__MAX];
-	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
-	struct report_section secs[MPF_EV__MAX];
-	bool merge_cache;	/* --format=json: cache sites go in the page tree, as cacheValue */
 };
 
 /* ---- options ---- */
@@ -738,108 +687,6 @@ static unsigned int select_events(const struct report *rp)
 	return present;
 }
 
-/* "1000-1005, 2, 3": the pids of the trace, runs of consecutive ones joined. */
-static void list_pids(const struct model *m, char *buf, size_t size)
-{
-	uint32_t pids[256];
-	size_t n = 0, len = 0;
-
-	for (uint32_t img = 0; img < model__nr_images(m) && n < 256; img++) {
-		uint32_t pid = model__pid(m, img);
-		size_t k;
-
-		for (k = 0; k < n && pids[k] != pid; k++)
-			;
-		if (k == n)
-			pids[n++] = pid;
-	}
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && len < size; i++) {
-		size_t j = i;
-
-		while (j + 1 < n && pids[j + 1] == pids[j] + 1)
-			j++;
-		if (j > i + 1)
-			len += snprintf(buf + len, size - len, "%s%" PRIu32 "-%" PRIu32, i ? ", " : "",
-					pids[i], pids[j]);
-		else
-			j = i, len += snprintf(buf + len, size - len, "%s%" PRIu32, i ? ", " : "",
-					       pids[i]);
-		i = j;
-	}
-}
-
-/* "leaky, exiter, ...": the names of the trace's processes, each once. */
-static void list_comms(const struct model *m, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (uint32_t img = 0; img < model__nr_images(m) && len < size; img++) {
-		const char *c = model__comm(m, img), *p;
-		bool seen = false;
-
-		if (!c)
-			continue;
-		for (uint32_t k = 0; k < img && !seen; k++)
-			seen = (p = model__comm(m, k)) && !strcmp(p, c);
-		if (!seen)
-			len += snprintf(buf + len, size - len, "%s%s", len ? ", " : "", c);
-	}
-	make_printable(buf);
-}
-
-/*
- * A filter that let no allocation through matched nothing: an empty report
- * would look like a program that allocated nothing.  1 after saying what the
- * trace holds instead, 0 when something matched.
- */
-static int check_matched(const struct report *rp)
-{
-	const struct report_opts *o = rp->opts;
-	const struct model *m = rp->model;
-	char held[2048];
-	uint64_t start = rp->in.hdr.start_time, end = model__last_time(m);
-
-	if (!(o->filter.npids || o->filter.ntids || o->filter.ncomms || o->filter.has_time ||
-	      o->filter.min_size || o->filter.max_size) ||
-	    model__filtered(m)->events)
-		return 0;
-	if (o->pid_arg) {
-		list_pids(m, held, sizeof(held));
-		error("no allocation in '%s' matches --pid=%s; its processes are %s", o->in.path,
-		      o->pid_arg, *held ? held : "none");
-	}
-	if (o->comm_arg) {
-		list_comms(m, held, sizeof(held));
-		error("no allocation in '%s' matches --comm=%s; its processes are named %s",
-		      o->in.path, o->comm_arg, *held ? held : "nothing");
-	}
-	if (o->tid_arg)
-		error("no allocation in '%s' matches --tid=%s; 'memprof script' gives each "
-		      "event's pid/tid", o->in.path, o->tid_arg);
-	if (o->time_arg)
-		error("no allocation in '%s' is within --time=%s; the trace runs from 0 to %.6f s",
-		      o->in.path, o->time_arg, end > start ? (double)(end - start) / 1e9 : 0.0);
-	if (o->filter.min_size || o->filter.max_size) {
-		char range[2 * UNITS_BUF + 16];
-
-		if (!o->filter.max_size)
-			snprintf(range, sizeof(range), "%s or more", SIZE(o->filter.min_size));
-		else if (!o->filter.min_size)
-			snprintf(range, sizeof(range), "%s or less", SIZE(o->filter.max_size));
-		else
-			snprintf(range, sizeof(range), "%s to %s", SIZE(o->filter.min_size),
-				 SIZE(o->filter.max_size));
-		error("no allocation in '%s' is of %s; --histogram without the size filters shows "
-		      "the sizes it holds", o->in.path, range);
-	}
-	if (!o->pid_arg && !o->comm_arg && !o->tid_arg && !o->time_arg && !o->filter.min_size &&
-	    !o->filter.max_size)
-		error("no allocation in '%s' matches the filters", o->in.path);
-	return 1;
-}
-
 /* --stat and --timeline, instead of the trees.  0, or 1 after printing an error. */
 static int print_stat_timeline(struct report *rp)
 {
@@ -1016,7 +863,7 @@ int cmd_report(int argc, char **argv)
 		}
 		putchar('\n');
 	}
-	if (check_matched(&rp))
+	if (report__check_matched(&rp))
 		goto out;
 	if (opts.show == REPORT_SHOW_PEAK && reread_to_peak(&rp))
 		goto out;
