@@ -1,6 +1,7 @@
 # memprof: top-level build.  `make` builds ./memprof; `make check` runs every test;
 # `make golden` the report side's golden suite alone (no root, no BPF); `make demo`
-# records the bundled demo workload and prints its report.
+# records the bundled demo workload and prints its report; `make man` the man pages
+# (asciidoctor); `make install` the binary and the man pages.
 #
 #   make O=DIR        everything built goes under DIR, the binary too (DIR/memprof)
 #   make NO_BPF=1     report, script, diff, archive and the buildid commands only: no clang,
@@ -18,7 +19,8 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 CLANG      ?= clang
-BPFTOOL    ?= bpftool
+# Debian installs bpftool in /usr/sbin, outside a user's PATH: a user's build finds it there.
+BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),$(wildcard /usr/sbin/bpftool),bpftool)
 PKG_CONFIG ?= pkg-config
 
 ifeq ($(O),)
@@ -207,12 +209,35 @@ golden: $(BIN) $(OUT)/gen-trace
 demo: $(BIN) workloads
 	@$(TEST_ENV) scripts/demo.sh
 
+# Man pages from Documentation/*.txt with asciidoctor's manpage backend (Debian's
+# asciidoctor package, which scripts/install-deps installs), its linkmemprof: macro and
+# the typography off (Documentation/asciidoctor-extensions.rb).  The section is the
+# page's title's: memprof-report(1), memprof-trace-format(5).
+ASCIIDOCTOR ?= asciidoctor
+MAN_SRCS  := $(wildcard Documentation/memprof*.txt)
+man_page   = $(OUT)/man/$(notdir $(basename $(1))).$(shell sed -n '1s/.*(\([0-9]\)).*/\1/p' $(1))
+MAN_PAGES := $(foreach t,$(MAN_SRCS),$(call man_page,$(t)))
+
+$(OUT)/man/%.1 $(OUT)/man/%.5: Documentation/%.txt Documentation/asciidoctor-extensions.rb
+	@mkdir -p $(dir $@)
+	@command -v $(ASCIIDOCTOR) >/dev/null || \
+		{ echo "memprof: error: $(ASCIIDOCTOR) is missing; run scripts/install-deps" >&2; \
+		  exit 1; }
+	$(ASCIIDOCTOR) -r ./Documentation/asciidoctor-extensions.rb -b manpage -d manpage \
+		-a mansource=memprof -a manversion=0.1 -a manmanual="memprof Manual" -o $@ $<
+
+man: $(MAN_PAGES)
+
 PREFIX ?= /usr/local
-install: $(BIN)
+MANDIR ?= $(PREFIX)/share/man
+install: $(BIN) $(MAN_PAGES)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/memprof
+	for p in $(MAN_PAGES); do \
+		s=$${p##*.}; install -D -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$p) || exit 1; \
+	done
 
 clean:
 	rm -rf $(OUT) $(BIN)
 
-.PHONY: all check golden demo install clean workloads fuzz corpus
+.PHONY: all check golden demo man install clean workloads fuzz corpus
 -include $(OBJS:.o=.d)

@@ -53,6 +53,7 @@ struct diff {
 	struct side s[2];
 	struct strtab *names;
 	struct tree *trees[MPF_EV__MAX];
+	uint64_t folded_paths[MPF_EV__MAX];	/* what [other] nodes hold */
 };
 
 static int opt_show(const struct option *opt, const char *arg)
@@ -112,7 +113,9 @@ static int build_tree(struct diff *d, unsigned int ev)
 		return -ENOMEM;
 	for (int which = 0; which < 2 && !err; which++)
 		err = view__diff_add(d->trees[ev], &d->s[which].paths, ev, which, d->opts->live);
-	return err ? err : view__diff_finish(d->trees[ev], &d->s[0].paths, d->opts->threshold_kib);
+	return err ? err
+		   : view__diff_finish(d->trees[ev], &d->s[0].paths, d->opts->threshold_kib,
+				       &d->folded_paths[ev]);
 }
 
 int cmd_diff(int argc, char **argv)
@@ -195,6 +198,7 @@ int cmd_diff(int argc, char **argv)
 			.event = mpf_event_name(ev),
 			.live = opts.live,
 			.threshold_kib = opts.threshold_kib,
+			.folded_paths = d.folded_paths[ev],
 		};
 
 		if (!(events & (1u << ev)))

@@ -122,24 +122,38 @@ static int opt_call_graph(const struct option *opt, const char *arg)
 	return 0;
 }
 
+/*
+ * The BPF ring buffer's size is a power of two of pages, and its map's size
+ * a 32-bit number: 2 GiB is the largest the kernel takes (4 GiB wraps to 0).
+ */
+#define BUFFER_MIN 4096ull
+#define BUFFER_MAX (2ull << 30)
+
+/* 0, -EINVAL for no size, -ERANGE for one outside BUFFER_MIN..BUFFER_MAX rounded up. */
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
+	unsigned int shift = 0;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s)
+	if (errno || end == s || *s == '-' || *s == '+')
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	}
-	if (*end || v < 4096 || v > (1ull << 32))
+	if (*end)
 		return -EINVAL;
+	if (v > BUFFER_MAX >> shift)
+		return -ERANGE;
+	v <<= shift;
+	if (v < BUFFER_MIN)
+		return -ERANGE;
 	/* The BPF ring buffer wants a power-of-two size. */
-	*out = 4096;
+	*out = BUFFER_MIN;
 	while (*out < v)
 		*out <<= 1;
 	return 0;
@@ -147,32 +161,50 @@ static int parse_size(const char *s, size_t *out)
 
 static int opt_buffer_size(const struct option *opt, const char *arg)
 {
-	if (parse_size(arg, opt->value))
-		return error("invalid buffer size '%s'; give bytes, e.g. 64M", arg);
+	int err = parse_size(arg, opt->value);
+
+	if (err == -ERANGE)
+		return error("buffer size '%s' is out of range: the kernel's BPF ring buffer takes "
+			     "4K to 2G (rounded up to a power of two)", arg);
+	if (err)
+		return error("invalid buffer size '%s'; give bytes with an optional K, M or G, "
+			     "e.g. 64M", arg);
 	return 0;
 }
 
+/* The options' values, and which were given: some apply only with others. */
+struct record_cmd {
+	struct recorder_opts *o;
+	bool rss_interval_given, heap_probes_given;
+};
+
 static int opt_rss_interval(const struct option *opt, const char *arg)
 {
+	struct record_cmd *c = opt->value;
 	uint64_t v;
 
 	if (!parse_u64(arg, &v) || !v || v > 60000)
 		return error("invalid --rss-interval '%s'; give milliseconds, 1 to 60000", arg);
-	*(unsigned int *)opt->value = (unsigned int)v;
+	c->o->rss_interval = (unsigned int)v;
+	c->rss_interval_given = true;
 	return 0;
 }
 
 static int opt_heap_probes(const struct option *opt, const char *arg)
 {
+	struct record_cmd *c = opt->value;
+
 	if (strcmp(arg, "all") && strcmp(arg, "target"))
 		return error("invalid --heap-probes '%s'; give target or all", arg);
-	*(bool *)opt->value = !strcmp(arg, "all");
+	c->o->probe_all = !strcmp(arg, "all");
+	c->heap_probes_given = true;
 	return 0;
 }
 
 /* 0: go on; else the exit status, *done set. */
 static int parse_record_options(struct recorder_opts *o, int argc, char **argv, bool *done)
 {
+	struct record_cmd cmd = { .o = o };
 	const struct option opts[] = {
 		OPT_STRING('o', "output", &o->output, "FILE",
 			   "write the trace to FILE (default: memprof.data)"),
@@ -191,8 +223,9 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 			     "of stack, default 8192, unwound by report), or none",
 			     opt_call_graph),
 		OPT_CALLBACK('m', "buffer-size", &o->buffer_size, "SIZE",
-			     "kernel ring buffer size, e.g. 64M (default: 32M)", opt_buffer_size),
-		OPT_CALLBACK(0, "rss-interval", &o->rss_interval, "MS",
+			     "kernel ring buffer size, 4K to 2G, e.g. 64M (default: 32M)",
+			     opt_buffer_size),
+		OPT_CALLBACK(0, "rss-interval", &cmd, "MS",
 			     "with -e rss, read each target's RSS every MS\n"
 			     "milliseconds (default: 10)",
 			     opt_rss_interval),
@@ -202,7 +235,7 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 			 "do not copy the files report could not reach later\n"
 			 "(deleted, in another mount namespace) into the\n"
 			 "build-id cache"),
-		OPT_CALLBACK(0, "heap-probes", &o->probe_all, "WHERE",
+		OPT_CALLBACK(0, "heap-probes", &cmd, "WHERE",
 			     "with -e heap and -p: 'target' puts the probes on the\n"
 			     "target process and each child as its fork is seen\n"
 			     "(default); 'all' on the C library for every process,\n"
@@ -222,6 +255,14 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 		return error("nothing to record; give a command after '--' or -p PID"), EXIT_USAGE;
 	if (o->argv && o->pid)
 		return error("give either a command or -p PID, not both"), EXIT_USAGE;
+	/* Accepted but doing nothing would look like it did something. */
+	if (cmd.rss_interval_given && !(o->events & (1u << MPF_EV_RSS)))
+		warning("--rss-interval has no effect without -e rss");
+	if (cmd.heap_probes_given && !(o->events & (1u << MPF_EV_HEAP)))
+		warning("--heap-probes has no effect without -e heap");
+	else if (cmd.heap_probes_given && !o->pid)
+		warning("--heap-probes has no effect with a command: its probes are on the C "
+			"library for every process already");
 	*done = false;
 	return 0;
 }
@@ -481,11 +522,11 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		human(st->raw_written, b2, sizeof(b2)));
 }
 
-/* Whether pid exited (and was reaped) within ms. */
-static bool wait_grace(pid_t pid, unsigned int ms)
+/* Whether pid exited (and was reaped) within ms; its wait status in *status. */
+static bool wait_grace(pid_t pid, unsigned int ms, int *status)
 {
 	for (unsigned int waited = 0;; waited += 20) {
-		pid_t got = waitpid(pid, NULL, WNOHANG);
+		pid_t got = waitpid(pid, status, WNOHANG);
 
 		if (got == pid || (got < 0 && errno != EINTR))
 			return true;
@@ -622,8 +663,24 @@ int cmd_record(int argc, char **argv)
 			error("cannot run '%s': %s", opts.argv[0], strerror(-err));
 			waitpid(r.wl.pid, NULL, 0);
 			r.wl.pid = 0;
+			/* As a shell says it: 127 for a command not found, 126 for one not run. */
+			ret = err == -ENOENT ? 127 : 126;
 			goto out;
 		}
+	}
+	/* Attaching takes a while (uprobes wait for grace periods): say when it is done. */
+	if (opts.pid) {
+		char comm[MPF_COMM_LEN + 1];
+
+		snprintf(comm, sizeof(comm), "%s", r.target_comm);
+		if (opts.duration)
+			fprintf(stderr, "memprof: recording PID %d (%s) for %" PRIu64
+					" s; Ctrl-C stops it sooner\n",
+				r.target, comm, opts.duration);
+		else
+			fprintf(stderr, "memprof: recording PID %d (%s) until it exits; Ctrl-C stops "
+					"it sooner\n",
+				r.target, comm);
 	}
 	err = recorder__run(&r, &stop_signal);
 	if (err) {
@@ -667,17 +724,31 @@ out:
 		 */
 		if (r.wl.go_fd >= 0) {
 			close(r.wl.go_fd);
-			waitpid(r.wl.pid, NULL, 0);
+			if (waitpid(r.wl.pid, &r.wl.status, 0) == r.wl.pid)
+				r.wl.pid = 0;
 		} else if (r.stopped) {
 			kill(r.wl.pid, SIGTERM);
-			if (!wait_grace(r.wl.pid, STOP_GRACE_MS))
+			if (wait_grace(r.wl.pid, STOP_GRACE_MS, &r.wl.status))
+				r.wl.pid = 0;
+			else
 				stop_warning(opts.argv[0], r.wl.pid);
 		} else {
 			if (ret)
 				warning("recording stopped; '%s' (PID %d) runs on, waiting for it "
 					"to exit", opts.argv[0], r.wl.pid);
-			waitpid(r.wl.pid, NULL, 0);
+			if (waitpid(r.wl.pid, &r.wl.status, 0) == r.wl.pid)
+				r.wl.pid = 0;
 		}
+	}
+	/*
+	 * Recorded to the end, record exits as the command did, as perf and
+	 * heaptrack do: its exit status, or 128 + the signal that killed it.
+	 */
+	if (!ret && opts.argv && !r.wl.pid) {
+		if (WIFEXITED(r.wl.status))
+			ret = WEXITSTATUS(r.wl.status);
+		else if (WIFSIGNALED(r.wl.status))
+			ret = 128 + WTERMSIG(r.wl.status);
 	}
 out_free:
 	free(cmdline);

@@ -18,10 +18,12 @@
 #include "builtin.h"
 #include "builtin/input.h"
 #include "builtin/parse-options.h"
+#include "builtin/report.h"
 #include "builtin/util.h"
 #include "format/mpf.h"
 #include "lib/strtab.h"
 #include "lib/text.h"
+#include "lib/units.h"
 #include "model/model.h"
 #include "output/output.h"
 #include "report/path.h"
@@ -31,61 +33,24 @@
 
 /* Identical to the SYNOPSIS of Documentation/memprof-report.txt. */
 static const char *const report_usage[] = {
-	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary]",
+	"memprof report [-i FILE] [--show=live|alloc|count|leaks|peak|temporary|site-peak]",
 	"               [--event=page|heap|cache|mmap] [--reverse] [--threshold=KIB]",
-	"               [--stat] [--timeline[=FILE.svg]]",
+	"               [--percent-limit=PCT] [--sort=KEY[,KEY...]] [-T]",
+	"               [--stat] [--timeline[=FILE.svg]] [--per-process] [--histogram]",
+	"               [--header] [--header-only]",
 	"               [--format=tree|folded|json|pprof|svg] [--folded] [--srcline]",
-	"               [--pid=PID[,PID...]] [--comm=NAME] [--time=START,END]",
+	"               [--pid=PID[,PID...]] [--tid=TID[,TID...]] [--comm=NAME[,NAME...]]",
+	"               [--time=START,END] [--min-size=SIZE] [--max-size=SIZE]",
 	"               [--symfs=DIR] [--buildid-dir=DIR]",
 	NULL,
 };
 
 #define THRESHOLD_KIB_DEFAULT 256
-#define PIDS_MAX 64	/* in one --pid */
 #define TIMELINE_ROWS 20
-
-enum report_format {
-	FORMAT_TREE,
-	FORMAT_FOLDED,
-	FORMAT_JSON,
-	FORMAT_PPROF,
-	FORMAT_SVG,
-};
 
 static const char *const format_names[] = {
 	[FORMAT_TREE] = "tree",	  [FORMAT_FOLDED] = "folded", [FORMAT_JSON] = "json",
 	[FORMAT_PPROF] = "pprof", [FORMAT_SVG] = "svg",
-};
-
-struct report_opts {
-	struct input_opts in;	/* -i, --symfs, --buildid-dir */
-	enum report_show show;
-	int event;		/* enum mpf_event_type, or -1 for each one present */
-	bool reverse;
-	enum report_format format;
-	bool srcline;
-	uint64_t threshold_kib;
-	/* --pid, --comm, --time: the times in seconds from the trace's start until it is read. */
-	uint32_t pids[PIDS_MAX];
-	struct model_filter filter;
-	double time_start, time_end;
-	bool stat;
-	bool timeline;
-	const char *timeline_svg;	/* --timeline=FILE.svg */
-};
-
-struct report {
-	struct report_opts *opts;
-	struct input in;
-	struct model *model;	/* in.model */
-	struct strtab *names;
-	struct symbolizer *sym;
-	struct paths paths;
-	struct path_frames frames;	/* --format=json only */
-	struct tree *trees[MPF_EV__MAX];
-	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
-	struct report_section secs[MPF_EV__MAX];
-	bool merge_cache;	/* --format=json: cache sites go in the page tree, as cacheValue */
 };
 
 /* ---- options ---- */
@@ -96,9 +61,10 @@ static int opt_show(const struct option *opt, const char *arg)
 	int show = report_show_parse(arg);
 
 	if (show < 0)
-		return error("invalid --show '%s': expected live, alloc, count, leaks, peak or "
-			     "temporary", arg);
+		return error("invalid --show '%s': expected live, alloc, count, leaks, peak, "
+			     "temporary or site-peak", arg);
 	o->show = show;
+	o->show_given = true;
 	return 0;
 }
 
@@ -116,14 +82,78 @@ static int opt_event(const struct option *opt, const char *arg)
 
 static int opt_threshold(const struct option *opt, const char *arg)
 {
-	if (!parse_u64(arg, opt->value))
+	struct report_opts *o = opt->value;
+
+	if (!parse_u64(arg, &o->threshold_kib))
 		return error("invalid --threshold '%s': expected a number of KiB", arg);
+	o->threshold_given = true;
 	return 0;
+}
+
+static int opt_percent_limit(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	char *end;
+
+	errno = 0;
+	o->percent_limit = strtod(arg, &end);
+	if (errno || end == arg || (*end && strcmp(end, "%")) || !(o->percent_limit >= 0) ||
+	    o->percent_limit > 100)
+		return error("invalid --percent-limit '%s': expected a percent, 0 to 100", arg);
+	return 0;
+}
+
+/* "KEY[,KEY...]" of process, comm, thread, file, function (perf's pid, tid, dso, sym). */
+static int opt_sort(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	char buf[256], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->nkeys = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = path_key_parse(tok);
+
+		if (k < 0 || o->nkeys == PATH_KEYS_MAX)
+			return error("invalid --sort '%s': expected keys of process, comm, thread, "
+				     "file and function, comma separated", arg);
+		o->keys[o->nkeys++] = k;
+	}
+	if (!o->nkeys)
+		return error("--sort needs a key: process, comm, thread, file or function");
+	return 0;
+}
+
+/* A size in bytes, with an optional K, M or G (powers of 1024). */
+static int opt_size(const struct option *opt, const char *arg)
+{
+	uint64_t *out = opt->value, v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *arg == '-' || *arg == '+')
+		goto bad;
+	switch (*end) {
+	case 'k': case 'K': v = v > UINT64_MAX >> 10 ? UINT64_MAX : v << 10; end++; break;
+	case 'm': case 'M': v = v > UINT64_MAX >> 20 ? UINT64_MAX : v << 20; end++; break;
+	case 'g': case 'G': v = v > UINT64_MAX >> 30 ? UINT64_MAX : v << 30; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || !v)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return error("invalid size '%s' for %s: expected bytes, e.g. 4096, 64K or 1M", arg,
+		     opt->long_name[1] == 'i' ? "--min-size" : "--max-size");
 }
 
 static int opt_folded(const struct option *opt, const char *arg)
 {
 	((struct report_opts *)opt->value)->format = FORMAT_FOLDED;
+	((struct report_opts *)opt->value)->format_given = true;
 	return 0;
 }
 
@@ -134,39 +164,83 @@ static int opt_format(const struct option *opt, const char *arg)
 	for (unsigned int f = 0; f < sizeof(format_names) / sizeof(format_names[0]); f++) {
 		if (!strcmp(arg, format_names[f])) {
 			o->format = f;
+			o->format_given = true;
 			return 0;
 		}
 	}
 	return error("unknown --format '%s': expected tree, folded, json, pprof or svg", arg);
 }
 
-/* "PID[,PID...]" into o->pids. */
-static int opt_pid(const struct option *opt, const char *arg)
+/* "ID[,ID...]" into ids, *n of them; false when it is not that. */
+static bool parse_ids(const char *arg, uint32_t *ids, size_t *n)
 {
-	struct report_opts *o = opt->value;
 	const char *p = arg;
 
-	o->filter.npids = 0;
+	*n = 0;
 	for (;;) {
 		char *end;
 		unsigned long v;
 
-		if (*p < '0' || *p > '9' || o->filter.npids == PIDS_MAX)
-			break;
+		if (*p < '0' || *p > '9' || *n == PIDS_MAX)
+			return false;
 		errno = 0;
 		v = strtoul(p, &end, 10);
 		if (errno || v > UINT32_MAX)
-			break;
-		o->pids[o->filter.npids++] = (uint32_t)v;
-		if (!*end) {
-			o->filter.pids = o->pids;
-			return 0;
-		}
+			return false;
+		ids[(*n)++] = (uint32_t)v;
+		if (!*end)
+			return true;
 		if (*end != ',')
-			break;
+			return false;
 		p = end + 1;
 	}
-	return error("invalid --pid '%s': expected PID[,PID...] (at most %d)", arg, PIDS_MAX);
+}
+
+static int opt_pid(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	if (!parse_ids(arg, o->pids, &o->filter.npids))
+		return error("invalid --pid '%s': expected PID[,PID...] (at most %d)", arg,
+			     PIDS_MAX);
+	o->filter.pids = o->pids;
+	o->pid_arg = arg;
+	return 0;
+}
+
+static int opt_tid(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	if (!parse_ids(arg, o->tids, &o->filter.ntids))
+		return error("invalid --tid '%s': expected TID[,TID...] (at most %d)", arg,
+			     PIDS_MAX);
+	o->filter.tids = o->tids;
+	o->tid_arg = arg;
+	return 0;
+}
+
+/* "NAME[,NAME...]", as perf's --comm: any of these process names. */
+static int opt_comm(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+	char *tok, *save = NULL;
+
+	free(o->comm_list);
+	o->comm_list = strdup(arg);
+	if (!o->comm_list)
+		return error("out of memory");
+	o->filter.ncomms = 0;
+	for (tok = strtok_r(o->comm_list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->filter.ncomms == PIDS_MAX)
+			return error("invalid --comm '%s': at most %d names", arg, PIDS_MAX);
+		o->comms[o->filter.ncomms++] = tok;
+	}
+	if (!o->filter.ncomms)
+		return error("invalid --comm '%s': expected NAME[,NAME...]", arg);
+	o->filter.comms = o->comms;
+	o->comm_arg = arg;
+	return 0;
 }
 
 /* One side of --time: seconds, or empty for an open end. */
@@ -199,6 +273,7 @@ static int opt_time(const struct option *opt, const char *arg)
 		return error("invalid --time '%s': expected START,END in seconds from the start "
 			     "of the trace", arg);
 	o->filter.has_time = true;
+	o->time_arg = arg;
 	return 0;
 }
 
@@ -210,6 +285,88 @@ static int opt_timeline(const struct option *opt, const char *arg)
 	o->timeline_svg = arg;
 	if (arg && !*arg)
 		return error("--timeline= needs a file name: --timeline=FILE.svg");
+	return 0;
+}
+
+static int opt_threads(const struct option *opt, const char *arg)
+{
+	((struct report_opts *)opt->value)->threads = true;
+	return 0;
+}
+
+static int opt_reverse(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	o->reverse = o->reverse_given = true;
+	return 0;
+}
+
+static int opt_srcline(const struct option *opt, const char *arg)
+{
+	struct report_opts *o = opt->value;
+
+	o->srcline = o->srcline_given = true;
+	return 0;
+}
+
+/* The first option of the tree's that --stat, --timeline, --histogram or --header-only leave. */
+static const char *tree_option(const struct report_opts *o)
+{
+	if (o->format_given)
+		return o->format == FORMAT_FOLDED ? "--folded" : "--format";
+	if (o->reverse_given)
+		return "--reverse";
+	if (o->threshold_given)
+		return "--threshold";
+	if (o->percent_limit > 0)
+		return "--percent-limit";
+	if (o->nkeys || o->threads)
+		return o->threads ? "-T" : "--sort";
+	if (o->srcline_given)
+		return "--srcline";
+	if (o->show_given && o->show != REPORT_SHOW_PEAK)
+		return "--show";
+	return NULL;
+}
+
+/* Options that would do nothing together are refused: EXIT_USAGE, or 0. */
+static int check_combinations(struct report_opts *o)
+{
+	const char *mode = o->header_only ? "--header-only"
+			   : o->stat	  ? "--stat"
+			   : o->timeline  ? "--timeline"
+			   : o->histogram ? "--histogram"
+					  : NULL;
+	const char *opt = tree_option(o);
+
+	if ((o->stat || o->timeline) && o->histogram)
+		return error("--histogram is a table of its own; give it without %s",
+			     o->stat ? "--stat" : "--timeline"),
+		       EXIT_USAGE;
+	if (mode && opt)
+		return error("%s prints %s, not the call trees: %s does not apply to it", mode,
+			     o->header_only ? "the trace's header" : "a table", opt),
+		       EXIT_USAGE;
+	if (o->per_process && !o->timeline)
+		return error("--per-process splits --timeline by process; give it with --timeline"),
+		       EXIT_USAGE;
+	if (o->header_only && (o->stat || o->timeline || o->histogram))
+		return error("--header-only prints the header alone; give --header to print it "
+			     "before %s", o->stat ? "--stat" : o->timeline ? "--timeline"
+								  : "--histogram"),
+		       EXIT_USAGE;
+	if (o->filter.min_size && o->filter.max_size && o->filter.min_size > o->filter.max_size)
+		return error("--min-size is above --max-size: no allocation is both"), EXIT_USAGE;
+	/* Flame graphs fold by width, pprof by itself: a threshold would do nothing there. */
+	if ((o->threshold_given || o->percent_limit > 0) &&
+	    (o->format == FORMAT_FOLDED || o->format == FORMAT_PPROF))
+		warning("%s does not apply to %s output; every stack is written",
+			o->threshold_given ? "--threshold" : "--percent-limit",
+			o->format == FORMAT_FOLDED ? "folded" : "pprof");
+	if (o->format == FORMAT_PPROF && (o->reverse_given || o->nkeys || o->threads))
+		warning("%s does not apply to pprof output, which pprof arranges itself",
+			o->reverse_given ? "--reverse" : o->threads ? "-T" : "--sort");
 	return 0;
 }
 
@@ -225,7 +382,8 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 			     "leaks: heap blocks never freed, and how many;\n"
 			     "peak: what was live when the most was;\n"
 			     "temporary: heap blocks freed before their thread\n"
-			     "allocated again",
+			     "allocated again; site-peak: each site's own\n"
+			     "highest live bytes (heaptrack's peak consumers)",
 			     opt_show),
 		OPT_CALLBACK(0, "event", o, "TYPE",
 			     "only this event type: page, heap, cache or mmap\n"
@@ -239,24 +397,50 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 				    "live memory by type over time, as a table, or as\n"
 				    "an SVG chart written to FILE.svg (instead of the trees)",
 				    opt_timeline),
-		OPT_BOOL(0, "reverse", &o->reverse, "allocation sites first, their callers below them"),
-		OPT_CALLBACK(0, "threshold", &o->threshold_kib, "KIB",
-			     "fold nodes under KIB KiB into [other] (default: 256; 0: none)",
+		OPT_BOOL(0, "per-process", &o->per_process,
+			 "with --timeline: each process's own memory over time"),
+		OPT_BOOL(0, "histogram", &o->histogram,
+			 "the sizes of the allocations, in power-of-two buckets\n"
+			 "(heaptrack -H; instead of the trees)"),
+		OPT_BOOL(0, "header", &o->header,
+			 "the trace's header first: host, kernel, command line,\n"
+			 "date, events, stack mode, losses, files"),
+		OPT_BOOL(0, "header-only", &o->header_only, "the trace's header, and nothing else"),
+		OPT_CALLBACK_NOARG(0, "reverse", o, "allocation sites first, their callers below them",
+				   opt_reverse),
+		OPT_CALLBACK(0, "threshold", o, "KIB",
+			     "fold nodes under KIB KiB into [other] (default: 256,\n"
+			     "0 with --show=leaks; 0: none)",
 			     opt_threshold),
+		OPT_CALLBACK(0, "percent-limit", o, "PCT",
+			     "fold nodes under PCT percent of the total into [other]", opt_percent_limit),
+		OPT_CALLBACK(0, "sort", o, "KEY[,KEY...]",
+			     "levels above the stack: process, comm, thread, file,\n"
+			     "function (perf's pid, comm, tid, dso, sym)",
+			     opt_sort),
+		OPT_CALLBACK_NOARG('T', "threads", o, "a level per thread under each process (perf's -T)",
+				   opt_threads),
 		OPT_CALLBACK(0, "format", o, "FORMAT",
 			     "tree (default), folded (stacks for flamegraph.pl),\n"
 			     "json, pprof (gzipped profile.proto), svg (flame graph)",
 			     opt_format),
 		OPT_CALLBACK_NOARG(0, "folded", o, "the same as --format=folded", opt_folded),
-		OPT_BOOL(0, "srcline", &o->srcline, "the source file and line after each function name"),
+		OPT_CALLBACK_NOARG(0, "srcline", o, "the source file and line after each function name",
+				   opt_srcline),
 		OPT_CALLBACK(0, "pid", o, "PID[,PID...]", "only the allocations of these processes",
 			     opt_pid),
-		OPT_STRING(0, "comm", &o->filter.comm, "NAME",
-			   "only the allocations of processes named NAME"),
+		OPT_CALLBACK(0, "tid", o, "TID[,TID...]", "only the allocations of these threads",
+			     opt_tid),
+		OPT_CALLBACK(0, "comm", o, "NAME[,NAME...]",
+			     "only the allocations of processes of these names", opt_comm),
 		OPT_CALLBACK(0, "time", o, "START,END",
 			     "only the events between these seconds from the start\n"
 			     "of the trace (either may be left out)",
 			     opt_time),
+		OPT_CALLBACK(0, "min-size", &o->filter.min_size, "SIZE",
+			     "only allocations of SIZE bytes or more (64K, 1M ...)", opt_size),
+		OPT_CALLBACK(0, "max-size", &o->filter.max_size, "SIZE",
+			     "only allocations of SIZE bytes or fewer", opt_size),
 		OPT_INPUT_FILES(&o->in),
 		OPT_END(),
 	};
@@ -264,6 +448,15 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 
 	if (*done)
 		return ret;
+	ret = check_combinations(o);
+	if (ret)
+		return *done = true, ret;
+	if (o->threads && !o->nkeys) {
+		o->keys[o->nkeys++] = PATH_KEY_PROCESS;
+		o->keys[o->nkeys++] = PATH_KEY_THREAD;
+	} else if (o->threads && o->nkeys < PATH_KEYS_MAX) {
+		o->keys[o->nkeys++] = PATH_KEY_THREAD;
+	}
 	/* The kernel takes every page back when a process ends: only heap blocks leak. */
 	if (o->show == REPORT_SHOW_LEAKS) {
 		if (o->event >= 0 && o->event != MPF_EV_HEAP)
@@ -272,6 +465,9 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 				     mpf_event_name(o->event)),
 			       *done = true, EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
+		/* A leak is shown whatever its size, unless a threshold is asked for. */
+		if (!o->threshold_given)
+			o->threshold_kib = 0;
 	}
 	if (o->show == REPORT_SHOW_TEMPORARY) {
 		if (o->event >= 0 && o->event != MPF_EV_HEAP)
@@ -280,6 +476,9 @@ static int parse_report_options(int argc, char **argv, struct report_opts *o, bo
 			       *done = true, EXIT_USAGE;
 		o->event = MPF_EV_HEAP;
 	}
+	/* --percent-limit alone replaces the default threshold; given both, both apply. */
+	if (o->percent_limit > 0 && !o->threshold_given)
+		o->threshold_kib = 0;
 	return 0;
 }
 
@@ -416,7 +615,7 @@ static void warn_unmapped(const struct model_stats *st)
 /* ---- the passes ---- */
 
 /*
- * input's prepare hook: the filters (--pid, --comm, --time) apply from the
+ * input's prepare hook: the filters (--pid, --tid, --comm, --time, sizes) apply from the
  * first record, and --time's seconds count from the trace's start, which
  * the header gives.
  */
@@ -541,11 +740,15 @@ static int print_stat_timeline(struct report *rp)
 	if (o->stat) {
 		struct report_stat_opts so = {
 			.start_time = rp->in.hdr.start_time,
-			.end_time = n ? pts[n - 1].time : rp->in.hdr.start_time,
+			/* A process running at the end ran until the recording stopped. */
+			.end_time = model__last_time(rp->model) > rp->in.hdr.start_time
+					    ? model__last_time(rp->model)
+					    : rp->in.hdr.start_time,
 			.events = events,
 			.pids = o->filter.pids,
 			.npids = o->filter.npids,
-			.comm = o->filter.comm,
+			.comms = o->filter.comms,
+			.ncomms = o->filter.ncomms,
 		};
 
 		err = output_stat__print(stdout, rp->model, &so);
@@ -557,21 +760,25 @@ static int print_stat_timeline(struct report *rp)
 	if (!err && o->timeline && !o->timeline_svg) {
 		if (o->stat)
 			putchar('\n');
-		err = output_timeline__print(stdout, rp->model, pts, n, events,
-					     rp->in.hdr.start_time, peak_time, peak_bytes,
-					     TIMELINE_ROWS);
+		if (o->per_process)
+			err = output_timeline__print_processes(stdout, rp->model, events,
+							       rp->in.hdr.start_time, TIMELINE_ROWS);
+		else
+			err = output_timeline__print(stdout, rp->model, pts, n, events,
+						     rp->in.hdr.start_time, peak_time, peak_bytes,
+						     TIMELINE_ROWS);
 	}
 	if (fflush(stdout) || err)
-		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO)), 1;
 	if (o->timeline_svg) {
 		char title[MPF_PATH_MAX + 64];
 		FILE *f = fopen(o->timeline_svg, "we");
 
 		if (!f)
-			return error("cannot create '%s': %s", o->timeline_svg, strerror(errno));
+			return error("cannot create '%s': %s", o->timeline_svg, strerror(errno)), 1;
 		snprintf(title, sizeof(title), "memprof timeline: %s", o->in.path);
-		err = output_timeline__svg(f, pts, n, events, rp->in.hdr.start_time, peak_time,
-					   peak_bytes, title);
+		err = output_timeline__svg(f, rp->model, pts, n, events, rp->in.hdr.start_time,
+					   peak_time, peak_bytes, title, o->per_process);
 		if (fclose(f) || err) {
 			error("cannot write '%s': %s", o->timeline_svg, strerror(errno ? errno : EIO));
 			unlink(o->timeline_svg);
@@ -613,7 +820,7 @@ static int print_report(struct report *rp, unsigned int events)
 		first = false;
 	}
 	if (fflush(stdout) || err)
-		return error("cannot write the report: %s", strerror(errno ? errno : EIO));
+		return error("cannot write the report: %s", strerror(errno ? errno : EIO)), 1;
 	return 0;
 }
 
@@ -625,6 +832,7 @@ static int build_trees(struct report *rp, unsigned int events)
 		.show = o->show,
 		/* Folded stacks are not folded into [other]: flame graphs do that by width. */
 		.threshold_kib = o->format == FORMAT_FOLDED ? 0 : o->threshold_kib,
+		.percent_limit = o->format == FORMAT_FOLDED ? 0 : o->percent_limit,
 		.merge_cache = rp->merge_cache,
 	};
 	unsigned int flags = (o->reverse ? PATH_REVERSE : 0) |
@@ -639,6 +847,8 @@ static int build_trees(struct report *rp, unsigned int events)
 	if (!rp->sym || paths__init(&rp->paths, rp->model, rp->sym, rp->names, flags,
 				    o->format == FORMAT_JSON ? &rp->frames : NULL))
 		return error("out of memory"), 1;
+	memcpy(rp->paths.keys, o->keys, sizeof(o->keys));
+	rp->paths.nkeys = o->nkeys;
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		if (!(events & (1u << ev)))
 			continue;
@@ -667,10 +877,11 @@ int cmd_report(int argc, char **argv)
 
 	ret = parse_report_options(argc, argv, &opts, &done);
 	if (ret || done)
-		return ret;
+		goto out_opts;
 
 	ret = 1;
-	if (opts.filter.npids || opts.filter.comm || opts.filter.has_time) {
+	if (opts.filter.npids || opts.filter.ntids || opts.filter.ncomms || opts.filter.has_time ||
+	    opts.filter.min_size || opts.filter.max_size) {
 		opts.in.prepare = set_filter;
 		opts.in.ctx = &opts;
 	}
@@ -679,10 +890,34 @@ int cmd_report(int argc, char **argv)
 	rp.model = rp.in.model;
 	warn_lost(rp.model);
 	warn_stacks(model__stats(rp.model));
+	if (opts.header || opts.header_only) {
+		if (output_header__print(stdout, rp.model, &rp.in.hdr, opts.in.path) ||
+		    fflush(stdout)) {
+			error("cannot write the report: %s", strerror(errno ? errno : EIO));
+			goto out;
+		}
+		if (opts.header_only) {
+			ret = 0;
+			goto out;
+		}
+		putchar('\n');
+	}
+	if (report__check_matched(&rp))
+		goto out;
 	if (opts.show == REPORT_SHOW_PEAK && reread_to_peak(&rp))
 		goto out;
 	if (opts.stat || opts.timeline) {
 		ret = print_stat_timeline(&rp);
+		goto out;
+	}
+	if (opts.histogram) {
+		events = view__events(rp.model, rp.in.hdr.events);
+		if (opts.event >= 0)
+			events &= 1u << opts.event;
+		if (output_histogram__print(stdout, rp.model, events) || fflush(stdout))
+			error("cannot write the report: %s", strerror(errno ? errno : EIO));
+		else
+			ret = 0;
 		goto out;
 	}
 
@@ -708,5 +943,7 @@ out:
 	symbolizer__delete(rp.sym);
 	strtab__delete(rp.names);
 	input__close(&rp.in);
+out_opts:
+	free(opts.comm_list);
 	return ret;
 }

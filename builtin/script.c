@@ -101,7 +101,7 @@ static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool 
 		*n = *v & 0xffff;
 		return 0;
 	}
-	err = paths__site(&sc->paths, image, stack, kernel, buf, &nf);
+	err = paths__stack(&sc->paths, image, 0, stack, kernel, buf, &nf);
 	if (!err)
 		err = ARRAY_RESERVE(sc->pool, sc->pool_cap, sc->npool + nf);
 	if (!err)

@@ -22,7 +22,7 @@ static void heap__remove(struct model *m, struct heap_slot *s)
 
 	site->live_bytes -= s->size;
 	site->live_nr--;
-	m->live_total[MPF_EV_HEAP] -= s->size;
+	live__sub(m, MPF_EV_HEAP, site->image, s->size);
 	hashmap__remove(&m->heap, s);
 }
 
@@ -44,7 +44,8 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->live_bytes += size;
 	site->live_nr++;
-	m->live_total[MPF_EV_HEAP] += size;
+	site__grew(site);
+	live__add(m, MPF_EV_HEAP, site->image, size);
 	return 0;
 }
 
@@ -56,13 +57,14 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	uint32_t img, si;
 	int err;
 
-	err = site_for(m, MPF_EV_HEAP, pid, stack_id, false, &img, &si);
+	err = site_for(m, MPF_EV_HEAP, pid, tid, stack_id, false, &img, &si);
 	if (err)
 		return err;
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->alloc_bytes += size;
 	site->alloc_nr++;
 	m->images[img].proc.alloc[MPF_EV_HEAP] += size;
+	model__histogram_add(m, MPF_EV_HEAP, size);
 	err = hmap__set(&m->last_alloc, tid, 0, ptr);
 	if (!err)
 		err = heap__insert(m, img, ptr, size, si);

@@ -53,6 +53,13 @@ struct image {
 	struct vm_range *vm;
 	size_t nvm, vm_cap;
 	char comm[MPF_COMM_LEN];
+	/*
+	 * The name before the main thread's last rename: an exec renames the
+	 * task to the new program's name just before its EXEC record, and that
+	 * rename is not the old image's (process.c, model__on_exec).
+	 */
+	char comm_before[MPF_COMM_LEN];
+	bool renamed;		/* comm_before holds the name before the last rename */
 	struct model_map *maps;	/* in record order: a later map hides what it overlaps */
 	size_t nmaps, maps_cap;
 	/* Sorted, non-overlapping, inherited maps included; built on first lookup. */
@@ -61,6 +68,12 @@ struct image {
 	bool view_built;
 	bool view_owned;	/* else it is an ancestor's view */
 	bool view_refused;	/* past the views' budget: its addresses stay unmapped */
+	/* Its own live totals and their timeline (report --timeline --per-process). */
+	uint64_t live[MPF_EV__MAX];
+	bool dirty;		/* changed since the last point */
+	bool rss_in_total;	/* its live[MPF_EV_RSS] is in the model's RSS total */
+	struct model_point *series;
+	size_t nseries, series_cap;
 };
 
 struct vm_range {
@@ -149,9 +162,20 @@ struct model {
 	uint64_t time;			/* of the last event record applied */
 	bool applied;			/* an event record was */
 	uint64_t now;			/* the time of the record being applied */
+	uint32_t *dirty;		/* images changed since the last point */
+	size_t ndirty, dirty_cap;
 	struct model_point *points;	/* the timeline */
 	size_t npoints;
 	uint64_t point_step;		/* ns between points, doubled as they fill */
+
+	struct model_histogram hist[MPF_EV__MAX];
+	struct model_info *infos;
+	size_t ninfos, infos_cap;
+	struct hmap thread_names;	/* (tid, 0) -> index in thread_comms */
+	char (*thread_comms)[MPF_COMM_LEN];
+	size_t nthread_comms, thread_comms_cap;
+	struct model_filtered filtered_in;
+	uint64_t last_time;		/* of the last record */
 
 	struct model_stats stats;
 	uint64_t nrec;				/* records given to model__add */
@@ -164,6 +188,24 @@ struct model {
 };
 
 /* ---- across model/ ---- */
+
+/* Live bytes of type ev come to or leave image img: its total and the model's move. */
+void live__mark(struct model *m, uint32_t img);
+static inline void live__add(struct model *m, unsigned int ev, uint32_t img, uint64_t bytes)
+{
+	m->live_total[ev] += bytes;
+	m->images[img].live[ev] += bytes;
+	if (!m->images[img].dirty)
+		live__mark(m, img);
+}
+
+static inline void live__sub(struct model *m, unsigned int ev, uint32_t img, uint64_t bytes)
+{
+	m->live_total[ev] -= bytes;
+	m->images[img].live[ev] -= bytes;
+	if (!m->images[img].dirty)
+		live__mark(m, img);
+}
 
 /* process.c: process images, their names, forks, execs, exits, maps; RSS samples */
 int image__new(struct model *m, uint32_t pid, uint32_t *idx);
@@ -186,11 +228,27 @@ int model__on_ustack(struct model *m, const struct mpf_ustack *u);
 uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 
 /* sites.c: allocation sites */
-int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t stack, bool kernel,
-	    uint32_t *idx);
-/* The site of an event of type ev by pid with stack_id: the image in *img, the site in *si. */
-int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t stack_id, bool kernel,
-	     uint32_t *img, uint32_t *si);
+int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32_t stack,
+	    bool kernel, uint32_t *idx);
+/* The site of an event of type ev by pid, tid with stack_id: the image in *img, the site in *si. */
+int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint32_t stack_id,
+	     bool kernel, uint32_t *img, uint32_t *si);
+/* A site's live bytes grew: its own peak follows (--show=site-peak). */
+static inline void site__grew(struct model_site *s)
+{
+	if (s->live_bytes > s->peak_bytes) {
+		s->peak_bytes = s->live_bytes;
+		s->peak_nr = s->live_nr;
+	}
+}
+/* The allocation histogram (report --histogram): bucket b holds sizes in [2^(b-1), 2^b). */
+static inline void model__histogram_add(struct model *m, unsigned int ev, uint64_t size)
+{
+	unsigned int b = size ? 64 - (unsigned int)__builtin_clzll(size) : 0;
+
+	m->hist[ev].nr[b]++;
+	m->hist[ev].bytes[b] += size;
+}
 
 /* heap.c */
 int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id, uint64_t ptr,
@@ -209,6 +267,7 @@ int model__on_vm(struct model *m, const struct mpf_vm *v);
 
 /* timeline.c */
 int timeline__note(struct model *m);
+void timeline__note_images_now(struct model *m);
 int timeline__before(struct model *m, uint64_t time);
 
 #endif

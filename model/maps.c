@@ -297,9 +297,18 @@ void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct 
 	const struct model_map *maps;
 	size_t n = 0;
 
+	bool exec = false;
+
 	model__stack(m, stack, out);
-	/* A trace without the image's mappings has nothing to check against. */
+	/*
+	 * A trace without the image's mappings, or without their protections
+	 * (format 1.0), has nothing to check against.
+	 */
 	if (!out->nr || model__maps(m, image, &maps, &n) || !n)
+		return;
+	for (size_t i = 0; i < n && !exec; i++)
+		exec = maps[i].prot & MPF_PROT_EXEC;
+	if (!exec)
 		return;
 	for (uint32_t i = 0; i < out->nr; i++) {
 		bool exact = i == 0 && (out->flags & MPF_STACK_FIRST_IS_IP);

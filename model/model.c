@@ -61,8 +61,10 @@ void model__delete(struct model *m)
 		free(m->images[i].maps);
 		free(m->images[i].vm);
 		free(m->images[i].proc.args);
+		free(m->images[i].series);
 	}
 	free(m->points);
+	free(m->dirty);
 	free(m->images);
 	hmap__free(&m->pids);
 	for (size_t i = 0; i < m->nfiles; i++)
@@ -82,12 +84,20 @@ void model__delete(struct model *m)
 	hmap__free(&m->last_alloc);
 	hashmap__free(&m->pages.map);
 	hashmap__free(&m->cache.map);
+	for (size_t i = 0; i < m->ninfos; i++) {
+		free(m->infos[i].key);
+		free(m->infos[i].value);
+	}
+	free(m->infos);
+	hmap__free(&m->thread_names);
+	free(m->thread_comms);
 	free(m);
 }
 
 /* ---- records ---- */
 
 static int model__apply(struct model *m, const struct mpf_record *rec);
+static int model__on_info(struct model *m, const struct mpf_record *rec);
 
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 {
@@ -201,18 +211,82 @@ void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
 void model__set_filter(struct model *m, const struct model_filter *f)
 {
 	m->filter = *f;
-	m->filtered = f->npids || f->comm || f->has_time;
+	m->filtered = f->npids || f->ntids || f->ncomms || f->has_time || f->min_size ||
+		      f->max_size;
 }
 
-/* Whether the filter lets the event record rec be applied. */
-static bool model__passes(struct model *m, const struct mpf_record *rec)
+const struct model_filtered *model__filtered(const struct model *m)
+{
+	return &m->filtered_in;
+}
+
+/* The thread of an allocation record, 0 for records that do not say. */
+static uint32_t record_tid(const struct mpf_record *rec)
+{
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		return rec->page_alloc.tid;
+	case MPF_REC_HEAP_ALLOC:
+		return rec->heap_alloc.tid;
+	case MPF_REC_HEAP_REALLOC:
+		return rec->heap_realloc.tid;
+	case MPF_REC_CACHE_ADD:
+		return rec->cache_add.tid;
+	case MPF_REC_VM:
+		return rec->vm.tid;
+	default:
+		return 0;
+	}
+}
+
+/* The bytes an allocation record allocates; false for records that allocate nothing sized. */
+static bool record_size(const struct model *m, const struct mpf_record *rec, uint64_t *size)
+{
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		*size = rec->page_alloc.order < 64 ? (uint64_t)m->page_size << rec->page_alloc.order
+						   : UINT64_MAX;
+		return true;
+	/* A failed one (ptr 0) allocated nothing. */
+	case MPF_REC_HEAP_ALLOC:
+		*size = rec->heap_alloc.size;
+		return rec->heap_alloc.ptr;
+	case MPF_REC_HEAP_REALLOC:
+		*size = rec->heap_realloc.size;
+		return rec->heap_realloc.ptr;
+	case MPF_REC_CACHE_ADD:
+		*size = rec->cache_add.order < 64 ? (uint64_t)m->page_size << rec->cache_add.order
+						  : UINT64_MAX;
+		return true;
+	case MPF_REC_VM:
+		*size = rec->vm.call == MPF_VM_MREMAP && rec->vm.len > rec->vm.old_len
+				? rec->vm.len - rec->vm.old_len
+				: rec->vm.len;
+		if (rec->vm.call == MPF_VM_BRK)
+			*size = rec->vm.addr > rec->vm.old_addr ? rec->vm.addr - rec->vm.old_addr
+								: rec->vm.old_addr - rec->vm.addr;
+		return rec->vm.call != MPF_VM_MUNMAP;
+	default:
+		return false;
+	}
+}
+
+/* What the filter makes of an event record. */
+enum pass {
+	PASS_NO,
+	PASS_YES,
+	PASS_FREE_ONLY,		/* a realloc to a size filtered out: its old block is freed */
+};
+
+static enum pass model__passes(struct model *m, const struct mpf_record *rec)
 {
 	const struct model_filter *f = &m->filter;
-	uint32_t pid, stack_id, img;
+	uint32_t pid, stack_id, img, tid;
+	uint64_t size;
 	size_t i;
 
 	if (f->has_time && (rec->time < f->time_start || rec->time > f->time_end))
-		return false;
+		return PASS_NO;
 	/*
 	 * Allocations (and samples) are the process's; a free, a deletion from
 	 * the cache or an unmap can only take back what was applied: let through.
@@ -226,20 +300,32 @@ static bool model__passes(struct model *m, const struct mpf_record *rec)
 		break;
 	case MPF_REC_VM:
 		if (rec->vm.call == MPF_VM_MUNMAP)
-			return true;
+			return PASS_YES;
 		break;
 	default:
-		return true;
+		return PASS_YES;
 	}
 	record_pid(rec, &pid, &stack_id);
 	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
 		;
 	if (f->npids && i == f->npids)
-		return false;
+		return PASS_NO;
+	tid = record_tid(rec);
+	for (i = 0; i < f->ntids && f->tids[i] != tid; i++)
+		;
+	if (f->ntids && i == f->ntids && rec->type != MPF_REC_RSS)
+		return PASS_NO;
 	/* A failure to make the image is model__apply's to report. */
-	if (f->comm && !image_of(m, pid, &img) && strcmp(m->images[img].comm, f->comm))
-		return false;
-	return true;
+	if (f->ncomms && !image_of(m, pid, &img)) {
+		for (i = 0; i < f->ncomms && strcmp(m->images[img].comm, f->comms[i]); i++)
+			;
+		if (i == f->ncomms)
+			return PASS_NO;
+	}
+	if ((f->min_size || f->max_size) && record_size(m, rec, &size) &&
+	    ((f->min_size && size < f->min_size) || (f->max_size && size > f->max_size)))
+		return rec->type == MPF_REC_HEAP_REALLOC ? PASS_FREE_ONLY : PASS_NO;
+	return PASS_YES;
 }
 
 const struct model_peak *model__peak(const struct model *m, unsigned int ev)
@@ -255,6 +341,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 
 	m->nrec++;
 	m->now = rec->time;
+	if (rec->time > m->last_time)
+		m->last_time = rec->time;
 	/* What the trace holds, whatever the filters and stops let through. */
 	if (ev >= 0)
 		m->stats.events[ev]++;
@@ -263,8 +351,23 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		m->stats.events[MPF_LOST_PROC]++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
 		return 0;
-	if (ev >= 0 && m->filtered && !model__passes(m, rec))
-		return 0;
+	if (ev >= 0 && m->filtered) {
+		enum pass pass = model__passes(m, rec);
+
+		if (pass == PASS_NO)
+			return 0;
+		if (pass == PASS_FREE_ONLY) {
+			const struct mpf_heap_realloc *r = &rec->heap_realloc;
+
+			return r->old_ptr && (r->ptr || !r->size) && hmap__find(&m->pids, r->pid, 0)
+				       ? heap__free(m, r->pid, r->tid, r->old_ptr)
+				       : 0;
+		}
+		/* Frees pass whatever the filter: only what it judged says it matched. */
+		if (record_size(m, rec, &(uint64_t){ 0 }) ||
+		    (rec->type == MPF_REC_RSS && !m->filter.min_size && !m->filter.max_size))
+			m->filtered_in.events++;
+	}
 	if (timed) {
 		err = timeline__before(m, rec->time);
 		if (err)
@@ -319,10 +422,6 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 
 	m->stats.records[rec->type < MPF_REC__MAX ? rec->type : 0]++;
 	switch (rec->type) {
-	case MPF_REC_INFO:
-		if (rec->info.key && !strcmp(rec->info.key, MPF_INFO_STACKS))
-			model__on_stacks_info(m, rec->info.value);
-		return 0;
 	case MPF_REC_COMM:
 		return model__on_comm(m, &rec->comm);
 	case MPF_REC_FORK:
@@ -404,13 +503,72 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 		m->stats.has_end = true;
 		m->stats.end = rec->end;
 		return 0;
+	case MPF_REC_INFO:
+		if (rec->info.key && !strcmp(rec->info.key, MPF_INFO_STACKS))
+			model__on_stacks_info(m, rec->info.value);
+		return model__on_info(m, rec);
 	default:
-		/* INFO, and record types of newer minor versions: nothing to model. */
+		/* Record types of newer minor versions: nothing to model. */
 		return 0;
 	}
 }
 
+/* INFO: kept for --header, a few short strings per trace. */
+static int model__on_info(struct model *m, const struct mpf_record *rec)
+{
+	struct model_info *in;
+	int err;
+
+	if (!rec->info.key || !rec->info.value || m->ninfos >= 256)
+		return 0;
+	err = ARRAY_RESERVE(m->infos, m->infos_cap, m->ninfos + 1);
+	if (err)
+		return err;
+	in = &m->infos[m->ninfos];
+	in->key = strdup(rec->info.key);
+	in->value = strdup(rec->info.value);
+	in->time = rec->time;
+	if (!in->key || !in->value) {
+		free(in->key);
+		free(in->value);
+		return -ENOMEM;
+	}
+	m->ninfos++;
+	return 0;
+}
+
 /* ---- queries ---- */
+
+const char *model__thread_comm(const struct model *m, uint32_t tid)
+{
+	const uint64_t *v = hmap__find(&m->thread_names, tid, 0);
+
+	return v ? m->thread_comms[*v] : NULL;
+}
+
+const struct model_histogram *model__histogram(const struct model *m, unsigned int ev)
+{
+	return &m->hist[ev < MPF_EV__MAX ? ev : 0];
+}
+
+const struct model_info *model__info(const struct model *m, size_t *n)
+{
+	*n = m->ninfos;
+	return m->infos;
+}
+
+const char *model__info_get(const struct model *m, const char *key)
+{
+	for (size_t i = 0; i < m->ninfos; i++)
+		if (!strcmp(m->infos[i].key, key))
+			return m->infos[i].value;
+	return NULL;
+}
+
+uint64_t model__last_time(const struct model *m)
+{
+	return m->last_time;
+}
 
 const struct model_stats *model__stats(const struct model *m)
 {
@@ -461,8 +619,23 @@ const struct model_point *model__timeline(struct model *m, size_t *n)
 			   memcmp(m->points[m->npoints - 1].live, m->live_total,
 				  sizeof(m->live_total))))
 		(void)timeline__note(m);	/* out of memory: the points so far */
+	else if (m->ndirty)
+		timeline__note_images_now(m);
 	*n = m->npoints;
 	return m->points;
+}
+
+const struct model_point *model__image_timeline(struct model *m, uint32_t image, size_t *n)
+{
+	size_t total;
+
+	model__timeline(m, &total);
+	if (image >= m->nimages) {
+		*n = 0;
+		return NULL;
+	}
+	*n = m->images[image].nseries;
+	return m->images[image].series;
 }
 
 const char *model__comm(const struct model *m, uint32_t image)

@@ -45,6 +45,7 @@ struct model_stack {
 /* One allocation site of one event type. */
 struct model_site {
 	uint32_t image;
+	uint32_t tid;		/* the thread that allocated (0: the trace did not say) */
 	uint32_t stack;		/* model stack index */
 	/*
 	 * Pages the kernel allocated for itself in the target's context (page
@@ -59,6 +60,23 @@ struct model_site {
 	 * (heaptrack's "temporary"): allocated, used briefly, dropped.
 	 */
 	uint64_t tmp_bytes, tmp_nr;
+	/*
+	 * The site's own highest live bytes, and its live allocations then
+	 * (heaptrack's peak memory consumers): not when the total peaked.
+	 */
+	uint64_t peak_bytes, peak_nr;
+};
+
+/* Allocation sizes of one event type: nr[b] and bytes[b] for sizes in [2^(b-1), 2^b). */
+#define MODEL_HIST_BUCKETS 65
+struct model_histogram {
+	uint64_t nr[MODEL_HIST_BUCKETS], bytes[MODEL_HIST_BUCKETS];
+};
+
+/* An INFO record: key = value, as record wrote it (hostname, release, cmdline ...). */
+struct model_info {
+	char *key, *value;
+	uint64_t time;
 };
 
 struct model_stats {
@@ -173,10 +191,23 @@ void model__stop_after(struct model *m, unsigned int ev, uint64_t records);
 struct model_filter {
 	const uint32_t *pids;
 	size_t npids;
-	const char *comm;
+	const uint32_t *tids;		/* the same for threads (report --tid) */
+	size_t ntids;
+	const char *const *comms;	/* any of these names */
+	size_t ncomms;
 	bool has_time;
 	uint64_t time_start, time_end;
+	/* Allocations of fewer than min_size or more than max_size bytes (0: no bound) are not. */
+	uint64_t min_size, max_size;
 };
+/*
+ * What the filter let through: the allocations (and RSS samples) it judged
+ * and applied; a filter that let none through matched nothing in the trace.
+ */
+struct model_filtered {
+	uint64_t events;
+};
+const struct model_filtered *model__filtered(const struct model *m);
 void model__set_filter(struct model *m, const struct model_filter *f);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
@@ -190,8 +221,24 @@ const struct model_proc *model__proc(const struct model *m, uint32_t image);
  * at the last record.  Sorted by time.
  */
 const struct model_point *model__timeline(struct model *m, size_t *n);
+/*
+ * One image's own live totals over time (its sites' bytes; for MPF_EV_RSS its
+ * own resident set, also while a forked copy that the total leaves out): a
+ * point at each step it changed, 0 before its first.  Sorted by time.
+ */
+const struct model_point *model__image_timeline(struct model *m, uint32_t image, size_t *n);
 /* The image's name: its main thread's latest COMM, or what it exec'd; NULL when unknown. */
 const char *model__comm(const struct model *m, uint32_t image);
+/* A thread's own latest name (COMM records by tid); NULL when the trace gave none. */
+const char *model__thread_comm(const struct model *m, uint32_t tid);
+/* The sizes of the allocations of type ev applied (after the filters). */
+const struct model_histogram *model__histogram(const struct model *m, unsigned int ev);
+/* The INFO records of the trace, in order. */
+const struct model_info *model__info(const struct model *m, size_t *n);
+/* The value of the first INFO record named key, NULL when none. */
+const char *model__info_get(const struct model *m, const char *key);
+/* The time of the last record of the trace (the END record's, when it has one). */
+uint64_t model__last_time(const struct model *m);
 
 void model__stack(const struct model *m, uint32_t stack, struct model_stack *out);
 /*

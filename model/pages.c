@@ -45,7 +45,7 @@ static void pages__release(struct model *m, struct page_table *t, struct page_sl
 
 	if (!keep_live) {
 		site->live_bytes -= m->page_size;
-		m->live_total[t->ev] -= m->page_size;
+		live__sub(m, t->ev, site->image, m->page_size);
 		m->images[site->image].proc.freed[t->ev] += m->page_size;
 	}
 	head = is_head ? s : pages__find(t, head_id);
@@ -77,6 +77,7 @@ static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 
 	site->alloc_bytes += pages * m->page_size;
 	site->alloc_nr++;
+	model__histogram_add(m, t->ev, pages * m->page_size);
 	m->images[site->image].proc.alloc[t->ev] += pages * m->page_size;
 	for (uint64_t p = page; p < page + pages; p++) {
 		struct page_slot *s = pages__find(t, p);
@@ -97,7 +98,8 @@ static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 	site = &m->sites[t->ev].v[si];
 	site->live_bytes += pages * m->page_size;
 	site->live_nr++;
-	m->live_total[t->ev] += pages * m->page_size;
+	site__grew(site);
+	live__add(m, t->ev, site->image, pages * m->page_size);
 	return 0;
 }
 
@@ -108,7 +110,8 @@ int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 
 	if (!pages_valid(a->page, a->order))
 		return 0;
-	err = site_for(m, MPF_EV_PAGE, a->pid, a->stack_id, !(a->gfp & GFP_MOVABLE), &img, &si);
+	err = site_for(m, MPF_EV_PAGE, a->pid, a->tid, a->stack_id, !(a->gfp & GFP_MOVABLE), &img,
+		       &si);
 	if (err)
 		return err;
 	return pages__insert(m, &m->pages, a->page, a->order, si);
@@ -152,7 +155,7 @@ int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
 
 	if (!pages_valid(a->page, a->order))
 		return 0;
-	err = site_for(m, MPF_EV_CACHE, a->pid, a->stack_id, false, &img, &si);
+	err = site_for(m, MPF_EV_CACHE, a->pid, a->tid, a->stack_id, false, &img, &si);
 	if (err)
 		return err;
 	for (uint64_t p = a->page; p < a->page + (1ULL << a->order); p++) {

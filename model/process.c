@@ -4,10 +4,13 @@
  * the MAP records give them, its lifetime for --stat, and its RSS samples.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/internal.h"
+
+static void rss__set(struct model *m, uint32_t img, uint64_t bytes);
 
 int image__new(struct model *m, uint32_t pid, uint32_t *idx)
 {
@@ -57,6 +60,27 @@ static void image__set_comm(struct image *im, const char *comm, size_t len)
 	im->comm[len] = '\0';
 }
 
+/* Each thread's latest name, for report --sort=thread. */
+static int thread__set_comm(struct model *m, uint32_t tid, const char *comm)
+{
+	uint64_t *v = hmap__find(&m->thread_names, tid, 0);
+	size_t i;
+	int err;
+
+	if (v) {
+		i = *v;
+	} else {
+		err = ARRAY_RESERVE(m->thread_comms, m->thread_comms_cap, m->nthread_comms + 1);
+		if (!err)
+			err = hmap__set(&m->thread_names, tid, 0, m->nthread_comms);
+		if (err)
+			return err;
+		i = m->nthread_comms++;
+	}
+	snprintf(m->thread_comms[i], MPF_COMM_LEN, "%.*s", MPF_COMM_LEN - 1, comm);
+	return 0;
+}
+
 int model__on_comm(struct model *m, const struct mpf_comm *c)
 {
 	uint32_t img;
@@ -68,10 +92,14 @@ int model__on_comm(struct model *m, const struct mpf_comm *c)
 	im = &m->images[img];
 	/* The process is named after its main thread; other threads name themselves. */
 	if (c->tid == c->pid || !im->comm_from_leader) {
+		if (c->tid == c->pid) {
+			memcpy(im->comm_before, im->comm, MPF_COMM_LEN);
+			im->renamed = true;
+		}
 		image__set_comm(im, c->comm, strnlen(c->comm, MPF_COMM_LEN));
 		im->comm_from_leader = c->tid == c->pid;
 	}
-	return 0;
+	return thread__set_comm(m, c->tid, c->comm);
 }
 
 /* Whether anc is img or one of the images it was forked from (as far as views look). */
@@ -117,6 +145,14 @@ int model__on_fork(struct model *m, const struct mpf_fork *f)
 	return 0;
 }
 
+/* What an exec names the task: the basename of the file. */
+static const char *name_base(const char *filename)
+{
+	const char *slash = strrchr(filename, '/');
+
+	return slash ? slash + 1 : filename;
+}
+
 int model__on_exec(struct model *m, const struct mpf_exec *e)
 {
 	const char *name = e->filename ? e->filename : "";
@@ -134,12 +170,21 @@ int model__on_exec(struct model *m, const struct mpf_exec *e)
 	/* --stat shows a process from its fork to its exit, across its execs. */
 	if (prev != MODEL_IMAGE_NONE && !m->images[prev].exited) {
 		struct model_proc *pp = &m->images[prev].proc;
+		struct image *pi = &m->images[prev];
+
+		/*
+		 * The kernel renames the task to the new program's basename during
+		 * the exec, before the EXEC record: that rename names the new
+		 * image, not what the old one was (`sh` before `sh -c 'exec app'`
+		 * runs app).
+		 */
+		if (pi->renamed && pi->comm_before[0] &&
+		    !strncmp(pi->comm, name_base(name), MPF_COMM_LEN - 1))
+			memcpy(pi->comm, pi->comm_before, MPF_COMM_LEN);
 
 		/* Its address space is gone: its RSS goes from the total, the new image's comes. */
-		if (pp->has_rss && !pp->rss_gone) {
-			m->rss_total -= pp->rss_last.anon + pp->rss_last.file + pp->rss_last.shmem;
-			m->live_total[MPF_EV_RSS] = m->rss_total;
-		}
+		if (pp->has_rss && !pp->rss_gone)
+			rss__set(m, prev, 0);
 		pp->rss_gone = true;
 		m->images[prev].proc.replaced = true;
 		m->images[img].proc.prev = prev;
@@ -182,8 +227,8 @@ int model__on_exit(struct model *m, const struct mpf_record *rec)
 		pr->exit_time = rec->time;
 		pr->exit_status = rec->exit.status;
 		/* Its memory is gone with it: the sum of the live processes' RSS loses it. */
-		m->rss_total -= pr->rss_last.anon + pr->rss_last.file + pr->rss_last.shmem;
-		m->live_total[MPF_EV_RSS] = m->rss_total;
+		if (pr->has_rss && !pr->rss_gone)
+			rss__set(m, img, 0);
 		pr->rss_gone = true;
 	}
 	return 0;
@@ -216,6 +261,30 @@ int model__on_map(struct model *m, const struct mpf_map *map)
 
 /* ---- resident set samples (-e rss) ---- */
 
+/*
+ * The image's resident set is now bytes.  The total sums what is really
+ * separate: a forked child that has not exec'd shares its parent's pages
+ * (copy on write), and summing both would count a program twice, so such a
+ * child has its own series but stays out of the total.
+ */
+static void rss__set(struct model *m, uint32_t img, uint64_t bytes)
+{
+	struct image *im = &m->images[img];
+	uint64_t old = im->live[MPF_EV_RSS];
+	bool shared = im->parent != IMAGE_NONE;
+
+	im->live[MPF_EV_RSS] = bytes;
+	/* What it added before, taken back: a FORK record may have come after its samples. */
+	if (im->rss_in_total)
+		m->rss_total -= old;
+	im->rss_in_total = !shared;
+	if (im->rss_in_total)
+		m->rss_total += bytes;
+	m->live_total[MPF_EV_RSS] = m->rss_total;
+	if (!im->dirty)
+		live__mark(m, img);
+}
+
 int model__on_rss(struct model *m, const struct mpf_rss *r)
 {
 	struct model_proc *pr;
@@ -229,15 +298,12 @@ int model__on_rss(struct model *m, const struct mpf_rss *r)
 		return 0;
 	if (!pr->has_rss)
 		pr->rss_first = *r;
-	else
-		m->rss_total -= pr->rss_last.anon + pr->rss_last.file + pr->rss_last.shmem;
 	pr->has_rss = true;
 	pr->rss_last = *r;
-	m->rss_total += r->anon + r->file + r->shmem;
+	rss__set(m, img, r->anon + r->file + r->shmem);
 	if (r->hwm > pr->rss_peak)
 		pr->rss_peak = r->hwm;
 	if (r->anon + r->file + r->shmem > pr->rss_peak)
 		pr->rss_peak = r->anon + r->file + r->shmem;
-	m->live_total[MPF_EV_RSS] = m->rss_total;
 	return 0;
 }

@@ -10,6 +10,39 @@
 #include "model/internal.h"
 
 #define POINTS_MAX 4096
+/* Per image: a process's own series, halved the same way when full. */
+#define IMAGE_POINTS_MAX 1024
+
+void live__mark(struct model *m, uint32_t img)
+{
+	/* Out of memory: the image's series misses this step, nothing else does. */
+	if (ARRAY_RESERVE(m->dirty, m->dirty_cap, m->ndirty + 1))
+		return;
+	m->dirty[m->ndirty++] = img;
+	m->images[img].dirty = true;
+}
+
+/* A point of each image that changed since the last one, as of now. */
+static void timeline__note_images(struct model *m)
+{
+	for (size_t i = 0; i < m->ndirty; i++) {
+		struct image *im = &m->images[m->dirty[i]];
+		struct model_point *pt;
+
+		im->dirty = false;
+		if (im->nseries == IMAGE_POINTS_MAX) {
+			for (size_t k = 0; k < IMAGE_POINTS_MAX / 2; k++)
+				im->series[k] = im->series[2 * k + 1];
+			im->nseries = IMAGE_POINTS_MAX / 2;
+		}
+		if (ARRAY_RESERVE(im->series, im->series_cap, im->nseries + 1))
+			continue;
+		pt = &im->series[im->nseries++];
+		pt->time = m->time;
+		memcpy(pt->live, im->live, sizeof(pt->live));
+	}
+	m->ndirty = 0;
+}
 
 /*
  * A point of the live totals as they are now, at the time of the last record
@@ -35,7 +68,13 @@ int timeline__note(struct model *m)
 	pt = &m->points[m->npoints++];
 	pt->time = m->time;
 	memcpy(pt->live, m->live_total, sizeof(pt->live));
+	timeline__note_images(m);
 	return 0;
+}
+
+void timeline__note_images_now(struct model *m)
+{
+	timeline__note_images(m);
 }
 
 int timeline__before(struct model *m, uint64_t time)

@@ -46,7 +46,7 @@ static int vm__unmap(struct model *m, uint32_t img, uint64_t start, uint64_t end
 		hi = r->end < end ? r->end : end;
 		site = &m->sites[MPF_EV_MMAP].v[r->site];
 		site->live_bytes -= hi - lo;
-		m->live_total[MPF_EV_MMAP] -= hi - lo;
+		live__sub(m, MPF_EV_MMAP, site->image, hi - lo);
 		m->images[site->image].proc.freed[MPF_EV_MMAP] += hi - lo;
 		if (lo > r->start && hi < r->end) {
 			/* A hole in the middle: the range becomes two. */
@@ -101,10 +101,12 @@ static int vm__map(struct model *m, uint32_t img, uint64_t start, uint64_t end, 
 	site = &m->sites[MPF_EV_MMAP].v[si];
 	site->live_bytes += end - start;
 	site->live_nr++;
-	m->live_total[MPF_EV_MMAP] += end - start;
+	site__grew(site);
+	live__add(m, MPF_EV_MMAP, site->image, end - start);
 	if (fresh) {
 		site->alloc_bytes += end - start;
 		site->alloc_nr++;
+		model__histogram_add(m, MPF_EV_MMAP, end - start);
 		m->images[site->image].proc.alloc[MPF_EV_MMAP] += end - start;
 	}
 	return 0;
@@ -163,7 +165,7 @@ int model__on_vm(struct model *m, const struct mpf_vm *v)
 	uint32_t img, si;
 	int err;
 
-	err = site_for(m, MPF_EV_MMAP, v->pid, v->stack_id, false, &img, &si);
+	err = site_for(m, MPF_EV_MMAP, v->pid, v->tid, v->stack_id, false, &img, &si);
 	if (err)
 		return err;
 	m->images[img].proc.calls[v->call]++;

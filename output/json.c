@@ -2,10 +2,11 @@
  * --format=json: the call tree as nested objects, with the field names of the
  * TezEdge memory profiler's tree (name.executable, name.offset,
  * name.functionName, name.functionCategory, value, cacheValue, frames), so
- * that its front end and scripts written for it read memprof's output.  An
- * array of one object per event type.  Values are KiB, written exactly
- * (bytes / 1024 needs at most 10 decimals), so children add up to their
- * parent.  Documentation/memprof-report.txt describes the shape.
+ * that its front end and scripts written for it read memprof's output, and
+ * "self", what the stacks ending at a node hold (perf's Self).  An array of
+ * one object per event type.  Values are bytes (with --show=count,
+ * allocations), integers, as every format programs read gives them
+ * (lib/units.h's rule).  Documentation/memprof-report.txt describes the shape.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,29 +22,10 @@ static const char *const category_names[] = {
 	[PATH_CAT_KERNEL] = "kernel",	      [PATH_CAT_OTHER] = "other",
 };
 
-/* bytes / 1024, exactly: 1024 divides 10^10, so ten decimals always suffice. */
-static void json_kib(FILE *f, uint64_t bytes)
-{
-	uint64_t frac = (bytes % 1024) * 9765625ULL;	/* * 10^10 / 1024 */
-	char digits[11];
-	int len = 10;
-
-	fprintf(f, "%" PRIu64, bytes / 1024);
-	if (!frac)
-		return;
-	snprintf(digits, sizeof(digits), "%010" PRIu64, frac);
-	while (len > 0 && digits[len - 1] == '0')
-		len--;
-	fprintf(f, ".%.*s", len, digits);
-}
-
-/* A node's value: KiB, or with --show=count a number of allocations. */
+/* A node's value: bytes, or with --show=count a number of allocations. */
 static void value(FILE *f, const struct report_section *sec, uint64_t v)
 {
-	if (sec->show == REPORT_SHOW_COUNT)
-		fprintf(f, "%" PRIu64, v);
-	else
-		json_kib(f, v);
+	fprintf(f, "%" PRIu64, v);
 }
 
 /* The page cache bytes of a node: all of a cache section's, else those kept apart. */
@@ -70,6 +52,8 @@ static void print_node(FILE *f, const struct tree *t, const struct strtab *names
 	fprintf(f, ",\"functionCategory\":\"%s\"},\"value\":",
 		category_names[fr ? fr->category : PATH_CAT_UNKNOWN]);
 	value(f, sec, n->v[VIEW_VALUE]);
+	fputs(",\"self\":", f);
+	value(f, sec, tree__self(t, n, VIEW_VALUE));
 	fputs(",\"cacheValue\":", f);
 	value(f, sec, cache_of(sec, n));
 	/* --show=leaks and temporary: the blocks or allocations behind the bytes. */
@@ -101,10 +85,15 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 	fputs(first ? "[" : ",", f);
 	fprintf(f,
 		"{\"event\":\"%s\",\"show\":\"%s\",\"unit\":\"%s\",\"reverse\":%s,"
-		"\"threshold\":%" PRIu64 ",\"total\":%" PRIu64 ",\"allocations\":%" PRIu64,
+		"\"threshold\":%" PRIu64 ",\"percentLimit\":%g,\"foldedPaths\":%" PRIu64
+		",\"total\":%" PRIu64 ",\"allocations\":%" PRIu64,
 		sec->event, report_show_name(sec->show),
-		sec->show == REPORT_SHOW_COUNT ? "allocations" : "KiB",
-		sec->reverse ? "true" : "false", sec->threshold_kib, sec->total, sec->allocations);
+		sec->show == REPORT_SHOW_COUNT ? "allocations" : "bytes",
+		sec->reverse ? "true" : "false", sec->threshold_kib, sec->percent_limit,
+		sec->folded_paths, sec->total, sec->allocations);
+	if (sec->runtime_blocks)
+		fprintf(f, ",\"leftOut\":{\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			sec->runtime_blocks, sec->runtime_bytes);
 	if (sec->show == REPORT_SHOW_PEAK)
 		fprintf(f, ",\"peakTime\":%.9f", (double)sec->peak_ns / 1e9);
 	/* Events lost while recording: up to as many allocations here may be wrong. */
@@ -112,6 +101,8 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 		fprintf(f, ",\"lost\":%" PRIu64, sec->lost);
 	fputs(",\"value\":", f);
 	value(f, sec, sec->total);
+	fputs(",\"self\":", f);
+	value(f, sec, tree__self(t, root, VIEW_VALUE));
 	fputs(",\"cacheValue\":", f);
 	value(f, sec, !strcmp(sec->event, "cache") ? sec->total : sec->cache_total);
 	if (sec->has_count)

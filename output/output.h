@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "format/mpf.h"
 #include "report/view.h"
 
 struct model;
@@ -44,9 +45,17 @@ struct output_diff {
 	const char *event;
 	bool live;
 	uint64_t threshold_kib;
+	uint64_t folded_paths;		/* paths [other] nodes hold */
 };
 int output_diff__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct output_diff *d);
+
+/* --header: what the trace says of itself (INFO records, header, files, losses). */
+struct mpf_header;
+int output_header__print(FILE *f, const struct model *m, const struct mpf_header *hdr,
+			 const char *path);
+/* --histogram: allocation sizes per event type in events, power-of-two buckets. */
+int output_histogram__print(FILE *f, const struct model *m, unsigned int events);
 
 /* --stat: what to show of which processes. */
 struct report_stat_opts {
@@ -54,7 +63,8 @@ struct report_stat_opts {
 	unsigned int events;		/* 1 << event type, for the types recorded */
 	const uint32_t *pids;		/* --pid */
 	size_t npids;
-	const char *comm;		/* --comm */
+	const char *const *comms;	/* --comm */
+	size_t ncomms;
 };
 int output_stat__print(FILE *f, const struct model *m, const struct report_stat_opts *o);
 /*
@@ -70,9 +80,37 @@ void output__lost_lines(FILE *f, const struct model *m, unsigned int events);
 int output_timeline__print(FILE *f, const struct model *m, const struct model_point *pts,
 			   size_t n, unsigned int events, uint64_t start, const uint64_t *peak_time,
 			   const uint64_t *peak_bytes, unsigned int rows);
-int output_timeline__svg(FILE *f, const struct model_point *pts, size_t n, unsigned int events,
-			 uint64_t start, const uint64_t *peak_time, const uint64_t *peak_bytes,
-			 const char *title);
+/*
+ * The SVG: a panel per event type, each with its own scale, so that no
+ * series flattens another; per_process: a line per process (the largest).
+ */
+int output_timeline__svg(FILE *f, struct model *m, const struct model_point *pts, size_t n,
+			 unsigned int events, uint64_t start, const uint64_t *peak_time,
+			 const uint64_t *peak_bytes, const char *title, bool per_process);
+/* --timeline --per-process: a table per event type, a column per process. */
+int output_timeline__print_processes(FILE *f, struct model *m, unsigned int events,
+				     uint64_t start, unsigned int rows);
+
+/* The processes of a timeline (output/timeline.c, for both forms). */
+#define TIMELINE_PROCS_SHOWN 6
+struct timeline_proc {
+	uint32_t pid;
+	char label[MPF_COMM_LEN + 16];
+	uint32_t *images;	/* its images, the last one first */
+	size_t nimages;
+	uint64_t peak[MPF_EV__MAX], peak_time[MPF_EV__MAX];
+};
+struct timeline_procs {
+	struct timeline_proc *v;
+	size_t n;
+};
+int timeline_procs__build(struct model *m, struct timeline_procs *tp);
+/* Largest peak of event type ev first. */
+void timeline_procs__sort(struct timeline_procs *tp, unsigned int ev);
+/* The process's live bytes of type ev as of time t. */
+uint64_t timeline_proc__at(struct model *m, const struct timeline_proc *p, unsigned int ev,
+			   uint64_t t);
+void timeline_procs__free(struct timeline_procs *tp);
 
 /* script: one event a line, as text (perf script's), CSV or JSON lines. */
 enum output_events_format {

@@ -119,12 +119,31 @@ static uint64_t pprof__string(struct pprof *pp, const char *s)
 	return (uint64_t)id;
 }
 
+/*
+ * A Function per name, "(inlined)" left out: pprof marks the Lines of an
+ * inlined function itself ("calloc (inline)"), and names are what a Function
+ * is matched by in pprof's views.
+ */
 static uint64_t pprof__function(struct pprof *pp, uint32_t name)
 {
-	uint64_t *v = hmap__find(&pp->functions, name, 0);
-	uint64_t id, str;
+	const char *s = strtab__str(pp->names, name), *suffix = " (inlined)";
+	size_t len = strlen(s), sl = strlen(suffix);
+	uint64_t *v, id, str;
 	int err;
 
+	if (len > sl && !strcmp(s + len - sl, suffix)) {
+		char buf[4096];
+		int bare;
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len - sl), s);
+		bare = strtab__intern(pp->names, buf);
+		if (bare < 0) {
+			pp->err = bare;
+			return 0;
+		}
+		name = (uint32_t)bare;
+	}
+	v = hmap__find(&pp->functions, name, 0);
 	if (v)
 		return *v;
 	id = ++pp->nr_functions;
@@ -315,6 +334,47 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
 	return err;
 }
 
+/*
+ * pprof takes the first Mapping for the program's main binary: it is the
+ * executable of the process with the most bytes, the file mapped lowest that
+ * is not a shared object (a PIE at 0x55..., below its libraries and ld.so),
+ * written before any sample's mappings.
+ */
+static void pprof__main_mapping(struct pprof *pp, unsigned int ev)
+{
+	const struct model_map *maps, *best = NULL;
+	uint32_t image = MODEL_IMAGE_NONE;
+	uint64_t most = 0;
+	size_t n;
+
+	for (size_t i = 0; i < model__nr_sites(pp->m, ev); i++) {
+		const struct model_site *s = model__site(pp->m, ev, i);
+
+		if (image == MODEL_IMAGE_NONE || s->alloc_bytes + s->live_bytes > most) {
+			most = s->alloc_bytes + s->live_bytes;
+			image = s->image;
+		}
+	}
+	if (image == MODEL_IMAGE_NONE || model__maps(pp->m, image, &maps, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct model_file *mf = maps[i].file_id ? model__file(pp->m, maps[i].file_id)
+							      : NULL;
+		const char *base, *so;
+
+		if (!mf || mf->path[0] != '/' || !(maps[i].prot & MPF_PROT_EXEC))
+			continue;
+		base = strrchr(mf->path, '/') + 1;
+		so = strstr(base, ".so");
+		if (so && (!so[3] || so[3] == '.'))
+			continue;
+		best = &maps[i];
+		break;
+	}
+	if (best)
+		pprof__mapping(pp, image, best->start);
+}
+
 int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
 			unsigned int ev, enum report_show show)
 {
@@ -333,6 +393,7 @@ int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct
 	/* Heap blocks freed before their thread allocated again (--show=temporary). */
 	pprof__value_type(&pp, "temporary_space", "bytes");
 	pprof__value_type(&pp, "temporary_objects", "count");
+	pprof__main_mapping(&pp, ev);
 	for (size_t i = 0; i < model__nr_sites(m, ev) && !pp.err; i++) {
 		const struct model_site *site = model__site(m, ev, i);
 

@@ -1,5 +1,6 @@
 /*
- * --stat: one table per process, as a pipeline monitor logs them: its
+ * --stat: one table per process, as a pipeline monitor logs them (sizes in
+ * the adaptive units of lib/units.h): its
  * command, its lifetime and how it ended, its resident set at the start, at
  * the end and at its peak (-e rss), and per event type the bytes it
  * allocated and freed (pages, heap; pages that became page cache leave its
@@ -15,12 +16,13 @@
 #include <sys/wait.h>
 
 #include "lib/text.h"
+#include "lib/units.h"
 #include "model/model.h"
 #include "output/output.h"
 
-static void print_kib(FILE *f, uint64_t bytes)
+static void print_size(FILE *f, uint64_t bytes)
 {
-	fprintf(f, " %14.2f", (double)bytes / 1024);
+	fprintf(f, " %14s", SIZE(bytes));
 }
 
 /* "exited with 3", "killed by SIGKILL", as a shell would say it. */
@@ -88,7 +90,9 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 			if (q->prev == MODEL_IMAGE_NONE)
 				break;
 		}
-		if (o->comm && (!comm || strcmp(comm, o->comm)))
+		for (k = 0; k < o->ncomms && (!comm || strcmp(comm, o->comms[k])); k++)
+			;
+		if (o->ncomms && k == o->ncomms)
 			continue;
 		snprintf(name, sizeof(name), "%s", comm ? comm : "[unknown]");
 		if (shown++)
@@ -122,17 +126,13 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 
 			if (!p->has_rss)
 				z = &rss_first->rss_last;
-			fprintf(f,
-				"  rss       start %.2f KiB, end %.2f KiB (anon %.2f, file %.2f, "
-				"shmem %.2f), peak %.2f KiB\n",
-				(double)(a->anon + a->file + a->shmem) / 1024,
-				(double)(z->anon + z->file + z->shmem) / 1024, (double)z->anon / 1024,
-				(double)z->file / 1024, (double)z->shmem / 1024,
-				(double)rss_peak / 1024);
+			fprintf(f, "  rss       start %s, end %s (anon %s, file %s, shmem %s), peak %s\n",
+				SIZE(a->anon + a->file + a->shmem), SIZE(z->anon + z->file + z->shmem),
+				SIZE(z->anon), SIZE(z->file), SIZE(z->shmem), SIZE(rss_peak));
 		}
 		if (any || (o->events & ~(1u << MPF_EV_RSS))) {
-			fprintf(f, "  %-8s %14s %14s %14s\n", "event", "allocated KiB", "freed KiB",
-				"live KiB");
+			fprintf(f, "  %-8s %14s %14s %14s\n", "event", "allocated", "freed",
+				"live");
 			for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 				/* Its pages that became page cache are no longer its own. */
 				uint64_t gone = freed[ev] + (ev == MPF_EV_PAGE ? to_cache : 0);
@@ -140,9 +140,12 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 				if (ev == MPF_EV_RSS || !(o->events & (1u << ev)))
 					continue;
 				fprintf(f, "  %-8s", mpf_event_name(ev));
-				print_kib(f, alloc[ev]);
-				print_kib(f, freed[ev]);
-				print_kib(f, alloc[ev] >= gone ? alloc[ev] - gone : 0);
+				print_size(f, alloc[ev]);
+				print_size(f, freed[ev]);
+				print_size(f, alloc[ev] >= gone ? alloc[ev] - gone : 0);
+				/* allocated - freed is not live there: say where the rest went. */
+				if (ev == MPF_EV_PAGE && to_cache)
+					fprintf(f, "   (%s became page cache)", SIZE(to_cache));
 				fputc('\n', f);
 			}
 		}
@@ -156,6 +159,6 @@ int output_stat__print(FILE *f, const struct model *m, const struct report_stat_
 	}
 	if (!shown)
 		fprintf(f, "# no process in the trace%s\n",
-			o->npids || o->comm ? " matches the filters" : "");
+			o->npids || o->ncomms ? " matches the filters" : "");
 	return ferror(f) ? -EIO : 0;
 }

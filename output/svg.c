@@ -8,12 +8,15 @@
  * pointer below the graph).  Every frame is one <g class="f"> holding a
  * <title>, a <rect> whose width is its bytes' share and a <text>; the root
  * frame "all" is the whole width, at the bottom, each child above its
- * parent.  --threshold folds frames as in the tree.
+ * parent.  --threshold folds frames as in the tree.  A person reads it, so
+ * its sizes are in the adaptive units of lib/units.h: the tooltip and the
+ * details line give a frame's total, its share and its self.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "lib/units.h"
 #include "output/escape.h"
 #include "output/output.h"
 #include "report/tree.h"
@@ -26,6 +29,17 @@
 #define SVG_BOTTOM	34	/* details line */
 #define SVG_FONT	12.0
 #define SVG_CHAR_W	(SVG_FONT * 0.59)	/* flamegraph.pl's estimate of a character's width */
+
+/* Whether a frame of the tree below idx is named name. */
+static bool has_name(const struct tree *t, const struct strtab *names, uint32_t idx,
+		     const char *name)
+{
+	for (uint32_t c = tree__node(t, idx)->child; c != TREE_NONE; c = tree__node(t, c)->next)
+		if (!strcmp(strtab__str(names, tree__node(t, c)->name), name) ||
+		    has_name(t, names, c, name))
+			return true;
+	return false;
+}
 
 static unsigned int depth_of(const struct tree *t, uint32_t idx)
 {
@@ -58,19 +72,31 @@ static void color(const char *name, unsigned int *r, unsigned int *g, unsigned i
 }
 
 /* What values count: bytes, or with --show=count allocations. */
-static const char *unit = "bytes";
+static bool counts;
 
-static void frame(FILE *f, const char *name, uint64_t value, uint64_t total, double x, double w,
-		  unsigned int y)
+static const char *amount(char *buf, uint64_t v)
+{
+	char n[UNITS_BUF];
+
+	if (!counts)
+		return fmt_size(buf, UNITS_BUF + 16, v);
+	snprintf(buf, UNITS_BUF + 16, "%s allocation%s", fmt_count(n, sizeof(n), v),
+		 v == 1 ? "" : "s");
+	return buf;
+}
+
+static void frame(FILE *f, const char *name, uint64_t value, uint64_t self, uint64_t total,
+		  double x, double w, unsigned int y)
 {
 	size_t fit = (size_t)((w - 6) / SVG_CHAR_W);
+	char b1[UNITS_BUF + 16], b2[UNITS_BUF + 16];
 	unsigned int r, g, b;
 
 	color(name, &r, &g, &b);
 	fputs("<g class=\"f\"><title>", f);
 	xml_text(f, name, SIZE_MAX);
-	fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title>", value, unit,
-		100.0 * (double)value / (double)total);
+	fprintf(f, " (%s, %.2f%%; self %s)</title>", amount(b1, value),
+		100.0 * (double)value / (double)total, amount(b2, self));
 	fprintf(f,
 		"<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" "
 		"rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
@@ -94,8 +120,8 @@ static void frames(FILE *f, const struct tree *t, const struct strtab *names, ui
 		const struct tree_node *n = tree__node(t, c);
 		double w = (double)n->v[VIEW_VALUE] * scale;
 
-		frame(f, strtab__str(names, n->name), n->v[VIEW_VALUE], total, x, w,
-		      y - SVG_FRAME_H);
+		frame(f, strtab__str(names, n->name), n->v[VIEW_VALUE],
+		      tree__self(t, n, VIEW_VALUE), total, x, w, y - SVG_FRAME_H);
 		frames(f, t, names, c, total, x, y - SVG_FRAME_H, scale);
 		x += w;
 	}
@@ -117,7 +143,7 @@ static const char script[] =
 	"    g.ow = parseFloat(r.getAttribute('width'));\n"
 	"    g.oy = parseFloat(r.getAttribute('y'));\n"
 	"    g.name = g.querySelector('title').textContent;\n"
-	"    g.fn = g.name.replace(/ \\([0-9]+ (bytes|allocations), [0-9.]+%\\)$/, '');\n"
+	"    g.fn = g.name.replace(/ \\([^()]*; self [^()]*\\)$/, '');\n"
 	"    g.onclick = function () { zoom(g); };\n"
 	"    g.onmouseover = function () { details.nodeValue = g.name; };\n"
 	"    g.onmouseout = function () { details.nodeValue = ' '; };\n"
@@ -213,22 +239,29 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 	fprintf(f,
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%u\" fill=\"rgb(248,248,248)\"/>\n",
 		SVG_WIDTH, height);
-	unit = sec->show == REPORT_SHOW_COUNT ? "allocations" : "bytes";
+	counts = sec->show == REPORT_SHOW_COUNT;
 	fprintf(f, "<text id=\"title\" x=\"%.0f\" y=\"24\">memprof: %s events, %s%s</text>\n",
 		SVG_WIDTH / 2, sec->event, report_show_title(sec->show),
 		sec->reverse ? ", allocation sites first" : "");
 	if (sec->show == REPORT_SHOW_COUNT)
 		fprintf(f,
 			"<text id=\"subtitle\" x=\"%.0f\" y=\"44\" text-anchor=\"middle\">total "
-			"%" PRIu64 " allocations</text>\n",
-			SVG_WIDTH / 2, sec->total);
+			"%s allocations",
+			SVG_WIDTH / 2, COUNT(sec->total));
 	else
 		fprintf(f,
 			"<text id=\"subtitle\" x=\"%.0f\" y=\"44\" text-anchor=\"middle\">total "
-			"%" PRIu64 " bytes in %" PRIu64 " %s%s, threshold %" PRIu64 " KiB</text>\n",
-			SVG_WIDTH / 2, sec->total, sec->allocations,
+			"%s in %s %s%s, threshold %s KiB",
+			SVG_WIDTH / 2, SIZE(sec->total), COUNT(sec->allocations),
 			sec->show == REPORT_SHOW_LEAKS ? "blocks" : "allocations",
-			sec->show == REPORT_SHOW_PEAK ? " at the peak" : "", sec->threshold_kib);
+			sec->show == REPORT_SHOW_PEAK ? " at the peak" : "",
+			COUNT(sec->threshold_kib));
+	/* What a user sees drawn is explained where it is drawn. */
+	if (sec->folded_paths)
+		fprintf(f, "; [other]: %s paths under the threshold", COUNT(sec->folded_paths));
+	if (sec->total && has_name(t, names, TREE_ROOT, "[incomplete]"))
+		fputs("; [incomplete]: unwinding stopped before the outermost frame", f);
+	fputs("</text>\n", f);
 	if (sec->lost) {
 		char note[256];
 
@@ -245,7 +278,8 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 	fprintf(f, "<text id=\"details\" x=\"%.0f\" y=\"%u\"> </text>\n", SVG_XPAD, height - 12);
 	fputs("<g id=\"frames\">\n", f);
 	if (sec->total) {
-		frame(f, "all", sec->total, sec->total, SVG_XPAD, inner, base - SVG_FRAME_H);
+		frame(f, "all", sec->total, tree__self(t, tree__node(t, TREE_ROOT), VIEW_VALUE),
+		      sec->total, SVG_XPAD, inner, base - SVG_FRAME_H);
 		frames(f, t, names, TREE_ROOT, sec->total, SVG_XPAD, base - SVG_FRAME_H,
 		       inner / (double)sec->total);
 	} else {

@@ -156,9 +156,10 @@ void cfi__stats(const struct cfi *c, struct cfi_stats *st);
 /* ---- workload.c: the command record launches ---- */
 
 struct workload {
-	pid_t pid;
+	pid_t pid;		/* 0 once reaped */
 	int go_fd;		/* write end: the child execs once written to */
 	int err_fd;		/* read end: exec's errno, or EOF when exec succeeded */
+	int status;		/* its wait(2) status, once reaped: record's exit status */
 };
 
 /* Forks a child that waits for workload__start() and then execs argv. */

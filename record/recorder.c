@@ -170,10 +170,12 @@ static void write_info(struct recorder *r, int argc, char **argv)
 	for (int i = 0; i < argc && len < sizeof(cmdline); i++)
 		len += snprintf(cmdline + len, sizeof(cmdline) - len, "%s%s", i ? " " : "",
 				argv[i]);
+	/* What report --header shows of the recording. */
 	const char *kv[][2] = {
 		{ "memprof", MEMPROF_VERSION }, { "hostname", host }, { "release", u.release },
 		{ "machine", u.machine }, { "cmdline", cmdline },
-		{ "call-graph", call_graph_names[r->opts.stack_mode < 4 ? r->opts.stack_mode : 0] },
+		{ "call-graph", r->opts.stack_mode < sizeof(call_graph_names) / sizeof(call_graph_names[0])
+				? call_graph_names[r->opts.stack_mode] : "?" },
 	};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
 		rec.info.key = kv[i][0];
@@ -345,6 +347,7 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 			break;
 		if (r->wl.pid > 0 && waitpid(r->wl.pid, &status, WNOHANG) == r->wl.pid) {
 			r->wl.pid = 0;
+			r->wl.status = status;
 			break;
 		}
 		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)

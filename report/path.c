@@ -11,6 +11,35 @@
 #include "report/path.h"
 #include "symbols/symbolize.h"
 
+static const char *const key_names[PATH_KEY__MAX] = {
+	[PATH_KEY_PROCESS] = "process", [PATH_KEY_COMM] = "comm", [PATH_KEY_THREAD] = "thread",
+	[PATH_KEY_FILE] = "file",	[PATH_KEY_FUNCTION] = "function",
+};
+
+int path_key_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum path_key key;
+	} perf[] = {
+		{ "pid", PATH_KEY_PROCESS }, { "tid", PATH_KEY_THREAD },
+		{ "dso", PATH_KEY_FILE },    { "sym", PATH_KEY_FUNCTION },
+	};
+
+	for (int k = 0; k < PATH_KEY__MAX; k++)
+		if (!strcmp(s, key_names[k]))
+			return k;
+	for (size_t i = 0; i < sizeof(perf) / sizeof(perf[0]); i++)
+		if (!strcmp(s, perf[i].name))
+			return perf[i].key;
+	return -1;
+}
+
+const char *path_key_name(enum path_key k)
+{
+	return k < PATH_KEY__MAX ? key_names[k] : "?";
+}
+
 /* Notes where name came from, the first time it is seen. */
 static int frame_note(struct paths *p, uint32_t name, enum path_category cat,
 		      uint32_t executable, uint64_t offset)
@@ -88,26 +117,72 @@ static int frame_note_ip(struct paths *p, uint32_t image, uint64_t ip, const uin
 	return 0;
 }
 
+/* name, made printable, as a path name noted as cat. */
+static int intern_name(struct paths *p, char *buf, enum path_category cat, uint32_t *name)
+{
+	int err;
+
+	make_printable(buf);
+	err = strtab__intern_id(p->names, buf, name);
+	return err ? err : frame_note(p, *name, cat, UINT32_MAX, 0);
+}
+
 /* "comm [pid]", or "comm" alone (folded stacks and diffs merge runs of a program). */
-static int process_name(struct paths *p, uint32_t image, uint32_t *name)
+static int process_name(struct paths *p, uint32_t image, bool pid, uint32_t *name)
 {
 	const char *comm = model__comm(p->m, image);
 	char buf[MPF_COMM_LEN + 32];
-	int err;
 
 	if (!comm)
 		comm = "[unknown]";
-	if (p->flags & PATH_PID)
+	if (pid)
 		snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm, model__pid(p->m, image));
 	else
 		snprintf(buf, sizeof(buf), "%s", comm);
-	make_printable(buf);
-	err = strtab__intern_id(p->names, buf, name);
-	return err ? err : frame_note(p, *name, PATH_CAT_PROCESS, UINT32_MAX, 0);
+	return intern_name(p, buf, PATH_CAT_PROCESS, name);
 }
 
-int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, uint32_t *path,
-		size_t *n)
+/* "name [tid]": the thread's own name, else its process's. */
+static int thread_name(struct paths *p, uint32_t image, uint32_t tid, uint32_t *name)
+{
+	const char *comm = model__thread_comm(p->m, tid);
+	char buf[MPF_COMM_LEN + 32];
+
+	if (!comm)
+		comm = model__comm(p->m, image);
+	snprintf(buf, sizeof(buf), "%s [%" PRIu32 "]", comm ? comm : "[unknown]",
+		 tid ? tid : model__pid(p->m, image));
+	return intern_name(p, buf, PATH_CAT_PROCESS, name);
+}
+
+/* The file of the stack's innermost frame, "[unknown]" when none names it. */
+static int file_key(struct paths *p, uint32_t image, const struct model_stack *st, bool kernel,
+		    uint32_t *name)
+{
+	const struct model_map *map = NULL;
+	const struct model_file *f = NULL;
+	char buf[MPF_PATH_MAX + 1];
+	const char *base;
+
+	if (kernel && !st->nr) {
+		*name = p->kernel;
+		return 0;
+	}
+	if (st->nr && image != MODEL_IMAGE_NONE)
+		map = model__find_map(p->m, image, st->ips[0]);
+	if (map && map->file_id)
+		f = model__file(p->m, map->file_id);
+	if (!f) {
+		*name = p->unknown;
+		return 0;
+	}
+	base = strrchr(f->path, '/');
+	snprintf(buf, sizeof(buf), "%s", base && base[1] ? base + 1 : f->path);
+	return intern_name(p, buf, PATH_CAT_EXECUTABLE, name);
+}
+
+static int build_path(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
+		      uint32_t *path, size_t *n)
 {
 	/* Innermost first here; room for the process after the frames. */
 	const size_t max = 2 * MPF_STACK_MAX;
@@ -145,23 +220,67 @@ int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, ui
 		frames[nf++] = p->unknown;
 
 	*n = 0;
-	if (frames_only || (p->flags & PATH_REVERSE)) {
+	if (frames_only) {
 		for (size_t i = 0; i < nf; i++)
 			path[(*n)++] = frames[i];
-		if (frames_only)
-			return 0;
+		return 0;
 	}
-	err = process_name(p, image, &proc);
-	if (err)
-		return err;
+	for (unsigned int k = 0; k < p->nkeys; k++) {
+		uint32_t name = p->unknown;
+
+		switch (p->keys[k]) {
+		case PATH_KEY_PROCESS:
+		case PATH_KEY_COMM:
+			err = process_name(p, image, p->keys[k] == PATH_KEY_PROCESS, &name);
+			break;
+		case PATH_KEY_THREAD:
+			err = thread_name(p, image, tid, &name);
+			break;
+		case PATH_KEY_FILE:
+			err = file_key(p, image, &st, kernel, &name);
+			break;
+		default:
+			/* The innermost function: below [kernel], the one that caused it. */
+			err = 0;
+			name = nf > (size_t)kernel ? frames[kernel] : frames[0];
+			break;
+		}
+		if (err)
+			return err;
+		path[(*n)++] = name;
+	}
 	if (p->flags & PATH_REVERSE) {
+		for (size_t i = 0; i < nf; i++)
+			path[(*n)++] = frames[i];
+	} else if (!p->nkeys) {
+		err = process_name(p, image, p->flags & PATH_PID, &proc);
+		if (err)
+			return err;
 		path[(*n)++] = proc;
+	}
+	if (p->flags & PATH_REVERSE) {
+		if (!p->nkeys) {
+			err = process_name(p, image, p->flags & PATH_PID, &proc);
+			if (err)
+				return err;
+			path[(*n)++] = proc;
+		}
 	} else {
-		path[(*n)++] = proc;
 		for (size_t i = nf; i-- > 0;)
 			path[(*n)++] = frames[i];
 	}
 	return 0;
+}
+
+int paths__site(struct paths *p, const struct model_site *site, uint32_t *path, size_t *n)
+{
+	return build_path(p, site->image, site->tid, site->stack, site->kernel, path, n);
+}
+
+int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
+		 uint32_t *path, size_t *n)
+{
+	return build_path(p, image, tid, stack, kernel, path, n);
 }
 
 const struct path_frame *path_frames__find(const struct path_frames *f, uint32_t name)

@@ -17,17 +17,37 @@
 #include "lib/hashmap.h"
 
 struct model;
+struct model_site;
 struct strtab;
 struct symbolizer;
 
-/* Frames in one path: a stack's, the functions inlined in them, and the process. */
-#define PATH_MAX_NAMES (2 * MPF_STACK_MAX + 4)
+/* Levels --sort may put above the stack. */
+#define PATH_KEYS_MAX 8
+/* Frames in one path: a stack's, the functions inlined in them, the process, the keys. */
+#define PATH_MAX_NAMES (2 * MPF_STACK_MAX + 4 + PATH_KEYS_MAX)
 
 enum path_flags {
 	PATH_REVERSE = 1,	/* frames innermost first, the process last */
 	PATH_PID = 2,		/* the process as "comm [pid]", else "comm" */
 	PATH_FRAMES_ONLY = 4,	/* no process; frames innermost first; an empty stack is empty */
 };
+
+/*
+ * report --sort: the levels above the stack, in order, each naming what its
+ * sites share.  With keys, the process is a level only where a key says so.
+ */
+enum path_key {
+	PATH_KEY_PROCESS,	/* "comm [pid]" (perf's pid) */
+	PATH_KEY_COMM,		/* the process's name alone (perf's comm) */
+	PATH_KEY_THREAD,	/* "thread-name [tid]" (perf's tid) */
+	PATH_KEY_FILE,		/* the file of the innermost frame (perf's dso) */
+	PATH_KEY_FUNCTION,	/* the innermost function (perf's sym) */
+	PATH_KEY__MAX,
+};
+
+/* "process", "comm", "thread", "file", "function"; perf's pid, tid, dso, sym too. */
+int path_key_parse(const char *s);
+const char *path_key_name(enum path_key k);
 
 /* What a name of a path stands for, for the formats that say it (json). */
 enum path_category {
@@ -61,18 +81,24 @@ struct paths {
 	struct path_frames *frames;	/* NULL, or where each name's first frame is noted */
 	/* The names every path may use, interned by paths__init. */
 	uint32_t unknown, truncated, other, kernel;
+	/* --sort: the levels above the stack; none: the process, as flags say. */
+	enum path_key keys[PATH_KEYS_MAX];
+	unsigned int nkeys;
 };
 
 /* Interns the names every path may use; 0 or -ENOMEM. */
 int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct strtab *names,
 		unsigned int flags, struct path_frames *frames);
 /*
- * The path of a site (process image, model stack, and whether the kernel
- * took the pages for itself) into path (room for PATH_MAX_NAMES): the process,
- * then the frames outermost first, unless flags say otherwise.  0 or -ENOMEM.
+ * The path of a site (process image, thread, model stack, and whether the
+ * kernel took the pages for itself) into path (room for PATH_MAX_NAMES): the
+ * keys' levels, or else the process, then the frames outermost first, unless
+ * flags say otherwise.  0 or -ENOMEM.
  */
-int paths__site(struct paths *p, uint32_t image, uint32_t stack, bool kernel, uint32_t *path,
-		size_t *n);
+int paths__site(struct paths *p, const struct model_site *site, uint32_t *path, size_t *n);
+/* The same for an event not yet a site (script): its image, thread, stack. */
+int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
+		 uint32_t *path, size_t *n);
 /* The frame noted for name, NULL when none. */
 const struct path_frame *path_frames__find(const struct path_frames *f, uint32_t name);
 void path_frames__free(struct path_frames *f);

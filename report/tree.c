@@ -125,20 +125,106 @@ static int node_cmp(const void *pa, const void *pb, void *arg)
 	return strcmp(strtab__str(c->names, a->name), strtab__str(c->names, b->name));
 }
 
+/* Of two nodes' self weights, the larger first; the earlier node among equals. */
+struct keep_ctx {
+	const uint64_t *self;
+};
+
+static int keep_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct keep_ctx *c = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	if (c->self[a] != c->self[b])
+		return c->self[a] > c->self[b] ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Per node, the weight of what it holds by itself (*self), how many paths end
+ * in its subtree (*paths), and whether it is on one of the keep heaviest
+ * paths (*kept).  A child's index is above its parent's, so one backward pass
+ * reaches every child before its parent.
+ */
+static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigned int keep,
+		       uint64_t **self, uint64_t **paths, bool **kept)
+{
+	struct tree_node *sv = calloc(t->nr, sizeof(*sv));
+	uint32_t *order = NULL;
+	size_t nr = 0;
+
+	*self = calloc(t->nr, sizeof(**self));
+	*paths = calloc(t->nr, sizeof(**paths));
+	*kept = calloc(t->nr, sizeof(**kept));
+	order = calloc(t->nr, sizeof(*order));
+	if (!sv || !*self || !*paths || !*kept || !order) {
+		free(sv);
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->nr; i++)
+		memcpy(sv[i].v, t->nodes[i].v, sizeof(sv[i].v));
+	for (size_t i = t->nr; i-- > 1;)
+		for (int k = 0; k < TREE_VALUES; k++)
+			sv[t->nodes[i].parent].v[k] -= t->nodes[i].v[k];
+	for (size_t i = t->nr; i-- > 1;) {
+		bool ends = false;
+
+		for (int k = 0; k < TREE_VALUES; k++)
+			ends |= sv[i].v[k] != 0;
+		(*self)[i] = o->weight(&sv[i]);
+		/* A path ends here when stacks do, whatever their weight (a diff of 0). */
+		if (ends)
+			(*paths)[i]++;
+		(*paths)[t->nodes[i].parent] += (*paths)[i];
+		if ((*self)[i])
+			order[nr++] = (uint32_t)i;
+	}
+	if (keep && nr) {
+		struct keep_ctx c = { .self = *self };
+
+		qsort_r(order, nr, sizeof(*order), keep_cmp, &c);
+		for (size_t i = 0; i < nr && i < keep; i++)
+			for (uint32_t n = order[i]; n != TREE_ROOT && !(*kept)[n];
+			     n = t->nodes[n].parent)
+				(*kept)[n] = true;
+	}
+	free(sv);
+	free(order);
+	return 0;
+}
+
 int tree__finish(struct tree *t, const struct strtab *names, const struct tree_order *o,
-		 uint64_t threshold, uint32_t other)
+		 struct tree_fold *fold)
 {
 	uint32_t *kids = NULL;
 	size_t cap = 0, nr_nodes = t->nr;
+	uint64_t *self = NULL, *paths = NULL;
+	bool *kept = NULL, *gone = NULL;
 	int err = 0;
 
+	fold->folded_paths = 0;
+	memset(fold->folded, 0, sizeof(fold->folded));
+	if (fold->threshold) {
+		err = tree__weigh(t, o, fold->keep_paths, &self, &paths, &kept);
+		gone = calloc(t->nr, sizeof(*gone));
+		if (!err && !gone)
+			err = -ENOMEM;
+		if (err)
+			goto out;
+	}
 	/* Only the nodes added by tree__add have children; [other] nodes never do. */
 	for (size_t p = 0; p < nr_nodes; p++) {
 		uint64_t folded[TREE_VALUES] = { 0 };
-		size_t n = 0, kept = 0, nfolded = 0;
+		size_t n = 0, kept_nr = 0, nfolded = 0;
 		struct sort_ctx ctx;
 		uint32_t c, prev;
 
+		/* Inside a subtree folded already: nothing of it is counted again. */
+		if (gone && (gone[p] || (p != TREE_ROOT && gone[t->nodes[p].parent]))) {
+			gone[p] = true;
+			continue;
+		}
 		for (c = t->nodes[p].child; c != TREE_NONE; c = t->nodes[c].next) {
 			err = ARRAY_RESERVE(kids, cap, n + 1);
 			if (err)
@@ -153,29 +239,33 @@ int tree__finish(struct tree *t, const struct strtab *names, const struct tree_o
 		for (size_t i = 0; i < n; i++) {
 			const struct tree_node *k = &t->nodes[kids[i]];
 
-			if (threshold && o->weight(k) < threshold) {
+			if (fold->threshold && o->weight(k) < fold->threshold && !kept[kids[i]]) {
 				for (int j = 0; j < TREE_VALUES; j++)
 					folded[j] += k->v[j];
+				fold->folded_paths += paths[kids[i]];
+				gone[kids[i]] = true;
 				nfolded++;
 			} else {
-				kids[kept++] = kids[i];
+				kids[kept_nr++] = kids[i];
 			}
 		}
 		if (nfolded) {
 			uint32_t idx;
 
-			err = tree__new_node(t, (uint32_t)p, other, &idx);
+			err = tree__new_node(t, (uint32_t)p, fold->other, &idx);
 			if (err)
 				goto out;
 			memcpy(t->nodes[idx].v, folded, sizeof(folded));
-			err = ARRAY_RESERVE(kids, cap, kept + 1);
+			for (int j = 0; j < TREE_VALUES; j++)
+				fold->folded[j] += folded[j];
+			err = ARRAY_RESERVE(kids, cap, kept_nr + 1);
 			if (err)
 				goto out;
-			kids[kept++] = idx;
+			kids[kept_nr++] = idx;
 		}
 
 		prev = TREE_NONE;
-		for (size_t i = kept; i-- > 0;) {
+		for (size_t i = kept_nr; i-- > 0;) {
 			t->nodes[kids[i]].next = prev;
 			prev = kids[i];
 		}
@@ -183,6 +273,10 @@ int tree__finish(struct tree *t, const struct strtab *names, const struct tree_o
 	}
 out:
 	free(kids);
+	free(self);
+	free(paths);
+	free(kept);
+	free(gone);
 	return err;
 }
 

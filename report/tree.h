@@ -41,13 +41,28 @@ void tree__delete(struct tree *t);
  * creating them; nothing when every value is 0.  0 or -ENOMEM.
  */
 int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v);
+/* What tree__finish folds, and what it folded. */
+struct tree_fold {
+	uint64_t threshold;	/* children whose weight is under it are folded; 0: none */
+	uint32_t other;		/* the name of the node that holds them */
+	/*
+	 * The nodes of the keep_paths paths that weigh most by themselves (their
+	 * self weight, what stacks ending there hold) are never folded, so that a
+	 * threshold never leaves a report of [other] alone.
+	 */
+	unsigned int keep_paths;
+	/* Out: the paths (nodes with a self weight) folded, and their values. */
+	uint64_t folded_paths;
+	uint64_t folded[TREE_VALUES];
+};
+
 /*
- * Orders every node's children by o, and when threshold is not 0 replaces
- * the children whose weight is under it by one last child named other
- * holding their sums.  Call once, after the adds.  0 or -ENOMEM.
+ * Orders every node's children by o, and replaces the children that fold
+ * says to fold by one last child named fold->other holding their sums.  Call
+ * once, after the adds.  0 or -ENOMEM.
  */
 int tree__finish(struct tree *t, const struct strtab *names, const struct tree_order *o,
-		 uint64_t threshold, uint32_t other);
+		 struct tree_fold *fold);
 const struct tree_node *tree__node(const struct tree *t, uint32_t i);
 /* Value k of node n less what its children hold: what paths ending at n hold. */
 uint64_t tree__self(const struct tree *t, const struct tree_node *n, unsigned int k);

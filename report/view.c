@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/strtab.h"
+
 #include "format/mpf.h"
 #include "model/model.h"
 #include "report/view.h"
@@ -12,6 +14,7 @@ static const char *const show_names[] = {
 	[REPORT_SHOW_LIVE] = "live",	     [REPORT_SHOW_ALLOC] = "alloc",
 	[REPORT_SHOW_COUNT] = "count",	     [REPORT_SHOW_LEAKS] = "leaks",
 	[REPORT_SHOW_PEAK] = "peak",	     [REPORT_SHOW_TEMPORARY] = "temporary",
+	[REPORT_SHOW_SITE_PEAK] = "site-peak",
 };
 
 const char *report_show_title(enum report_show show)
@@ -27,6 +30,8 @@ const char *report_show_title(enum report_show show)
 		return "live memory at its peak";
 	case REPORT_SHOW_TEMPORARY:
 		return "temporary heap allocations, freed before their thread allocated again";
+	case REPORT_SHOW_SITE_PEAK:
+		return "each allocation site's own peak of live memory";
 	default:
 		return "memory allocated during the trace";
 	}
@@ -81,6 +86,40 @@ static uint64_t report_weight(const struct tree_node *n)
 
 static const struct tree_order report_order = { .weight = report_weight };
 
+/* The basename of the file mapped at addr in image, NULL when none is. */
+static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
+{
+	const struct model_map *map = model__find_map(m, image, addr);
+	const struct model_file *f = map && map->file_id ? model__file(m, map->file_id) : NULL;
+	const char *base;
+
+	if (!f)
+		return NULL;
+	base = strrchr(f->path, '/');
+	return base ? base + 1 : f->path;
+}
+
+bool view__runtime_buffer(struct paths *p, const struct model_site *site)
+{
+	struct model_stack st;
+	const char *file;
+
+	model__stack(p->m, site->stack, &st);
+	if (!st.nr)
+		return false;
+	file = file_at(p->m, site->image, st.ips[0]);
+	if (!file || strncmp(file, "libstdc++.so", 12))
+		return false;
+	/* Called by libstdc++ itself or the dynamic loader running its constructor only. */
+	for (uint32_t i = 1; i < st.nr; i++) {
+		file = file_at(p->m, site->image, st.ips[i] ? st.ips[i] - 1 : 0);
+		if (file && strncmp(file, "libstdc++.so", 12) && strncmp(file, "ld-linux", 8) &&
+		    strncmp(file, "ld.so", 5) && strncmp(file, "ld-", 3))
+			return false;
+	}
+	return true;
+}
+
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
@@ -89,6 +128,8 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	bool count = o->show == REPORT_SHOW_COUNT;
 	bool leaks = o->show == REPORT_SHOW_LEAKS;
 	bool tmp = o->show == REPORT_SHOW_TEMPORARY;
+	bool speak = o->show == REPORT_SHOW_SITE_PEAK;
+	struct tree_fold fold = { .other = p->other, .keep_paths = VIEW_KEEP_PATHS };
 	uint64_t threshold = 0;
 	struct tree *t;
 	size_t n;
@@ -102,26 +143,36 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		.show = o->show,
 		.reverse = p->flags & PATH_REVERSE,
 		.has_count = leaks || tmp,
-		/* --threshold is in KiB: counts are not folded. */
 		.threshold_kib = count ? 0 : o->threshold_kib,
 		.lost = model__lost(p->m, ev),
+		.percent_limit = o->percent_limit,
+		.keep_paths = VIEW_KEEP_PATHS,
 	};
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
 		const struct model_site *site = model__site(p->m, ev, i);
 		uint64_t value = count	       ? site->alloc_nr
 				 : live || leaks ? site->live_bytes
 				 : tmp		 ? site->tmp_bytes
+				 : speak	 ? site->peak_bytes
 						 : site->alloc_bytes;
-		uint64_t nr = live || leaks ? site->live_nr : tmp ? site->tmp_nr : site->alloc_nr;
+		uint64_t nr = live || leaks ? site->live_nr
+			      : tmp	    ? site->tmp_nr
+			      : speak	    ? site->peak_nr
+					    : site->alloc_nr;
 
 		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
 		if ((leaks || tmp) && !value)
 			continue;
+		if (leaks && value && view__runtime_buffer(p, site)) {
+			sec->runtime_blocks += nr;
+			sec->runtime_bytes += value;
+			continue;
+		}
 		sec->allocations += nr;
 		if (!value)
 			continue;
 		sec->total += value;
-		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		err = paths__site(p, site, path, &n);
 		if (!err)
 			err = tree__add(t, path, n,
 					(uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value,
@@ -134,21 +185,36 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 			   i < model__nr_sites(p->m, MPF_EV_CACHE);
 	     i++) {
 		const struct model_site *site = model__site(p->m, MPF_EV_CACHE, i);
-		uint64_t value = live ? site->live_bytes : site->alloc_bytes;
+		uint64_t value = live ? site->live_bytes : speak ? site->peak_bytes
+								 : site->alloc_bytes;
 
 		if (!value)
 			continue;
 		sec->cache_total += value;
-		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		err = paths__site(p, site, path, &n);
 		if (!err)
 			err = tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
 		if (err)
 			return err;
 	}
-	if (sec->threshold_kib)
+	/* --threshold is in KiB of bytes; counts are folded by --percent-limit alone. */
+	if (sec->threshold_kib && !count)
 		threshold = sec->threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX
 								     : sec->threshold_kib * 1024;
-	return tree__finish(t, p->names, &report_order, threshold, p->other);
+	if (o->percent_limit > 0) {
+		double total = (double)(sec->total + sec->cache_total);
+		uint64_t pct = (uint64_t)(total * o->percent_limit / 100.0);
+
+		/* A node exactly at the limit stays: "under" is strictly less. */
+		if (pct > threshold)
+			threshold = pct;
+	}
+	sec->threshold = threshold;
+	fold.threshold = threshold;
+	err = tree__finish(t, p->names, &report_order, &fold);
+	sec->folded_paths = fold.folded_paths;
+	sec->folded = fold.folded[VIEW_VALUE] + fold.folded[VIEW_CACHE];
+	return err;
 }
 
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
@@ -164,7 +230,7 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
-		err = paths__site(p, site->image, site->stack, site->kernel, path, &n);
+		err = paths__site(p, site, path, &n);
 		if (!err)
 			err = tree__add(t, path, n, v);
 		if (err)
@@ -194,11 +260,18 @@ static uint64_t diff_second(const struct tree_node *n)
 
 static const struct tree_order diff_order = { .weight = diff_weight, .second = diff_second };
 
-int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib)
+int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib,
+		      uint64_t *folded_paths)
 {
-	uint64_t threshold = threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX : threshold_kib * 1024;
+	struct tree_fold fold = {
+		.threshold = threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX : threshold_kib * 1024,
+		.other = p->other,
+		.keep_paths = VIEW_KEEP_PATHS,
+	};
+	int err = tree__finish(t, p->names, &diff_order, &fold);
 
-	return tree__finish(t, p->names, &diff_order, threshold, p->other);
+	*folded_paths = fold.folded_paths;
+	return err;
 }
 
 unsigned int view__events(const struct model *m, unsigned int header_events)

@@ -15,6 +15,7 @@
 #include "report/tree.h"
 
 struct model;
+struct model_site;
 
 enum report_show {
 	REPORT_SHOW_LIVE,	/* bytes still allocated at the end of the trace */
@@ -23,12 +24,13 @@ enum report_show {
 	REPORT_SHOW_LEAKS,	/* heap blocks never freed, bytes and blocks */
 	REPORT_SHOW_PEAK,	/* bytes live when the live total was highest */
 	REPORT_SHOW_TEMPORARY,	/* heap blocks freed before the next allocation */
+	REPORT_SHOW_SITE_PEAK,	/* each site's own highest live bytes (heaptrack's peak consumers) */
 	REPORT_SHOW__MAX,
 };
 
 /* "live memory at the end of the trace", ...: what a view shows, for titles. */
 const char *report_show_title(enum report_show show);
-/* "live", "alloc", "count", "leaks", "peak", "temporary": as --show takes them. */
+/* "live", "alloc", "count", "leaks", "peak", "temporary", "site-peak": as --show takes them. */
 const char *report_show_name(enum report_show show);
 /* The show named s, -1 when none is. */
 int report_show_parse(const char *s);
@@ -50,6 +52,13 @@ struct report_section {
 	uint64_t allocations;		/* allocation events behind total */
 	uint64_t cache_total;		/* page cache bytes, apart from total (merge_cache) */
 	uint64_t threshold_kib;		/* 0: no folding */
+	double percent_limit;		/* --percent-limit, 0: none */
+	uint64_t threshold;		/* the bytes (count) folding used: the larger of the two */
+	uint64_t folded_paths;		/* paths folded into [other] nodes */
+	uint64_t folded;		/* their bytes (count), page cache kept apart included */
+	unsigned int keep_paths;	/* the paths shown whatever their size */
+	uint64_t runtime_blocks;	/* --show=leaks: known runtime buffers left out */
+	uint64_t runtime_bytes;
 	uint64_t peak_ns;		/* --show=peak: when, from the trace's start */
 	/*
 	 * Events of this type the recording lost: a lost free leaves its
@@ -66,9 +75,13 @@ struct report_section {
  */
 const char *view__lost_note(const struct report_section *sec, char *buf, size_t size);
 
+/* Paths a threshold never folds: a report is never [other] alone. */
+#define VIEW_KEEP_PATHS 5
+
 struct view_opts {
 	enum report_show show;
 	uint64_t threshold_kib;		/* folds nodes under it into [other]; 0: none */
+	double percent_limit;		/* folds nodes under this percent of the total; 0: none */
 	bool merge_cache;		/* the page tree holds the cache sites as VIEW_CACHE */
 };
 
@@ -85,8 +98,18 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
  * of t, their live or allocated bytes.  0 or -ENOMEM.
  */
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live);
-/* Orders and folds a diff tree by the difference of its sides. */
-int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib);
+/*
+ * Orders and folds a diff tree by the difference of its sides; *folded_paths
+ * and *folded (bytes of difference) say what [other] nodes hold.
+ */
+int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib,
+		      uint64_t *folded_paths);
+/*
+ * Whether a heap site is a known runtime buffer that --show=leaks leaves out:
+ * allocated by libstdc++ while it initialized itself (its emergency exception
+ * pool), which heaptrack and valgrind free at exit.
+ */
+bool view__runtime_buffer(struct paths *p, const struct model_site *site);
 /* A diff node's difference, NEW - OLD, as magnitude and sign. */
 uint64_t view__diff_delta(const struct tree_node *n, bool *negative);
 

@@ -254,6 +254,7 @@ static bool at_entry(Dwfl *dwfl, Dwarf_Addr pc)
 	GElf_Sym sym;
 	GElf_Ehdr eh;
 	Dwarf_Addr bias;
+	const char *name;
 	Elf *elf;
 
 	if (!mod)
@@ -261,9 +262,14 @@ static bool at_entry(Dwfl *dwfl, Dwarf_Addr pc)
 	elf = dwfl_module_getelf(mod, &bias);
 	/* pc is a return address: the call is the instruction before it. */
 	if (!elf || !gelf_getehdr(elf, &eh) || !eh.e_entry ||
-	    !dwfl_module_addrinfo(mod, pc - 1, &off, &sym, NULL, NULL, NULL))
+	    !(name = dwfl_module_addrinfo(mod, pc - 1, &off, &sym, NULL, NULL, NULL)))
 		return false;
-	return pc - 1 - off == eh.e_entry + bias;
+	/*
+	 * ld.so's _start calls _dl_start, then falls through to _dl_start_user,
+	 * which runs the libraries' constructors and jumps to the program: the
+	 * root of what those constructors allocate, though not at the entry.
+	 */
+	return pc - 1 - off == eh.e_entry + bias || !strcmp(name, "_dl_start_user");
 }
 
 int unwinder__unwind(struct unwinder *uw, uint32_t image, const struct mpf_ustack *u,

@@ -15,6 +15,21 @@
 
 cd "$(dirname "$0")/.." || exit 1
 
+# The end-to-end tests load BPF programs, which needs root: a user who may sudo runs
+# them through it (the build stays theirs; root's tools in sbin, bpftool among them, on
+# the PATH), and without sudo they are skipped and say so.
+# The golden suite and the unit tests need no root, and do not ask.
+needs_root=1
+for p in "$@"; do
+	case "$p" in unit* | golden) ;; *) needs_root=1; break ;; esac
+	needs_root=
+done
+if [ "$(id -u)" -ne 0 ] && [ -n "$needs_root" ] && command -v sudo >/dev/null 2>&1; then
+	exec sudo -- env MEMPROF="${MEMPROF:-}" MEMPROF_BUILD="${MEMPROF_BUILD:-}" \
+		MEMPROF_TEST_TIMEOUT="${MEMPROF_TEST_TIMEOUT:-600}" \
+		PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" "$0" "$@"
+fi
+
 passed=0
 failed=0
 skipped=0

@@ -166,7 +166,9 @@ static void views(struct model *m, bool reverse, bool live)
 		}
 		if (model__site(m, ev, model__nr_sites(m, ev)))
 			abort();
-		if (tree__finish(t, names, &order, 4096, other))
+		if (tree__finish(t, names, &order,
+				 &(struct tree_fold){ .threshold = 4096, .other = other,
+						      .keep_paths = 5 }))
 			goto out;
 		output_tree__print(sink, t, names, &sec);
 		output_folded__print(sink, t, names);
@@ -200,9 +202,14 @@ static void timeline_stat(struct model *m, const struct mpf_header *hdr)
 		peak_bytes[ev] = model__peak(m, ev)->bytes;
 	}
 	output_stat__print(sink, m, &so);
-	output_timeline__print(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes,
-			       20);
-	output_timeline__svg(sink, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t");
+	output_timeline__print(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, 20);
+	output_timeline__svg(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t",
+			     false);
+	output_timeline__svg(sink, m, pts, n, so.events, hdr->start_time, peak_time, peak_bytes, "t",
+			     true);
+	output_timeline__print_processes(sink, m, so.events, hdr->start_time, 20);
+	output_histogram__print(sink, m, so.events);
+	output_header__print(sink, m, hdr, "t");
 }
 
 /*

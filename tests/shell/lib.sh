@@ -98,9 +98,73 @@ record_ok()
 		fail "memprof record $* failed: $(tail -n 5 "$T/record.log")"
 }
 
+# record_exits STATUS ARGS...: runs memprof record, failing the test unless it exits
+# STATUS (the recorded command's, as record returns it) and wrote its summary.
+record_exits()
+{
+	local want=$1 rc
+
+	shift
+	"$MEMPROF" record "$@" >"$T/record.log" 2>&1
+	rc=$?
+	[ "$rc" -eq "$want" ] ||
+		fail "memprof record $* exited $rc, not $want: $(tail -n 5 "$T/record.log")"
+	grep -q "^memprof: wrote" "$T/record.log" ||
+		fail "memprof record $*: no summary: $(tail -n 5 "$T/record.log")"
+}
+
 # report_ok ARGS...: runs memprof report into $T/out, failing on error.
 report_ok()
 {
 	"$MEMPROF" report "$@" >"$T/out" 2>"$T/report.err" ||
 		fail "memprof report $* failed: $(cat "$T/report.err")"
+}
+
+# tree_table FILE: the lines of a report tree (output/tree.c) as "DEPTH TOTAL SELF NAME",
+# sizes back in bytes (as exact as the tree's two decimals in its unit), counts as they
+# are; the header and other lines left out.
+tree_table()
+{
+	awk 'function b(n, u) {
+		gsub(",", "", n)
+		m = u == "KiB" ? 1024 : u == "MiB" ? 1048576 : u == "GiB" ? 1073741824 : 1
+		return n * (u == "TiB" ? 1099511627776 : m)
+	}
+	/^ *[0-9.]+% / {
+		line = $0
+		if (match(line, /^ *[0-9.]+% +[0-9.,]+ [KMGT]?i?B +[0-9.,]+ [KMGT]?i?B  /)) {
+			t = b($2, $3); s = b($4, $5)
+		} else if (match(line, /^ *[0-9.]+% +[0-9,]+ +[0-9,]+  /)) {
+			t = b($2, ""); s = b($3, "")
+		} else {
+			next
+		}
+		name = substr(line, RLENGTH + 1)
+		d = 0; while (substr(name, 1, 2) == "  ") { d++; name = substr(name, 3) }
+		printf "%d %.0f %.0f %s\n", d, t, s, name
+	}' "$1"
+}
+
+# tree_bytes FILE NAME: the total of the first tree line named NAME, in bytes (see tree_table).
+tree_bytes()
+{
+	tree_table "$1" | awk -v n="$2" '{ d = $1; t = $2; $1 = $2 = $3 = ""; sub(/^ +/, "") }
+		$0 == n { print t; exit }'
+}
+
+# tree_adds_up FILE: every node's children add up to its total, or to less (its self).
+tree_adds_up()
+{
+	tree_table "$1" | awk '{ d[NR] = $1; t[NR] = $2; s[NR] = $3 } END {
+		for (i = 1; i <= NR; i++) {
+			sum = 0; kids = 0
+			for (j = i + 1; j <= NR && d[j] > d[i]; j++)
+				if (d[j] == d[i] + 1) { sum += t[j]; kids++ }
+			# two decimals of each unit: 0.5% of a value, with one byte of slack per line
+			tol = 0.005 * t[i] + kids + 1
+			if (kids && (sum + s[i] - t[i] > tol || t[i] - sum - s[i] > tol)) {
+				print "line " i ": total " t[i] ", self " s[i] ", children " sum; exit 1
+			}
+		}
+	}'
 }

@@ -21,12 +21,45 @@ echo go >&3
 exec 3>&-
 wait "$wl" || fail "the workload failed"
 wait "$rec" || fail "memprof record -p failed: $(cat "$T/record.log")"
+# attaching takes a while: record says when it is done and recording starts
+grep -q "^memprof: recording PID $wl (attach) until it exits; Ctrl-C stops it sooner$" \
+	"$T/record.log" || fail "no 'recording PID' line: $(cat "$T/record.log")"
 
 report_ok -i "$T/a.data" --event heap --folded
 assert_eq "attached_malloc live" 524288 "$(stack_bytes "$T/out" "main;attached_malloc")"
 assert_eq "before_attach (before recording)" 0 "$(leaf_bytes "$T/out" before_attach)"
 report_ok -i "$T/a.data" --event page --folded
 assert_within_pct "attached_touch live" $((16 << 20)) "$(stack_bytes "$T/out" "main;attached_touch")" 1
+
+# -d counts from the moment record says it records, not from before attaching
+sleep 30 &
+sl=$!
+"$MEMPROF" record -e page,heap -p "$sl" -d 1 -o "$T/d.data" >"$T/record.log" 2>&1 &
+rec=$!
+for i in $(seq 200); do
+	grep -q "^memprof: recording PID $sl (sleep) for 1 s" "$T/record.log" && break
+	kill -0 "$rec" 2>/dev/null || fail "record -d 1 exited early: $(cat "$T/record.log")"
+	sleep 0.05
+done
+started=$(date +%s%N)
+wait "$rec" || fail "memprof record -p -d 1 failed: $(cat "$T/record.log")"
+ended=$(date +%s%N)
+kill "$sl"
+ms=$(((ended - started) / 1000000))
+[ "$ms" -ge 900 ] && [ "$ms" -lt 2500 ] ||
+	fail "-d 1 recorded for $ms ms after saying it started: $(cat "$T/record.log")"
+# what the trace says of itself: the call-graph mode record used
+report_ok -i "$T/d.data" --header-only
+grep -q '^# call-graph   : cfi$' "$T/out" || fail "--header-only: $(cat "$T/out")"
+grep -q "^# cmdline      : record -e page,heap -p $sl -d 1 " "$T/out" || fail "--header-only: $(cat "$T/out")"
+
+# options that would do nothing are warned of
+record_ok -e page --rss-interval 5 -o "$T/w.data" -- true
+grep -q '^memprof: warning: --rss-interval has no effect without -e rss$' "$T/record.log" ||
+	fail "no --rss-interval warning: $(cat "$T/record.log")"
+record_ok -e page --heap-probes=all -o "$T/w.data" -- true
+grep -q '^memprof: warning: --heap-probes has no effect without -e heap$' "$T/record.log" ||
+	fail "no --heap-probes warning: $(cat "$T/record.log")"
 
 # a thread id selects its whole process; a PID that does not exist is refused
 "$MEMPROF" record -p 999999999 -o "$T/x.data" 2>"$T/err" && fail "record -p of no process succeeded"

@@ -24,6 +24,15 @@ check_refusal "unknown event" "unknown event 'bogus'" "$MEMPROF" record -e bogus
 check_refusal "bad duration" "invalid duration" "$MEMPROF" record -d x -o "$T/r.data" -- true
 check_refusal "bad call-graph" "unknown call-graph mode" "$MEMPROF" record -g lbr -o "$T/r.data" -- true
 check_refusal "bad buffer size" "invalid buffer size" "$MEMPROF" record -m 12Q -o "$T/r.data" -- true
+# -m's range is the BPF ring buffer's, 4K to 2G, checked before loading (usage errors)
+for m in 4G 8G 3G 1K 4294967296; do
+	check_refusal "buffer size $m" "buffer size '$m' is out of range: .* 4K to 2G" \
+		"$MEMPROF" record -m "$m" -o "$T/r.data" -- true
+	"$MEMPROF" record -m "$m" -o "$T/r.data" -- true 2>/dev/null
+	assert_eq "-m $m exit status" 129 "$?"
+done
+grep -q '^	from 4K to 2G' "$ROOT/Documentation/memprof-record.txt" ||
+	fail "memprof-record.txt does not give -m's range"
 check_refusal "pid and command" "give either a command or -p" \
 	"$MEMPROF" record -p 1 -o "$T/r.data" -- true
 

@@ -13,9 +13,9 @@ complete()
 	return 0
 }
 
-# -d: the command outlives the recording and is stopped with it
+# -d: the command outlives the recording and is stopped with it (SIGTERM: 128 + 15)
 start=$(date +%s)
-record_ok -d 1 -o "$T/d.data" -- sleep 30
+record_exits 143 -d 1 -o "$T/d.data" -- sleep 30
 [ $(($(date +%s) - start)) -lt 10 ] || fail "-d 1 did not stop the recording"
 complete "$T/d.data" "-d 1"
 
@@ -27,12 +27,25 @@ for sig in INT TERM; do
 		sleep 0.1
 	done
 	kill -"$sig" "$rec"
-	wait "$rec" || fail "SIG$sig: record exited $?: $(cat "$T/record.log")"
+	wait "$rec"
+	rc=$?
+	[ "$rc" -eq 143 ] || fail "SIG$sig: record exited $rc, not 143: $(cat "$T/record.log")"
 	grep -q "memprof: wrote" "$T/record.log" || fail "SIG$sig: no summary: $(cat "$T/record.log")"
 	complete "$T/$sig.data" "SIG$sig"
 done
 
-# the target dying of a signal ends the recording normally
-record_ok -o "$T/k.data" -- sh -c 'kill -SEGV $$'
+# the target dying of a signal ends the recording normally; record exits 128 + 11
+record_exits 139 -o "$T/k.data" -- sh -c 'kill -SEGV $$'
 complete "$T/k.data" "target killed by SIGSEGV"
+
+# record exits as its command did (perf's and heaptrack's rule), the man page says so
+record_exits 3 -o "$T/x.data" -- sh -c 'exit 3'
+record_exits 0 -o "$T/x.data" -- true
+grep -q '^128 + the signal' "$ROOT/Documentation/memprof-record.txt" ||
+	fail "memprof-record.txt does not document the exit status"
+# a command that cannot be run: 127, as a shell says it, and no trace left
+"$MEMPROF" record -o "$T/n.data" -- "$T/no-such-command" >"$T/record.log" 2>&1
+rc=$?
+[ "$rc" -eq 127 ] || fail "a missing command: record exited $rc, not 127"
+[ ! -e "$T/n.data" ] || fail "a missing command left a trace"
 exit 0

@@ -34,25 +34,26 @@ assert_eq "all threads' heap live" $sum "$(leaf_bytes "$T/heap.live" keep_blocks
 record_ok -e page,heap -o "$T/f.data" -- "$WL/forkexec" 40
 grep -q "memprof: page: .*, 0 lost" "$T/record.log" || fail "page events lost: $(cat "$T/record.log")"
 grep -q "memprof: heap: .*, 0 lost" "$T/record.log" || fail "heap events lost: $(cat "$T/record.log")"
-report_ok -i "$T/f.data" --threshold 0
-# Child i keeps (i + 1) x 1000 bytes and (i + 1) pages: each child its own figures.
+# Child i keeps (i + 1) x 1000 bytes and (i + 1) pages: each child its own figures,
+# in bytes from folded stacks that keep each process apart (--sort=process).
 for what in "heap child_alloc 1000" "page child_touch 4096"; do
 	set -- $what
-	awk -v ev="$1" -v fn="$2" -v unit="$3" '
-		/^# event: / { sec = $3; sub(/,$/, "", sec) }
-		sec == ev && /  forkexec \[[0-9]+\]$/ { proc = $NF }
-		# the function own pages: its line less its [kernel] child (page tables)
-		sec == ev && last == fn && $NF == "[kernel]" { got[proc] = sprintf("%.2f", got[proc] - $2) }
-		sec == ev && $NF == fn { got[proc] = $2 }
-		{ last = $NF }
+	report_ok -i "$T/f.data" --event "$1" --folded --sort=process
+	awk -v fn="$2" -v unit="$3" '
+		{
+			v = $NF; sub(/ [0-9]+$/, "")
+			n = split($0, fr, ";")
+			# the function own pages: not its [kernel] child (page tables)
+			if (fr[1] ~ /^forkexec \[[0-9]+\]$/ && fr[n] == fn) got[fr[1]] += v
+		}
 		END {
-			for (i = 1; i <= 40; i++) want[sprintf("%.2f", i * unit / 1024)] = 1
+			for (i = 1; i <= 40; i++) want[i * unit] = 1
 			for (p in got) {
-				if (!(got[p] in want)) { print p " has " got[p] " KiB"; exit 1 }
-				delete want[got[p]]; n++
+				if (!(got[p] in want)) { print p " has " got[p] " bytes"; exit 1 }
+				delete want[got[p]]; kids++
 			}
-			if (n != 40) { print n " children with " fn ", not 40"; exit 1 }
-		}' "$T/out" || fail "$1 per child: $(awk -v fn="$2" '$NF == fn' "$T/out" | head)"
+			if (kids != 40) { print kids " children with " fn ", not 40"; exit 1 }
+		}' "$T/out" >"$T/why" || fail "$1 per child: $(cat "$T/why")"
 done
 report_ok -i "$T/f.data" --event heap --folded
 assert_eq "all children's child_alloc" 820000 "$(leaf_bytes "$T/out" child_alloc)"

@@ -51,7 +51,8 @@ fi
 
 # --- the target crashing ends the recording normally ---
 for sig in SEGV ABRT KILL; do
-	record_ok -e page,heap -o "$T/c.data" -- sh -c "\"$WL/heap\"; kill -$sig \$\$"
+	record_exits $((128 + $(kill -l $sig))) -e page,heap -o "$T/c.data" -- \
+		sh -c "\"$WL/heap\"; kill -$sig \$\$"
 	"$MEMPROF" report -i "$T/c.data" >"$T/out" 2>"$T/err" || fail "SIG$sig: report failed"
 	grep -q "ends early" "$T/err" && fail "SIG$sig: trace incomplete: $(cat "$T/err")"
 	grep -q "  leak_calloc$" "$T/out" || fail "SIG$sig: workload missing: $(head -20 "$T/out")"

@@ -29,7 +29,13 @@ leftovers()
 	return 0
 }
 
-n=$(bpftool prog show 2>/dev/null | grep -Ec "name ($progs) ")
+# A recorder that the test before this one ended is freed a moment after it
+# (see leftovers): only one still there after 10 s is another recording.
+for i in $(seq 50); do
+	n=$(bpftool prog show 2>/dev/null | grep -Ec "name ($progs) ")
+	[ "$n" -eq 0 ] && break
+	sleep 0.2
+done
 [ "$n" -eq 0 ] || skip "another memprof is recording on this machine"
 
 record_ok -e page,heap -o "$T/a.data" -- "$WL/heap"

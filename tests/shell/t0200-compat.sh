@@ -23,12 +23,12 @@ report_summary()
 				>"$T/out" 2>"$T/err" ||
 				fail "report --event $ev --show $show on $1: $(cat "$T/err")"
 			grep -q '^memprof: error:' "$T/err" && fail "errors on $1: $(cat "$T/err")"
-			grep -E '^#|^ +[0-9.]+% +[0-9.]+  [^ ]' "$T/out"
+			grep -E '^#|^ +[0-9.]+% +[0-9.,]+ [KMGT]?i?B +[0-9.,]+ [KMGT]?i?B  [^ ]' "$T/out"
 
 			# the folded stacks hold every byte of the total
 			"$MEMPROF" report -i "$1" --event $ev --show $show --folded \
 				>"$T/folded" 2>"$T/err" || fail "report --folded on $1: $(cat "$T/err")"
-			total=$(sed -n 's/^# event: .*, total \([0-9]*\) bytes.*/\1/p' "$T/out")
+			total=$(sed -n 's/^# event: .*, total \([0-9,]*\) bytes.*/\1/p' "$T/out" | tr -d ,)
 			sum=$(awk '{ s += $NF } END { print s + 0 }' "$T/folded")
 			[ "$sum" = "$total" ] ||
 				fail "$1: $ev $show: folded stacks hold $sum bytes, the total is $total"

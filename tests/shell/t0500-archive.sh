@@ -69,7 +69,7 @@ rm "$T/bin/heap"
 report_elsewhere -i ../h.archive --folded
 check_full "archive, workload deleted"
 report_elsewhere -i ../h.archive --threshold 0
-grep -q '^ *[0-9.]*% *400\.00  *leak_malloc$' "$T/out" ||
+grep -q '^ *[0-9.]*% *400\.00 KiB  *400\.00 KiB  *leak_malloc$' "$T/out" ||
 	fail "tree from the archive: $(grep leak_malloc "$T/out")"
 
 # every file the stacks need is in the archive, and buildid-list says so

@@ -62,7 +62,7 @@ assert_eq "leak_malloc with lines" 409600 \
 # the default output has no lines
 report_ok -i "$T/h.data" --threshold 0
 grep -q "heap\.c" "$T/out" && fail "source lines without --srcline: $(grep heap.c "$T/out")"
-grep -q '^ *[0-9.]*% *400\.00  *leak_malloc$' "$T/out" || fail "tree: $(cat "$T/out")"
+grep -q '^ *[0-9.]*% *400\.00 KiB  *400\.00 KiB  *leak_malloc$' "$T/out" || fail "tree: $(cat "$T/out")"
 
 "$MEMPROF" buildid-list -i "$T/h.data" >"$T/list" 2>"$T/err" || fail "buildid-list: $(cat "$T/err")"
 grep -q "^$bid  *path  *debuginfod  *$T/bin/heap$" "$T/list" || fail "buildid-list: $(cat "$T/list")"

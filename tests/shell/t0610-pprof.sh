@@ -10,9 +10,9 @@ export GOCACHE=$T/gocache GOFLAGS= PPROF_TMPDIR=$T
 
 record_ok -e heap -o "$T/h.data" -- "$WL/heap"
 report_ok -i "$T/h.data" --threshold=0
-live_total=$(sed -n 's/^# event: heap, total \([0-9]*\) bytes.*/\1/p' "$T/out")
+live_total=$(sed -n 's/^# event: heap, total \([0-9,]*\) bytes.*/\1/p' "$T/out" | tr -d ,)
 report_ok -i "$T/h.data" --threshold=0 --show=alloc
-alloc_total=$(sed -n 's/^# event: heap, total \([0-9]*\) bytes.*/\1/p' "$T/out")
+alloc_total=$(sed -n 's/^# event: heap, total \([0-9,]*\) bytes.*/\1/p' "$T/out" | tr -d ,)
 
 report_ok -i "$T/h.data" --format=pprof
 cp "$T/out" "$T/h.pb.gz"
@@ -74,7 +74,7 @@ cp "$T/out" "$T/h.pb.gz"
 pprof -unit=B
 grep -q "^Type: temporary_space$" "$T/top" || fail "--show=temporary: $(head -5 "$T/top")"
 report_ok -i "$T/h.data" --show=temporary --threshold=0
-tmp_total=$(sed -n 's/^# event: heap, total \([0-9]*\) bytes.*/\1/p' "$T/out")
+tmp_total=$(sed -n 's/^# event: heap, total \([0-9,]*\) bytes.*/\1/p' "$T/out" | tr -d ,)
 grep -q " of ${tmp_total}B total$" "$T/top" ||
 	fail "pprof's temporary total is not report's $tmp_total: $(grep total "$T/top")"
 report_ok -i "$T/h.data" --format=pprof --show=leaks
@@ -89,4 +89,15 @@ heap=$(readlink -f "$WL/heap")
 grep -Eq "^[0-9]+: 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ $heap [0-9a-f]{40} \[FN\]$" "$T/raw" ||
 	fail "no mapping of $WL/heap with its build-id: $(sed -n '/^Mappings/,$p' "$T/raw")"
 grep -q "process:\[heap \[[0-9]*\]\]" "$T/raw" || fail "no process label: $(head -20 "$T/raw")"
+# pprof takes the first mapping for the main binary: the workload's, even for pages, whose
+# first stacks are the dynamic loader's
+record_ok -e page -o "$T/p.data" -- "$WL/heap"
+"$MEMPROF" report -i "$T/p.data" --format=pprof >"$T/p.pb.gz" 2>"$T/report.err" ||
+	fail "report --format=pprof of pages: $(cat "$T/report.err")"
+go tool pprof -raw "$T/p.pb.gz" >"$T/raw" 2>"$T/pprof.err" || fail "pprof -raw: $(cat "$T/pprof.err")"
+sed -n '/^Mappings/{n;p;q}' "$T/raw" | grep -q " $heap " ||
+	fail "the first mapping is not the workload's: $(sed -n '/^Mappings/,$p' "$T/raw")"
+# inlined functions: pprof marks them itself, memprof's '(inlined)' is not in their names
+sed -n '/^Locations/,/^Mappings/p' "$T/raw" | grep -q '(inlined)' &&
+	fail "a function named '(inlined)': $(grep -m3 '(inlined)' "$T/raw")"
 exit 0

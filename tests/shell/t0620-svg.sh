@@ -36,11 +36,28 @@ assert len(frames) == len(jnodes) + 1, "%d frames for %d nodes" % (len(frames), 
 total = doc["total"]
 full = None
 seen = []
-for g in frames:
+def size(b):
+    """lib/units.c's fmt_size: what a person reads, two decimals of the largest unit."""
+    if b < 1024:
+        return "%d B" % b
+    u, d = 0, 1
+    while u < 4 and b // d >= 1024:
+        d *= 1024
+        u += 1
+    h = (b * 100 + d // 2) // d
+    if h >= 102400 and u < 4:
+        d *= 1024
+        u += 1
+        h = (b * 100 + d // 2) // d
+    return "{:,}.{:02d} {}".format(h // 100, h % 100, ["B", "KiB", "MiB", "GiB", "TiB"][u])
+bytes_of = [total] + [n["value"] for n in jnodes]
+selfs = [doc["self"]] + [n["self"] for n in jnodes]
+for g, b, sb in zip(frames, bytes_of, selfs):
     title = g.find(NS + "title").text
-    m = re.fullmatch(r"(.*) \(([0-9]+) bytes, ([0-9.]+)%\)", title)
+    m = re.fullmatch(r"(.*) \((.+), ([0-9.]+)%; self (.+)\)", title)
     assert m, title
-    name, b, pct = m.group(1), int(m.group(2)), float(m.group(3))
+    name, pct = m.group(1), float(m.group(3))
+    assert m.group(2) == size(b) and m.group(4) == size(sb), (title, b, sb)
     r = g.find(NS + "rect")
     assert g.find(NS + "text") is not None
     w = float(r.get("width"))
@@ -52,7 +69,7 @@ for g in frames:
     assert abs(pct - 100.0 * b / total) <= 0.005, title
     seen.append((name, b))
 # the same frames as the JSON tree, in the same order, with the same bytes
-want = [(n["name"]["functionName"], n["value"] * 1024) for n in jnodes]
+want = [(n["name"]["functionName"], n["value"]) for n in jnodes]
 assert [(n, float(b)) for n, b in seen[1:]] == [(n, float(v)) for n, v in want], "frames differ"
 for name, b in seen:
     print("%s %d" % (name, b))
@@ -61,8 +78,12 @@ done
 # the last run: --reverse --show=alloc --threshold=0
 grep -qx "freed_malloc 409600" "$T/titles" || fail "freed_malloc: $(grep freed_malloc "$T/titles")"
 report_ok -i "$T/h.data" --format=svg --threshold=0
-grep -q '<title>leak_malloc (409600 bytes, ' "$T/out" || fail "no leak_malloc frame of 409600 bytes"
-grep -q '<title>leak_calloc (1000000 bytes, ' "$T/out" || fail "no leak_calloc frame"
+# a person reads it: adaptive units, the frame's total and its self (the details line)
+grep -q '<title>leak_malloc (400.00 KiB, [0-9.]*%; self 400.00 KiB)' "$T/out" ||
+	fail "no leak_malloc frame of 400 KiB: $(grep -o '<title>leak_malloc[^<]*' "$T/out")"
+grep -q '<title>leak_calloc (976.56 KiB, ' "$T/out" || fail "no leak_calloc frame"
+grep -q '<title>main (1.82 MiB, [0-9.]*%; self 0 B)' "$T/out" ||
+	fail "no main frame with its self: $(grep -o '<title>main [^<]*' "$T/out")"
 grep -q '>memprof: heap events, live memory at the end of the trace<' "$T/out" ||
 	fail "title: $(grep 'id="title"' "$T/out")"
 exit 0

@@ -48,44 +48,44 @@ diff_ok()
 	"$MEMPROF" diff "$@" >"$T/out" 2>"$T/err" || fail "memprof diff $* failed: $(cat "$T/err")"
 }
 
-# leak_fn_line: "DELTA OLD NEW" of the leak_fn line
+# leak_fn_line: "DELTA SELF-DELTA OLD NEW" of the leak_fn line, each size with its unit
 leak_fn_line()
 {
-	awk '$NF == "leak_fn" { print $1, $2, $3 }' "$T/out"
+	awk '$NF == "leak_fn" { print $1 $2, $3 $4, $5 $6, $7 $8 }' "$T/out"
 }
 
 diff_ok --threshold 0 "$T/a.data" "$T/b.data"
-assert_eq "leak_fn line" "+195.31 97.66 292.97" "$(leak_fn_line)"
-grep -q '^# event: heap, OLD 100000 bytes, NEW 300000 bytes, delta +200000 bytes, threshold 0 KiB$' \
+assert_eq "leak_fn line" "+195.31KiB +195.31KiB 97.66KiB 292.97KiB" "$(leak_fn_line)"
+grep -q '^# event: heap, OLD 100,000 bytes, NEW 300,000 bytes, delta +200,000 bytes (+195.31 KiB), threshold 0 KiB$' \
 	"$T/out" || fail "diff header: $(head -3 "$T/out")"
 # one path for both: the process, then main, then leak_fn beneath it
 awk '$NF == "main" { m = NR } $NF == "leak_fn" { if (NR == m + 1) ok = 1 } END { exit !ok }' \
 	"$T/out" || fail "leak_fn is not under main: $(cat "$T/out")"
 assert_eq "leak_fn lines" 1 "$(grep -c ' leak_fn$' "$T/out")"
-assert_eq "process line" "+195.31 97.66 292.97" \
-	"$(awk '$NF == "leak" && NF == 4 { print $1, $2, $3 }' "$T/out")"
+# the process allocated nothing itself: all its growth is leak_fn's (Self)
+assert_eq "process line" "+195.31KiB +0B 97.66KiB 292.97KiB" \
+	"$(awk '$NF == "leak" && NF == 9 { print $1 $2, $3 $4, $5 $6, $7 $8 }' "$T/out")"
 
 # reversed: the sign too
 diff_ok --threshold=0 "$T/b.data" "$T/a.data"
-assert_eq "leak_fn line, reversed" "-195.31 292.97 97.66" "$(leak_fn_line)"
+assert_eq "leak_fn line, reversed" "-195.31KiB -195.31KiB 292.97KiB 97.66KiB" "$(leak_fn_line)"
 
 # alloc is the same here: nothing is freed
 diff_ok --threshold 0 --show=alloc "$T/a.data" "$T/b.data"
-assert_eq "leak_fn line, alloc" "+195.31 97.66 292.97" "$(leak_fn_line)"
+assert_eq "leak_fn line, alloc" "+195.31KiB +195.31KiB 97.66KiB 292.97KiB" "$(leak_fn_line)"
 grep -q '^# memprof diff: memory allocated during each trace' "$T/out" ||
 	fail "alloc header: $(head -1 "$T/out")"
 
-# --threshold folds what differs by less: 195 KiB shows above 100, not above 256
+# --threshold folds what differs by less, but never the largest paths: 195 KiB shows
+# above 100, and above 256 too, as the one path that changed
 diff_ok --threshold 100 "$T/a.data" "$T/b.data"
-assert_eq "leak_fn line, threshold 100" "+195.31 97.66 292.97" "$(leak_fn_line)"
+assert_eq "leak_fn line, threshold 100" "+195.31KiB +195.31KiB 97.66KiB 292.97KiB" "$(leak_fn_line)"
 diff_ok --threshold 256 "$T/a.data" "$T/b.data"
-grep -q ' leak_fn$' "$T/out" && fail "leak_fn shown under a 256 KiB threshold"
-grep -q '^ *+195\.31  *97\.66  *292\.97  \[other\]$' "$T/out" ||
-	fail "[other] line: $(cat "$T/out")"
+assert_eq "leak_fn line, threshold 256" "+195.31KiB +195.31KiB 97.66KiB 292.97KiB" "$(leak_fn_line)"
 
 # two runs of the same program: no difference anywhere
 diff_ok --threshold 0 "$T/a.data" "$T/c.data"
-assert_eq "leak_fn line, same program" "+0.00 97.66 97.66" "$(leak_fn_line)"
+assert_eq "leak_fn line, same program" "+0B +0B 97.66KiB 97.66KiB" "$(leak_fn_line)"
 
 # usage errors
 "$MEMPROF" diff "$T/a.data" >/dev/null 2>"$T/err"

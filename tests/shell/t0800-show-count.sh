@@ -15,14 +15,15 @@ assert_eq "freed_malloc count" 50 "$(leaf_bytes "$T/out" freed_malloc)"
 report_ok -i "$T/h.data" --show=count
 grep -q '^# memprof report: allocations during the trace$' "$T/out" ||
 	fail "count title: $(head -n 2 "$T/out")"
-grep -q '^# event: heap, total [0-9]* allocations$' "$T/out" ||
+grep -q '^# event: heap, total [0-9,]* allocations, ' "$T/out" ||
 	fail "count header: $(head -n 2 "$T/out")"
-grep -q '^#  *Percent  *Count  Call tree' "$T/out" || fail "no Count column: $(head -n 4 "$T/out")"
-grep -q '^ *[0-9.]*% *100  *leak_malloc$' "$T/out" ||
+# counts in the Total and Self columns, with thousands separators
+grep -q '^#  *Percent  *Total  *Self  Call tree' "$T/out" || fail "no columns: $(head -n 4 "$T/out")"
+grep -q '^ *[0-9.]*% *100  *100  *leak_malloc$' "$T/out" ||
 	fail "tree line for leak_malloc: $(grep leak_malloc "$T/out")"
-grep -q '^ *[0-9.]*% *1000  *leak_calloc$' "$T/out" ||
+grep -q '^ *[0-9.]*% *1,000  *1,000  *leak_calloc$' "$T/out" ||
 	fail "tree line for leak_calloc: $(grep leak_calloc "$T/out")"
-grep -q '^ *[0-9.]*% *50  *freed_malloc$' "$T/out" ||
+grep -q '^ *[0-9.]*% *50  *50  *freed_malloc$' "$T/out" ||
 	fail "tree line for freed_malloc: $(grep freed_malloc "$T/out")"
 
 # The other formats count too: JSON says its unit, the SVG's frames are allocations.
@@ -41,7 +42,7 @@ assert sec["value"] == sec["total"], (sec["value"], sec["total"])
 print("ok")
 PY
 report_ok -i "$T/h.data" --show=count --format=svg --threshold=0
-grep -q '<title>leak_calloc (1000 allocations, ' "$T/out" ||
+grep -q '<title>leak_calloc (1,000 allocations, [0-9.]*%; self 1,000 allocations)' "$T/out" ||
 	fail "svg: $(grep -o '<title>leak_calloc[^<]*' "$T/out")"
 grep -q '>memprof: heap events, allocations during the trace<' "$T/out" ||
 	fail "svg title: $(grep 'id="title"' "$T/out")"

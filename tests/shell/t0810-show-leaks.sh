@@ -9,22 +9,26 @@ record_ok -e heap -o "$T/h.data" -- "$WL/heap"
 report_ok -i "$T/h.data" --show=leaks --threshold=0
 grep -q '^# memprof report: heap blocks never freed during the trace$' "$T/out" ||
 	fail "leaks title: $(head -n 2 "$T/out")"
-grep -q '^# event: heap, total [0-9]* bytes ([0-9.]* KiB) in [0-9]* blocks,' "$T/out" ||
+grep -q '^# event: heap, total [0-9,]* bytes ([0-9.,]* [KMG]*i*B) in [0-9,]* blocks,' "$T/out" ||
 	fail "leaks header: $(head -n 2 "$T/out")"
-grep -q '^ *[0-9.]*% *400\.00  *leak_malloc (100 blocks)$' "$T/out" ||
+grep -q '^ *[0-9.]*% *400\.00 KiB  *400\.00 KiB  *leak_malloc (100 blocks)$' "$T/out" ||
 	fail "tree line for leak_malloc: $(grep leak_malloc "$T/out")"
-grep -q '^ *[0-9.]*% *976\.56  *leak_calloc (1000 blocks)$' "$T/out" ||
+grep -q '^ *[0-9.]*% *976\.56 KiB  *976\.56 KiB  *leak_calloc (1,000 blocks)$' "$T/out" ||
 	fail "tree line for leak_calloc: $(grep leak_calloc "$T/out")"
-grep -q '^ *[0-9.]*% *292\.97  *leak_realloc (1 block)$' "$T/out" ||
+grep -q '^ *[0-9.]*% *292\.97 KiB  *292\.97 KiB  *leak_realloc (1 block)$' "$T/out" ||
 	fail "tree line for leak_realloc: $(grep leak_realloc "$T/out")"
 grep -q freed_malloc "$T/out" && fail "freed_malloc shown as leaked: $(grep freed_malloc "$T/out")"
 
 # the blocks of [other] are what its shown siblings do not hold
 report_ok -i "$T/h.data" --show=leaks --threshold=500
-awk '!m && /  main \(/ { m = $0; sub(/.*\(/, "", m); sub(/ block.*/, "", m) }
+awk '{ gsub(",", "") }
+     !m && /  main \(/ { m = $0; sub(/.*\(/, "", m); sub(/ block.*/, "", m) }
      /  leak_calloc \(/ { c = $0; sub(/.*\(/, "", c); sub(/ block.*/, "", c) }
-     m && /^ *[0-9.]+% +[0-9.]+ +\[other\] \(/ && !o { o = $0; sub(/.*\(/, "", o); sub(/ block.*/, "", o) }
-     END { exit !(m && c && o && m == c + o) }' "$T/out" ||
+     /  leak_malloc \(/ { l = $0; sub(/.*\(/, "", l); sub(/ block.*/, "", l) }
+     /  leak_realloc \(/ { r = $0; sub(/.*\(/, "", r); sub(/ block.*/, "", r) }
+     /  leak_posix_memalign \(/ { p = $0; sub(/.*\(/, "", p); sub(/ block.*/, "", p) }
+     m && / \[other\] \(/ && !o { o = $0; sub(/.*\(/, "", o); sub(/ block.*/, "", o) }
+     END { exit !(m && c && o && m == c + l + r + p + o) }' "$T/out" ||
 	fail "[other] blocks do not add up: $(cat "$T/out")"
 
 report_ok -i "$T/h.data" --show=leaks --folded
@@ -45,7 +49,7 @@ def walk(n):
     for c in n["frames"]:
         yield from walk(c)
 nodes = {n["name"]["functionName"]: n for t in sec["frames"] for n in walk(t)}
-assert nodes["leak_malloc"]["count"] == 100 and nodes["leak_malloc"]["value"] == 400, nodes["leak_malloc"]
+assert nodes["leak_malloc"]["count"] == 100 and nodes["leak_malloc"]["value"] == 409600, nodes["leak_malloc"]
 assert "freed_malloc" not in nodes
 for n in (n for t in sec["frames"] for n in walk(t)):
     if n["frames"]:

@@ -54,11 +54,11 @@ assert_eq "fn_c at the peak" 0 "$(leaf_bytes "$T/out" fn_c)"
 report_ok -i "$T/p.data" --show=peak --threshold=0
 grep -q '^# memprof report: live memory at its peak$' "$T/out" ||
 	fail "peak title: $(head -n 2 "$T/out")"
-peak=$(sed -n 's/^# event: heap, peak \([0-9]*\) bytes ([0-9.]* KiB) at [0-9.]* s in .*/\1/p' "$T/out")
+peak=$(sed -n 's/^# event: heap, peak \([0-9,]*\) bytes ([0-9.,]* [KMG]*i*B) at [0-9.]* s in .*/\1/p' "$T/out" | tr -d ,)
 # 5 MiB, and the little the C library allocates for itself
 [ -n "$peak" ] && [ "$peak" -ge 5242880 ] && [ "$peak" -lt 5373952 ] ||
 	fail "peak header: $(head -n 2 "$T/out")"
-grep -q '^ *[0-9.]*% *4096\.00  *fn_b$' "$T/out" || fail "tree line for fn_b: $(cat "$T/out")"
+grep -q '^ *[0-9.]*% *4\.00 MiB  *4\.00 MiB  *fn_b$' "$T/out" || fail "tree line for fn_b: $(cat "$T/out")"
 grep -q fn_c "$T/out" && fail "fn_c at the peak: $(cat "$T/out")"
 
 # live at the end is not the peak
@@ -76,9 +76,9 @@ def walk(n):
     for c in n["frames"]:
         yield from walk(c)
 nodes = {n["name"]["functionName"]: n["value"] for t in sec["frames"] for n in walk(t)}
-assert nodes["fn_b"] == 4096 and nodes["fn_a"] == 1024 and "fn_c" not in nodes, nodes
+assert nodes["fn_b"] == 4 << 20 and nodes["fn_a"] == 1 << 20 and "fn_c" not in nodes, nodes
 print("ok")
 PY
 report_ok -i "$T/p.data" --show=peak --format=svg --threshold=0
-grep -q '<title>fn_b (4194304 bytes, ' "$T/out" || fail "svg: no fn_b frame of 4 MiB"
+grep -q '<title>fn_b (4.00 MiB, ' "$T/out" || fail "svg: no fn_b frame of 4 MiB"
 exit 0

@@ -64,9 +64,9 @@ assert_eq "fn_keep temporary bytes" 0 "$(leaf_bytes "$T/out" fn_keep)"
 report_ok -i "$T/t.data" --show=temporary --threshold=0
 grep -q '^# memprof report: temporary heap allocations' "$T/out" ||
 	fail "temporary title: $(head -n 2 "$T/out")"
-grep -q '^# event: heap, total [0-9]* bytes ([0-9.]* KiB) in [0-9]* temporary allocations,' \
+grep -q '^# event: heap, total [0-9,]* bytes ([0-9.,]* [KMG]*i*B) in [0-9,]* temporary allocations,' \
 	"$T/out" || fail "temporary header: $(head -n 2 "$T/out")"
-grep -q '^ *[0-9.]*% *97\.66  *fn_tmp (100 allocations)$' "$T/out" ||
+grep -q '^ *[0-9.]*% *97\.66 KiB  *97\.66 KiB  *fn_tmp (100 allocations)$' "$T/out" ||
 	fail "tree line for fn_tmp: $(cat "$T/out")"
 grep -q 'fn_hold\|fn_keep' "$T/out" && fail "fn_hold or fn_keep temporary: $(cat "$T/out")"
 

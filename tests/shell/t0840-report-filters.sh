@@ -28,9 +28,15 @@ grep -q "heap \[$parent\]" "$T/out" || fail "no parent under --pid $parent: $(ca
 report_ok -i "$T/h.data" --comm heap --folded
 assert_eq "leak_calloc with --comm heap" 1000000 "$(leaf_bytes "$T/out" leak_calloc)"
 assert_eq "child_leak with --comm heap" 614400 "$(leaf_bytes "$T/out" child_leak)"
-report_ok -i "$T/h.data" --comm nosuchname
-grep -q '^# no memory live at the end of the trace$' "$T/out" ||
-	fail "--comm nosuchname: $(cat "$T/out")"
+# a filter that matches nothing says so, with what the trace holds, and fails
+"$MEMPROF" report -i "$T/h.data" --comm nosuchname,other >"$T/out" 2>"$T/err" &&
+	fail "--comm nosuchname,other succeeded: $(cat "$T/out")"
+[ ! -s "$T/out" ] || fail "--comm nosuchname printed a report: $(cat "$T/out")"
+grep -q "^memprof: error: no allocation in '.*' matches --comm=nosuchname,other; its processes are named heap$" \
+	"$T/err" || fail "--comm nosuchname: $(cat "$T/err")"
+# a list, as perf's --comm takes it
+report_ok -i "$T/h.data" --comm nosuchname,heap --folded
+assert_eq "--comm nosuchname,heap" 409600 "$(leaf_bytes "$T/out" leak_malloc)"
 
 # --time: from the child's first event on, only the child allocates
 tchild=$(awk -F, -v p="$child" '$2 == p { print $1; exit }' "$T/events.csv")

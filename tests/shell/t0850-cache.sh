@@ -128,13 +128,13 @@ mv "$T/own" "$T/out"
 assert_eq "cache pages among the process's pages" 0 \
 	"$(( $(path_bytes "$T/out" write_file) + $(path_bytes "$T/out" read_file) ))"
 
-# One JSON tree: pages as value, the page cache as cacheValue (KiB).
+# One JSON tree: pages as value, the page cache as cacheValue (bytes).
 report_ok -i "$T/c.data" --format=json --threshold=0
 python3 - "$T/out" "$(figure read_file live-any)" >"$T/q" 2>&1 <<'PY' ||
 	fail "json: $(cat "$T/q")"
 import json, sys
 doc = json.load(open(sys.argv[1]))
-read_live_kib = int(sys.argv[2]) / 1024
+read_live_kib = int(sys.argv[2])  # bytes, as JSON gives them
 assert [s["event"] for s in doc] == ["page"], [s["event"] for s in doc]
 def walk(n, path):
     path = path + [n["name"]["functionName"]]
@@ -150,7 +150,7 @@ rf, wf = find("read_file"), find("write_file")
 assert rf and rf["cacheValue"] == read_live_kib and rf["value"] == 0, \
     rf and (rf["value"], rf["cacheValue"], read_live_kib)
 assert not wf or wf["cacheValue"] == 0, wf["cacheValue"]
-assert doc[0]["cacheValue"] >= 1024, doc[0]["cacheValue"]
+assert doc[0]["cacheValue"] >= 1 << 20, doc[0]["cacheValue"]
 for path, n in ((p, n) for t in doc[0]["frames"] for p, n in walk(t, [])):
     kids = n["frames"]
     if kids:

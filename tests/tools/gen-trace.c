@@ -19,7 +19,8 @@
  *
  * usage: gen-trace [-o FILE] [-e LIST] [--mismatch] [--missing] [--undefined]
  *                  [--lost] [--no-end] [--exe PATH] [--chunk N] [--heap-only]
- *                  [--scale N] [--print-self]
+ *                  [--scale N] [--threads] [--runtime] [--to-cache] [--shared]
+ *                  [--print-self]
  *   -e, --events LIST  the event types to write, comma separated, of page, heap,
  *                cache, mmap and rss (default: all); the header says the same
  *   --mismatch   record a wrong build-id for gen-trace itself
@@ -34,6 +35,15 @@
  *   --scale N    add N heap allocations by leak_fn in leaky [1000] (8 bytes each,
  *                every other one freed) and N order-0 pages by page_fn (likewise),
  *                for timing the report on big traces
+ *   --threads    add a thread of leaky [1000], worker (tid 1010, named by its COMM):
+ *                5 x 16384 bytes of heap by leak_fn, live
+ *   --runtime    add /nonexistent/libstdc++.so.6 to leaky [1000], and 72704 bytes
+ *                allocated from it alone, as libstdc++'s emergency exception pool
+ *                is (the stack incomplete after its frame), never freed
+ *   --to-cache   add 2 order-0 pages of leaky [1000] by page_fn that then become
+ *                page cache (added by cache_fn): they leave its pages for the cache
+ *   --shared     add RSS samples of exiter [1001] (forked, never exec'd: it shares
+ *                its parent's pages) of 4 MiB: left out of the summed RSS
  *   --print-self print the build-id and the path gen-trace records for itself
  *                (BUILD-ID PATH, as buildid-list prints them), write no trace: the
  *                machine-dependent strings the golden suite's filters replace
@@ -53,7 +63,9 @@
  *                  second [1003]: leak_fn 131072
  *   sh [1004]      leak_fn 32768 before exec; leaky2 [1004] leak_fn 49152 after,
  *                  with gen-trace mapped elsewhere and the old range anonymous;
- *                  exec'd as `leaky2 --golden`, killed by signal 6, core dumped
+ *                  exec'd as `leaky2 --golden`, killed by signal 6, core dumped;
+ *                  the exec renames the task leaky2 (a COMM record) before its
+ *                  EXEC record, as the kernel does: sh keeps its name
  *   héllo [1005]   (UTF-8, its COMM) forked from 1000, exec'd as
  *                  `héllo --greet two<newline>lines`: hello_fn 3000 (3 calloc of
  *                  1000), temp_fn 0 (alloc 1536: 3 x 512, each freed at once, so
@@ -512,13 +524,18 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, NULL, 's' },
 		{ "heap-only", no_argument, NULL, 'H' },
 		{ "print-self", no_argument, NULL, 'P' },
+		{ "threads", no_argument, NULL, 'T' },
+		{ "runtime", no_argument, NULL, 'R' },
+		{ "to-cache", no_argument, NULL, 'C' },
+		{ "shared", no_argument, NULL, 'S' },
 		{}
 	};
 	/* héllo's argv: UTF-8, and a newline for the printers to make visible. */
 	static const char hello_args[] = "h\xc3\xa9llo\0--greet\0two\nlines";
 	static const char leaky2_args[] = "leaky2\0--golden";
 	bool mismatch = false, missing = false, undefined = false, lose = false, end = true,
-	     print_self = false;
+	     print_self = false, threads = false, runtime = false, to_cache = false,
+	     shared = false;
 	const char *out = "memprof.data", *exe = NULL;
 	struct mpf_writer_opts wopts = { 0 };
 	unsigned long long scale = 0;
@@ -554,6 +571,10 @@ int main(int argc, char **argv)
 		case 'H': events = 1u << MPF_EV_HEAP; break;
 		case 's': scale = strtoull(optarg, NULL, 0); break;
 		case 'P': print_self = true; break;
+		case 'T': threads = true; break;
+		case 'R': runtime = true; break;
+		case 'C': to_cache = true; break;
+		case 'S': shared = true; break;
 		default: return 2;
 		}
 	}
@@ -675,6 +696,8 @@ int main(int argc, char **argv)
 	page_free(1001, pages[1], 0, 0);
 	for (int i = 2; i < 5; i++)
 		page_free(1001, pages[i], 0, MPF_PAGE_FREE_EXITING);
+	if (shared)
+		rss_rec(1001, 2 << 20, 2 << 20, 0, 4 << 20);
 	exit_rec(1001, 3 << 8);
 	page_free(1001, pages[5], 0, 0);
 	page_free(1001, pages[6], 0, 0);
@@ -699,6 +722,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < nmaps; i++)
 		map_rec(1004, maps[i].file, maps[i].start, maps[i].end, maps[i].pgoff);
 	heap_alloc(1004, s_leak, 32768);
+	comm(1004, "leaky2");	/* the kernel's rename during the exec, before its EXEC */
 	exec_rec(1004, "/usr/bin/leaky2", leaky2_args, sizeof(leaky2_args));
 	map_rec(1004, 0, text->start, text->end, 0);
 	for (unsigned int i = 0; i < nmaps; i++)
@@ -758,6 +782,44 @@ int main(int argc, char **argv)
 	}
 	if (undefined)
 		heap_alloc(1000, 99999, 20000);
+	if (threads) {
+		struct mpf_record r = { .type = MPF_REC_COMM };
+
+		r.comm.pid = 1000;
+		r.comm.tid = 1010;
+		snprintf(r.comm.comm, sizeof(r.comm.comm), "worker");
+		put(&r);
+		for (int i = 0; i < 5; i++) {
+			struct mpf_record h = { .type = MPF_REC_HEAP_ALLOC };
+
+			h.heap_alloc = (struct mpf_heap_alloc){ .pid = 1000, .tid = 1010,
+								.stack_id = s_leak, .ptr = next_ptr,
+								.size = 16384 };
+			next_ptr += 0x10000;
+			if (writes(MPF_EV_HEAP))
+				put(&h);
+		}
+	}
+	if (to_cache) {
+		for (int i = 0; i < 2; i++) {
+			struct mpf_record r = { .type = MPF_REC_CACHE_ADD };
+
+			r.cache_add = (struct mpf_cache_add){
+				.pid = 1000, .tid = 1000, .order = 0, .stack_id = s_cache,
+				.page = page_alloc(1000, s_page, 0), .ino = 99, .dev = 8 << 20 | 1,
+			};
+			if (writes(MPF_EV_CACHE) && writes(MPF_EV_PAGE))
+				put(&r);
+		}
+	}
+	if (runtime) {
+		static const uint8_t cxx[20] = { 0xc0, 0xff, 0xee };
+		struct stack s = { .ips = { 0x30000123ULL }, .nr = 1 };
+
+		file_rec(nfiles + 2, "/nonexistent/libstdc++.so.6", cxx, sizeof(cxx));
+		map_rec(1000, nfiles + 2, 0x30000000ULL, 0x30010000ULL, 0);
+		heap_alloc(1000, stack_id(&s, MPF_STACK_TRUNCATED), 72704);
+	}
 	for (unsigned long long i = 0; i < scale; i++) {
 		p = heap_alloc(1000, s_leak, 8);
 		q = page_alloc(1000, s_page, 0);
