@@ -5,7 +5,9 @@
 #  (b) heap workload (bench/heap_bench.c, ~4M malloc+free calls):
 #      bare, `memprof record -e heap`, heaptrack; and the cost of bare uprobes
 #      (empty bpftrace programs) for comparison;
-#  (c) -g fp against -g dwarf on both;
+#  (c) -g cfi (the default) against -g fp and -g dwarf on both, and on a
+#      program with deep stacks (bench/deep_bench.cc) against heaptrack too,
+#      with the unwind tables' build time and size for its libraries;
 #  (d) page cache workload (bench/cache_bench.c, a 256 MiB file read 4 times,
 #      dropped from the cache before each): bare, `memprof record -e cache`,
 #      `perf record -e filemap:mm_filemap_add_to_page_cache -g`; address space
@@ -38,6 +40,10 @@ trap 'exit 130' INT TERM
 for b in page_bench heap_bench cache_bench vm_bench; do
 	gcc -O2 -g -fno-omit-frame-pointer -o "$tmp/$b" "bench/$b.c" || die "cannot build $b"
 done
+# Deep stacks, without frame pointers, mapping libstdc++ and a dozen more libraries.
+g++ -O2 -g -fomit-frame-pointer -o "$tmp/deep_bench" bench/deep_bench.cc -Wl,--no-as-needed \
+	-lz -lzstd -lelf -ldw -lcapstone -lbpf -ldebuginfod -llzma -lbz2 -lm -lpthread \
+	-Wl,--as-needed || die "cannot build deep_bench"
 
 # perf reads the kmem tracepoint's format from tracefs.
 if ! mountpoint -q /sys/kernel/tracing; then
@@ -244,26 +250,41 @@ if perf probe -q -x "$libc" -a "memprof_bench_free=free+$free_off" >/dev/null 2>
 	perf probe -q -d 'probe_libc:memprof_bench_free' >/dev/null 2>&1
 fi
 
-# --- (c) call graphs: -g fp against -g dwarf ---------------------------------
+# --- (c) call graphs: -g cfi (the default) against -g fp and -g dwarf --------
 
-declare -A CG_SIZE CG_EVENTS CG_REPORT
+declare -A CG_SIZE CG_EVENTS CG_REPORT CG_SHORT
 if [ $have_memprof = 1 ]; then
 	echo "bench: call graphs..." >&2
-	for mode in fp dwarf; do
+	for mode in cfi fp dwarf; do
 		measure "cgpage.$mode" "$MEMPROF" record -e page -g $mode -o "$tmp/cg.page.$mode.data" \
 			-- "$tmp/page_bench" 1 256
 		measure "cgheap.$mode" "$MEMPROF" record -e heap -g $mode -o "$tmp/cg.heap.$mode.data" \
 			-- "$tmp/heap_bench"
-		for w in page heap; do
+		measure "cgdeep.$mode" "$MEMPROF" record -e heap -g $mode -o "$tmp/cg.deep.$mode.data" \
+			-- "$tmp/deep_bench"
+		for w in page heap deep; do
+			ev=$w; [ $w = deep ] && ev=heap
 			CG_SIZE[$w.$mode]=$(filesize "$tmp/cg.$w.$mode.data")
-			CG_EVENTS[$w.$mode]=$(memprof_summary events $w "$tmp/cg$w.$mode.log")
+			CG_EVENTS[$w.$mode]=$(memprof_summary events $ev "$tmp/cg$w.$mode.log")
 			s=$(date +%s.%N)
-			"$MEMPROF" report -i "$tmp/cg.$w.$mode.data" >/dev/null 2>&1
+			"$MEMPROF" report -i "$tmp/cg.$w.$mode.data" >/dev/null 2>"$tmp/cg.$w.$mode.err"
 			e=$(date +%s.%N)
 			CG_REPORT[$w.$mode]=$(calc 'e - s' '%.2f' "e=$e" "s=$s")
+			# stacks cut short: report's warning (record's walks, or -g dwarf's unwinding)
+			CG_SHORT[$w.$mode]=$(sed -n 's/.*warning: \([0-9]*\) of \([0-9]*\) stack.*/\1 \2/p' \
+				"$tmp/cg.$w.$mode.err" | awk '{ printf "%.1f%%", $2 ? 100 * $1 / $2 : 0 }')
+			CG_SHORT[$w.$mode]=${CG_SHORT[$w.$mode]:-0.0%}
 		done
 	done
 	measure cgpage.bare "$tmp/page_bench" 1 256
+	measure cgdeep.bare "$tmp/deep_bench"
+	measure cgdeep.heaptrack heaptrack -o "$tmp/hdeep" "$tmp/deep_bench"
+	deep_calls=$(field calls "$tmp/cgdeep.bare.log")
+	# the unwind tables of deep_bench's files (libc, libstdc++ and the others)
+	"$MEMPROF" -v record -e heap -o "$tmp/tables.data" -- "$tmp/deep_bench" 1000 \
+		>"$tmp/tables.log" 2>&1
+	tables=$(sed -n 's/^memprof: unwind tables: //p' "$tmp/tables.log")
+	libs=$(ldd "$tmp/deep_bench" | grep -c '=>')
 fi
 
 # --- (d) page cache and address space workloads -----------------------------
@@ -373,23 +394,44 @@ echo "  (a probe on an instruction the kernel cannot emulate, like free's first,
 
 if [ $have_memprof = 1 ]; then
 	echo
-	echo "(c) call graphs: memprof -g fp against -g dwarf (8 KiB of stack an event); median of $RUNS runs"
-	printf '%-14s %9s %9s %9s %10s %9s\n' workload "time s" slowdown events "B/event" "report s"
-	for w in page heap; do
-		for mode in fp dwarf; do
+	echo "(c) call graphs: memprof -g cfi (the default) against -g fp and -g dwarf (8 KiB of"
+	echo "    stack an event); median of $RUNS runs"
+	printf '%-15s %9s %9s %11s %9s %8s %9s %10s\n' workload "time s" slowdown "ns/call add" \
+		events "B/event" "report s" incomplete
+	for w in page heap deep; do
+		for mode in cfi fp dwarf; do
 			n=cg$w.$mode
-			if [ $w = page ]; then
-				t=${TOUCH[$n]:-n/a} b=${TOUCH[cgpage.bare]:-n/a}
-			else
-				t=${ELAPSED[$n]:-n/a} b=${ELAPSED[heap.bare]:-n/a}
-			fi
-			printf '%-14s %9s %9s %9s %10s %9s\n' "$w -g $mode" "$(f %.3f "$t")" "$(x "$t" "$b")" \
+			case $w in
+			page) t=${TOUCH[$n]:-n/a} b=${TOUCH[cgpage.bare]:-n/a} c=65536 ;;	# 256 MiB
+			heap) t=${ELAPSED[$n]:-n/a} b=${ELAPSED[heap.bare]:-n/a} c=$calls ;;
+			deep) t=${ELAPSED[$n]:-n/a} b=${ELAPSED[cgdeep.bare]:-n/a} c=${deep_calls:-n/a} ;;
+			esac
+			printf '%-15s %9s %9s %11s %9s %8s %9s %10s\n' "$w -g $mode" "$(f %.3f "$t")" \
+				"$(x "$t" "$b")" "$(calc '(a - b) * 1e9 / c' '%.0f' "a=$t" "b=$b" "c=$c")" \
 				"${CG_EVENTS[$w.$mode]}" \
 				"$(calc 'a / b' '%.1f' "a=${CG_SIZE[$w.$mode]}" "b=${CG_EVENTS[$w.$mode]}")" \
-				"${CG_REPORT[$w.$mode]}"
+				"${CG_REPORT[$w.$mode]}" "${CG_SHORT[$w.$mode]}"
 		done
 	done
-	echo "  page: 256 MiB touched (time: the touching loop); heap: the heap workload above"
+	t=${ELAPSED[cgdeep.heaptrack]:-n/a} b=${ELAPSED[cgdeep.bare]:-n/a}
+	printf '%-15s %9s %9s %11s %9s %8s %9s %10s\n' "deep heaptrack" "$(f %.3f "$t")" \
+		"$(x "$t" "$b")" "$(calc '(a - b) * 1e9 / c' '%.0f' "a=$t" "b=$b" "c=${deep_calls:-n/a}")" \
+		- - - -
+	echo "  page: 256 MiB touched (time: the touching loop; ns per page); heap: the heap workload"
+	echo "  above (ns per malloc or free); deep: bench/deep_bench.cc, no frame pointers, 200K"
+	echo "  allocations 66 frames deep (~11 KiB of stack), 198K frees; incomplete: the stacks"
+	echo "  report says were cut short"
+	echo "  -g cfi against -g fp: page time $(x "${TOUCH[cgpage.cfi]:-n/a}" "${TOUCH[cgpage.fp]:-n/a}")" \
+		"(goal <= 1.15x), heap cost per call $(calc '(a - c) / (b - c)' '%.2fx' \
+		"a=${ELAPSED[cgheap.cfi]:-n/a}" "b=${ELAPSED[cgheap.fp]:-n/a}" "c=${ELAPSED[heap.bare]:-n/a}")" \
+		"(goal <= 1.2x), bytes per page event $(calc '(a / b) / (c / d)' '%.2fx' \
+		"a=${CG_SIZE[page.cfi]:-n/a}" "b=${CG_EVENTS[page.cfi]:-n/a}" \
+		"c=${CG_SIZE[page.fp]:-n/a}" "d=${CG_EVENTS[page.fp]:-n/a}") and per heap event" \
+		"$(calc '(a / b) / (c / d)' '%.2fx' "a=${CG_SIZE[heap.cfi]:-n/a}" \
+		"b=${CG_EVENTS[heap.cfi]:-n/a}" "c=${CG_SIZE[heap.fp]:-n/a}" \
+		"d=${CG_EVENTS[heap.fp]:-n/a}") (goal <= 1.2x)"
+	echo "  unwind tables for deep_bench ($libs libraries: libc, libstdc++ and the rest):" \
+		"${tables:-n/a}"
 fi
 
 echo
