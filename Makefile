@@ -192,7 +192,12 @@ $(OUT)/workloads/stacks/stacks-%: tests/workloads/stacks/stacks.c \
 	$(CC) $(call stacks_flags,$*) -pthread -o $@ $< -L$(OUT)/workloads/stacks -lstacks-$* \
 		-Wl,-rpath,'$$ORIGIN'
 
-workloads: $(WORKLOADS) $(STACKS_BINS)
+# Stacks no walk completes (the recorder counts them by cause): CFI kept, frame pointers not.
+$(OUT)/workloads/causes/causes: tests/workloads/causes/causes.c tests/workloads/causes/nocfi.S
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -o $@ $^
+
+workloads: $(WORKLOADS) $(STACKS_BINS) $(OUT)/workloads/causes/causes
 
 # The tests find what they run through these (tests/shell/lib.sh).
 TEST_ENV := MEMPROF=$(abspath $(BIN)) MEMPROF_BUILD=$(abspath $(OUT))

@@ -85,4 +85,13 @@ grep -q "^The trace is kept in $T/build/demo.data" "$T/out" ||
 	fail "the first suggested command failed: $(cat "$T/report")"
 grep -q '^# memprof report: temporary heap allocations' "$T/report" ||
 	fail "the suggested --show=temporary: $(head -3 "$T/report")"
+
+# the demo's stacks are complete: no [incomplete] frame in its report, and the pages
+# glibc's malloc touches are under the demo's own functions, down from _start
+grep -q '\[incomplete\]' "$T/out" && fail "make demo shows [incomplete]: $(cat "$T/out")"
+"$MEMPROF" report -i "$T/build/demo.data" --event=page --show=alloc --folded >"$T/folded" 2>&1 ||
+	fail "report --folded of the demo: $(cat "$T/folded")"
+grep -q '_int_malloc' "$T/folded" || fail "no page of the demo under _int_malloc: $(cat "$T/folded")"
+grep '_int_malloc' "$T/folded" | grep -v '^demo;_start;__libc_start_main;__libc_start_call_main;main;' &&
+	fail "pages under _int_malloc without the demo's callers"
 exit 0
