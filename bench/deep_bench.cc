@@ -52,44 +52,27 @@ NOINLINE static void churn(unsigned long n)
 	calls += kept.size();
 }
 
+/*
+ * Three functions calling each other in turn, so that no call is a tail call
+ * or a recursion a compiler could turn into a loop, and each frame is its own.
+ */
+#define LEVEL(name, next)                                                                  \
+	NOINLINE void name(int depth, unsigned long n)                                     \
+	{                                                                                  \
+		volatile char buf[128];                                                    \
+                                                                                           \
+		buf[0] = (char)depth;                                                      \
+		if (depth <= 0)                                                            \
+			churn(n);                                                          \
+		else                                                                       \
+			next(depth - 1, n);                                                \
+		sink += buf[0];                                                            \
+	}
+
 NOINLINE void level_a(int depth, unsigned long n);
-
-/* Three functions, so that no call is a tail call and each frame is its own. */
-NOINLINE void level_c(int depth, unsigned long n)
-{
-	volatile char buf[128];
-
-	buf[0] = (char)depth;
-	if (depth <= 0)
-		churn(n);
-	else
-		level_a(depth - 1, n);
-	sink += buf[0];
-}
-
-NOINLINE void level_b(int depth, unsigned long n)
-{
-	volatile char buf[128];
-
-	buf[0] = (char)depth;
-	if (depth <= 0)
-		churn(n);
-	else
-		level_c(depth - 1, n);
-	sink += buf[0];
-}
-
-NOINLINE void level_a(int depth, unsigned long n)
-{
-	volatile char buf[128];
-
-	buf[0] = (char)depth;
-	if (depth <= 0)
-		churn(n);
-	else
-		level_b(depth - 1, n);
-	sink += buf[0];
-}
+LEVEL(level_c, level_a)
+LEVEL(level_b, level_c)
+LEVEL(level_a, level_b)
 
 int main(int argc, char **argv)
 {
