@@ -200,6 +200,7 @@ struct mp_page_alloc {
 };
 
 #define MP_PAGE_FREE_EXITING	0x1	/* in hdr.flags: by a target's exit teardown */
+#define MP_PAGE_FREE_TO_CACHE	0x2	/* in hdr.flags: not freed, added to the page cache */
 
 struct mp_page_free {
 	struct mp_hdr hdr;	/* pid, tid: the freeing task */

@@ -86,6 +86,16 @@ int page_alloc(__u64 *ctx)
 	return 0;
 }
 
+static __always_inline void fill_page_free(struct mp_page_free *ev, __u64 id, __u64 pid,
+					   unsigned int order)
+{
+	fill_hdr(&ev->hdr, MP_PAGE_FREE, id);
+	ev->page = pid;
+	ev->head = pid;
+	ev->order = order;
+	ev->pad = 0;
+}
+
 SEC("raw_tp/mm_page_free")
 int page_free(__u64 *ctx)
 {
@@ -106,7 +116,7 @@ int page_free(__u64 *ctx)
 	 * as it exits, as the owner's teardown when it is the owner.
 	 */
 	id = bpf_get_current_pid_tgid();
-	fill_hdr(&ev.hdr, MP_PAGE_FREE, id);
+	fill_page_free(&ev, id, pid, order);
 	task = bpf_get_current_task_btf();
 	if (task->flags & PF_EXITING) {
 		__u32 tgid = id >> 32;
@@ -115,10 +125,6 @@ int page_free(__u64 *ctx)
 		if (v && *v == MP_TARGET_UNMAPPING)
 			ev.hdr.flags |= MP_PAGE_FREE_EXITING;
 	}
-	ev.page = pid;
-	ev.head = pid;
-	ev.order = order;
-	ev.pad = 0;
 	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
 	return 0;
 }
@@ -147,6 +153,20 @@ static __always_inline void fill_cache(struct mp_cache *ev, struct folio *folio,
 	ev->index = BPF_CORE_READ(folio, index);
 	ev->ino = BPF_CORE_READ(host, i_ino);
 	ev->dev = BPF_CORE_READ(host, i_sb, s_dev);
+}
+
+/*
+ * A folio of a filemap tracepoint (its address in ctx[0]) as a page id and
+ * order: true when its bits in bitmap were set, cleared now.
+ */
+static __always_inline bool folio_unmark(void *bitmap, __u64 *ctx, __u64 *pid,
+					 unsigned int *order)
+{
+	*order = folio_order((void *)ctx[0]);
+	if (*order >= MAX_ORDER_SCAN)
+		return false;
+	*pid = page_id(ctx[0]);
+	return mark_pages(bitmap, *pid, *order, false);
 }
 
 /* Raw tracepoints, as for pages: the folio's address arrives as a number. */
@@ -180,19 +200,38 @@ int cache_add(__u64 *ctx)
 	return 0;
 }
 
+/*
+ * Without -e cache: a page of a target's that the kernel added to the page
+ * cache (a file it wrote, say) is cache from now on, not the process's own
+ * memory.  It leaves the target's pages as a free flagged so, and its bit is
+ * cleared so that its later free is not the target's.  Runs for every page
+ * cache addition in the system: a bitmap test when the folio is not ours.
+ */
+SEC("raw_tp/mm_filemap_add_to_page_cache")
+int page_to_cache(__u64 *ctx)
+{
+	struct mp_page_free ev;
+	unsigned int order;
+	__u64 pid;
+
+	if (!folio_unmark(&owned, ctx, &pid, &order))
+		return 0;
+	fill_page_free(&ev, bpf_get_current_pid_tgid(), pid, order);
+	ev.hdr.flags |= MP_PAGE_FREE_TO_CACHE;
+	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
+	return 0;
+}
+
 /* Runs for every page cache deletion in the system: cheap when the folio is not ours. */
 SEC("raw_tp/mm_filemap_delete_from_page_cache")
 int cache_del(__u64 *ctx)
 {
 	struct folio *folio = (void *)ctx[0];
-	unsigned int order = folio_order(folio);
 	struct mp_cache ev;
+	unsigned int order;
 	__u64 pid;
 
-	if (order >= MAX_ORDER_SCAN)
-		return 0;
-	pid = page_id(ctx[0]);
-	if (!mark_pages(&cached, pid, order, false))
+	if (!folio_unmark(&cached, ctx, &pid, &order))
 		return 0;
 	fill_hdr(&ev.hdr, MP_CACHE_DEL, bpf_get_current_pid_tgid());
 	fill_cache(&ev, folio, pid, order);

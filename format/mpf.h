@@ -90,6 +90,7 @@ enum mpf_heap_func {
 
 /* mpf_page_free.flags */
 #define MPF_PAGE_FREE_EXITING	0x1	/* by the freeing process unmapping its memory as it exits */
+#define MPF_PAGE_FREE_TO_CACHE	0x2	/* not freed: added to the page cache (recorded without -e cache) */
 
 /* mpf_map.prot */
 #define MPF_PROT_READ		0x1

@@ -117,6 +117,17 @@ int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 	return pages__insert(m, &m->pages, a->page, a->order, si);
 }
 
+/* A page of a process's that the page cache took: not freed, moved. */
+static void page_to_cache(struct model *m, struct page_slot *s)
+{
+	const struct model_site *ps = &m->sites[MPF_EV_PAGE].v[s->site];
+	struct image *img = &m->images[ps->image];
+
+	pages__release(m, &m->pages, s, false);
+	img->proc.freed[MPF_EV_PAGE] -= m->page_size;
+	img->proc.to_cache += m->page_size;
+}
+
 void model__on_page_free(struct model *m, const struct mpf_record *rec)
 {
 	const struct mpf_page_free *f = &rec->page_free;
@@ -136,6 +147,10 @@ void model__on_page_free(struct model *m, const struct mpf_record *rec)
 		 * freed after an RCU grace period) do not count.
 		 */
 		owner = &m->images[m->sites[MPF_EV_PAGE].v[s->site].image];
+		if (f->flags & MPF_PAGE_FREE_TO_CACHE) {
+			page_to_cache(m, s);
+			continue;
+		}
 		pages__release(m, &m->pages, s,
 			       ((f->flags & MPF_PAGE_FREE_EXITING) && f->pid == owner->pid) ||
 				       (owner->exited && rec->time >= owner->exit_time));
@@ -161,14 +176,8 @@ int model__on_cache_add(struct model *m, const struct mpf_cache_add *a)
 	for (uint64_t p = a->page; p < a->page + (1ULL << a->order); p++) {
 		struct page_slot *s = pages__find(&m->pages, p);
 
-		if (s && !(s->site & PAGE_GONE)) {
-			struct model_site *ps = &m->sites[MPF_EV_PAGE].v[s->site];
-
-			pages__release(m, &m->pages, s, false);
-			/* Not freed: moved. */
-			m->images[ps->image].proc.freed[MPF_EV_PAGE] -= m->page_size;
-			m->images[ps->image].proc.to_cache += m->page_size;
-		}
+		if (s && !(s->site & PAGE_GONE))
+			page_to_cache(m, s);
 	}
 	return pages__insert(m, &m->cache, a->page, a->order, si);
 }

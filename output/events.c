@@ -73,6 +73,10 @@ static void describe(const struct mpf_record *rec, uint32_t page_size, struct ev
 		e->size = rec->page_free.order < 64 ? (uint64_t)page_size << rec->page_free.order
 						    : 0;
 		e->addr = rec->page_free.page;
+		if (rec->page_free.flags & MPF_PAGE_FREE_TO_CACHE)
+			snprintf(e->detail, sizeof(e->detail), "to page cache");
+		else if (rec->page_free.flags & MPF_PAGE_FREE_EXITING)
+			snprintf(e->detail, sizeof(e->detail), "exit teardown");
 		break;
 	case MPF_REC_HEAP_ALLOC:
 		e->type = mpf_heap_func_name(rec->heap_alloc.func);

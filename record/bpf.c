@@ -212,6 +212,9 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
 		bpf_program__set_autoload(skel->progs.page_free, false);
 	}
+	/* With -e cache, cache_add moves the target's pages to the cache. */
+	if (!opts->page || opts->cache)
+		bpf_program__set_autoload(skel->progs.page_to_cache, false);
 	if (!opts->cache) {
 		bpf_program__set_autoload(skel->progs.cache_add, false);
 		bpf_program__set_autoload(skel->progs.cache_del, false);
@@ -257,6 +260,7 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 		b->opts.mmap ? s->progs.sys_enter : NULL,
 		b->opts.page ? s->progs.page_alloc : NULL,
 		b->opts.page ? s->progs.page_free : NULL,
+		b->opts.page && !b->opts.cache ? s->progs.page_to_cache : NULL,
 	};
 	int err;
 
@@ -454,9 +458,48 @@ static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
 	return 0;
 }
 
+/*
+ * The loss a program's skipped runs stand for: the kernel does not run a
+ * tracing program on a CPU where one is running already (an interrupt in
+ * the middle of it) and counts the run in its recursion_misses.
+ */
+static int prog_lost_type(const char *name)
+{
+	static const struct {
+		const char *prefix;
+		int lost;
+	} types[] = {
+		{ "page_", MP_LOST_PAGE }, { "cache_", MP_LOST_CACHE }, { "sys_", MP_LOST_MMAP },
+		{ "process_", MP_LOST_OTHER }, { "task_", MP_LOST_OTHER }, { "free_", MP_LOST_HEAP },
+		{ "alloc_", MP_LOST_HEAP }, { "malloc_", MP_LOST_HEAP }, { "calloc_", MP_LOST_HEAP },
+		{ "realloc_", MP_LOST_HEAP }, { "posix_memalign_", MP_LOST_HEAP },
+		{ "aligned_alloc_", MP_LOST_HEAP }, { "memalign_", MP_LOST_HEAP },
+		{ "valloc_", MP_LOST_HEAP },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strncmp(name, types[i].prefix, strlen(types[i].prefix)))
+			return types[i].lost;
+	return -1;	/* rss_stat: a sample is taken at the next interval anyway */
+}
+
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
 {
-	return sum_percpu(b->skel->maps.lost, lost, MP_LOST__MAX);
+	struct bpf_program *prog;
+	int err = sum_percpu(b->skel->maps.lost, lost, MP_LOST__MAX);
+
+	if (err)
+		return err;
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog), type = prog_lost_type(bpf_program__name(prog));
+
+		if (fd < 0 || type < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		lost[type] += info.recursion_misses;
+	}
+	return 0;
 }
 
 int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX])

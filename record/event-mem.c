@@ -69,6 +69,8 @@ int event__page_free(struct recorder *r, const void *data, size_t size)
 		rec.page_free.flags |= MPF_PAGE_FREE_EXITING;
 		r->page_frees_exiting++;
 	}
+	if (h->flags & MP_PAGE_FREE_TO_CACHE)
+		rec.page_free.flags |= MPF_PAGE_FREE_TO_CACHE;
 	recorder__write(r, &rec);
 	return r->write_err;
 }

@@ -322,10 +322,11 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
  * compression and a write, five times a second at most.
  */
 #define FLUSH_INTERVAL_NS (200 * 1000000ull)
+#define DRAIN_INTERVAL_NS (1000 * 1000000ull)	/* a drain queues work on every CPU */
 
 int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 {
-	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start;
+	uint64_t start = now_ns(CLOCK_MONOTONIC), last_flush = start, last_drain = start;
 	int err, status;
 
 	/* What recorder__start wrote (the target's maps, INFO) goes to the file at once. */
@@ -358,6 +359,15 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 		if (r->opts.duration && now - start >= r->opts.duration * 1000000000ull) {
 			r->stopped = true;
 			break;
+		}
+		/*
+		 * A page a target unmapped can wait in another CPU's LRU batch to
+		 * be freed: drained now, it is freed while its owner lives, as it
+		 * should be, not at some later time or after the owner's exit.
+		 */
+		if ((r->opts.events & (1u << MPF_EV_PAGE)) && now - last_drain >= DRAIN_INTERVAL_NS) {
+			system__drain_lru_batches();
+			last_drain = now;
 		}
 		if (now - last_flush >= FLUSH_INTERVAL_NS) {
 			write_lost(r, now);

@@ -158,4 +158,20 @@ for path, n in ((p, n) for t in doc[0]["frames"] for p, n in walk(t, [])):
 print("ok")
 PY
 
+# Without -e cache the kernel's cache pages are still not the process's own:
+# read_file's 1 MiB, cached at the end, is not among its live pages, and
+# --stat says how much of its pages became page cache: write_file's 1 MiB and
+# read_file's (and the odd page of file system metadata).
+record_ok -e page -o "$T/p.data" -- "$T/cache" "$T/file"
+report_ok -i "$T/p.data" --event=page --folded
+grep -v ';\[kernel\] [0-9]*$' "$T/out" >"$T/own"
+assert_eq "cache pages among the process's pages, without -e cache" 0 \
+	"$(( $(path_bytes "$T/own" write_file) + $(path_bytes "$T/own" read_file) ))"
+report_ok -i "$T/p.data" --stat
+moved=$(sed -n 's/.*(\([0-9.]*\) \(MiB\|KiB\) became page cache).*/\1 \2/p' "$T/out")
+case $moved in
+"2.0"[0-9]" MiB") ;;
+*) fail "--stat: page cache taken from the process's pages: '$moved': $(cat "$T/out")" ;;
+esac
+
 exit 0
