@@ -114,6 +114,20 @@ record_exits()
 }
 
 # report_ok ARGS...: runs memprof report into $T/out, failing on error.
+# wait_recording DATA PID: returns once record (PID, writing DATA, its output in
+# $T/record.log) has begun: the first chunk, flushed as recording starts, is on
+# disk.  Fails when record exits first or has not begun in 30 s.
+wait_recording()
+{
+	local i
+	for i in $(seq 300); do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt 64 ] && return 0
+		kill -0 "$2" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
+		sleep 0.1
+	done
+	fail "record has not begun in 30 s: $(cat "$T/record.log")"
+}
+
 report_ok()
 {
 	"$MEMPROF" report "$@" >"$T/out" 2>"$T/report.err" ||

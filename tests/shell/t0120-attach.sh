@@ -12,11 +12,7 @@ exec 3>"$T/go"		# the workload now waits for a byte
 "$MEMPROF" record -e page,heap -p "$wl" -o "$T/a.data" >"$T/record.log" 2>&1 &
 rec=$!
 # Recording has begun once the first chunk (flushed as it starts) is on disk.
-for i in $(seq 100); do
-	[ "$(stat -c %s "$T/a.data" 2>/dev/null || echo 0)" -gt 64 ] && break
-	kill -0 "$rec" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
-	sleep 0.1
-done
+wait_recording "$T/a.data" "$rec"
 echo go >&3
 exec 3>&-
 wait "$wl" || fail "the workload failed"

@@ -18,11 +18,7 @@ grep -q '^State:.*Z' "/proc/$wl/status" || fail "the leader of $wl is no zombie"
 
 "$MEMPROF" record -e page,heap,rss -p "$wl" -o "$T/z.data" >"$T/record.log" 2>&1 &
 rec=$!
-for i in $(seq 100); do
-	[ "$(stat -c %s "$T/z.data" 2>/dev/null || echo 0)" -gt 64 ] && break
-	kill -0 "$rec" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
-	sleep 0.1
-done
+wait_recording "$T/z.data" "$rec"
 echo go >&3
 exec 3>&-
 wait "$wl" || fail "the workload failed"

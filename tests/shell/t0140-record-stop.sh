@@ -22,10 +22,7 @@ complete "$T/d.data" "-d 1"
 for sig in INT TERM; do
 	"$MEMPROF" record -o "$T/$sig.data" -- sleep 30 >"$T/record.log" 2>&1 &
 	rec=$!
-	for i in $(seq 100); do
-		[ "$(stat -c %s "$T/$sig.data" 2>/dev/null || echo 0)" -gt 64 ] && break
-		sleep 0.1
-	done
+	wait_recording "$T/$sig.data" "$rec"
 	kill -"$sig" "$rec"
 	wait "$rec"
 	rc=$?

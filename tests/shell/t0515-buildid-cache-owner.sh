@@ -32,10 +32,7 @@ run_deleted()
 	HOME=$home SUDO_UID=$U SUDO_GID=$U "$MEMPROF" record -e heap -p "$pid" -o "$T/a.data" \
 		>"$T/record.log" 2>&1 &
 	rec=$!
-	for i in $(seq 100); do
-		[ "$(stat -c %s "$T/a.data" 2>/dev/null || echo 0)" -gt 64 ] && break
-		sleep 0.1
-	done
+	wait_recording "$T/a.data" "$rec"
 	echo go >&3
 	exec 3>&-
 	wait "$pid"

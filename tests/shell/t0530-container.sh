@@ -12,17 +12,6 @@ need_cmd unshare mount
 unset DEBUGINFOD_URLS XDG_CACHE_HOME
 export MEMPROF_BUILDID_DIR=$T/cache
 
-# wait_recording TRACE PID: until record (PID) has flushed its first chunk.
-wait_recording()
-{
-	for i in $(seq 100); do
-		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt 64 ] && return 0
-		kill -0 "$2" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
-		sleep 0.1
-	done
-	fail "record wrote nothing in 10 s: $(cat "$T/record.log")"
-}
-
 # ---- a mount namespace ----
 mkdir -p "$T/ns/bin"
 cp "$WL/attach" "$T/ns/attach"
