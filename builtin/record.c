@@ -442,6 +442,18 @@ static void print_stacks(const struct recorder *r)
 		      human((c->rows + c->pages) * 8.0, b, sizeof(b)), c->build_us / 1000.0);
 }
 
+/* The targets' children whose heap was missed, or recorded late: a loss too. */
+static void print_heap_children(const struct recorder *r)
+{
+	const struct mpf_heap_children *c = &r->heap_children;
+	char buf[1024];
+
+	if (!c->missed && !c->late)
+		return;
+	mpf_heap_children_describe(c, buf, sizeof(buf));
+	fprintf(stderr, "memprof: heap: %s\n", buf);
+}
+
 /* ", N lost to the disk" when writing failed before records of these types reached the file. */
 static const char *disk_lost(const uint64_t *unwritten, const unsigned int *types, char *buf,
 			     size_t size)
@@ -511,6 +523,7 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		r->proc_events, r->forks, r->execs, r->exits, r->lost_total[MP_LOST_OTHER],
 		disk_lost(st->unwritten, proc_t, d, sizeof(d)),
 		r->lost_total[MP_LOST_OTHER] ? ": some processes' ends are unknown" : "");
+	print_heap_children(r);
 	print_stacks(r);
 	fprintf(stderr,
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
@@ -668,6 +681,11 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* A cost others pay, said: see OVERHEAD in memprof-record(1). */
+	if ((opts.events & (1u << MPF_EV_HEAP)) && r.probe_pid == -1)
+		fprintf(stderr, "memprof: heap: the probes trap in every process that maps the "
+				"probed C library, not only in the targets, while recording runs; "
+				"see OVERHEAD in memprof-record(1)\n");
 	/* Attaching takes a while (uprobes wait for grace periods): say when it is done. */
 	if (opts.pid) {
 		char comm[MPF_COMM_LEN + 1];

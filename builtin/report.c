@@ -548,6 +548,17 @@ static void warn_stacks(const struct model_stats *st)
 		partial, walks, 100.0 * (double)partial / (double)walks, causes);
 }
 
+/* Children of the targets whose heap record missed, or began late. */
+static void warn_heap_children(const struct model_stats *st)
+{
+	char buf[1024];
+
+	if (!st->has_heap_children || (!st->heap_children.missed && !st->heap_children.late))
+		return;
+	mpf_heap_children_describe(&st->heap_children, buf, sizeof(buf));
+	warning("%s", buf);
+}
+
 /* One warning per file that frames needed and could not use. */
 static void warn_files(const struct report *rp)
 {
@@ -890,6 +901,7 @@ int cmd_report(int argc, char **argv)
 	rp.model = rp.in.model;
 	warn_lost(rp.model);
 	warn_stacks(model__stats(rp.model));
+	warn_heap_children(model__stats(rp.model));
 	if (opts.header || opts.header_only) {
 		if (output_header__print(stdout, rp.model, &rp.in.hdr, opts.in.path) ||
 		    fflush(stdout)) {

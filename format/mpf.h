@@ -113,6 +113,29 @@ struct mpf_info {
  * "complete=N no-table=N depth=N unreadable=N bad-cfi=N", by these names.
  */
 #define MPF_INFO_STACKS	"stacks"
+/*
+ * The INFO "heap-children" (record -p, heap probes placed per process): the
+ * targets' children whose heap calls were not recorded, because they were
+ * gone before their probes were placed ("missed"), or recorded only from
+ * some time after their fork ("late", at most "delay-ms" after it), and per
+ * parent (the MPF_HEAP_PARENTS with the most):
+ * "missed=N late=N delay-ms=N parents=PID:MISSED:LATE,PID:MISSED:LATE".
+ */
+#define MPF_INFO_HEAP_CHILDREN	"heap-children"
+#define MPF_HEAP_PARENTS	8
+struct mpf_heap_children {
+	uint64_t missed, late, delay_ms;
+	unsigned int nparents;
+	struct {
+		uint32_t pid;
+		uint64_t missed, late;
+	} parents[MPF_HEAP_PARENTS];
+};
+/* Its value, in buf; and back (false: not one). */
+void mpf_heap_children_format(const struct mpf_heap_children *c, char *buf, size_t size);
+bool mpf_heap_children_parse(const char *v, struct mpf_heap_children *c);
+/* What they mean, in a sentence with the remedy, for record's summary and report's warning. */
+void mpf_heap_children_describe(const struct mpf_heap_children *c, char *buf, size_t size);
 enum mpf_unwind {
 	MPF_UNWIND_COMPLETE,	/* at the outermost frame */
 	MPF_UNWIND_NO_TABLE,	/* in code without call frame information, past what frame pointers gave */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format/mpf.h"
@@ -133,4 +134,68 @@ void mpf_unwind_causes(const uint64_t ends[MPF_UNWIND__MAX], char *buf, size_t s
 	for (unsigned int i = MPF_UNWIND_COMPLETE + 1; i < MPF_UNWIND__MAX && len < size; i++)
 		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64 " %s",
 					len ? ", " : "", ends[i], causes[i]);
+}
+
+void mpf_heap_children_format(const struct mpf_heap_children *c, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size,
+				      "missed=%" PRIu64 " late=%" PRIu64 " delay-ms=%" PRIu64
+				      " parents=", c->missed, c->late, c->delay_ms);
+
+	for (unsigned int i = 0; i < c->nparents && i < MPF_HEAP_PARENTS && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu32 ":%" PRIu64 ":%" PRIu64,
+					i ? "," : "", c->parents[i].pid, c->parents[i].missed,
+					c->parents[i].late);
+}
+
+/* A decimal number at *v, and *v past it; false when there is none. */
+static bool parse_num(const char **v, uint64_t *n)
+{
+	char *end;
+
+	if (**v < '0' || **v > '9')
+		return false;
+	errno = 0;
+	*n = strtoull(*v, &end, 10);
+	*v = end;
+	return !errno;
+}
+
+bool mpf_heap_children_parse(const char *v, struct mpf_heap_children *c)
+{
+	uint64_t pid;
+
+	memset(c, 0, sizeof(*c));
+	if (strncmp(v, "missed=", 7) || !((v += 7), parse_num(&v, &c->missed)) ||
+	    strncmp(v, " late=", 6) || !((v += 6), parse_num(&v, &c->late)) ||
+	    strncmp(v, " delay-ms=", 10) || !((v += 10), parse_num(&v, &c->delay_ms)) ||
+	    strncmp(v, " parents=", 9))
+		return false;
+	for (v += 9; *v && c->nparents < MPF_HEAP_PARENTS; c->nparents++) {
+		if (c->nparents && *v++ != ',')
+			return false;
+		if (!parse_num(&v, &pid) || pid > UINT32_MAX || *v++ != ':' ||
+		    !parse_num(&v, &c->parents[c->nparents].missed) || *v++ != ':' ||
+		    !parse_num(&v, &c->parents[c->nparents].late))
+			return false;
+		c->parents[c->nparents].pid = (uint32_t)pid;
+	}
+	return true;
+}
+
+void mpf_heap_children_describe(const struct mpf_heap_children *c, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size,
+				      "the heap of %" PRIu64 " children was not recorded (gone "
+				      "before their probes were placed), of %" PRIu64
+				      " only from up to %" PRIu64 " ms after their fork",
+				      c->missed, c->late, c->delay_ms);
+
+	for (unsigned int i = 0; i < c->nparents && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu32 ": %" PRIu64 " and %" PRIu64,
+					i ? ", " : " (children of PID ", c->parents[i].pid,
+					c->parents[i].missed, c->parents[i].late);
+	if (len < size)
+		snprintf(buf + len, size - len, "%s; record with --heap-probes=all to have them "
+			 "from their first instruction", c->nparents ? ")" : "");
 }

@@ -506,6 +506,10 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_INFO:
 		if (rec->info.key && !strcmp(rec->info.key, MPF_INFO_STACKS))
 			model__on_stacks_info(m, rec->info.value);
+		if (rec->info.key && rec->info.value &&
+		    !strcmp(rec->info.key, MPF_INFO_HEAP_CHILDREN))
+			m->stats.has_heap_children =
+				mpf_heap_children_parse(rec->info.value, &m->stats.heap_children);
 		return model__on_info(m, rec);
 	default:
 		/* Record types of newer minor versions: nothing to model. */

@@ -95,6 +95,8 @@ struct model_stats {
 	uint64_t stack_bytes;		/* what the stack table holds, as its budget counts it */
 	uint64_t stack_budget;		/* see model__set_trace_size() */
 	uint64_t stacks_dropped;	/* STACK records not kept: past the budget */
+	bool has_heap_children;		/* children whose heap was not recorded, or late: */
+	struct mpf_heap_children heap_children;
 };
 
 /*

@@ -381,7 +381,7 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
 {
-	int err;
+	int err, n = 0;
 
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		if (b->sets[i].pid != parent)
@@ -389,8 +389,9 @@ int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
 		err = mp_bpf__attach_heap(b, b->sets[i].path, child, NULL);
 		if (err < 0)
 			return err;
+		n++;
 	}
-	return 0;
+	return n;
 }
 
 void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid)

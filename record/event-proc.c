@@ -4,6 +4,7 @@
  * its maps (rescanned on exec and on executable mmaps), its RSS samples, its
  * heap probes, and its entry in the kernel side's table of targets.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,8 +59,10 @@ int event__fork(struct recorder *r, const void *data, size_t size)
 	if (!r->probe_pid) {
 		int err = mp_bpf__inherit_heap(r->bpf, e->ppid, h->pid);
 
-		if (err)
+		/* A child gone already is counted, not warned of one by one. */
+		if (err < 0 && err != -ESRCH && err != -ENOENT)
 			recorder__note(r, NOTE_CHILD_FAILED, h->pid, NULL, err);
+		recorder__child_probed(r, e->ppid, h->pid, h->time, err);
 	}
 	if (recorder__write(r, &rec))
 		return r->write_err;
@@ -125,8 +128,10 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 	procmaps__forget(r->maps, h->pid, true);
 	leaf__forget(r->leaf);
 	mp_bpf__forget_target(r->bpf, h->pid);
-	if (!r->probe_pid)
+	if (!r->probe_pid) {
 		mp_bpf__detach_heap(r->bpf, h->pid);
+		recorder__child_exited(r, h->pid, h->time);
+	}
 	if ((pid_t)h->pid == r->target)
 		r->target_exited = true;
 	recorder__write(r, &rec);

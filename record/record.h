@@ -196,7 +196,7 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b);
  */
 int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 			const struct probe_site **decoded);
-/* A new child process gets the probes its parent has. */
+/* A new child process gets the probes its parent has: how many sets (0: it had none), or -errno. */
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child);
 /* Removes the probes of a process that exited. */
 void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid);

@@ -29,6 +29,8 @@ void recorder__init(struct recorder *r, const struct recorder_opts *o)
 	*r = (struct recorder){
 		.opts = *o,
 		.wl = { .pid = -1, .go_fd = -1, .err_fd = -1 },
+		.children = HASHMAP_INIT(struct child_probed, 8),
+		.parents = HASHMAP_INIT(struct parent_children, 8),
 	};
 }
 
@@ -266,6 +268,111 @@ static void write_stacks(struct recorder *r, uint64_t time)
 	recorder__write(r, &rec);
 }
 
+/* A child's heap, missed or late, counted for its parent. */
+static void parent__count(struct recorder *r, uint32_t ppid, bool missed, int delta)
+{
+	uint64_t key = ppid;
+	struct parent_children *p = hashmap__insert(&r->parents, &key, &(bool){ false });
+
+	if (missed) {
+		r->children_missed += delta;
+		if (p)
+			p->missed += delta;
+	} else {
+		r->children_late += delta;
+		if (p)
+			p->late += delta;
+	}
+}
+
+void recorder__child_probed(struct recorder *r, pid_t ppid, pid_t pid, uint64_t fork_time,
+			    int err)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC), key = (uint32_t)pid;
+	struct child_probed *c;
+
+	if (err < 0) {
+		parent__count(r, ppid, true, 1);
+		return;
+	}
+	if (!err)
+		return;		/* its parent had no heap probes: nothing was missed */
+	parent__count(r, ppid, false, 1);
+	if (now > fork_time && now - fork_time > r->children_delay_max)
+		r->children_delay_max = now - fork_time;
+	c = hashmap__insert(&r->children, &key, &(bool){ false });
+	if (c) {
+		c->ppid = ppid;
+		c->probed = now;
+	}
+}
+
+void recorder__child_exited(struct recorder *r, pid_t pid, uint64_t time)
+{
+	uint64_t key = (uint32_t)pid;
+	struct child_probed *c = hashmap__find(&r->children, &key);
+
+	if (!c)
+		return;
+	/* Gone before its probes were in place: nothing of its heap was recorded. */
+	if (time < c->probed) {
+		parent__count(r, c->ppid, false, -1);
+		parent__count(r, c->ppid, true, 1);
+	}
+	hashmap__remove(&r->children, c);
+}
+
+static int parent_cmp(const void *a, const void *b)
+{
+	const struct parent_children *x = a, *y = b;
+	uint64_t nx = x->missed + x->late, ny = y->missed + y->late;
+
+	return nx != ny ? (nx < ny ? 1 : -1) : (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* The counts, as the trace's INFO holds them (parents with most first). */
+static int heap_children(const struct recorder *r, struct mpf_heap_children *out)
+{
+	struct parent_children *all = NULL, *p;
+	size_t n = 0, pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->missed = r->children_missed;
+	out->late = r->children_late;
+	out->delay_ms = (r->children_delay_max + 999999) / 1000000;
+	if (!r->parents.count)
+		return 0;
+	all = malloc(r->parents.count * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	while ((p = hashmap__next(&r->parents, &pos)))
+		if (p->missed || p->late)
+			all[n++] = *p;
+	qsort(all, n, sizeof(*all), parent_cmp);
+	for (size_t i = 0; i < n && i < MPF_HEAP_PARENTS; i++) {
+		out->parents[i].pid = (uint32_t)all[i].pid;
+		out->parents[i].missed = all[i].missed;
+		out->parents[i].late = all[i].late;
+		out->nparents++;
+	}
+	free(all);
+	return 0;
+}
+
+static void write_heap_children(struct recorder *r, uint64_t time)
+{
+	struct mpf_record rec = { .type = MPF_REC_INFO, .time = time };
+	struct mpf_heap_children *c = &r->heap_children;
+	char buf[512];
+
+	if (heap_children(r, c) || (!c->missed && !c->late))
+		return;
+	mpf_heap_children_format(c, buf, sizeof(buf));
+	rec.info.key = MPF_INFO_HEAP_CHILDREN;
+	rec.info.value = buf;
+	recorder__write(r, &rec);
+}
+
 int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **argv,
 		    enum recorder_stage *stage)
 {
@@ -398,6 +505,7 @@ void recorder__finish(struct recorder *r)
 	if (r->write_err)
 		return;
 	write_stacks(r, end.time);
+	write_heap_children(r, end.time);
 	mpf_writer__stats(r->w, &st);
 	end.end.events[MPF_EV_PAGE] = st.records[MPF_REC_PAGE_ALLOC] + st.records[MPF_REC_PAGE_FREE];
 	end.end.events[MPF_EV_HEAP] = st.records[MPF_REC_HEAP_ALLOC] +
@@ -427,4 +535,7 @@ void recorder__destroy(struct recorder *r)
 	r->leaf = NULL;
 	procmaps__free(r->maps);
 	r->maps = NULL;
+	hashmap__free(&r->children);
+	hashmap__free(&r->parents);
 }
+

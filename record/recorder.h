@@ -15,6 +15,7 @@
 
 #include "bpf/memprof.h"
 #include "format/mpf.h"
+#include "lib/hashmap.h"
 #include "record/record.h"
 
 struct recorder_opts {
@@ -81,11 +82,40 @@ struct recorder {
 	/* Process events received: all (END's count), and of them forks, execs, exits. */
 	uint64_t proc_events, forks, execs, exits;
 	uint64_t page_frees_exiting;
+	/*
+	 * Heap probes per process: the targets' children whose heap calls were
+	 * not recorded (gone before their probes were placed) or only from
+	 * some time after their fork on, per parent.
+	 */
+	struct hashmap children;	/* struct child_probed by pid, until its exit */
+	struct hashmap parents;		/* struct parent_children by pid */
+	uint64_t children_missed, children_late, children_delay_max;
+	struct mpf_heap_children heap_children;	/* all that, at the end */
 	struct rss_target *rss;		/* -e rss: the live targets */
 	size_t nrss, rss_cap;
 	uint64_t rss_next;		/* when to sample next */
 	size_t rss_turn;		/* the first target of the next round */
 };
+
+struct child_probed {
+	uint64_t pid;		/* the key */
+	uint64_t probed;	/* when its probes were in place, CLOCK_MONOTONIC */
+	uint32_t ppid, pad;
+};
+
+struct parent_children {
+	uint64_t pid;		/* the key */
+	uint64_t missed, late;
+};
+
+/*
+ * A target's new child's heap probes: placed (err > 0), not needed (0: its
+ * parent had none), or failed (err < 0; -ESRCH, -ENOENT: it was gone), at fork_time;
+ * and its exit.  Counted as missed or late.
+ */
+void recorder__child_probed(struct recorder *r, pid_t ppid, pid_t pid, uint64_t fork_time,
+			    int err);
+void recorder__child_exited(struct recorder *r, pid_t pid, uint64_t time);
 
 /* The steps, in order; each returns 0 or -errno. */
 void recorder__init(struct recorder *r, const struct recorder_opts *o);

@@ -4,7 +4,8 @@
 # process (kept to the targets by the BPF programs), each child's heap calls
 # are recorded from its first instruction, with exact figures.  (Per-process
 # probes, the default, are attached as each fork is seen, and this kernel
-# serializes attaching them with fork() itself: such children are gone first.)
+# serializes attaching them with fork() itself: such children are gone first,
+# and are counted so.)
 . "$(dirname "$0")/lib.sh"
 need_bpf
 need_cmd gcc
@@ -42,23 +43,30 @@ int main(void)
 EOF2
 gcc -O1 -g -fno-omit-frame-pointer -o "$T/forker" "$T/forker.c" || fail "cannot build the workload"
 
-mkfifo "$T/go"
-"$T/forker" <"$T/go" &
-wl=$!
-exec 3>"$T/go"
+# record_forker DATA OPTION...: records the forker with -p and OPTIONs into DATA
+# from before its first fork to its exit; the log in $T/record.log.
+record_forker()
+{
+	local data=$1 wl rec
+	shift
+	rm -f "$T/go"
+	mkfifo "$T/go"
+	"$T/forker" <"$T/go" &
+	wl=$!
+	exec 3>"$T/go"
+	"$MEMPROF" record -e heap "$@" -p "$wl" -o "$data" >"$T/record.log" 2>&1 &
+	rec=$!
+	wait_recording "$data" "$rec"
+	echo go >&3
+	exec 3>&-
+	wait "$wl" || fail "the workload failed"
+	wait "$rec" || fail "memprof record -p failed: $(cat "$T/record.log")"
+	forker=$wl
+}
 
-"$MEMPROF" record -e heap --heap-probes=all -p "$wl" -o "$T/f.data" >"$T/record.log" 2>&1 &
-rec=$!
-for i in $(seq 100); do
-	[ "$(stat -c %s "$T/f.data" 2>/dev/null || echo 0)" -gt 64 ] && break
-	kill -0 "$rec" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
-	sleep 0.1
-done
-echo go >&3
-exec 3>&-
-wait "$wl" || fail "the workload failed"
-wait "$rec" || fail "memprof record -p failed: $(cat "$T/record.log")"
+record_forker "$T/f.data" --heap-probes=all
 grep -q "warning" "$T/record.log" && fail "record warned: $(cat "$T/record.log")"
+grep -q "^memprof: heap: the heap of" "$T/record.log" && fail "record missed children: $(cat "$T/record.log")"
 
 # 20 children, each malloc(1000 + i) in child_work: 20190 bytes, never freed.
 report_ok -i "$T/f.data" --event heap --folded
@@ -66,6 +74,22 @@ assert_eq "the children's child_work" 20190 "$(leaf_bytes "$T/out" child_work)"
 report_ok -i "$T/f.data" --event heap --show=count --folded
 assert_eq "the children's allocations" 20 "$(leaf_bytes "$T/out" child_work)"
 [ "$(grep -c '^forker;.*child_work ' "$T/out")" -ge 1 ] || fail "no child stacks: $(cat "$T/out")"
+
+# The default, probes per process: each of the 20 children is counted, as not
+# recorded or as recorded from some time after its fork, in record's summary and
+# in report's warning alike, with the remedy; and not one warning per child.
+record_forker "$T/t.data"
+line=$(grep '^memprof: heap: the heap of ' "$T/record.log") ||
+	fail "record did not count the children: $(cat "$T/record.log")"
+missed=$(echo "$line" | sed -n 's/.*the heap of \([0-9]*\) children was not recorded.*/\1/p')
+late=$(echo "$line" | sed -n 's/.* of \([0-9]*\) only from up to [0-9]* ms after their fork.*/\1/p')
+assert_eq "children missed or late" 20 "$((missed + late))"
+echo "$line" | grep -q "(children of PID $forker: $missed and $late); record with --heap-probes=all to have them from their first instruction$" ||
+	fail "record's line: $line"
+[ "$(grep -c 'warning' "$T/record.log")" -eq 0 ] || fail "record warned: $(cat "$T/record.log")"
+report_ok -i "$T/t.data" --event heap --folded
+grep -qxF "memprof: warning: ${line#memprof: heap: }" "$T/report.err" ||
+	fail "report's warning differs from record's '$line': $(cat "$T/report.err")"
 
 "$MEMPROF" record --heap-probes=some -p "$$" -o "$T/x.data" >/dev/null 2>"$T/err" &&
 	fail "--heap-probes=some succeeded"

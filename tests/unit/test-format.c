@@ -532,6 +532,42 @@ static void test_names(void)
 	CHECK(mpf_rec_name(MPF_REC__MAX) == NULL);
 }
 
+/* The INFO "heap-children": written and read back; what is not one, refused. */
+static void test_heap_children(void)
+{
+	struct mpf_heap_children c = { .missed = 1996, .late = 4, .delay_ms = 31, .nparents = 2 },
+				 back;
+	static const char *const bad[] = {
+		"", "missed=1", "missed=x late=0 delay-ms=0 parents=",
+		"missed=1 late=0 delay-ms=0 parents=12", "missed=1 late=0 delay-ms=0 parents=12:1",
+		"missed=1 late=0 delay-ms=0 parents=12:1:0;", "missed=1 late=0 delay-ms=0 parents=4294967296:1:0",
+		"missed=99999999999999999999 late=0 delay-ms=0 parents=",
+	};
+	char buf[512];
+
+	c.parents[0].pid = 1234;
+	c.parents[0].missed = 1990;
+	c.parents[1].pid = 77;
+	c.parents[1].missed = 6;
+	c.parents[1].late = 4;
+	mpf_heap_children_format(&c, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "missed=1996 late=4 delay-ms=31 parents=1234:1990:0,77:6:4"));
+	CHECK(mpf_heap_children_parse(buf, &back));
+	CHECK(back.missed == 1996 && back.late == 4 && back.delay_ms == 31 && back.nparents == 2);
+	CHECK(back.parents[1].pid == 77 && back.parents[1].missed == 6 && back.parents[1].late == 4);
+	mpf_heap_children_describe(&back, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "the heap of 1996 children was not recorded (gone before their probes "
+			   "were placed), of 4 only from up to 31 ms after their fork (children of "
+			   "PID 1234: 1990 and 0, 77: 6 and 4); record with --heap-probes=all to "
+			   "have them from their first instruction"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!mpf_heap_children_parse(bad[i], &back));
+	/* More parents than the trace keeps: the first ones. */
+	CHECK(mpf_heap_children_parse("missed=0 late=9 delay-ms=1 parents=1:0:1,2:0:1,3:0:1,4:0:1,"
+				      "5:0:1,6:0:1,7:0:1,8:0:1,9:0:1", &back));
+	CHECK(back.nparents == MPF_HEAP_PARENTS && back.parents[7].pid == 8);
+}
+
 static void test_codec(void)
 {
 	static const uint64_t vals[] = { 0, 1, 127, 128, 16383, 16384, UINT32_MAX,
@@ -1583,6 +1619,7 @@ static void test_ustack(void)
 
 const struct unit_test format_tests[] = {
 	{ "format_names", test_names },
+	{ "format_heap_children", test_heap_children },
 	{ "format_codec", test_codec },
 	{ "format_roundtrip", test_roundtrip },
 	{ "format_chunking", test_chunking },
