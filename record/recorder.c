@@ -64,7 +64,7 @@ static int probe_libc(struct recorder *r, pid_t pid, const char *open_path, cons
 	const struct probe_site *sites;
 	int n = mp_bpf__attach_heap(r->bpf, open_path, pid, &sites);
 
-	for (int i = 0; i > 0 && sites && i < n; i++) {
+	for (int i = 0; n > 0 && sites && i < n; i++) {
 		const struct recorder_note note = {
 			.kind = NOTE_PROBE_SITE, .path = path, .site = &sites[i]
 		};
