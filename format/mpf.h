@@ -112,6 +112,12 @@ struct mpf_info {
  * "complete=N no-table=N depth=N unreadable=N bad-cfi=N", by these names.
  */
 #define MPF_INFO_STACKS	"stacks"
+/*
+ * The INFO "heap-sample" holds, when the heap was sampled (record
+ * --heap-sample), the mean bytes between samples: each heap allocation in the
+ * trace stands for size / (1 - exp(-size / interval)) bytes.
+ */
+#define MPF_INFO_HEAP_SAMPLE	"heap-sample"
 enum mpf_unwind {
 	MPF_UNWIND_COMPLETE,	/* at the outermost frame */
 	MPF_UNWIND_NO_TABLE,	/* in code without call frame information, past what frame pointers gave */

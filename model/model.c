@@ -506,6 +506,9 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_INFO:
 		if (rec->info.key && !strcmp(rec->info.key, MPF_INFO_STACKS))
 			model__on_stacks_info(m, rec->info.value);
+		if (rec->info.key && rec->info.value &&
+		    !strcmp(rec->info.key, MPF_INFO_HEAP_SAMPLE))
+			m->heap_sample = strtoull(rec->info.value, NULL, 10);
 		return model__on_info(m, rec);
 	default:
 		/* Record types of newer minor versions: nothing to model. */
@@ -573,6 +576,11 @@ uint64_t model__last_time(const struct model *m)
 const struct model_stats *model__stats(const struct model *m)
 {
 	return &m->stats;
+}
+
+uint64_t model__heap_sample(const struct model *m)
+{
+	return m->heap_sample;
 }
 
 uint64_t model__lost(const struct model *m, unsigned int c)

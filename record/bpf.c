@@ -2,28 +2,43 @@
  * The BPF side of record: opens the skeleton, sizes its maps, loads, attaches
  * tracepoints and heap uprobes, and consumes the ring buffer.  Every link is
  * kept so that detaching leaves nothing behind.
+ *
+ * The heap probes of a file are one uprobe_multi link of uprobe sessions
+ * where the kernel has them (6.13+: the load of heap_session tells), else a
+ * uprobe and a uretprobe per function (bpf/heap.bpf.c).  libbpf 1.1, Debian
+ * 12's, has no API for uprobe_multi links: they are made with the bpf(2)
+ * system call itself.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memprof.skel.h"
 #include "record/record.h"
 
-/* The heap probes on one libc for one process (pid -1: every process). */
+/* A link: libbpf's, or the file descriptor of one made with bpf(2). */
+struct link_ref {
+	struct bpf_link *link;
+	int fd;
+};
+
+/* The heap probes on one file for one process (pid -1: every process). */
 struct probe_set {
 	dev_t dev;
 	ino_t ino;
 	pid_t pid;
 	char *path;
 	int nr_links;
-	struct bpf_link *links[2 * PROBE_MAX_SITES];
+	struct link_ref links[2 * PROBE_MAX_SITES];
 	int nr_sites;		/* the file's probe sites, found once per file */
 	struct probe_site sites[PROBE_MAX_SITES];
 };
@@ -40,7 +55,7 @@ struct probe_set {
 struct reaper {
 	pthread_mutex_t lock;
 	pthread_cond_t more, done;
-	struct bpf_link **queue;
+	struct link_ref *queue;
 	size_t head, tail, cap;		/* queue[head..tail) */
 	size_t busy;			/* links being destroyed */
 	pthread_t threads[REAPERS];
@@ -52,12 +67,21 @@ struct mp_bpf {
 	struct memprof_bpf *skel;
 	struct reaper reaper;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
+	bool sessions;		/* heap probes as uprobe sessions, one uprobe_multi link a file */
+	struct link_ref *links;
 	size_t nr_links, alloc_links;
 	struct probe_set *sets;
 	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
 };
+
+static void link_ref__destroy(struct link_ref l)
+{
+	if (l.link)
+		bpf_link__destroy(l.link);
+	else if (l.fd >= 0)
+		close(l.fd);
+}
 
 static void *reaper__run(void *arg)
 {
@@ -65,7 +89,7 @@ static void *reaper__run(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct bpf_link *link;
+		struct link_ref link;
 
 		while (r->head == r->tail && !r->stop)
 			pthread_cond_wait(&r->more, &r->lock);
@@ -74,7 +98,7 @@ static void *reaper__run(void *arg)
 		link = r->queue[r->head++];
 		r->busy++;
 		pthread_mutex_unlock(&r->lock);
-		bpf_link__destroy(link);
+		link_ref__destroy(link);
 		pthread_mutex_lock(&r->lock);
 		r->busy--;
 		if (r->head == r->tail && !r->busy)
@@ -85,7 +109,7 @@ static void *reaper__run(void *arg)
 }
 
 /* Hands the links to the pool; destroys them here when it cannot. */
-static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
+static void reaper__add(struct reaper *r, struct link_ref *links, size_t n)
 {
 	size_t i = 0;
 
@@ -96,7 +120,7 @@ static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 		r->head = r->tail = 0;
 	if (r->tail + n > r->cap) {
 		size_t cap = (r->tail - r->head + n) * 2;
-		struct bpf_link **q = malloc(cap * sizeof(*q));
+		struct link_ref *q = malloc(cap * sizeof(*q));
 
 		if (!q)
 			goto here;
@@ -125,7 +149,7 @@ static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 here:
 	pthread_mutex_unlock(&r->lock);
 	for (; i < n; i++)
-		bpf_link__destroy(links[i]);
+		link_ref__destroy(links[i]);
 }
 
 /* Waits until every link handed over is destroyed, and ends the threads. */
@@ -159,27 +183,24 @@ static int add_link(struct mp_bpf *b, struct bpf_link *link)
 		b->links = p;
 		b->alloc_links = n;
 	}
-	b->links[b->nr_links++] = link;
+	b->links[b->nr_links++] = (struct link_ref){ .link = link, .fd = -1 };
 	return 0;
 }
 
-int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
+/* The attach types of uprobe_multi links, as the kernel numbers them (enum bpf_attach_type). */
+#define ATTACH_UPROBE_MULTI	48
+#define ATTACH_UPROBE_SESSION	57
+
+/* Opens the skeleton, sets its tunables and map sizes, and loads it. */
+static int load_skel(struct mp_bpf *b, bool sessions)
 {
-	struct mp_bpf *b = calloc(1, sizeof(*b));
+	const struct mp_bpf_opts *opts = &b->opts;
 	struct memprof_bpf *skel;
 	int err;
 
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_init(&b->reaper.lock, NULL);
-	pthread_cond_init(&b->reaper.more, NULL);
-	pthread_cond_init(&b->reaper.done, NULL);
-	b->opts = *opts;
 	skel = memprof_bpf__open();
-	if (!skel) {
-		err = -errno;
-		goto fail;
-	}
+	if (!skel)
+		return -errno;
 	b->skel = skel;
 	skel->rodata->inherit = opts->inherit;
 	skel->rodata->stack_mode = opts->stack_mode;
@@ -188,6 +209,12 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
 	skel->rodata->vm_events = opts->mmap;
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus();
+	skel->rodata->sample_interval = opts->heap_sample;
+	skel->rodata->bare_probes = opts->bare_probes;
+	/* The exponential distribution's quantiles at the midpoints of MP_SAMPLE_DRAWS equal slices. */
+	for (int i = 0; opts->heap_sample && i < MP_SAMPLE_DRAWS; i++)
+		skel->rodata->sample_gaps[i] =
+			(__u64)(-log((i + 0.5) / MP_SAMPLE_DRAWS) * opts->heap_sample + 0.5);
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
 	/* -g cfi: the tables' rows and page index; the other modes need none. */
 	if (!err)
@@ -205,8 +232,12 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.scratch,
 					       libbpf_num_possible_cpus() * MP_SCRATCH_NEST);
+	/* --heap-sample: room for a million sampled blocks live at once. */
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.sampled_blocks,
+					       opts->heap_sample ? 1u << 20 : 1);
 	if (err)
-		goto fail;
+		return err;
 	if (!opts->page) {
 		bpf_program__set_autoload(skel->progs.rss_stat, false);
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
@@ -218,21 +249,47 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	}
 	if (!opts->mmap)
 		bpf_program__set_autoload(skel->progs.sys_enter, false);
-	if (!opts->heap) {
-		struct bpf_program *heap_progs[] = {
-			skel->progs.malloc_enter, skel->progs.calloc_enter,
-			skel->progs.realloc_enter, skel->progs.posix_memalign_enter,
-			skel->progs.aligned_alloc_enter, skel->progs.memalign_enter,
-			skel->progs.valloc_enter, skel->progs.alloc_return,
-			skel->progs.free_enter,
-		};
-		for (size_t i = 0; i < sizeof(heap_progs) / sizeof(heap_progs[0]); i++)
-			bpf_program__set_autoload(heap_progs[i], false);
+	else
+		bpf_program__set_autoload(skel->progs.sys_exit_mmap, false);
+	bpf_program__set_autoload(skel->progs.heap_session, opts->heap && sessions);
+	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap && !sessions);
+	bpf_program__set_autoload(skel->progs.heap_return, opts->heap && !sessions);
+	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
+	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
+	/* libbpf 1.1 knows no "uprobe.session" section: the attach type is set by hand. */
+	if (sessions)
+		bpf_program__set_expected_attach_type(skel->progs.heap_session,
+						      ATTACH_UPROBE_SESSION);
+	return memprof_bpf__load(skel);
+}
+
+int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
+{
+	struct mp_bpf *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_init(&b->reaper.lock, NULL);
+	pthread_cond_init(&b->reaper.more, NULL);
+	pthread_cond_init(&b->reaper.done, NULL);
+	b->opts = *opts;
+	b->sessions = opts->heap && !opts->legacy_uprobes;
+	err = load_skel(b, b->sessions);
+	/*
+	 * A kernel without uprobe sessions (before 6.13) or task storage in
+	 * uprobe programs refuses heap_session: the same again with a uprobe and
+	 * a uretprobe per function.
+	 */
+	if (err && b->sessions && err != -EPERM) {
+		memprof_bpf__destroy(b->skel);
+		b->skel = NULL;
+		b->sessions = false;
+		err = load_skel(b, false);
 	}
-	err = memprof_bpf__load(skel);
 	if (err)
 		goto fail;
-	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
 				 NULL);
 	if (!b->rb) {
 		err = -errno;
@@ -245,12 +302,35 @@ fail:
 	return err < 0 ? err : -err;
 }
 
+bool mp_bpf__sessions(const struct mp_bpf *b)
+{
+	return b->sessions;
+}
+
+/*
+ * mmap's exit, for the executable mappings: its own tracepoint, whose id is in
+ * tracefs (mounted where it is not, as perf does); where that fails, every
+ * system call's exit.
+ */
+static int attach_mmap_exit(struct mp_bpf *b)
+{
+	struct bpf_link *l = bpf_program__attach(b->skel->progs.sys_exit_mmap);
+
+	if (!l && access("/sys/kernel/tracing/events", F_OK) &&
+	    !mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		l = bpf_program__attach(b->skel->progs.sys_exit_mmap);
+	if (l)
+		return add_link(b, l);
+	return add_link(b, bpf_program__attach(b->skel->progs.sys_exit));
+}
+
 int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 {
 	struct memprof_bpf *s = b->skel;
 	struct bpf_program *progs[] = {
 		s->progs.process_fork, s->progs.process_exec, s->progs.process_exit,
-		s->progs.sys_exit, s->progs.task_rename,
+		s->progs.task_rename,
+		b->opts.mmap ? s->progs.sys_exit : NULL,
 		b->opts.page ? s->progs.rss_stat : NULL,
 		b->opts.cache ? s->progs.cache_add : NULL,
 		b->opts.cache ? s->progs.cache_del : NULL,
@@ -267,24 +347,86 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 		if (err)
 			return err;
 	}
+	return b->opts.mmap ? 0 : attach_mmap_exit(b);
+}
+
+/* link_create for uprobe_multi (union bpf_attr's, which Debian 12's headers lack). */
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* One link of prog at the offsets of path, each with its cookie: its fd, or -errno. */
+static int uprobe_multi_link(const struct bpf_program *prog, int attach_type, const char *path,
+			     pid_t pid, const uint64_t *offsets, const uint64_t *cookies, int n)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = bpf_program__fd(prog),
+		.attach_type = attach_type,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)offsets,
+		.cookies = (uintptr_t)cookies,
+		.cnt = n,
+		.pid = pid > 0 ? pid : 0,
+	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	ps->links[ps->nr_links++] = (struct link_ref){ .link = l, .fd = -1 };
 	return 0;
 }
 
-static struct bpf_program *entry_prog(struct mp_bpf *b, unsigned int kind)
+/* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie. */
+static int attach_legacy(struct mp_bpf *b, struct probe_set *ps)
 {
-	struct memprof_bpf *s = b->skel;
+	int err = 0;
 
-	switch (kind) {
-	case MP_MALLOC: return s->progs.malloc_enter;
-	case MP_CALLOC: return s->progs.calloc_enter;
-	case MP_REALLOC: return s->progs.realloc_enter;
-	case MP_POSIX_MEMALIGN: return s->progs.posix_memalign_enter;
-	case MP_ALIGNED_ALLOC: return s->progs.aligned_alloc_enter;
-	case MP_MEMALIGN: return s->progs.memalign_enter;
-	case MP_VALLOC: return s->progs.valloc_enter;
-	case MP_FREE: return s->progs.free_enter;
+	for (int i = 0; i < ps->nr_sites && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, entry, .bpf_cookie = ps->sites[i].kind);
+		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
+
+		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
+			b->skel->progs.heap_entry, ps->pid, ps->path, ps->sites[i].offset, &entry));
+		if (err || ps->sites[i].kind == MP_FREE)
+			continue;
+		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
+			b->skel->progs.heap_return, ps->pid, ps->path, ps->sites[i].offset, &ret));
 	}
-	return NULL;
+	return err;
+}
+
+/* The sites of ps as uprobe sessions in one link. */
+static int attach_sessions(struct mp_bpf *b, struct probe_set *ps)
+{
+	uint64_t offsets[PROBE_MAX_SITES], cookies[PROBE_MAX_SITES];
+	int fd;
+
+	for (int i = 0; i < ps->nr_sites; i++) {
+		offsets[i] = ps->sites[i].offset;
+		cookies[i] = ps->sites[i].kind;
+	}
+	fd = uprobe_multi_link(b->skel->progs.heap_session, ATTACH_UPROBE_SESSION, ps->path,
+			       ps->pid, offsets, cookies, ps->nr_sites);
+	if (fd < 0)
+		return fd;
+	ps->links[ps->nr_links++] = (struct link_ref){ .fd = fd };
+	return 0;
 }
 
 static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
@@ -295,8 +437,37 @@ static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
 	ps->path = NULL;
 }
 
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
-			const struct probe_site **decoded)
+/* A set of probes for path and pid, its sites copied from sites: NULL when out of memory. */
+static struct probe_set *probe_set__new(struct mp_bpf *b, const struct stat *st, const char *path,
+					pid_t pid, const struct probe_site *sites, int nr)
+{
+	struct probe_set *ps;
+
+	if (b->nr_sets == b->alloc_sets) {
+		size_t n = b->alloc_sets ? b->alloc_sets * 2 : 4;
+		void *p = realloc(b->sets, n * sizeof(*b->sets));
+
+		if (!p)
+			return NULL;
+		b->sets = p;
+		b->alloc_sets = n;
+	}
+	ps = &b->sets[b->nr_sets];
+	memset(ps, 0, sizeof(*ps));
+	ps->path = strdup(path);
+	if (!ps->path)
+		return NULL;
+	ps->dev = st->st_dev;
+	ps->ino = st->st_ino;
+	ps->pid = pid;
+	ps->nr_sites = nr;
+	memcpy(ps->sites, sites, nr * sizeof(sites[0]));
+	b->nr_sets++;
+	return ps;
+}
+
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, const char *prefix, pid_t pid,
+			const struct probe_site **decoded, unsigned int *flags)
 {
 	struct probe_site sites[PROBE_MAX_SITES];
 	struct probe_set *ps;
@@ -306,12 +477,14 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 
 	if (decoded)
 		*decoded = NULL;
+	*flags = 0;
 	if (stat(path, &st))
 		return -errno;
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		ps = &b->sets[i];
 		if (ps->dev != st.st_dev || ps->ino != st.st_ino)
 			continue;
+		*flags = PROBE_ALLOCATOR;
 		if (ps->pid == pid || ps->pid == -1)
 			return 0;
 		/* Another process's probes on this file: its sites, without decoding it again. */
@@ -322,48 +495,13 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 		seen = true;
 	}
 	if (nr < 0)
-		nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
-	if (nr < 0)
+		nr = find_heap_probe_sites(path, prefix, sites, PROBE_MAX_SITES, flags);
+	if (nr <= 0)
 		return nr;
-	if (b->nr_sets == b->alloc_sets) {
-		size_t n = b->alloc_sets ? b->alloc_sets * 2 : 4;
-		void *p = realloc(b->sets, n * sizeof(*b->sets));
-
-		if (!p)
-			return -ENOMEM;
-		b->sets = p;
-		b->alloc_sets = n;
-	}
-	ps = &b->sets[b->nr_sets++];
-	memset(ps, 0, sizeof(*ps));
-	ps->dev = st.st_dev;
-	ps->ino = st.st_ino;
-	ps->pid = pid;
-	ps->nr_sites = nr;
-	memcpy(ps->sites, sites, nr * sizeof(sites[0]));
-	ps->path = strdup(path);
-	if (!ps->path)
+	ps = probe_set__new(b, &st, path, pid, sites, nr);
+	if (!ps)
 		return -ENOMEM;
-	for (int i = 0; i < nr && !err; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, entry);
-		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
-		struct bpf_link *l;
-
-		l = bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), pid, path,
-						    sites[i].offset, &entry);
-		if (!l)
-			err = -errno;
-		else
-			ps->links[ps->nr_links++] = l;
-		if (err || sites[i].kind == MP_FREE)
-			continue;
-		l = bpf_program__attach_uprobe_opts(b->skel->progs.alloc_return, pid, path,
-						    sites[i].offset, &ret);
-		if (!l)
-			err = -errno;
-		else
-			ps->links[ps->nr_links++] = l;
-	}
+	err = b->sessions ? attach_sessions(b, ps) : attach_legacy(b, ps);
 	if (err) {
 		probe_set__detach(b, ps);
 		b->nr_sets--;
@@ -375,14 +513,29 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 	return nr;
 }
 
+int mp_bpf__attach_sample_points(struct mp_bpf *b, const char *path, uint64_t alloc_off,
+				 uint64_t free_off)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o);
+	int err;
+
+	err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.sample_alloc, -1, path,
+							  alloc_off, &o));
+	if (!err)
+		err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.sample_free, -1,
+								  path, free_off, &o));
+	return err;
+}
+
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
 {
+	unsigned int flags;
 	int err;
 
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		if (b->sets[i].pid != parent)
 			continue;
-		err = mp_bpf__attach_heap(b, b->sets[i].path, child, NULL);
+		err = mp_bpf__attach_heap(b, b->sets[i].path, NULL, child, NULL, &flags);
 		if (err < 0)
 			return err;
 	}
