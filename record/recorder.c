@@ -193,6 +193,19 @@ static int probe_file(struct recorder *r, pid_t pid, const char *open_path, cons
 	return n;
 }
 
+/* A static program without an allocator found is said once, not for each process running it. */
+static void no_allocator(struct recorder *r, pid_t pid, const char *path)
+{
+	size_t i, n = sizeof(r->no_allocator) / sizeof(r->no_allocator[0]);
+
+	for (i = 0; i < n && r->no_allocator[i]; i++)
+		if (!strcmp(r->no_allocator[i], path))
+			return;
+	if (i < n)
+		r->no_allocator[i] = strdup(path);
+	recorder__note(r, NOTE_NO_ALLOCATOR, pid, path, 0);
+}
+
 /*
  * A new ELF file in a target: if it holds an allocator, the heap probes go on
  * it.  A static program with none (stripped, say) is said: its heap calls are
@@ -210,7 +223,7 @@ static void on_new_file(void *ctx, pid_t pid, const char *open_path, const char 
 	if (n < 0 && (flags & PROBE_ALLOCATOR))
 		recorder__note(r, NOTE_HEAP_FAILED, pid, path, n);
 	if ((flags & PROBE_STATIC_PROGRAM) && !(flags & PROBE_ALLOCATOR))
-		recorder__note(r, NOTE_NO_ALLOCATOR, pid, path, 0);
+		no_allocator(r, pid, path);
 }
 
 /*
@@ -565,6 +578,10 @@ void recorder__destroy(struct recorder *r)
 {
 	free(r->preload);
 	r->preload = NULL;
+	for (size_t i = 0; i < sizeof(r->no_allocator) / sizeof(r->no_allocator[0]); i++) {
+		free(r->no_allocator[i]);
+		r->no_allocator[i] = NULL;
+	}
 	cfi__free(r->cfi);
 	r->cfi = NULL;
 	free(r->rss);

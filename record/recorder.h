@@ -84,6 +84,7 @@ struct recorder {
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	char *preload;			/* --heap-sample: memprof's library, sampling in the command */
 	char *env[3];			/* what the launched command gets in its environment */
+	char *no_allocator[8];		/* static programs said to have no allocator found */
 	uint64_t unwind_ends[MP_UNWIND__MAX];	/* the stack walks, by how they ended */
 	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
 	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
