@@ -71,13 +71,13 @@ LD_PRELOAD=$TC record_ok -e heap -o "$T/cxx.data" -- "$WL/cxxheap"
 report_ok -i "$T/cxx.data" --folded
 cp "$T/out" "$T/cxx.live"
 report_ok -i "$T/cxx.data" --folded --show=alloc
-assert_eq "new_objects live" 48000 "$(stack_bytes "$T/cxx.live" "main;new_objects")"
-assert_eq "new_arrays live" 409600 "$(stack_bytes "$T/cxx.live" "main;new_arrays")"
-assert_eq "new_nothrow live" 10000 "$(stack_bytes "$T/cxx.live" "main;new_nothrow")"
-assert_eq "new_aligned live" 5120 "$(stack_bytes "$T/cxx.live" "main;new_aligned")"
-assert_eq "deleted live" 0 "$(stack_bytes "$T/cxx.live" "main;deleted")"
-assert_eq "deleted alloc" 12800 "$(stack_bytes "$T/out" "main;deleted")"
-assert_eq "new_objects alloc" 48000 "$(stack_bytes "$T/out" "main;new_objects")"
+assert_eq "new_objects live" 48000 "$(stack_bytes "$T/cxx.live" "main;new_objects()")"
+assert_eq "new_arrays live" 409600 "$(stack_bytes "$T/cxx.live" "main;new_arrays()")"
+assert_eq "new_nothrow live" 10000 "$(stack_bytes "$T/cxx.live" "main;new_nothrow()")"
+assert_eq "new_aligned live" 5120 "$(stack_bytes "$T/cxx.live" "main;new_aligned()")"
+assert_eq "deleted live" 0 "$(stack_bytes "$T/cxx.live" "main;deleted()")"
+assert_eq "deleted alloc" 12800 "$(stack_bytes "$T/out" "main;deleted()")"
+assert_eq "new_objects alloc" 48000 "$(stack_bytes "$T/out" "main;new_objects()")"
 
 # --heap-lib names a file by hand; one without that allocator is a one-line error
 record_v_ok -e heap --heap-lib="$TC" -o "$T/lib.data" -- "$WL/heap"
