@@ -14,7 +14,8 @@
 # bpf_stats (kernel.bpf_stats_enabled, on for that run only).  Needs root; run it
 # under the machine's BPF lock (flock -o /tmp/memprof-bpf.lock bench/heap.sh).
 #
-# usage: bench/heap.sh   (RUNS=5, N=2000000, MEMPROF=path, MEMPROF_BEFORE=path)
+# usage: bench/heap.sh   (RUNS=5, N=2000000, MEMPROF=path, MEMPROF_BEFORE=path; SPLIT=only:
+#                         the split alone)
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -95,6 +96,7 @@ attached()
 	T[$name]=$(cat "$tmp/$name.t")
 }
 
+if [ "${SPLIT:-}" != only ]; then
 echo "bench: $RUNS runs of each, $N malloc/free pairs..." >&2
 launched bare "$tmp/heap_bench" "$N"
 launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tmp/f.data" -- \
@@ -141,6 +143,7 @@ if [ -n "$BEFORE" ]; then
 	row before_fp "before: $BEFORE -g fp"
 	row before_cfi "before: $BEFORE -g cfi"
 fi
+fi
 
 # The split: one run of each exact mode, its programs' run time from bpf_stats read
 # while the workload waits at its end.
@@ -163,8 +166,10 @@ split()
 		grep -q "^heap_bench: " "$tmp/split.log" && break
 		sleep 0.05
 	done
-	bpftool -j prog show | jq -r --argjson pid "$rec" --argjson n "$N" '.[] |
-		select(.pids != null and any(.pids[]; .pid == $pid)) |
+	# memprof's programs by name (Debian's bpftool names no owning pids): the lock held,
+	# they are this recorder's
+	bpftool -j prog show | jq -r --argjson n "$N" '.[] |
+		select(.name | test("^(heap_|sample_|sys_e|process_|task_rename|page_|rss_stat|cache_)")) |
 		select(.run_cnt != null and .run_cnt > 0) |
 		"\(.name) \(.run_cnt) \(.run_time_ns / $n / 1000)"' |
 		awk -v m="$mode" '{ printf "  -g %-4s %-16s %12d runs %9.3f us/pair\n", m, $1, $2, $3 }'
