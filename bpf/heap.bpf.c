@@ -5,14 +5,7 @@
  * size and the old block).  Each call's arguments are kept at its entry, per
  * thread, and its result and stack taken at its return; frees at their entry.
  *
- * Two ways, chosen by record at load time (record/bpf.c):
- *  - uprobe sessions (kernel 6.13+), attached as one uprobe_multi link per
- *    file: heap_session runs at the entry and at the return of the same call,
- *    keeps the call in task storage (no hash map), and at an entry it tells
- *    the kernel when the return is not wanted (a call nested in another, a
- *    sample not taken), which saves that return's trap;
- *  - uprobes and uretprobes, one link per site (5.15+): heap_entry and
- *    heap_return pair the two through the `inflight` hash map.
+ * A uprobe and a uretprobe per site, paired through the `inflight` hash map.
  *
  * With --heap-sample the allocations are sampled by bytes (sampled()), and a
  * free is an event only for a block that was sampled (`sampled_blocks`).  In a
@@ -20,8 +13,6 @@
  * calls its probe points, sample_alloc and sample_free, for the samples only.
  */
 #include "bpf/memprof.bpf.h"
-
-extern bool bpf_session_is_return(void) __ksym __weak;
 
 /* bench/heap.sh's floor: the probes on the same sites, programs that do nothing. */
 const volatile bool bare_probes = false;
@@ -31,27 +22,13 @@ const volatile __u64 sample_interval = 0;
 /* -ln((i + 0.5) / MP_SAMPLE_DRAWS) * sample_interval: the exponential gaps, by quantile. */
 const volatile __u64 sample_gaps[MP_SAMPLE_DRAWS] = {};
 
-/* Legacy probes: heap calls between entry and return, tid -> call. */
+/* Heap calls between entry and return, tid -> call. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, struct mp_inflight);
 } inflight SEC(".maps");
-
-/* Sessions: the heap call of each thread, between its entry and return. */
-struct heap_call {
-	struct mp_inflight in;
-	__u64 sp;		/* the stack pointer at the entry; 0: no call */
-	__u64 ret;		/* a call whose return is not probed: its return address; else 0 */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct heap_call);
-} heap_calls SEC(".maps");
 
 /* --heap-sample: the blocks sampled and still live, whose frees are events. */
 struct sampled_key {
@@ -156,25 +133,22 @@ static __always_inline void call_args(struct pt_regs *ctx, __u32 func, struct mp
 }
 
 /*
- * With --heap-sample, whether the call's return is wanted: a sampled size, or
- * a realloc of a sampled block (its free).  A realloc of a block not sampled
- * is then an allocation, old_ptr 0.
+ * With --heap-sample, the call's verdict, for its return: in->depth says
+ * whether the new block is a sample; a realloc of a block not sampled is an
+ * allocation (its old block, in->arg, set to 0), of a sampled one also its free.
  */
-static __always_inline bool want_return(__u64 id, struct mp_inflight *in)
+static __always_inline void sample_call(__u64 id, struct mp_inflight *in)
 {
 	struct sampled_key k;
-	bool old = false;
 
 	if (!sample_interval)
-		return true;
+		return;
 	if (in->func == MP_REALLOC && in->arg) {
 		sampled_key(&k, id, in->arg);
-		old = bpf_map_lookup_elem(&sampled_blocks, &k) != NULL;
-		if (!old)
+		if (!bpf_map_lookup_elem(&sampled_blocks, &k))
 			in->arg = 0;
 	}
-	in->depth = sampled(in->size);	/* at the return: the new block is a sample */
-	return old || in->depth;
+	in->depth = sampled(in->size);
 }
 
 static __always_inline void emit_free(void *ctx, __u64 id, __u64 ptr)
@@ -242,68 +216,6 @@ static __always_inline void on_free(void *ctx, __u64 id, __u64 ptr)
 	emit_free(ctx, id, ptr);
 }
 
-/* ---- sessions ---- */
-
-SEC("uprobe.session")
-int heap_session(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 func = bpf_get_attach_cookie(ctx);
-	struct heap_call *c;
-	__u64 sp;
-
-	if (bare_probes)	/* the return's trap too, but a free's */
-		return func == MP_FREE;
-	if (bpf_session_is_return()) {
-		c = bpf_task_storage_get(&heap_calls, task, 0, 0);
-		if (!c || !c->sp)
-			return 0;
-		c->sp = 0;
-		emit_alloc(ctx, id, &c->in, PT_REGS_RC(ctx));
-		return 0;
-	}
-	if (!is_target(id >> 32))
-		return 1;
-	if (func == MP_FREE) {
-		on_free(ctx, id, PT_REGS_PARM1(ctx));
-		return 1;
-	}
-	c = bpf_task_storage_get(&heap_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c) {
-		count_lost(MP_LOST_HEAP);
-		return 1;
-	}
-	sp = PT_REGS_SP(ctx);
-	/*
-	 * Called from inside another heap call (operator new -> malloc, calloc
-	 * -> malloc): the outer call is the one.  A call whose return was never
-	 * seen (a longjmp out of it) is below this one's stack pointer.  An outer
-	 * call whose return is not probed (a sample not taken) is still running
-	 * while its return address is where it was: once it returned, the next
-	 * call from its caller's frame overwrote it.
-	 */
-	if (c->sp && sp < c->sp) {
-		__u64 ret = 0;
-
-		if (!c->ret)
-			return 1;
-		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)c->sp) && ret == c->ret)
-			return 1;
-	}
-	call_args(ctx, func, &c->in);
-	c->sp = sp;
-	c->ret = 0;
-	if (!want_return(id, &c->in)) {
-		if (bpf_probe_read_user(&c->ret, sizeof(c->ret), (void *)sp) || !c->ret)
-			c->sp = 0;
-		return 1;
-	}
-	return 0;
-}
-
-/* ---- uprobes and uretprobes ---- */
-
 SEC("uprobe")
 int heap_entry(struct pt_regs *ctx)
 {
@@ -325,10 +237,10 @@ int heap_entry(struct pt_regs *ctx)
 	}
 	call_args(ctx, func, &call);
 	/*
-	 * Kept whether or not the return is wanted (a sample not taken), so that
-	 * the calls nested in it are known as such; its return then emits nothing.
+	 * Kept whether or not it is a sample, so that the calls nested in it are
+	 * known as such; the return of one not sampled emits nothing.
 	 */
-	want_return(id, &call);
+	sample_call(id, &call);
 	/* depth counts nested calls from here on: the sample's verdict goes in func's high bits. */
 	call.func |= call.depth << 16;
 	call.depth = 0;

@@ -660,8 +660,6 @@ int cmd_record(int argc, char **argv)
 		.inherit = true,
 		.buffer_size = 32u << 20,
 		.rss_interval = 10,
-		/* For the tests of the fallback: the heap probes of kernels before 6.13. */
-		.legacy_uprobes = env_is_1("MEMPROF_LEGACY_UPROBES"),
 		/* For bench/heap.sh: the probes' own cost, on the same sites, in the same setup. */
 		.bare_probes = env_is_1("MEMPROF_BARE_PROBES"),
 	};

@@ -2,12 +2,6 @@
  * The BPF side of record: opens the skeleton, sizes its maps, loads, attaches
  * tracepoints and heap uprobes, and consumes the ring buffer.  Every link is
  * kept so that detaching leaves nothing behind.
- *
- * The heap probes of a file are one uprobe_multi link of uprobe sessions
- * where the kernel has them (6.13+: the load of heap_session tells), else a
- * uprobe and a uretprobe per function (bpf/heap.bpf.c).  libbpf 1.1, Debian
- * 12's, has no API for uprobe_multi links: they are made with the bpf(2)
- * system call itself.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,17 +13,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memprof.skel.h"
 #include "record/record.h"
-
-/* A link: libbpf's, or the file descriptor of one made with bpf(2). */
-struct link_ref {
-	struct bpf_link *link;
-	int fd;
-};
 
 /* The heap probes on one file for one process (pid -1: every process). */
 struct probe_set {
@@ -38,7 +25,7 @@ struct probe_set {
 	pid_t pid;
 	char *path;
 	int nr_links;
-	struct link_ref links[2 * PROBE_MAX_SITES];
+	struct bpf_link *links[2 * PROBE_MAX_SITES];
 	int nr_sites;		/* the file's probe sites, found once per file */
 	struct probe_site sites[PROBE_MAX_SITES];
 };
@@ -55,7 +42,7 @@ struct probe_set {
 struct reaper {
 	pthread_mutex_t lock;
 	pthread_cond_t more, done;
-	struct link_ref *queue;
+	struct bpf_link **queue;
 	size_t head, tail, cap;		/* queue[head..tail) */
 	size_t busy;			/* links being destroyed */
 	pthread_t threads[REAPERS];
@@ -67,21 +54,12 @@ struct mp_bpf {
 	struct memprof_bpf *skel;
 	struct reaper reaper;
 	struct ring_buffer *rb;
-	bool sessions;		/* heap probes as uprobe sessions, one uprobe_multi link a file */
-	struct link_ref *links;
+	struct bpf_link **links;
 	size_t nr_links, alloc_links;
 	struct probe_set *sets;
 	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
 };
-
-static void link_ref__destroy(struct link_ref l)
-{
-	if (l.link)
-		bpf_link__destroy(l.link);
-	else if (l.fd >= 0)
-		close(l.fd);
-}
 
 static void *reaper__run(void *arg)
 {
@@ -89,7 +67,7 @@ static void *reaper__run(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct link_ref link;
+		struct bpf_link *link;
 
 		while (r->head == r->tail && !r->stop)
 			pthread_cond_wait(&r->more, &r->lock);
@@ -98,7 +76,7 @@ static void *reaper__run(void *arg)
 		link = r->queue[r->head++];
 		r->busy++;
 		pthread_mutex_unlock(&r->lock);
-		link_ref__destroy(link);
+		bpf_link__destroy(link);
 		pthread_mutex_lock(&r->lock);
 		r->busy--;
 		if (r->head == r->tail && !r->busy)
@@ -109,7 +87,7 @@ static void *reaper__run(void *arg)
 }
 
 /* Hands the links to the pool; destroys them here when it cannot. */
-static void reaper__add(struct reaper *r, struct link_ref *links, size_t n)
+static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 {
 	size_t i = 0;
 
@@ -120,7 +98,7 @@ static void reaper__add(struct reaper *r, struct link_ref *links, size_t n)
 		r->head = r->tail = 0;
 	if (r->tail + n > r->cap) {
 		size_t cap = (r->tail - r->head + n) * 2;
-		struct link_ref *q = malloc(cap * sizeof(*q));
+		struct bpf_link **q = malloc(cap * sizeof(*q));
 
 		if (!q)
 			goto here;
@@ -149,7 +127,7 @@ static void reaper__add(struct reaper *r, struct link_ref *links, size_t n)
 here:
 	pthread_mutex_unlock(&r->lock);
 	for (; i < n; i++)
-		link_ref__destroy(links[i]);
+		bpf_link__destroy(links[i]);
 }
 
 /* Waits until every link handed over is destroyed, and ends the threads. */
@@ -183,16 +161,12 @@ static int add_link(struct mp_bpf *b, struct bpf_link *link)
 		b->links = p;
 		b->alloc_links = n;
 	}
-	b->links[b->nr_links++] = (struct link_ref){ .link = link, .fd = -1 };
+	b->links[b->nr_links++] = link;
 	return 0;
 }
 
-/* The attach types of uprobe_multi links, as the kernel numbers them (enum bpf_attach_type). */
-#define ATTACH_UPROBE_MULTI	48
-#define ATTACH_UPROBE_SESSION	57
-
 /* Opens the skeleton, sets its tunables and map sizes, and loads it. */
-static int load_skel(struct mp_bpf *b, bool sessions)
+static int load_skel(struct mp_bpf *b)
 {
 	const struct mp_bpf_opts *opts = &b->opts;
 	struct memprof_bpf *skel;
@@ -251,15 +225,10 @@ static int load_skel(struct mp_bpf *b, bool sessions)
 		bpf_program__set_autoload(skel->progs.sys_enter, false);
 	else
 		bpf_program__set_autoload(skel->progs.sys_exit_mmap, false);
-	bpf_program__set_autoload(skel->progs.heap_session, opts->heap && sessions);
-	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap && !sessions);
-	bpf_program__set_autoload(skel->progs.heap_return, opts->heap && !sessions);
+	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap);
+	bpf_program__set_autoload(skel->progs.heap_return, opts->heap);
 	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
 	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
-	/* libbpf 1.1 knows no "uprobe.session" section: the attach type is set by hand. */
-	if (sessions)
-		bpf_program__set_expected_attach_type(skel->progs.heap_session,
-						      ATTACH_UPROBE_SESSION);
 	return memprof_bpf__load(skel);
 }
 
@@ -274,19 +243,7 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	pthread_cond_init(&b->reaper.more, NULL);
 	pthread_cond_init(&b->reaper.done, NULL);
 	b->opts = *opts;
-	b->sessions = opts->heap && !opts->legacy_uprobes;
-	err = load_skel(b, b->sessions);
-	/*
-	 * A kernel without uprobe sessions (before 6.13) or task storage in
-	 * uprobe programs refuses heap_session: the same again with a uprobe and
-	 * a uretprobe per function.
-	 */
-	if (err && b->sessions && err != -EPERM) {
-		memprof_bpf__destroy(b->skel);
-		b->skel = NULL;
-		b->sessions = false;
-		err = load_skel(b, false);
-	}
+	err = load_skel(b);
 	if (err)
 		goto fail;
 	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
@@ -300,11 +257,6 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 fail:
 	mp_bpf__destroy(b);
 	return err < 0 ? err : -err;
-}
-
-bool mp_bpf__sessions(const struct mp_bpf *b)
-{
-	return b->sessions;
 }
 
 /*
@@ -350,50 +302,16 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 	return b->opts.mmap ? 0 : attach_mmap_exit(b);
 }
 
-/* link_create for uprobe_multi (union bpf_attr's, which Debian 12's headers lack). */
-struct uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
-};
-
-/* One link of prog at the offsets of path, each with its cookie: its fd, or -errno. */
-static int uprobe_multi_link(const struct bpf_program *prog, int attach_type, const char *path,
-			     pid_t pid, const uint64_t *offsets, const uint64_t *cookies, int n)
-{
-	struct uprobe_multi_attr a = {
-		.prog_fd = bpf_program__fd(prog),
-		.attach_type = attach_type,
-		.path = (uintptr_t)path,
-		.offsets = (uintptr_t)offsets,
-		.cookies = (uintptr_t)cookies,
-		.cnt = n,
-		.pid = pid > 0 ? pid : 0,
-	};
-	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-
-	return fd < 0 ? -errno : fd;
-}
-
 static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
 {
 	if (!l)
 		return -errno;
-	ps->links[ps->nr_links++] = (struct link_ref){ .link = l, .fd = -1 };
+	ps->links[ps->nr_links++] = l;
 	return 0;
 }
 
 /* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie. */
-static int attach_legacy(struct mp_bpf *b, struct probe_set *ps)
+static int attach_sites(struct mp_bpf *b, struct probe_set *ps)
 {
 	int err = 0;
 
@@ -409,24 +327,6 @@ static int attach_legacy(struct mp_bpf *b, struct probe_set *ps)
 			b->skel->progs.heap_return, ps->pid, ps->path, ps->sites[i].offset, &ret));
 	}
 	return err;
-}
-
-/* The sites of ps as uprobe sessions in one link. */
-static int attach_sessions(struct mp_bpf *b, struct probe_set *ps)
-{
-	uint64_t offsets[PROBE_MAX_SITES], cookies[PROBE_MAX_SITES];
-	int fd;
-
-	for (int i = 0; i < ps->nr_sites; i++) {
-		offsets[i] = ps->sites[i].offset;
-		cookies[i] = ps->sites[i].kind;
-	}
-	fd = uprobe_multi_link(b->skel->progs.heap_session, ATTACH_UPROBE_SESSION, ps->path,
-			       ps->pid, offsets, cookies, ps->nr_sites);
-	if (fd < 0)
-		return fd;
-	ps->links[ps->nr_links++] = (struct link_ref){ .fd = fd };
-	return 0;
 }
 
 static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
@@ -501,7 +401,7 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, const char *prefix, 
 	ps = probe_set__new(b, &st, path, pid, sites, nr);
 	if (!ps)
 		return -ENOMEM;
-	err = b->sessions ? attach_sessions(b, ps) : attach_legacy(b, ps);
+	err = attach_sites(b, ps);
 	if (err) {
 		probe_set__detach(b, ps);
 		b->nr_sets--;

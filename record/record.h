@@ -190,7 +190,6 @@ struct mp_bpf_opts {
 	uint32_t cfi_rows;	/* -g cfi: entries of the tables' rows and page index */
 	uint32_t cfi_pages;
 	uint64_t heap_sample;	/* --heap-sample: mean bytes between samples, 0: every call */
-	bool legacy_uprobes;	/* a uprobe and a uretprobe per site, even with uprobe sessions */
 	bool bare_probes;	/* the heap probes' programs do nothing (bench/heap.sh's floor) */
 };
 
@@ -213,8 +212,6 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b);
  */
 int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, const char *prefix, pid_t pid,
 			const struct probe_site **decoded, unsigned int *flags);
-/* Whether the heap probes are uprobe sessions (else a uprobe and a uretprobe per site). */
-bool mp_bpf__sessions(const struct mp_bpf *b);
 /* --heap-sample: the probe points of memprof's preload library at path, at these offsets. */
 int mp_bpf__attach_sample_points(struct mp_bpf *b, const char *path, uint64_t alloc_off,
 				 uint64_t free_off);

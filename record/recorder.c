@@ -125,7 +125,6 @@ int recorder__load(struct recorder *r)
 		.cfi_rows = CFI_ROWS,
 		.cfi_pages = CFI_PAGES,
 		.heap_sample = r->opts.heap_sample,
-		.legacy_uprobes = r->opts.legacy_uprobes,
 		.bare_probes = r->opts.bare_probes,
 	};
 

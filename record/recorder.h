@@ -33,7 +33,6 @@ struct recorder_opts {
 	const char **heap_libs;		/* --heap-lib: "PATH[:PREFIX]" each */
 	int nr_heap_libs;
 	uint64_t heap_sample;		/* --heap-sample: mean bytes between samples, 0: exact */
-	bool legacy_uprobes;		/* MEMPROF_LEGACY_UPROBES: the pre-6.13 heap probes */
 	bool bare_probes;		/* MEMPROF_BARE_PROBES: heap probes that do nothing */
 };
 

@@ -54,10 +54,6 @@ grep -q "^memprof: heap probes on '$WL/heap-static' (" "$T/record.log" ||
 	fail "static: no probes on the executable: $(cat "$T/record.log")"
 heap_figures static
 
-# as kernels before 6.13 get them: a uprobe and a uretprobe per function, paired in a map
-MEMPROF_LEGACY_UPROBES=1 record_ok -e heap -o "$T/legacy.data" -- "$WL/heap"
-heap_figures legacy
-
 # jemalloc and tcmalloc preloaded; jemalloc in the executable
 LD_PRELOAD=$JE record_ok -e heap -o "$T/je.data" -- "$WL/heap"
 heap_figures je

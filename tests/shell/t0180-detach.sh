@@ -5,7 +5,7 @@
 need_bpf
 need_cmd bpftool
 
-progs="process_fork|process_exec|process_exit|sys_exit|sys_exit_mmap|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|heap_session|heap_entry|heap_return|sample_alloc|sample_free"
+progs="process_fork|process_exec|process_exit|sys_exit|sys_exit_mmap|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|heap_entry|heap_return|sample_alloc|sample_free"
 
 # leftovers WHAT: fails if a program of memprof's, or a uprobe, is still there.  The
 # kernel frees a program after an RCU grace period once its last file is closed, so a
@@ -22,9 +22,6 @@ leftovers()
 	[ "$n" -eq 0 ] || fail "$1: $n BPF programs left: $(bpftool prog show | grep -E "name ($progs) ")"
 	n=$(bpftool perf list 2>/dev/null | grep -c uprobe)
 	[ "$n" -eq 0 ] || fail "$1: uprobes left: $(bpftool perf list | grep uprobe)"
-	# the heap probes as uprobe sessions: one uprobe_multi link per file
-	n=$(bpftool link show 2>/dev/null | grep -c uprobe_multi)
-	[ "$n" -eq 0 ] || fail "$1: uprobe_multi links left: $(bpftool link show | grep uprobe_multi)"
 	if [ -r /sys/kernel/tracing/uprobe_events ]; then
 		[ ! -s /sys/kernel/tracing/uprobe_events ] ||
 			fail "$1: uprobe events left: $(cat /sys/kernel/tracing/uprobe_events)"
