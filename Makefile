@@ -37,7 +37,8 @@ CPPFLAGS += -I. -I$(OUT) -DMEMPROF_VERSION=\"0.1\"
 
 # Libraries from pkg-config where the distribution ships a .pc file; libiberty has none.
 pkg_libs = $(or $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null),$(2))
-FORMAT_LIBS := $(call pkg_libs,libzstd zlib,-lzstd -lz)
+# -lm: model/ weighs a sampled trace's allocations (exp), and every reader links model/.
+FORMAT_LIBS := $(call pkg_libs,libzstd zlib,-lzstd -lz) -lm
 READ_LIBS   := $(call pkg_libs,libdw libelf libdebuginfod,-ldw -lelf -ldebuginfod) -liberty
 RECORD_LIBS := $(call pkg_libs,libbpf,-lbpf) $(call pkg_libs,capstone,-lcapstone) -lpthread
 
@@ -77,7 +78,10 @@ UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(OUT)/%.o)
 # A recipe that fails leaves no half-made target behind (an empty skeleton header, say).
 .DELETE_ON_ERROR:
 
-all: $(BIN)
+# record --heap-sample's preload library (preload/), beside the binary; not with NO_BPF=1.
+PRELOAD := $(if $(NO_BPF),,$(OUT)/libmemprof-sample.so)
+
+all: $(BIN) $(PRELOAD)
 
 $(BIN): $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
@@ -110,6 +114,13 @@ $(OUT)/memprof.skel.h: $(OUT)/memprof.bpf.o
 
 # The objects that include the skeleton.
 $(patsubst %.c,$(OUT)/%.o,$(filter record/bpf.c,$(RECORD_SRCS))): $(OUT)/memprof.skel.h
+
+# The probe points' program finds malloc's caller through the library's frame: frame pointers,
+# no sibling calls.
+$(OUT)/libmemprof-sample.so: preload/sample.c bpf/memprof.h
+	@mkdir -p $(dir $@)
+	$(CC) -I. $(CFLAGS) -fPIC -shared -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+		-fvisibility=hidden -Wl,-z,now -o $@ $< -ldl -lm
 
 # Workloads keep frame pointers and are built without optimisation of call paths.
 $(OUT)/workloads/%: tests/workloads/%.c
@@ -197,12 +208,37 @@ $(OUT)/workloads/causes/causes: tests/workloads/causes/causes.c tests/workloads/
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fomit-frame-pointer -o $@ $^
 
-workloads: $(WORKLOADS) $(STACKS_BINS) $(OUT)/workloads/causes/causes
+
+# Other allocators (tests/shell/t0105-allocators.sh): the heap workload linked statically,
+# stripped (no allocator found), and with Debian's jemalloc in the executable; C++'s
+# operators (under tcmalloc there).
+JEMALLOC_A := $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.a)
+WL_FLAGS := -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls -pthread
+ALLOC_BINS := $(OUT)/workloads/heap-static $(OUT)/workloads/heap-static-stripped \
+	$(OUT)/workloads/cxxheap $(if $(JEMALLOC_A),$(OUT)/workloads/heap-jemalloc)
+
+$(OUT)/workloads/heap-static: tests/workloads/heap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WL_FLAGS) -static -o $@ $<
+
+$(OUT)/workloads/heap-static-stripped: $(OUT)/workloads/heap-static
+	strip -o $@ $<
+
+$(OUT)/workloads/heap-jemalloc: tests/workloads/heap.c $(JEMALLOC_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(WL_FLAGS) -o $@ $< -Wl,--whole-archive $(JEMALLOC_A) -Wl,--no-whole-archive \
+		-lstdc++ -lm -ldl
+
+$(OUT)/workloads/cxxheap: tests/workloads/cxxheap.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(WL_FLAGS) -o $@ $<
+
+workloads: $(WORKLOADS) $(STACKS_BINS) $(OUT)/workloads/causes/causes $(ALLOC_BINS)
 
 # The tests find what they run through these (tests/shell/lib.sh).
 TEST_ENV := MEMPROF=$(abspath $(BIN)) MEMPROF_BUILD=$(abspath $(OUT))
 
-check: $(BIN) $(OUT)/unit-tests $(OUT)/unit-tests-san $(OUT)/fuzz-replay $(OUT)/gen-corpus \
+check: $(BIN) $(PRELOAD) $(OUT)/unit-tests $(OUT)/unit-tests-san $(OUT)/fuzz-replay $(OUT)/gen-corpus \
        $(OUT)/gen-trace workloads
 	@$(TEST_ENV) tests/run-tests.sh
 
@@ -235,8 +271,9 @@ man: $(MAN_PAGES)
 
 PREFIX ?= /usr/local
 MANDIR ?= $(PREFIX)/share/man
-install: $(BIN) $(MAN_PAGES)
+install: $(BIN) $(PRELOAD) $(MAN_PAGES)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/memprof
+	$(if $(PRELOAD),install -D -m 644 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/memprof/$(notdir $(PRELOAD)))
 	for p in $(MAN_PAGES); do \
 		s=$${p##*.}; install -D -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$p) || exit 1; \
 	done

@@ -4,7 +4,8 @@
 #      bare, `memprof record -e page`, `perf record -e kmem:mm_page_alloc -g`;
 #  (b) heap workload (bench/heap_bench.c, ~4M malloc+free calls):
 #      bare, `memprof record -e heap`, heaptrack; and the cost of bare uprobes
-#      (empty bpftrace programs) for comparison;
+#      (empty bpftrace programs) for comparison (bench/heap.sh: the heap modes
+#      against the bare probes on memprof's own sites);
 #  (c) -g cfi (the default) against -g fp and -g dwarf on both, and on a
 #      program with deep stacks (bench/deep_bench.cc) against heaptrack too,
 #      with the unwind tables' build time and size for its libraries;
@@ -374,7 +375,7 @@ declare -A PROBE_NS
 for probe in malloc mallocret free freesite; do
 	case $probe in
 	malloc) sym=malloc c=$mallocs label="libc malloc (entry)" ;;
-	mallocret) sym=malloc c=$mallocs label="libc malloc (return)" ;;
+	mallocret) sym=malloc c=$mallocs label="libc malloc (entry+return)" ;;
 	free) sym=free c=$frees label="libc free (entry)" ;;
 	freesite) sym=free c=$frees label="libc free+$free_off (memprof)" ;;
 	esac
@@ -385,9 +386,12 @@ for probe in malloc mallocret free freesite; do
 		"b=${ELAPSED[heap.bare]}" "c=$c")
 	printf '  %-24s %-28s %8s\n' "$label" "$insn" "${PROBE_NS[$probe]}"
 done
-floor=$(calc '(m * (a + b) + f * c) / (m + f)' '%.0f' "m=$mallocs" "f=$frees" \
-	"a=${PROBE_NS[malloc]}" "b=${PROBE_NS[mallocret]}" "c=${PROBE_NS[freesite]}")
-echo "memprof's probes, bare, per call of the workload (malloc: entry + return; free: +$free_off):"
+# A uretprobe takes a trap at the entry too (where it hijacks the return address): its
+# figure is malloc's entry and return, not the return alone.
+floor=$(calc '(m * b + f * c) / (m + f)' '%.0f' "m=$mallocs" "f=$frees" \
+	"b=${PROBE_NS[mallocret]}" "c=${PROBE_NS[freesite]}")
+echo "memprof's probes, bare, per call of the workload (malloc: its uretprobe, entry and return;"
+echo "free: +$free_off); bench/heap.sh measures them on memprof's own sites, in one run:"
 echo "  ${floor} ns/call, against memprof's $(calc '(a - b) * 1e9 / c' '%.0f' \
 	"a=${ELAPSED[heap.memprof]:-n/a}" "b=${ELAPSED[heap.bare]}" "c=$calls") ns/call with its programs"
 echo "  (a probe on an instruction the kernel cannot emulate, like free's first, is single-stepped)"

@@ -4,6 +4,9 @@
  *   heap_bench [N]        N malloc/free pairs (default 2000000) of mixed small
  *                         sizes, one in 1000 blocks kept; the calls are made
  *                         from churn(), which has a frame pointer.
+ *   heap_bench wait [N]   the same, after one byte read from stdin (record -p
+ *                         attaches first), and reading a second one when done
+ *                         (bench/heap.sh reads bpf_stats meanwhile)
  *   heap_bench empty [N]  N calls (default 2000000) of empty_fn(), an empty
  *                         noinline function whose first instruction is
  *                         `push %rbp`: bench.sh puts a bare uprobe on it to
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void *volatile kept[8192];
 static volatile unsigned long sink;
@@ -76,14 +80,20 @@ __attribute__((noinline)) unsigned long churn(unsigned long n)
 int main(int argc, char **argv)
 {
 	int empty = argc > 1 && !strcmp(argv[1], "empty");
-	const char *arg = argc > 1 + empty ? argv[1 + empty] : NULL;
+	int wait = argc > 1 && !strcmp(argv[1], "wait");
+	const char *arg = argc > 1 + empty + wait ? argv[1 + empty + wait] : NULL;
 	unsigned long n = arg ? strtoul(arg, NULL, 10) : 2000000, calls;
 	double t0, t;
+	char c;
 
+	if (wait && read(0, &c, 1) != 1)
+		return 1;
 	t0 = now();
 	calls = empty ? call_empty(n) : churn(n);
 	t = now() - t0;
 	fprintf(stderr, "heap_bench: calls=%lu mallocs=%lu frees=%lu elapsed_s=%.6f "
 		"ns_per_call=%.2f\n", calls, nmalloc, nfree, t, t * 1e9 / calls);
+	if (wait && read(0, &c, 1) < 0)
+		return 1;
 	return 0;
 }

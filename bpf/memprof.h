@@ -14,6 +14,7 @@
 #define MP_STACK_DEPTH		127	/* the kernel's default perf_event_max_stack */
 #define MP_DWARF_MAX		32768	/* -g dwarf,SIZE: the largest stack copy */
 #define MP_NR_REGS		17	/* x86-64 DWARF registers 0..16: rax .. r15, rip */
+#define MP_SAMPLE_DRAWS		4096	/* --heap-sample: the exponential gaps drawn from */
 
 /* How user stacks are taken (the `stack_mode` tunable). */
 enum mp_stack_mode {
@@ -152,7 +153,12 @@ enum mp_lost {
 	MP_LOST__MAX,
 };
 
-/* The heap functions; record maps them to the file's (enum mpf_heap_func). */
+/*
+ * The heap functions, and the attach cookie of their probes: which arguments
+ * hold the size and the old block.  Other allocators' functions take the kind
+ * of the one they match (operator new, mallocx: MP_MALLOC; operator delete,
+ * sdallocx: MP_FREE).  record maps them to the file's (enum mpf_heap_func).
+ */
 enum mp_heap_func {
 	MP_MALLOC = 0,
 	MP_CALLOC,

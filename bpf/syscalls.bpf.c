@@ -106,36 +106,24 @@ static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u
 	scratch_put();
 }
 
-/*
- * A file mapped executable (ld.so, dlopen): user space rescans the maps.
- * With -e mmap, every successful mmap, munmap, mremap and brk is an event.
- */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/* A file mapped executable (ld.so, dlopen): user space rescans the maps. */
+static __always_inline void mmap_exec(struct pt_regs *regs, long ret, __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct fdtable *fds;
 	struct mp_mmap *ev;
 	struct scratch *s;
-	long nr;
 	__u32 fd;
 
-	if (vm_events) {
-		nr = BPF_CORE_READ(regs, orig_ax);
-		if ((nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP || nr == NR_BRK) &&
-		    (ret >= 0 || ret < -4095) && is_target(id >> 32))
-			vm_call(regs, nr, ret, id);
-	}
 	if (ret < 0 || BPF_CORE_READ(regs, orig_ax) != NR_MMAP)
-		return 0;
+		return;
 	if (!(BPF_CORE_READ(regs, dx) & MP_PROT_EXEC) || (long)BPF_CORE_READ(regs, r8) < 0)
-		return 0;
+		return;
 	if (!is_target(id >> 32))
-		return 0;
+		return;
 	s = scratch_get();
 	if (!s) {
 		count_lost(MP_LOST_OTHER);
-		return 0;
+		return;
 	}
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_MMAP_EXEC, id);
@@ -159,8 +147,41 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	cfi_append(id >> 32, &ev->vma);
-	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
+	submit(ev, sizeof(ev[0]), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	scratch_put();
+}
+
+/*
+ * Every system call's exit, for -e mmap (and where the mmap tracepoint below
+ * cannot be attached): each successful mmap, munmap, mremap and brk is an
+ * event, and executable mappings make user space rescan the maps.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	long nr;
+
+	if (vm_events) {
+		nr = BPF_CORE_READ(regs, orig_ax);
+		if ((nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP || nr == NR_BRK) &&
+		    (ret >= 0 || ret < -4095) && is_target(id >> 32))
+			vm_call(regs, nr, ret, id);
+	}
+	mmap_exec(regs, ret, id);
 	return 0;
 }
 
+/*
+ * mmap's exit alone, without -e mmap: a program on every system call's exit
+ * would run at every uretprobe's return too (the kernel returns from them
+ * through a system call), and at every system call of the machine.
+ */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	mmap_exec((struct pt_regs *)bpf_task_pt_regs(task), ctx->ret, bpf_get_current_pid_tgid());
+	return 0;
+}

@@ -29,6 +29,7 @@
 static const char *const record_usage[] = {
 	"memprof record [-o FILE] [-e EVENTS] [-g MODE] [-d SECONDS] [-m SIZE]",
 	"               [--rss-interval=MS] [--no-inherit] [-N] [--heap-probes=WHERE]",
+	"               [--heap-lib=PATH[:PREFIX]...] [--heap-sample=BYTES]",
 	"               -- COMMAND [ARGS...]",
 	"memprof record [OPTIONS] -p PID",
 	NULL,
@@ -175,7 +176,7 @@ static int opt_buffer_size(const struct option *opt, const char *arg)
 /* The options' values, and which were given: some apply only with others. */
 struct record_cmd {
 	struct recorder_opts *o;
-	bool rss_interval_given, heap_probes_given;
+	bool rss_interval_given, heap_probes_given, heap_lib_given, heap_sample_given;
 };
 
 static int opt_rss_interval(const struct option *opt, const char *arg)
@@ -199,6 +200,44 @@ static int opt_heap_probes(const struct option *opt, const char *arg)
 	c->o->probe_all = !strcmp(arg, "all");
 	c->heap_probes_given = true;
 	return 0;
+}
+
+/* --heap-lib PATH[:PREFIX], as often as there are files to name. */
+static int opt_heap_lib(const struct option *opt, const char *arg)
+{
+	struct record_cmd *c = opt->value;
+	struct recorder_opts *o = c->o;
+	const char **libs;
+
+	if (!*arg || *arg == ':')
+		return error("invalid --heap-lib '%s'; give PATH or PATH:PREFIX", arg);
+	libs = realloc(o->heap_libs, (o->nr_heap_libs + 1) * sizeof(*libs));
+	if (!libs)
+		return error("out of memory");
+	libs[o->nr_heap_libs++] = arg;
+	o->heap_libs = libs;
+	c->heap_lib_given = true;
+	return 0;
+}
+
+static int opt_heap_sample(const struct option *opt, const char *arg)
+{
+	struct record_cmd *c = opt->value;
+	uint64_t v;
+
+	if (!parse_u64(arg, &v) || v < 1 || v > (1ull << 30))
+		return error("invalid --heap-sample '%s'; give the mean bytes between samples, 1 "
+			     "to 1073741824 (jemalloc's is 524288)", arg);
+	c->o->heap_sample = v;
+	c->heap_sample_given = true;
+	return 0;
+}
+
+static bool env_is_1(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "1");
 }
 
 /* 0: go on; else the exit status, *done set. */
@@ -241,6 +280,17 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 			     "(default); 'all' on the C library for every process,\n"
 			     "which catches short-lived children from their start",
 			     opt_heap_probes),
+		OPT_CALLBACK(0, "heap-lib", &cmd, "PATH[:PREFIX]",
+			     "with -e heap, probe the allocator in the ELF file PATH,\n"
+			     "its functions named PREFIX+malloc ... (repeatable);\n"
+			     "files defining malloc and free, bare or as je_, tc_\n"
+			     "or mi_, are found without it",
+			     opt_heap_lib),
+		OPT_CALLBACK(0, "heap-sample", &cmd, "BYTES",
+			     "with -e heap, sample allocations, one every BYTES\n"
+			     "allocated on average (Poisson): report estimates\n"
+			     "the figures from the samples (default: every call)",
+			     opt_heap_sample),
 		OPT_END(),
 	};
 	int n = parse_options(argc, argv, "record", opts, record_usage,
@@ -258,6 +308,10 @@ static int parse_record_options(struct recorder_opts *o, int argc, char **argv, 
 	/* Accepted but doing nothing would look like it did something. */
 	if (cmd.rss_interval_given && !(o->events & (1u << MPF_EV_RSS)))
 		warning("--rss-interval has no effect without -e rss");
+	if (cmd.heap_lib_given && !(o->events & (1u << MPF_EV_HEAP)))
+		warning("--heap-lib has no effect without -e heap");
+	if (cmd.heap_sample_given && !(o->events & (1u << MPF_EV_HEAP)))
+		warning("--heap-sample has no effect without -e heap");
 	if (cmd.heap_probes_given && !(o->events & (1u << MPF_EV_HEAP)))
 		warning("--heap-probes has no effect without -e heap");
 	else if (cmd.heap_probes_given && !o->pid)
@@ -320,6 +374,22 @@ static void on_note(void *ctx, const struct recorder_note *n)
 		break;
 	case NOTE_RSS_FAILED:
 		warning("out of memory: the RSS of PID %d is not sampled", n->pid);
+		break;
+	case NOTE_NO_ALLOCATOR:
+		warning("'%s' (PID %d) is a static program in which no allocator was found (its "
+			"symbols stripped?): its heap calls are not recorded; give --heap-lib=%s:PREFIX "
+			"if its malloc has a prefix, or record an unstripped build",
+			n->path, n->pid, n->path);
+		break;
+	case NOTE_HEAP_LIB:
+		error("--heap-lib '%s': %s", n->path, n->err == -ENOENT ?
+		      "no malloc and free with that prefix in this ELF file" : strerror(-n->err));
+		break;
+	case NOTE_SAMPLER:
+		if (n->path)
+			debug("heap sampled in the command by '%s'", n->path);
+		else
+			debug("heap sampled in the kernel");
 		break;
 	}
 }
@@ -588,6 +658,8 @@ static void start_error(const struct recorder *r, enum recorder_stage stage, int
 	case STAGE_MAPS:
 		error("cannot read the maps of PID %d: %s", r->target, strerror(-err));
 		break;
+	case STAGE_HEAP_LIB:
+		break;	/* said by the note */
 	}
 }
 
@@ -601,6 +673,8 @@ int cmd_record(int argc, char **argv)
 		.inherit = true,
 		.buffer_size = 32u << 20,
 		.rss_interval = 10,
+		/* For bench/heap.sh: the probes' own cost, on the same sites, in the same setup. */
+		.bare_probes = env_is_1("MEMPROF_BARE_PROBES"),
 	};
 	/* argv as given, for the trace's INFO: parse_options moves its arguments. */
 	char **cmdline = calloc((size_t)argc + 1, sizeof(*cmdline));
@@ -643,7 +717,7 @@ int cmd_record(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (opts.argv) {
-		err = workload__prepare(&r.wl, opts.argv);
+		err = workload__prepare(&r.wl, opts.argv, r.env);
 		if (err) {
 			error("cannot start '%s': %s", opts.argv[0], strerror(-err));
 			goto out;
@@ -682,7 +756,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	/* A cost others pay, said: see OVERHEAD in memprof-record(1). */
-	if ((opts.events & (1u << MPF_EV_HEAP)) && r.probe_pid == -1)
+	if ((opts.events & (1u << MPF_EV_HEAP)) && r.probe_pid == -1 && !r.preload)
 		fprintf(stderr, "memprof: heap: the probes trap in every process that maps the "
 				"probed C library, not only in the targets, while recording runs; "
 				"see OVERHEAD in memprof-record(1)\n");
@@ -769,6 +843,7 @@ out:
 			ret = 128 + WTERMSIG(r.wl.status);
 	}
 out_free:
+	free(opts.heap_libs);
 	free(cmdline);
 	return ret;
 }

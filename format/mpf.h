@@ -136,6 +136,12 @@ void mpf_heap_children_format(const struct mpf_heap_children *c, char *buf, size
 bool mpf_heap_children_parse(const char *v, struct mpf_heap_children *c);
 /* What they mean, in a sentence with the remedy, for record's summary and report's warning. */
 void mpf_heap_children_describe(const struct mpf_heap_children *c, char *buf, size_t size);
+/*
+ * The INFO "heap-sample" holds, when the heap was sampled (record
+ * --heap-sample), the mean bytes between samples: each heap allocation in the
+ * trace stands for size / (1 - exp(-size / interval)) bytes.
+ */
+#define MPF_INFO_HEAP_SAMPLE	"heap-sample"
 enum mpf_unwind {
 	MPF_UNWIND_COMPLETE,	/* at the outermost frame */
 	MPF_UNWIND_NO_TABLE,	/* in code without call frame information, past what frame pointers gave */

@@ -1,9 +1,12 @@
 /*
  * Live heap blocks: each allocation counted at its site and live until its
  * free, keyed by (ptr, image) so that forked processes with the same heap
- * layout keep their own; and heaptrack's "temporary" allocations.
+ * layout keep their own; and heaptrack's "temporary" allocations.  In a
+ * sampled trace (record --heap-sample) each block counts for the bytes and
+ * allocations it stands for.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,12 +24,13 @@ static void heap__remove(struct model *m, struct heap_slot *s)
 	struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
 
 	site->live_bytes -= s->size;
-	site->live_nr--;
+	site->live_nr -= s->nr;
 	live__sub(m, MPF_EV_HEAP, site->image, s->size);
 	hashmap__remove(&m->heap, s);
 }
 
-static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t si)
+static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t nr,
+			uint32_t si)
 {
 	const struct heap_slot key = { .ptr = ptr, .image = img };
 	struct model_site *site;
@@ -41,12 +45,32 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 		return -ENOMEM;
 	s->size = size;
 	s->site = si;
+	s->nr = nr;
 	site = &m->sites[MPF_EV_HEAP].v[si];
 	site->live_bytes += size;
-	site->live_nr++;
+	site->live_nr += nr;
 	site__grew(site);
 	live__add(m, MPF_EV_HEAP, site->image, size);
 	return 0;
+}
+
+/*
+ * What a sampled allocation of size bytes stands for: it was sampled with
+ * probability p = 1 - exp(-size / interval), so size / p bytes and 1 / p
+ * allocations, on average (the estimate is unbiased).
+ */
+static void heap__weight(const struct model *m, uint64_t size, uint64_t *bytes, uint32_t *nr)
+{
+	double p, n;
+
+	*bytes = size;
+	*nr = 1;
+	if (!m->heap_sample || !size)
+		return;
+	p = -expm1(-(double)size / (double)m->heap_sample);
+	n = 1.0 / p;
+	*bytes = (uint64_t)llround((double)size * n);
+	*nr = n >= UINT32_MAX ? UINT32_MAX : (uint32_t)llround(n);
 }
 
 /* An allocation of size bytes at ptr by pid from stack_id: counted, and live from now on. */
@@ -54,20 +78,22 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 		       uint64_t ptr, uint64_t size)
 {
 	struct model_site *site;
-	uint32_t img, si;
+	uint32_t img, si, nr;
+	uint64_t bytes;
 	int err;
 
 	err = site_for(m, MPF_EV_HEAP, pid, tid, stack_id, false, &img, &si);
 	if (err)
 		return err;
+	heap__weight(m, size, &bytes, &nr);
 	site = &m->sites[MPF_EV_HEAP].v[si];
-	site->alloc_bytes += size;
-	site->alloc_nr++;
-	m->images[img].proc.alloc[MPF_EV_HEAP] += size;
+	site->alloc_bytes += bytes;
+	site->alloc_nr += nr;
+	m->images[img].proc.alloc[MPF_EV_HEAP] += bytes;
 	model__histogram_add(m, MPF_EV_HEAP, size);
 	err = hmap__set(&m->last_alloc, tid, 0, ptr);
 	if (!err)
-		err = heap__insert(m, img, ptr, size, si);
+		err = heap__insert(m, img, ptr, bytes, nr, si);
 	return err;
 }
 
@@ -92,7 +118,7 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 		struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
 
 		site->tmp_bytes += s->size;
-		site->tmp_nr++;
+		site->tmp_nr += s->nr;
 		*last = 0;
 	}
 	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;

@@ -90,9 +90,9 @@ struct stack_ent {
 struct heap_slot {
 	uint64_t ptr;		/* the key: ptr and image */
 	uint32_t image, pad;
-	uint64_t size;
+	uint64_t size;		/* bytes, or with --heap-sample the bytes the sample stands for */
 	uint32_t site;
-	uint32_t pad2;
+	uint32_t nr;		/* the allocations it stands for: 1, more when sampled */
 };
 
 /*
@@ -156,6 +156,7 @@ struct model {
 	struct site_table sites[MPF_EV__MAX];
 
 	struct hashmap heap;	/* of struct heap_slot */
+	uint64_t heap_sample;	/* INFO heap-sample: the mean bytes between samples, 0: exact */
 	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
 	struct page_table pages, cache;
 	uint64_t rss_total;		/* the sum of the live processes' latest RSS samples */

@@ -510,6 +510,9 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 		    !strcmp(rec->info.key, MPF_INFO_HEAP_CHILDREN))
 			m->stats.has_heap_children =
 				mpf_heap_children_parse(rec->info.value, &m->stats.heap_children);
+		if (rec->info.key && rec->info.value &&
+		    !strcmp(rec->info.key, MPF_INFO_HEAP_SAMPLE))
+			m->heap_sample = strtoull(rec->info.value, NULL, 10);
 		return model__on_info(m, rec);
 	default:
 		/* Record types of newer minor versions: nothing to model. */
@@ -577,6 +580,11 @@ uint64_t model__last_time(const struct model *m)
 const struct model_stats *model__stats(const struct model *m)
 {
 	return &m->stats;
+}
+
+uint64_t model__heap_sample(const struct model *m)
+{
+	return m->heap_sample;
 }
 
 uint64_t model__lost(const struct model *m, unsigned int c)

@@ -174,6 +174,12 @@ void model__set_trace_size(struct model *m, uint64_t bytes);
  * before its END has only those).
  */
 uint64_t model__lost(const struct model *m, unsigned int c);
+/*
+ * The mean bytes between the heap's samples (record --heap-sample), 0 when
+ * every call was recorded: then the heap figures are estimates, each sampled
+ * allocation of s bytes counted as s / (1 - exp(-s / interval)) bytes.
+ */
+uint64_t model__heap_sample(const struct model *m);
 const struct model_peak *model__peak(const struct model *m, unsigned int ev);
 /*
  * From the record after the first record records given to model__add on,

@@ -71,6 +71,11 @@ int output_header__print(FILE *f, const struct model *m, const struct mpf_header
 		: st->records[MPF_REC_USTACK] ? "dwarf"
 		: st->records[MPF_REC_STACK]  ? "fp (not noted in the trace)"
 					      : "none or fp (not noted in the trace)");
+	if (model__heap_sample(m))
+		fprintf(f, "# %-13s: one every %s bytes on average, in the %s: heap figures are "
+			   "estimates\n", "heap sampled", COUNT(model__heap_sample(m)),
+			model__info_get(m, "heap-sampler") ? model__info_get(m, "heap-sampler")
+							   : "kernel");
 	fprintf(f, "# %-13s: %s bytes\n", "page size", COUNT(hdr->page_size));
 	fprintf(f, "# %-13s: %s\n", "lost", *lost ? lost : "none");
 	fprintf(f, "# %-13s: %s\n", "end", st->has_end ? "complete" : "cut short (no END record)");

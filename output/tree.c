@@ -109,6 +109,10 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 
 		fprintf(f, "# %s\n", view__lost_note(sec, note, sizeof(note)));
 	}
+	if (sec->sample_interval)
+		fprintf(f, "# estimates: the heap was sampled, one allocation every %s bytes on "
+			   "average (record --heap-sample); see memprof-report(1) for their error\n",
+			COUNT(sec->sample_interval));
 	if (sec->show == REPORT_SHOW_SITE_PEAK)
 		fprintf(f, "# each site's own peak, summed up the tree: more than was live at once\n");
 	if (leaks && sec->runtime_blocks)

@@ -7,16 +7,18 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "memprof.skel.h"
 #include "record/record.h"
 
-/* The heap probes on one libc for one process (pid -1: every process). */
+/* The heap probes on one file for one process (pid -1: every process). */
 struct probe_set {
 	dev_t dev;
 	ino_t ino;
@@ -163,23 +165,16 @@ static int add_link(struct mp_bpf *b, struct bpf_link *link)
 	return 0;
 }
 
-int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
+/* Opens the skeleton, sets its tunables and map sizes, and loads it. */
+static int load_skel(struct mp_bpf *b)
 {
-	struct mp_bpf *b = calloc(1, sizeof(*b));
+	const struct mp_bpf_opts *opts = &b->opts;
 	struct memprof_bpf *skel;
 	int err;
 
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_init(&b->reaper.lock, NULL);
-	pthread_cond_init(&b->reaper.more, NULL);
-	pthread_cond_init(&b->reaper.done, NULL);
-	b->opts = *opts;
 	skel = memprof_bpf__open();
-	if (!skel) {
-		err = -errno;
-		goto fail;
-	}
+	if (!skel)
+		return -errno;
 	b->skel = skel;
 	skel->rodata->inherit = opts->inherit;
 	skel->rodata->stack_mode = opts->stack_mode;
@@ -188,6 +183,12 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	skel->rodata->wakeup_bytes = opts->buffer_size / 4;
 	skel->rodata->vm_events = opts->mmap;
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus();
+	skel->rodata->sample_interval = opts->heap_sample;
+	skel->rodata->bare_probes = opts->bare_probes;
+	/* The exponential distribution's quantiles at the midpoints of MP_SAMPLE_DRAWS equal slices. */
+	for (int i = 0; opts->heap_sample && i < MP_SAMPLE_DRAWS; i++)
+		skel->rodata->sample_gaps[i] =
+			(__u64)(-log((i + 0.5) / MP_SAMPLE_DRAWS) * opts->heap_sample + 0.5);
 	err = bpf_map__set_max_entries(skel->maps.events, opts->buffer_size);
 	/* -g cfi: the tables' rows and page index; the other modes need none. */
 	if (!err)
@@ -205,8 +206,12 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.scratch,
 					       libbpf_num_possible_cpus() * MP_SCRATCH_NEST);
+	/* --heap-sample: room for a million sampled blocks live at once. */
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.sampled_blocks,
+					       opts->heap_sample ? 1u << 20 : 1);
 	if (err)
-		goto fail;
+		return err;
 	if (!opts->page) {
 		bpf_program__set_autoload(skel->progs.rss_stat, false);
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
@@ -221,21 +226,30 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	}
 	if (!opts->mmap)
 		bpf_program__set_autoload(skel->progs.sys_enter, false);
-	if (!opts->heap) {
-		struct bpf_program *heap_progs[] = {
-			skel->progs.malloc_enter, skel->progs.calloc_enter,
-			skel->progs.realloc_enter, skel->progs.posix_memalign_enter,
-			skel->progs.aligned_alloc_enter, skel->progs.memalign_enter,
-			skel->progs.valloc_enter, skel->progs.alloc_return,
-			skel->progs.free_enter,
-		};
-		for (size_t i = 0; i < sizeof(heap_progs) / sizeof(heap_progs[0]); i++)
-			bpf_program__set_autoload(heap_progs[i], false);
-	}
-	err = memprof_bpf__load(skel);
+	else
+		bpf_program__set_autoload(skel->progs.sys_exit_mmap, false);
+	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap);
+	bpf_program__set_autoload(skel->progs.heap_return, opts->heap);
+	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
+	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
+	return memprof_bpf__load(skel);
+}
+
+int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
+{
+	struct mp_bpf *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_init(&b->reaper.lock, NULL);
+	pthread_cond_init(&b->reaper.more, NULL);
+	pthread_cond_init(&b->reaper.done, NULL);
+	b->opts = *opts;
+	err = load_skel(b);
 	if (err)
 		goto fail;
-	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), (ring_buffer_sample_fn)cb, ctx,
 				 NULL);
 	if (!b->rb) {
 		err = -errno;
@@ -248,12 +262,30 @@ fail:
 	return err < 0 ? err : -err;
 }
 
+/*
+ * mmap's exit, for the executable mappings: its own tracepoint, whose id is in
+ * tracefs (mounted where it is not, as perf does); where that fails, every
+ * system call's exit.
+ */
+static int attach_mmap_exit(struct mp_bpf *b)
+{
+	struct bpf_link *l = bpf_program__attach(b->skel->progs.sys_exit_mmap);
+
+	if (!l && access("/sys/kernel/tracing/events", F_OK) &&
+	    !mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		l = bpf_program__attach(b->skel->progs.sys_exit_mmap);
+	if (l)
+		return add_link(b, l);
+	return add_link(b, bpf_program__attach(b->skel->progs.sys_exit));
+}
+
 int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 {
 	struct memprof_bpf *s = b->skel;
 	struct bpf_program *progs[] = {
 		s->progs.process_fork, s->progs.process_exec, s->progs.process_exit,
-		s->progs.sys_exit, s->progs.task_rename,
+		s->progs.task_rename,
+		b->opts.mmap ? s->progs.sys_exit : NULL,
 		b->opts.page ? s->progs.rss_stat : NULL,
 		b->opts.cache ? s->progs.cache_add : NULL,
 		b->opts.cache ? s->progs.cache_del : NULL,
@@ -271,24 +303,34 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 		if (err)
 			return err;
 	}
+	return b->opts.mmap ? 0 : attach_mmap_exit(b);
+}
+
+static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	ps->links[ps->nr_links++] = l;
 	return 0;
 }
 
-static struct bpf_program *entry_prog(struct mp_bpf *b, unsigned int kind)
+/* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie. */
+static int attach_sites(struct mp_bpf *b, struct probe_set *ps)
 {
-	struct memprof_bpf *s = b->skel;
+	int err = 0;
 
-	switch (kind) {
-	case MP_MALLOC: return s->progs.malloc_enter;
-	case MP_CALLOC: return s->progs.calloc_enter;
-	case MP_REALLOC: return s->progs.realloc_enter;
-	case MP_POSIX_MEMALIGN: return s->progs.posix_memalign_enter;
-	case MP_ALIGNED_ALLOC: return s->progs.aligned_alloc_enter;
-	case MP_MEMALIGN: return s->progs.memalign_enter;
-	case MP_VALLOC: return s->progs.valloc_enter;
-	case MP_FREE: return s->progs.free_enter;
+	for (int i = 0; i < ps->nr_sites && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, entry, .bpf_cookie = ps->sites[i].kind);
+		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
+
+		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
+			b->skel->progs.heap_entry, ps->pid, ps->path, ps->sites[i].offset, &entry));
+		if (err || ps->sites[i].kind == MP_FREE)
+			continue;
+		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
+			b->skel->progs.heap_return, ps->pid, ps->path, ps->sites[i].offset, &ret));
 	}
-	return NULL;
+	return err;
 }
 
 static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
@@ -299,8 +341,37 @@ static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
 	ps->path = NULL;
 }
 
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
-			const struct probe_site **decoded)
+/* A set of probes for path and pid, its sites copied from sites: NULL when out of memory. */
+static struct probe_set *probe_set__new(struct mp_bpf *b, const struct stat *st, const char *path,
+					pid_t pid, const struct probe_site *sites, int nr)
+{
+	struct probe_set *ps;
+
+	if (b->nr_sets == b->alloc_sets) {
+		size_t n = b->alloc_sets ? b->alloc_sets * 2 : 4;
+		void *p = realloc(b->sets, n * sizeof(*b->sets));
+
+		if (!p)
+			return NULL;
+		b->sets = p;
+		b->alloc_sets = n;
+	}
+	ps = &b->sets[b->nr_sets];
+	memset(ps, 0, sizeof(*ps));
+	ps->path = strdup(path);
+	if (!ps->path)
+		return NULL;
+	ps->dev = st->st_dev;
+	ps->ino = st->st_ino;
+	ps->pid = pid;
+	ps->nr_sites = nr;
+	memcpy(ps->sites, sites, nr * sizeof(sites[0]));
+	b->nr_sets++;
+	return ps;
+}
+
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, const char *prefix, pid_t pid,
+			const struct probe_site **decoded, unsigned int *flags)
 {
 	struct probe_site sites[PROBE_MAX_SITES];
 	struct probe_set *ps;
@@ -310,12 +381,14 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 
 	if (decoded)
 		*decoded = NULL;
+	*flags = 0;
 	if (stat(path, &st))
 		return -errno;
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		ps = &b->sets[i];
 		if (ps->dev != st.st_dev || ps->ino != st.st_ino)
 			continue;
+		*flags = PROBE_ALLOCATOR;
 		if (ps->pid == pid || ps->pid == -1)
 			return 0;
 		/* Another process's probes on this file: its sites, without decoding it again. */
@@ -326,48 +399,13 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 		seen = true;
 	}
 	if (nr < 0)
-		nr = find_heap_probe_sites(path, sites, PROBE_MAX_SITES);
-	if (nr < 0)
+		nr = find_heap_probe_sites(path, prefix, sites, PROBE_MAX_SITES, flags);
+	if (nr <= 0)
 		return nr;
-	if (b->nr_sets == b->alloc_sets) {
-		size_t n = b->alloc_sets ? b->alloc_sets * 2 : 4;
-		void *p = realloc(b->sets, n * sizeof(*b->sets));
-
-		if (!p)
-			return -ENOMEM;
-		b->sets = p;
-		b->alloc_sets = n;
-	}
-	ps = &b->sets[b->nr_sets++];
-	memset(ps, 0, sizeof(*ps));
-	ps->dev = st.st_dev;
-	ps->ino = st.st_ino;
-	ps->pid = pid;
-	ps->nr_sites = nr;
-	memcpy(ps->sites, sites, nr * sizeof(sites[0]));
-	ps->path = strdup(path);
-	if (!ps->path)
+	ps = probe_set__new(b, &st, path, pid, sites, nr);
+	if (!ps)
 		return -ENOMEM;
-	for (int i = 0; i < nr && !err; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, entry);
-		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
-		struct bpf_link *l;
-
-		l = bpf_program__attach_uprobe_opts(entry_prog(b, sites[i].kind), pid, path,
-						    sites[i].offset, &entry);
-		if (!l)
-			err = -errno;
-		else
-			ps->links[ps->nr_links++] = l;
-		if (err || sites[i].kind == MP_FREE)
-			continue;
-		l = bpf_program__attach_uprobe_opts(b->skel->progs.alloc_return, pid, path,
-						    sites[i].offset, &ret);
-		if (!l)
-			err = -errno;
-		else
-			ps->links[ps->nr_links++] = l;
-	}
+	err = attach_sites(b, ps);
 	if (err) {
 		probe_set__detach(b, ps);
 		b->nr_sets--;
@@ -379,14 +417,29 @@ int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
 	return nr;
 }
 
+int mp_bpf__attach_sample_points(struct mp_bpf *b, const char *path, uint64_t alloc_off,
+				 uint64_t free_off)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o);
+	int err;
+
+	err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.sample_alloc, -1, path,
+							  alloc_off, &o));
+	if (!err)
+		err = add_link(b, bpf_program__attach_uprobe_opts(b->skel->progs.sample_free, -1,
+								  path, free_off, &o));
+	return err;
+}
+
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child)
 {
+	unsigned int flags;
 	int err, n = 0;
 
 	for (size_t i = 0; i < b->nr_sets; i++) {
 		if (b->sets[i].pid != parent)
 			continue;
-		err = mp_bpf__attach_heap(b, b->sets[i].path, child, NULL);
+		err = mp_bpf__attach_heap(b, b->sets[i].path, NULL, child, NULL, &flags);
 		if (err < 0)
 			return err;
 		n++;
@@ -471,11 +524,8 @@ static int prog_lost_type(const char *name)
 		int lost;
 	} types[] = {
 		{ "page_", MP_LOST_PAGE }, { "cache_", MP_LOST_CACHE }, { "sys_", MP_LOST_MMAP },
-		{ "process_", MP_LOST_OTHER }, { "task_", MP_LOST_OTHER }, { "free_", MP_LOST_HEAP },
-		{ "alloc_", MP_LOST_HEAP }, { "malloc_", MP_LOST_HEAP }, { "calloc_", MP_LOST_HEAP },
-		{ "realloc_", MP_LOST_HEAP }, { "posix_memalign_", MP_LOST_HEAP },
-		{ "aligned_alloc_", MP_LOST_HEAP }, { "memalign_", MP_LOST_HEAP },
-		{ "valloc_", MP_LOST_HEAP },
+		{ "process_", MP_LOST_OTHER }, { "task_", MP_LOST_OTHER },
+		{ "heap_", MP_LOST_HEAP }, { "sample_", MP_LOST_HEAP },
 	};
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)

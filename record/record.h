@@ -96,7 +96,7 @@ void leaf__forget(struct leaf *l);
 size_t leaf__fixup(struct leaf *l, pid_t pid, const uint64_t *ips, size_t nr,
 		   const struct mp_leaf *lf, uint64_t *out, size_t max);
 
-/* ---- probes.c: heap function probe sites ---- */
+/* ---- probes.c: the allocators in a file, and their probe sites ---- */
 
 struct probe_site {
 	const char *func;	/* "malloc", ... */
@@ -106,14 +106,25 @@ struct probe_site {
 	bool emulated;		/* an instruction the kernel emulates, no single-step */
 };
 
-#define PROBE_MAX_SITES 8
+#define PROBE_MAX_SITES 48
+
+/* What find_heap_probe_sites() found the file to be. */
+#define PROBE_ALLOCATOR		0x1	/* it defines malloc and free */
+#define PROBE_STATIC_PROGRAM	0x2	/* a program without an interpreter: all it runs is here */
 
 /*
- * Finds the heap functions libc exports in the ELF file at path and picks,
- * for each, the first instruction the kernel can emulate before the function
- * touches its stack or argument registers.  Returns the number of sites, -errno.
+ * Finds the allocator functions the ELF file at path defines (with prefix,
+ * --heap-lib's, or else bare, je_, tc_ or mi_) and picks, for each, the first
+ * instruction the kernel can emulate before the function touches its stack
+ * or argument registers.  Returns the number of sites (0: no allocator) and
+ * PROBE_* in *flags, or -errno.
  */
-int find_heap_probe_sites(const char *path, struct probe_site *sites, int max);
+int find_heap_probe_sites(const char *path, const char *prefix, struct probe_site *sites, int max,
+			  unsigned int *flags);
+/* Whether the program at path has no interpreter (no LD_PRELOAD for it): 1, 0, -errno. */
+int probe_program_is_static(const char *path);
+/* The file offsets of the probe points of memprof's preload library at path: 0, -errno. */
+int find_sample_points(const char *path, uint64_t *alloc_off, uint64_t *free_off);
 
 /* ---- cfi-build.c, cfi.c: -g cfi, the unwind tables of the files the targets map ---- */
 
@@ -162,8 +173,8 @@ struct workload {
 	int status;		/* its wait(2) status, once reaped: record's exit status */
 };
 
-/* Forks a child that waits for workload__start() and then execs argv. */
-int workload__prepare(struct workload *wl, char **argv);
+/* Forks a child that waits for workload__start() and then execs argv, env ("NAME=VALUE") added. */
+int workload__prepare(struct workload *wl, char **argv, char *const *env);
 /* Lets the child exec; returns 0, or -errno when it could not run the command. */
 int workload__start(struct workload *wl);
 
@@ -178,6 +189,8 @@ struct mp_bpf_opts {
 	uint64_t page_frames;	/* bits of the page ownership map, a power of two */
 	uint32_t cfi_rows;	/* -g cfi: entries of the tables' rows and page index */
 	uint32_t cfi_pages;
+	uint64_t heap_sample;	/* --heap-sample: mean bytes between samples, 0: every call */
+	bool bare_probes;	/* the heap probes' programs do nothing (bench/heap.sh's floor) */
 };
 
 struct mp_bpf;
@@ -188,14 +201,20 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 /* Attaches the tracepoint programs (processes, and pages if wanted). */
 int mp_bpf__attach_tracepoints(struct mp_bpf *b);
 /*
- * Attaches the heap probes to the libc at path, for process pid or, with -1,
- * for every process mapping it (the programs filter by target).  Once per file
- * and pid.  Returns the number of probe sites attached (0 if already there),
- * or -errno.  When the file's sites were decoded by this call, *decoded (if
- * not NULL) points to them, valid until the probes are detached.
+ * Attaches the heap probes to the allocator in the ELF file at path (its
+ * functions named with prefix, or else with any prefix memprof knows), for
+ * process pid or, with -1, for every process mapping it (the programs filter
+ * by target).  Once per file and pid.  Returns the number of probe sites
+ * attached (0 if already there, or if the file has no allocator: *flags
+ * says, PROBE_*), or -errno.  When the file's sites were decoded by this
+ * call, *decoded (if not NULL) points to them, valid until the probes are
+ * detached.
  */
-int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, pid_t pid,
-			const struct probe_site **decoded);
+int mp_bpf__attach_heap(struct mp_bpf *b, const char *path, const char *prefix, pid_t pid,
+			const struct probe_site **decoded, unsigned int *flags);
+/* --heap-sample: the probe points of memprof's preload library at path, at these offsets. */
+int mp_bpf__attach_sample_points(struct mp_bpf *b, const char *path, uint64_t alloc_off,
+				 uint64_t free_off);
 /* A new child process gets the probes its parent has: how many sets (0: it had none), or -errno. */
 int mp_bpf__inherit_heap(struct mp_bpf *b, pid_t parent, pid_t child);
 /* Removes the probes of a process that exited. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,9 +35,86 @@ void recorder__init(struct recorder *r, const struct recorder_opts *o)
 	};
 }
 
+/* The path the command will exec: argv[0] itself, or where PATH finds it. */
+static bool command_path(const char *cmd, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, size, "%s", cmd);
+		return true;
+	}
+	for (p = path; p && *p;) {
+		const char *colon = strchr(p, ':');
+		int len = colon ? (int)(colon - p) : (int)strlen(p);
+
+		snprintf(out, size, "%.*s/%s", len, len ? p : ".", cmd);
+		if (!access(out, X_OK))
+			return true;
+		p = colon ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+#define PRELOAD_NAME "libmemprof-sample.so"
+
+/*
+ * memprof's preload library (preload/sample.c): beside the binary (make O=,
+ * and the binary in build/), in build/ below it (make), or installed in
+ * ../lib/memprof.  NULL when it is not there.
+ */
+static char *find_preload(void)
+{
+	static const char *const where[] = { "", "build/", "../lib/memprof/" };
+	char exe[4096], path[4200], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	slash[1] = '\0';
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s" PRELOAD_NAME, exe, where[i]);
+		if (!access(path, R_OK))
+			return realpath(path, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * --heap-sample with a command: sampled in the command itself by the preload
+ * library, when it is there and the command can preload it (not a static
+ * program); else in the kernel, as with -p.
+ */
+static int sampler_setup(struct recorder *r)
+{
+	static char preload_env[4200 + 4096], sample_env[64];
+	const char *old = getenv("LD_PRELOAD");
+	char path[4096];
+
+	if (!r->opts.heap_sample || !r->opts.argv || !(r->opts.events & (1u << MPF_EV_HEAP)))
+		return 0;
+	if (!command_path(r->opts.argv[0], path, sizeof(path)) ||
+	    probe_program_is_static(path) == 1)
+		return 0;
+	r->preload = find_preload();
+	if (!r->preload)
+		return 0;
+	snprintf(preload_env, sizeof(preload_env), "LD_PRELOAD=%s%s%s", r->preload,
+		 old && *old ? ":" : "", old ? old : "");
+	snprintf(sample_env, sizeof(sample_env), "MEMPROF_HEAP_SAMPLE=%" PRIu64,
+		 r->opts.heap_sample);
+	r->env[0] = preload_env;
+	r->env[1] = sample_env;
+	return 0;
+}
+
 int recorder__load(struct recorder *r)
 {
-	const struct mp_bpf_opts bo = {
+	struct mp_bpf_opts bo = {
 		.page = r->opts.events & (1u << MPF_EV_PAGE),
 		.heap = r->opts.events & (1u << MPF_EV_HEAP),
 		.cache = r->opts.events & (1u << MPF_EV_CACHE),
@@ -48,6 +126,8 @@ int recorder__load(struct recorder *r)
 		.page_frames = system__page_frames(),
 		.cfi_rows = CFI_ROWS,
 		.cfi_pages = CFI_PAGES,
+		.heap_sample = r->opts.heap_sample,
+		.bare_probes = r->opts.bare_probes,
 	};
 
 	/*
@@ -57,16 +137,45 @@ int recorder__load(struct recorder *r)
 	 * for it; its new children get probes as their fork is seen.
 	 */
 	r->probe_pid = r->opts.argv || r->opts.probe_all ? -1 : 0;
+	sampler_setup(r);
 	return mp_bpf__load(&r->bpf, &bo, recorder__event, r);
 }
 
-/* Heap probes on the C library at path (open_path as record reaches it), as r's targets need. */
-static int probe_libc(struct recorder *r, pid_t pid, const char *open_path, const char *path)
+/* The prefix --heap-lib gives the file at path, NULL if none; *named: --heap-lib names it. */
+static const char *heap_lib_prefix(const struct recorder *r, const char *path, bool *named)
+{
+	struct stat a, b;
+
+	*named = false;
+	for (int i = 0; i < r->opts.nr_heap_libs; i++) {
+		const char *lib = r->opts.heap_libs[i], *colon = strrchr(lib, ':');
+		char p[4096];
+
+		snprintf(p, sizeof(p), "%.*s", colon ? (int)(colon - lib) : (int)strlen(lib), lib);
+		if (strcmp(p, path) && (stat(p, &a) || stat(path, &b) || a.st_dev != b.st_dev ||
+					a.st_ino != b.st_ino))
+			continue;
+		*named = true;
+		return colon && colon[1] ? colon + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Heap probes on the allocator in the file at path (open_path as record reaches
+ * it), if it has one, as r's targets need: the number of sites, 0 when none.
+ */
+static int probe_file(struct recorder *r, pid_t pid, const char *open_path, const char *path,
+		      unsigned int *flags)
 {
 	const struct probe_site *sites;
-	int n = mp_bpf__attach_heap(r->bpf, open_path, pid, &sites);
+	bool named;
+	const char *prefix = heap_lib_prefix(r, path, &named);
+	int n = mp_bpf__attach_heap(r->bpf, open_path, prefix, pid, &sites, flags);
 
-	for (int i = 0; i > 0 && sites && i < n; i++) {
+	if (named && n >= 0 && !(*flags & PROBE_ALLOCATOR))
+		n = -ENOENT;
+	for (int i = 0; n > 0 && sites && i < n; i++) {
 		const struct recorder_note note = {
 			.kind = NOTE_PROBE_SITE, .path = path, .site = &sites[i]
 		};
@@ -76,50 +185,122 @@ static int probe_libc(struct recorder *r, pid_t pid, const char *open_path, cons
 		if (r->note)
 			r->note(r->note_ctx, &note);
 	}
-	return n;
-}
-
-/* A new ELF file in a target: if it is a libc, the heap probes go on it. */
-static void on_new_file(void *ctx, pid_t pid, const char *open_path, const char *path)
-{
-	struct recorder *r = ctx;
-	const char *base = strrchr(path, '/');
-	int n;
-
-	base = base ? base + 1 : path;
-	if (!(r->opts.events & (1u << MPF_EV_HEAP)) || strncmp(base, "libc.so", 7))
-		return;
-	n = probe_libc(r, r->probe_pid ? r->probe_pid : pid, open_path, path);
-	if (n < 0) {
-		recorder__note(r, NOTE_HEAP_FAILED, pid, path, n);
-	} else if (n > 0) {
+	if (n > 0) {
 		const struct recorder_note note = { .kind = NOTE_HEAP_PROBED, .path = path, .count = n };
 
 		if (r->note)
 			r->note(r->note_ctx, &note);
 	}
+	return n;
 }
 
-/* The heap probes go on our own libc before the command runs: it is almost always its libc. */
-static int probe_own_libc(struct recorder *r)
+/* A static program without an allocator found is said once, not for each process running it. */
+static void no_allocator(struct recorder *r, pid_t pid, const char *path)
+{
+	size_t i, n = sizeof(r->no_allocator) / sizeof(r->no_allocator[0]);
+
+	for (i = 0; i < n && r->no_allocator[i]; i++)
+		if (!strcmp(r->no_allocator[i], path))
+			return;
+	if (i < n)
+		r->no_allocator[i] = strdup(path);
+	recorder__note(r, NOTE_NO_ALLOCATOR, pid, path, 0);
+}
+
+/*
+ * A new ELF file in a target: if it holds an allocator, the heap probes go on
+ * it.  A static program with none (stripped, say) is said: its heap calls are
+ * not seen.
+ */
+static void on_new_file(void *ctx, pid_t pid, const char *open_path, const char *path)
+{
+	struct recorder *r = ctx;
+	unsigned int flags = 0;
+	int n;
+
+	if (!(r->opts.events & (1u << MPF_EV_HEAP)) || r->preload)
+		return;
+	n = probe_file(r, r->probe_pid ? r->probe_pid : pid, open_path, path, &flags);
+	if (n < 0 && (flags & PROBE_ALLOCATOR))
+		recorder__note(r, NOTE_HEAP_FAILED, pid, path, n);
+	if ((flags & PROBE_STATIC_PROGRAM) && !(flags & PROBE_ALLOCATOR))
+		no_allocator(r, pid, path);
+}
+
+/*
+ * Before the command runs, the probes go on the allocators record itself maps
+ * (its C library is almost always the command's), on the command's own file
+ * and on the --heap-lib files,
+ * for every process; with -p, a --heap-lib file is checked to hold its allocator.
+ * With the preload library, on its probe points only.
+ */
+static int probe_at_start(struct recorder *r)
 {
 	char line[4096];
-	FILE *f = fopen("/proc/self/maps", "re");
+	uint64_t alloc_off, free_off;
+	unsigned int flags;
+	FILE *f;
 	int err = 0;
 
+	if (r->preload) {
+		const struct recorder_note note = { .kind = NOTE_SAMPLER, .path = r->preload };
+
+		if (r->note)
+			r->note(r->note_ctx, &note);
+		err = find_sample_points(r->preload, &alloc_off, &free_off);
+		return err ? err : mp_bpf__attach_sample_points(r->bpf, r->preload, alloc_off,
+								free_off);
+	}
+	if (r->opts.heap_sample) {
+		const struct recorder_note note = { .kind = NOTE_SAMPLER };
+
+		if (r->note)
+			r->note(r->note_ctx, &note);
+	}
+	for (int i = 0; i < r->opts.nr_heap_libs; i++) {
+		const char *lib = r->opts.heap_libs[i], *colon = strrchr(lib, ':');
+		char p[4096];
+		int n;
+
+		snprintf(p, sizeof(p), "%.*s", colon ? (int)(colon - lib) : (int)strlen(lib), lib);
+		if (r->opts.argv) {
+			n = probe_file(r, -1, p, p, &flags);
+		} else {
+			/* -p: checked only; the target's probes go on as its maps are read. */
+			struct probe_site sites[PROBE_MAX_SITES];
+
+			n = find_heap_probe_sites(p, colon && colon[1] ? colon + 1 : NULL, sites,
+						  PROBE_MAX_SITES, &flags);
+			if (n >= 0 && !(flags & PROBE_ALLOCATOR))
+				n = -ENOENT;
+		}
+		if (n < 0) {
+			recorder__note(r, NOTE_HEAP_LIB, 0, lib, n);
+			return n;
+		}
+	}
+	if (!r->opts.argv)
+		return 0;
+	/* The command's own file: a static program's allocator is there, and runs at once. */
+	if (command_path(r->opts.argv[0], line, sizeof(line))) {
+		err = probe_file(r, -1, line, line, &flags);
+		if (err < 0 && (flags & PROBE_ALLOCATOR))
+			return err;
+		err = 0;
+	}
+	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/'), *base;
+		char *path = strchr(line, '/'), perms[8];
 
-		if (!path)
+		if (!path || sscanf(line, "%*s %7s", perms) != 1 || perms[2] != 'x')
 			continue;
 		path[strcspn(path, "\n")] = '\0';
-		base = strrchr(path, '/') + 1;
-		if (!strncmp(base, "libc.so", 7)) {
-			err = probe_libc(r, -1, path, path);
+		err = probe_file(r, -1, path, path, &flags);
+		if (err < 0 && (flags & PROBE_ALLOCATOR))
 			break;
-		}
+		err = 0;
 	}
 	fclose(f);
 	return err < 0 ? err : 0;
@@ -163,9 +344,9 @@ static const char *const call_graph_names[] = {
 static void write_info(struct recorder *r, int argc, char **argv)
 {
 	struct mpf_record rec = { .type = MPF_REC_INFO, .time = now_ns(CLOCK_MONOTONIC) };
-	char host[256] = "", cmdline[4096] = "";
+	char host[256] = "", cmdline[4096] = "", sample[32];
 	struct utsname u;
-	size_t len = 0;
+	size_t len = 0, nkv;
 
 	gethostname(host, sizeof(host) - 1);
 	uname(&u);
@@ -178,33 +359,17 @@ static void write_info(struct recorder *r, int argc, char **argv)
 		{ "machine", u.machine }, { "cmdline", cmdline },
 		{ "call-graph", r->opts.stack_mode < sizeof(call_graph_names) / sizeof(call_graph_names[0])
 				? call_graph_names[r->opts.stack_mode] : "?" },
+		{ MPF_INFO_HEAP_SAMPLE, sample },
+		{ "heap-sampler", r->preload ? "process" : "kernel" },
 	};
-	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+	snprintf(sample, sizeof(sample), "%" PRIu64, r->opts.heap_sample);
+	/* The sampling's, only when sampled: report scales the heap figures by it. */
+	nkv = sizeof(kv) / sizeof(kv[0]) - (r->opts.heap_sample ? 0 : 2);
+	for (size_t i = 0; i < nkv; i++) {
 		rec.info.key = kv[i][0];
 		rec.info.value = kv[i][1];
 		recorder__write(r, &rec);
 	}
-}
-
-/* The path the command will exec: argv[0] itself, or where PATH finds it. */
-static bool command_path(const char *cmd, char *out, size_t size)
-{
-	const char *path = getenv("PATH"), *p;
-
-	if (strchr(cmd, '/')) {
-		snprintf(out, size, "%s", cmd);
-		return true;
-	}
-	for (p = path; p && *p;) {
-		const char *colon = strchr(p, ':');
-		int len = colon ? (int)(colon - p) : (int)strlen(p);
-
-		snprintf(out, size, "%.*s/%s", len, len ? p : ".", cmd);
-		if (!access(out, X_OK))
-			return true;
-		p = colon ? colon + 1 : NULL;
-	}
-	return false;
 }
 
 /*
@@ -403,8 +568,11 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 	if (err)
 		return err;
 	*stage = STAGE_HEAP_PROBES;
-	if (heap && r->opts.argv && (err = probe_own_libc(r)) < 0)
+	if (heap && (err = probe_at_start(r)) < 0) {
+		if (err == -ENOENT && r->opts.nr_heap_libs)
+			*stage = STAGE_HEAP_LIB;
 		return err;
+	}
 	if (r->opts.pid) {
 		struct mpf_record rec = { .type = MPF_REC_COMM, .time = r->start_time };
 
@@ -525,6 +693,12 @@ void recorder__finish(struct recorder *r)
 
 void recorder__destroy(struct recorder *r)
 {
+	free(r->preload);
+	r->preload = NULL;
+	for (size_t i = 0; i < sizeof(r->no_allocator) / sizeof(r->no_allocator[0]); i++) {
+		free(r->no_allocator[i]);
+		r->no_allocator[i] = NULL;
+	}
 	cfi__free(r->cfi);
 	r->cfi = NULL;
 	free(r->rss);

@@ -31,6 +31,10 @@ struct recorder_opts {
 	unsigned int rss_interval;	/* ms */
 	bool probe_all;			/* --heap-probes=all */
 	bool no_buildid_cache;		/* -N */
+	const char **heap_libs;		/* --heap-lib: "PATH[:PREFIX]" each */
+	int nr_heap_libs;
+	uint64_t heap_sample;		/* --heap-sample: mean bytes between samples, 0: exact */
+	bool bare_probes;		/* MEMPROF_BARE_PROBES: heap probes that do nothing */
 };
 
 enum recorder_note_kind {
@@ -39,6 +43,9 @@ enum recorder_note_kind {
 	NOTE_HEAP_FAILED,	/* path, err: a C library's heap functions could not be probed */
 	NOTE_CHILD_FAILED,	/* pid, err: a new child's heap functions could not be probed */
 	NOTE_RSS_FAILED,	/* pid: no memory to sample its RSS */
+	NOTE_NO_ALLOCATOR,	/* pid, path: a static program without an allocator found */
+	NOTE_HEAP_LIB,		/* path, err: a --heap-lib file without that allocator */
+	NOTE_SAMPLER,		/* debug: path (the preload library) or NULL (in the kernel) */
 };
 
 struct recorder_note {
@@ -75,6 +82,9 @@ struct recorder {
 	int write_err;			/* the first error writing the trace, -errno */
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
+	char *preload;			/* --heap-sample: memprof's library, sampling in the command */
+	char *env[3];			/* what the launched command gets in its environment */
+	char *no_allocator[8];		/* static programs said to have no allocator found */
 	uint64_t unwind_ends[MP_UNWIND__MAX];	/* the stack walks, by how they ended */
 	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
 	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
@@ -119,7 +129,10 @@ void recorder__child_exited(struct recorder *r, pid_t pid, uint64_t time);
 
 /* The steps, in order; each returns 0 or -errno. */
 void recorder__init(struct recorder *r, const struct recorder_opts *o);
-/* Opens, sizes and loads the BPF programs (-EPERM: no privilege). */
+/*
+ * Opens, sizes and loads the BPF programs (-EPERM: no privilege), and says
+ * in r->env what the launched command needs in its environment.
+ */
 int recorder__load(struct recorder *r);
 /* What recorder__start was doing when it failed. */
 enum recorder_stage {
@@ -127,6 +140,7 @@ enum recorder_stage {
 	STAGE_ATTACH,		/* attaching the tracepoint programs */
 	STAGE_HEAP_PROBES,	/* putting the heap probes on record's own C library */
 	STAGE_MAPS,		/* reading the maps of the target (-p) */
+	STAGE_HEAP_LIB,		/* putting the heap probes on a --heap-lib file */
 };
 /*
  * Starts recording into w (the caller's): the target is recorded from now on

@@ -14,7 +14,7 @@
 
 #include "record/record.h"
 
-int workload__prepare(struct workload *wl, char **argv)
+int workload__prepare(struct workload *wl, char **argv, char *const *env)
 {
 	pid_t parent = getpid();
 	int go[2], err[2];
@@ -57,6 +57,8 @@ int workload__prepare(struct workload *wl, char **argv)
 		/* Held until record is ready; EOF means record died: don't run unrecorded. */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
+		for (; env && *env; env++)
+			putenv(*env);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(err[1], &e, sizeof(e)) < 0)

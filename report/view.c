@@ -145,6 +145,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		.has_count = leaks || tmp,
 		.threshold_kib = count ? 0 : o->threshold_kib,
 		.lost = model__lost(p->m, ev),
+		.sample_interval = ev == MPF_EV_HEAP ? model__heap_sample(p->m) : 0,
 		.percent_limit = o->percent_limit,
 		.keep_paths = VIEW_KEEP_PATHS,
 	};

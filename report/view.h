@@ -66,6 +66,8 @@ struct report_section {
 	 * so up to this many allocations of the figures may be wrong.
 	 */
 	uint64_t lost;
+	/* record --heap-sample's interval: the figures are estimates from samples; 0: exact. */
+	uint64_t sample_interval;
 };
 
 /*

@@ -98,6 +98,13 @@ record_ok()
 		fail "memprof record $* failed: $(tail -n 5 "$T/record.log")"
 }
 
+# record_v_ok ARGS...: the same with memprof -v, which says where the heap probes go.
+record_v_ok()
+{
+	"$MEMPROF" -v record "$@" >"$T/record.log" 2>&1 ||
+		fail "memprof -v record $* failed: $(tail -n 5 "$T/record.log")"
+}
+
 # record_exits STATUS ARGS...: runs memprof record, failing the test unless it exits
 # STATUS (the recorded command's, as record returns it) and wrote its summary.
 record_exits()
@@ -111,6 +118,23 @@ record_exits()
 		fail "memprof record $* exited $rc, not $want: $(tail -n 5 "$T/record.log")"
 	grep -q "^memprof: wrote" "$T/record.log" ||
 		fail "memprof record $*: no summary: $(tail -n 5 "$T/record.log")"
+}
+
+# record_attach PID ARGS...: memprof record ARGS -p PID in the background, its output in
+# $T/record.log and its PID in REC; returns once it says it records.
+record_attach()
+{
+	local pid=$1 i
+
+	shift
+	"$MEMPROF" record "$@" -p "$pid" >"$T/record.log" 2>&1 &
+	REC=$!
+	for i in $(seq 300); do
+		grep -q "^memprof: recording PID $pid" "$T/record.log" && return 0
+		kill -0 "$REC" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
+		sleep 0.1
+	done
+	fail "record -p $pid did not start: $(cat "$T/record.log")"
 }
 
 # report_ok ARGS...: runs memprof report into $T/out, failing on error.

@@ -1,0 +1,185 @@
+#!/bin/bash
+# What `memprof record -e heap` costs the target per malloc/free pair, side by side
+# in one run (bench/heap_bench.c: N pairs of mixed small sizes, one block in 1000
+# kept), each the median of RUNS runs of the workload's own loop time:
+#   floor        the bare probes: memprof's heap probes on the same sites, with
+#                programs that do nothing (MEMPROF_BARE_PROBES=1), so only the traps
+#   -g fp, -g cfi (the default): exact mode, every call
+#   sample -p    --heap-sample=524288, attached: sampled in the BPF programs
+#   sample       --heap-sample=524288, launched: sampled by the preload library
+#   heaptrack    launched
+#   before       MEMPROF_BEFORE=path: another build of memprof (main's), -g fp and -g cfi
+# Each row: µs of the target's time added per pair, and that as a ratio to the floor
+# and to heaptrack.  Then the split of the exact mode's cost per BPF program, from
+# bpf_stats (kernel.bpf_stats_enabled, on for that run only).  Needs root; run it
+# under the machine's BPF lock (flock -o /tmp/memprof-bpf.lock bench/heap.sh).
+#
+# usage: bench/heap.sh   (RUNS=5, N=2000000, MEMPROF=path, MEMPROF_BEFORE=path; SPLIT=only:
+#                         the split alone)
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+MEMPROF=${MEMPROF:-$ROOT/memprof}
+BEFORE=${MEMPROF_BEFORE:-}
+RUNS=${RUNS:-5}
+N=${N:-2000000}
+SAMPLE=524288
+
+die()
+{
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "memprof needs root; run 'sudo $0'"
+[ -x "$MEMPROF" ] || die "$MEMPROF is not built (run 'make')"
+sh scripts/install-deps --bench || die "cannot install heaptrack and jq"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memprof-bench-heap.XXXXXX") || exit 1
+stats0=$(sysctl -n kernel.bpf_stats_enabled)
+trap 'sysctl -q -w kernel.bpf_stats_enabled="$stats0"; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+gcc -O2 -g -fno-omit-frame-pointer -o "$tmp/heap_bench" bench/heap_bench.c ||
+	die "cannot build heap_bench"
+
+median()
+{
+	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
+		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
+		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
+}
+
+# elapsed LOG: the workload's loop time from its line in LOG.
+elapsed()
+{
+	sed -n 's/^heap_bench: .* elapsed_s=\([0-9.]*\) .*/\1/p' "$1" | tail -n 1
+}
+
+declare -A T
+# launched NAME CMD...: CMD (ending with the workload) RUNS times; T[NAME] the median.
+launched()
+{
+	local name=$1 i
+	shift
+	for ((i = 1; i <= RUNS; i++)); do
+		"$@" </dev/null >"$tmp/$name.log" 2>&1 || { tail -n 3 "$tmp/$name.log" >&2; continue; }
+		elapsed "$tmp/$name.log"
+	done | median >"$tmp/$name.t"
+	T[$name]=$(cat "$tmp/$name.t")
+}
+
+# attached NAME RECORD_ARGS...: the workload started, memprof record -p attached, then
+# the loop run; RUNS times.
+attached()
+{
+	local name=$1 i wl rec
+	shift
+	for ((i = 1; i <= RUNS; i++)); do
+		rm -f "$tmp/go"
+		mkfifo "$tmp/go"
+		"$tmp/heap_bench" wait "$N" <"$tmp/go" 2>"$tmp/$name.wl.log" &
+		wl=$!
+		exec 3>"$tmp/go"
+		"$MEMPROF" record "$@" -p "$wl" -o "$tmp/$name.data" >"$tmp/$name.log" 2>&1 &
+		rec=$!
+		for _ in $(seq 300); do
+			grep -q "^memprof: recording PID $wl" "$tmp/$name.log" && break
+			sleep 0.05
+		done
+		printf ab >&3
+		exec 3>&-
+		wait "$wl"
+		wait "$rec" || tail -n 3 "$tmp/$name.log" >&2
+		elapsed "$tmp/$name.wl.log"
+	done | median >"$tmp/$name.t"
+	T[$name]=$(cat "$tmp/$name.t")
+}
+
+if [ "${SPLIT:-}" != only ]; then
+echo "bench: $RUNS runs of each, $N malloc/free pairs..." >&2
+launched bare "$tmp/heap_bench" "$N"
+launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tmp/f.data" -- \
+	"$tmp/heap_bench" "$N"
+launched fp "$MEMPROF" record -e heap -g fp -o "$tmp/fp.data" -- "$tmp/heap_bench" "$N"
+launched cfi "$MEMPROF" record -e heap -o "$tmp/cfi.data" -- "$tmp/heap_bench" "$N"
+attached sample_p -e heap --heap-sample=$SAMPLE
+launched sample "$MEMPROF" record -e heap --heap-sample=$SAMPLE -o "$tmp/s.data" -- \
+	"$tmp/heap_bench" "$N"
+launched heaptrack heaptrack -o "$tmp/ht" "$tmp/heap_bench" "$N"
+if [ -n "$BEFORE" ]; then
+	launched before_fp "$BEFORE" record -e heap -g fp -o "$tmp/bf.data" -- "$tmp/heap_bench" "$N"
+	launched before_cfi "$BEFORE" record -e heap -o "$tmp/bc.data" -- "$tmp/heap_bench" "$N"
+fi
+
+# us NAME: µs added per pair; ratio A B: A's added cost over B's.
+us()
+{
+	awk -v a="${T[$1]}" -v b="${T[bare]}" -v n="$N" 'BEGIN {
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.3f\n", (a - b) * 1e6 / n }'
+}
+ratio()
+{
+	awk -v a="$(us "$1")" -v b="$(us "$2")" 'BEGIN {
+		if (a !~ /^-?[0-9.]+$/ || b !~ /^[0-9.]+$/ || b <= 0) print "n/a"; else printf "%.2fx\n", a / b }'
+}
+
+echo
+echo "heap cost per malloc/free pair ($N pairs, median of $RUNS runs of the loop's own time)"
+printf '%-34s %10s %12s %10s %12s\n' mode "loop s" "us/pair" "/ floor" "/ heaptrack"
+row()
+{
+	printf '%-34s %10s %12s %10s %12s\n' "$2" "${T[$1]}" "$(us "$1")" "$(ratio "$1" floor)" \
+		"$(ratio "$1" heaptrack)"
+}
+printf '%-34s %10s %12s %10s %12s\n' "bare (no recording)" "${T[bare]}" - - -
+row floor "floor: bare probes, same sites"
+row fp "memprof -g fp"
+row cfi "memprof -g cfi (default)"
+row sample_p "memprof --heap-sample=$SAMPLE -p"
+row sample "memprof --heap-sample=$SAMPLE (launched)"
+row heaptrack "heaptrack (launched)"
+if [ -n "$BEFORE" ]; then
+	row before_fp "before: $BEFORE -g fp"
+	row before_cfi "before: $BEFORE -g cfi"
+fi
+fi
+
+# The split: one run of each exact mode, its programs' run time from bpf_stats read
+# while the workload waits at its end.
+split()
+{
+	local mode=$1 wl rec pid
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	rm -f "$tmp/go"
+	mkfifo "$tmp/go"
+	"$MEMPROF" record -e heap -g "$mode" -o "$tmp/split.data" -- "$tmp/heap_bench" wait "$N" \
+		<"$tmp/go" >"$tmp/split.log" 2>&1 &
+	rec=$!
+	exec 3>"$tmp/go"
+	for _ in $(seq 300); do
+		grep -q "^memprof: recording" "$tmp/split.log" && break
+		sleep 0.05
+	done
+	printf a >&3
+	for _ in $(seq 600); do
+		grep -q "^heap_bench: " "$tmp/split.log" && break
+		sleep 0.05
+	done
+	# memprof's programs by name (Debian's bpftool names no owning pids): the lock held,
+	# they are this recorder's
+	bpftool -j prog show | jq -r --argjson n "$N" '.[] |
+		select(.name | test("^(heap_|sample_|sys_e|process_|task_rename|page_|rss_stat|cache_)")) |
+		select(.run_cnt != null and .run_cnt > 0) |
+		"\(.name) \(.run_cnt) \(.run_time_ns / $n / 1000)"' |
+		awk -v m="$mode" '{ printf "  -g %-4s %-16s %12d runs %9.3f us/pair\n", m, $1, $2, $3 }'
+	printf b >&3
+	exec 3>&-
+	wait "$rec"
+	sysctl -q -w kernel.bpf_stats_enabled=0
+}
+echo
+echo "BPF programs' own time per pair (bpf_stats), exact mode:"
+split fp
+split cfi
+echo "  (the traps are the floor's; record's consumer runs on another core, not in the target)"
