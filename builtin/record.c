@@ -258,7 +258,7 @@ static int parse_record_options(struct record_args *a, int argc, char **argv, bo
 		OPT_CALLBACK('d', "duration", &o->duration, "SECONDS",
 			     "stop after SECONDS (default: when the target exits)",
 			     record__opt_duration),
-		OPT_RECORD_EVENTS(a),
+		OPT_RECORD_EVENTS(a, "page,rss"),
 		OPT_END(),
 	};
 	int n = parse_options(argc, argv, "record", opts, record_usage,

@@ -52,11 +52,14 @@ int record__opt_heap_probes(const struct option *opt, const char *arg);
 		   "record the processes that run the file PATH, running\n"                 \
 		   "or started meanwhile, with their children")
 
-/* What is recorded and how: -e, -g, -m, --rss-interval, --no-inherit, -N, --heap-probes. */
-#define OPT_RECORD_EVENTS(a)                                                               \
+/*
+ * What is recorded and how: -e (its default named in dflt), -g, -m,
+ * --rss-interval, --no-inherit, -N, --heap-probes.
+ */
+#define OPT_RECORD_EVENTS(a, dflt)                                                         \
 	OPT_CALLBACK('e', "event", &(a)->o.events, "EVENTS",                               \
 		     "events to record, comma-separated: page, heap, cache,\n"              \
-		     "mmap, rss, or all (default: page,rss)", record__opt_events),          \
+		     "mmap, rss, or all (default: " dflt ")", record__opt_events),          \
 	OPT_CALLBACK('g', "call-graph", &(a)->o, "MODE",                                   \
 		     "how user stacks are taken: cfi (unwound in the kernel\n"              \
 		     "with the files' call frame information, default), fp\n"              \

@@ -322,7 +322,7 @@ static int parse_serve_options(struct serve_opts *o, int argc, char **argv, bool
 		OPT_CALLBACK('d', "duration", &a->o.duration, "SECONDS",
 			     "stop recording after SECONDS; serving goes on",
 			     record__opt_duration),
-		OPT_RECORD_EVENTS(a),
+		OPT_RECORD_EVENTS(a, "all"),
 		OPT_INPUT_FILES(&o->in),
 		OPT_END(),
 	};
@@ -371,6 +371,7 @@ int cmd_serve(int argc, char **argv)
 		return error("out of memory"), 1;
 	memcpy(argv0, argv, (size_t)argc * sizeof(*argv));
 	record_args__init(&o.rec, NULL);
+	o.rec.o.events = (1u << MPF_EV__MAX) - 1;
 	ret = parse_serve_options(&o, argc, argv, &done);
 	if (done) {
 		free(argv0);

@@ -397,7 +397,7 @@ static int parse_top_options(struct top_opts *o, int argc, char **argv, bool *do
 		OPT_STRING('o', "output", &o->output, "FILE",
 			   "also write what is recorded to FILE, a trace for report"),
 		OPT_RECORD_TARGETS(a),
-		OPT_RECORD_EVENTS(a),
+		OPT_RECORD_EVENTS(a, "all"),
 		OPT_END(),
 	};
 	int n = parse_options(argc, argv, "top", opts, top_usage, PARSE_OPT_STOP_AT_NON_OPTION);
