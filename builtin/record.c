@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builtin.h"
@@ -216,6 +217,7 @@ void record_args__init(struct record_args *a, const char *output)
 int record_args__check(struct record_args *a, int argc, char **argv, bool need_target)
 {
 	struct recorder_opts *o = &a->o;
+	struct stat st;
 	int sources;
 
 	if (argc > 0)
@@ -230,9 +232,14 @@ int record_args__check(struct record_args *a, int argc, char **argv, bool need_t
 	if (o->comm && (!*o->comm || strlen(o->comm) >= MPF_COMM_LEN))
 		return error("invalid --comm '%s'; give a process name of 1 to %d characters, as "
 			     "ps shows it", o->comm, MPF_COMM_LEN - 1), EXIT_USAGE;
-	if (o->exec && access(o->exec, X_OK))
+	if (o->comm && o->exec)
+		return error("give --comm NAME or --exec PATH, not both"), EXIT_USAGE;
+	if (o->exec && (stat(o->exec, &st) || access(o->exec, X_OK)))
 		return error("cannot use --exec '%s': %s; give the path of an executable file",
 			     o->exec, strerror(errno)), EXIT_USAGE;
+	if (o->exec && !S_ISREG(st.st_mode))
+		return error("cannot use --exec '%s': not a regular file; give the path of an "
+			     "executable file", o->exec), EXIT_USAGE;
 	/* Accepted but doing nothing would look like it did something. */
 	if (a->rss_interval_given && !(o->events & (1u << MPF_EV_RSS)))
 		warning("--rss-interval has no effect without -e rss");
