@@ -22,6 +22,7 @@ struct push {
 	struct live *l;
 	struct push_opts o;
 	CURL *curl;
+	struct curl_slist *headers;	/* the body's type: Pyroscope's for a raw profile */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -123,9 +124,18 @@ struct push *push__start(struct live *l, const struct push_opts *o)
 	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "memprof/" MEMPROF_VERSION);
+	/* Not curl's default for a POST, a form: Pyroscope reads a form's fields instead. */
+	p->headers = curl_slist_append(NULL, "Content-Type: binary/octet-stream");
+	if (!p->headers) {
+		curl_easy_cleanup(p->curl);
+		free(p);
+		return error("cannot start pushing: out of memory"), NULL;
+	}
+	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->headers);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	if (live__thread(&p->thread, push_main, p)) {
+		curl_slist_free_all(p->headers);
 		curl_easy_cleanup(p->curl);
 		free(p);
 		return error("cannot start a thread: %s", strerror(errno)), NULL;
@@ -143,6 +153,7 @@ void push__stop(struct push *p)
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);
 	curl_easy_cleanup(p->curl);
+	curl_slist_free_all(p->headers);
 	curl_global_cleanup();
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
