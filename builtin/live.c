@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "builtin/live.h"
@@ -28,6 +29,9 @@
  * record's own table restarts before a session fills it.
  */
 #define LIVE_TRACE_SIZE (64ull << 20)
+
+/* The model thread's nice value while recording (Linux: each thread has its own). */
+#define MODEL_NICE 10
 
 void live__lock(struct live *l)
 {
@@ -73,6 +77,13 @@ static void *model_main(void *arg)
 	struct mpf_record rec;
 	int n, fd = l->pipe_rd;
 
+	/*
+	 * The target comes first: this thread yields the CPU to it and to the
+	 * recorder, so that serve and top cost the target what record does.
+	 * It is behind only while both keep every CPU busy, and then the full
+	 * pipe stops the recorder, which lets it run.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), MODEL_NICE);
 	/* A recording that failed before its first byte closes the pipe: nothing to say. */
 	while (poll(&p, 1, -1) < 0 && errno == EINTR)
 		;
