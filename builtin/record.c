@@ -281,18 +281,26 @@ static int parse_record_options(struct record_args *a, int argc, char **argv, bo
 	return 0;
 }
 
+char **record__argv_copy(int argc, char **argv)
+{
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+
+	if (copy)
+		memcpy(copy, argv, (size_t)argc * sizeof(*argv));
+	return copy;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct record_session s = {};
 	struct record_args a;
 	int ret, argc0 = argc;
-	char **argv0 = calloc((size_t)argc + 1, sizeof(*argv0));
+	char **argv0 = record__argv_copy(argc, argv);
 	bool done;
 
 	if (!argv0)
 		return error("out of memory"), 1;
-	memcpy(argv0, argv, (size_t)argc * sizeof(*argv));
 	record_args__init(&a, "memprof.data");
 	ret = parse_record_options(&a, argc, argv, &done);
 	if (done)

@@ -23,6 +23,11 @@ struct record_args {
 /* The defaults (-e page,rss, -g cfi, -m 32M ...), the trace going to output. */
 void record_args__init(struct record_args *a, const char *output);
 /*
+ * The command line as given (NULL-terminated; the caller frees the array),
+ * for the trace's INFO record: parsing reorders argv.  NULL without memory.
+ */
+char **record__argv_copy(int argc, char **argv);
+/*
  * After parse_options(): the command in argv[0..argc), what goes together.
  * need_target: one of a command, -p, -a, --comm, --exec is required.  0, or
  * EXIT_USAGE after printing an error.

@@ -424,12 +424,11 @@ int cmd_top(int argc, char **argv)
 	struct live l;
 	struct top t = { .o = &o, .l = &l };
 	int ret, argc0 = argc;
-	char **argv0 = calloc((size_t)argc + 1, sizeof(*argv0));
+	char **argv0 = record__argv_copy(argc, argv);
 	bool done;
 
 	if (!argv0)
 		return error("out of memory"), 1;
-	memcpy(argv0, argv, (size_t)argc * sizeof(*argv));
 	record_args__init(&o.rec, NULL);
 	o.rec.o.events = (1u << MPF_EV__MAX) - 1;
 	ret = parse_top_options(&o, argc, argv, &done);
