@@ -1,5 +1,5 @@
 /*
- * steady: a steady allocator for long live sessions (bench/serve-rss.sh):
+ * steady: a steady allocator for long live sessions (bench/live.sh):
  * forever, or for argv[1] seconds, it keeps a working set of 256 blocks of
  * 4 KiB to 64 KiB, replacing one of them with a new block (malloc, then free
  * of the old one) 1000 times a second, from a handful of call sites, so
