@@ -453,13 +453,10 @@ int record_session__begin(struct record_session *s, struct record_args *a, int a
 		return load_error(err), 1;
 	signal(SIGPIPE, SIG_IGN);
 
-	if (o->argv) {
-		err = workload__prepare(&r->wl, o->argv);
-		if (err)
-			return error("cannot start '%s': %s", o->argv[0], strerror(-err)), 1;
-		r->target = r->wl.pid;
-	}
-
+	/*
+	 * The trace first: with -o - it takes standard output and puts standard
+	 * error in its place, which the command is to inherit.
+	 */
 	hdr.page_size = sysconf(_SC_PAGESIZE);
 	hdr.start_time = now_ns(CLOCK_MONOTONIC);
 	hdr.start_realtime = now_ns(CLOCK_REALTIME);
@@ -468,6 +465,13 @@ int record_session__begin(struct record_session *s, struct record_args *a, int a
 	s->w = open(ctx, &hdr);
 	if (!s->w)
 		return 1;
+	if (o->argv) {
+		err = workload__prepare(&r->wl, o->argv);
+		if (err)
+			return error("cannot start '%s': %s", o->argv[0], strerror(-err)), 1;
+		r->target = r->wl.pid;
+	}
+
 	err = recorder__start(r, s->w, s->cmdline_argc, s->cmdline, &stage);
 	if (err)
 		return start_error(r, stage, err), 1;
@@ -487,8 +491,7 @@ int record_session__begin(struct record_session *s, struct record_args *a, int a
 			return err == -ENOENT ? 127 : 126;
 		}
 	}
-	if (!s->live)
-		say_recording(s);
+	say_recording(s);
 	return 0;
 }
 
