@@ -182,6 +182,8 @@ int live__record(struct live *l, struct record_args *a, int argc, char **argv,
 
 int live__open(struct live *l, const struct input_opts *io)
 {
+	const struct model_stats *st;
+
 	live__init(l);
 	l->source = io->path;
 	if (input__open(&l->in, io)) {
@@ -190,7 +192,10 @@ int live__open(struct live *l, const struct input_opts *io)
 	}
 	l->have_input = true;
 	l->ended = true;
-	l->complete = model__stats(l->in.model)->has_end;
+	st = model__stats(l->in.model);
+	l->complete = st->has_end;
+	for (size_t i = 0; i < MPF_REC__MAX; i++)
+		l->records += st->records[i];
 	return 0;
 }
 
