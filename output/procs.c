@@ -184,6 +184,9 @@ int output_metrics__print(FILE *f, const struct model *m, const struct procs *p,
 
 			if (r->exited || (fa->rss && !r->has_rss))
 				continue;
+			/* Samples of traces before 1.4 have no virtual size: not known, not 0. */
+			if (fa->value == f_vm && !r->vm)
+				continue;
 			if (fa->ev == -2) {
 				for (size_t e = 0; e < sizeof(alloc_events) / sizeof(alloc_events[0]);
 				     e++)
