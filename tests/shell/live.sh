@@ -150,3 +150,29 @@ hold_heap()
 {
 	echo $(($(stack_bytes "$1" "main;hold_malloc") + $(stack_bytes "$1" "main;hold_calloc")))
 }
+
+# trees_are_reports: every /v1/tree of the server on PORT (page, heap, cache; caller or
+# sites first; thresholds 0 and 256) is report --format=json's tree of $T/live.data, in
+# KiB, node for node; each has more than MIN (default 5) nodes.
+trees_are_reports()
+{
+	local ev rev th r min=${1:-5}
+
+	for ev in page heap cache; do
+		for rev in false true; do
+			for th in 0 256; do
+				get "/v1/tree?event=$ev&reverse=$rev&threshold=$th" >"$T/tez.json"
+				# report's page tree holds the page cache when it shows both, as TezEdge's.
+				r=(--event "$ev")
+				[ "$ev" = page ] && r=()
+				[ "$rev" = true ] && r+=(--reverse)
+				"$MEMPROF" report -i "$T/live.data" --threshold "$th" "${r[@]}" \
+					--format=json >"$T/rep.json" 2>/dev/null || fail "report failed"
+				python3 "$ROOT/tests/tools/tezedge-cmp.py" "$T/tez.json" "$T/rep.json" \
+					"$ev" >"$T/n" ||
+					fail "/v1/tree?event=$ev&reverse=$rev&threshold=$th is not report's"
+				[ "$(cat "$T/n")" -gt "$min" ] || fail "/v1/tree of $ev has $(cat "$T/n") nodes"
+			done
+		done
+	done
+}

@@ -23,20 +23,7 @@ wait_for "$T/serve.err" '^memprof: serving ' 30
 get /v1/status | grep -q '"source":"file","recording":false,"records":[1-9]' ||
 	fail "/v1/status: $(get /v1/status)"
 
-for ev in page heap cache; do
-	for rev in false true; do
-		for th in 0 256; do
-			get "/v1/tree?event=$ev&reverse=$rev&threshold=$th" >"$T/tez.json"
-			r=(--event "$ev")
-			[ "$ev" = page ] && r=()
-			[ "$rev" = true ] && r+=(--reverse)
-			"$MEMPROF" report -i "$T/live.data" --threshold "$th" "${r[@]}" \
-				--format=json >"$T/rep.json" 2>/dev/null || fail "report failed"
-			$CMP "$T/tez.json" "$T/rep.json" "$ev" >/dev/null ||
-				fail "/v1/tree?event=$ev&reverse=$rev&threshold=$th is not report's"
-		done
-	done
-done
+trees_are_reports 1
 for pid in 1000 1001 1005; do
 	get "/v1/tree?event=heap&pid=$pid&threshold=0" >"$T/tez.json"
 	"$MEMPROF" report -i "$T/live.data" --event heap --pid "$pid" --threshold 0 --format=json \
@@ -84,25 +71,8 @@ assert p[1005]["name"] == "héllo", p[1005]' || fail "/v1/pid: $(get /v1/pid)"
 
 # --push, to a stand-in keeping each request.
 mkdir "$T/got"
-cat >"$T/pyro.py" <<'EOF2'
-import http.server, sys, os
-n = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        n[0] += 1
-        d = os.path.join(sys.argv[2], "%03d" % n[0])
-        open(d + ".body", "wb").write(body)
-        open(d + ".req", "w").write("%s %s\n%s\n" % (self.command, self.path,
-                                                      self.headers.get("Content-Type")))
-        self.send_response(200)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF2
 YPORT=$(free_port)
-python3 "$T/pyro.py" "$YPORT" "$T/got" &
+python3 "$ROOT/tests/tools/pyroscope-standin.py" "$YPORT" "$T/got" &
 started $!
 for i in $(seq 50); do
 	curl -s -o /dev/null "http://127.0.0.1:$YPORT/" && break

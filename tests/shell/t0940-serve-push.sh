@@ -14,26 +14,8 @@ need_go
 
 # The stand-in: each request's method, path and query, Content-Type and body kept.
 mkdir "$T/got"
-cat >"$T/pyro.py" <<'EOF2'
-import http.server, sys, os
-n = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        n[0] += 1
-        d = os.path.join(sys.argv[2], "%03d" % n[0])
-        open(d + ".body", "wb").write(body)
-        open(d + ".req", "w").write("%s %s\n%s\n" % (self.command, self.path,
-                                                      self.headers.get("Content-Type")))
-        code = int(open(sys.argv[3]).read()) if os.path.exists(sys.argv[3]) else 200
-        self.send_response(code)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF2
 YPORT=$(free_port)
-python3 "$T/pyro.py" "$YPORT" "$T/got" "$T/refuse" &
+python3 "$ROOT/tests/tools/pyroscope-standin.py" "$YPORT" "$T/got" "$T/refuse" &
 started $!
 for i in $(seq 50); do
 	curl -s -o /dev/null "http://127.0.0.1:$YPORT/" && break
