@@ -41,6 +41,10 @@ pkg_libs = $(or $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null),$(2))
 FORMAT_LIBS := $(call pkg_libs,libzstd zlib,-lzstd -lz) -lm
 READ_LIBS   := $(call pkg_libs,libdw libelf libdebuginfod,-ldw -lelf -ldebuginfod) -liberty
 RECORD_LIBS := $(call pkg_libs,libbpf,-lbpf) $(call pkg_libs,capstone,-lcapstone) -lpthread
+# The live commands: top's screen (ncurses), serve's HTTP server (libmicrohttpd) and its
+# pushes to Pyroscope (libcurl).
+LIVE_LIBS   := $(call pkg_libs,ncursesw,-lncursesw) $(call pkg_libs,libmicrohttpd,-lmicrohttpd) \
+	       $(call pkg_libs,libcurl,-lcurl)
 
 # The rooms, bottom up: a folder includes only the ones before it (record/ and bpf/ stand
 # beside the reading side, both under the command layer).
@@ -52,12 +56,15 @@ SYMBOL_SRCS := $(wildcard symbols/*.c)
 VIEW_SRCS   := $(wildcard report/*.c)
 OUTPUT_SRCS := $(wildcard output/*.c)
 RECORD_SRCS := $(wildcard record/*.c)
-BUILTIN_SRCS := $(filter-out builtin/record.c builtin/no-bpf.c,$(wildcard builtin/*.c))
+# What records (record, and the live commands top and serve, which record as they show).
+BPF_CMD_SRCS := builtin/record.c builtin/record-session.c builtin/live.c builtin/live-views.c \
+		builtin/top.c builtin/serve.c builtin/serve-page.c builtin/serve-push.c
+BUILTIN_SRCS := $(filter-out $(BPF_CMD_SRCS) builtin/no-bpf.c,$(wildcard builtin/*.c))
 MAIN_SRCS   := memprof.c
 
 ifeq ($(NO_BPF),)
-CMD_SRCS    := $(BUILTIN_SRCS) $(wildcard builtin/record.c) $(RECORD_SRCS)
-LIBS        := $(RECORD_LIBS) $(READ_LIBS) $(FORMAT_LIBS)
+CMD_SRCS    := $(BUILTIN_SRCS) $(wildcard $(BPF_CMD_SRCS)) $(RECORD_SRCS)
+LIBS        := $(RECORD_LIBS) $(LIVE_LIBS) $(READ_LIBS) $(FORMAT_LIBS)
 else
 CMD_SRCS    := $(BUILTIN_SRCS) $(wildcard builtin/no-bpf.c)
 LIBS        := $(READ_LIBS) $(FORMAT_LIBS)

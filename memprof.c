@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "buildid-cache", cmd_buildid_cache, "Add files to the build-id cache" },
 	{ "diff", cmd_diff, "Show what changed in memory between two traces" },
 	{ "script", cmd_script, "Print every event of a trace, as text, CSV or JSON lines" },
+	{ "top", cmd_top, "Show the recorded processes' memory live, as a table" },
+	{ "serve", cmd_serve, "Serve what is recorded over HTTP: trees, pprof, metrics, a page" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -173,6 +173,8 @@ enum mp_heap_func {
 #define MP_HDR_USTACK		0x80	/* in hdr.flags: a struct mp_ustack follows the body */
 #define MP_HDR_TRUNCATED	0x40	/* in hdr.flags: the frame-pointer walk ended early */
 #define MP_HDR_LEAF		0x20	/* in hdr.flags: a struct mp_leaf follows the ips */
+#define MP_HDR_MATCHED		0x10	/* in an exec's hdr.flags: it made the process a target
+					   (record -a, --comm, --exec) */
 
 /*
  * -g fp, at an exact pc (a page fault, a system call): the stack pointer and

@@ -8,6 +8,19 @@
 #include "bpf/memprof.bpf.h"
 
 const volatile bool inherit = true;		/* follow new child processes */
+/*
+ * Which processes become targets by themselves (record -a, --comm, --exec):
+ * with follow_all every new process but record itself (self_tgid) and kernel
+ * threads; with match_comm or match_exec a process whose exec gives it that
+ * name (comm) or that executable (its inode), with its children.
+ */
+const volatile bool follow_all = false;
+const volatile __u32 self_tgid = 0;
+const volatile bool match_by_comm = false;
+const volatile char match_comm[MP_COMM_LEN] = {};
+const volatile bool match_by_exec = false;
+const volatile __u64 match_ino = 0;
+const volatile __u32 match_dev = 0;
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child)
@@ -17,8 +30,14 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
 	__u8 on = MP_TARGET_ON;
 	struct mp_fork ev = {};
 
-	if (!inherit || tgid == ptgid || !is_target(ptgid))
+	if (tgid == ptgid)
 		return 0;
+	if (follow_all) {
+		if (BPF_CORE_READ(child, flags) & PF_KTHREAD || tgid == self_tgid)
+			return 0;
+	} else if (!inherit || !is_target(ptgid)) {
+		return 0;
+	}
 	bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY);
 	/* -g cfi: the child has its parent's mappings until it execs. */
 	if (stack_mode == MP_STACK_CFI) {
@@ -112,6 +131,34 @@ static __always_inline void exec_mappings(struct scratch *s, struct task_struct 
 	bpf_map_update_elem(&cfi_pending, &tgid, &s->pending, BPF_ANY);
 }
 
+/* Whether the exec of p makes it a target of its own (record -a, --comm, --exec). */
+static __always_inline bool exec_matches(struct task_struct *p, __u32 tgid)
+{
+	char comm[MP_COMM_LEN];
+	struct inode *exe;
+
+	if (tgid == self_tgid)
+		return false;
+	if (follow_all)
+		return true;
+	if (match_by_exec) {
+		exe = BPF_CORE_READ(p, mm, exe_file, f_inode);
+		if (BPF_CORE_READ(exe, i_ino) != match_ino ||
+		    BPF_CORE_READ(exe, i_sb, s_dev) != match_dev)
+			return false;
+	}
+	if (match_by_comm) {
+		BPF_CORE_READ_STR_INTO(&comm, p, comm);
+		for (int i = 0; i < MP_COMM_LEN; i++) {
+			if (comm[i] != match_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return match_by_exec || match_by_comm;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -119,12 +166,17 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	struct scratch *s;
 	__u32 tgid = id >> 32;
 	struct mp_exec *ev;
+	__u8 on = MP_TARGET_ON, matched = 0;
 	__u8 *v;
 
 	v = bpf_map_lookup_elem(&targets, &tgid);
-	if (!v)
-		return 0;
-	*v = MP_TARGET_ON;
+	if (!v) {
+		if (!exec_matches(p, tgid) || bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY))
+			return 0;
+		matched = MP_HDR_MATCHED;
+	} else {
+		*v = MP_TARGET_ON;
+	}
 	s = scratch_get();
 	if (!s) {
 		count_lost(MP_LOST_OTHER);
@@ -134,6 +186,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 		exec_mappings(s, p, tgid);
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_EXEC, id);
+	ev->hdr.flags = matched;
 	/* The text's bounds; user space finds its file offset in the ELF file. */
 	__builtin_memset(&ev->text, 0, sizeof(ev->text));
 	ev->text.start = BPF_CORE_READ(p, mm, start_code);

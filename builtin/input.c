@@ -8,7 +8,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builtin/input.h"
 #include "builtin/util.h"
@@ -147,7 +149,7 @@ static void on_lookup_note(void *ctx, const struct lookup_note *n)
 	}
 }
 
-int input__open(struct input *in, const struct input_opts *opts)
+int input__begin(struct input *in, const struct input_opts *opts, int fd, struct mpf_reader **out)
 {
 	struct lookup_opts lo = { .symfs = opts->symfs, .note = on_lookup_note };
 	struct mpf_header found;
@@ -156,10 +158,24 @@ int input__open(struct input *in, const struct input_opts *opts)
 	int err;
 
 	memset(in, 0, sizeof(*in));
-	in->archive = opts->no_archive ? NULL : open_archive(opts->path);
-	r = mpf_reader__open_detailed(opts->path, &err, &found);
+	*out = NULL;
+	if (fd >= 0) {
+		r = mpf_reader__fdopen(fd, &err, &found);
+	} else if (input__is_stdin(opts->path)) {
+		/* A stream: no archive trailer to look for, read as it comes. */
+		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+
+		if (isatty(STDIN_FILENO))
+			return error("-i - reads a trace from standard input, which is a terminal; "
+				     "pipe 'memprof record -o -' into it"), 1;
+		r = fd < 0 ? (err = -errno, NULL) : mpf_reader__fdopen(fd, &err, &found);
+	} else {
+		in->archive = opts->no_archive ? NULL : open_archive(opts->path);
+		r = mpf_reader__open_detailed(opts->path, &err, &found);
+	}
 	if (!r) {
-		open_error(opts->path, err, &found);
+		open_error(input__is_stdin(opts->path) ? "standard input" : opts->path, err,
+			   &found);
 		return 1;
 	}
 	if (in->archive)
@@ -192,6 +208,17 @@ int input__open(struct input *in, const struct input_opts *opts)
 		mpf_reader__close(r);
 		return 1;
 	}
+	*out = r;
+	return 0;
+}
+
+int input__open(struct input *in, const struct input_opts *opts)
+{
+	struct mpf_reader *r;
+	int err = input__begin(in, opts, -1, &r);
+
+	if (err)
+		return err;
 	err = read_trace(r, in->model, opts->path);
 	/* The model holds all that is needed: free the reader's buffers now. */
 	mpf_reader__close(r);
@@ -204,6 +231,9 @@ struct mpf_reader *input__reopen(const struct input *in, const char *path)
 	struct mpf_reader *r;
 	int err;
 
+	if (input__is_stdin(path))
+		return error("this report reads the trace twice, and standard input can be read "
+			     "once: save the stream to a file and give it with -i FILE"), NULL;
 	r = mpf_reader__open_detailed(path, &err, &found);
 	if (!r) {
 		open_error(path, err, &found);
@@ -251,6 +281,11 @@ int input__files_with_events(struct input *in, bool *used)
 		}
 	}
 	return 0;
+}
+
+bool input__is_stdin(const char *path)
+{
+	return path && !strcmp(path, "-");
 }
 
 const char *input__hex(const uint8_t *b, uint32_t len, char *buf)

@@ -21,7 +21,7 @@ struct model;
 struct unwinder;
 
 struct input_opts {
-	const char *path;		/* the trace or archive */
+	const char *path;		/* the trace or archive; "-": standard input */
 	const char *symfs;		/* --symfs DIR, or NULL */
 	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
 	bool no_archive;		/* read an archive's trace only, not its files */
@@ -66,6 +66,14 @@ struct input {
 /* 0, or 1 after printing an error; in is closed with input__close() either way. */
 int input__open(struct input *in, const struct input_opts *opts);
 /*
+ * The first half of input__open, for a live view that feeds the model as the
+ * records come: the header read, the model and the lookup made, the reader
+ * returned in *r (the caller's to close) before its first record.  fd >= 0:
+ * the trace is read from it (a pipe, which the reader then owns), not from
+ * opts->path, which names it in messages.  0, or 1 after printing an error.
+ */
+int input__begin(struct input *in, const struct input_opts *opts, int fd, struct mpf_reader **r);
+/*
  * The trace of in read again from its start, no further than an archive
  * says it goes: NULL after printing an error.
  */
@@ -87,6 +95,8 @@ void input__warn_missing(const struct input *in, const char *path, const uint8_t
 			 uint32_t build_id_len, const struct lookup_result *res,
 			 const char *consequence);
 
+/* Whether path is "-": the trace streamed on standard input (record -o -). */
+bool input__is_stdin(const char *path);
 /* A build-id in hex into buf (2 * MPF_BUILD_ID_MAX + 1 bytes), "none" when empty. */
 const char *input__hex(const uint8_t *b, uint32_t len, char *buf);
 /* A path from the trace, made printable, for a message. */

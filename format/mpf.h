@@ -19,9 +19,9 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	3	/* newer minors only add record types and fields
+#define MPF_VERSION_MINOR	4	/* newer minors only add record types and fields
 					   (1: USTACK; 2: cache, mmap, rss events, exec args;
-					   3: lost process events) */
+					   3: lost process events; 4: RSS's vm) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
@@ -307,6 +307,7 @@ struct mpf_rss {
 	uint64_t file;		/* RssFile */
 	uint64_t shmem;		/* RssShmem */
 	uint64_t hwm;		/* VmHWM: the peak of anon + file + shmem so far */
+	uint64_t vm;		/* 1.4: VmSize, the address space's size; 0: not known */
 };
 
 struct mpf_lost {
@@ -361,6 +362,12 @@ struct mpf_writer_opts {
 	size_t chunk_size;	/* uncompressed bytes per chunk; 0: 1 MiB */
 	int level;		/* zstd level; 0: 3 */
 	size_t max_stacks;	/* interned stacks kept before the table restarts; 0: 1M */
+	/*
+	 * > 0: a second file that gets every byte as well (a live view reads
+	 * the stream while the trace goes to a file); the writer owns it.
+	 * 0 or -1: none.
+	 */
+	int tee_fd;
 };
 
 struct mpf_writer_stats {
@@ -432,6 +439,14 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err);
  */
 struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err,
 					     struct mpf_header *found);
+/*
+ * The same on a file the caller opened (standard input: a trace streamed by
+ * `record -o -`), which the reader owns from then on and closes on failure
+ * too.  A pipe is read as it is written: mpf_reader__next() waits for the
+ * next chunk, and a stream that stops between chunks without END ends as a
+ * cut trace does.
+ */
+struct mpf_reader *mpf_reader__fdopen(int fd, int *err, struct mpf_header *found);
 /*
  * Reads no further than the first size bytes of the file, as if it ended
  * there: the trace at the start of an archive (format/archive.h).  Before

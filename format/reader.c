@@ -97,7 +97,7 @@ static int header__read(int fd, struct mpf_header *hdr, uint32_t *size)
 	return mpf_header__decode(hbuf, *size, hdr);
 }
 
-struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err, struct mpf_header *found)
+struct mpf_reader *mpf_reader__fdopen(int fd, int *err, struct mpf_header *found)
 {
 	struct mpf_reader *r;
 	struct stat sb;
@@ -106,14 +106,11 @@ struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err, struct 
 
 	r = calloc(1, sizeof(*r));
 	if (!r) {
+		close(fd);
 		ret = -ENOMEM;
 		goto out;
 	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		ret = -errno;
-		goto out;
-	}
+	r->fd = fd;
 	if (fstat(r->fd, &sb)) {
 		ret = -errno;
 		goto out;
@@ -139,6 +136,18 @@ out:
 	if (err)
 		*err = ret;
 	return NULL;
+}
+
+struct mpf_reader *mpf_reader__open_detailed(const char *path, int *err, struct mpf_header *found)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (err)
+			*err = -errno;
+		return NULL;
+	}
+	return mpf_reader__fdopen(fd, err, found);
 }
 
 struct mpf_reader *mpf_reader__open(const char *path, int *err)
@@ -508,6 +517,9 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		if (mpf_dec__get_u32(d, &rec->rss.pid) || mpf_dec__get_u64(d, &rec->rss.anon) ||
 		    mpf_dec__get_u64(d, &rec->rss.file) || mpf_dec__get_u64(d, &rec->rss.shmem) ||
 		    mpf_dec__get_u64(d, &rec->rss.hwm))
+			return -EBADMSG;
+		/* 1.4: the virtual size; a 1.3 sample ends before it. */
+		if (mpf_dec__left(d) && mpf_dec__get_u64(d, &rec->rss.vm))
 			return -EBADMSG;
 		return 0;
 	case MPF_REC_LOST:

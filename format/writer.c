@@ -75,6 +75,7 @@ struct delta_state {
 
 struct mpf_writer {
 	int fd;
+	int tee_fd;		/* > 0: every byte goes there too */
 	int err;		/* sticky: the first write error, as -errno */
 	int level;
 	uint64_t start_time;
@@ -97,6 +98,9 @@ struct mpf_writer {
 static int write_all(struct mpf_writer *w, const uint8_t *buf, size_t len)
 {
 	int err = write_full(w->fd, buf, len);
+
+	if (!err && w->tee_fd > 0)
+		err = write_full(w->tee_fd, buf, len);
 
 	if (!err)
 		w->stats.file_bytes += len;
@@ -136,6 +140,7 @@ struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
 	if (!w)
 		goto err_fd;
 	w->fd = fd;
+	w->tee_fd = opts->tee_fd;
 	w->start_time = hdr->start_time;
 	w->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK_SIZE;
 	w->level = opts->level ? opts->level : DEFAULT_LEVEL;
@@ -166,6 +171,8 @@ err:
 err_fd:
 	if (fd >= 0)
 		close(fd);
+	if (opts && opts->tee_fd > 0)
+		close(opts->tee_fd);
 	errno = -err;
 	return NULL;
 }
@@ -470,6 +477,7 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		p = mpf_put_varint(p, rec->rss.file);
 		p = mpf_put_varint(p, rec->rss.shmem);
 		p = mpf_put_varint(p, rec->rss.hwm);
+		p = mpf_put_varint(p, rec->rss.vm);
 		break;
 	case MPF_REC_LOST:
 		p = mpf_put_varint(p, rec->lost.event);
@@ -708,6 +716,12 @@ int mpf_writer__close(struct mpf_writer *w)
 		err = -errno;
 	if (close(w->fd) && !err)
 		err = -errno;
+	if (w->tee_fd > 0) {
+		if (!err && fsync(w->tee_fd) && errno != EINVAL)
+			err = -errno;
+		if (close(w->tee_fd) && !err)
+			err = -errno;
+	}
 	ZSTD_freeCCtx(w->cctx);
 	hashmap__free(&w->stacks.index);
 	free(w->stacks.ents);

@@ -55,6 +55,8 @@ struct event_line {
 
 static void describe(const struct mpf_record *rec, uint32_t page_size, struct event_line *e)
 {
+	char vm[32] = "";
+
 	memset(e, 0, sizeof(*e));
 	e->has_tid = e->has_size = e->has_addr = true;
 	switch (rec->type) {
@@ -142,13 +144,16 @@ static void describe(const struct mpf_record *rec, uint32_t page_size, struct ev
 				 rec->vm.old_len, rec->vm.flags);
 		break;
 	case MPF_REC_RSS:
+		/* The virtual size, since 1.4: absent (0) from older traces' samples. */
+		if (rec->rss.vm)
+			snprintf(vm, sizeof(vm), " vm %" PRIu64, rec->rss.vm);
 		e->type = "rss";
 		e->pid = rec->rss.pid;
 		e->has_tid = e->has_addr = false;
 		e->size = rec->rss.anon + rec->rss.file + rec->rss.shmem;
 		snprintf(e->detail, sizeof(e->detail),
-			 "anon %" PRIu64 " file %" PRIu64 " shmem %" PRIu64 " hwm %" PRIu64,
-			 rec->rss.anon, rec->rss.file, rec->rss.shmem, rec->rss.hwm);
+			 "anon %" PRIu64 " file %" PRIu64 " shmem %" PRIu64 " hwm %" PRIu64 "%s",
+			 rec->rss.anon, rec->rss.file, rec->rss.shmem, rec->rss.hwm, vm);
 		break;
 	case MPF_REC_FORK:
 		e->type = "fork";

@@ -113,3 +113,59 @@ int output_json__print(FILE *f, const struct tree *t, const struct strtab *names
 		fputs("]\n", f);
 	return ferror(f) ? -EIO : 0;
 }
+
+/*
+ * TezEdge's categories: its node's own code (nodeRust, nodeCpp: Rust by its
+ * demangled names, "a::b" without C++'s parameter list) and shared
+ * libraries (systemLib); memprof's others under their own names.
+ */
+static const char *tezedge_category(const struct path_frame *fr, const char *name)
+{
+	switch (fr ? fr->category : PATH_CAT_UNKNOWN) {
+	case PATH_CAT_EXECUTABLE:
+		return strstr(name, "::") && !strchr(name, '(') ? "nodeRust" : "nodeCpp";
+	case PATH_CAT_LIBRARY:
+		return "systemLib";
+	default:
+		return category_names[fr ? fr->category : PATH_CAT_UNKNOWN];
+	}
+}
+
+/* Bytes to TezEdge's unit, whole KiB, rounded to the nearest. */
+static uint64_t kib(uint64_t bytes)
+{
+	return bytes / 1024 + (bytes % 1024 >= 512);
+}
+
+static void tezedge_node(FILE *f, const struct tree *t, const struct strtab *names,
+			 const struct report_section *sec, const struct path_frames *frames,
+			 const struct tree_node *n, bool root)
+{
+	const struct path_frame *fr = root ? NULL : path_frames__find(frames, n->name);
+	const char *name = root ? "root" : strtab__str(names, n->name);
+
+	fputs("{\"name\":{\"executable\":", f);
+	json_str(f, fr && fr->executable != UINT32_MAX ? strtab__str(names, fr->executable) : "");
+	fprintf(f, ",\"offset\":\"0x%" PRIx64 "\",\"functionName\":", fr ? fr->offset : 0);
+	json_str(f, name);
+	fprintf(f, ",\"functionCategory\":\"%s\"},\"value\":%" PRIu64 ",\"cacheValue\":%" PRIu64
+		   ",\"frames\":[",
+		root ? "root" : tezedge_category(fr, name),
+		kib(root ? sec->total : n->v[VIEW_VALUE]),
+		kib(root ? (!strcmp(sec->event, "cache") ? sec->total : sec->cache_total)
+			 : cache_of(sec, n)));
+	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(t, c)->next) {
+		if (c != n->child)
+			fputc(',', f);
+		tezedge_node(f, t, names, sec, frames, tree__node(t, c), false);
+	}
+	fputs("]}", f);
+}
+
+int output_json__tezedge(FILE *f, const struct tree *t, const struct strtab *names,
+			 const struct report_section *sec, const struct path_frames *frames)
+{
+	tezedge_node(f, t, names, sec, frames, tree__node(t, TREE_ROOT), true);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -39,6 +39,25 @@ int output_svg__print(FILE *f, const struct tree *t, const struct strtab *names,
 int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
 			unsigned int ev, enum report_show show);
 
+/*
+ * /v1/tree of serve: TezEdge's tree as its memory profiler serves it, one
+ * object, values in KiB (rounded to the nearest), categories as TezEdge
+ * names them (output/json.c).
+ */
+int output_json__tezedge(FILE *f, const struct tree *t, const struct strtab *names,
+			 const struct report_section *sec, const struct path_frames *frames);
+
+/* The processes (report/procs.h): top's table, its header and rows, into buf. */
+struct proc_row;
+struct procs;
+int output_procs__header(char *buf, size_t size);
+int output_procs__row(char *buf, size_t size, const struct proc_row *r, double allocs_per_s);
+/* serve's list of processes, a JSON array. */
+int output_procs__json(FILE *f, const struct procs *p);
+/* /metrics: the Prometheus text exposition of the running processes and of the recording. */
+int output_metrics__print(FILE *f, const struct model *m, const struct procs *p,
+			  unsigned int events);
+
 /* diff: a tree whose nodes hold OLD (v[0]) and NEW (v[1]) bytes. */
 struct output_diff {
 	const char *old_path, *new_path;

@@ -177,6 +177,15 @@ static int load_skel(struct mp_bpf *b)
 		return -errno;
 	b->skel = skel;
 	skel->rodata->inherit = opts->inherit;
+	skel->rodata->follow_all = opts->all;
+	skel->rodata->self_tgid = opts->self;
+	if (opts->comm) {
+		skel->rodata->match_by_comm = true;
+		strncpy((char *)skel->rodata->match_comm, opts->comm, MP_COMM_LEN - 1);
+	}
+	skel->rodata->match_by_exec = opts->match_exec;
+	skel->rodata->match_dev = opts->exec_dev;
+	skel->rodata->match_ino = opts->exec_ino;
 	skel->rodata->stack_mode = opts->stack_mode;
 	skel->rodata->dwarf_size = opts->dwarf_size;
 	/* Wake the consumer at a quarter full: room for bursts while it drains. */

@@ -99,6 +99,12 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 		procmaps__add_vma(r->maps, h->pid, h->time, &e->text,
 				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
 	recorder__sync_cfi(r, h->pid);
+	/* --comm, --exec: a process found as it starts, recorded until it (and its children) exit. */
+	if ((h->flags & MP_HDR_MATCHED) && !r->opts.all) {
+		recorder__add_root(r, h->pid);
+		r->found++;
+		recorder__note(r, NOTE_FOUND, h->pid, comm, 0);
+	}
 	return r->write_err;
 }
 
@@ -132,8 +138,7 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 		mp_bpf__detach_heap(r->bpf, h->pid);
 		recorder__child_exited(r, h->pid, h->time);
 	}
-	if ((pid_t)h->pid == r->target)
-		r->target_exited = true;
+	recorder__exited(r, h->pid);
 	recorder__write(r, &rec);
 	return r->write_err;
 }

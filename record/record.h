@@ -183,6 +183,12 @@ int workload__start(struct workload *wl);
 struct mp_bpf_opts {
 	bool page, heap, cache, mmap;	/* event types (rss is read from /proc) */
 	bool inherit;		/* follow new child processes */
+	bool all;		/* -a: every new process is a target */
+	uint32_t self;		/* record's own process, never a target */
+	const char *comm;	/* --comm: an exec giving this name makes a target */
+	bool match_exec;	/* --exec: an exec of this file (exec_dev, exec_ino) does */
+	uint32_t exec_dev;	/* the kernel's dev_t */
+	uint64_t exec_ino;
 	unsigned int stack_mode;	/* enum mp_stack_mode */
 	uint32_t dwarf_size;	/* -g dwarf: bytes of stack copied */
 	size_t buffer_size;	/* ring buffer bytes, a power of two */

@@ -25,6 +25,11 @@
 #define CFI_ROWS (1u << 21)
 #define CFI_PAGES (1u << 18)
 
+bool recorder__waits(const struct recorder *r)
+{
+	return r->opts.all || r->opts.comm || r->opts.exec;
+}
+
 void recorder__init(struct recorder *r, const struct recorder_opts *o)
 {
 	*r = (struct recorder){
@@ -120,6 +125,10 @@ int recorder__load(struct recorder *r)
 		.cache = r->opts.events & (1u << MPF_EV_CACHE),
 		.mmap = r->opts.events & (1u << MPF_EV_MMAP),
 		.inherit = r->opts.inherit,
+		.all = r->opts.all,
+		.self = (uint32_t)getpid(),
+		.comm = r->opts.comm,
+		.match_exec = r->opts.exec != NULL,
 		.stack_mode = r->opts.stack_mode,
 		.dwarf_size = r->opts.dwarf_size,
 		.buffer_size = r->opts.buffer_size,
@@ -136,8 +145,16 @@ int recorder__load(struct recorder *r)
 	 * process is probed alone, so that the rest of the system does not pay
 	 * for it; its new children get probes as their fork is seen.
 	 */
-	r->probe_pid = r->opts.argv || r->opts.probe_all ? -1 : 0;
+	r->probe_pid = r->opts.argv || r->opts.probe_all || recorder__waits(r) ? -1 : 0;
 	sampler_setup(r);
+	if (r->opts.exec) {
+		struct stat st;
+
+		if (stat(r->opts.exec, &st))
+			return -errno;
+		bo.exec_dev = system__kernel_dev(st.st_dev);
+		bo.exec_ino = st.st_ino;
+	}
 	return mp_bpf__load(&r->bpf, &bo, recorder__event, r);
 }
 
@@ -279,10 +296,10 @@ static int probe_at_start(struct recorder *r)
 			return n;
 		}
 	}
-	if (!r->opts.argv)
+	if (!r->opts.argv && !recorder__waits(r))
 		return 0;
 	/* The command's own file: a static program's allocator is there, and runs at once. */
-	if (command_path(r->opts.argv[0], line, sizeof(line))) {
+	if (r->opts.argv && command_path(r->opts.argv[0], line, sizeof(line))) {
 		err = probe_file(r, -1, line, line, &flags);
 		if (err < 0 && (flags & PROBE_ALLOCATOR))
 			return err;
@@ -402,6 +419,8 @@ static int cfi_start(struct recorder *r)
 		fclose(f);
 	if (r->opts.argv && command_path(r->opts.argv[0], path, sizeof(path)))
 		cfi__add_program(r->cfi, path);
+	if (r->opts.exec)
+		cfi__add_program(r->cfi, r->opts.exec);
 	return 0;
 }
 
@@ -538,6 +557,96 @@ static void write_heap_children(struct recorder *r, uint64_t time)
 	recorder__write(r, &rec);
 }
 
+/*
+ * A running process to record from now on (-p, and -a, --comm, --exec for
+ * those running already): its name, its maps and its RSS, as a fork or an
+ * exec gives them for a new one.
+ */
+static int attach_running(struct recorder *r, pid_t pid, const char *comm)
+{
+	struct mpf_record rec = { .type = MPF_REC_COMM, .time = r->start_time };
+	int err;
+
+	rss__add(r, pid);
+	rec.comm.pid = rec.comm.tid = pid;
+	snprintf(rec.comm.comm, sizeof(rec.comm.comm), "%s", comm);
+	recorder__write(r, &rec);
+	err = procmaps__scan(r->maps, pid, r->start_time);
+	if (err)
+		return err;
+	recorder__sync_cfi(r, pid);
+	return 0;
+}
+
+/* system__each_process()'s callback: a process -a, --comm or --exec takes, from now on. */
+static int attach_found(void *ctx, pid_t pid, const char *comm, uint32_t dev, uint64_t ino)
+{
+	struct recorder *r = ctx;
+	struct stat st;
+	int err;
+
+	if (r->opts.comm && strncmp(comm, r->opts.comm, MPF_COMM_LEN - 1))
+		return 0;
+	if (r->opts.exec && (stat(r->opts.exec, &st) || system__kernel_dev(st.st_dev) != dev ||
+			     st.st_ino != ino))
+		return 0;
+	err = mp_bpf__add_target(r->bpf, pid, MP_TARGET_ON);
+	if (!err)
+		err = attach_running(r, pid, comm);
+	/* Gone meanwhile, or not readable: the others are still recorded. */
+	if (err) {
+		mp_bpf__forget_target(r->bpf, pid);
+		recorder__note(r, NOTE_ATTACH_FAILED, pid, comm, err);
+		return 0;
+	}
+	if (!r->opts.all) {
+		recorder__add_root(r, pid);
+		r->found++;
+		recorder__note(r, NOTE_FOUND, pid, comm, 0);
+	}
+	return 0;
+}
+
+void recorder__add_root(struct recorder *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nroots; i++)
+		if (r->roots[i] == pid)
+			return;
+	if (r->nroots == r->roots_cap) {
+		size_t cap = r->roots_cap ? 2 * r->roots_cap : 8;
+		pid_t *v = realloc(r->roots, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		r->roots = v;
+		r->roots_cap = cap;
+	}
+	r->roots[r->nroots++] = pid;
+}
+
+void recorder__exited(struct recorder *r, pid_t pid)
+{
+	if (pid == r->target && r->opts.argv)
+		r->target_exited = true;
+	for (size_t i = 0; i < r->nroots; i++)
+		if (r->roots[i] == pid) {
+			r->roots[i] = r->roots[--r->nroots];
+			/* The last process -p named, or --comm found, is gone: so is the recording. */
+			if (!r->nroots && !r->opts.all)
+				r->target_exited = true;
+			return;
+		}
+}
+
+/* Whether a process of roots still runs (its exit may have been lost). */
+static bool roots_alive(struct recorder *r)
+{
+	for (size_t i = 0; i < r->nroots; i++)
+		if (!kill(r->roots[i], 0) || errno != ESRCH)
+			return true;
+	return false;
+}
+
 int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **argv,
 		    enum recorder_stage *stage)
 {
@@ -562,7 +671,10 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 	}
 
 	*stage = STAGE_ATTACH;
-	err = mp_bpf__add_target(r->bpf, r->target, r->opts.pid ? MP_TARGET_ON : MP_TARGET_AT_EXEC);
+	if (r->opts.argv)
+		err = mp_bpf__add_target(r->bpf, r->target, MP_TARGET_AT_EXEC);
+	for (size_t i = 0; i < r->opts.npids && !err; i++)
+		err = mp_bpf__add_target(r->bpf, r->opts.pids[i], MP_TARGET_ON);
 	if (!err)
 		err = mp_bpf__attach_tracepoints(r->bpf);
 	if (err)
@@ -573,19 +685,22 @@ int recorder__start(struct recorder *r, struct mpf_writer *w, int argc, char **a
 			*stage = STAGE_HEAP_LIB;
 		return err;
 	}
-	if (r->opts.pid) {
-		struct mpf_record rec = { .type = MPF_REC_COMM, .time = r->start_time };
+	*stage = STAGE_MAPS;
+	for (size_t i = 0; i < r->opts.npids; i++) {
+		char comm[MPF_COMM_LEN] = "";
 
-		rss__add(r, r->target);
-		rec.comm.pid = rec.comm.tid = r->target;
-		memcpy(rec.comm.comm, r->target_comm, sizeof(rec.comm.comm));
-		recorder__write(r, &rec);
-		*stage = STAGE_MAPS;
-		err = procmaps__scan(r->maps, r->target, r->start_time);
+		if (r->opts.pids[i] == r->target)
+			memcpy(comm, r->target_comm, sizeof(comm));
+		else
+			system__thread_group(r->opts.pids[i], comm, sizeof(comm));
+		err = attach_running(r, r->opts.pids[i], comm);
 		if (err)
 			return err;
-		recorder__sync_cfi(r, r->target);
+		recorder__add_root(r, r->opts.pids[i]);
 	}
+	/* -a, --comm, --exec: what runs already, then (the kernel side) what starts. */
+	if (recorder__waits(r))
+		system__each_process(attach_found, r);
 	return 0;
 }
 
@@ -626,7 +741,7 @@ int recorder__run(struct recorder *r, volatile sig_atomic_t *stop)
 			r->wl.status = status;
 			break;
 		}
-		if (r->opts.pid && kill(r->target, 0) && errno == ESRCH)
+		if (r->nroots && !roots_alive(r))
 			break;
 		now = now_ns(CLOCK_MONOTONIC);
 		if (r->nrss && now >= r->rss_next)
@@ -703,6 +818,8 @@ void recorder__destroy(struct recorder *r)
 	r->cfi = NULL;
 	free(r->rss);
 	r->rss = NULL;
+	free(r->roots);
+	r->roots = NULL;
 	mp_bpf__destroy(r->bpf);
 	r->bpf = NULL;
 	leaf__free(r->leaf);

@@ -18,9 +18,17 @@
 #include "lib/hashmap.h"
 #include "record/record.h"
 
+/* -p PID,PID...: the most processes one -p names. */
+#define RECORDER_PIDS_MAX 64
+
 struct recorder_opts {
 	const char *output;
-	pid_t pid;		/* -p: the target, any of its threads; 0: launch argv */
+	pid_t pid;		/* -p: the first target, any of its threads; 0: none */
+	pid_t pids[RECORDER_PIDS_MAX];	/* -p: every target named, pids[0] == pid */
+	size_t npids;
+	bool all;		/* -a: every process, new ones included */
+	const char *comm;	/* --comm: processes of this name, from their exec */
+	const char *exec;	/* --exec: processes running this file, from their exec */
 	char **argv;
 	unsigned int events;	/* 1 << enum mpf_event_type */
 	uint64_t duration;	/* seconds, 0: until the target exits */
@@ -46,6 +54,8 @@ enum recorder_note_kind {
 	NOTE_NO_ALLOCATOR,	/* pid, path: a static program without an allocator found */
 	NOTE_HEAP_LIB,		/* path, err: a --heap-lib file without that allocator */
 	NOTE_SAMPLER,		/* debug: path (the preload library) or NULL (in the kernel) */
+	NOTE_FOUND,		/* pid, path (its name): --comm or --exec found a process */
+	NOTE_ATTACH_FAILED,	/* pid, err: a running process (-a, --comm) could not be read */
 };
 
 struct recorder_note {
@@ -76,6 +86,13 @@ struct recorder {
 	struct workload wl;
 	uint64_t start_time;		/* the trace header's, CLOCK_MONOTONIC */
 	pid_t target;			/* the main target: its exit ends the recording */
+	/*
+	 * -p, --comm, --exec: the processes named or found, while they live;
+	 * the recording ends when the last one exits (-a: never).
+	 */
+	pid_t *roots;
+	size_t nroots, roots_cap;
+	uint64_t found;			/* --comm, --exec: processes found so far */
 	char target_comm[MPF_COMM_LEN];	/* -p: its name when recording began */
 	bool target_exited;
 	bool stopped;			/* by a signal or -d, not by the target's exit */
@@ -127,6 +144,8 @@ void recorder__child_probed(struct recorder *r, pid_t ppid, pid_t pid, uint64_t 
 			    int err);
 void recorder__child_exited(struct recorder *r, pid_t pid, uint64_t time);
 
+/* Whether the recording follows processes it finds by itself (-a, --comm, --exec). */
+bool recorder__waits(const struct recorder *r);
 /* The steps, in order; each returns 0 or -errno. */
 void recorder__init(struct recorder *r, const struct recorder_opts *o);
 /*
@@ -170,6 +189,9 @@ void recorder__note(struct recorder *r, enum recorder_note_kind kind, pid_t pid,
 		    const char *path, int err);
 /* -g cfi: pid's executable mappings, as record knows them now, to the kernel side. */
 void recorder__sync_cfi(struct recorder *r, pid_t pid);
+/* A process the recording follows by itself (-p, --comm, --exec), or no longer (its exit). */
+void recorder__add_root(struct recorder *r, pid_t pid);
+void recorder__exited(struct recorder *r, pid_t pid);
 
 /* rss.c: -e rss, each live target's /proc/PID/status, sampled */
 void rss__add(struct recorder *r, pid_t pid);
@@ -183,6 +205,16 @@ const char *system__missing_caps(char *buf, size_t size);
 uint64_t system__page_frames(void);
 /* The thread group of pid (which may name any of its threads) and its name; -1 if none. */
 pid_t system__thread_group(pid_t pid, char *comm, size_t size);
+/*
+ * Calls fn for every process running now but this one and kernel threads,
+ * with its name (comm) and its executable's device (the kernel's dev_t) and
+ * inode (0 when unreadable); stops at fn's first non-zero return.
+ */
+int system__each_process(int (*fn)(void *ctx, pid_t pid, const char *comm, uint32_t dev,
+				   uint64_t ino),
+			 void *ctx);
+/* The kernel's dev_t (major << 20 | minor) of a user-space one. */
+uint32_t system__kernel_dev(uint64_t dev);
 /* Pages a target unmapped that the kernel's per-CPU LRU batches still hold are freed now. */
 void system__drain_lru_batches(void);
 uint64_t now_ns(clockid_t clk);

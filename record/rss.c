@@ -40,6 +40,8 @@ static int read_rss(const char *proc, pid_t pid, struct mpf_rss *out)
 			out->file = kb << 10, found++;
 		else if (sscanf(line, "RssShmem: %llu kB", &kb) == 1)
 			out->shmem = kb << 10, found++;
+		else if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+			out->vm = kb << 10;
 	}
 	fclose(f);
 	return found == 4 ? 0 : -1;

@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "record/recorder.h"
@@ -42,6 +46,57 @@ pid_t system__thread_group(pid_t pid, char *comm, size_t size)
 	}
 	fclose(f);
 	return tgid;
+}
+
+uint32_t system__kernel_dev(uint64_t dev)
+{
+	return major(dev) << 20 | minor(dev);
+}
+
+/* PF_KTHREAD in /proc/PID/stat's flags: a kernel thread, no user memory to record. */
+#define PF_KTHREAD 0x00200000
+
+int system__each_process(int (*fn)(void *ctx, pid_t pid, const char *comm, uint32_t dev,
+				   uint64_t ino),
+			 void *ctx)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+	int ret = 0;
+
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		char path[64], line[512], comm[MPF_COMM_LEN] = "", *open, *close;
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		unsigned long long flags = 0;
+		struct stat st;
+		FILE *f;
+
+		if (pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		open = strchr(line, '(');
+		close = strrchr(line, ')');
+		if (!open || !close || close < open ||
+		    sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %llu", &flags) != 1 ||
+		    (flags & PF_KTHREAD))
+			continue;
+		snprintf(comm, sizeof(comm), "%.*s", (int)(close - open - 1), open + 1);
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		if (stat(path, &st))
+			memset(&st, 0, sizeof(st));
+		ret = fn(ctx, pid, comm, system__kernel_dev(st.st_dev), st.st_ino);
+	}
+	closedir(d);
+	return ret;
 }
 
 /* The state letter of /proc/PATH/stat (R, S, Z ...), 0 when it cannot be read. */

@@ -120,6 +120,17 @@ bool view__runtime_buffer(struct paths *p, const struct model_site *site)
 	return true;
 }
 
+/* Whether o shows the sites of image img. */
+static bool view__shows(const struct paths *p, const struct view_opts *o, uint32_t img)
+{
+	uint32_t pid = model__pid(p->m, img);
+
+	for (size_t i = 0; i < o->npids; i++)
+		if (o->pids[i] == pid)
+			return true;
+	return !o->npids;
+}
+
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
@@ -162,7 +173,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 					    : site->alloc_nr;
 
 		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
-		if ((leaks || tmp) && !value)
+		if (((leaks || tmp) && !value) || !view__shows(p, o, site->image))
 			continue;
 		if (leaks && value && view__runtime_buffer(p, site)) {
 			sec->runtime_blocks += nr;
@@ -189,7 +200,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		uint64_t value = live ? site->live_bytes : speak ? site->peak_bytes
 								 : site->alloc_bytes;
 
-		if (!value)
+		if (!value || !view__shows(p, o, site->image))
 			continue;
 		sec->cache_total += value;
 		err = paths__site(p, site, path, &n);

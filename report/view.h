@@ -85,6 +85,12 @@ struct view_opts {
 	uint64_t threshold_kib;		/* folds nodes under it into [other]; 0: none */
 	double percent_limit;		/* folds nodes under this percent of the total; 0: none */
 	bool merge_cache;		/* the page tree holds the cache sites as VIEW_CACHE */
+	/*
+	 * Only the sites of these processes (all when npids is 0): serve's
+	 * ?pid=, where the model holds every process (report filters as it reads).
+	 */
+	const uint32_t *pids;
+	size_t npids;
 };
 
 /*

@@ -33,7 +33,7 @@ for m in 4G 8G 3G 1K 4294967296; do
 done
 grep -q '^	from 4K to 2G' "$ROOT/Documentation/memprof-record.txt" ||
 	fail "memprof-record.txt does not give -m's range"
-check_refusal "pid and command" "give either a command or -p" \
+check_refusal "pid and command" "give one of a command, -p PID, -a, or --comm/--exec, not several" \
 	"$MEMPROF" record -p 1 -o "$T/r.data" -- true
 
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then

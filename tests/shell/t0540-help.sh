@@ -9,7 +9,7 @@
 [ -x "$MEMPROF" ] || fail "$MEMPROF is not built"
 
 "$MEMPROF" --help >"$T/main" || fail "memprof --help failed"
-for cmd in record report archive buildid-list buildid-cache script diff; do
+for cmd in record report archive buildid-list buildid-cache script diff top serve; do
 	doc=$ROOT/Documentation/memprof-$cmd.txt
 	[ -f "$doc" ] || fail "$doc is missing"
 	grep -q "^   $cmd " "$T/main" || fail "memprof --help does not list $cmd"
