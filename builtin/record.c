@@ -516,7 +516,7 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		"memprof: wrote '%s': %s, %" PRIu64 " stacks, %.2f bytes per event, "
 		"compression %.1fx (%s raw)\n",
 		r->opts.output, human(st->file_bytes, b1, sizeof(b1)),
-		n[MPF_REC_STACK] + n[MPF_REC_USTACK],
+		n[MPF_REC_STACK] + n[MPF_REC_STACK_NODE] + n[MPF_REC_USTACK],
 		events ? (double)st->file_bytes / events : 0.0,
 		st->chunks ? (double)st->raw_written / st->file_bytes : 0.0,
 		human(st->raw_written, b2, sizeof(b2)));

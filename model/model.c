@@ -26,14 +26,12 @@ struct model *model__new(uint32_t page_size)
 		return NULL;
 	m->page_size = page_size ? page_size : 4096;
 	m->last_image = IMAGE_NONE;
-	/* Stack index 0 is the empty stack. */
-	if (ARRAY_RESERVE(m->stacks, m->stacks_cap, 1)) {
+	if (stacks__init(m)) {
+		stacks__free(m);
 		free(m);
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->stacks[0] = (struct stack_ent){ 0 };
-	m->nstacks = 1;
 	m->heap = HASHMAP_INIT(struct heap_slot, 16);
 	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
 	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
@@ -71,10 +69,7 @@ void model__delete(struct model *m)
 		free((char *)m->files[i].path);
 	free(m->files);
 	hmap__free(&m->file_ids);
-	free(m->ips);
-	free(m->stacks);
-	hmap__free(&m->stack_ids);
-	hmap__free(&m->stack_dedup);
+	stacks__free(m);
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
@@ -443,6 +438,10 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 		return model__on_stack(m, &rec->stack);
 	case MPF_REC_USTACK:
 		return model__on_ustack(m, &rec->ustack);
+	case MPF_REC_FRAME:
+		return model__on_frame(m, &rec->frame);
+	case MPF_REC_STACK_NODE:
+		return model__on_stack_node(m, &rec->stack_node);
 	case MPF_REC_PAGE_ALLOC:
 		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
 			m->stats.ignored++;
@@ -647,11 +646,61 @@ const char *model__comm(const struct model *m, uint32_t image)
 
 void model__stack(const struct model *m, uint32_t stack, struct model_stack *out)
 {
-	const struct stack_ent *s = &m->stacks[stack < m->nstacks ? stack : MODEL_STACK_EMPTY];
+	uint32_t n = stack < m->nnodes ? stack : MODEL_STACK_EMPTY;
 
-	out->flags = s->flags;
-	out->nr = s->nr;
-	out->ips = s->nr ? m->ips + s->off : NULL;
+	out->flags = 0;
+	out->nr = 0;
+	if (n > MODEL_STACK_TRUNCATED && (m->frame_flags[m->nodes[n].frame] & MPF_FRAME_EXACT))
+		out->flags |= MPF_STACK_FIRST_IS_IP;
+	/* Depths are bounded when nodes are made: the walk fits. */
+	for (; n > MODEL_STACK_TRUNCATED && out->nr < MPF_STACK_MAX; n = m->nodes[n].parent)
+		out->ips[out->nr++] = m->frame_ips[m->nodes[n].frame];
+	if (n == MODEL_STACK_TRUNCATED)
+		out->flags |= MPF_STACK_TRUNCATED;
+}
+
+size_t model__nr_stacks(const struct model *m)
+{
+	return m->nnodes;
+}
+
+uint32_t model__stack_parent(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->nodes[stack].parent : MODEL_STACK_EMPTY;
+}
+
+uint32_t model__stack_frame(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->nodes[stack].frame : MODEL_FRAME_NONE;
+}
+
+unsigned int model__stack_depth(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->depth[stack] : 0;
+}
+
+uint32_t model__stack_root(const struct model *m, uint32_t stack)
+{
+	uint32_t n = stack < m->nnodes ? stack : MODEL_STACK_EMPTY;
+
+	while (n > MODEL_STACK_TRUNCATED)
+		n = m->nodes[n].parent;
+	return n;
+}
+
+size_t model__nr_frames(const struct model *m)
+{
+	return m->nframes;
+}
+
+uint64_t model__frame_ip(const struct model *m, uint32_t frame, bool *exact)
+{
+	if (frame >= m->nframes) {
+		*exact = false;
+		return 0;
+	}
+	*exact = m->frame_flags[frame] & MPF_FRAME_EXACT;
+	return m->frame_ips[frame];
 }
 
 size_t model__nr_files(const struct model *m)
