@@ -217,6 +217,7 @@ out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(d.trees[ev]);
 	for (int which = 0; which < 2; which++) {
+		paths__release(&d.s[which].paths);
 		symbolizer__delete(d.s[which].sym);
 		input__close(&d.s[which].in);
 	}

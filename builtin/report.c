@@ -940,6 +940,7 @@ out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(rp.trees[ev]);
 	path_frames__free(&rp.frames);
+	paths__release(&rp.paths);
 	symbolizer__delete(rp.sym);
 	strtab__delete(rp.names);
 	input__close(&rp.in);

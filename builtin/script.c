@@ -206,6 +206,7 @@ int cmd_script(int argc, char **argv)
 	}
 	ret = print_events(&sc);
 out:
+	paths__release(&sc.paths);
 	symbolizer__delete(sc.sym);
 	strtab__delete(sc.names);
 	input__close(&sc.in);

@@ -273,6 +273,13 @@ uint64_t model__frame_ip(const struct model *m, uint32_t frame, bool *exact);
  * walk took for a return address, the uprobe trampoline).
  */
 void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out);
+/*
+ * The same one frame at a time: whether image's mappings say where its code
+ * is (not in a trace of format 1.0, say), and whether a frame (an exact pc
+ * or a return address) is in its code.
+ */
+bool model__image_checks_code(struct model *m, uint32_t image);
+bool model__frame_in_code(struct model *m, uint32_t image, uint64_t ip, bool exact);
 
 size_t model__nr_files(const struct model *m);
 const struct model_file *model__file_at(const struct model *m, size_t index);

@@ -99,6 +99,25 @@ static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
 	return base ? base + 1 : f->path;
 }
 
+/* Adds v to the path of site in t: from the site's remembered node when it can. */
+static int add_site(struct tree *t, struct paths *p, const struct model_site *site,
+		    const uint64_t *v)
+{
+	uint32_t path[PATH_MAX_NAMES], node;
+	size_t n;
+	int err = paths__site_node(p, t, site, &node);
+
+	if (err > 0) {
+		tree__add_at(t, node, v);
+		return 0;
+	}
+	if (!err)
+		err = paths__site(p, site, path, &n);
+	if (!err)
+		err = tree__add(t, path, n, v);
+	return err;
+}
+
 bool view__runtime_buffer(struct paths *p, const struct model_site *site)
 {
 	struct model_stack st;
@@ -123,7 +142,6 @@ bool view__runtime_buffer(struct paths *p, const struct model_site *site)
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
-	uint32_t path[PATH_MAX_NAMES];
 	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
 	bool count = o->show == REPORT_SHOW_COUNT;
 	bool leaks = o->show == REPORT_SHOW_LEAKS;
@@ -132,7 +150,6 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	struct tree_fold fold = { .other = p->other, .keep_paths = VIEW_KEEP_PATHS };
 	uint64_t threshold = 0;
 	struct tree *t;
-	size_t n;
 	int err;
 
 	t = *out = tree__new();
@@ -172,11 +189,8 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value)
 			continue;
 		sec->total += value;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n,
-					(uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value,
-								 [VIEW_COUNT] = nr });
+		err = add_site(t, p, site,
+			       (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
 		if (err)
 			return err;
 	}
@@ -191,9 +205,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value)
 			continue;
 		sec->cache_total += value;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
+		err = add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
 		if (err)
 			return err;
 	}
@@ -219,8 +231,6 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
 {
-	uint32_t path[PATH_MAX_NAMES];
-	size_t n;
 	int err;
 
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
@@ -230,9 +240,7 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n, v);
+		err = add_site(t, p, site, v);
 		if (err)
 			return err;
 	}
