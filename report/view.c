@@ -268,15 +268,15 @@ static uint64_t diff_second(const struct tree_node *n)
 
 static const struct tree_order diff_order = { .weight = diff_weight, .second = diff_second };
 
-int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib,
-		      uint64_t *folded_paths)
+int view__diff_finish(struct tree *t, uint32_t other, const struct strtab *names,
+		      uint64_t threshold_kib, uint64_t *folded_paths)
 {
 	struct tree_fold fold = {
 		.threshold = threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX : threshold_kib * 1024,
-		.other = p->other,
+		.other = other,
 		.keep_paths = VIEW_KEEP_PATHS,
 	};
-	int err = tree__finish(t, p->names, &diff_order, &fold);
+	int err = tree__finish(t, names, &diff_order, &fold);
 
 	*folded_paths = fold.folded_paths;
 	return err;
