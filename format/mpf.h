@@ -19,10 +19,15 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	4	/* newer minors only add record types and fields
-					   (1: USTACK; 2: cache, mmap, rss events, exec args;
-					   3: lost process events; 4: stacks as a tree of
-					   frames, FRAME and STACK_NODE) */
+/*
+ * Call stacks as a tree of frames, FRAME and STACK_NODE records in place of
+ * STACK, whose ids are never redefined: the first minor written so.
+ */
+#define MPF_MINOR_STACK_TREE	4
+#define MPF_VERSION_MINOR	MPF_MINOR_STACK_TREE	/* newer minors only add record types
+					   and fields (1: USTACK; 2: cache, mmap, rss events,
+					   exec args; 3: lost process events; then
+					   MPF_MINOR_STACK_TREE) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
