@@ -250,8 +250,6 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
 /* The roots of the stack tree, at model__new. */
 int stacks__init(struct model *m);
 void stacks__free(struct model *m);
-/* The model stack of stack id in image img, unwinding a pending USTACK of that id there. */
-uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 
 /* sites.c: allocation sites */
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32_t stack,

@@ -100,12 +100,7 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 	m->on_event_ctx = ctx;
 }
 
-/*
- * The process a record names (the one it happened in, the new one of a
- * FORK), and the stack id it carries (0: none); false for records that are
- * about no process.
- */
-static bool record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
+bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
 {
 	*stack_id = 0;
 	switch (rec->type) {
@@ -161,7 +156,7 @@ static int model__event_hook(struct model *m, const struct mpf_record *rec)
 	uint32_t pid, stack_id, img = MODEL_IMAGE_NONE;
 	uint64_t *v;
 
-	if (!record_pid(rec, &pid, &stack_id))
+	if (!model__record_pid(rec, &pid, &stack_id))
 		return 0;
 	v = hmap__find(&m->pids, pid, 0);
 	if (v)
@@ -300,7 +295,7 @@ static enum pass model__passes(struct model *m, const struct mpf_record *rec)
 	default:
 		return PASS_YES;
 	}
-	record_pid(rec, &pid, &stack_id);
+	model__record_pid(rec, &pid, &stack_id);
 	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
 		;
 	if (f->npids && i == f->npids)

@@ -318,5 +318,19 @@ void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t image,
 			      uint32_t stack);
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
+/*
+ * The process a record names (the one it happened in, the new one of a
+ * FORK), and the stack id it carries (0: none); false for records that are
+ * about no process, for which the event hook is not called.
+ */
+bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id);
+/*
+ * The model stack of stack id `id` in image img as the model has it now
+ * (MODEL_STACK_EMPTY for id 0 or one never defined), unwinding a pending
+ * USTACK of that id there.  After the whole trace
+ * was read, that is the stack the id named at each of its events in a trace
+ * whose writer never redefines ids (MPF_MINOR_STACK_TREE and later).
+ */
+uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 
 #endif
