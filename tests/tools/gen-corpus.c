@@ -1126,6 +1126,15 @@ static int forks_trace(const char *out, uint32_t n)
 	return 0;
 }
 
+/* The process of the stack traces: "stacks", its code in deep.so at 0x400000. */
+static void stacks_open(struct gen *g, const char *out)
+{
+	gen_open(g, out, out, 0);
+	w_comm(g, 1, 1, "stacks");
+	w_file(g, 1, "/nonexistent/deep.so", 0);
+	w_map(g, 1, 1, 0x400000, 0x600000, 0);
+}
+
 /*
  * n STACK records of 512 frames, ids 1 to n, each frame the same address:
  * a few bytes of zstd per record, 4 KiB each in a stack table that keeps
@@ -1138,10 +1147,7 @@ static int stacks_trace(const char *out, uint32_t n, bool distinct)
 	struct mpf_record rec = { .type = MPF_REC_STACK };
 	struct gen g;
 
-	gen_open(&g, out, out, 0);
-	w_comm(&g, 1, 1, "stacks");
-	w_file(&g, 1, "/nonexistent/deep.so", 0);
-	w_map(&g, 1, 1, 0x400000, 0x600000, 0);
+	stacks_open(&g, out);
 	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
 		ips[k] = 0x401000;
 	for (uint32_t i = 1; i <= n; i++) {
@@ -1168,10 +1174,7 @@ static int stack_nodes_trace(const char *out, uint32_t n)
 	struct mpf_record rec = { .type = MPF_REC_FRAME };
 	struct gen g;
 
-	gen_open(&g, out, out, 0);
-	w_comm(&g, 1, 1, "stacks");
-	w_file(&g, 1, "/nonexistent/deep.so", 0);
-	w_map(&g, 1, 1, 0x400000, 0x600000, 0);
+	stacks_open(&g, out);
 	rec.frame = (struct mpf_frame){ .id = 1, .nr = 1, .ips = (const uint64_t[]){ 0x401000 } };
 	gen_write(&g, &rec);
 	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
