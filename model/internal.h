@@ -129,7 +129,7 @@ struct page_table {
 struct site_table {
 	struct model_site *v;
 	size_t nr, cap;
-	struct hmap index;	/* (image, stack) -> site */
+	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
 };
 
 struct model {

@@ -73,7 +73,7 @@ void model__delete(struct model *m)
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
-		hmap__free(&m->sites[ev].index);
+		idxtab__free(&m->sites[ev].index);
 	}
 	hashmap__free(&m->heap);
 	hmap__free(&m->last_alloc);
