@@ -1,8 +1,9 @@
 /*
  * The aggregation tree (report/tree.h).  Paths are added one site at a time;
- * nodes are found by (parent, name id) in an index table, so adding is
- * independent of how many children a node has (the top level of a
- * system-wide trace has one per process), at five bytes a slot.  While paths
+ * a node's children are found on its list while it has a few, and by
+ * (parent, name id) in an index table past that, so adding is independent
+ * of how many children a node has (the top level of a system-wide trace has
+ * one per process), at five bytes a slot of the index.  While paths
  * are added a node holds only what the paths ending at it add; tree__finish
  * sums each node's children into it.
  */
@@ -96,26 +97,58 @@ static void node_add(struct tree_node *n, const uint64_t *v)
 		n->v[k] += v[k];
 }
 
+/*
+ * Children of a node with fewer than this many are found on its list of
+ * children: most nodes of a call tree have one or two, and the index would
+ * cost a lookup of a few cache misses and five bytes a slot for each.  The
+ * children of a wider node are all in the index, from the one that made it
+ * this wide.
+ */
+#define NARROW 8
+
+static int index_child(struct tree *t, uint32_t node)
+{
+	const struct tree_node *n = &t->nodes[node];
+
+	return idxtab__insert(&t->children, child_hash(n->parent, n->name), node, child_rehash,
+			      t);
+}
+
 int tree__child(struct tree *t, uint32_t parent, uint32_t name, uint32_t *node)
 {
-	const struct child_key key = { parent, name };
-	uint64_t h = child_hash(parent, name);
-	uint32_t found = idxtab__find(&t->children, h, child_eq, t, &key);
+	unsigned int seen = 0;
 	int err;
 
-	if (found != IDXTAB_NONE) {
-		*node = found;
-		return 0;
+	for (uint32_t c = t->nodes[parent].child; c != TREE_NONE && seen < NARROW;
+	     c = t->nodes[c].next, seen++) {
+		if (t->nodes[c].name == name) {
+			*node = c;
+			return 0;
+		}
+	}
+	if (seen == NARROW) {
+		const struct child_key key = { parent, name };
+		uint32_t found = idxtab__find(&t->children, child_hash(parent, name), child_eq, t,
+					      &key);
+
+		if (found != IDXTAB_NONE) {
+			*node = found;
+			return 0;
+		}
 	}
 	err = tree__new_node(t, parent, name, node);
-	if (!err)
-		err = idxtab__insert(&t->children, h, *node, child_rehash, t);
 	if (err)
 		return err;
 	/* Linked in any order: tree__finish sorts. */
 	t->nodes[*node].next = t->nodes[parent].child;
 	t->nodes[parent].child = *node;
-	return 0;
+	if (seen == NARROW)
+		return index_child(t, *node);
+	if (seen == NARROW - 1)
+		/* Now NARROW children: the list is too long to walk, index them all. */
+		for (uint32_t c = *node; c != TREE_NONE && !err; c = t->nodes[c].next)
+			err = index_child(t, c);
+	return err;
 }
 
 void tree__add_at(struct tree *t, uint32_t node, const uint64_t *v)
