@@ -36,9 +36,13 @@ static int idxtab__grow(struct idxtab *t, idxtab_hash_fn rehash, const void *ctx
 		free(idx);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < old_cap; i++)
-		if (t->ctrl[i])
-			place(ctrl, idx, cap - 1, rehash(ctx, t->idx[i]), t->idx[i]);
+	if (t->dense)
+		for (size_t i = 0; i < t->count; i++)
+			place(ctrl, idx, cap - 1, rehash(ctx, (uint32_t)i), (uint32_t)i);
+	else
+		for (size_t i = 0; i < old_cap; i++)
+			if (t->ctrl[i])
+				place(ctrl, idx, cap - 1, rehash(ctx, t->idx[i]), t->idx[i]);
 	free(t->ctrl);
 	free(t->idx);
 	t->ctrl = ctrl;

@@ -23,6 +23,13 @@ struct idxtab {
 	uint32_t *idx;		/* capacity indices */
 	size_t mask;		/* capacity - 1 */
 	size_t count;
+	/*
+	 * Set by a user whose table holds indices 0 to count - 1 exactly (each
+	 * entry of its array, inserted in order): growing then asks for their
+	 * hashes in that order, reading the user's array from start to end
+	 * rather than in the order of the slots, a cache miss each.
+	 */
+	bool dense;
 };
 
 /* Whether entry idx of the user's array holds key. */

@@ -55,6 +55,8 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	t->v[t->nr] = (struct model_site){
 		.image = img, .tid = tid, .stack = stack, .kernel = kernel
 	};
+	/* Every site is in the index, in the order made. */
+	t->index.dense = true;
 	err = idxtab__insert(&t->index, h, (uint32_t)t->nr, site_rehash, t);
 	if (err)
 		return err;

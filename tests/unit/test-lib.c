@@ -87,10 +87,10 @@ static bool idx_eq(const void *ctx, uint32_t idx, const void *key)
 	return ((const uint64_t *)ctx)[idx] == *(const uint64_t *)key;
 }
 
-static void test_idxtab(void)
+static void idxtab_fill(bool dense)
 {
 	static uint64_t keys[5000];
-	struct idxtab t = { 0 };
+	struct idxtab t = { .dense = dense };
 	uint64_t k;
 
 	CHECK(idxtab__find(&t, 0, idx_eq, keys, &(uint64_t){ 0 }) == IDXTAB_NONE);
@@ -111,6 +111,13 @@ static void test_idxtab(void)
 				     IDXTAB_NONE);
 	idxtab__free(&t);
 	CHECK(idxtab__bytes(&t) == 0);
+}
+
+/* Growing rehashes in the order of the slots, or of the indices of a dense table. */
+static void test_idxtab(void)
+{
+	idxtab_fill(false);
+	idxtab_fill(true);
 }
 
 static void test_strtab(void)
