@@ -233,7 +233,6 @@ static int keep_cmp(const void *pa, const void *pb, void *arg)
 static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigned int keep,
 		       uint64_t **self, uint64_t **paths, bool **kept)
 {
-	struct tree_node *sv = calloc(t->nr, sizeof(*sv));
 	uint32_t *order = NULL;
 	size_t nr = 0;
 
@@ -241,22 +240,21 @@ static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigne
 	*paths = calloc(t->nr, sizeof(**paths));
 	*kept = calloc(t->nr, sizeof(**kept));
 	order = calloc(t->nr, sizeof(*order));
-	if (!sv || !*self || !*paths || !*kept || !order) {
-		free(sv);
+	if (!*self || !*paths || !*kept || !order) {
 		free(order);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->nr; i++)
-		memcpy(sv[i].v, t->nodes[i].v, sizeof(sv[i].v));
-	for (size_t i = t->nr; i-- > 1;)
-		for (int k = 0; k < TREE_VALUES; k++)
-			sv[t->nodes[i].parent].v[k] -= t->nodes[i].v[k];
 	for (size_t i = t->nr; i-- > 1;) {
+		/* What the node holds beyond its children, one node at a time (no copy of the tree). */
+		struct tree_node sv = t->nodes[i];
 		bool ends = false;
 
+		for (uint32_t c = sv.child; c != TREE_NONE; c = t->nodes[c].next)
+			for (int k = 0; k < TREE_VALUES; k++)
+				sv.v[k] -= t->nodes[c].v[k];
 		for (int k = 0; k < TREE_VALUES; k++)
-			ends |= sv[i].v[k] != 0;
-		(*self)[i] = o->weight(&sv[i]);
+			ends |= sv.v[k] != 0;
+		(*self)[i] = o->weight(&sv);
 		/* A path ends here when stacks do, whatever their weight (a diff of 0). */
 		if (ends)
 			(*paths)[i]++;
@@ -273,7 +271,6 @@ static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigne
 			     n = t->nodes[n].parent)
 				(*kept)[n] = true;
 	}
-	free(sv);
 	free(order);
 	return 0;
 }
