@@ -5,10 +5,12 @@
  * two runs of one program map it at different addresses, and a rebuilt
  * program has its functions elsewhere.
  *
- * Both traces are read into models of their own and symbolized with
- * symbolizers of their own that intern into one string table, so that equal
+ * Each trace is read into a model of its own and symbolized with a
+ * symbolizer of its own that interns into one string table, so that equal
  * names have equal ids and the paths of both land in one tree, each node
- * holding the bytes of OLD and of NEW (report/view.c, output/diff.c).
+ * holding the bytes of OLD and of NEW (report/view.c, output/diff.c).  OLD's
+ * model is freed once its paths are in the trees, before NEW is read: a diff
+ * holds one model at a time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,7 +52,9 @@ struct side {
 
 struct diff {
 	const struct diff_opts *opts;
-	struct side s[2];
+	struct side s;		/* the trace being read */
+	unsigned int present;	/* the event types either trace holds */
+	uint32_t other;		/* "[other]" in names */
 	struct strtab *names;
 	struct tree *trees[MPF_EV__MAX];
 	uint64_t folded_paths[MPF_EV__MAX];	/* what [other] nodes hold */
@@ -83,15 +87,12 @@ static int opt_threshold(const struct option *opt, const char *arg)
 	return 0;
 }
 
-/* The event types to compare: a bit each; 0 with an error printed. */
+/* The event types to compare, of both traces: a bit each; 0 with an error printed. */
 static unsigned int select_events(const struct diff *d)
 {
-	unsigned int present = 0;
-
-	for (int which = 0; which < 2; which++)
-		present |= view__events(d->s[which].in.model, d->s[which].in.hdr.events);
 	/* RSS samples have no stacks to match: --stat of each trace compares them. */
-	present &= ~(1u << MPF_EV_RSS);
+	unsigned int present = d->present & ~(1u << MPF_EV_RSS);
+
 	if (d->opts->event >= 0) {
 		if (!(present & (1u << d->opts->event))) {
 			error("neither trace has %s events", mpf_event_name(d->opts->event));
@@ -104,18 +105,44 @@ static unsigned int select_events(const struct diff *d)
 	return present;
 }
 
-static int build_tree(struct diff *d, unsigned int ev)
+/*
+ * Trace `which` (0: OLD, 1: NEW) read and its paths added to the tree of
+ * each event type that may be compared; its model freed after.  0, or 1
+ * after printing an error.
+ */
+static int add_side(struct diff *d, int which)
 {
-	int err = 0;
+	struct side *s = &d->s;
+	int ret = 1, err = 0;
 
-	d->trees[ev] = tree__new();
-	if (!d->trees[ev])
-		return -ENOMEM;
-	for (int which = 0; which < 2 && !err; which++)
-		err = view__diff_add(d->trees[ev], &d->s[which].paths, ev, which, d->opts->live);
-	return err ? err
-		   : view__diff_finish(d->trees[ev], &d->s[0].paths, d->opts->threshold_kib,
-				       &d->folded_paths[ev]);
+	if (input__open(&s->in, &d->opts->in[which]))
+		goto out;
+	s->sym = symbolizer__new(s->in.model, d->names,
+				 &(struct symbolizer_opts){ .lookup = s->in.lookup });
+	if (!s->sym || paths__init(&s->paths, s->in.model, s->sym, d->names, 0, NULL)) {
+		error("out of memory");
+		goto out;
+	}
+	d->other = s->paths.other;
+	d->present |= view__events(s->in.model, s->in.hdr.events);
+	for (unsigned int ev = 0; ev < MPF_EV__MAX && !err; ev++) {
+		if (ev == MPF_EV_RSS || (d->opts->event >= 0 && (int)ev != d->opts->event))
+			continue;
+		if (!d->trees[ev])
+			d->trees[ev] = tree__new();
+		err = d->trees[ev] ? view__diff_add(d->trees[ev], &s->paths, ev, which,
+						    d->opts->live)
+				   : -ENOMEM;
+		if (err)
+			error("cannot build the %s diff: %s", mpf_event_name(ev), strerror(-err));
+	}
+	ret = err ? 1 : 0;
+out:
+	paths__release(&s->paths);
+	symbolizer__delete(s->sym);
+	s->sym = NULL;
+	input__close(&s->in);
+	return ret;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -167,25 +194,17 @@ int cmd_diff(int argc, char **argv)
 		error("out of memory");
 		goto out;
 	}
-	for (int which = 0; which < 2; which++) {
-		struct side *s = &d.s[which];
-
-		if (input__open(&s->in, &opts.in[which]))
+	for (int which = 0; which < 2; which++)
+		if (add_side(&d, which))
 			goto out;
-		s->sym = symbolizer__new(s->in.model, d.names,
-					 &(struct symbolizer_opts){ .lookup = s->in.lookup });
-		if (!s->sym || paths__init(&s->paths, s->in.model, s->sym, d.names, 0, NULL)) {
-			error("out of memory");
-			goto out;
-		}
-	}
 	events = select_events(&d);
 	if (!events)
 		goto out;
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		if (!(events & (1u << ev)))
 			continue;
-		err = build_tree(&d, ev);
+		err = view__diff_finish(d.trees[ev], d.other, d.names, opts.threshold_kib,
+					&d.folded_paths[ev]);
 		if (err) {
 			error("cannot build the %s diff: %s", mpf_event_name(ev), strerror(-err));
 			goto out;
@@ -216,10 +235,6 @@ int cmd_diff(int argc, char **argv)
 out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(d.trees[ev]);
-	for (int which = 0; which < 2; which++) {
-		symbolizer__delete(d.s[which].sym);
-		input__close(&d.s[which].in);
-	}
 	strtab__delete(d.names);
 	return ret;
 }

@@ -201,8 +201,8 @@ int record__create_output(const char *path)
 struct mpf_writer *record__writer(int fd, int tee_fd, const struct mpf_header *hdr)
 {
 	/*
-	 * record's memory stays bounded: a quarter million distinct stacks (of
-	 * 32 frames on average) before the table restarts, about 70 MiB at most.
+	 * record's memory stays bounded: a quarter million stack nodes and as
+	 * many frames remembered, the older half forgotten past that.
 	 */
 	const struct mpf_writer_opts wo = { .max_stacks = 1 << 18, .tee_fd = tee_fd };
 
@@ -349,7 +349,7 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 		"compression %.1fx (%s raw)\n",
 		strcmp(r->opts.output, "-") ? r->opts.output : "standard output",
 		human(st->file_bytes, b1, sizeof(b1)),
-		n[MPF_REC_STACK] + n[MPF_REC_USTACK],
+		n[MPF_REC_STACK] + n[MPF_REC_STACK_NODE] + n[MPF_REC_USTACK],
 		events ? (double)st->file_bytes / events : 0.0,
 		st->chunks ? (double)st->raw_written / st->file_bytes : 0.0,
 		human(st->raw_written, b2, sizeof(b2)));

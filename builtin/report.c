@@ -646,11 +646,14 @@ static int set_filter(void *ctx, struct input *in)
  * --show=peak: the trace read again into a new model, which stops each event
  * type at the record where the first pass found its live total highest (a
  * snapshot per new maximum would cost a copy of the live tables each time).
- * The new model replaces the one before.  0, or 1 after printing an error.
+ * The first model is freed before the second is built, so that peak costs a
+ * second reading of the trace, not a second model's memory; what the first
+ * pass warned of was warned of already.  0, or 1 after printing an error.
  */
 static int reread_to_peak(struct report *rp)
 {
 	struct mpf_reader *r = input__reopen(&rp->in, rp->opts->in.path);
+	uint64_t stop[MPF_EV__MAX];
 	struct unwinder *uw = NULL;
 	struct model *m = NULL;
 	struct mpf_record rec;
@@ -658,6 +661,17 @@ static int reread_to_peak(struct report *rp)
 
 	if (!r)
 		return 1;
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		const struct model_peak *pk = model__peak(rp->model, ev);
+
+		stop[ev] = pk->record;
+		rp->peak_ns[ev] = pk->time > rp->in.hdr.start_time ? pk->time - rp->in.hdr.start_time
+								   : 0;
+	}
+	unwinder__delete(rp->in.uw);
+	model__delete(rp->in.model);
+	rp->in.uw = NULL;
+	rp->in.model = rp->model = NULL;
 	m = model__new(rp->in.hdr.page_size);
 	if (m)
 		model__set_trace_size(m, rp->in.trace_size);
@@ -667,13 +681,8 @@ static int reread_to_peak(struct report *rp)
 		goto out;
 	}
 	model__set_filter(m, &rp->opts->filter);
-	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
-		const struct model_peak *pk = model__peak(rp->model, ev);
-
-		model__stop_after(m, ev, pk->record);
-		rp->peak_ns[ev] = pk->time > rp->in.hdr.start_time ? pk->time - rp->in.hdr.start_time
-								   : 0;
-	}
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+		model__stop_after(m, ev, stop[ev]);
 	/* The first pass warned of a damaged trace; this one reads what that one did. */
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		err = model__add(m, &rec);
@@ -682,8 +691,6 @@ static int reread_to_peak(struct report *rp)
 	}
 	if (err != -ENOMEM) {
 		err = 0;
-		unwinder__delete(rp->in.uw);
-		model__delete(rp->in.model);
 		rp->in.model = rp->model = m;
 		rp->in.uw = uw;
 		m = NULL;
@@ -952,6 +959,7 @@ out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		tree__delete(rp.trees[ev]);
 	path_frames__free(&rp.frames);
+	paths__release(&rp.paths);
 	symbolizer__delete(rp.sym);
 	strtab__delete(rp.names);
 	input__close(&rp.in);

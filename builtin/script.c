@@ -6,9 +6,13 @@
  *
  * Two passes: the model is built over the whole trace first (stacks are
  * symbolized in the process image's mappings as report sees them, all of
- * them), noting for each event the image and the stack it had as it was
- * read (stack ids are redefined when the recorder's stack table restarts);
- * then the records are read again and each event printed with what was noted.
+ * them); then the records are read again and each event printed with the
+ * process image and the stack it had as it was read.  Pass 1 notes what pass
+ * 2 cannot tell from the whole model: in traces of MPF_MINOR_STACK_TREE and
+ * later, whose stack ids are never redefined, only where a process's image
+ * changes (a few entries a process), so that memory does not grow with the
+ * events; in older ones, whose recorders restarted their stack tables and
+ * redefined ids, each event's image and stack.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,11 +44,20 @@ struct script_opts {
 	enum output_events_format format;
 };
 
-/* What pass 1 noted of one event. */
+/* What pass 1 noted of one event (traces before MPF_MINOR_STACK_TREE). */
 struct event_ctx {
 	uint32_t image;
 	uint32_t stack;
 };
+
+/* From the event of index k on, pid's events are in image (later traces). */
+struct image_change {
+	uint64_t k;
+	uint32_t pid, image;
+};
+
+/* Past this many names, the memo of symbolized stacks starts again (16 MiB). */
+#define POOL_MAX (1u << 22)
 
 /* A symbolized stack: frames[off .. off + n) of the pool, innermost first. */
 struct script {
@@ -53,8 +66,13 @@ struct script {
 	struct strtab *names;
 	struct symbolizer *sym;
 	struct paths paths;
+	bool per_event;		/* evs, else changes */
 	struct event_ctx *evs;
 	size_t nevs, evs_cap;
+	struct image_change *changes;
+	size_t nchanges, changes_cap, next_change;
+	struct hmap images;	/* pid -> its image, as of the event being read */
+	uint64_t k;		/* events seen */
 	struct hmap stacks;	/* (image, stack | kernel << 32) -> off << 16 | n */
 	uint32_t *pool;
 	size_t npool, pool_cap;
@@ -78,13 +96,62 @@ static int opt_format(const struct option *opt, const char *arg)
 static int note_event(void *ctx, const struct mpf_record *rec, uint32_t image, uint32_t stack)
 {
 	struct script *sc = ctx;
+	uint32_t pid, stack_id;
+	uint64_t *v;
 	int err;
 
-	err = ARRAY_RESERVE(sc->evs, sc->evs_cap, sc->nevs + 1);
-	if (err)
-		return err;
-	sc->evs[sc->nevs++] = (struct event_ctx){ .image = image, .stack = stack };
+	if (sc->per_event) {
+		err = ARRAY_RESERVE(sc->evs, sc->evs_cap, sc->nevs + 1);
+		if (err)
+			return err;
+		sc->evs[sc->nevs++] = (struct event_ctx){ .image = image, .stack = stack };
+		return 0;
+	}
+	model__record_pid(rec, &pid, &stack_id);
+	v = hmap__find(&sc->images, pid, 0);
+	if (!v || *v != image) {
+		err = ARRAY_RESERVE(sc->changes, sc->changes_cap, sc->nchanges + 1);
+		if (!err)
+			err = hmap__set(&sc->images, pid, 0, image);
+		if (err)
+			return err;
+		sc->changes[sc->nchanges++] =
+			(struct image_change){ .k = sc->k, .pid = pid, .image = image };
+	}
+	sc->k++;
 	return 0;
+}
+
+/*
+ * The image and stack of the k-th event, rec, as pass 1 had them: noted, or
+ * the image from the changes noted, and the stack its id names.  false past
+ * the events pass 1 saw.
+ */
+static bool event_of(struct script *sc, size_t k, const struct mpf_record *rec,
+		     struct event_ctx *ec)
+{
+	uint32_t pid, stack_id;
+	uint64_t *v;
+
+	if (sc->per_event) {
+		if (k >= sc->nevs)
+			return false;
+		*ec = sc->evs[k];
+		return true;
+	}
+	if (k >= sc->k)
+		return false;
+	model__record_pid(rec, &pid, &stack_id);
+	/* Pass 1 set every pid it saw: these only overwrite, they never fail. */
+	for (; sc->next_change < sc->nchanges && sc->changes[sc->next_change].k == k;
+	     sc->next_change++)
+		hmap__set(&sc->images, sc->changes[sc->next_change].pid, 0,
+			  sc->changes[sc->next_change].image);
+	v = hmap__find(&sc->images, pid, 0);
+	ec->image = v ? (uint32_t)*v : MODEL_IMAGE_NONE;
+	ec->stack = ec->image == MODEL_IMAGE_NONE ? MODEL_STACK_EMPTY
+						  : model__stack_of(sc->in.model, ec->image, stack_id);
+	return true;
 }
 
 /* The frames of stack in image, innermost first, symbolized once per (image, stack). */
@@ -102,6 +169,12 @@ static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool 
 		return 0;
 	}
 	err = paths__stack(&sc->paths, image, 0, stack, kernel, buf, &nf);
+	if (!err && sc->npool + nf > POOL_MAX) {
+		/* Millions of distinct stacks: their frames stay named (paths), not their paths. */
+		hmap__free(&sc->stacks);
+		memset(&sc->stacks, 0, sizeof(sc->stacks));
+		sc->npool = 0;
+	}
 	if (!err)
 		err = ARRAY_RESERVE(sc->pool, sc->pool_cap, sc->npool + nf);
 	if (!err)
@@ -143,31 +216,42 @@ static int print_events(struct script *sc)
 	if (!r)
 		return 1;
 	output_events__header(stdout, &oe);
+	/* Pass 2 rebuilds the images from the changes, from the first. */
+	hmap__free(&sc->images);
+	memset(&sc->images, 0, sizeof(sc->images));
 	while ((err = mpf_reader__next(r, &rec)) > 0 && rec.type != MPF_REC_END) {
-		const struct event_ctx *ec;
+		struct event_ctx ec;
 		const uint32_t *frames;
 		size_t nf;
 
 		if (!output_events__listed(rec.type))
 			continue;
 		/* The same bytes read twice give the same events: a guard, not a case. */
-		if (k >= sc->nevs)
+		if (!event_of(sc, k++, &rec, &ec))
 			break;
-		ec = &sc->evs[k++];
-		err = stack_frames(sc, ec->image, ec->stack, output_events__kernel(&rec), &frames,
+		err = stack_frames(sc, ec.image, ec.stack, output_events__kernel(&rec), &frames,
 				   &nf);
 		if (err) {
 			mpf_reader__close(r);
 			return error("out of memory"), 1;
 		}
-		output_events__print(stdout, &oe, &rec, comm_of(sc, ec->image, comm, sizeof(comm)),
+		output_events__print(stdout, &oe, &rec, comm_of(sc, ec.image, comm, sizeof(comm)),
 				     frames, nf);
 	}
 	mpf_reader__close(r);
-	if (err < 0 && err != -EBADMSG && k < sc->nevs)
+	if (err < 0 && err != -EBADMSG && k < (sc->per_event ? sc->nevs : sc->k))
 		return error("cannot read '%s' again: %s", sc->opts->in.path, strerror(-err)), 1;
 	if (fflush(stdout))
 		return error("cannot write the events: %s", strerror(errno)), 1;
+	return 0;
+}
+
+/* input's prepare hook: what pass 1 notes depends on the trace's version. */
+static int choose_notes(void *ctx, struct input *in)
+{
+	struct script *sc = ctx;
+
+	sc->per_event = in->hdr.version_minor < MPF_MINOR_STACK_TREE;
 	return 0;
 }
 
@@ -190,6 +274,7 @@ int cmd_script(int argc, char **argv)
 	ret = input__parse_options(argc, argv, "script", options, script_usage, &done);
 	if (done)
 		return ret;
+	opts.in.prepare = choose_notes;
 	opts.in.on_event = note_event;
 	opts.in.ctx = &sc;
 	ret = 1;
@@ -206,11 +291,14 @@ int cmd_script(int argc, char **argv)
 	}
 	ret = print_events(&sc);
 out:
+	paths__release(&sc.paths);
 	symbolizer__delete(sc.sym);
 	strtab__delete(sc.names);
 	input__close(&sc.in);
 	hmap__free(&sc.stacks);
 	free(sc.pool);
 	free(sc.evs);
+	free(sc.changes);
+	hmap__free(&sc.images);
 	return ret;
 }

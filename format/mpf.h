@@ -19,13 +19,19 @@
 
 #define MPF_MAGIC		"MEMPROF\0"	/* 8 bytes, at offset 0 */
 #define MPF_VERSION_MAJOR	1	/* a reader refuses a newer major */
-#define MPF_VERSION_MINOR	4	/* newer minors only add record types and fields
-					   (1: USTACK; 2: cache, mmap, rss events, exec args;
-					   3: lost process events; 4: RSS's vm) */
+/*
+ * Call stacks as a tree of frames, FRAME and STACK_NODE records in place of
+ * STACK, whose ids are never redefined: the first minor written so.
+ */
+#define MPF_MINOR_STACK_TREE	5
+#define MPF_VERSION_MINOR	MPF_MINOR_STACK_TREE	/* newer minors only add record types
+					   and fields (1: USTACK; 2: cache, mmap, rss events,
+					   exec args; 3: lost process events; 4: RSS's vm;
+					   then MPF_MINOR_STACK_TREE) */
 
 #define MPF_COMM_LEN		16
 #define MPF_BUILD_ID_MAX	64
-#define MPF_STACK_MAX		512	/* frames in one stack record */
+#define MPF_STACK_MAX		512	/* frames in one stack, and in one FRAME or STACK_NODE record */
 #define MPF_PATH_MAX		4096
 
 /* Event types: what record -e selects and what lost counters are kept for. */
@@ -55,7 +61,7 @@ enum mpf_rec_type {
 	MPF_REC_EXIT,		/* a process exited (whole thread group) */
 	MPF_REC_FILE,		/* an ELF file: id, build-id, path */
 	MPF_REC_MAP,		/* a mapping of a file in a process */
-	MPF_REC_STACK,		/* a user call stack, referenced by id */
+	MPF_REC_STACK,		/* a user call stack, referenced by id (written until 1.3) */
 	MPF_REC_PAGE_ALLOC,
 	MPF_REC_PAGE_FREE,
 	MPF_REC_HEAP_ALLOC,
@@ -68,6 +74,8 @@ enum mpf_rec_type {
 	MPF_REC_CACHE_DEL,	/* 1.2: pages deleted from the page cache */
 	MPF_REC_VM,		/* 1.2: an mmap, munmap, mremap or brk call */
 	MPF_REC_RSS,		/* 1.2: a process's resident set, sampled */
+	MPF_REC_FRAME,		/* 1.4: code addresses stack nodes refer to, by id */
+	MPF_REC_STACK_NODE,	/* 1.4: call stacks as a tree: nodes of a parent and a frame */
 	MPF_REC__MAX,
 };
 
@@ -87,6 +95,9 @@ enum mpf_heap_func {
 /* mpf_stack.flags */
 #define MPF_STACK_FIRST_IS_IP	0x1	/* ips[0] is an exact pc, not a return address */
 #define MPF_STACK_TRUNCATED	0x2	/* the unwinder stopped before the outermost frame */
+
+/* mpf_frame.flags */
+#define MPF_FRAME_EXACT		0x1	/* an exact pc, not a return address */
 
 /* mpf_page_free.flags */
 #define MPF_PAGE_FREE_EXITING	0x1	/* by the freeing process unmapping its memory as it exits */
@@ -188,11 +199,38 @@ struct mpf_map {
 	uint64_t pgoff;		/* file offset of start, in bytes */
 };
 
+/* A whole stack (format 1.0 to 1.3; 1.4 writes STACK_NODE records). */
 struct mpf_stack {
 	uint32_t id;		/* > 0, assigned by the writer */
 	uint32_t flags;		/* MPF_STACK_* */
 	uint32_t nr;		/* frames, innermost first */
 	const uint64_t *ips;
+};
+
+/*
+ * Frames id, id + 1, ... id + nr - 1 (1.4): code addresses, all of the same
+ * kind, which stack nodes name by id.  Frame ids are a space of their own.
+ */
+struct mpf_frame {
+	uint32_t id;		/* > 0, assigned by the writer */
+	uint32_t flags;		/* MPF_FRAME_* of every frame of the record */
+	uint32_t nr;		/* 1 .. MPF_STACK_MAX */
+	const uint64_t *ips;
+};
+
+/*
+ * Stack nodes id, id + 1, ... id + nr - 1 (1.4), a call stack each: node k
+ * is frame frames[k] called from the stack of its parent, which for k > 0 is
+ * node id + k - 1 and for the first is `parent` (0: none, frames[0] is the
+ * outermost frame).  Their ids are those of the stack id space, which events
+ * name: a stack is its innermost node.
+ */
+struct mpf_stack_node {
+	uint32_t id;		/* > 0, assigned by the writer */
+	uint32_t parent;	/* a stack id, or 0 */
+	uint32_t flags;		/* with parent 0, MPF_STACK_TRUNCATED: the walk stopped short */
+	uint32_t nr;		/* 1 .. MPF_STACK_MAX */
+	const uint32_t *frames;	/* frame ids, outermost first */
 };
 
 struct mpf_page_alloc {
@@ -344,6 +382,8 @@ struct mpf_record {
 		struct mpf_cache_del cache_del;
 		struct mpf_vm vm;
 		struct mpf_rss rss;
+		struct mpf_frame frame;
+		struct mpf_stack_node stack_node;
 	};
 };
 
@@ -361,7 +401,13 @@ struct mpf_header {
 struct mpf_writer_opts {
 	size_t chunk_size;	/* uncompressed bytes per chunk; 0: 1 MiB */
 	int level;		/* zstd level; 0: 3 */
-	size_t max_stacks;	/* interned stacks kept before the table restarts; 0: 1M */
+	/*
+	 * Stack nodes and frames remembered (0: 1M and 256K): past half of
+	 * that, the older half is forgotten, and a stack made of forgotten
+	 * nodes is written again when it recurs.
+	 */
+	size_t max_stacks;
+	size_t max_frames;
 	/*
 	 * > 0: a second file that gets every byte as well (a live view reads
 	 * the stream while the trace goes to a file); the writer owns it.
@@ -400,8 +446,10 @@ struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
 /* Appends a record; compresses and writes a chunk when the buffer is full. */
 int mpf_writer__write(struct mpf_writer *w, const struct mpf_record *rec);
 /*
- * Interns a stack: returns its id in *id, writing a STACK record (at time) the
- * first time this (flags, ips) sequence is seen.  nr == 0 gives id 0.
+ * Interns a stack: returns its id in *id.  Stacks are written as a tree
+ * (FRAME and STACK_NODE records, at time): a stack whose outer frames were
+ * seen before costs a node for each frame below them, and a stack seen
+ * before costs nothing.  nr == 0 gives id 0.
  */
 int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *ips,
 		      uint32_t nr, uint32_t *id);

@@ -60,6 +60,8 @@ static const char *const rec_names[] = {
 	[MPF_REC_CACHE_DEL] = "cache_del",
 	[MPF_REC_VM] = "vm",
 	[MPF_REC_RSS] = "rss",
+	[MPF_REC_FRAME] = "frame",
+	[MPF_REC_STACK_NODE] = "stack_node",
 };
 
 static const char *const unwind_names[] = {

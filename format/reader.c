@@ -54,6 +54,11 @@ struct mpf_reader {
 	uint64_t stack_ip;
 	uint64_t ips[MPF_STACK_MAX];
 	uint64_t uregs[MPF_USTACK_REGS];
+	uint32_t frame_id;	/* 1.5: FRAME's delta state */
+	uint64_t frame_ip;
+	uint32_t node_id;	/* 1.5: STACK_NODE's */
+	uint32_t node_frame;
+	uint32_t fids[MPF_STACK_MAX];
 
 	struct mpf_reader_status status;
 };
@@ -308,6 +313,10 @@ static int reader__load_chunk(struct mpf_reader *r)
 	r->stack_id = 0;
 	r->stack_ip = 0;
 	memset(r->uregs, 0, sizeof(r->uregs));
+	r->frame_id = 0;
+	r->frame_ip = 0;
+	r->node_id = 0;
+	r->node_frame = 0;
 	r->status.chunks++;
 	return 1;
 }
@@ -425,6 +434,35 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 		r->stack_ip = r->ips[0];
 		rec->stack.nr = n;
 		rec->stack.ips = r->ips;
+		return 0;
+	case MPF_REC_FRAME:
+		if (get_zz32(d, r->frame_id, &rec->frame.id) || rec->frame.id == 0 ||
+		    mpf_dec__get_u32(d, &rec->frame.flags) || mpf_dec__get_u32(d, &n) || n == 0 ||
+		    n > MPF_STACK_MAX)
+			return -EBADMSG;
+		for (i = 0; i < n; i++) {
+			if (get_zz64(d, r->frame_ip, &r->ips[i]))
+				return -EBADMSG;
+			r->frame_ip = r->ips[i];
+		}
+		r->frame_id = rec->frame.id + n - 1;
+		rec->frame.nr = n;
+		rec->frame.ips = r->ips;
+		return 0;
+	case MPF_REC_STACK_NODE:
+		if (get_zz32(d, r->node_id, &rec->stack_node.id) || rec->stack_node.id == 0 ||
+		    get_zz32(d, rec->stack_node.id, &rec->stack_node.parent) ||
+		    mpf_dec__get_u32(d, &rec->stack_node.flags) || mpf_dec__get_u32(d, &n) ||
+		    n == 0 || n > MPF_STACK_MAX)
+			return -EBADMSG;
+		for (i = 0; i < n; i++) {
+			if (get_zz32(d, r->node_frame, &r->fids[i]))
+				return -EBADMSG;
+			r->node_frame = r->fids[i];
+		}
+		r->node_id = rec->stack_node.id + n - 1;
+		rec->stack_node.nr = n;
+		rec->stack_node.frames = r->fids;
 		return 0;
 	case MPF_REC_USTACK:
 		if (get_zz32(d, r->stack_id, &rec->ustack.id) || rec->ustack.id == 0 ||

@@ -1,7 +1,8 @@
 /*
  * The trace writer: encodes records into a chunk buffer, compresses full
- * chunks with zstd and appends them to the file, and interns call stacks so
- * that each distinct stack is written once and then referred to by id.
+ * chunks with zstd and appends them to the file, and interns call stacks as
+ * a tree, so that each distinct call path is written once and then referred
+ * to by id.
  *
  * It runs inside the recorder at up to about a million records a second, so
  * the record path allocates nothing and never checks for buffer space: the
@@ -19,47 +20,77 @@
 #include "format/mpf.h"
 #include "lib/array.h"
 #include "lib/hashmap.h"
+#include "lib/idxtab.h"
 #include "lib/io.h"
 
 #define DEFAULT_CHUNK_SIZE	(1u << 20)
 #define DEFAULT_LEVEL		3
 #define DEFAULT_MAX_STACKS	(1u << 20)
+#define DEFAULT_MAX_FRAMES	(1u << 18)
 
 /*
- * Frames the table may hold per interned stack on average before it
- * restarts anyway: max_stacks alone would not bound memory, since a stack can
- * have MPF_STACK_MAX frames.  Typical user stacks are well under this.
+ * Stacks are written as a tree (STACK_NODE records): each node is a frame and
+ * the id of the stack it was called from.  The writer remembers nodes by
+ * (parent id, frame id) and frames by (address, kind), in two generations
+ * each: when the newer one is full, the older is forgotten and the newer
+ * becomes the older.  What is found in the older moves to the newer under
+ * its id, which the file keeps defined: so the nodes and frames in use stay
+ * remembered however long the recording, and memory stays bounded.
  */
-#define STACK_FRAMES_AVG	32
+#define NODE_ROOT		0		/* the parent of a stack's outermost frame */
+#define NODE_TRUNCATED_ROOT	UINT32_MAX	/* the same, of a walk that stopped short */
 
-/* An interned stack; those whose frames hash alike are chained. */
-struct stack_ent {
+struct node_ent {
+	uint32_t parent;	/* the key: a stack id, NODE_ROOT, NODE_TRUNCATED_ROOT ... */
+	uint32_t frame;		/* ... and a frame id */
 	uint32_t id;
-	uint32_t flags;
-	uint32_t nr;
-	uint32_t next;		/* the next entry with the same hash, NO_ENT */
-	size_t off;		/* of its frames in stack_table.frames */
 };
 
-#define NO_ENT UINT32_MAX
+struct frame_ent {
+	uint64_t ip;		/* the key: the address ... */
+	uint32_t exact;		/* ... and MPF_FRAME_EXACT or 0 */
+	uint32_t id;
+};
 
-/* The map's slot: a stack's hash, and the first entry with it. */
-struct stack_slot {
+/* One generation of remembered nodes or frames: entries and their index. */
+struct gen {
+	struct idxtab index;
+	void *ents;
+	size_t n, cap;
+};
+
+struct gen_table {
+	struct gen g[2];	/* g[cur] the newer */
+	unsigned int cur;
+	size_t max;		/* entries of one generation */
+	size_t ent_size;
+	uint64_t (*hash)(const void *ent);
+	idxtab_hash_fn rehash;
+	idxtab_eq_fn eq;
+};
+
+/*
+ * The stacks seen last, whole, by their hash: a stack that recurs (a page
+ * fault loop) is found with one hash and one compare, not a lookup per frame.
+ * Stacks of more frames than a slot holds are looked up frame by frame.
+ */
+#define RECENT_SLOTS		2048
+#define RECENT_FRAMES		128
+
+struct recent {
 	uint64_t hash;
-	uint32_t ent;
+	uint32_t id;		/* 0: empty */
+	uint32_t flags;
+	uint32_t nr;
 	uint32_t pad;
+	uint64_t ips[RECENT_FRAMES];
 };
 
 struct stack_table {
-	struct hashmap index;	/* hash -> first entry */
-	struct stack_ent *ents;
-	size_t count, ents_cap;
-	size_t max;		/* count at which the table restarts */
-	uint64_t *frames;	/* the frames of every interned stack, back to back */
-	size_t nframes;
-	size_t frames_cap;
-	size_t frames_max;
-	uint32_t next_id;
+	struct gen_table nodes, frames;
+	struct recent *recent;		/* RECENT_SLOTS */
+	uint32_t next_id;		/* of the stack id space (STACK_NODE and USTACK) */
+	uint32_t next_frame;
 };
 
 /* Delta state of a chunk; zero except time at the start of each chunk. */
@@ -71,6 +102,10 @@ struct delta_state {
 	uint32_t stack_id;
 	uint64_t stack_ip;
 	uint64_t uregs[MPF_USTACK_REGS];
+	uint32_t frame_id;	/* 1.5: the last FRAME record's last id ... */
+	uint64_t frame_ip;	/* ... and address */
+	uint32_t node_id;	/* 1.5: the last STACK_NODE record's last id ... */
+	uint32_t node_frame;	/* ... and frame id */
 };
 
 struct mpf_writer {
@@ -116,6 +151,73 @@ static void writer__reset_chunk(struct mpf_writer *w)
 	w->st.time = w->start_time;
 }
 
+static uint64_t node_hash(const void *ent)
+{
+	const struct node_ent *e = ent;
+
+	return hash_pair(e->parent, e->frame);
+}
+
+static uint64_t frame_hash(const void *ent)
+{
+	const struct frame_ent *e = ent;
+
+	return hash_pair(e->ip, e->exact);
+}
+
+static bool node_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct node_ent *e = (const struct node_ent *)((const struct gen *)ctx)->ents + idx;
+	const struct node_ent *k = key;
+
+	return e->parent == k->parent && e->frame == k->frame;
+}
+
+static bool frame_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct frame_ent *e = (const struct frame_ent *)((const struct gen *)ctx)->ents + idx;
+	const struct frame_ent *k = key;
+
+	return e->ip == k->ip && e->exact == k->exact;
+}
+
+static uint64_t node_rehash(const void *ctx, uint32_t idx)
+{
+	return node_hash((const struct node_ent *)((const struct gen *)ctx)->ents + idx);
+}
+
+static uint64_t frame_rehash(const void *ctx, uint32_t idx)
+{
+	return frame_hash((const struct frame_ent *)((const struct gen *)ctx)->ents + idx);
+}
+
+static void stack_table__init(struct stack_table *t, const struct mpf_writer_opts *opts)
+{
+	size_t nodes = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
+	size_t frames = opts->max_frames ? opts->max_frames : DEFAULT_MAX_FRAMES;
+
+	/* A generation holds at least one stack of new frames; ids are 32-bit. */
+	nodes = nodes < 2 * MPF_STACK_MAX ? MPF_STACK_MAX : nodes > UINT32_MAX ? UINT32_MAX / 2
+									     : nodes / 2;
+	frames = frames < 2 * MPF_STACK_MAX ? MPF_STACK_MAX : frames > UINT32_MAX ? UINT32_MAX / 2
+										  : frames / 2;
+	t->nodes = (struct gen_table){ .max = nodes, .ent_size = sizeof(struct node_ent),
+				       .hash = node_hash, .rehash = node_rehash, .eq = node_eq };
+	t->frames = (struct gen_table){ .max = frames, .ent_size = sizeof(struct frame_ent),
+					.hash = frame_hash, .rehash = frame_rehash,
+					.eq = frame_eq };
+	t->next_id = 1;
+	t->next_frame = 1;
+}
+
+static void gen_table__free(struct gen_table *t)
+{
+	for (int i = 0; i < 2; i++) {
+		idxtab__free(&t->g[i].index);
+		free(t->g[i].ents);
+	}
+}
+
 static bool opts_ok(const struct mpf_writer_opts *opts)
 {
 	return !opts || (opts->chunk_size <= MPF_CHUNK_RAW_MAX - MPF_REC_SIZE_MAX &&
@@ -144,18 +246,14 @@ struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
 	w->start_time = hdr->start_time;
 	w->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK_SIZE;
 	w->level = opts->level ? opts->level : DEFAULT_LEVEL;
-	w->stacks.max = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
-	if (w->stacks.max > SIZE_MAX / 2 / STACK_FRAMES_AVG)
-		w->stacks.max = SIZE_MAX / 2 / STACK_FRAMES_AVG;
-	w->stacks.frames_max = w->stacks.max * STACK_FRAMES_AVG + MPF_STACK_MAX;
-	w->stacks.next_id = 1;
-	w->stacks.index = HASHMAP_INIT(struct stack_slot, 8);
+	stack_table__init(&w->stacks, opts);
 
 	w->buf = malloc(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out_cap = MPF_CHUNK_HDR_SIZE + ZSTD_compressBound(w->chunk_size + MPF_REC_SIZE_MAX);
 	w->out = malloc(w->out_cap);
 	w->cctx = ZSTD_createCCtx();
-	if (!w->buf || !w->out || !w->cctx)
+	w->stacks.recent = calloc(RECENT_SLOTS, sizeof(*w->stacks.recent));
+	if (!w->buf || !w->out || !w->cctx || !w->stacks.recent)
 		goto err;
 	mpf_header__encode(hdr, hbuf);
 	err = write_all(w, hbuf, sizeof(hbuf));
@@ -164,6 +262,7 @@ struct mpf_writer *mpf_writer__fdopen(int fd, const struct mpf_header *hdr,
 	writer__reset_chunk(w);
 	return w;
 err:
+	free(w->stacks.recent);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->out);
 	free(w->buf);
@@ -293,6 +392,14 @@ static int record__check(const struct mpf_record *rec)
 		return rec->cache_del.order > MPF_PAGE_ORDER_MAX ? -EINVAL : 0;
 	case MPF_REC_VM:
 		return rec->vm.call >= MPF_VM__MAX ? -EINVAL : 0;
+	case MPF_REC_FRAME:
+		if (rec->frame.id == 0 || rec->frame.nr == 0 || !rec->frame.ips)
+			return -EINVAL;
+		return rec->frame.nr > MPF_STACK_MAX ? -E2BIG : 0;
+	case MPF_REC_STACK_NODE:
+		if (rec->stack_node.id == 0 || rec->stack_node.nr == 0 || !rec->stack_node.frames)
+			return -EINVAL;
+		return rec->stack_node.nr > MPF_STACK_MAX ? -E2BIG : 0;
 	case MPF_REC_RSS:
 	case MPF_REC_COMM:
 	case MPF_REC_FORK:
@@ -388,6 +495,29 @@ static uint8_t *record__encode(struct delta_state *st, const struct mpf_record *
 		st->stack_ip = rec->stack.ips[0];
 		for (i = 1; i < rec->stack.nr; i++)
 			p = put_zz64(p, rec->stack.ips[i], rec->stack.ips[i - 1]);
+		break;
+	case MPF_REC_FRAME:
+		/* Ids follow one another; so do the addresses of the code of one call path, mostly. */
+		p = mpf_put_varint(p, mpf_zigzag32(rec->frame.id - st->frame_id));
+		p = mpf_put_varint(p, rec->frame.flags);
+		p = mpf_put_varint(p, rec->frame.nr);
+		for (i = 0; i < rec->frame.nr; i++) {
+			p = put_zz64(p, rec->frame.ips[i], st->frame_ip);
+			st->frame_ip = rec->frame.ips[i];
+		}
+		st->frame_id = rec->frame.id + rec->frame.nr - 1;
+		break;
+	case MPF_REC_STACK_NODE:
+		/* The parent is usually a node of a recent stack: near the new ids. */
+		p = mpf_put_varint(p, mpf_zigzag32(rec->stack_node.id - st->node_id));
+		p = mpf_put_varint(p, mpf_zigzag32(rec->stack_node.parent - rec->stack_node.id));
+		p = mpf_put_varint(p, rec->stack_node.flags);
+		p = mpf_put_varint(p, rec->stack_node.nr);
+		for (i = 0; i < rec->stack_node.nr; i++) {
+			p = mpf_put_varint(p, mpf_zigzag32(rec->stack_node.frames[i] - st->node_frame));
+			st->node_frame = rec->stack_node.frames[i];
+		}
+		st->node_id = rec->stack_node.id + rec->stack_node.nr - 1;
 		break;
 	case MPF_REC_USTACK:
 		/*
@@ -561,57 +691,227 @@ static uint64_t stack__hash(uint32_t flags, const uint64_t *ips, uint32_t nr)
 	return h;
 }
 
-/* The entry of this stack, NULL when it is not interned. */
-static const struct stack_ent *stack_table__find(const struct stack_table *t, uint64_t hash,
-						 uint32_t flags, const uint64_t *ips, uint32_t nr)
+/*
+ * Appends ent to the newer generation, making the newer the older first
+ * when it is full.  The entry's address, or NULL without memory.
+ */
+static void *gen_table__add(struct gen_table *t, const void *ent)
 {
-	const struct stack_slot *slot = hashmap__find(&t->index, &hash);
+	struct gen *g = &t->g[t->cur];
+	uint64_t copy[2];
+	void *slot;
 
-	for (uint32_t i = slot ? slot->ent : NO_ENT; i != NO_ENT; i = t->ents[i].next) {
-		const struct stack_ent *e = &t->ents[i];
-
-		if (e->flags == flags && e->nr == nr &&
-		    !memcmp(t->frames + e->off, ips, nr * sizeof(*ips)))
-			return e;
+	if (g->n >= t->max) {
+		/* ent may be in the generation forgotten now. */
+		memcpy(copy, ent, t->ent_size);
+		ent = copy;
+		t->cur = !t->cur;
+		g = &t->g[t->cur];
+		idxtab__clear(&g->index);
+		g->n = 0;
 	}
-	return NULL;
+	if (g->n >= g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		void *p;
+
+		if (cap > t->max)
+			cap = t->max;
+		p = realloc(g->ents, cap * t->ent_size);
+		if (!p)
+			return NULL;
+		g->ents = p;
+		g->cap = cap;
+	}
+	slot = (char *)g->ents + g->n * t->ent_size;
+	memcpy(slot, ent, t->ent_size);
+	if (idxtab__insert(&g->index, t->hash(slot), (uint32_t)g->n, t->rehash, g))
+		return NULL;
+	g->n++;
+	return slot;
 }
 
-static void stack_table__clear(struct stack_table *t)
+/*
+ * The entry equal to key, or NULL: one the older generation holds moves to
+ * the newer, keeping its id.  *err is -ENOMEM when moving it failed.  Inline,
+ * so that eq is.
+ */
+static inline void *gen_table__find(struct gen_table *t, const void *key, idxtab_eq_fn eq,
+				    int *err)
 {
-	hashmap__clear(&t->index);
-	t->count = 0;
-	t->nframes = 0;
+	uint64_t h = t->hash(key);
+	struct gen *g = &t->g[t->cur];
+	uint32_t i = idxtab__find(&g->index, h, eq, g, key);
+	void *ent;
+
+	if (i != IDXTAB_NONE)
+		return (char *)g->ents + (size_t)i * t->ent_size;
+	g = &t->g[!t->cur];
+	i = idxtab__find(&g->index, h, eq, g, key);
+	if (i == IDXTAB_NONE)
+		return NULL;
+	ent = gen_table__add(t, (char *)g->ents + (size_t)i * t->ent_size);
+	if (!ent)
+		*err = -ENOMEM;
+	return ent;
 }
 
-static int stack_table__reserve_frames(struct stack_table *t, size_t nr)
+static void gen_table__clear(struct gen_table *t)
 {
-	size_t cap = t->frames_cap ? t->frames_cap : 4096;
-	uint64_t *f;
+	for (int i = 0; i < 2; i++) {
+		idxtab__clear(&t->g[i].index);
+		t->g[i].n = 0;
+	}
+}
 
-	if (t->nframes + nr <= t->frames_cap)
+/*
+ * Room for n ids of the stack id space.  Should 32 bits run out, ids start
+ * again at 1 and every node is forgotten, so that no new node names an old
+ * one under an id used again.
+ */
+static void stack_table__room(struct stack_table *t, uint32_t n)
+{
+	if (t->next_id > UINT32_MAX - 1 - n) {
+		t->next_id = 1;
+		gen_table__clear(&t->nodes);
+		memset(t->recent, 0, RECENT_SLOTS * sizeof(*t->recent));
+	}
+}
+
+/* The FRAME record of frames [first, first + n) of ips (innermost first), of one kind. */
+static int write_frames(struct mpf_writer *w, uint64_t time, uint32_t first, uint32_t exact,
+			const uint64_t *ips, uint32_t n)
+{
+	struct mpf_record rec = { .type = MPF_REC_FRAME, .time = time };
+
+	rec.frame = (struct mpf_frame){ .id = first, .flags = exact, .nr = n, .ips = ips };
+	return writer__append(w, &rec);
+}
+
+/*
+ * The frame id of (ip, exact), adding the frame when new: its address goes
+ * into fips, to be written in the FRAME record of the frames new with it
+ * (ids in a row, one kind).
+ */
+static int stack_table__frame(struct mpf_writer *w, uint64_t time, uint64_t ip, uint32_t exact,
+			      uint64_t *fips, uint32_t *nf, uint32_t *first, uint32_t *kind,
+			      uint32_t *fid)
+{
+	struct stack_table *t = &w->stacks;
+	struct frame_ent key = { .ip = ip, .exact = exact }, *e;
+	int err = 0;
+
+	e = gen_table__find(&t->frames, &key, frame_eq, &err);
+	if (err)
+		return err;
+	if (e) {
+		*fid = e->id;
 		return 0;
-	while (cap < t->nframes + nr)
-		cap *= 2;
-	if (cap > t->frames_max)
-		cap = t->frames_max;
-	f = realloc(t->frames, cap * sizeof(*f));
-	if (!f)
+	}
+	if (t->next_frame > UINT32_MAX - 1) {
+		t->next_frame = 1;
+		gen_table__clear(&t->frames);
+	}
+	/* A new frame extends the pending record when it follows its last of the same kind. */
+	if (*nf && (*kind != exact || *first + *nf != t->next_frame || *nf == MPF_STACK_MAX)) {
+		err = write_frames(w, time, *first, *kind, fips, *nf);
+		*nf = 0;
+		if (err)
+			return err;
+	}
+	if (!*nf) {
+		*first = t->next_frame;
+		*kind = exact;
+	}
+	fips[(*nf)++] = ip;
+	key.id = t->next_frame++;
+	if (!gen_table__add(&t->frames, &key))
 		return -ENOMEM;
-	t->frames = f;
-	t->frames_cap = cap;
+	*fid = key.id;
+	return 0;
+}
+
+/*
+ * Finds the longest run of outer frames of the stack that the table has as
+ * nodes, and writes the frames and nodes below it: one STACK_NODE record,
+ * after a FRAME record for each run of new frames.
+ */
+static int stack_table__intern(struct mpf_writer *w, uint64_t time, uint32_t flags,
+			       const uint64_t *ips, uint32_t nr, uint32_t *id)
+{
+	struct stack_table *t = &w->stacks;
+	uint32_t parent = flags & MPF_STACK_TRUNCATED ? NODE_TRUNCATED_ROOT : NODE_ROOT;
+	uint32_t fids[MPF_STACK_MAX], frames[MPF_STACK_MAX], nf = 0, first = 0, kind = 0;
+	uint64_t fips[MPF_STACK_MAX];
+	struct mpf_record rec = { .type = MPF_REC_STACK_NODE, .time = time };
+	struct node_ent key, *e;
+	int i = (int)nr - 1, err = 0;
+
+	stack_table__room(t, nr);
+	/* The nodes the table has, from the outermost frame in. */
+	for (; i >= 0; i--) {
+		uint32_t exact = i == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
+		struct frame_ent fk = { .ip = ips[i], .exact = exact }, *f;
+
+		f = gen_table__find(&t->frames, &fk, frame_eq, &err);
+		if (err)
+			return err;
+		if (!f)
+			break;
+		key = (struct node_ent){ .parent = parent, .frame = f->id };
+		e = gen_table__find(&t->nodes, &key, node_eq, &err);
+		if (err)
+			return err;
+		if (!e)
+			break;
+		parent = e->id;
+	}
+	if (i < 0) {
+		*id = parent;
+		return 0;
+	}
+	/* Frames i .. 0 are nodes to make, outermost first. */
+	for (int j = i; j >= 0; j--) {
+		uint32_t exact = j == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
+
+		err = stack_table__frame(w, time, ips[j], exact, fips, &nf, &first, &kind,
+					 &fids[j]);
+		if (err)
+			return err;
+	}
+	if (nf) {
+		err = write_frames(w, time, first, kind, fips, nf);
+		if (err)
+			return err;
+	}
+	for (int k = 0; k <= i; k++)
+		frames[k] = fids[i - k];
+	rec.stack_node = (struct mpf_stack_node){
+		.parent = parent == NODE_TRUNCATED_ROOT ? 0 : parent,
+		.flags = parent == NODE_TRUNCATED_ROOT ? MPF_STACK_TRUNCATED : 0,
+		.nr = (uint32_t)i + 1,
+		.frames = frames,
+	};
+	rec.stack_node.id = t->next_id;
+	t->next_id += rec.stack_node.nr;
+	err = writer__append(w, &rec);
+	if (err)
+		return err;
+	for (uint32_t k = 0; k < rec.stack_node.nr; k++) {
+		key = (struct node_ent){ .parent = parent, .frame = frames[k],
+					 .id = rec.stack_node.id + k };
+		if (!gen_table__add(&t->nodes, &key))
+			return -ENOMEM;
+		parent = key.id;
+	}
+	*id = parent;
 	return 0;
 }
 
 int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const uint64_t *ips,
 		      uint32_t nr, uint32_t *id)
 {
-	const struct stack_ent *e;
-	struct stack_table *t;
-	struct mpf_record rec;
-	struct stack_slot *slot;
+	struct recent *r;
 	uint64_t hash;
-	bool added;
 	int err;
 
 	if (!w || !id || (nr && !ips))
@@ -623,51 +923,23 @@ int mpf_writer__stack(struct mpf_writer *w, uint64_t time, uint32_t flags, const
 		return 0;
 	if (nr > MPF_STACK_MAX)
 		return -E2BIG;
-
-	t = &w->stacks;
+	/* What the tree can tell: the other bits are not kept. */
+	flags &= MPF_STACK_FIRST_IS_IP | MPF_STACK_TRUNCATED;
 	hash = stack__hash(flags, ips, nr);
-	e = stack_table__find(t, hash, flags, ips, nr);
-	if (e) {
-		*id = e->id;
+	r = &w->stacks.recent[hash & (RECENT_SLOTS - 1)];
+	if (r->id && r->hash == hash && r->flags == flags && r->nr == nr &&
+	    !memcmp(r->ips, ips, nr * sizeof(*ips))) {
+		*id = r->id;
 		return 0;
 	}
-
-	/* Restarting keeps memory bounded; ids keep growing, so old ones stay unambiguous. */
-	if (t->count >= t->max || t->nframes + nr > t->frames_max)
-		stack_table__clear(t);
-	err = stack_table__reserve_frames(t, nr);
-	if (!err)
-		err = ARRAY_RESERVE(t->ents, t->ents_cap, t->count + 1);
-	if (err)
+	err = stack_table__intern(w, time, flags, ips, nr, id);
+	if (err || nr > RECENT_FRAMES)
 		return err;
-
-	rec.type = MPF_REC_STACK;
-	rec.time = time;
-	rec.stack.id = t->next_id;
-	rec.stack.flags = flags;
-	rec.stack.nr = nr;
-	rec.stack.ips = ips;
-	err = writer__append(w, &rec);
-	if (err)
-		return err;
-
-	slot = hashmap__insert(&t->index, &hash, &added);
-	if (!slot)
-		return -ENOMEM;
-	t->ents[t->count] = (struct stack_ent){
-		.id = t->next_id,
-		.flags = flags,
-		.nr = nr,
-		.next = added ? NO_ENT : slot->ent,
-		.off = t->nframes,
-	};
-	slot->ent = (uint32_t)t->count++;
-	memcpy(t->frames + t->nframes, ips, nr * sizeof(*ips));
-	t->nframes += nr;
-	*id = t->next_id;
-	/* 0 means "no stack": skip it should the ids ever wrap. */
-	if (++t->next_id == 0)
-		t->next_id = 1;
+	r->hash = hash;
+	r->id = *id;
+	r->flags = flags;
+	r->nr = nr;
+	memcpy(r->ips, ips, nr * sizeof(*ips));
 	return 0;
 }
 
@@ -683,6 +955,7 @@ int mpf_writer__ustack(struct mpf_writer *w, uint64_t time, uint32_t flags, cons
 	if (w->err)
 		return w->err;
 	t = &w->stacks;
+	stack_table__room(t, 1);
 	rec.ustack.id = t->next_id;
 	rec.ustack.flags = flags;
 	memcpy(rec.ustack.regs, regs, sizeof(rec.ustack.regs));
@@ -693,9 +966,7 @@ int mpf_writer__ustack(struct mpf_writer *w, uint64_t time, uint32_t flags, cons
 		err = writer__append(w, &rec);
 	if (err)
 		return err;
-	*id = t->next_id;
-	if (++t->next_id == 0)
-		t->next_id = 1;
+	*id = t->next_id++;
 	return 0;
 }
 
@@ -723,9 +994,9 @@ int mpf_writer__close(struct mpf_writer *w)
 			err = -errno;
 	}
 	ZSTD_freeCCtx(w->cctx);
-	hashmap__free(&w->stacks.index);
-	free(w->stacks.ents);
-	free(w->stacks.frames);
+	gen_table__free(&w->stacks.nodes);
+	gen_table__free(&w->stacks.frames);
+	free(w->stacks.recent);
 	free(w->out);
 	free(w->buf);
 	free(w);

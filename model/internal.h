@@ -11,6 +11,7 @@
 
 #include "lib/array.h"
 #include "lib/hashmap.h"
+#include "lib/idxtab.h"
 #include "model/model.h"
 
 #define IMAGE_NONE UINT32_MAX
@@ -81,9 +82,20 @@ struct vm_range {
 	uint32_t site;
 };
 
-struct stack_ent {
-	size_t off;		/* in model.ips */
-	uint32_t nr, flags;
+/*
+ * A node of the tree of call stacks: the stack whose innermost frame is
+ * `frame`, called from the stack `parent` (a root, MODEL_STACK_EMPTY or
+ * MODEL_STACK_TRUNCATED, above the outermost frame).  A child's index is
+ * above its parent's.
+ */
+struct stack_node {
+	uint32_t parent;
+	uint32_t frame;		/* index in model.frame_ips */
+};
+
+/* Stack ids id .. id + n - 1 of STACK_NODE records, in a row, are nodes node .. node + n - 1. */
+struct id_run {
+	uint32_t id, node, n;
 };
 
 /* A live heap block, keyed by (ptr, image); the image is that of its site. */
@@ -117,7 +129,7 @@ struct page_table {
 struct site_table {
 	struct model_site *v;
 	size_t nr, cap;
-	struct hmap index;	/* (image, stack) -> site */
+	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
 };
 
 struct model {
@@ -134,12 +146,21 @@ struct model {
 	size_t nfiles, files_cap;
 	struct hmap file_ids;	/* (id, 0) -> index */
 
-	uint64_t *ips;
-	size_t nips, ips_cap;
-	struct stack_ent *stacks;
-	size_t nstacks, stacks_cap;
-	struct hmap stack_ids;	/* (id, 0) -> stack index */
-	struct hmap stack_dedup;	/* (hash of frames and flags, nr) -> stack index */
+	/* stacks.c: the tree of call stacks, and the frames it is made of */
+	struct stack_node *nodes;
+	uint16_t *depth;		/* frames of each node's stack */
+	size_t nnodes, nodes_cap, depth_cap;
+	struct idxtab node_index;	/* (parent, frame) -> node, of the stacks the model made */
+	uint64_t *frame_ips;
+	uint8_t *frame_flags;		/* MPF_FRAME_EXACT */
+	size_t nframes, frames_cap, frame_flags_cap;
+	struct idxtab frame_index;	/* (ip, flags) -> frame */
+	uint32_t *frame_ids;		/* FRAME record id -> frame + 1 (0: not defined) */
+	size_t nframe_ids, frame_ids_cap;
+	struct hmap frame_ids_far;	/* (id, 0) -> frame: ids past what frame_ids may grow to */
+	struct id_run *runs;		/* the ids of STACK_NODE records, increasing */
+	size_t nruns, runs_cap, run_hint;
+	struct hmap stack_ids;		/* (id, 0) -> node: STACK, USTACK, node ids out of order */
 
 	/*
 	 * The last USTACK read: the event that uses it comes next, and only
@@ -225,8 +246,11 @@ void model__drop_views(struct model *m);
 int model__on_file(struct model *m, const struct mpf_file *f);
 int model__on_stack(struct model *m, const struct mpf_stack *s);
 int model__on_ustack(struct model *m, const struct mpf_ustack *u);
-/* The model stack of stack id in image img, unwinding a pending USTACK of that id there. */
-uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
+int model__on_frame(struct model *m, const struct mpf_frame *f);
+int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
+/* The roots of the stack tree, at model__new. */
+int stacks__init(struct model *m);
+void stacks__free(struct model *m);
 
 /* sites.c: allocation sites */
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32_t stack,

@@ -292,29 +292,37 @@ static bool in_code(struct model *m, uint32_t image, uint64_t addr)
 	return !f || !f->path || strcmp(f->path, "[uprobes]");
 }
 
-void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out)
+bool model__image_checks_code(struct model *m, uint32_t image)
 {
 	const struct model_map *maps;
 	size_t n = 0;
 
-	bool exec = false;
-
-	model__stack(m, stack, out);
 	/*
 	 * A trace without the image's mappings, or without their protections
 	 * (format 1.0), has nothing to check against.
 	 */
-	if (!out->nr || model__maps(m, image, &maps, &n) || !n)
-		return;
-	for (size_t i = 0; i < n && !exec; i++)
-		exec = maps[i].prot & MPF_PROT_EXEC;
-	if (!exec)
+	if (model__maps(m, image, &maps, &n) || !n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].prot & MPF_PROT_EXEC)
+			return true;
+	return false;
+}
+
+bool model__frame_in_code(struct model *m, uint32_t image, uint64_t ip, bool exact)
+{
+	return ip && in_code(m, image, exact ? ip : ip - 1);
+}
+
+void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out)
+{
+	model__stack(m, stack, out);
+	if (!out->nr || !model__image_checks_code(m, image))
 		return;
 	for (uint32_t i = 0; i < out->nr; i++) {
 		bool exact = i == 0 && (out->flags & MPF_STACK_FIRST_IS_IP);
-		uint64_t ip = out->ips[i];
 
-		if (ip && in_code(m, image, exact ? ip : ip - 1))
+		if (model__frame_in_code(m, image, out->ips[i], exact))
 			continue;
 		out->nr = i;
 		out->flags |= MPF_STACK_TRUNCATED;

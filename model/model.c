@@ -26,14 +26,12 @@ struct model *model__new(uint32_t page_size)
 		return NULL;
 	m->page_size = page_size ? page_size : 4096;
 	m->last_image = IMAGE_NONE;
-	/* Stack index 0 is the empty stack. */
-	if (ARRAY_RESERVE(m->stacks, m->stacks_cap, 1)) {
+	if (stacks__init(m)) {
+		stacks__free(m);
 		free(m);
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->stacks[0] = (struct stack_ent){ 0 };
-	m->nstacks = 1;
 	m->heap = HASHMAP_INIT(struct heap_slot, 16);
 	m->pages = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_PAGE };
 	m->cache = (struct page_table){ HASHMAP_INIT(struct page_slot, 8), MPF_EV_CACHE };
@@ -71,14 +69,11 @@ void model__delete(struct model *m)
 		free((char *)m->files[i].path);
 	free(m->files);
 	hmap__free(&m->file_ids);
-	free(m->ips);
-	free(m->stacks);
-	hmap__free(&m->stack_ids);
-	hmap__free(&m->stack_dedup);
+	stacks__free(m);
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
-		hmap__free(&m->sites[ev].index);
+		idxtab__free(&m->sites[ev].index);
 	}
 	hashmap__free(&m->heap);
 	hmap__free(&m->last_alloc);
@@ -105,12 +100,7 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 	m->on_event_ctx = ctx;
 }
 
-/*
- * The process a record names (the one it happened in, the new one of a
- * FORK), and the stack id it carries (0: none); false for records that are
- * about no process.
- */
-static bool record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
+bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
 {
 	*stack_id = 0;
 	switch (rec->type) {
@@ -166,7 +156,7 @@ static int model__event_hook(struct model *m, const struct mpf_record *rec)
 	uint32_t pid, stack_id, img = MODEL_IMAGE_NONE;
 	uint64_t *v;
 
-	if (!record_pid(rec, &pid, &stack_id))
+	if (!model__record_pid(rec, &pid, &stack_id))
 		return 0;
 	v = hmap__find(&m->pids, pid, 0);
 	if (v)
@@ -305,7 +295,7 @@ static enum pass model__passes(struct model *m, const struct mpf_record *rec)
 	default:
 		return PASS_YES;
 	}
-	record_pid(rec, &pid, &stack_id);
+	model__record_pid(rec, &pid, &stack_id);
 	for (i = 0; i < f->npids && f->pids[i] != pid; i++)
 		;
 	if (f->npids && i == f->npids)
@@ -443,6 +433,10 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 		return model__on_stack(m, &rec->stack);
 	case MPF_REC_USTACK:
 		return model__on_ustack(m, &rec->ustack);
+	case MPF_REC_FRAME:
+		return model__on_frame(m, &rec->frame);
+	case MPF_REC_STACK_NODE:
+		return model__on_stack_node(m, &rec->stack_node);
 	case MPF_REC_PAGE_ALLOC:
 		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
 			m->stats.ignored++;
@@ -659,11 +653,61 @@ const char *model__comm(const struct model *m, uint32_t image)
 
 void model__stack(const struct model *m, uint32_t stack, struct model_stack *out)
 {
-	const struct stack_ent *s = &m->stacks[stack < m->nstacks ? stack : MODEL_STACK_EMPTY];
+	uint32_t n = stack < m->nnodes ? stack : MODEL_STACK_EMPTY;
 
-	out->flags = s->flags;
-	out->nr = s->nr;
-	out->ips = s->nr ? m->ips + s->off : NULL;
+	out->flags = 0;
+	out->nr = 0;
+	if (n > MODEL_STACK_TRUNCATED && (m->frame_flags[m->nodes[n].frame] & MPF_FRAME_EXACT))
+		out->flags |= MPF_STACK_FIRST_IS_IP;
+	/* Depths are bounded when nodes are made: the walk fits. */
+	for (; n > MODEL_STACK_TRUNCATED && out->nr < MPF_STACK_MAX; n = m->nodes[n].parent)
+		out->ips[out->nr++] = m->frame_ips[m->nodes[n].frame];
+	if (n == MODEL_STACK_TRUNCATED)
+		out->flags |= MPF_STACK_TRUNCATED;
+}
+
+size_t model__nr_stacks(const struct model *m)
+{
+	return m->nnodes;
+}
+
+uint32_t model__stack_parent(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->nodes[stack].parent : MODEL_STACK_EMPTY;
+}
+
+uint32_t model__stack_frame(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->nodes[stack].frame : MODEL_FRAME_NONE;
+}
+
+unsigned int model__stack_depth(const struct model *m, uint32_t stack)
+{
+	return stack < m->nnodes ? m->depth[stack] : 0;
+}
+
+uint32_t model__stack_root(const struct model *m, uint32_t stack)
+{
+	uint32_t n = stack < m->nnodes ? stack : MODEL_STACK_EMPTY;
+
+	while (n > MODEL_STACK_TRUNCATED)
+		n = m->nodes[n].parent;
+	return n;
+}
+
+size_t model__nr_frames(const struct model *m)
+{
+	return m->nframes;
+}
+
+uint64_t model__frame_ip(const struct model *m, uint32_t frame, bool *exact)
+{
+	if (frame >= m->nframes) {
+		*exact = false;
+		return 0;
+	}
+	*exact = m->frame_flags[frame] & MPF_FRAME_EXACT;
+	return m->frame_ips[frame];
 }
 
 size_t model__nr_files(const struct model *m)

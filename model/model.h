@@ -18,7 +18,15 @@
 
 #include "format/mpf.h"
 
-#define MODEL_STACK_EMPTY 0	/* the stack of stack id 0 and of ids never defined */
+/*
+ * Call stacks are kept as a tree, as the trace holds them since format 1.4: a
+ * stack is a node, its innermost frame called from the stack of the node's
+ * parent.  The two roots are empty stacks: MODEL_STACK_EMPTY, above every
+ * outermost frame (the stack of stack id 0 and of ids never defined), and
+ * MODEL_STACK_TRUNCATED, above the frames of walks that stopped short.
+ */
+#define MODEL_STACK_EMPTY 0
+#define MODEL_STACK_TRUNCATED 1
 #define MODEL_IMAGE_NONE UINT32_MAX	/* no image: a pid the trace never showed */
 
 struct model_file {
@@ -36,10 +44,11 @@ struct model_map {
 	uint32_t prot;
 };
 
+/* A stack's frames, whole. */
 struct model_stack {
-	uint32_t flags;		/* MPF_STACK_* */
+	uint32_t flags;		/* MPF_STACK_FIRST_IS_IP, MPF_STACK_TRUNCATED */
 	uint32_t nr;
-	const uint64_t *ips;	/* innermost first */
+	uint64_t ips[MPF_STACK_MAX];	/* innermost first */
 };
 
 /* One allocation site of one event type. */
@@ -94,7 +103,9 @@ struct model_stats {
 	uint64_t ustacks, ustacks_truncated;	/* copies unwound here (-g dwarf), short of the end */
 	uint64_t stack_bytes;		/* what the stack table holds, as its budget counts it */
 	uint64_t stack_budget;		/* see model__set_trace_size() */
-	uint64_t stacks_dropped;	/* STACK records not kept: past the budget */
+	uint64_t stacks_dropped;	/* stack records not kept: past the budget */
+	/* STACK_NODE records not kept: of a parent or frame never defined, or too deep */
+	uint64_t stacks_bad;
 	bool has_heap_children;		/* children whose heap was not recorded, or late: */
 	struct mpf_heap_children heap_children;
 };
@@ -151,13 +162,12 @@ const struct model_stats *model__stats(const struct model *m);
 /*
  * The stack table's budget, in bytes: MODEL_STACK_BUDGET_BASE plus
  * MODEL_STACK_BUDGET_PER_BYTE times the size of the trace in the file.  A
- * stack record costs 8 bytes a frame and its index entries, unless it
- * repeats a stack the table has (then only its id's entry).  An honest
- * trace needs far less: record writes each distinct stack once, a few bytes
- * a frame before compression, and the stacks of real programs take under a
- * tenth of the trace's size in the table.  A hostile one, a stack repeated
- * with small changes, compresses to nothing: past the budget its stacks are
- * not kept (stacks_dropped) and the events that use them have none.
+ * node of the stack tree costs about 18 bytes, a frame 21, an id the model
+ * keeps in a hash map 48.  An honest trace needs far less: record writes each
+ * node and frame once, a byte or more each in the file.  A hostile one, a
+ * stack repeated with small changes, compresses to nothing: past the budget
+ * its stacks are not kept (stacks_dropped) and the events that use them have
+ * none.
  */
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define MODEL_STACK_BUDGET_BASE (32ull << 20)
@@ -249,12 +259,35 @@ const char *model__info_get(const struct model *m, const char *key);
 uint64_t model__last_time(const struct model *m);
 
 void model__stack(const struct model *m, uint32_t stack, struct model_stack *out);
+/* The tree: its nodes, the roots included (indices 0 .. n - 1, parents first). */
+size_t model__nr_stacks(const struct model *m);
+/* A node's parent, and its frame (a root: itself, and MODEL_FRAME_NONE). */
+uint32_t model__stack_parent(const struct model *m, uint32_t stack);
+#define MODEL_FRAME_NONE UINT32_MAX
+uint32_t model__stack_frame(const struct model *m, uint32_t stack);
+/* The frames of the node's stack, 0 for a root; at most MPF_STACK_MAX. */
+unsigned int model__stack_depth(const struct model *m, uint32_t stack);
+/* The root above the node: MODEL_STACK_EMPTY or MODEL_STACK_TRUNCATED. */
+uint32_t model__stack_root(const struct model *m, uint32_t stack);
+/*
+ * Frames: each distinct address of code the stacks hold, with whether it is
+ * an exact pc or a return address, once (indices 0 .. n - 1).
+ */
+size_t model__nr_frames(const struct model *m);
+uint64_t model__frame_ip(const struct model *m, uint32_t frame, bool *exact);
 /*
  * The stack as image ran it: cut, and marked truncated, at the first address
  * outside every executable mapping of image (a stack word or argv bytes a
  * walk took for a return address, the uprobe trampoline).
  */
 void model__image_stack(struct model *m, uint32_t image, uint32_t stack, struct model_stack *out);
+/*
+ * The same one frame at a time: whether image's mappings say where its code
+ * is (not in a trace of format 1.0, say), and whether a frame (an exact pc
+ * or a return address) is in its code.
+ */
+bool model__image_checks_code(struct model *m, uint32_t image);
+bool model__frame_in_code(struct model *m, uint32_t image, uint64_t ip, bool exact);
 
 size_t model__nr_files(const struct model *m);
 const struct model_file *model__file_at(const struct model *m, size_t index);
@@ -293,5 +326,19 @@ void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t image,
 			      uint32_t stack);
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
+/*
+ * The process a record names (the one it happened in, the new one of a
+ * FORK), and the stack id it carries (0: none); false for records that are
+ * about no process, for which the event hook is not called.
+ */
+bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id);
+/*
+ * The model stack of stack id `id` in image img as the model has it now
+ * (MODEL_STACK_EMPTY for id 0 or one never defined), unwinding a pending
+ * USTACK of that id there.  After the whole trace
+ * was read, that is the stack the id named at each of its events in a trace
+ * whose writer never redefines ids (MPF_MINOR_STACK_TREE and later).
+ */
+uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 
 #endif

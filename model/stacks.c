@@ -2,6 +2,13 @@
  * The files and call stacks a trace defines, by id, and the stacks record -g
  * dwarf copied, unwound (through the unwinder report gives the model) when
  * the event that uses one says which process image it belongs to.
+ *
+ * Stacks are a tree of nodes, each a frame and its caller's node, so that
+ * the model's memory grows with the distinct nodes of the call tree, not
+ * with stacks times their depth: format 1.5 writes the tree as is (FRAME and
+ * STACK_NODE records), and the whole stacks of older traces and of -g dwarf
+ * are found or made in it frame by frame.  Frames (an address and whether it
+ * is an exact pc) are each kept once, so that report symbolizes each once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,81 +48,400 @@ int model__on_file(struct model *m, const struct mpf_file *f)
 }
 
 /*
- * What the stack table's budget (model__set_trace_size) charges: an id's
- * entry in stack_ids, and a stack's entry, its stack_dedup entry and its
- * frames.  Hash map entries are 24 bytes in tables at most half full.
+ * What the stack table's budget (model__set_trace_size) charges: a node (its
+ * parent and frame, its depth, and its share of the node index when the
+ * model made it), a frame (its address and kind, its index entry, its id's
+ * entry), a run of node ids, and an id kept in a hash map.  Hash map entries
+ * are 24 bytes in tables at most half full.
  */
+#define NODE_COST (sizeof(struct stack_node) + sizeof(uint16_t) + 8)
+#define FRAME_COST (sizeof(uint64_t) + 1 + 8 + sizeof(uint32_t))
+#define RUN_COST sizeof(struct id_run)
 #define ID_COST 48
-#define STACK_COST (sizeof(struct stack_ent) + 48)
 
-static uint64_t stack__hash(const uint64_t *ips, uint32_t nr, uint32_t flags)
+/* Charges cost to the budget: false, with the stack counted dropped, past it. */
+static bool stacks__charge(struct model *m, uint64_t cost)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	struct model_stats *st = &m->stats;
 
-	for (uint32_t i = 0; i < nr; i++)
-		h = hash_pair(h, ips[i]);
-	return hash_pair(h, flags);
+	if (st->stack_bytes + cost > st->stack_budget) {
+		st->stacks_dropped++;
+		return false;
+	}
+	st->stack_bytes += cost;
+	return true;
 }
 
-/* The index of the stack equal to (ips, nr, flags) the table holds, or 0 when none. */
-static uint32_t stack__find(const struct model *m, uint64_t h, const uint64_t *ips, uint32_t nr,
-			    uint32_t flags)
+static uint64_t frame_hash(uint64_t ip, uint8_t flags)
 {
-	uint64_t *v = hmap__find(&m->stack_dedup, h, nr);
-	const struct stack_ent *e;
+	return hash_pair(ip, flags);
+}
 
-	if (!v)
+struct frame_key {
+	uint64_t ip;
+	uint8_t flags;
+};
+
+static bool frame_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct model *m = ctx;
+	const struct frame_key *k = key;
+
+	return m->frame_ips[idx] == k->ip && m->frame_flags[idx] == k->flags;
+}
+
+static uint64_t frame_rehash(const void *ctx, uint32_t idx)
+{
+	const struct model *m = ctx;
+
+	return frame_hash(m->frame_ips[idx], m->frame_flags[idx]);
+}
+
+static uint64_t node_hash(uint32_t parent, uint32_t frame)
+{
+	return hash_u64((uint64_t)parent << 32 | frame);
+}
+
+static bool node_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct model *m = ctx;
+	const struct stack_node *k = key;
+
+	return m->nodes[idx].parent == k->parent && m->nodes[idx].frame == k->frame;
+}
+
+static uint64_t node_rehash(const void *ctx, uint32_t idx)
+{
+	const struct model *m = ctx;
+
+	return node_hash(m->nodes[idx].parent, m->nodes[idx].frame);
+}
+
+/* The frame (ip, flags), or IDXTAB_NONE. */
+static uint32_t frame__find(const struct model *m, uint64_t ip, uint8_t flags)
+{
+	const struct frame_key k = { ip, flags };
+
+	return idxtab__find(&m->frame_index, frame_hash(ip, flags), frame_eq, m, &k);
+}
+
+/* The frame (ip, flags), made when new (not charged: the caller did). */
+static int frame__intern(struct model *m, uint64_t ip, uint8_t flags, uint32_t *frame)
+{
+	uint32_t f = frame__find(m, ip, flags);
+	int err;
+
+	if (f != IDXTAB_NONE) {
+		*frame = f;
 		return 0;
-	e = &m->stacks[*v];
-	if (e->nr != nr || e->flags != flags || memcmp(m->ips + e->off, ips, nr * sizeof(*ips)))
+	}
+	if (m->nframes >= UINT32_MAX - 1)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(m->frame_ips, m->frames_cap, m->nframes + 1);
+	if (!err)
+		err = ARRAY_RESERVE(m->frame_flags, m->frame_flags_cap, m->nframes + 1);
+	if (err)
+		return err;
+	m->frame_ips[m->nframes] = ip;
+	m->frame_flags[m->nframes] = flags;
+	err = idxtab__insert(&m->frame_index, frame_hash(ip, flags), (uint32_t)m->nframes,
+			     frame_rehash, m);
+	if (err)
+		return err;
+	*frame = (uint32_t)m->nframes++;
+	return 0;
+}
+
+/* A new node (frame called from parent), not indexed. */
+static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t *node)
+{
+	int err;
+
+	if (m->nnodes >= UINT32_MAX - 1)
+		return -ENOMEM;
+	err = ARRAY_RESERVE(m->nodes, m->nodes_cap, m->nnodes + 1);
+	if (!err)
+		err = ARRAY_RESERVE(m->depth, m->depth_cap, m->nnodes + 1);
+	if (err)
+		return err;
+	m->nodes[m->nnodes] = (struct stack_node){ .parent = parent, .frame = frame };
+	m->depth[m->nnodes] = (uint16_t)(m->depth[parent] + 1);
+	*node = (uint32_t)m->nnodes++;
+	return 0;
+}
+
+int stacks__init(struct model *m)
+{
+	int err = ARRAY_RESERVE(m->nodes, m->nodes_cap, 2);
+
+	if (!err)
+		err = ARRAY_RESERVE(m->depth, m->depth_cap, 2);
+	if (err)
+		return err;
+	m->nodes[MODEL_STACK_EMPTY] = (struct stack_node){ MODEL_STACK_EMPTY, MODEL_FRAME_NONE };
+	m->nodes[MODEL_STACK_TRUNCATED] =
+		(struct stack_node){ MODEL_STACK_TRUNCATED, MODEL_FRAME_NONE };
+	m->depth[0] = m->depth[1] = 0;
+	m->nnodes = 2;
+	return 0;
+}
+
+void stacks__free(struct model *m)
+{
+	free(m->nodes);
+	free(m->depth);
+	idxtab__free(&m->node_index);
+	free(m->frame_ips);
+	free(m->frame_flags);
+	idxtab__free(&m->frame_index);
+	free(m->frame_ids);
+	hmap__free(&m->frame_ids_far);
+	free(m->runs);
+	hmap__free(&m->stack_ids);
+}
+
+/* The node of stack id, or IDXTAB_NONE when the trace never defined it. */
+static uint32_t stack_id__find(struct model *m, uint32_t id)
+{
+	const uint64_t *v;
+	size_t lo = 0, hi = m->nruns;
+	const struct id_run *r;
+
+	if (hmap__count(&m->stack_ids)) {
+		v = hmap__find(&m->stack_ids, id, 0);
+		if (v)
+			return (uint32_t)*v;
+	}
+	/* Events use the stacks defined last, mostly: try the run before searching. */
+	r = m->nruns ? &m->runs[m->run_hint] : NULL;
+	if (r && id >= r->id && id - r->id < r->n)
+		return r->node + (id - r->id);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->runs[mid].id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || id - m->runs[lo - 1].id >= m->runs[lo - 1].n)
+		return IDXTAB_NONE;
+	m->run_hint = lo - 1;
+	return m->runs[lo - 1].node + (id - m->runs[lo - 1].id);
+}
+
+/* Ids id .. id + n - 1 are nodes node .. node + n - 1 from now on. */
+static int stack_ids__set(struct model *m, uint32_t id, uint32_t node, uint32_t n)
+{
+	struct id_run *last = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+	int err;
+
+	/* Above every id of the runs: a run, else (redefined, out of order) one entry each. */
+	if (last && id < last->id + last->n) {
+		for (uint32_t k = 0; k < n; k++) {
+			if (!stacks__charge(m, ID_COST))
+				return 0;
+			err = hmap__set(&m->stack_ids, id + k, 0, node + k);
+			if (err)
+				return err;
+		}
 		return 0;
-	return (uint32_t)*v;
+	}
+	/* A later definition of an id the map holds replaces it there. */
+	for (uint32_t k = 0; hmap__count(&m->stack_ids) && k < n; k++)
+		if (hmap__find(&m->stack_ids, id + k, 0))
+			hmap__set(&m->stack_ids, id + k, 0, node + k);
+	if (last && id == last->id + last->n && node == last->node + last->n) {
+		last->n += n;
+		return 0;
+	}
+	if (!stacks__charge(m, RUN_COST))
+		return 0;
+	err = ARRAY_RESERVE(m->runs, m->runs_cap, m->nruns + 1);
+	if (err)
+		return err;
+	m->runs[m->nruns++] = (struct id_run){ .id = id, .node = node, .n = n };
+	return 0;
+}
+
+/* The frame of FRAME record id, or IDXTAB_NONE. */
+static uint32_t frame_id__find(const struct model *m, uint32_t id)
+{
+	const uint64_t *v;
+
+	if (id < m->nframe_ids && m->frame_ids[id])
+		return m->frame_ids[id] - 1;
+	v = hmap__find(&m->frame_ids_far, id, 0);
+	return v ? (uint32_t)*v : IDXTAB_NONE;
 }
 
 /*
- * A stack under an id.  Equal stacks share one entry: record writes each
- * distinct stack once but again under a new id after its table restarts, and
- * unwound copies of one call path are equal.  Past the budget a new stack is
- * not kept, nor its id: the events that use it have no stack.
+ * Frame id is frame from now on.  Ids are written in a row: a table indexed
+ * by id, unless an id is far past the frames defined (a hostile trace), which
+ * goes to a hash map.  An id the table covers is always set in the table, so
+ * that its later definitions win over an earlier one in the map.
+ */
+static int frame_id__set(struct model *m, uint32_t id, uint32_t frame)
+{
+	size_t n;
+	int err;
+
+	if (id >= m->nframe_ids) {
+		if (id > 2 * m->nframes + 65536)
+			return hmap__set(&m->frame_ids_far, id, 0, frame);
+		n = (size_t)id + 1;
+		err = ARRAY_RESERVE(m->frame_ids, m->frame_ids_cap, n);
+		if (err)
+			return err;
+		memset(m->frame_ids + m->nframe_ids, 0, (n - m->nframe_ids) * sizeof(*m->frame_ids));
+		m->nframe_ids = n;
+	}
+	m->frame_ids[id] = frame + 1;
+	return 0;
+}
+
+/* FRAME: each address once, whatever its ids; ids defined again take their latest. */
+int model__on_frame(struct model *m, const struct mpf_frame *f)
+{
+	uint8_t flags = f->flags & MPF_FRAME_EXACT;
+	uint32_t frame;
+	int err;
+
+	for (uint32_t k = 0; k < f->nr && k < MPF_STACK_MAX; k++) {
+		uint32_t id = f->id + k;
+
+		if (!id)
+			continue;
+		if (frame__find(m, f->ips[k], flags) == IDXTAB_NONE &&
+		    !stacks__charge(m, FRAME_COST))
+			return 0;
+		err = frame__intern(m, f->ips[k], flags, &frame);
+		if (!err && id >= m->nframe_ids && id > 2 * m->nframes + 65536 &&
+		    !stacks__charge(m, ID_COST))
+			return 0;
+		if (!err)
+			err = frame_id__set(m, id, frame);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * STACK_NODE: nodes made as the trace says, not looked up: the writer wrote
+ * each once (again only after it forgot them).  A run whose parent or frames
+ * the trace never defined, or that would make a stack of more than
+ * MPF_STACK_MAX frames, is not kept: the events using its ids have no stack.
+ */
+int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
+{
+	uint32_t parent, frames[MPF_STACK_MAX], node, first = 0;
+	uint32_t nr = n->nr > MPF_STACK_MAX ? MPF_STACK_MAX : n->nr;
+	int err;
+
+	if (!n->id || !nr || n->id > UINT32_MAX - nr)
+		return 0;
+	if (n->parent)
+		parent = stack_id__find(m, n->parent);
+	else
+		parent = n->flags & MPF_STACK_TRUNCATED ? MODEL_STACK_TRUNCATED : MODEL_STACK_EMPTY;
+	if (parent == IDXTAB_NONE || m->depth[parent] + nr > MPF_STACK_MAX) {
+		m->stats.stacks_bad++;
+		return 0;
+	}
+	for (uint32_t k = 0; k < nr; k++) {
+		frames[k] = frame_id__find(m, n->frames[k]);
+		if (frames[k] == IDXTAB_NONE) {
+			m->stats.stacks_bad++;
+			return 0;
+		}
+	}
+	if (!stacks__charge(m, (uint64_t)nr * NODE_COST))
+		return 0;
+	for (uint32_t k = 0; k < nr; k++) {
+		err = node__new(m, parent, frames[k], &node);
+		if (err)
+			return err;
+		if (!k)
+			first = node;
+		parent = node;
+	}
+	return stack_ids__set(m, n->id, first, nr);
+}
+
+/*
+ * The node of a whole stack (a STACK record of format 1.3 and before, or a
+ * stack record -g dwarf copied, unwound): found or made in the tree, from its
+ * outermost frame in, so that equal stacks are one node.  IDXTAB_NONE past
+ * the budget.
+ */
+static int stacks__intern(struct model *m, const uint64_t *ips, uint32_t nr, uint32_t flags,
+			  uint32_t *out)
+{
+	uint32_t node = flags & MPF_STACK_TRUNCATED ? MODEL_STACK_TRUNCATED : MODEL_STACK_EMPTY;
+	uint64_t cost = 0;
+	int i, err;
+
+	/* The part of it the tree has. */
+	for (i = (int)nr - 1; i >= 0; i--) {
+		uint8_t ff = i == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
+		struct stack_node k = { node, frame__find(m, ips[i], ff) };
+		uint32_t next;
+
+		if (k.frame == IDXTAB_NONE)
+			break;
+		next = idxtab__find(&m->node_index, node_hash(k.parent, k.frame), node_eq, m, &k);
+		if (next == IDXTAB_NONE)
+			break;
+		node = next;
+	}
+	for (int j = i; j >= 0; j--) {
+		uint8_t ff = j == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
+
+		cost += NODE_COST + (frame__find(m, ips[j], ff) == IDXTAB_NONE ? FRAME_COST : 0);
+	}
+	if (cost && !stacks__charge(m, cost)) {
+		*out = IDXTAB_NONE;
+		return 0;
+	}
+	for (; i >= 0; i--) {
+		uint8_t ff = i == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
+		uint32_t frame, parent = node;
+
+		err = frame__intern(m, ips[i], ff, &frame);
+		if (!err)
+			err = node__new(m, parent, frame, &node);
+		if (!err)
+			err = idxtab__insert(&m->node_index, node_hash(parent, frame), node,
+					     node_rehash, m);
+		if (err)
+			return err;
+	}
+	*out = node;
+	return 0;
+}
+
+/*
+ * A stack under an id (STACK records, stacks unwound).  Equal stacks share one
+ * node: record wrote each distinct stack once but again under a new id after
+ * its table restarted, and unwound copies of one call path are equal.  Past
+ * the budget a new stack is not kept, nor its id: the events that use it have
+ * no stack.
  */
 int model__on_stack(struct model *m, const struct mpf_stack *s)
 {
-	uint32_t nr = s->nr > MPF_STACK_MAX ? MPF_STACK_MAX : s->nr, idx;
-	struct model_stats *st = &m->stats;
-	uint64_t h, cost = ID_COST;
+	uint32_t nr = s->nr > MPF_STACK_MAX ? MPF_STACK_MAX : s->nr, node;
 	int err;
 
 	if (!s->id)
 		return 0;
 	if (!nr)
 		return hmap__set(&m->stack_ids, s->id, 0, MODEL_STACK_EMPTY);
-	h = stack__hash(s->ips, nr, s->flags);
-	idx = stack__find(m, h, s->ips, nr, s->flags);
-	if (!idx)
-		cost += STACK_COST + (uint64_t)nr * sizeof(*s->ips);
-	if (st->stack_bytes + cost > st->stack_budget) {
-		st->stacks_dropped++;
-		return 0;
-	}
-	if (!idx) {
-		if (m->nstacks >= UINT32_MAX)
-			return -ENOMEM;
-		err = ARRAY_RESERVE(m->ips, m->ips_cap, m->nips + nr);
-		if (!err)
-			err = ARRAY_RESERVE(m->stacks, m->stacks_cap, m->nstacks + 1);
-		if (!err)
-			err = hmap__set(&m->stack_dedup, h, nr, m->nstacks);
-		if (err)
-			return err;
-		memcpy(m->ips + m->nips, s->ips, nr * sizeof(*s->ips));
-		m->stacks[m->nstacks] =
-			(struct stack_ent){ .off = m->nips, .nr = nr, .flags = s->flags };
-		m->nips += nr;
-		idx = (uint32_t)m->nstacks++;
-	}
-	st->stack_bytes += cost;
+	err = stacks__intern(m, s->ips, nr, s->flags, &node);
+	if (err || node == IDXTAB_NONE || !stacks__charge(m, ID_COST))
+		return err;
 	/* Ids are looked up when used, so a redefined id does not change earlier sites. */
-	return hmap__set(&m->stack_ids, s->id, 0, idx);
+	return hmap__set(&m->stack_ids, s->id, 0, node);
 }
 
 void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx)
@@ -174,15 +500,15 @@ static void model__unwind_pending(struct model *m, uint32_t img)
 
 uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
 {
-	uint64_t *v;
+	uint32_t node;
 
 	if (id && id == m->pending.id)
 		model__unwind_pending(m, img);
 	if (!id)
 		return MODEL_STACK_EMPTY;
-	v = hmap__find(&m->stack_ids, id, 0);
-	if (v)
-		return (uint32_t)*v;
+	node = stack_id__find(m, id);
+	if (node != IDXTAB_NONE)
+		return node;
 	/*
 	 * Remembered so each id is counted once; failing to remember only
 	 * recounts it.  Once stacks were dropped, an id not found is most

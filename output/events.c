@@ -220,8 +220,15 @@ static void stack_field(FILE *f, const struct output_events *o, const uint32_t *
 		return;
 	}
 	len = 0;
-	for (size_t i = 0; i < nf; i++)
-		len += (size_t)sprintf(s + len, "%s%s", i ? ";" : "", strtab__str(o->names, frames[i]));
+	for (size_t i = 0; i < nf; i++) {
+		const char *name = strtab__str(o->names, frames[i]);
+		size_t n = strlen(name);
+
+		if (i)
+			s[len++] = ';';
+		memcpy(s + len, name, n);
+		len += n;
+	}
 	s[len] = '\0';
 	csv_str(f, s);
 	free(s);

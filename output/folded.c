@@ -6,86 +6,107 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/array.h"
 #include "output/output.h"
 #include "report/tree.h"
 
-struct folded {
-	char *path;		/* root first, ';'-joined */
-	uint64_t value;
+/*
+ * Lines are printed as the tree is walked, in the order a sort of the whole
+ * lines would give, so that nothing is kept per line (a trace of millions of
+ * distinct stacks has millions of lines of hundreds of bytes).  Among the
+ * lines below one node, those of a child X are X's own line ("...;X", when X
+ * has a value of its own) and those of its subtree ("...;X;..."): the sort
+ * of each node's children orders these pieces by X with the end of the
+ * string, or ';', after it, as strcmp() orders the lines they stand for.
+ */
+struct piece {
+	const char *name;
+	uint32_t node;
+	bool sub;		/* the lines below the node, else its own */
 };
 
 struct folded_walk {
+	FILE *f;
 	const struct tree *t;
 	const struct strtab *names;
 	char *buf;		/* the path to the current node */
 	size_t len, cap;
-	struct folded *lines;
-	size_t nr, lines_cap;
 };
 
-static int walk(struct folded_walk *w, uint32_t idx)
+static int piece_cmp(const void *a, const void *b)
 {
-	const struct tree_node *n = tree__node(w->t, idx);
-	const char *name = strtab__str(w->names, n->name);
-	size_t nlen = strlen(name), saved = w->len;
-	uint64_t self = tree__self(w->t, n, VIEW_VALUE);
-	int err;
+	const struct piece *x = a, *y = b;
+	const unsigned char *p = (const unsigned char *)x->name;
+	const unsigned char *q = (const unsigned char *)y->name;
 
-	err = ARRAY_RESERVE(w->buf, w->cap, w->len + nlen + 2);
-	if (err)
-		return err;
-	if (w->len)
-		w->buf[w->len++] = ';';
-	memcpy(w->buf + w->len, name, nlen + 1);
-	w->len += nlen;
+	for (;; p++, q++) {
+		int c = *p ? *p : x->sub ? ';' : 0;
+		int d = *q ? *q : y->sub ? ';' : 0;
 
-	for (uint32_t c = n->child; c != TREE_NONE; c = tree__node(w->t, c)->next) {
-		err = walk(w, c);
-		if (err)
-			return err;
+		if (c != d)
+			return c - d;
+		if (!*p || !*q)
+			/* Equal up to the end of one: its own line before the lines below. */
+			return !*p && !*q ? (int)x->sub - (int)y->sub : !*p ? -1 : 1;
 	}
-	if (self) {
-		char *path = strndup(w->buf, w->len);
-
-		err = path ? ARRAY_RESERVE(w->lines, w->lines_cap, w->nr + 1) : -ENOMEM;
-		if (err) {
-			free(path);
-			return err;
-		}
-		w->lines[w->nr++] = (struct folded){ .path = path, .value = self };
-	}
-	w->len = saved;
-	return 0;
 }
 
-static int folded_cmp(const void *a, const void *b)
+/* The lines below node, whose path is w->buf. */
+static int walk(struct folded_walk *w, uint32_t node)
 {
-	return strcmp(((const struct folded *)a)->path, ((const struct folded *)b)->path);
+	const struct tree_node *n = tree__node(w->t, node);
+	struct piece *pieces = NULL;
+	size_t np = 0, cap = 0, saved = w->len;
+	int err = 0;
+
+	for (uint32_t c = n->child; c != TREE_NONE && !err; c = tree__node(w->t, c)->next) {
+		const struct tree_node *cn = tree__node(w->t, c);
+		const char *name = strtab__str(w->names, cn->name);
+
+		err = ARRAY_RESERVE(pieces, cap, np + 2);
+		if (err)
+			break;
+		if (tree__self(w->t, cn, VIEW_VALUE))
+			pieces[np++] = (struct piece){ .name = name, .node = c };
+		if (cn->child != TREE_NONE)
+			pieces[np++] = (struct piece){ .name = name, .node = c, .sub = true };
+	}
+	if (np)
+		qsort(pieces, np, sizeof(*pieces), piece_cmp);
+	for (size_t i = 0; i < np && !err; i++) {
+		size_t nlen = strlen(pieces[i].name);
+
+		err = ARRAY_RESERVE(w->buf, w->cap, saved + nlen + 2);
+		if (err)
+			break;
+		w->len = saved;
+		if (w->len)
+			w->buf[w->len++] = ';';
+		memcpy(w->buf + w->len, pieces[i].name, nlen);
+		w->len += nlen;
+		if (pieces[i].sub) {
+			err = walk(w, pieces[i].node);
+		} else {
+			fwrite(w->buf, 1, w->len, w->f);
+			fprintf(w->f, " %" PRIu64 "\n",
+				tree__self(w->t, tree__node(w->t, pieces[i].node), VIEW_VALUE));
+		}
+	}
+	w->len = saved;
+	free(pieces);
+	return err;
 }
 
 int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names)
 {
-	struct folded_walk w = { .t = t, .names = names };
-	int err = 0;
+	struct folded_walk w = { .f = f, .t = t, .names = names };
+	int err = walk(&w, TREE_ROOT);
 
-	for (uint32_t c = tree__node(t, TREE_ROOT)->child; c != TREE_NONE && !err;
-	     c = tree__node(t, c)->next)
-		err = walk(&w, c);
-	if (!err) {
-		/* Not with no lines: qsort's array must not be NULL even then. */
-		if (w.nr)
-			qsort(w.lines, w.nr, sizeof(*w.lines), folded_cmp);
-		for (size_t i = 0; i < w.nr; i++)
-			fprintf(f, "%s %" PRIu64 "\n", w.lines[i].path, w.lines[i].value);
-		if (ferror(f))
-			err = -EIO;
-	}
-	for (size_t i = 0; i < w.nr; i++)
-		free(w.lines[i].path);
-	free(w.lines);
+	if (!err && ferror(f))
+		err = -EIO;
 	free(w.buf);
 	return err;
 }

@@ -69,7 +69,8 @@ int output_header__print(FILE *f, const struct model *m, const struct mpf_header
 	fprintf(f, "# %-13s: %s\n", "call-graph",
 		mode ? mode
 		: st->records[MPF_REC_USTACK] ? "dwarf"
-		: st->records[MPF_REC_STACK]  ? "fp (not noted in the trace)"
+		: st->records[MPF_REC_STACK] || st->records[MPF_REC_STACK_NODE]
+			? "fp (not noted in the trace)"
 					      : "none or fp (not noted in the trace)");
 	if (model__heap_sample(m))
 		fprintf(f, "# %-13s: one every %s bytes on average, in the %s: heap figures are "

@@ -1,7 +1,15 @@
-/* Sites as paths of names (report/path.h). */
+/*
+ * Sites as paths of names (report/path.h).  A trace of millions of distinct
+ * stacks has them as a tree of far fewer nodes (model/stacks.c), so both
+ * steps of making a path are remembered: each frame's names, for the image
+ * last asked (symbolized once per address, however many stacks hold it),
+ * and each stack node's tree node, for the tree, image and levels above the
+ * stack last asked (a site whose outer frames were seen costs a lookup).
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/array.h"
@@ -9,7 +17,39 @@
 #include "lib/text.h"
 #include "model/model.h"
 #include "report/path.h"
+#include "report/tree.h"
 #include "symbols/symbolize.h"
+
+/* A frame's names (printable strtab ids), innermost first, for the memo's image. */
+struct frame_memo {
+	uint32_t gen;		/* valid when the memo's */
+	uint32_t off;		/* in path_memo.names */
+	uint16_t n;
+	bool code;		/* in the image's code: else the stack is cut there */
+	bool noted;		/* path_frames noted its names */
+};
+
+/* Stack nodes set since the memo of nodes was last cleared, up to this many; then all. */
+#define SET_MAX (1u << 16)
+
+struct path_memo {
+	uint32_t image;		/* of the frames' memo; MODEL_IMAGE_NONE: none yet */
+	bool checks;		/* the image's maps say where its code is */
+	uint32_t gen;
+	struct frame_memo *fr;
+	size_t fr_cap;
+	uint32_t *names;
+	size_t nnames, names_cap;
+
+	/* Stack node -> tree node + 1 (0: not known), for one tree, image and base. */
+	struct tree *tree;
+	uint32_t t_image, t_base, t_truncated;	/* t_truncated: base's [incomplete], + 1 */
+	uint32_t *node;
+	size_t node_cap;
+	uint32_t *set;
+	size_t nset, nset_cap;
+	bool set_full;
+};
 
 static const char *const key_names[PATH_KEY__MAX] = {
 	[PATH_KEY_PROCESS] = "process", [PATH_KEY_COMM] = "comm", [PATH_KEY_THREAD] = "thread",
@@ -64,6 +104,10 @@ int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct
 		unsigned int flags, struct path_frames *frames)
 {
 	*p = (struct paths){ .m = m, .sym = sym, .names = names, .flags = flags, .frames = frames };
+	p->memo = calloc(1, sizeof(*p->memo));
+	if (!p->memo)
+		return -ENOMEM;
+	p->memo->image = MODEL_IMAGE_NONE;
 	if (strtab__intern_id(names, "[unknown]", &p->unknown) ||
 	    strtab__intern_id(names, "[incomplete]", &p->truncated) ||
 	    strtab__intern_id(names, "[other]", &p->other) ||
@@ -74,6 +118,18 @@ int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct
 	    frame_note(p, p->kernel, PATH_CAT_KERNEL, UINT32_MAX, 0))
 		return -ENOMEM;
 	return 0;
+}
+
+void paths__release(struct paths *p)
+{
+	if (p->memo) {
+		free(p->memo->fr);
+		free(p->memo->names);
+		free(p->memo->node);
+		free(p->memo->set);
+		free(p->memo);
+	}
+	p->memo = NULL;
 }
 
 /* The file and offset of the frame at ip, then frame_note for each of its names. */
@@ -127,6 +183,66 @@ static int intern_name(struct paths *p, char *buf, enum path_category cat, uint3
 	return err ? err : frame_note(p, *name, cat, UINT32_MAX, 0);
 }
 
+/*
+ * The names of model frame `frame` in image, innermost first, into *names and
+ * *n, and whether it is in the image's code (when not, the stack is cut
+ * there, as model__image_stack() cuts it, and it has no names).
+ */
+static int frame_names(struct paths *p, uint32_t image, uint32_t frame, const uint32_t **names,
+		       int *n, bool *code)
+{
+	struct path_memo *pm = p->memo;
+	uint32_t buf[PATH_MAX_NAMES];
+	struct frame_memo *f;
+	uint64_t ip;
+	bool exact;
+	int got, err;
+
+	if (image != pm->image) {
+		/* Another image: every frame's names again (its maps are not the last one's). */
+		pm->image = image;
+		pm->checks = model__image_checks_code(p->m, image);
+		pm->nnames = 0;
+		if (++pm->gen == 0) {
+			memset(pm->fr, 0, pm->fr_cap * sizeof(*pm->fr));
+			pm->gen = 1;
+		}
+	}
+	if (frame >= pm->fr_cap) {
+		size_t old = pm->fr_cap;
+
+		err = ARRAY_RESERVE(pm->fr, pm->fr_cap, model__nr_frames(p->m) > frame
+							   ? model__nr_frames(p->m)
+							   : (size_t)frame + 1);
+		if (err)
+			return err;
+		memset(pm->fr + old, 0, (pm->fr_cap - old) * sizeof(*pm->fr));
+	}
+	f = &pm->fr[frame];
+	if (f->gen != pm->gen) {
+		ip = model__frame_ip(p->m, frame, &exact);
+		*f = (struct frame_memo){ .gen = pm->gen, .off = (uint32_t)pm->nnames };
+		f->code = !pm->checks || model__frame_in_code(p->m, image, ip, exact);
+		if (f->code) {
+			got = symbolizer__frames(p->sym, image, ip, exact, buf, PATH_MAX_NAMES);
+			if (got < 0)
+				return got;
+			err = ARRAY_RESERVE(pm->names, pm->names_cap, pm->nnames + got);
+			for (int j = 0; !err && j < got; j++)
+				err = strtab__printable(p->names, &buf[j]);
+			if (err)
+				return err;
+			memcpy(pm->names + pm->nnames, buf, got * sizeof(*buf));
+			pm->nnames += got;
+			f->n = (uint16_t)got;
+		}
+	}
+	*names = pm->names + f->off;
+	*n = f->n;
+	*code = f->code;
+	return 0;
+}
+
 /* "comm [pid]", or "comm" alone (folded stacks and diffs merge runs of a program). */
 static int process_name(struct paths *p, uint32_t image, bool pid, uint32_t *name)
 {
@@ -156,20 +272,22 @@ static int thread_name(struct paths *p, uint32_t image, uint32_t tid, uint32_t *
 }
 
 /* The file of the stack's innermost frame, "[unknown]" when none names it. */
-static int file_key(struct paths *p, uint32_t image, const struct model_stack *st, bool kernel,
+static int file_key(struct paths *p, uint32_t image, uint32_t stack, uint32_t kept, bool kernel,
 		    uint32_t *name)
 {
 	const struct model_map *map = NULL;
 	const struct model_file *f = NULL;
 	char buf[MPF_PATH_MAX + 1];
 	const char *base;
+	bool exact;
 
-	if (kernel && !st->nr) {
+	if (kernel && !kept) {
 		*name = p->kernel;
 		return 0;
 	}
-	if (st->nr && image != MODEL_IMAGE_NONE)
-		map = model__find_map(p->m, image, st->ips[0]);
+	if (kept && image != MODEL_IMAGE_NONE)
+		map = model__find_map(p->m, image,
+				      model__frame_ip(p->m, model__stack_frame(p->m, stack), &exact));
 	if (map && map->file_id)
 		f = model__file(p->m, map->file_id);
 	if (!f) {
@@ -181,42 +299,80 @@ static int file_key(struct paths *p, uint32_t image, const struct model_stack *s
 	return intern_name(p, buf, PATH_CAT_EXECUTABLE, name);
 }
 
+/*
+ * The frames of stack in image, innermost first, into frames from index *nf
+ * (at most max in all): each frame's names, up to the first frame outside the
+ * image's code, where the stack is cut.  Into *kept the frames kept, into
+ * *truncated whether the stack ends short of its outermost frame.
+ */
+static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t *frames,
+		       size_t *nf, size_t max, uint32_t *kept, bool *truncated)
+{
+	struct path_memo *pm = p->memo;
+	uint32_t node = stack;
+	const uint32_t *names;
+	bool code;
+	int got, err;
+
+	*kept = 0;
+	*truncated = model__stack_root(p->m, stack) == MODEL_STACK_TRUNCATED;
+	if (image == MODEL_IMAGE_NONE) {
+		/* No maps to name the frames in: the stack stays whole, unnamed. */
+		*kept = model__stack_depth(p->m, stack);
+		return 0;
+	}
+	for (; node > MODEL_STACK_TRUNCATED; node = model__stack_parent(p->m, node)) {
+		uint32_t frame = model__stack_frame(p->m, node);
+
+		err = frame_names(p, image, frame, &names, &got, &code);
+		if (err)
+			return err;
+		if (!code) {
+			*truncated = true;
+			break;
+		}
+		++*kept;
+		if (*nf >= max)
+			continue;
+		if ((size_t)got > max - *nf)
+			got = (int)(max - *nf);
+		memcpy(&frames[*nf], names, got * sizeof(*names));
+		/* Names are noted when first seen: a frame whose names all were needs nothing. */
+		if (p->frames && !pm->fr[frame].noted) {
+			uint64_t ip;
+			bool exact;
+
+			ip = model__frame_ip(p->m, frame, &exact);
+			err = frame_note_ip(p, image, ip, &frames[*nf], got);
+			if (err)
+				return err;
+			pm->fr[frame].noted = got == pm->fr[frame].n;
+		}
+		*nf += got;
+	}
+	return 0;
+}
+
 static int build_path(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
 		      uint32_t *path, size_t *n)
 {
 	/* Innermost first here; room for the process after the frames. */
 	const size_t max = 2 * MPF_STACK_MAX;
 	uint32_t frames[PATH_MAX_NAMES];
-	bool frames_only = p->flags & PATH_FRAMES_ONLY;
-	struct model_stack st;
+	bool frames_only = p->flags & PATH_FRAMES_ONLY, truncated;
+	uint32_t proc, kept;
 	size_t nf = 0;
-	uint32_t proc;
-	int err, got;
+	int err;
 
-	model__image_stack(p->m, image, stack, &st);
 	if (kernel)
 		frames[nf++] = p->kernel;
-	for (uint32_t i = 0; image != MODEL_IMAGE_NONE && i < st.nr && nf < max; i++) {
-		bool exact = i == 0 && (st.flags & MPF_STACK_FIRST_IS_IP);
-
-		got = symbolizer__frames(p->sym, image, st.ips[i], exact, &frames[nf],
-					 (int)(max - nf));
-		if (got < 0)
-			return got;
-		for (int j = 0; j < got; j++) {
-			err = strtab__printable(p->names, &frames[nf + j]);
-			if (err)
-				return err;
-		}
-		err = frame_note_ip(p, image, st.ips[i], &frames[nf], got);
-		if (err)
-			return err;
-		nf += got;
-	}
+	err = stack_names(p, image, stack, frames, &nf, max, &kept, &truncated);
+	if (err)
+		return err;
 	/* A site needs a name; an event without a stack (a free) has none. */
-	if (st.flags & MPF_STACK_TRUNCATED)
+	if (truncated)
 		frames[nf++] = p->truncated;
-	else if (nf == kernel && (st.nr || !frames_only))
+	else if (nf == kernel && (kept || !frames_only))
 		frames[nf++] = p->unknown;
 
 	*n = 0;
@@ -237,7 +393,7 @@ static int build_path(struct paths *p, uint32_t image, uint32_t tid, uint32_t st
 			err = thread_name(p, image, tid, &name);
 			break;
 		case PATH_KEY_FILE:
-			err = file_key(p, image, &st, kernel, &name);
+			err = file_key(p, image, stack, kept, kernel, &name);
 			break;
 		default:
 			/* The innermost function: below [kernel], the one that caused it. */
@@ -275,6 +431,203 @@ static int build_path(struct paths *p, uint32_t image, uint32_t tid, uint32_t st
 int paths__site(struct paths *p, const struct model_site *site, uint32_t *path, size_t *n)
 {
 	return build_path(p, site->image, site->tid, site->stack, site->kernel, path, n);
+}
+
+/* The memo of nodes is for tree t, image and base from now on. */
+static int node_memo__use(struct paths *p, struct tree *t, uint32_t image, uint32_t base)
+{
+	struct path_memo *pm = p->memo;
+	size_t need = model__nr_stacks(p->m);
+	int err;
+
+	if (need > pm->node_cap) {
+		size_t old = pm->node_cap;
+
+		err = ARRAY_RESERVE(pm->node, pm->node_cap, need);
+		if (err)
+			return err;
+		memset(pm->node + old, 0, (pm->node_cap - old) * sizeof(*pm->node));
+	}
+	if (pm->tree == t && pm->t_image == image && pm->t_base == base)
+		return 0;
+	if (pm->set_full)
+		memset(pm->node, 0, pm->node_cap * sizeof(*pm->node));
+	else
+		for (size_t i = 0; i < pm->nset; i++)
+			pm->node[pm->set[i]] = 0;
+	pm->nset = 0;
+	pm->set_full = false;
+	pm->tree = t;
+	pm->t_image = image;
+	pm->t_base = base;
+	pm->t_truncated = 0;
+	return 0;
+}
+
+static int node_memo__set(struct path_memo *pm, uint32_t stack, uint32_t node)
+{
+	int err;
+
+	pm->node[stack] = node + 1;
+	if (pm->set_full)
+		return 0;
+	if (pm->nset >= SET_MAX) {
+		/* Clearing all of it is cheaper than remembering what to clear. */
+		pm->set_full = true;
+		return 0;
+	}
+	err = ARRAY_RESERVE(pm->set, pm->nset_cap, pm->nset + 1);
+	if (err)
+		return err;
+	pm->set[pm->nset++] = stack;
+	return 0;
+}
+
+/* The node of base's [incomplete], under which the stacks cut short hang. */
+static int truncated_node(struct paths *p, struct tree *t, uint32_t *node)
+{
+	struct path_memo *pm = p->memo;
+	int err;
+
+	if (!pm->t_truncated) {
+		err = tree__child(t, pm->t_base, p->truncated, node);
+		if (err)
+			return err;
+		pm->t_truncated = *node + 1;
+	}
+	*node = pm->t_truncated - 1;
+	return 0;
+}
+
+/*
+ * The tree node of stack: its frames from the innermost out to the first stack
+ * node the memo knows (or a root), or to the first frame outside the image's
+ * code, which cuts the stack (its node is [incomplete]'s, and what lies above
+ * it is not looked at); then the nodes of those frames, made from there in.
+ */
+static int stack_node(struct paths *p, struct tree *t, uint32_t image, uint32_t stack,
+		      uint32_t *out)
+{
+	struct path_memo *pm = p->memo;
+	uint32_t chain[MPF_STACK_MAX], node = stack, cur = pm->t_base;
+	const uint32_t *names;
+	bool code = true;
+	size_t k = 0;
+	int got, err = 0;
+
+	/* Depths are at most MPF_STACK_MAX (model/stacks.c). */
+	while (node > MODEL_STACK_TRUNCATED && !pm->node[node] && k < MPF_STACK_MAX) {
+		err = frame_names(p, image, model__stack_frame(p->m, node), &names, &got, &code);
+		if (err)
+			return err;
+		if (!code)
+			break;
+		chain[k++] = node;
+		node = model__stack_parent(p->m, node);
+	}
+	if (!code || node == MODEL_STACK_TRUNCATED) {
+		err = truncated_node(p, t, &cur);
+		if (!err && !code)
+			err = node_memo__set(pm, node, cur);
+	} else if (node != MODEL_STACK_EMPTY) {
+		cur = pm->node[node] - 1;
+	}
+	while (!err && k-- > 0) {
+		node = chain[k];
+		err = frame_names(p, image, model__stack_frame(p->m, node), &names, &got, &code);
+		/* The function first, then what was inlined in it, as the path goes. */
+		for (int j = got; !err && j-- > 0;)
+			err = tree__child(t, cur, names[j], &cur);
+		if (!err)
+			err = node_memo__set(pm, node, cur);
+	}
+	*out = cur;
+	return err;
+}
+
+/*
+ * Whether the names of stack's frames in image (up to a cut) reach max: a
+ * stack of that many names is cut short by build_path(), the outer ones left
+ * out.  A frame has at most 17 names (a function and 16 inlined in it), so
+ * only deep stacks are walked.
+ */
+static int names_reach(struct paths *p, uint32_t image, uint32_t stack, size_t max, bool *reach)
+{
+	const uint32_t *names;
+	size_t n = 0;
+	bool code;
+	int got, err;
+
+	*reach = false;
+	if (model__stack_depth(p->m, stack) * 17 < max)
+		return 0;
+	for (; stack > MODEL_STACK_TRUNCATED; stack = model__stack_parent(p->m, stack)) {
+		err = frame_names(p, image, model__stack_frame(p->m, stack), &names, &got, &code);
+		if (err || !code)
+			return err;
+		n += got;
+		if (n >= max) {
+			*reach = true;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int paths__site_node(struct paths *p, struct tree *t, const struct model_site *site,
+		     uint32_t *node)
+{
+	uint32_t base = TREE_ROOT, name, cur;
+	bool reach;
+	int err;
+
+	if ((p->flags & (PATH_REVERSE | PATH_FRAMES_ONLY)) || p->frames ||
+	    site->image == MODEL_IMAGE_NONE)
+		return 0;
+	err = names_reach(p, site->image, site->stack, 2 * MPF_STACK_MAX - site->kernel, &reach);
+	if (err || reach)
+		return err;
+	for (unsigned int k = 0; k < p->nkeys; k++) {
+		switch (p->keys[k]) {
+		case PATH_KEY_PROCESS:
+		case PATH_KEY_COMM:
+			err = process_name(p, site->image, p->keys[k] == PATH_KEY_PROCESS, &name);
+			break;
+		case PATH_KEY_THREAD:
+			err = thread_name(p, site->image, site->tid, &name);
+			break;
+		default:
+			/* Keys of the innermost frame: every stack has its own levels above. */
+			return 0;
+		}
+		if (!err)
+			err = tree__child(t, base, name, &base);
+		if (err)
+			return err;
+	}
+	if (!p->nkeys) {
+		err = process_name(p, site->image, p->flags & PATH_PID, &name);
+		if (!err)
+			err = tree__child(t, base, name, &base);
+		if (err)
+			return err;
+	}
+	err = node_memo__use(p, t, site->image, base);
+	if (err)
+		return err;
+	if (site->stack == MODEL_STACK_EMPTY)
+		err = tree__child(t, base, p->unknown, &cur);
+	else
+		err = stack_node(p, t, site->image, site->stack, &cur);
+	if (err)
+		return err;
+	if (site->kernel) {
+		err = tree__child(t, cur, p->kernel, &cur);
+		if (err)
+			return err;
+	}
+	*node = cur;
+	return 1;
 }
 
 int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,

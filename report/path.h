@@ -18,8 +18,10 @@
 
 struct model;
 struct model_site;
+struct path_memo;
 struct strtab;
 struct symbolizer;
+struct tree;
 
 /* Levels --sort may put above the stack. */
 #define PATH_KEYS_MAX 8
@@ -84,11 +86,14 @@ struct paths {
 	/* --sort: the levels above the stack; none: the process, as flags say. */
 	enum path_key keys[PATH_KEYS_MAX];
 	unsigned int nkeys;
+	/* What paths__init's paths remember: each frame's names, each stack's node. */
+	struct path_memo *memo;
 };
 
-/* Interns the names every path may use; 0 or -ENOMEM. */
+/* Interns the names every path may use; 0 or -ENOMEM.  paths__release() frees what it keeps. */
 int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct strtab *names,
 		unsigned int flags, struct path_frames *frames);
+void paths__release(struct paths *p);
 /*
  * The path of a site (process image, thread, model stack, and whether the
  * kernel took the pages for itself) into path (room for PATH_MAX_NAMES): the
@@ -96,6 +101,16 @@ int paths__init(struct paths *p, struct model *m, struct symbolizer *sym, struct
  * flags say otherwise.  0 or -ENOMEM.
  */
 int paths__site(struct paths *p, const struct model_site *site, uint32_t *path, size_t *n);
+/*
+ * The node of t that the site's path ends at, made with the nodes before it
+ * where new, into *node: what tree__add() of paths__site()'s path would
+ * reach, but each stack's node remembered (by the stack tree's node), so that
+ * a site costs a lookup where its outer frames were seen before.  1 when
+ * done, 0 when these paths are not made this way (reversed, keyed by file or
+ * function, noting frames, or too long: use paths__site()), or -ENOMEM.
+ */
+int paths__site_node(struct paths *p, struct tree *t, const struct model_site *site,
+		     uint32_t *node);
 /* The same for an event not yet a site (script): its image, thread, stack. */
 int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
 		 uint32_t *path, size_t *n);

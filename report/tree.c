@@ -1,8 +1,11 @@
 /*
  * The aggregation tree (report/tree.h).  Paths are added one site at a time;
- * nodes are found by (parent, name id) in a hash map, so adding is
- * independent of how many children a node has (the top level of a
- * system-wide trace has one per process).
+ * a node's children are found on its list while it has a few, and by
+ * (parent, name id) in an index table past that, so adding is independent
+ * of how many children a node has (the top level of a system-wide trace has
+ * one per process), at five bytes a slot of the index.  While paths
+ * are added a node holds only what the paths ending at it add; tree__finish
+ * sums each node's children into it.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,13 +14,39 @@
 
 #include "lib/array.h"
 #include "lib/hashmap.h"
+#include "lib/idxtab.h"
 #include "report/tree.h"
 
 struct tree {
 	struct tree_node *nodes;
 	size_t nr, cap;
-	struct hmap children;	/* (parent, name) -> node */
+	struct idxtab children;	/* (parent, name) -> node */
+	bool summed;		/* by tree__finish: values are of the whole subtrees */
 };
+
+static uint64_t child_hash(uint32_t parent, uint32_t name)
+{
+	return hash_u64((uint64_t)parent << 32 | name);
+}
+
+struct child_key {
+	uint32_t parent, name;
+};
+
+static bool child_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct tree_node *n = &((const struct tree *)ctx)->nodes[idx];
+	const struct child_key *k = key;
+
+	return n->parent == k->parent && n->name == k->name;
+}
+
+static uint64_t child_rehash(const void *ctx, uint32_t idx)
+{
+	const struct tree_node *n = &((const struct tree *)ctx)->nodes[idx];
+
+	return child_hash(n->parent, n->name);
+}
 
 static int tree__new_node(struct tree *t, uint32_t parent, uint32_t name, uint32_t *idx)
 {
@@ -58,7 +87,7 @@ void tree__delete(struct tree *t)
 	if (!t)
 		return;
 	free(t->nodes);
-	hmap__free(&t->children);
+	idxtab__free(&t->children);
 	free(t);
 }
 
@@ -66,6 +95,65 @@ static void node_add(struct tree_node *n, const uint64_t *v)
 {
 	for (int k = 0; k < TREE_VALUES; k++)
 		n->v[k] += v[k];
+}
+
+/*
+ * Children of a node with fewer than this many are found on its list of
+ * children: most nodes of a call tree have one or two, and the index would
+ * cost a lookup of a few cache misses and five bytes a slot for each.  The
+ * children of a wider node are all in the index, from the one that made it
+ * this wide.
+ */
+#define NARROW 8
+
+static int index_child(struct tree *t, uint32_t node)
+{
+	const struct tree_node *n = &t->nodes[node];
+
+	return idxtab__insert(&t->children, child_hash(n->parent, n->name), node, child_rehash,
+			      t);
+}
+
+int tree__child(struct tree *t, uint32_t parent, uint32_t name, uint32_t *node)
+{
+	unsigned int seen = 0;
+	int err;
+
+	for (uint32_t c = t->nodes[parent].child; c != TREE_NONE && seen < NARROW;
+	     c = t->nodes[c].next, seen++) {
+		if (t->nodes[c].name == name) {
+			*node = c;
+			return 0;
+		}
+	}
+	if (seen == NARROW) {
+		const struct child_key key = { parent, name };
+		uint32_t found = idxtab__find(&t->children, child_hash(parent, name), child_eq, t,
+					      &key);
+
+		if (found != IDXTAB_NONE) {
+			*node = found;
+			return 0;
+		}
+	}
+	err = tree__new_node(t, parent, name, node);
+	if (err)
+		return err;
+	/* Linked in any order: tree__finish sorts. */
+	t->nodes[*node].next = t->nodes[parent].child;
+	t->nodes[parent].child = *node;
+	if (seen == NARROW)
+		return index_child(t, *node);
+	if (seen == NARROW - 1)
+		/* Now NARROW children: the list is too long to walk, index them all. */
+		for (uint32_t c = *node; c != TREE_NONE && !err; c = t->nodes[c].next)
+			err = index_child(t, c);
+	return err;
+}
+
+void tree__add_at(struct tree *t, uint32_t node, const uint64_t *v)
+{
+	node_add(&t->nodes[node], v);
 }
 
 int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v)
@@ -78,27 +166,23 @@ int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v)
 		any |= v[k] != 0;
 	if (!any)
 		return 0;
-	node_add(&t->nodes[TREE_ROOT], v);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t *found = hmap__find(&t->children, cur, path[i]);
-		uint32_t node;
-
-		if (found) {
-			node = (uint32_t)*found;
-		} else {
-			err = tree__new_node(t, cur, path[i], &node);
-			if (!err)
-				err = hmap__set(&t->children, cur, path[i], node);
-			if (err)
-				return err;
-			/* Linked in any order: tree__finish sorts. */
-			t->nodes[node].next = t->nodes[cur].child;
-			t->nodes[cur].child = node;
-		}
-		node_add(&t->nodes[node], v);
-		cur = node;
+		err = tree__child(t, cur, path[i], &cur);
+		if (err)
+			return err;
 	}
+	node_add(&t->nodes[cur], v);
 	return 0;
+}
+
+/* Each node's values become those of its subtree: children come after their parents. */
+static void tree__sum(struct tree *t)
+{
+	if (t->summed)
+		return;
+	for (size_t i = t->nr; i-- > 1;)
+		node_add(&t->nodes[t->nodes[i].parent], t->nodes[i].v);
+	t->summed = true;
 }
 
 struct sort_ctx {
@@ -149,7 +233,6 @@ static int keep_cmp(const void *pa, const void *pb, void *arg)
 static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigned int keep,
 		       uint64_t **self, uint64_t **paths, bool **kept)
 {
-	struct tree_node *sv = calloc(t->nr, sizeof(*sv));
 	uint32_t *order = NULL;
 	size_t nr = 0;
 
@@ -157,22 +240,21 @@ static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigne
 	*paths = calloc(t->nr, sizeof(**paths));
 	*kept = calloc(t->nr, sizeof(**kept));
 	order = calloc(t->nr, sizeof(*order));
-	if (!sv || !*self || !*paths || !*kept || !order) {
-		free(sv);
+	if (!*self || !*paths || !*kept || !order) {
 		free(order);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->nr; i++)
-		memcpy(sv[i].v, t->nodes[i].v, sizeof(sv[i].v));
-	for (size_t i = t->nr; i-- > 1;)
-		for (int k = 0; k < TREE_VALUES; k++)
-			sv[t->nodes[i].parent].v[k] -= t->nodes[i].v[k];
 	for (size_t i = t->nr; i-- > 1;) {
+		/* What the node holds beyond its children, one node at a time (no copy of the tree). */
+		struct tree_node sv = t->nodes[i];
 		bool ends = false;
 
+		for (uint32_t c = sv.child; c != TREE_NONE; c = t->nodes[c].next)
+			for (int k = 0; k < TREE_VALUES; k++)
+				sv.v[k] -= t->nodes[c].v[k];
 		for (int k = 0; k < TREE_VALUES; k++)
-			ends |= sv[i].v[k] != 0;
-		(*self)[i] = o->weight(&sv[i]);
+			ends |= sv.v[k] != 0;
+		(*self)[i] = o->weight(&sv);
 		/* A path ends here when stacks do, whatever their weight (a diff of 0). */
 		if (ends)
 			(*paths)[i]++;
@@ -189,7 +271,6 @@ static int tree__weigh(const struct tree *t, const struct tree_order *o, unsigne
 			     n = t->nodes[n].parent)
 				(*kept)[n] = true;
 	}
-	free(sv);
 	free(order);
 	return 0;
 }
@@ -205,6 +286,9 @@ int tree__finish(struct tree *t, const struct strtab *names, const struct tree_o
 
 	fold->folded_paths = 0;
 	memset(fold->folded, 0, sizeof(fold->folded));
+	tree__sum(t);
+	/* No more paths: the index of children is not needed again. */
+	idxtab__free(&t->children);
 	if (fold->threshold) {
 		err = tree__weigh(t, o, fold->keep_paths, &self, &paths, &kept);
 		gone = calloc(t->nr, sizeof(*gone));

@@ -41,6 +41,13 @@ void tree__delete(struct tree *t);
  * creating them; nothing when every value is 0.  0 or -ENOMEM.
  */
 int tree__add(struct tree *t, const uint32_t *path, size_t n, const uint64_t *v);
+/*
+ * The same in steps, for callers that know a path's node already: the child
+ * of parent named name, created when new (0 or -ENOMEM); and v added to the
+ * path ending at node.
+ */
+int tree__child(struct tree *t, uint32_t parent, uint32_t name, uint32_t *node);
+void tree__add_at(struct tree *t, uint32_t node, const uint64_t *v);
 /* What tree__finish folds, and what it folded. */
 struct tree_fold {
 	uint64_t threshold;	/* children whose weight is under it are folded; 0: none */
@@ -59,7 +66,8 @@ struct tree_fold {
 /*
  * Orders every node's children by o, and replaces the children that fold
  * says to fold by one last child named fold->other holding their sums.  Call
- * once, after the adds.  0 or -ENOMEM.
+ * once, after the adds, and before tree__node: until then a node holds what
+ * the paths ending at it added, not what its subtree holds.  0 or -ENOMEM.
  */
 int tree__finish(struct tree *t, const struct strtab *names, const struct tree_order *o,
 		 struct tree_fold *fold);

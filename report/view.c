@@ -99,6 +99,25 @@ static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
 	return base ? base + 1 : f->path;
 }
 
+/* Adds v to the path of site in t: from the site's remembered node when it can. */
+static int add_site(struct tree *t, struct paths *p, const struct model_site *site,
+		    const uint64_t *v)
+{
+	uint32_t path[PATH_MAX_NAMES], node;
+	size_t n;
+	int err = paths__site_node(p, t, site, &node);
+
+	if (err > 0) {
+		tree__add_at(t, node, v);
+		return 0;
+	}
+	if (!err)
+		err = paths__site(p, site, path, &n);
+	if (!err)
+		err = tree__add(t, path, n, v);
+	return err;
+}
+
 bool view__runtime_buffer(struct paths *p, const struct model_site *site)
 {
 	struct model_stack st;
@@ -134,7 +153,6 @@ static bool view__shows(const struct paths *p, const struct view_opts *o, uint32
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
-	uint32_t path[PATH_MAX_NAMES];
 	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
 	bool count = o->show == REPORT_SHOW_COUNT;
 	bool leaks = o->show == REPORT_SHOW_LEAKS;
@@ -143,7 +161,6 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	struct tree_fold fold = { .other = p->other, .keep_paths = VIEW_KEEP_PATHS };
 	uint64_t threshold = 0;
 	struct tree *t;
-	size_t n;
 	int err;
 
 	t = *out = tree__new();
@@ -184,11 +201,8 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value)
 			continue;
 		sec->total += value;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n,
-					(uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value,
-								 [VIEW_COUNT] = nr });
+		err = add_site(t, p, site,
+			       (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
 		if (err)
 			return err;
 	}
@@ -203,9 +217,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value || !view__shows(p, o, site->image))
 			continue;
 		sec->cache_total += value;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
+		err = add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
 		if (err)
 			return err;
 	}
@@ -231,8 +243,6 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
 {
-	uint32_t path[PATH_MAX_NAMES];
-	size_t n;
 	int err;
 
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
@@ -242,9 +252,7 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
-		err = paths__site(p, site, path, &n);
-		if (!err)
-			err = tree__add(t, path, n, v);
+		err = add_site(t, p, site, v);
 		if (err)
 			return err;
 	}
@@ -272,15 +280,15 @@ static uint64_t diff_second(const struct tree_node *n)
 
 static const struct tree_order diff_order = { .weight = diff_weight, .second = diff_second };
 
-int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib,
-		      uint64_t *folded_paths)
+int view__diff_finish(struct tree *t, uint32_t other, const struct strtab *names,
+		      uint64_t threshold_kib, uint64_t *folded_paths)
 {
 	struct tree_fold fold = {
 		.threshold = threshold_kib > UINT64_MAX / 1024 ? UINT64_MAX : threshold_kib * 1024,
-		.other = p->other,
+		.other = other,
 		.keep_paths = VIEW_KEEP_PATHS,
 	};
-	int err = tree__finish(t, p->names, &diff_order, &fold);
+	int err = tree__finish(t, names, &diff_order, &fold);
 
 	*folded_paths = fold.folded_paths;
 	return err;

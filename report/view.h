@@ -16,6 +16,7 @@
 
 struct model;
 struct model_site;
+struct strtab;
 
 enum report_show {
 	REPORT_SHOW_LIVE,	/* bytes still allocated at the end of the trace */
@@ -107,11 +108,12 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
  */
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live);
 /*
- * Orders and folds a diff tree by the difference of its sides; *folded_paths
- * and *folded (bytes of difference) say what [other] nodes hold.
+ * Orders and folds a diff tree by the difference of its sides, into a last
+ * child named other; *folded_paths and *folded (bytes of difference) say
+ * what [other] nodes hold.
  */
-int view__diff_finish(struct tree *t, const struct paths *p, uint64_t threshold_kib,
-		      uint64_t *folded_paths);
+int view__diff_finish(struct tree *t, uint32_t other, const struct strtab *names,
+		      uint64_t threshold_kib, uint64_t *folded_paths);
 /*
  * Whether a heap site is a known runtime buffer that --show=leaks leaves out:
  * allocated by libstdc++ while it initialized itself (its emergency exception

@@ -123,6 +123,33 @@ static int site_path(struct model *m, struct strtab *names, const struct model_s
 	return err;
 }
 
+/*
+ * The stack tree, whatever the trace said: each node's parent made before it,
+ * its depth its parent's and one, at most MPF_STACK_MAX, its frame one the
+ * model has; the two roots their own parents.
+ */
+static void stack_tree(const struct model *m)
+{
+	uint64_t sum = 0;
+	bool exact;
+
+	for (uint32_t i = 0; i < model__nr_stacks(m); i++) {
+		uint32_t p = model__stack_parent(m, i), f = model__stack_frame(m, i);
+		unsigned int d = model__stack_depth(m, i);
+
+		if (i <= MODEL_STACK_TRUNCATED) {
+			if (p != i || f != MODEL_FRAME_NONE || d)
+				abort();
+			continue;
+		}
+		if (p >= i || f >= model__nr_frames(m) || d != model__stack_depth(m, p) + 1 ||
+		    d > MPF_STACK_MAX || model__stack_root(m, i) > MODEL_STACK_TRUNCATED)
+			abort();
+		sum += model__frame_ip(m, f, &exact) + exact;
+	}
+	sink_sum += sum;
+}
+
 static void views(struct model *m, bool reverse, bool live)
 {
 	uint32_t path[MPF_STACK_MAX + 2], other;
@@ -302,6 +329,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case MPF_REC_USTACK:
 			touch(rec.ustack.data, rec.ustack.size);
 			break;
+		case MPF_REC_FRAME:
+			touch(rec.frame.ips, rec.frame.nr * sizeof(*rec.frame.ips));
+			break;
+		case MPF_REC_STACK_NODE:
+			touch(rec.stack_node.frames,
+			      rec.stack_node.nr * sizeof(*rec.stack_node.frames));
+			break;
 		}
 		err = model__add(m, &rec);
 		if (err)
@@ -326,6 +360,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		touch(f->path, strlen(f->path) + 1);
 	}
+	stack_tree(m);
 	views(m, false, true);
 	views(m, true, false);
 	timeline_stat(m, &hdr);

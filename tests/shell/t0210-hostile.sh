@@ -108,6 +108,12 @@ grep -q "stacks\? of .* not kept" "$T/err" && fail "copies of one stack dropped:
 limited "$T/stacks.data" || fail "100000 stacks in 256 MiB: exit $?: $(cat "$T/err")"
 grep -q "^memprof: warning: [0-9]* stacks of '.*stacks.data' not kept: the stack table would" \
 	"$T/err" || fail "100000 stacks: no warning of the stacks not kept: $(cat "$T/err")"
+# Format 1.5's nodes are kept as the trace gives them: 100000 records of 512 nodes each
+# (51 million nodes, 900 MB at 18 bytes) are bounded the same way.
+"$GEN" --stack-nodes "$T/nodes.data" 100000 || fail "gen-corpus --stack-nodes failed"
+limited "$T/nodes.data" || fail "100000 runs of 512 nodes in 256 MiB: exit $?: $(cat "$T/err")"
+grep -q "^memprof: warning: [0-9]* stacks of '.*nodes.data' not kept: the stack table would" \
+	"$T/err" || fail "100000 runs of nodes: no warning of the stacks not kept: $(cat "$T/err")"
 
 # ---- paths from the trace are only read ----
 mkdir "$T/files"

@@ -44,6 +44,11 @@ cp "$WL/attach" "$T/del/attach"
 "$T/del/attach" <"$T/go" &
 wl=$!
 exec 3>"$T/go"
+# The shell opens the fifo, then execs: deleted before that, there is nothing to run.
+for ((i = 0; i < 500; i++)); do
+	[ "$(readlink "/proc/$wl/exe")" = "$T/del/attach" ] && break
+	sleep 0.01
+done
 rm "$T/del/attach"
 "$MEMPROF" record -e heap -p "$wl" -o "$T/del.data" >"$T/record.log" 2>&1 &
 rec=$!
@@ -63,6 +68,11 @@ cp "$WL/attach" "$T/del/attach"
 "$T/del/attach" <"$T/go" &
 wl=$!
 exec 3>"$T/go"
+# The shell opens the fifo, then execs: deleted before that, there is nothing to run.
+for ((i = 0; i < 500; i++)); do
+	[ "$(readlink "/proc/$wl/exe")" = "$T/del/attach" ] && break
+	sleep 0.01
+done
 rm "$T/del/attach"
 "$MEMPROF" record -N -e heap -p "$wl" -o "$T/n.data" >"$T/record.log" 2>&1 &
 rec=$!

@@ -3,7 +3,7 @@
 # loads with python's csv module as any SQL engine would load it, and the
 # exact figures of tests/workloads/heap.c come out of a query on it; the
 # JSON lines parse and say the same as the CSV, and the text has a line per
-# event.
+# event; the events of processes that exec are named in their new image.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 need_cmd python3
@@ -78,6 +78,27 @@ events=$(grep -c '^ *[^	 ].* [0-9]*/[0-9-]* *[0-9]*\.[0-9]\{9\}: ' "$T/ev.txt")
 assert_eq "text event lines" "$nrows" "$events"
 grep -A1 ': malloc: 4096 bytes 0x' "$T/ev.txt" | grep -q '^	leak_malloc$' ||
 	fail "text frames: $(head -5 "$T/ev.txt")"
+
+# Processes that exec: each event is named in the image it happened in (pass 2
+# follows the changes of image pass 1 noted).  Child i of forkexec execs
+# itself and makes i + 1 mallocs of 1000 bytes in child_alloc, at addresses of
+# its new image; its exec comes before them, its own fork before that.
+record_ok -e heap -o "$T/f.data" -- "$WL/forkexec" 10
+"$MEMPROF" script -i "$T/f.data" --format=csv >"$T/f.csv" 2>"$T/err" ||
+	fail "memprof script of forkexec failed: $(cat "$T/err")"
+python3 - "$T/f.csv" >"$T/q" 2>&1 <<'PY' || fail "forkexec: $(cat "$T/q")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+n, execd = {}, set()
+for r in rows:
+    if r["type"] == "exec":
+        execd.add(r["pid"])
+    if r["type"] == "malloc" and r["size"] == "1000" and r["stack"].split(";")[0] == "child_alloc":
+        assert r["pid"] in execd, "child_alloc before its exec: %s" % r
+        assert r["comm"] == "forkexec", r
+        n[r["pid"]] = n.get(r["pid"], 0) + 1
+assert sorted(n.values()) == list(range(1, 11)), sorted(n.values())
+PY
 
 # usage errors
 "$MEMPROF" script -i "$T/h.data" --format=xml >/dev/null 2>"$T/err"

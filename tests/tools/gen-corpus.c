@@ -12,7 +12,7 @@
  *        gen-corpus --files OUT PATH...
  *        gen-corpus --mutate IN OUT SEED
  *        gen-corpus --maps|--forks OUT N
- *        gen-corpus --stacks|--distinct-stacks OUT N
+ *        gen-corpus --stacks|--distinct-stacks|--stack-nodes OUT N
  *   --files writes one trace whose stacks fall in FILE records naming each
  *   PATH, so that report tries to symbolize with each of them: the hostile
  *   test uses it to check what report does with paths from a trace.
@@ -22,7 +22,8 @@
  *   one process with N maps in the order that is the worst to insert, and a
  *   process with N maps forking N children at N different points.
  *   --stacks and --distinct-stacks write N STACK records of 512 frames, the
- *   same stack again and again or each one different, in a few bytes each.
+ *   same stack again and again or each one different, in a few bytes each;
+ *   --stack-nodes N STACK_NODE records of 512 nodes each, as few bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -351,7 +352,26 @@ static void one_type(const char *name, uint32_t type)
 	case MPF_REC_EXIT: w_exit(&g, 7, 256); break;
 	case MPF_REC_FILE: w_file(&g, 3, "/bin/true", 20); break;
 	case MPF_REC_MAP: w_map(&g, 7, 3, EXE_START, EXE_START + 0x1000, 0x1000); break;
-	case MPF_REC_STACK: gen_stack(&g, ips, 2, 0); break;
+	case MPF_REC_STACK: {
+		/* The whole stacks of 1.3 and before: the writer writes trees now. */
+		struct mpf_record rec = { .type = MPF_REC_STACK };
+
+		rec.stack = (struct mpf_stack){ .id = 1, .nr = 2, .ips = ips };
+		gen_write(&g, &rec);
+		w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x10000, 512, 1);
+		break;
+	}
+	case MPF_REC_FRAME: {
+		struct mpf_record rec = { .type = MPF_REC_FRAME };
+
+		rec.frame = (struct mpf_frame){ .id = 1, .nr = 2, .ips = ips };
+		gen_write(&g, &rec);
+		break;
+	}
+	case MPF_REC_STACK_NODE:
+		id = gen_stack(&g, ips, 2, MPF_STACK_FIRST_IS_IP | MPF_STACK_TRUNCATED);
+		w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x10000, 512, id);
+		break;
 	case MPF_REC_PAGE_ALLOC: w_page_alloc(&g, 7, 3, 0x4000, 0, 0x140cca); break;
 	case MPF_REC_PAGE_FREE: w_page_free(&g, 7, 3, 0x4000, 0); break;
 	case MPF_REC_HEAP_ALLOC:
@@ -409,6 +429,73 @@ static void one_type(const char *name, uint32_t type)
 		break;
 	}
 	}
+	gen_close(&g, true);
+}
+
+/*
+ * Stack trees that decode but make no sense: parents and frames never
+ * defined, ids defined again and out of order, ids at the top of their
+ * space, a chain of runs deeper than a stack may be, frame ids far apart,
+ * events naming every kind of them.
+ */
+static void nonsense_nodes(void)
+{
+	static const uint64_t ips[3] = { EXE_START + 0x1139, EXE_START + 0x1180, 0 };
+	static uint32_t deep[MPF_STACK_MAX];
+	struct mpf_record rec;
+	char path[4096];
+	struct gen g;
+
+	path_of(path, sizeof(path), "stack-nodes-nonsense");
+	gen_open(&g, path, "stack-nodes-nonsense", 0);
+	w_comm(&g, 7, 7, "nodes");
+	w_file(&g, 3, "/bin/true", 20);
+	w_map(&g, 7, 3, EXE_START, EXE_START + 0x2000, 0);
+	rec = (struct mpf_record){ .type = MPF_REC_FRAME };
+	rec.frame = (struct mpf_frame){ .id = 1, .nr = 3, .ips = ips };
+	gen_write(&g, &rec);
+	rec.frame = (struct mpf_frame){ .id = UINT32_MAX - 1, .flags = 0xff, .nr = 2, .ips = ips };
+	gen_write(&g, &rec);	/* far ids, the last id of the space wrapping to 0 */
+	rec.frame = (struct mpf_frame){ .id = 2, .flags = MPF_FRAME_EXACT, .nr = 1, .ips = ips };
+	gen_write(&g, &rec);	/* frame 2 again, another kind */
+	for (int k = 0; k < MPF_STACK_MAX; k++)
+		deep[k] = 1 + k % 3;
+	rec = (struct mpf_record){ .type = MPF_REC_STACK_NODE };
+	rec.stack_node = (struct mpf_stack_node){ .id = 10, .nr = 2, .frames = deep };
+	gen_write(&g, &rec);
+	rec.stack_node = (struct mpf_stack_node){ .id = 20, .parent = 11, .nr = MPF_STACK_MAX - 2,
+						  .frames = deep };
+	gen_write(&g, &rec);	/* 512 frames deep: the most */
+	rec.stack_node = (struct mpf_stack_node){ .id = 600, .parent = 20 + MPF_STACK_MAX - 3,
+						  .nr = 1, .frames = deep };
+	gen_write(&g, &rec);	/* 513 */
+	rec.stack_node = (struct mpf_stack_node){ .id = 601, .parent = 99999, .nr = 1,
+						  .frames = deep };
+	gen_write(&g, &rec);	/* parent never defined */
+	rec.stack_node = (struct mpf_stack_node){ .id = 602, .parent = 10, .nr = 1,
+						  .frames = (const uint32_t[]){ 12345 } };
+	gen_write(&g, &rec);	/* frame never defined */
+	rec.stack_node = (struct mpf_stack_node){ .id = 11, .parent = 602, .nr = 3,
+						  .flags = 0xfffffff, .frames = deep };
+	gen_write(&g, &rec);	/* ids again, out of order, from an undefined parent */
+	rec.stack_node = (struct mpf_stack_node){ .id = 10, .parent = 0, .nr = 1,
+						  .flags = MPF_STACK_TRUNCATED,
+						  .frames = (const uint32_t[]){ UINT32_MAX - 1 } };
+	gen_write(&g, &rec);	/* 10 again, a far frame */
+	rec.stack_node = (struct mpf_stack_node){ .id = UINT32_MAX - 1, .parent = 10, .nr = 2,
+						  .frames = deep };
+	gen_write(&g, &rec);	/* ids past the top */
+	rec.stack_node = (struct mpf_stack_node){ .id = 700, .parent = 700, .nr = 1,
+						  .frames = deep };
+	gen_write(&g, &rec);	/* its own parent */
+	for (uint32_t id = 1; id < 12; id++)
+		w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x10000 + id * 64, id, id);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x20000, 1, 20 + MPF_STACK_MAX - 3);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x20040, 2, 600);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x20080, 3, 602);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x200c0, 4, UINT32_MAX - 1);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x20100, 5, UINT32_MAX);
+	w_heap_alloc(&g, 7, MPF_HEAP_MALLOC, 0x20140, 6, 700);
 	gen_close(&g, true);
 }
 
@@ -666,7 +753,8 @@ static void crafted(void)
 	c_put("newer-major-65535");
 	c_header(1, 9, 128);
 	c_sound();
-	c_rec(MPF_REC__MAX, 10, (const uint8_t *)"future", 6);
+	/* A type far past this version's, so that the next minors' types stay clear of it. */
+	c_rec(200, 10, (const uint8_t *)"future", 6);
 	c_rec(UINT32_MAX, 10, (const uint8_t *)"", 0);
 	REC(MPF_REC_FORK, 1, 3, 0x55, 0x81, 0x01);	/* fields appended by a newer minor */
 	/* The counters of an event type after the six this version knows. */
@@ -736,6 +824,13 @@ static void crafted(void)
 	BAD("record-stack-nr-huge", MPF_REC_STACK, 2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0);
 	BAD("record-stack-nr-513", MPF_REC_STACK, 2, 0, 0x81, 0x04, 0);
 	BAD("record-stack-id-0", MPF_REC_STACK, 0, 0, 1, 0);
+	BAD("record-frame-nr-513", MPF_REC_FRAME, 2, 0, 0x81, 0x04, 0);
+	BAD("record-frame-nr-0", MPF_REC_FRAME, 2, 0, 0, 0);
+	BAD("record-frame-id-0", MPF_REC_FRAME, 0, 0, 1, 0);
+	BAD("record-frame-short", MPF_REC_FRAME, 2, 0, 2, 0);
+	BAD("record-node-nr-513", MPF_REC_STACK_NODE, 2, 1, 0, 0x81, 0x04, 2);
+	BAD("record-node-id-0", MPF_REC_STACK_NODE, 0, 0, 0, 1, 2);
+	BAD("record-node-short", MPF_REC_STACK_NODE, 2, 1, 0, 3, 2, 2);
 	BAD("record-end-count-huge", MPF_REC_END, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2);
 	BAD("record-varint-11", MPF_REC_FORK, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 	    0x80, 0x01, 1);
@@ -1031,6 +1126,15 @@ static int forks_trace(const char *out, uint32_t n)
 	return 0;
 }
 
+/* The process of the stack traces: "stacks", its code in deep.so at 0x400000. */
+static void stacks_open(struct gen *g, const char *out)
+{
+	gen_open(g, out, out, 0);
+	w_comm(g, 1, 1, "stacks");
+	w_file(g, 1, "/nonexistent/deep.so", 0);
+	w_map(g, 1, 1, 0x400000, 0x600000, 0);
+}
+
 /*
  * n STACK records of 512 frames, ids 1 to n, each frame the same address:
  * a few bytes of zstd per record, 4 KiB each in a stack table that keeps
@@ -1043,10 +1147,7 @@ static int stacks_trace(const char *out, uint32_t n, bool distinct)
 	struct mpf_record rec = { .type = MPF_REC_STACK };
 	struct gen g;
 
-	gen_open(&g, out, out, 0);
-	w_comm(&g, 1, 1, "stacks");
-	w_file(&g, 1, "/nonexistent/deep.so", 0);
-	w_map(&g, 1, 1, 0x400000, 0x600000, 0);
+	stacks_open(&g, out);
 	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
 		ips[k] = 0x401000;
 	for (uint32_t i = 1; i <= n; i++) {
@@ -1056,6 +1157,38 @@ static int stacks_trace(const char *out, uint32_t n, bool distinct)
 		gen_write(&g, &rec);
 		if (i % 1000 == 1)
 			w_heap_alloc(&g, 1, MPF_HEAP_MALLOC, 0x10000000 + (uint64_t)i * 64, 64, i);
+	}
+	gen_close(&g, true);
+	return 0;
+}
+
+/*
+ * n STACK_NODE records of 512 nodes from the root, all of one frame: a few
+ * bytes of zstd per record, 512 nodes each in the model, which keeps them as
+ * the trace gives them, so its budget must bound them.  A heap allocation
+ * uses each 1000th stack.
+ */
+static int stack_nodes_trace(const char *out, uint32_t n)
+{
+	static uint32_t fids[MPF_STACK_MAX];
+	struct mpf_record rec = { .type = MPF_REC_FRAME };
+	struct gen g;
+
+	stacks_open(&g, out);
+	rec.frame = (struct mpf_frame){ .id = 1, .nr = 1, .ips = (const uint64_t[]){ 0x401000 } };
+	gen_write(&g, &rec);
+	for (uint32_t k = 0; k < MPF_STACK_MAX; k++)
+		fids[k] = 1;
+	rec.type = MPF_REC_STACK_NODE;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = 1 + i * MPF_STACK_MAX;
+
+		rec.stack_node = (struct mpf_stack_node){ .id = id, .nr = MPF_STACK_MAX,
+							  .frames = fids };
+		gen_write(&g, &rec);
+		if (i % 1000 == 0)
+			w_heap_alloc(&g, 1, MPF_HEAP_MALLOC, 0x10000000 + (uint64_t)i * 64, 64,
+				     id + MPF_STACK_MAX - 1);
 	}
 	gen_close(&g, true);
 	return 0;
@@ -1088,6 +1221,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "--files"))
 		return files_trace(argv[2], argc - 3, argv + 3);
+	if (argc == 4 && !strcmp(argv[1], "--stack-nodes"))
+		return stack_nodes_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--maps"))
 		return maps_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--forks"))
@@ -1103,7 +1238,7 @@ int main(int argc, char **argv)
 				"       gen-corpus --files OUT PATH...\n"
 				"       gen-corpus --mutate IN OUT SEED\n"
 				"       gen-corpus --maps|--forks OUT N\n"
-				"       gen-corpus --stacks|--distinct-stacks OUT N\n");
+				"       gen-corpus --stacks|--distinct-stacks|--stack-nodes OUT N\n");
 		return 1;
 	}
 	dir = argv[1];
@@ -1122,6 +1257,7 @@ int main(int argc, char **argv)
 		one_type(name, t);
 	}
 	nonsense();
+	nonsense_nodes();
 	crafted();
 	mutations();
 	archives();
@@ -1140,6 +1276,8 @@ int main(int argc, char **argv)
 		stacks_trace(path, 2000, false);
 		path_of(path, sizeof(path), "stacks-distinct");
 		stacks_trace(path, 400, true);
+		path_of(path, sizeof(path), "stack-nodes-many");
+		stack_nodes_trace(path, 400);
 	}
 	return 0;
 }

@@ -105,6 +105,17 @@ static char *rec_fmt(const struct mpf_record *r)
 		for (i = 0; i < r->stack.nr; i++)
 			sb_add(&sb, " %" PRIx64, r->stack.ips[i]);
 		break;
+	case MPF_REC_FRAME:
+		sb_add(&sb, " %u %x %u", r->frame.id, r->frame.flags, r->frame.nr);
+		for (i = 0; i < r->frame.nr; i++)
+			sb_add(&sb, " %" PRIx64, r->frame.ips[i]);
+		break;
+	case MPF_REC_STACK_NODE:
+		sb_add(&sb, " %u<%u %x %u", r->stack_node.id, r->stack_node.parent,
+		       r->stack_node.flags, r->stack_node.nr);
+		for (i = 0; i < r->stack_node.nr; i++)
+			sb_add(&sb, " %u", r->stack_node.frames[i]);
+		break;
 	case MPF_REC_PAGE_ALLOC:
 		sb_add(&sb, " %u/%u o%u g%x p%" PRIx64 " s%u", r->page_alloc.pid,
 		       r->page_alloc.tid, r->page_alloc.order, r->page_alloc.gfp,
@@ -284,6 +295,7 @@ struct gen {
 	char s1[64];
 	char s2[256];
 	uint64_t ips[MPF_STACK_MAX];
+	uint32_t fids[MPF_STACK_MAX];
 };
 
 /*
@@ -297,7 +309,7 @@ static void gen_record(uint64_t i, struct mpf_record *r, struct gen *g)
 		MPF_REC_INFO, MPF_REC_COMM, MPF_REC_FORK, MPF_REC_EXEC, MPF_REC_EXIT,
 		MPF_REC_FILE, MPF_REC_MAP, MPF_REC_STACK, MPF_REC_PAGE_ALLOC,
 		MPF_REC_PAGE_FREE, MPF_REC_HEAP_ALLOC, MPF_REC_HEAP_FREE, MPF_REC_HEAP_REALLOC,
-		MPF_REC_LOST,
+		MPF_REC_LOST, MPF_REC_FRAME, MPF_REC_STACK_NODE,
 	};
 	uint64_t x = rng();
 	uint32_t k;
@@ -360,6 +372,23 @@ static void gen_record(uint64_t i, struct mpf_record *r, struct gen *g)
 		if (i % 11 == 3)
 			g->ips[0] = UINT64_MAX;
 		r->stack.ips = g->ips;
+		break;
+	case MPF_REC_FRAME:
+		r->frame.id = i % 9 == 4 ? UINT32_MAX : (uint32_t)i + 1;
+		r->frame.flags = (uint32_t)x & 1;
+		r->frame.nr = i % 50 == 17 ? MPF_STACK_MAX : 1 + (uint32_t)(x % 7);
+		for (k = 0; k < r->frame.nr; k++)
+			g->ips[k] = k % 2 ? 0x7f0000000000ull + rng() % 0x100000000ull : rng();
+		r->frame.ips = g->ips;
+		break;
+	case MPF_REC_STACK_NODE:
+		r->stack_node.id = (uint32_t)i * 3 + 1;
+		r->stack_node.parent = i % 4 ? (uint32_t)(x % (i + 1)) : i % 8 ? 0 : UINT32_MAX;
+		r->stack_node.flags = (uint32_t)(x >> 8) & MPF_STACK_TRUNCATED;
+		r->stack_node.nr = i % 50 == 18 ? MPF_STACK_MAX : 1 + (uint32_t)(x % 9);
+		for (k = 0; k < r->stack_node.nr; k++)
+			g->fids[k] = k % 3 ? (uint32_t)rng() % 5000 + 1 : (uint32_t)rng();
+		r->stack_node.frames = g->fids;
 		break;
 	case MPF_REC_PAGE_ALLOC:
 		r->page_alloc.pid = (uint32_t)x % 100000;
@@ -634,7 +663,8 @@ static void test_roundtrip(void)
 {
 	static char long_path[MPF_PATH_MAX + 1];
 	static uint64_t ips[MPF_STACK_MAX];
-	struct mpf_record recs[32], rec;
+	static uint32_t fids[MPF_STACK_MAX];
+	struct mpf_record recs[40], rec;
 	struct recs expect = {}, got = {};
 	struct mpf_reader_status st;
 	struct mpf_writer_stats stats;
@@ -646,8 +676,10 @@ static void test_roundtrip(void)
 
 	memset(long_path, 'p', MPF_PATH_MAX);
 	long_path[0] = '/';
-	for (k = 0; k < MPF_STACK_MAX; k++)
+	for (k = 0; k < MPF_STACK_MAX; k++) {
 		ips[k] = 0x7fff00000000ull - k * 0x1234567ull;
+		fids[k] = k * 40503u + 1;
+	}
 	memset(recs, 0, sizeof(recs));
 
 	recs[n].type = MPF_REC_INFO;
@@ -703,6 +735,26 @@ static void test_roundtrip(void)
 	recs[n].stack.id = UINT32_MAX;
 	recs[n].stack.nr = 1;
 	recs[n++].stack.ips = ips + 10;
+	recs[n].type = MPF_REC_FRAME;	/* 1.5 */
+	recs[n].frame.id = 1;
+	recs[n].frame.flags = MPF_FRAME_EXACT;
+	recs[n].frame.nr = MPF_STACK_MAX;
+	recs[n++].frame.ips = ips;
+	recs[n].type = MPF_REC_FRAME;
+	recs[n].frame.id = UINT32_MAX;
+	recs[n].frame.nr = 1;
+	recs[n++].frame.ips = (const uint64_t[]){ UINT64_MAX };
+	recs[n].type = MPF_REC_STACK_NODE;
+	recs[n].stack_node.id = 7;
+	recs[n].stack_node.parent = 0;
+	recs[n].stack_node.flags = MPF_STACK_TRUNCATED;
+	recs[n].stack_node.nr = MPF_STACK_MAX;
+	recs[n++].stack_node.frames = fids;
+	recs[n].type = MPF_REC_STACK_NODE;
+	recs[n].stack_node.id = UINT32_MAX;
+	recs[n].stack_node.parent = 7 + MPF_STACK_MAX - 1;
+	recs[n].stack_node.nr = 1;
+	recs[n++].stack_node.frames = (const uint32_t[]){ UINT32_MAX };
 	recs[n].type = MPF_REC_PAGE_ALLOC;
 	recs[n].page_alloc.pid = 4242;
 	recs[n].page_alloc.tid = 4243;
@@ -762,6 +814,7 @@ static void test_roundtrip(void)
 	}
 	mpf_writer__stats(w, &stats);
 	CHECK(stats.records[MPF_REC_STACK] == 2 && stats.records[MPF_REC_EXIT] == 2 &&
+	      stats.records[MPF_REC_FRAME] == 2 && stats.records[MPF_REC_STACK_NODE] == 2 &&
 	      stats.records[MPF_REC_END] == 1);
 	CHECK(stats.chunks == 0 && stats.file_bytes == MPF_HEADER_SIZE && stats.raw_bytes > 0);
 	CHECK(mpf_writer__close(w) == 0);
@@ -844,89 +897,225 @@ static void test_chunking(void)
 	recs_free(&expect);
 }
 
+/*
+ * The stacks of a trace as a reader rebuilds them from its FRAME and
+ * STACK_NODE records: frames and nodes by id, as the specification defines
+ * them, for tests whose ids stay small.
+ */
+#define TREE_IDS 70000
+struct tree_rebuild {
+	uint64_t ip[TREE_IDS];
+	uint8_t exact[TREE_IDS];
+	uint32_t parent[TREE_IDS], frame[TREE_IDS];
+	uint8_t truncated[TREE_IDS];
+	bool defined[TREE_IDS];
+	uint32_t nodes, frames;		/* records read */
+};
+
+static bool tree_rebuild__add(struct tree_rebuild *t, const struct mpf_record *r)
+{
+	if (r->type == MPF_REC_FRAME) {
+		for (uint32_t k = 0; k < r->frame.nr; k++) {
+			if (r->frame.id + k >= TREE_IDS)
+				return false;
+			t->ip[r->frame.id + k] = r->frame.ips[k];
+			t->exact[r->frame.id + k] = r->frame.flags & MPF_FRAME_EXACT;
+		}
+		t->frames++;
+	} else if (r->type == MPF_REC_STACK_NODE) {
+		uint32_t parent = r->stack_node.parent;
+
+		for (uint32_t k = 0; k < r->stack_node.nr; k++) {
+			uint32_t id = r->stack_node.id + k;
+
+			if (id >= TREE_IDS || (parent && !t->defined[parent]))
+				return false;
+			t->parent[id] = parent;
+			t->frame[id] = r->stack_node.frames[k];
+			t->truncated[id] = parent ? t->truncated[parent]
+						  : !!(r->stack_node.flags & MPF_STACK_TRUNCATED);
+			t->defined[id] = true;
+			parent = id;
+		}
+		t->nodes++;
+	}
+	return true;
+}
+
+/* Whether stack id is (flags, ips, nr) as written. */
+static bool tree_rebuild__is(const struct tree_rebuild *t, uint32_t id, uint32_t flags,
+			     const uint64_t *ips, uint32_t nr)
+{
+	uint32_t k = 0;
+
+	for (; id && k < nr; id = t->parent[id], k++) {
+		uint32_t f = t->frame[id];
+
+		if (id >= TREE_IDS || !t->defined[id] || f >= TREE_IDS || t->ip[f] != ips[k] ||
+		    t->exact[f] != (k == 0 && (flags & MPF_STACK_FIRST_IS_IP)))
+			return false;
+		if (t->parent[id] == 0 && t->truncated[id] != !!(flags & MPF_STACK_TRUNCATED))
+			return false;
+	}
+	return !id && k == nr;
+}
+
+static struct tree_rebuild *read_tree(const char *path, struct recs *got)
+{
+	struct tree_rebuild *t = calloc(1, sizeof(*t));
+	struct mpf_reader *r;
+	struct mpf_record rec;
+	int err;
+
+	r = t ? mpf_reader__open(path, &err) : NULL;
+	if (!r) {
+		free(t);
+		return NULL;
+	}
+	while (mpf_reader__next(r, &rec) == 1) {
+		if (got)
+			recs_add(got, &rec);
+		if (!tree_rebuild__add(t, &rec)) {
+			free(t);
+			t = NULL;
+			break;
+		}
+	}
+	mpf_reader__close(r);
+	return t;
+}
+
+/* Stacks written as a tree: shared outer frames written once, a stack seen before costs nothing. */
 static void test_stack_intern(void)
 {
 	uint64_t a[8] = { 0x401000, 0x401234, 0x7f0000001000, 0x7f0000002000, 0x400100 };
 	uint64_t b[8] = { 0x401000, 0x401234, 0x7f0000001000, 0x7f0000002000, 0x400101 };
+	static uint64_t big[MPF_STACK_MAX + 1];
 	struct mpf_writer_stats stats;
-	struct mpf_reader_status st;
+	struct tree_rebuild *t;
 	struct recs got = {};
 	struct mpf_writer *w;
-	uint32_t id, id2, i;
+	uint32_t id, ids[20000], i;
 	char path[4096];
-	static uint64_t big[MPF_STACK_MAX + 1];
 
 	unit__path(path, sizeof(path), "stacks.mpf");
 	w = mpf_writer__open(path, &test_hdr, NULL);
 	REQUIRE(w);
-	CHECK(mpf_writer__stack(w, 1, 0, a, 5, &id) == 0 && id == 1);
-	CHECK(mpf_writer__stack(w, 2, 0, a, 5, &id) == 0 && id == 1);
-	CHECK(mpf_writer__stack(w, 3, MPF_STACK_FIRST_IS_IP, a, 5, &id) == 0 && id == 2);
-	CHECK(mpf_writer__stack(w, 4, 0, b, 5, &id) == 0 && id == 3);
-	CHECK(mpf_writer__stack(w, 5, 0, a, 4, &id) == 0 && id == 4);	/* a prefix */
-	CHECK(mpf_writer__stack(w, 6, 0, a, 5, &id) == 0 && id == 1);
+	CHECK(mpf_writer__stack(w, 1, 0, a, 5, &id) == 0 && id == 5);
+	CHECK(mpf_writer__stack(w, 2, 0, a, 5, &id) == 0 && id == 5);
+	/* The same frames with an exact first pc: one node more, under the same caller. */
+	CHECK(mpf_writer__stack(w, 3, MPF_STACK_FIRST_IS_IP, a, 5, &id) == 0 && id == 6);
+	/* Another outermost frame: every node is new, the frames are not. */
+	CHECK(mpf_writer__stack(w, 4, 0, b, 5, &id) == 0 && id == 11);
+	/* The outer four frames of a: a node written already, nothing written. */
+	CHECK(mpf_writer__stack(w, 5, 0, a + 1, 4, &id) == 0 && id == 4);
+	/* The inner four: from another root. */
+	CHECK(mpf_writer__stack(w, 6, 0, a, 4, &id) == 0 && id == 15);
+	CHECK(mpf_writer__stack(w, 7, MPF_STACK_TRUNCATED, a + 1, 4, &id) == 0 && id == 19);
 	CHECK(mpf_writer__stack(w, 7, 0, a, 0, &id) == 0 && id == 0);
 	CHECK(mpf_writer__stack(w, 7, 0, NULL, 0, &id) == 0 && id == 0);
 	id = 99;
 	CHECK(mpf_writer__stack(w, 8, 0, big, MPF_STACK_MAX + 1, &id) == -E2BIG && id == 0);
-	CHECK(mpf_writer__stack(w, 8, 0, big, MPF_STACK_MAX, &id) == 0 && id == 5);
+	CHECK(mpf_writer__stack(w, 8, 0, big, MPF_STACK_MAX, &id) == 0 && id == 19 + 512);
 	CHECK(mpf_writer__stack(w, 8, 0, NULL, 3, &id) == -EINVAL);
 	mpf_writer__stats(w, &stats);
-	CHECK(stats.records[MPF_REC_STACK] == 5);
+	CHECK(stats.records[MPF_REC_STACK_NODE] == 6 && stats.records[MPF_REC_STACK] == 0);
+	/* a's five, its exact first, b's outermost, big's 0. */
+	CHECK(stats.records[MPF_REC_FRAME] == 4);
 
-	/* Many distinct stacks: the table grows and every stack keeps its id. */
+	/* Many distinct stacks under one caller: a frame and a node each. */
 	for (i = 0; i < 20000; i++) {
-		b[0] = i;
-		CHECK(mpf_writer__stack(w, 9, 0, b, 5, &id) == 0 && id == 6 + i);
+		b[0] = 0x500000 + i;
+		CHECK(mpf_writer__stack(w, 9, 0, b, 5, &ids[i]) == 0 && ids[i] == 532 + i);
 	}
 	for (i = 0; i < 20000; i++) {
-		b[0] = i;
-		CHECK(mpf_writer__stack(w, 9, 0, b, 5, &id) == 0 && id == 6 + i);
+		b[0] = 0x500000 + i;
+		CHECK(mpf_writer__stack(w, 9, 0, b, 5, &id) == 0 && id == ids[i]);
 	}
-	CHECK(mpf_writer__stack(w, 10, 0, a, 5, &id) == 0 && id == 1);
+	CHECK(mpf_writer__stack(w, 10, 0, a, 5, &id) == 0 && id == 5);
+	mpf_writer__stats(w, &stats);
+	CHECK(stats.records[MPF_REC_STACK_NODE] == 6 + 20000);
 	CHECK(mpf_writer__close(w) == 0);
 
-	CHECK(read_all(path, &got, &st, NULL) == 0);
-	CHECK(got.n == 5 + 20000);
-	if (got.n >= 5) {
-#define FRAMES "401000 401234 7f0000001000 7f0000002000"
-		CHECK(!strcmp(got.v[0], "stack t=1 1 0 5 " FRAMES " 400100"));
-		CHECK(!strcmp(got.v[1], "stack t=3 2 1 5 " FRAMES " 400100"));
-		CHECK(!strcmp(got.v[2], "stack t=4 3 0 5 " FRAMES " 400101"));
-		CHECK(!strcmp(got.v[3], "stack t=5 4 0 4 " FRAMES));
-#undef FRAMES
-		CHECK(!strncmp(got.v[4], "stack t=8 5 0 512 0 0 ", 22));
+	t = read_tree(path, &got);
+	REQUIRE(t);
+	CHECK(t->nodes == 6 + 20000 && t->frames == 4 + 20000);
+	if (got.n >= 8) {
+		CHECK(!strcmp(got.v[0], "frame t=1 1 0 5 400100 7f0000002000 7f0000001000 401234 "
+					"401000"));
+		CHECK(!strcmp(got.v[1], "stack_node t=1 1<0 0 5 1 2 3 4 5"));
+		CHECK(!strcmp(got.v[2], "frame t=3 6 1 1 401000"));
+		CHECK(!strcmp(got.v[3], "stack_node t=3 6<4 0 1 6"));
+		CHECK(!strcmp(got.v[4], "frame t=4 7 0 1 400101"));
+		CHECK(!strcmp(got.v[5], "stack_node t=4 7<0 0 5 7 2 3 4 5"));
+		CHECK(!strcmp(got.v[6], "stack_node t=6 12<0 0 4 2 3 4 5"));
+		CHECK(!strcmp(got.v[7], "stack_node t=7 16<0 2 4 1 2 3 4"));
 	}
+	CHECK(tree_rebuild__is(t, 5, 0, a, 5));
+	CHECK(tree_rebuild__is(t, 6, MPF_STACK_FIRST_IS_IP, a, 5));
+	CHECK(tree_rebuild__is(t, 4, 0, a + 1, 4));
+	CHECK(tree_rebuild__is(t, 15, 0, a, 4));
+	CHECK(tree_rebuild__is(t, 19, MPF_STACK_TRUNCATED, a + 1, 4));
+	CHECK(!tree_rebuild__is(t, 19, 0, a + 1, 4));
+	CHECK(tree_rebuild__is(t, 531, 0, big, MPF_STACK_MAX));
+	for (i = 0; i < 20000; i++) {
+		b[0] = 0x500000 + i;
+		CHECK(tree_rebuild__is(t, ids[i], 0, b, 5));
+	}
+	free(t);
 	recs_free(&got);
+}
 
-	/*
-	 * A full table restarts: ids keep growing and a stack seen before the
-	 * restart is written again under a new id.
-	 */
-	struct mpf_writer_opts opts = { .max_stacks = 4 };
+/*
+ * Bounded tables: past half of max_stacks nodes the older half is forgotten,
+ * what is found there moves to the newer half under its id, and a stack whose
+ * nodes were forgotten is written again under new ids.  Stacks of 130 frames,
+ * more than the writer's table of recent whole stacks holds, so that every
+ * lookup goes through the tree.  Every stack the events name reads back as
+ * written.
+ */
+static void test_stack_forget(void)
+{
+	struct mpf_writer_opts opts = { .max_stacks = 2048, .max_frames = 2048 };
+	static uint64_t ips[130];
+	struct mpf_writer_stats stats;
+	struct tree_rebuild *t;
+	struct mpf_writer *w;
+	uint32_t ids[3000], id, before;
+	char path[4096];
 
+	for (int k = 1; k < 130; k++)
+		ips[k] = 0x400000 + k * 16;
+	unit__path(path, sizeof(path), "forget.mpf");
 	w = mpf_writer__open(path, &test_hdr, &opts);
 	REQUIRE(w);
-	for (i = 0; i < 4; i++) {
-		b[0] = i;
-		CHECK(mpf_writer__stack(w, i, 0, b, 5, &id) == 0 && id == i + 1);
+	for (uint32_t i = 0; i < 3000; i++) {
+		ips[0] = 0x900000 + i;
+		CHECK(mpf_writer__stack(w, i, 0, ips, 130, &ids[i]) == 0);
+		/* Stack 5 is used all along: it stays remembered. */
+		ips[0] = 0x900005;
+		CHECK(i < 5 || (mpf_writer__stack(w, i, 0, ips, 130, &id) == 0 && id == ids[5]));
 	}
-	b[0] = 0;
-	CHECK(mpf_writer__stack(w, 10, 0, b, 5, &id) == 0 && id == 1);	/* still there */
-	CHECK(mpf_writer__stack(w, 11, 0, a, 5, &id) == 0 && id == 5);	/* restart */
-	b[0] = 0;
-	CHECK(mpf_writer__stack(w, 12, 0, b, 5, &id) == 0 && id == 6);	/* again, new id */
-	CHECK(mpf_writer__stack(w, 13, 0, a, 5, &id2) == 0 && id2 == 5);
+	/* The first stacks were forgotten two generations ago: written again, new ids. */
 	mpf_writer__stats(w, &stats);
-	CHECK(stats.records[MPF_REC_STACK] == 6);
+	before = (uint32_t)stats.records[MPF_REC_STACK_NODE];
+	CHECK(before == 3000);
+	ips[0] = 0x900000;
+	CHECK(mpf_writer__stack(w, 3001, 0, ips, 130, &id) == 0 && id > ids[2999]);
+	/* The newest is remembered. */
+	ips[0] = 0x900000 + 2999;
+	CHECK(mpf_writer__stack(w, 3002, 0, ips, 130, &id) == 0 && id == ids[2999]);
+	mpf_writer__stats(w, &stats);
+	CHECK(stats.records[MPF_REC_STACK_NODE] == before + 1);
 	CHECK(mpf_writer__close(w) == 0);
-	CHECK(read_all(path, &got, &st, NULL) == 0);
-	CHECK(got.n == 6);
-	if (got.n == 6) {
-		CHECK(!strncmp(got.v[4], "stack t=11 5 0 5 401000 ", 24));
-		CHECK(!strncmp(got.v[5], "stack t=12 6 0 5 0 ", 19));
+
+	t = read_tree(path, NULL);
+	REQUIRE(t);
+	for (uint32_t i = 0; i < 3000; i++) {
+		ips[0] = 0x900000 + i;
+		CHECK(tree_rebuild__is(t, ids[i], 0, ips, 130));
 	}
-	recs_free(&got);
+	free(t);
 }
 
 /* The small multi-chunk trace the damage tests cut and flip. */
@@ -1543,7 +1732,7 @@ static void test_size(void)
 	rec.page_alloc.tid = 31338;
 	rec.page_alloc.gfp = 0x140cca;
 	for (i = 0; i < n; i++) {
-		CHECK(mpf_writer__stack(w, rec.time, 0, ips, 12, &id) == 0 && id == 1);
+		CHECK(mpf_writer__stack(w, rec.time, 0, ips, 12, &id) == 0 && id == 12);
 		rec.time += 700 + rng() % 600;
 		rec.page_alloc.page = 0x3ffff0004000ull / 64 + (uint64_t)i;
 		rec.page_alloc.stack_id = id;
@@ -1579,7 +1768,7 @@ static void test_ustack(void)
 	unit__path(path, sizeof(path), "ustack.mpf");
 	w = mpf_writer__open(path, &test_hdr, &opts);
 	REQUIRE(w);
-	CHECK(mpf_writer__stack(w, 1, 0, a, 2, &id) == 0 && id == 1);
+	CHECK(mpf_writer__stack(w, 1, 0, a, 1, &id) == 0 && id == 1);
 	for (uint32_t k = 0; k < 20; k++) {
 		for (int i = 0; i < MPF_USTACK_REGS; i++)
 			regs[i] = 0x7ffc00000000ull + k * 64 + i;
@@ -1624,6 +1813,7 @@ const struct unit_test format_tests[] = {
 	{ "format_roundtrip", test_roundtrip },
 	{ "format_chunking", test_chunking },
 	{ "format_stack_intern", test_stack_intern },
+	{ "format_stack_forget", test_stack_forget },
 	{ "format_ustack", test_ustack },
 	{ "format_truncated", test_truncated },
 	{ "format_flipped", test_flipped },

@@ -1,12 +1,13 @@
 /*
  * Unit tests of lib/: the hash map every table uses (insertion, removal in the
  * middle of a probe run, growth, iteration, keys of two words), the pair map
- * over it, and the string table.
+ * over it, the index table, and the string table.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/hashmap.h"
+#include "lib/idxtab.h"
 #include "lib/strtab.h"
 #include "lib/text.h"
 #include "tests/unit/unit.h"
@@ -72,6 +73,53 @@ static void test_hmap(void)
 	hmap__free(&h);
 }
 
+/* The index table over an array of keys whose hashes share their low bits: long probe runs. */
+static uint64_t idx_hash(const void *ctx, uint32_t idx)
+{
+	const uint64_t *keys = ctx;
+
+	/* Only the tag bits and bit 0 differ. */
+	return keys[idx] << 57 | (keys[idx] & 1);
+}
+
+static bool idx_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const uint64_t *)ctx)[idx] == *(const uint64_t *)key;
+}
+
+static void idxtab_fill(bool dense)
+{
+	static uint64_t keys[5000];
+	struct idxtab t = { .dense = dense };
+	uint64_t k;
+
+	CHECK(idxtab__find(&t, 0, idx_eq, keys, &(uint64_t){ 0 }) == IDXTAB_NONE);
+	for (uint32_t i = 0; i < 5000; i++) {
+		keys[i] = (uint64_t)i * 7 + 3;
+		REQUIRE(idxtab__find(&t, idx_hash(keys, i), idx_eq, keys, &keys[i]) ==
+			IDXTAB_NONE);
+		REQUIRE(idxtab__insert(&t, idx_hash(keys, i), i, idx_hash, keys) == 0);
+	}
+	CHECK(t.count == 5000);
+	for (uint32_t i = 0; i < 5000; i++)
+		CHECK(idxtab__find(&t, idx_hash(keys, i), idx_eq, keys, &keys[i]) == i);
+	k = 5000 * 7 + 3;
+	CHECK(idxtab__find(&t, k << 57 | (k & 1), idx_eq, keys, &k) == IDXTAB_NONE);
+	CHECK(idxtab__bytes(&t) >= 5000 * 5);
+	idxtab__clear(&t);
+	CHECK(t.count == 0 && idxtab__find(&t, idx_hash(keys, 1), idx_eq, keys, &keys[1]) ==
+				     IDXTAB_NONE);
+	idxtab__free(&t);
+	CHECK(idxtab__bytes(&t) == 0);
+}
+
+/* Growing rehashes in the order of the slots, or of the indices of a dense table. */
+static void test_idxtab(void)
+{
+	idxtab_fill(false);
+	idxtab_fill(true);
+}
+
 static void test_strtab(void)
 {
 	struct strtab *t = strtab__new();
@@ -107,6 +155,7 @@ static void test_text(void)
 const struct unit_test lib_tests[] = {
 	{ "lib_hashmap", test_hashmap },
 	{ "lib_hmap", test_hmap },
+	{ "lib_idxtab", test_idxtab },
 	{ "lib_strtab", test_strtab },
 	{ "lib_text", test_text },
 	{},

@@ -2,7 +2,7 @@
  * Unit tests of the report's model for the 1.2 events, fed records made by
  * hand: the address space calls (splits, mremap's pieces, brk, mmap over a
  * mapping), pages becoming page cache, RSS samples across exec and exit, and
- * the timeline.  The end-to-end tests record the same with real BPF; these
+ * the timeline; and the stack tree of 1.5's records and its bounds.  The end-to-end tests record the same with real BPF; these
  * pin down the cases a workload cannot make reliably.
  */
 #include <string.h>
@@ -239,14 +239,15 @@ static void test_stack_budget(void)
 	CHECK(st->stack_budget == MODEL_STACK_BUDGET_BASE + 1000 * MODEL_STACK_BUDGET_PER_BYTE);
 	for (int k = 0; k < MPF_STACK_MAX; k++)
 		ips[k] = 0x401000;
-	/* 10000 ids of one stack of 512 frames: 4 KiB once, not 40 MiB. */
+	/* 10000 ids of one stack of 512 frames: 512 nodes once (9 KiB), not 40 MiB. */
 	for (id = 1; id <= 10000; id++) {
 		rec.stack = (struct mpf_stack){ .id = id, .nr = MPF_STACK_MAX, .ips = ips };
 		add(m, rec);
 	}
 	CHECK(!st->stacks_dropped && st->stack_bytes < (1u << 20));
-	model__stack(m, 1, &ms);
-	CHECK(ms.nr == MPF_STACK_MAX);
+	CHECK(model__nr_stacks(m) == 2 + MPF_STACK_MAX && model__nr_frames(m) == 1);
+	model__stack(m, (uint32_t)model__nr_stacks(m) - 1, &ms);
+	CHECK(ms.nr == MPF_STACK_MAX && ms.ips[0] == 0x401000 && !ms.flags);
 	/* Different stacks: kept until the budget is reached, then dropped. */
 	for (; id <= 20000; id++) {
 		ips[MPF_STACK_MAX - 1] = 0x500000 + id;
@@ -272,10 +273,126 @@ static void test_stack_budget(void)
 	model__delete(m);
 }
 
+static void frames(struct model *m, uint32_t id, uint32_t flags, const uint64_t *ips, uint32_t nr)
+{
+	struct mpf_record rec = { .type = MPF_REC_FRAME };
+
+	rec.frame = (struct mpf_frame){ .id = id, .flags = flags, .nr = nr, .ips = ips };
+	add(m, rec);
+}
+
+static void nodes(struct model *m, uint32_t id, uint32_t parent, uint32_t flags,
+		  const uint32_t *fids, uint32_t nr)
+{
+	struct mpf_record rec = { .type = MPF_REC_STACK_NODE };
+
+	rec.stack_node = (struct mpf_stack_node){ .id = id, .parent = parent, .flags = flags,
+						  .nr = nr, .frames = fids };
+	add(m, rec);
+}
+
+/*
+ * The stack a heap allocation naming stack id gets, whole: each by a thread
+ * of its own, so that its site is the newest.
+ */
+static void stack_of_id(struct model *m, uint32_t id, struct model_stack *out)
+{
+	static uint32_t tid = 1000;
+	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
+	const struct model_site *s;
+
+	tid++;
+	ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = tid, .stack_id = id,
+						 .ptr = 0x10000 + tid * 16, .size = 1 };
+	add(m, ha);
+	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1);
+	out->nr = UINT32_MAX;
+	if (s && s->tid == tid)
+		model__stack(m, s->stack, out);
+}
+
+/*
+ * Format 1.5's stacks: FRAME and STACK_NODE records make the tree the model
+ * keeps as it is; a whole STACK of an older trace lands on the same nodes
+ * when its frames are the same; ids redefined take their latest definition;
+ * nodes of undefined parents or frames, or deeper than MPF_STACK_MAX, are
+ * not kept.
+ */
+static void test_stack_tree(void)
+{
+	static const uint64_t ips[] = { 0x400100, 0x400200, 0x400300 }, leaf = 0x400400;
+	struct model *m = model__new(4096);
+	const struct model_stats *st;
+	static uint32_t deep[MPF_STACK_MAX];
+	struct model_stack ms;
+	size_t nstacks;
+
+	REQUIRE(m);
+	st = model__stats(m);
+	frames(m, 1, 0, ips, 3);			/* frames 1 2 3: outermost first */
+	frames(m, 4, MPF_FRAME_EXACT, &leaf, 1);	/* 4: an exact pc */
+	nodes(m, 1, 0, 0, (const uint32_t[]){ 1, 2, 3 }, 3);	/* 1 <- 2 <- 3 */
+	nodes(m, 4, 2, 0, (const uint32_t[]){ 4 }, 1);		/* 2 <- 4 */
+	nodes(m, 5, 0, MPF_STACK_TRUNCATED, (const uint32_t[]){ 3 }, 1);
+	CHECK(model__nr_stacks(m) == 2 + 5 && model__nr_frames(m) == 4);
+	stack_of_id(m, 3, &ms);
+	CHECK(ms.nr == 3 && ms.ips[0] == 0x400300 && ms.ips[2] == 0x400100 && ms.flags == 0);
+	stack_of_id(m, 4, &ms);
+	CHECK(ms.nr == 3 && ms.ips[0] == leaf && ms.ips[1] == 0x400200 &&
+	      ms.flags == MPF_STACK_FIRST_IS_IP);
+	stack_of_id(m, 5, &ms);
+	CHECK(ms.nr == 1 && ms.ips[0] == 0x400300 && ms.flags == MPF_STACK_TRUNCATED);
+	stack_of_id(m, 1, &ms);
+	CHECK(ms.nr == 1 && ms.ips[0] == 0x400100);
+
+	/* Frames are kept once per address and kind, whatever their ids. */
+	frames(m, 9, 0, ips + 1, 1);
+	CHECK(model__nr_frames(m) == 4);
+	nodes(m, 6, 1, 0, (const uint32_t[]){ 9 }, 1);
+	stack_of_id(m, 6, &ms);
+	CHECK(ms.nr == 2 && ms.ips[0] == 0x400200 && ms.ips[1] == 0x400100);
+
+	/* A redefined id (out of order): its latest definition from now on. */
+	nodes(m, 2, 4, 0, (const uint32_t[]){ 1 }, 1);
+	stack_of_id(m, 2, &ms);
+	CHECK(ms.nr == 4 && ms.ips[0] == 0x400100 && ms.ips[1] == leaf);
+	stack_of_id(m, 3, &ms);
+	CHECK(ms.nr == 3);
+
+	/* Undefined parents and frames, too deep: not kept, their ids stay undefined. */
+	nstacks = model__nr_stacks(m);
+	nodes(m, 10, 99, 0, (const uint32_t[]){ 1 }, 1);
+	nodes(m, 11, 0, 0, (const uint32_t[]){ 77 }, 1);
+	for (int k = 0; k < MPF_STACK_MAX; k++)
+		deep[k] = 1;
+	nodes(m, 12, 3, 0, deep, MPF_STACK_MAX);	/* 3 + 512 frames */
+	CHECK(st->stacks_bad == 3 && model__nr_stacks(m) == nstacks);
+	stack_of_id(m, 10, &ms);
+	CHECK(ms.nr == 0);
+	CHECK(st->undefined_stacks == 1);
+	nodes(m, 12, 0, 0, deep, MPF_STACK_MAX);	/* 512: fits */
+	stack_of_id(m, 12 + MPF_STACK_MAX - 1, &ms);
+	CHECK(ms.nr == MPF_STACK_MAX && ms.ips[0] == 0x400100);
+
+	/* A STACK record of an older trace: the same frames make the same nodes. */
+	nstacks = model__nr_stacks(m);
+	add(m, (struct mpf_record){ .type = MPF_REC_STACK,
+				    .stack = { .id = 5000, .nr = 2,
+					       .ips = (const uint64_t[]){ 0x400300, 0x400200 } } });
+	add(m, (struct mpf_record){ .type = MPF_REC_STACK,
+				    .stack = { .id = 5001, .nr = 2,
+					       .ips = (const uint64_t[]){ 0x400300, 0x400200 } } });
+	CHECK(model__nr_stacks(m) == nstacks + 2);
+	stack_of_id(m, 5001, &ms);
+	CHECK(ms.nr == 2 && ms.ips[0] == 0x400300 && ms.ips[1] == 0x400200);
+	model__delete(m);
+}
+
 const struct unit_test model_tests[] = {
 	{ "model_vm_calls", test_vm_calls },
 	{ "model_cache", test_cache },
 	{ "model_rss_timeline", test_rss_timeline },
 	{ "model_stack_budget", test_stack_budget },
+	{ "model_stack_tree", test_stack_tree },
 	{},
 };
