@@ -9,8 +9,7 @@
 #               process, the targets' events kept by the programs;
 #   command     a launched command (`-- sleep`): probes on libc for every
 #               process, as with all.
-# Also gdb's breakpoint on malloc in an unrelated process, counted with and
-# without a launched recording.  The figures are the workload's own ns per
+# The figures are the workload's own ns per
 # call (a malloc or a free), the median of RUNS runs (default 5), interleaved
 # so that a change in the machine's load touches every row alike.  Needs root.
 #
@@ -97,33 +96,6 @@ for ((i = 1; i <= RUNS; i++)); do
 	stop_recording
 done
 
-# gdb in an unrelated process: how many times `break malloc` stops in 5 calls.
-gdb_hits=n/a
-gdb_hits_rec=n/a
-if command -v gdb >/dev/null; then
-	cat >"$tmp/five.c" <<'EOF'
-#include <stdlib.h>
-void *volatile p;
-int main(void)
-{
-	for (int i = 0; i < 5; i++)
-		p = malloc(100 + i);
-	return 0;
-}
-EOF
-	gcc -O0 -o "$tmp/five" "$tmp/five.c" || die "cannot build five"
-	hits()
-	{
-		gdb -q -batch -ex 'set breakpoint pending on' -ex 'start' -ex 'break malloc' \
-			-ex 'set $n = 0' -ex 'while 1' -ex 'continue' -ex 'set $n = $n + 1' -ex 'end' \
-			"$tmp/five" 2>&1 | grep -c '^Breakpoint 2, '
-	}
-	gdb_hits=$(hits)
-	start_recording gdb -- sleep 100000
-	gdb_hits_rec=$(hits)
-	stop_recording
-fi
-
 b=$(median "$tmp/bare")
 printf '%-10s %12s %10s\n' "recording" "ns per call" "added"
 for n in bare target all command; do
@@ -131,4 +103,3 @@ for n in bare target all command; do
 	printf '%-10s %12s %10s\n' "$n" "$m" \
 		"$(awk -v m="$m" -v b="$b" 'BEGIN { if (m + 0 == m && b + 0 == b) printf "%+.2f", m - b; else print "n/a" }')"
 done
-echo "gdb's 'break malloc' in an unrelated process: $gdb_hits of 5 stops bare, $gdb_hits_rec while a command is recorded"
