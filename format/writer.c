@@ -19,8 +19,8 @@
 #include "format/codec.h"
 #include "format/mpf.h"
 #include "lib/array.h"
+#include "lib/gentable.h"
 #include "lib/hashmap.h"
-#include "lib/idxtab.h"
 #include "lib/io.h"
 
 #define DEFAULT_CHUNK_SIZE	(1u << 20)
@@ -52,22 +52,10 @@ struct frame_ent {
 	uint32_t id;
 };
 
-/* One generation of remembered nodes or frames: entries and their index. */
-struct gen {
-	struct idxtab index;
-	void *ents;
-	size_t n, cap;
-};
+_Static_assert(sizeof(struct node_ent) <= GEN_TABLE_ENT_MAX &&
+		       sizeof(struct frame_ent) <= GEN_TABLE_ENT_MAX,
+	       "entries the two-generation tables cannot copy");
 
-struct gen_table {
-	struct gen g[2];	/* g[cur] the newer */
-	unsigned int cur;
-	size_t max;		/* entries of one generation */
-	size_t ent_size;
-	uint64_t (*hash)(const void *ent);
-	idxtab_hash_fn rehash;
-	idxtab_eq_fn eq;
-};
 
 /*
  * The stacks seen last, whole, by their hash: a stack that recurs (a page
@@ -210,13 +198,6 @@ static void stack_table__init(struct stack_table *t, const struct mpf_writer_opt
 	t->next_frame = 1;
 }
 
-static void gen_table__free(struct gen_table *t)
-{
-	for (int i = 0; i < 2; i++) {
-		idxtab__free(&t->g[i].index);
-		free(t->g[i].ents);
-	}
-}
 
 static bool opts_ok(const struct mpf_writer_opts *opts)
 {
@@ -691,77 +672,8 @@ static uint64_t stack__hash(uint32_t flags, const uint64_t *ips, uint32_t nr)
 	return h;
 }
 
-/*
- * Appends ent to the newer generation, making the newer the older first
- * when it is full.  The entry's address, or NULL without memory.
- */
-static void *gen_table__add(struct gen_table *t, const void *ent)
-{
-	struct gen *g = &t->g[t->cur];
-	uint64_t copy[2];
-	void *slot;
 
-	if (g->n >= t->max) {
-		/* ent may be in the generation forgotten now. */
-		memcpy(copy, ent, t->ent_size);
-		ent = copy;
-		t->cur = !t->cur;
-		g = &t->g[t->cur];
-		idxtab__clear(&g->index);
-		g->n = 0;
-	}
-	if (g->n >= g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 1024;
-		void *p;
 
-		if (cap > t->max)
-			cap = t->max;
-		p = realloc(g->ents, cap * t->ent_size);
-		if (!p)
-			return NULL;
-		g->ents = p;
-		g->cap = cap;
-	}
-	slot = (char *)g->ents + g->n * t->ent_size;
-	memcpy(slot, ent, t->ent_size);
-	if (idxtab__insert(&g->index, t->hash(slot), (uint32_t)g->n, t->rehash, g))
-		return NULL;
-	g->n++;
-	return slot;
-}
-
-/*
- * The entry equal to key, or NULL: one the older generation holds moves to
- * the newer, keeping its id.  *err is -ENOMEM when moving it failed.  Inline,
- * so that eq is.
- */
-static inline void *gen_table__find(struct gen_table *t, const void *key, idxtab_eq_fn eq,
-				    int *err)
-{
-	uint64_t h = t->hash(key);
-	struct gen *g = &t->g[t->cur];
-	uint32_t i = idxtab__find(&g->index, h, eq, g, key);
-	void *ent;
-
-	if (i != IDXTAB_NONE)
-		return (char *)g->ents + (size_t)i * t->ent_size;
-	g = &t->g[!t->cur];
-	i = idxtab__find(&g->index, h, eq, g, key);
-	if (i == IDXTAB_NONE)
-		return NULL;
-	ent = gen_table__add(t, (char *)g->ents + (size_t)i * t->ent_size);
-	if (!ent)
-		*err = -ENOMEM;
-	return ent;
-}
-
-static void gen_table__clear(struct gen_table *t)
-{
-	for (int i = 0; i < 2; i++) {
-		idxtab__clear(&t->g[i].index);
-		t->g[i].n = 0;
-	}
-}
 
 /*
  * Room for n ids of the stack id space.  Should 32 bits run out, ids start
