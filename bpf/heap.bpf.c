@@ -5,7 +5,8 @@
  * size and the old block).  Each call's arguments are kept at its entry, per
  * thread, and its result and stack taken at its return; frees at their entry.
  *
- * A uprobe and a uretprobe per site, paired through the `inflight` hash map.
+ * A uprobe and a uretprobe per site, paired through the thread's `inflight`
+ * storage.
  *
  * With --heap-sample the allocations are sampled by bytes (sampled()), and a
  * free is an event only for a block that was sampled (`sampled_blocks`).  In a
@@ -22,11 +23,15 @@ const volatile __u64 sample_interval = 0;
 /* -ln((i + 0.5) / MP_SAMPLE_DRAWS) * sample_interval: the exponential gaps, by quantile. */
 const volatile __u64 sample_gaps[MP_SAMPLE_DRAWS] = {};
 
-/* Heap calls between entry and return, tid -> call. */
+/*
+ * Each thread's heap call between its entry and return: task-local storage,
+ * which costs one helper call at each end where a hash map keyed by tid cost
+ * two (a lookup and an update or delete), each under the bucket's lock.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct mp_inflight);
 } inflight SEC(".maps");
 
@@ -220,8 +225,9 @@ SEC("uprobe")
 int heap_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, func = bpf_get_attach_cookie(ctx);
-	struct mp_inflight *in, call;
+	__u32 func = bpf_get_attach_cookie(ctx);
+	struct mp_inflight *in;
+	__u64 sp = ctx->sp;
 
 	if (bare_probes || !is_target(id >> 32))
 		return 0;
@@ -229,23 +235,31 @@ int heap_entry(struct pt_regs *ctx)
 		on_free(ctx, id, PT_REGS_PARM1(ctx));
 		return 0;
 	}
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	if (in) {
-		/* realloc(NULL, n) calling malloc, say: the outer call is the one. */
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in) {
+		count_lost(MP_LOST_HEAP);
+		return 0;
+	}
+	/*
+	 * realloc(NULL, n) calling malloc, say: the outer call is the one.  A call
+	 * in flight whose frame is below this one never returned (an exception or
+	 * a longjmp out of it): this call replaces it.
+	 */
+	if (in->sp && sp < in->sp) {
 		in->depth++;
 		return 0;
 	}
-	call_args(ctx, func, &call);
+	call_args(ctx, func, in);
 	/*
 	 * Kept whether or not it is a sample, so that the calls nested in it are
 	 * known as such; the return of one not sampled emits nothing.
 	 */
-	sample_call(id, &call);
+	sample_call(id, in);
 	/* depth counts nested calls from here on: the sample's verdict goes in func's high bits. */
-	call.func |= call.depth << 16;
-	call.depth = 0;
-	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
-		count_lost(MP_LOST_HEAP);
+	in->func |= in->depth << 16;
+	in->depth = 0;
+	in->sp = sp;
 	return 0;
 }
 
@@ -253,20 +267,19 @@ SEC("uretprobe")
 int heap_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct mp_inflight *in, call;
 
 	if (bare_probes)
 		return 0;
-	in = bpf_map_lookup_elem(&inflight, &tid);
-	if (!in)
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
+	if (!in || !in->sp)
 		return 0;
 	if (in->depth) {
 		in->depth--;
 		return 0;
 	}
 	call = *in;
-	bpf_map_delete_elem(&inflight, &tid);
+	in->sp = 0;
 	call.depth = call.func >> 16;
 	call.func &= 0xffff;
 	emit_alloc(ctx, id, &call, PT_REGS_RC(ctx));

@@ -86,7 +86,7 @@ MP_SHARED struct {
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 #define SCRATCH_NEST	MP_SCRATCH_NEST
-#define UW_WIN		4096	/* -g cfi: stack words are read this many bytes at a time */
+#define UW_WIN		1024	/* -g cfi: stack words are read this many bytes at a time */
 /* What every walk knows of the uprobe trampoline, which uretprobes put in place of return addresses. */
 struct uw_tramp {
 	__u64 tramp;		/* its address, 0 when the task has pending uretprobes none */
@@ -282,12 +282,12 @@ static __always_inline void scratch_put(void)
  */
 static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, bool *complete)
 {
-	__u64 fp = BPF_CORE_READ(regs, bp), sp = BPF_CORE_READ(regs, sp);
+	__u64 fp = regs->bp, sp = regs->sp;
 	struct uw_tramp t;
 	__u64 frame[2];
 	int n = 1;
 
-	ips[0] = uw_tramp_init(&t, BPF_CORE_READ(regs, ip));
+	ips[0] = uw_tramp_init(&t, regs->ip);
 	*complete = false;
 	for (int i = 1; i < MP_STACK_DEPTH; i++) {
 		/* A zero frame pointer ends the chain: _start clears it. */
@@ -337,27 +337,27 @@ static __always_inline void mend_user_stack(struct uw_tramp *t, struct mp_ustack
  */
 static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ustack *u)
 {
-	__u64 sp = BPF_CORE_READ(regs, sp);
+	__u64 sp = regs->sp;
 	__u32 size = dwarf_size, done = 0, n;
 	struct uw_tramp t;
 
-	u->regs[0] = BPF_CORE_READ(regs, ax);
-	u->regs[1] = BPF_CORE_READ(regs, dx);
-	u->regs[2] = BPF_CORE_READ(regs, cx);
-	u->regs[3] = BPF_CORE_READ(regs, bx);
-	u->regs[4] = BPF_CORE_READ(regs, si);
-	u->regs[5] = BPF_CORE_READ(regs, di);
-	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[0] = regs->ax;
+	u->regs[1] = regs->dx;
+	u->regs[2] = regs->cx;
+	u->regs[3] = regs->bx;
+	u->regs[4] = regs->si;
+	u->regs[5] = regs->di;
+	u->regs[6] = regs->bp;
 	u->regs[7] = sp;
-	u->regs[8] = BPF_CORE_READ(regs, r8);
-	u->regs[9] = BPF_CORE_READ(regs, r9);
-	u->regs[10] = BPF_CORE_READ(regs, r10);
-	u->regs[11] = BPF_CORE_READ(regs, r11);
-	u->regs[12] = BPF_CORE_READ(regs, r12);
-	u->regs[13] = BPF_CORE_READ(regs, r13);
-	u->regs[14] = BPF_CORE_READ(regs, r14);
-	u->regs[15] = BPF_CORE_READ(regs, r15);
-	u->regs[16] = uw_tramp_init(&t, BPF_CORE_READ(regs, ip));
+	u->regs[8] = regs->r8;
+	u->regs[9] = regs->r9;
+	u->regs[10] = regs->r10;
+	u->regs[11] = regs->r11;
+	u->regs[12] = regs->r12;
+	u->regs[13] = regs->r13;
+	u->regs[14] = regs->r14;
+	u->regs[15] = regs->r15;
+	u->regs[16] = uw_tramp_init(&t, regs->ip);
 	u->pad = 0;
 	if (size > MP_DWARF_MAX)
 		size = MP_DWARF_MAX;
@@ -421,7 +421,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	    off + (MP_STACK_DEPTH + 1) * sizeof(__u64) + sizeof(struct mp_leaf) <= sizeof(s->buf)) {
 		struct mp_leaf *l = (void *)(s->buf + off + n * sizeof(__u64));
 
-		l->sp = BPF_CORE_READ(regs, sp);
+		l->sp = regs->sp;
 		if (!bpf_probe_read_user(l->words, sizeof(l->words), (void *)l->sp)) {
 			h->flags |= MP_HDR_LEAF;
 			submit(s->buf, off + n * sizeof(__u64) + sizeof(*l), lost_idx, wakeup_flag());

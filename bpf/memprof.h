@@ -346,6 +346,7 @@ struct mp_ustack {
 struct mp_inflight {
 	__u64 size;
 	__u64 arg;		/* realloc: old pointer; posix_memalign: memptr */
+	__u64 sp;		/* the stack pointer at the entry; 0: no call in flight */
 	__u32 func;
 	__u32 depth;		/* nested calls (realloc(NULL) -> malloc) to skip */
 };
@@ -359,7 +360,7 @@ _Static_assert(sizeof(struct mp_cfi_key) == 16, "mp_cfi_key layout");
 _Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
 _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");
-_Static_assert(sizeof(struct mp_inflight) == 24, "mp_inflight layout");
+_Static_assert(sizeof(struct mp_inflight) == 32, "mp_inflight layout");
 _Static_assert(sizeof(struct mp_ustack) == 144, "mp_ustack layout");
 _Static_assert(sizeof(struct mp_cache) == 56, "mp_cache layout");
 _Static_assert(sizeof(struct mp_vmcall) == 72, "mp_vmcall layout");

@@ -31,24 +31,33 @@ static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct uprobe_task *ut = task->utask;
+	struct xol_area *area;
 	__u64 xol;
 
+	/*
+	 * Plain loads through the task's BTF pointers, not BPF_CORE_READ(): the
+	 * verifier makes them fault-safe without a helper call each, and this runs
+	 * at every event.
+	 */
 	t->tramp = 0;
 	t->ri = 0;
 	if (!ut)
 		return pc;
-	t->ri = (__u64)BPF_CORE_READ(ut, return_instances);
-	if (t->ri)
-		t->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	t->ri = (__u64)ut->return_instances;
+	if (t->ri) {
+		area = task->mm->uprobes_state.xol_area;
+		if (area)
+			t->tramp = area->vaddr;
+	}
 	if (t->tramp && pc == t->tramp) {
 		struct return_instance *ri = (void *)t->ri;
 
-		pc = BPF_CORE_READ(ri, orig_ret_vaddr);
-		t->ri = (__u64)BPF_CORE_READ(ri, next);
+		pc = ri->orig_ret_vaddr;
+		t->ri = (__u64)ri->next;
 	}
-	xol = BPF_CORE_READ(ut, xol_vaddr);
-	if (BPF_CORE_READ(ut, state) == UTASK_SSTEP_STATE && xol && pc >= xol && pc < xol + 16)
-		pc = BPF_CORE_READ(ut, vaddr) + (pc - xol);
+	xol = ut->xol_vaddr;
+	if (ut->state == UTASK_SSTEP_STATE && xol && pc >= xol && pc < xol + 16)
+		pc = ut->vaddr + (pc - xol);
 	return pc;
 }
 
@@ -90,34 +99,34 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 					__u32 *end)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct pt_regs *r = &s->regs;
 	struct uw *u = &s->uw;
 	struct uw_loop l;
 
-	if (off > SCRATCH_HDR || bpf_probe_read_kernel(r, sizeof(*r), regs)) {
+	/* Plain loads: regs is the program's context, the task's pt_regs or scratch. */
+	if (off > SCRATCH_HDR) {
 		*end = MP_UNWIND_UNREADABLE;
 		return 0;
 	}
-	s->dregs[0] = r->ax;
-	s->dregs[1] = r->dx;
-	s->dregs[2] = r->cx;
-	s->dregs[3] = r->bx;
-	s->dregs[4] = r->si;
-	s->dregs[5] = r->di;
-	s->dregs[6] = r->bp;
-	s->dregs[7] = r->sp;
-	s->dregs[8] = r->r8;
-	s->dregs[9] = r->r9;
-	s->dregs[10] = r->r10;
-	s->dregs[11] = r->r11;
-	s->dregs[12] = r->r12;
-	s->dregs[13] = r->r13;
-	s->dregs[14] = r->r14;
-	s->dregs[15] = r->r15;
+	s->dregs[0] = regs->ax;
+	s->dregs[1] = regs->dx;
+	s->dregs[2] = regs->cx;
+	s->dregs[3] = regs->bx;
+	s->dregs[4] = regs->si;
+	s->dregs[5] = regs->di;
+	s->dregs[6] = regs->bp;
+	s->dregs[7] = regs->sp;
+	s->dregs[8] = regs->r8;
+	s->dregs[9] = regs->r9;
+	s->dregs[10] = regs->r10;
+	s->dregs[11] = regs->r11;
+	s->dregs[12] = regs->r12;
+	s->dregs[13] = regs->r13;
+	s->dregs[14] = regs->r14;
+	s->dregs[15] = regs->r15;
 	s->win_len = 0;
-	u->sp = r->sp;
-	u->bp = r->bp;
-	u->pc = uw_tramp_init(&u->t, r->ip);
+	u->sp = regs->sp;
+	u->bp = regs->bp;
+	u->pc = uw_tramp_init(&u->t, regs->ip);
 	u->exact = 1;
 	u->mi = -1;
 	u->ips = off;
