@@ -23,7 +23,10 @@ report_summary()
 				>"$T/out" 2>"$T/err" ||
 				fail "report --event $ev --show $show on $1: $(cat "$T/err")"
 			grep -q '^memprof: error:' "$T/err" && fail "errors on $1: $(cat "$T/err")"
-			grep -E '^#|^ +[0-9.]+% +[0-9.,]+ [KMGT]?i?B +[0-9.,]+ [KMGT]?i?B  [^ ]' "$T/out"
+			# (not the legend of [unknown] and the like: whether a frame is named
+			# depends on the files found here)
+			grep -E '^#|^ +[0-9.]+% +[0-9.,]+ [KMGT]?i?B +[0-9.,]+ [KMGT]?i?B  [^ ]' "$T/out" |
+				grep -v '^# \['
 
 			# the folded stacks hold every byte of the total
 			"$MEMPROF" report -i "$1" --event $ev --show $show --folded \
