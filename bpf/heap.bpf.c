@@ -231,10 +231,6 @@ int heap_entry(struct pt_regs *ctx)
 
 	if (bare_probes || !is_target(id >> 32))
 		return 0;
-	if (func == MP_FREE) {
-		on_free(ctx, id, PT_REGS_PARM1(ctx));
-		return 0;
-	}
 	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
@@ -260,6 +256,17 @@ int heap_entry(struct pt_regs *ctx)
 	in->func |= in->depth << 16;
 	in->depth = 0;
 	in->sp = sp;
+	return 0;
+}
+
+/* The frees: a program of their own, which needs no cookie to know the kind. */
+SEC("uprobe")
+int heap_free(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!bare_probes && is_target(id >> 32))
+		on_free(ctx, id, PT_REGS_PARM1(ctx));
 	return 0;
 }
 

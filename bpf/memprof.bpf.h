@@ -224,12 +224,29 @@ static __always_inline void fill_hdr(struct mp_hdr *h, __u8 kind, __u64 pid_tgid
 	h->time = bpf_ktime_get_ns();
 }
 
+/* Each CPU's events since it last asked the ring how full it is. */
+MP_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} wakeup_count SEC(".maps");
+
+#define WAKEUP_EVERY	16	/* events between two looks at the ring's fill */
+
 /*
  * Wake user space only when enough has piled up: a wakeup per event would
  * cost the target a context switch each.  User space also polls on a timer.
+ * The ring is asked at every WAKEUP_EVERY-th event of a CPU only (a helper
+ * call; the counter is an inlined per-CPU load): the wakeup point is a
+ * quarter of the ring, far more than WAKEUP_EVERY of the largest events.
  */
 static __always_inline __u64 wakeup_flag(void)
 {
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&wakeup_count, &zero);
+
+	if (n && ++*n % WAKEUP_EVERY)
+		return BPF_RB_NO_WAKEUP;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }

@@ -238,6 +238,7 @@ static int load_skel(struct mp_bpf *b)
 	else
 		bpf_program__set_autoload(skel->progs.sys_exit_mmap, false);
 	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap);
+	bpf_program__set_autoload(skel->progs.heap_free, opts->heap);
 	bpf_program__set_autoload(skel->progs.heap_return, opts->heap);
 	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
 	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
@@ -323,7 +324,7 @@ static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
 	return 0;
 }
 
-/* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie. */
+/* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie; frees their own program. */
 static int attach_sites(struct mp_bpf *b, struct probe_set *ps)
 {
 	int err = 0;
@@ -332,9 +333,15 @@ static int attach_sites(struct mp_bpf *b, struct probe_set *ps)
 		LIBBPF_OPTS(bpf_uprobe_opts, entry, .bpf_cookie = ps->sites[i].kind);
 		LIBBPF_OPTS(bpf_uprobe_opts, ret, .retprobe = true);
 
+		if (ps->sites[i].kind == MP_FREE) {
+			err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
+				b->skel->progs.heap_free, ps->pid, ps->path, ps->sites[i].offset,
+				&entry));
+			continue;
+		}
 		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
 			b->skel->progs.heap_entry, ps->pid, ps->path, ps->sites[i].offset, &entry));
-		if (err || ps->sites[i].kind == MP_FREE)
+		if (err)
 			continue;
 		err = probe_set__link(ps, bpf_program__attach_uprobe_opts(
 			b->skel->progs.heap_return, ps->pid, ps->path, ps->sites[i].offset, &ret));
