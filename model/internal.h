@@ -157,9 +157,31 @@ struct site_by_stack {
  * others (a stack's site of another thread or process, an old stack's first
  * site once a newer one has one) go to the index table.
  */
+/*
+ * A site as the model keeps it: its counts in 32 bits (48 bytes, where a
+ * struct model_site is 80), until one would leave them (4 GiB allocated at
+ * one site, a count past 4 G): then all of the site's counts move to 64-bit
+ * ones in site_table.wide.  model__site() gives either as a struct model_site.
+ */
+enum site_count {
+	SITE_ALLOC_BYTES, SITE_ALLOC_NR, SITE_LIVE_BYTES, SITE_LIVE_NR,
+	SITE_TMP_BYTES, SITE_TMP_NR, SITE_PEAK_BYTES, SITE_PEAK_NR,
+	SITE__MAX,
+};
+#define SITE_KERNEL 0x80000000u		/* in site_rec.wide: struct model_site's kernel */
+#define SITE_WIDE_MASK 0x7fffffffu	/* 1 + the index in site_table.wide, 0: narrow */
+
+struct site_rec {
+	uint32_t image, tid, stack;
+	uint32_t wide;
+	uint32_t c[SITE__MAX];
+};
+
 struct site_table {
-	struct model_site *v;
+	struct site_rec *v;
 	size_t nr, cap;
+	uint64_t (*wide)[SITE__MAX];
+	size_t nwide, wide_cap;
 	struct site_by_stack *sorted;	/* stacks strictly increasing */
 	size_t nsorted, sorted_cap;
 	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
@@ -239,6 +261,7 @@ struct model {
 	unsigned int stops;
 	struct model_filter filter;
 	bool filtered;
+	bool nomem;		/* a site's counts could not widen: model__add fails */
 };
 
 /* ---- across model/ ---- */
@@ -333,12 +356,65 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 /* The site of an event of type ev by pid, tid with stack_id: the image in *img, the site in *si. */
 int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	     bool kernel, uint32_t *img, uint32_t *si);
-/* A site's live bytes grew: its own peak follows (--show=site-peak). */
-static inline void site__grew(struct model_site *s)
+/* Moves site si's counts to 64 bits; false (and m->nomem) when out of memory. */
+bool site__widen(struct model *m, struct site_table *t, uint32_t si);
+
+static inline uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
 {
-	if (s->live_bytes > s->peak_bytes) {
-		s->peak_bytes = s->live_bytes;
-		s->peak_nr = s->live_nr;
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	return w ? t->wide[w - 1][k] : t->v[si].c[k];
+}
+
+static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t v)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && v <= UINT32_MAX) {
+		t->v[si].c[k] = (uint32_t)v;
+		return;
+	}
+	if (!w && !site__widen(m, t, si))
+		return;
+	t->wide[(t->v[si].wide & SITE_WIDE_MASK) - 1][k] = v;
+}
+
+/* Count k of site si plus d, or minus d: as 64-bit counts would, wrapping included. */
+static inline void site__add(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t d)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && d <= UINT32_MAX - t->v[si].c[k])
+		t->v[si].c[k] += (uint32_t)d;
+	else
+		site__set(m, ev, si, k, site__get(t, si, k) + d);
+}
+
+static inline void site__sub(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t d)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && d <= t->v[si].c[k])
+		t->v[si].c[k] -= (uint32_t)d;
+	else
+		site__set(m, ev, si, k, site__get(t, si, k) - d);
+}
+
+/* A site's live bytes grew: its own peak follows (--show=site-peak). */
+static inline void site__grew(struct model *m, unsigned int ev, uint32_t si)
+{
+	const struct site_table *t = &m->sites[ev];
+	uint64_t live = site__get(t, si, SITE_LIVE_BYTES);
+
+	if (live > site__get(t, si, SITE_PEAK_BYTES)) {
+		site__set(m, ev, si, SITE_PEAK_BYTES, live);
+		site__set(m, ev, si, SITE_PEAK_NR, site__get(t, si, SITE_LIVE_NR));
 	}
 }
 /* The allocation histogram (report --histogram): bucket b holds sizes in [2^(b-1), 2^b). */

@@ -74,6 +74,7 @@ void model__delete(struct model *m)
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
 		free(m->sites[ev].sorted);
+		free(m->sites[ev].wide);
 		idxtab__free(&m->sites[ev].index);
 	}
 	hashmap__free(&m->heap);
@@ -365,6 +366,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 			return err;
 	}
 	err = model__apply(m, rec);
+	if (!err && m->nomem)
+		err = -ENOMEM;
 	if (timed) {
 		m->applied = true;
 		if (rec->time > m->time)
@@ -599,9 +602,32 @@ size_t model__nr_sites(const struct model *m, unsigned int ev)
 	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;
 }
 
-const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i)
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
+				     struct model_site *buf)
 {
-	return ev < MPF_EV__MAX && i < m->sites[ev].nr ? &m->sites[ev].v[i] : NULL;
+	const struct site_table *t;
+	const struct site_rec *s;
+	uint32_t si = (uint32_t)i;
+
+	if (ev >= MPF_EV__MAX || i >= m->sites[ev].nr)
+		return NULL;
+	t = &m->sites[ev];
+	s = &t->v[si];
+	*buf = (struct model_site){
+		.image = s->image,
+		.tid = s->tid,
+		.stack = s->stack,
+		.kernel = s->wide & SITE_KERNEL,
+		.alloc_bytes = site__get(t, si, SITE_ALLOC_BYTES),
+		.alloc_nr = site__get(t, si, SITE_ALLOC_NR),
+		.live_bytes = site__get(t, si, SITE_LIVE_BYTES),
+		.live_nr = site__get(t, si, SITE_LIVE_NR),
+		.tmp_bytes = site__get(t, si, SITE_TMP_BYTES),
+		.tmp_nr = site__get(t, si, SITE_TMP_NR),
+		.peak_bytes = site__get(t, si, SITE_PEAK_BYTES),
+		.peak_nr = site__get(t, si, SITE_PEAK_NR),
+	};
+	return buf;
 }
 
 uint32_t model__pid(const struct model *m, uint32_t image)

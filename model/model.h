@@ -228,7 +228,9 @@ struct model_filtered {
 const struct model_filtered *model__filtered(const struct model *m);
 void model__set_filter(struct model *m, const struct model_filter *f);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
-const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
+/* Site i of type ev, into *buf (the model keeps sites smaller); NULL past the last. */
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
+				     struct model_site *buf);
 
 uint32_t model__pid(const struct model *m, uint32_t image);
 size_t model__nr_images(const struct model *m);

@@ -17,10 +17,10 @@ static uint64_t site_hash(uint32_t img, uint32_t tid, uint32_t stack, bool kerne
 	return hash_pair(img | (uint64_t)tid << 32, stack | (uint64_t)kernel << 32);
 }
 
-static bool site_is(const struct model_site *s, const struct site_key *k)
+static bool site_is(const struct site_rec *s, const struct site_key *k)
 {
 	return s->stack == k->stack && s->image == k->image && s->tid == k->tid &&
-	       s->kernel == k->kernel;
+	       !!(s->wide & SITE_KERNEL) == k->kernel;
 }
 
 static bool site_eq(const void *ctx, uint32_t idx, const void *key)
@@ -30,9 +30,9 @@ static bool site_eq(const void *ctx, uint32_t idx, const void *key)
 
 static uint64_t site_rehash(const void *ctx, uint32_t idx)
 {
-	const struct model_site *s = &((const struct site_table *)ctx)->v[idx];
+	const struct site_rec *s = &((const struct site_table *)ctx)->v[idx];
 
-	return site_hash(s->image, s->tid, s->stack, s->kernel);
+	return site_hash(s->image, s->tid, s->stack, s->wide & SITE_KERNEL);
 }
 
 /* The entry of the sorted array for stack, NULL when it has none. */
@@ -82,8 +82,8 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 		err = ARRAY_RESERVE(t->sorted, t->sorted_cap, t->nsorted + 1);
 	if (err)
 		return err;
-	t->v[t->nr] = (struct model_site){
-		.image = img, .tid = tid, .stack = stack, .kernel = kernel
+	t->v[t->nr] = (struct site_rec){
+		.image = img, .tid = tid, .stack = stack, .wide = kernel ? SITE_KERNEL : 0
 	};
 	if (append) {
 		t->sorted[t->nsorted++] = (struct site_by_stack){ .stack = stack,
@@ -96,6 +96,20 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	}
 	*idx = (uint32_t)t->nr++;
 	return 0;
+}
+
+bool site__widen(struct model *m, struct site_table *t, uint32_t si)
+{
+	struct site_rec *s = &t->v[si];
+
+	if (t->nwide >= SITE_WIDE_MASK - 1 || ARRAY_RESERVE(t->wide, t->wide_cap, t->nwide + 1)) {
+		m->nomem = true;
+		return false;
+	}
+	for (int k = 0; k < SITE__MAX; k++)
+		t->wide[t->nwide][k] = s->c[k];
+	s->wide |= (uint32_t)++t->nwide;
+	return true;
 }
 
 int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint32_t stack_id,

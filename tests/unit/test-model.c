@@ -47,10 +47,14 @@ static void vm(struct model *m, uint32_t call, uint32_t stack_id, uint64_t addr,
 /* The site of event type ev whose stack's one frame is ip: its live and allocated bytes. */
 static const struct model_site *site_at(const struct model *m, unsigned int ev, uint64_t ip)
 {
+	/* A buffer per call of a test, which compares several sites. */
+	static struct model_site bufs[8];
+	static unsigned int next;
+	struct model_site *sbuf = &bufs[next++ % 8];
 	struct model_stack st;
 
 	for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
-		const struct model_site *s = model__site(m, ev, i);
+		const struct model_site *s = model__site(m, ev, i, sbuf);
 
 		model__stack(m, s->stack, &st);
 		if (st.nr == 1 && st.ips[0] == ip)
@@ -225,6 +229,7 @@ static void test_rss_timeline(void)
  */
 static void test_stack_budget(void)
 {
+	struct model_site sbuf;
 	static uint64_t ips[MPF_STACK_MAX];
 	struct mpf_record rec = { .type = MPF_REC_STACK }, ha = { .type = MPF_REC_HEAP_ALLOC };
 	const struct model_stats *st;
@@ -265,7 +270,7 @@ static void test_stack_budget(void)
 	CHECK(st->undefined_stacks == 0);
 	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 2);
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
-		const struct model_site *s = model__site(m, MPF_EV_HEAP, i);
+		const struct model_site *s = model__site(m, MPF_EV_HEAP, i, &sbuf);
 
 		model__stack(m, s->stack, &ms);
 		CHECK(ms.nr == (s->stack == MODEL_STACK_EMPTY ? 0 : MPF_STACK_MAX));
@@ -297,6 +302,7 @@ static void nodes(struct model *m, uint32_t id, uint32_t parent, uint32_t flags,
  */
 static void stack_of_id(struct model *m, uint32_t id, struct model_stack *out)
 {
+	struct model_site sbuf;
 	static uint32_t tid = 1000;
 	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
 	const struct model_site *s;
@@ -305,7 +311,7 @@ static void stack_of_id(struct model *m, uint32_t id, struct model_stack *out)
 	ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = tid, .stack_id = id,
 						 .ptr = 0x10000 + tid * 16, .size = 1 };
 	add(m, ha);
-	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1);
+	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
 	out->nr = UINT32_MAX;
 	if (s && s->tid == tid)
 		model__stack(m, s->stack, out);
@@ -454,6 +460,7 @@ static void test_stack_wide(void)
 
 static void test_sites_by_stack(void)
 {
+	struct model_site sbuf;
 	static const uint64_t ip[] = { 0x400100, 0x400200, 0x400300 };
 	struct model *m = model__new(4096);
 	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
@@ -480,10 +487,23 @@ static void test_sites_by_stack(void)
 		}
 	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 50);
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
-		s = model__site(m, MPF_EV_HEAP, i);
+		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
 		CHECK(s->alloc_nr == 2 && s->alloc_bytes == 2 * (s->stack - 1) &&
 		      s->live_nr == 1);
 	}
+	/* Past 32 bits: the site's counts widen, nothing of them lost. */
+	nodes(m, 31, 0, 0, (const uint32_t[]){ 1 }, 1);
+	for (int k = 0; k < 3; k++) {
+		ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = PID, .stack_id = 31,
+							 .ptr = ptr += 16, .size = 3ull << 30 };
+		add(m, ha);
+	}
+	add(m, (struct mpf_record){ .type = MPF_REC_HEAP_FREE,
+				    .heap_free = { .pid = PID, .tid = PID, .ptr = ptr } });
+	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
+	CHECK(s->stack == 32 && s->alloc_nr == 3 && s->alloc_bytes == 9ull << 30 &&
+	      s->live_bytes == 6ull << 30 && s->live_nr == 2 && s->peak_bytes == 9ull << 30 &&
+	      s->peak_nr == 3 && s->tmp_bytes == 3ull << 30 && s->tmp_nr == 1);
 	model__delete(m);
 }
 
