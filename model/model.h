@@ -162,8 +162,9 @@ const struct model_stats *model__stats(const struct model *m);
 /*
  * The stack table's budget, in bytes: MODEL_STACK_BUDGET_BASE plus
  * MODEL_STACK_BUDGET_PER_BYTE times the size of the trace in the file.  A
- * node of the stack tree costs about 18 bytes, a frame 21, an id the model
- * keeps in a hash map 48.  An honest trace needs far less: record writes each
+ * node of the stack tree is charged 18 bytes (it takes 2 to 4, and a head
+ * 8 more: model/internal.h), a frame 21, an id the model keeps in a hash
+ * map 48.  An honest trace needs far less: record writes each
  * node and frame once, a byte or more each in the file.  A hostile one, a
  * stack repeated with small changes, compresses to nothing: past the budget
  * its stacks are not kept (stacks_dropped) and the events that use them have
