@@ -159,11 +159,11 @@ if [ -n "$MEMPROF_OLD" ]; then
 fi
 
 if [ "$have_heaptrack" = 1 ]; then
-	ht=$(ls "$dir"/heaptrack."$tag".*.zst 2>/dev/null | head -1)
+	ht=$(ls "$dir"/heaptrack."$tag"*.zst 2>/dev/null | head -1)
 	if [ -z "$ht" ]; then
 		heaptrack -o "$dir/heaptrack.$tag" "${workload[@]}" >"$dir/heaptrack.log" 2>&1 ||
 			die "heaptrack failed: $(tail -3 "$dir/heaptrack.log")"
-		ht=$(ls "$dir"/heaptrack."$tag".*.zst 2>/dev/null | head -1)
+		ht=$(ls "$dir"/heaptrack."$tag"*.zst 2>/dev/null | head -1)
 		[ -n "$ht" ] || ht=$(ls "$dir"/heaptrack."$tag"* | head -1)
 	fi
 	# The same run's allocations and frees, as many as memprof's heap events.

@@ -255,11 +255,12 @@ void input__close(struct input *in)
 
 int input__files_with_events(struct input *in, bool *used)
 {
+	struct model_site sbuf;
 	struct model *m = in->model;
 
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
-			const struct model_site *site = model__site(m, ev, i);
+			const struct model_site *site = model__site(m, ev, i, &sbuf);
 			struct model_stack st;
 
 			model__image_stack(m, site->image, site->stack, &st);

@@ -25,6 +25,21 @@ int mpf_dec__varint_slow(struct mpf_dec *d, uint64_t *v)
 	unsigned int shift = 0;
 	uint8_t b;
 
+	/* With a whole varint's room left, no byte needs its own bounds check. */
+	if (d->end - d->p >= MPF_VARINT_MAX) {
+		const uint8_t *p = d->p;
+
+		do {
+			b = *p++;
+			if (shift == 63 && b > 1)
+				return -EBADMSG;
+			x |= (uint64_t)(b & 0x7f) << shift;
+			shift += 7;
+		} while (b & 0x80);
+		d->p = p;
+		*v = x;
+		return 0;
+	}
 	do {
 		if (d->p >= d->end)
 			return -EBADMSG;

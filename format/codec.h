@@ -144,9 +144,14 @@ int mpf_dec__varint_slow(struct mpf_dec *d, uint64_t *v);
 
 static inline int mpf_dec__get_u64(struct mpf_dec *d, uint64_t *v)
 {
-	/* Most fields of most records fit in one byte. */
+	/* Most fields of most records fit in one byte, most others in two. */
 	if (d->p < d->end && *d->p < 0x80) {
 		*v = *d->p++;
+		return 0;
+	}
+	if (d->end - d->p >= 2 && d->p[1] < 0x80) {
+		*v = (uint64_t)(d->p[0] & 0x7f) | (uint64_t)d->p[1] << 7;
+		d->p += 2;
 		return 0;
 	}
 	return mpf_dec__varint_slow(d, v);

@@ -583,6 +583,33 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 	return -EBADMSG;
 }
 
+/* The decoded size of each type's fields, which mpf_reader__next() zeroes. */
+static const size_t rec_size[MPF_REC__MAX] = {
+	[MPF_REC_INFO] = sizeof(struct mpf_info),
+	[MPF_REC_COMM] = sizeof(struct mpf_comm),
+	[MPF_REC_FORK] = sizeof(struct mpf_fork),
+	[MPF_REC_EXEC] = sizeof(struct mpf_exec),
+	[MPF_REC_EXIT] = sizeof(struct mpf_exit),
+	[MPF_REC_FILE] = sizeof(struct mpf_file),
+	[MPF_REC_MAP] = sizeof(struct mpf_map),
+	[MPF_REC_STACK] = sizeof(struct mpf_stack),
+	[MPF_REC_PAGE_ALLOC] = sizeof(struct mpf_page_alloc),
+	[MPF_REC_PAGE_FREE] = sizeof(struct mpf_page_free),
+	[MPF_REC_HEAP_ALLOC] = sizeof(struct mpf_heap_alloc),
+	[MPF_REC_HEAP_FREE] = sizeof(struct mpf_heap_free),
+	[MPF_REC_HEAP_REALLOC] = sizeof(struct mpf_heap_realloc),
+	[MPF_REC_LOST] = sizeof(struct mpf_lost),
+	[MPF_REC_END] = sizeof(struct mpf_end),
+	[MPF_REC_USTACK] = sizeof(struct mpf_ustack),
+	[MPF_REC_CACHE_ADD] = sizeof(struct mpf_cache_add),
+	[MPF_REC_CACHE_DEL] = sizeof(struct mpf_cache_del),
+	[MPF_REC_VM] = sizeof(struct mpf_vm),
+	[MPF_REC_RSS] = sizeof(struct mpf_rss),
+	[MPF_REC_FRAME] = sizeof(struct mpf_frame),
+	[MPF_REC_STACK_NODE] = sizeof(struct mpf_stack_node),
+};
+_Static_assert(MPF_REC__MAX == MPF_REC_STACK_NODE + 1, "rec_size has every record type");
+
 int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 {
 	struct mpf_dec payload;
@@ -613,7 +640,8 @@ int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 		if (type >= MPF_REC__MAX)
 			continue;
 
-		memset(rec, 0, sizeof(*rec));
+		/* Only the type's own fields: a whole record is ten times a heap event's. */
+		memset(&rec->info, 0, rec_size[type]);
 		rec->type = (uint32_t)type;
 		rec->time = r->time;
 		mpf_dec__init(&payload, p, (size_t)plen);

@@ -21,11 +21,9 @@ static struct heap_slot *heap__find(struct model *m, uint32_t img, uint64_t ptr)
 
 static void heap__remove(struct model *m, struct heap_slot *s)
 {
-	struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
-
-	site->live_bytes -= s->size;
-	site->live_nr -= s->nr;
-	live__sub(m, MPF_EV_HEAP, site->image, s->size);
+	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_BYTES, s->size);
+	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_NR, s->nr);
+	live__sub(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[s->site].image, s->size);
 	hashmap__remove(&m->heap, s);
 }
 
@@ -33,7 +31,6 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 			uint32_t si)
 {
 	const struct heap_slot key = { .ptr = ptr, .image = img };
-	struct model_site *site;
 	struct heap_slot *s = heap__find(m, img, ptr);
 	bool added;
 
@@ -46,11 +43,10 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 	s->size = size;
 	s->site = si;
 	s->nr = nr;
-	site = &m->sites[MPF_EV_HEAP].v[si];
-	site->live_bytes += size;
-	site->live_nr += nr;
-	site__grew(site);
-	live__add(m, MPF_EV_HEAP, site->image, size);
+	site__add(m, MPF_EV_HEAP, si, SITE_LIVE_BYTES, size);
+	site__add(m, MPF_EV_HEAP, si, SITE_LIVE_NR, nr);
+	site__grew(m, MPF_EV_HEAP, si);
+	live__add(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[si].image, size);
 	return 0;
 }
 
@@ -77,7 +73,6 @@ static void heap__weight(const struct model *m, uint64_t size, uint64_t *bytes, 
 int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 		       uint64_t ptr, uint64_t size)
 {
-	struct model_site *site;
 	uint32_t img, si, nr;
 	uint64_t bytes;
 	int err;
@@ -86,9 +81,8 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	if (err)
 		return err;
 	heap__weight(m, size, &bytes, &nr);
-	site = &m->sites[MPF_EV_HEAP].v[si];
-	site->alloc_bytes += bytes;
-	site->alloc_nr += nr;
+	site__add(m, MPF_EV_HEAP, si, SITE_ALLOC_BYTES, bytes);
+	site__add(m, MPF_EV_HEAP, si, SITE_ALLOC_NR, nr);
 	m->images[img].proc.alloc[MPF_EV_HEAP] += bytes;
 	model__histogram_add(m, MPF_EV_HEAP, size);
 	err = hmap__set(&m->last_alloc, tid, 0, ptr);
@@ -115,10 +109,8 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 	/* Freed by the thread that allocated it last: nothing was allocated in between. */
 	last = hmap__find(&m->last_alloc, tid, 0);
 	if (last && *last == ptr) {
-		struct model_site *site = &m->sites[MPF_EV_HEAP].v[s->site];
-
-		site->tmp_bytes += s->size;
-		site->tmp_nr += s->nr;
+		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_BYTES, s->size);
+		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_NR, s->nr);
 		*last = 0;
 	}
 	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;

@@ -83,14 +83,32 @@ struct vm_range {
 };
 
 /*
- * A node of the tree of call stacks: the stack whose innermost frame is
- * `frame`, called from the stack `parent` (a root, MODEL_STACK_EMPTY or
- * MODEL_STACK_TRUNCATED, above the outermost frame).  A child's index is
- * above its parent's.
+ * The tree of call stacks, a node per stack: the stack whose innermost frame
+ * is a frame, called from the stack of its parent node (a root,
+ * MODEL_STACK_EMPTY or MODEL_STACK_TRUNCATED, above the outermost frame).  A
+ * child's index is above its parent's.  A trace writes a stack's new nodes
+ * in a row, each the parent of the next, and a trace of millions of distinct
+ * stacks has over a hundred million nodes; so a node is its frame (two
+ * bytes while there are fewer than 65,535 frames, else four) and a bit: set
+ * for a head, a node whose parent is not the node before it, whose parent
+ * and depth are kept in heads[] (by the rank of its bit).  Any other node's
+ * parent is the node before it, its depth one more.  Depths are at most
+ * MPF_STACK_MAX, so a node's head is at most that many bits before it.
  */
-struct stack_node {
+struct node_head {
 	uint32_t parent;
-	uint32_t frame;		/* index in model.frame_ips */
+	uint32_t depth;
+};
+
+struct node_store {
+	uint16_t *frame16;	/* while every frame index is below UINT16_MAX */
+	uint32_t *frame32;	/* after: frame16 is freed */
+	size_t frames_cap;
+	uint64_t *head_bits;	/* a bit per node */
+	uint32_t *head_rank;	/* per word of head_bits: the heads before it */
+	size_t bits_cap, rank_cap;
+	struct node_head *heads;
+	size_t nheads, heads_cap;
 };
 
 /* Stack ids id .. id + n - 1 of STACK_NODE records, in a row, are nodes node .. node + n - 1. */
@@ -126,9 +144,46 @@ struct page_table {
 	unsigned int ev;	/* MPF_EV_PAGE or MPF_EV_CACHE: whose sites the slots name */
 };
 
+/* A site by its stack: the first site made for that stack node. */
+struct site_by_stack {
+	uint32_t stack, site;
+};
+
+/*
+ * Sites are found by stack first: a trace defines each stack just before
+ * the first event that uses it, so the first site of each new stack comes
+ * in increasing stack order and goes on the end of a sorted array (8 bytes
+ * a site, no hashing, no cache miss); found by a binary search later.  The
+ * others (a stack's site of another thread or process, an old stack's first
+ * site once a newer one has one) go to the index table.
+ */
+/*
+ * A site as the model keeps it: its counts in 32 bits (48 bytes, where a
+ * struct model_site is 80), until one would leave them (4 GiB allocated at
+ * one site, a count past 4 G): then all of the site's counts move to 64-bit
+ * ones in site_table.wide.  model__site() gives either as a struct model_site.
+ */
+enum site_count {
+	SITE_ALLOC_BYTES, SITE_ALLOC_NR, SITE_LIVE_BYTES, SITE_LIVE_NR,
+	SITE_TMP_BYTES, SITE_TMP_NR, SITE_PEAK_BYTES, SITE_PEAK_NR,
+	SITE__MAX,
+};
+#define SITE_KERNEL 0x80000000u		/* in site_rec.wide: struct model_site's kernel */
+#define SITE_WIDE_MASK 0x7fffffffu	/* 1 + the index in site_table.wide, 0: narrow */
+
+struct site_rec {
+	uint32_t image, tid, stack;
+	uint32_t wide;
+	uint32_t c[SITE__MAX];
+};
+
 struct site_table {
-	struct model_site *v;
+	struct site_rec *v;
 	size_t nr, cap;
+	uint64_t (*wide)[SITE__MAX];
+	size_t nwide, wide_cap;
+	struct site_by_stack *sorted;	/* stacks strictly increasing */
+	size_t nsorted, sorted_cap;
 	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
 };
 
@@ -147,9 +202,8 @@ struct model {
 	struct hmap file_ids;	/* (id, 0) -> index */
 
 	/* stacks.c: the tree of call stacks, and the frames it is made of */
-	struct stack_node *nodes;
-	uint16_t *depth;		/* frames of each node's stack */
-	size_t nnodes, nodes_cap, depth_cap;
+	struct node_store nodes;
+	size_t nnodes;
 	struct idxtab node_index;	/* (parent, frame) -> node, of the stacks the model made */
 	uint64_t *frame_ips;
 	uint8_t *frame_flags;		/* MPF_FRAME_EXACT */
@@ -207,6 +261,7 @@ struct model {
 	unsigned int stops;
 	struct model_filter filter;
 	bool filtered;
+	bool nomem;		/* a site's counts could not widen: model__add fails */
 };
 
 /* ---- across model/ ---- */
@@ -248,6 +303,49 @@ int model__on_stack(struct model *m, const struct mpf_stack *s);
 int model__on_ustack(struct model *m, const struct mpf_ustack *u);
 int model__on_frame(struct model *m, const struct mpf_frame *f);
 int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
+/* A node's head: the nearest node at or before it whose bit is set. */
+static inline uint32_t node__head(const struct node_store *ns, uint32_t n)
+{
+	size_t w = n >> 6;
+	uint64_t bits = ns->head_bits[w] & (~0ull >> (63 - (n & 63)));
+
+	while (!bits)
+		bits = ns->head_bits[--w];
+	return (uint32_t)(w * 64 + 63 - (unsigned int)__builtin_clzll(bits));
+}
+
+/* The heads[] entry of head node h. */
+static inline const struct node_head *node__head_of(const struct node_store *ns, uint32_t h)
+{
+	uint64_t below = ns->head_bits[h >> 6] & ((1ull << (h & 63)) - 1);
+
+	return &ns->heads[ns->head_rank[h >> 6] + (uint32_t)__builtin_popcountll(below)];
+}
+
+static inline uint32_t node__parent(const struct model *m, uint32_t n)
+{
+	const struct node_store *ns = &m->nodes;
+
+	if (!(ns->head_bits[n >> 6] >> (n & 63) & 1))
+		return n - 1;
+	return node__head_of(ns, n)->parent;
+}
+
+static inline uint32_t node__depth(const struct model *m, uint32_t n)
+{
+	uint32_t h = node__head(&m->nodes, n);
+
+	return node__head_of(&m->nodes, h)->depth + (n - h);
+}
+
+/* A root's frame is MODEL_FRAME_NONE. */
+static inline uint32_t node__frame(const struct model *m, uint32_t n)
+{
+	if (n <= MODEL_STACK_TRUNCATED)
+		return MODEL_FRAME_NONE;
+	return m->nodes.frame32 ? m->nodes.frame32[n] : m->nodes.frame16[n];
+}
+
 /* The roots of the stack tree, at model__new. */
 int stacks__init(struct model *m);
 void stacks__free(struct model *m);
@@ -258,12 +356,65 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 /* The site of an event of type ev by pid, tid with stack_id: the image in *img, the site in *si. */
 int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	     bool kernel, uint32_t *img, uint32_t *si);
-/* A site's live bytes grew: its own peak follows (--show=site-peak). */
-static inline void site__grew(struct model_site *s)
+/* Moves site si's counts to 64 bits; false (and m->nomem) when out of memory. */
+bool site__widen(struct model *m, struct site_table *t, uint32_t si);
+
+static inline uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
 {
-	if (s->live_bytes > s->peak_bytes) {
-		s->peak_bytes = s->live_bytes;
-		s->peak_nr = s->live_nr;
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	return w ? t->wide[w - 1][k] : t->v[si].c[k];
+}
+
+static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t v)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && v <= UINT32_MAX) {
+		t->v[si].c[k] = (uint32_t)v;
+		return;
+	}
+	if (!w && !site__widen(m, t, si))
+		return;
+	t->wide[(t->v[si].wide & SITE_WIDE_MASK) - 1][k] = v;
+}
+
+/* Count k of site si plus d, or minus d: as 64-bit counts would, wrapping included. */
+static inline void site__add(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t d)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && d <= UINT32_MAX - t->v[si].c[k])
+		t->v[si].c[k] += (uint32_t)d;
+	else
+		site__set(m, ev, si, k, site__get(t, si, k) + d);
+}
+
+static inline void site__sub(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+			     uint64_t d)
+{
+	struct site_table *t = &m->sites[ev];
+	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+
+	if (!w && d <= t->v[si].c[k])
+		t->v[si].c[k] -= (uint32_t)d;
+	else
+		site__set(m, ev, si, k, site__get(t, si, k) - d);
+}
+
+/* A site's live bytes grew: its own peak follows (--show=site-peak). */
+static inline void site__grew(struct model *m, unsigned int ev, uint32_t si)
+{
+	const struct site_table *t = &m->sites[ev];
+	uint64_t live = site__get(t, si, SITE_LIVE_BYTES);
+
+	if (live > site__get(t, si, SITE_PEAK_BYTES)) {
+		site__set(m, ev, si, SITE_PEAK_BYTES, live);
+		site__set(m, ev, si, SITE_PEAK_NR, site__get(t, si, SITE_LIVE_NR));
 	}
 }
 /* The allocation histogram (report --histogram): bucket b holds sizes in [2^(b-1), 2^b). */

@@ -73,6 +73,8 @@ void model__delete(struct model *m)
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
+		free(m->sites[ev].sorted);
+		free(m->sites[ev].wide);
 		idxtab__free(&m->sites[ev].index);
 	}
 	hashmap__free(&m->heap);
@@ -364,6 +366,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 			return err;
 	}
 	err = model__apply(m, rec);
+	if (!err && m->nomem)
+		err = -ENOMEM;
 	if (timed) {
 		m->applied = true;
 		if (rec->time > m->time)
@@ -598,9 +602,32 @@ size_t model__nr_sites(const struct model *m, unsigned int ev)
 	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;
 }
 
-const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i)
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
+				     struct model_site *buf)
 {
-	return ev < MPF_EV__MAX && i < m->sites[ev].nr ? &m->sites[ev].v[i] : NULL;
+	const struct site_table *t;
+	const struct site_rec *s;
+	uint32_t si = (uint32_t)i;
+
+	if (ev >= MPF_EV__MAX || i >= m->sites[ev].nr)
+		return NULL;
+	t = &m->sites[ev];
+	s = &t->v[si];
+	*buf = (struct model_site){
+		.image = s->image,
+		.tid = s->tid,
+		.stack = s->stack,
+		.kernel = s->wide & SITE_KERNEL,
+		.alloc_bytes = site__get(t, si, SITE_ALLOC_BYTES),
+		.alloc_nr = site__get(t, si, SITE_ALLOC_NR),
+		.live_bytes = site__get(t, si, SITE_LIVE_BYTES),
+		.live_nr = site__get(t, si, SITE_LIVE_NR),
+		.tmp_bytes = site__get(t, si, SITE_TMP_BYTES),
+		.tmp_nr = site__get(t, si, SITE_TMP_NR),
+		.peak_bytes = site__get(t, si, SITE_PEAK_BYTES),
+		.peak_nr = site__get(t, si, SITE_PEAK_NR),
+	};
+	return buf;
 }
 
 uint32_t model__pid(const struct model *m, uint32_t image)
@@ -657,11 +684,11 @@ void model__stack(const struct model *m, uint32_t stack, struct model_stack *out
 
 	out->flags = 0;
 	out->nr = 0;
-	if (n > MODEL_STACK_TRUNCATED && (m->frame_flags[m->nodes[n].frame] & MPF_FRAME_EXACT))
+	if (n > MODEL_STACK_TRUNCATED && (m->frame_flags[node__frame(m, n)] & MPF_FRAME_EXACT))
 		out->flags |= MPF_STACK_FIRST_IS_IP;
 	/* Depths are bounded when nodes are made: the walk fits. */
-	for (; n > MODEL_STACK_TRUNCATED && out->nr < MPF_STACK_MAX; n = m->nodes[n].parent)
-		out->ips[out->nr++] = m->frame_ips[m->nodes[n].frame];
+	for (; n > MODEL_STACK_TRUNCATED && out->nr < MPF_STACK_MAX; n = node__parent(m, n))
+		out->ips[out->nr++] = m->frame_ips[node__frame(m, n)];
 	if (n == MODEL_STACK_TRUNCATED)
 		out->flags |= MPF_STACK_TRUNCATED;
 }
@@ -673,17 +700,17 @@ size_t model__nr_stacks(const struct model *m)
 
 uint32_t model__stack_parent(const struct model *m, uint32_t stack)
 {
-	return stack < m->nnodes ? m->nodes[stack].parent : MODEL_STACK_EMPTY;
+	return stack < m->nnodes ? node__parent(m, stack) : MODEL_STACK_EMPTY;
 }
 
 uint32_t model__stack_frame(const struct model *m, uint32_t stack)
 {
-	return stack < m->nnodes ? m->nodes[stack].frame : MODEL_FRAME_NONE;
+	return stack < m->nnodes ? node__frame(m, stack) : MODEL_FRAME_NONE;
 }
 
 unsigned int model__stack_depth(const struct model *m, uint32_t stack)
 {
-	return stack < m->nnodes ? m->depth[stack] : 0;
+	return stack < m->nnodes ? node__depth(m, stack) : 0;
 }
 
 uint32_t model__stack_root(const struct model *m, uint32_t stack)
@@ -691,7 +718,7 @@ uint32_t model__stack_root(const struct model *m, uint32_t stack)
 	uint32_t n = stack < m->nnodes ? stack : MODEL_STACK_EMPTY;
 
 	while (n > MODEL_STACK_TRUNCATED)
-		n = m->nodes[n].parent;
+		n = node__parent(m, n);
 	return n;
 }
 

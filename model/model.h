@@ -162,8 +162,9 @@ const struct model_stats *model__stats(const struct model *m);
 /*
  * The stack table's budget, in bytes: MODEL_STACK_BUDGET_BASE plus
  * MODEL_STACK_BUDGET_PER_BYTE times the size of the trace in the file.  A
- * node of the stack tree costs about 18 bytes, a frame 21, an id the model
- * keeps in a hash map 48.  An honest trace needs far less: record writes each
+ * node of the stack tree is charged 18 bytes (it takes 2 to 4, and a head
+ * 8 more: model/internal.h), a frame 21, an id the model keeps in a hash
+ * map 48.  An honest trace needs far less: record writes each
  * node and frame once, a byte or more each in the file.  A hostile one, a
  * stack repeated with small changes, compresses to nothing: past the budget
  * its stacks are not kept (stacks_dropped) and the events that use them have
@@ -228,7 +229,9 @@ struct model_filtered {
 const struct model_filtered *model__filtered(const struct model *m);
 void model__set_filter(struct model *m, const struct model_filter *f);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
-const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i);
+/* Site i of type ev, into *buf (the model keeps sites smaller); NULL past the last. */
+const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
+				     struct model_site *buf);
 
 uint32_t model__pid(const struct model *m, uint32_t image);
 size_t model__nr_images(const struct model *m);

@@ -38,20 +38,21 @@ static void pages__remove(struct page_table *t, struct page_slot *s)
 static void pages__release(struct model *m, struct page_table *t, struct page_slot *s,
 			   bool keep_live)
 {
-	struct model_site *site = &m->sites[t->ev].v[s->site & ~PAGE_GONE];
+	uint32_t si = s->site & ~PAGE_GONE;
+	const struct site_rec *site = &m->sites[t->ev].v[si];
 	uint64_t head_id = s->head;
 	bool is_head = s->page == head_id, last = false;
 	struct page_slot *head;
 
 	if (!keep_live) {
-		site->live_bytes -= m->page_size;
+		site__sub(m, t->ev, si, SITE_LIVE_BYTES, m->page_size);
 		live__sub(m, t->ev, site->image, m->page_size);
 		m->images[site->image].proc.freed[t->ev] += m->page_size;
 	}
 	head = is_head ? s : pages__find(t, head_id);
 	if (head && head->pages && --head->pages == 0) {
 		if (!keep_live)
-			site->live_nr--;
+			site__sub(m, t->ev, si, SITE_LIVE_NR, 1);
 		last = true;
 	}
 	if (is_head) {
@@ -71,14 +72,14 @@ static void pages__release(struct model *m, struct page_table *t, struct page_sl
 static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 			 unsigned int order, uint32_t si)
 {
-	struct model_site *site = &m->sites[t->ev].v[si];
+	uint32_t image = m->sites[t->ev].v[si].image;
 	uint64_t pages = 1ULL << order;
 	bool added;
 
-	site->alloc_bytes += pages * m->page_size;
-	site->alloc_nr++;
+	site__add(m, t->ev, si, SITE_ALLOC_BYTES, pages * m->page_size);
+	site__add(m, t->ev, si, SITE_ALLOC_NR, 1);
 	model__histogram_add(m, t->ev, pages * m->page_size);
-	m->images[site->image].proc.alloc[t->ev] += pages * m->page_size;
+	m->images[image].proc.alloc[t->ev] += pages * m->page_size;
 	for (uint64_t p = page; p < page + pages; p++) {
 		struct page_slot *s = pages__find(t, p);
 
@@ -95,11 +96,10 @@ static int pages__insert(struct model *m, struct page_table *t, uint64_t page,
 		s->site = si;
 		s->pages = p == page ? (uint32_t)pages : 0;
 	}
-	site = &m->sites[t->ev].v[si];
-	site->live_bytes += pages * m->page_size;
-	site->live_nr++;
-	site__grew(site);
-	live__add(m, t->ev, site->image, pages * m->page_size);
+	site__add(m, t->ev, si, SITE_LIVE_BYTES, pages * m->page_size);
+	site__add(m, t->ev, si, SITE_LIVE_NR, 1);
+	site__grew(m, t->ev, si);
+	live__add(m, t->ev, image, pages * m->page_size);
 	return 0;
 }
 
@@ -120,7 +120,7 @@ int model__on_page_alloc(struct model *m, const struct mpf_page_alloc *a)
 /* A page of a process's that the page cache took: not freed, moved. */
 static void page_to_cache(struct model *m, struct page_slot *s)
 {
-	const struct model_site *ps = &m->sites[MPF_EV_PAGE].v[s->site];
+	const struct site_rec *ps = &m->sites[MPF_EV_PAGE].v[s->site];
 	struct image *img = &m->images[ps->image];
 
 	pages__release(m, &m->pages, s, false);

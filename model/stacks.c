@@ -54,7 +54,7 @@ int model__on_file(struct model *m, const struct mpf_file *f)
  * entry), a run of node ids, and an id kept in a hash map.  Hash map entries
  * are 24 bytes in tables at most half full.
  */
-#define NODE_COST (sizeof(struct stack_node) + sizeof(uint16_t) + 8)
+#define NODE_COST (2 * sizeof(uint32_t) + sizeof(uint16_t) + 8)
 #define FRAME_COST (sizeof(uint64_t) + 1 + 8 + sizeof(uint32_t))
 #define RUN_COST sizeof(struct id_run)
 #define ID_COST 48
@@ -102,19 +102,23 @@ static uint64_t node_hash(uint32_t parent, uint32_t frame)
 	return hash_u64((uint64_t)parent << 32 | frame);
 }
 
+struct node_key {
+	uint32_t parent, frame;
+};
+
 static bool node_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct model *m = ctx;
-	const struct stack_node *k = key;
+	const struct node_key *k = key;
 
-	return m->nodes[idx].parent == k->parent && m->nodes[idx].frame == k->frame;
+	return node__frame(m, idx) == k->frame && node__parent(m, idx) == k->parent;
 }
 
 static uint64_t node_rehash(const void *ctx, uint32_t idx)
 {
 	const struct model *m = ctx;
 
-	return node_hash(m->nodes[idx].parent, m->nodes[idx].frame);
+	return node_hash(node__parent(m, idx), node__frame(m, idx));
 }
 
 /* The frame (ip, flags), or IDXTAB_NONE. */
@@ -152,44 +156,93 @@ static int frame__intern(struct model *m, uint64_t ip, uint8_t flags, uint32_t *
 	return 0;
 }
 
-/* A new node (frame called from parent), not indexed. */
+/* Frame indices from UINT16_MAX on need four bytes a node: every node gets them. */
+static int nodes__widen(struct node_store *ns, size_t n)
+{
+	uint32_t *w = malloc(ns->frames_cap * sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		w[i] = ns->frame16[i];
+	free(ns->frame16);
+	ns->frame16 = NULL;
+	ns->frame32 = w;
+	return 0;
+}
+
+/* Room for node n, its frame and its bit. */
+static int nodes__reserve(struct node_store *ns, size_t n, uint32_t frame)
+{
+	size_t w = n >> 6;
+	int err;
+
+	if (ns->frame32)
+		err = ARRAY_RESERVE(ns->frame32, ns->frames_cap, n + 1);
+	else
+		err = ARRAY_RESERVE(ns->frame16, ns->frames_cap, n + 1);
+	if (!err && !ns->frame32 && frame != MODEL_FRAME_NONE && frame >= UINT16_MAX)
+		err = nodes__widen(ns, n);
+	if (!err && !(n & 63)) {
+		err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
+		if (!err)
+			err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
+		if (!err) {
+			ns->head_bits[w] = 0;
+			ns->head_rank[w] = (uint32_t)ns->nheads;
+		}
+	}
+	return err;
+}
+
+/* A new node (frame called from parent), not indexed; the caller bounded its depth. */
 static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t *node)
 {
+	struct node_store *ns = &m->nodes;
+	uint32_t n = (uint32_t)m->nnodes;
+	bool head = n <= MODEL_STACK_TRUNCATED || parent != n - 1;
 	int err;
 
 	if (m->nnodes >= UINT32_MAX - 1)
 		return -ENOMEM;
-	err = ARRAY_RESERVE(m->nodes, m->nodes_cap, m->nnodes + 1);
-	if (!err)
-		err = ARRAY_RESERVE(m->depth, m->depth_cap, m->nnodes + 1);
+	err = nodes__reserve(ns, n, frame);
+	if (!err && head)
+		err = ARRAY_RESERVE(ns->heads, ns->heads_cap, ns->nheads + 1);
 	if (err)
 		return err;
-	m->nodes[m->nnodes] = (struct stack_node){ .parent = parent, .frame = frame };
-	m->depth[m->nnodes] = (uint16_t)(m->depth[parent] + 1);
-	*node = (uint32_t)m->nnodes++;
+	if (ns->frame32)
+		ns->frame32[n] = frame;
+	else
+		ns->frame16[n] = frame == MODEL_FRAME_NONE ? 0 : (uint16_t)frame;
+	if (head) {
+		ns->heads[ns->nheads++] = (struct node_head){
+			.parent = parent,
+			.depth = n <= MODEL_STACK_TRUNCATED ? 0 : node__depth(m, parent) + 1,
+		};
+		ns->head_bits[n >> 6] |= 1ull << (n & 63);
+	}
+	*node = n;
+	m->nnodes++;
 	return 0;
 }
 
 int stacks__init(struct model *m)
 {
-	int err = ARRAY_RESERVE(m->nodes, m->nodes_cap, 2);
+	uint32_t node;
+	int err = node__new(m, MODEL_STACK_EMPTY, MODEL_FRAME_NONE, &node);
 
 	if (!err)
-		err = ARRAY_RESERVE(m->depth, m->depth_cap, 2);
-	if (err)
-		return err;
-	m->nodes[MODEL_STACK_EMPTY] = (struct stack_node){ MODEL_STACK_EMPTY, MODEL_FRAME_NONE };
-	m->nodes[MODEL_STACK_TRUNCATED] =
-		(struct stack_node){ MODEL_STACK_TRUNCATED, MODEL_FRAME_NONE };
-	m->depth[0] = m->depth[1] = 0;
-	m->nnodes = 2;
-	return 0;
+		err = node__new(m, MODEL_STACK_TRUNCATED, MODEL_FRAME_NONE, &node);
+	return err;
 }
 
 void stacks__free(struct model *m)
 {
-	free(m->nodes);
-	free(m->depth);
+	free(m->nodes.frame16);
+	free(m->nodes.frame32);
+	free(m->nodes.head_bits);
+	free(m->nodes.head_rank);
+	free(m->nodes.heads);
 	idxtab__free(&m->node_index);
 	free(m->frame_ips);
 	free(m->frame_flags);
@@ -345,7 +398,7 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 		parent = stack_id__find(m, n->parent);
 	else
 		parent = n->flags & MPF_STACK_TRUNCATED ? MODEL_STACK_TRUNCATED : MODEL_STACK_EMPTY;
-	if (parent == IDXTAB_NONE || m->depth[parent] + nr > MPF_STACK_MAX) {
+	if (parent == IDXTAB_NONE || node__depth(m, parent) + nr > MPF_STACK_MAX) {
 		m->stats.stacks_bad++;
 		return 0;
 	}
@@ -385,7 +438,7 @@ static int stacks__intern(struct model *m, const uint64_t *ips, uint32_t nr, uin
 	/* The part of it the tree has. */
 	for (i = (int)nr - 1; i >= 0; i--) {
 		uint8_t ff = i == 0 && (flags & MPF_STACK_FIRST_IS_IP) ? MPF_FRAME_EXACT : 0;
-		struct stack_node k = { node, frame__find(m, ips[i], ff) };
+		struct node_key k = { node, frame__find(m, ips[i], ff) };
 		uint32_t next;
 
 		if (k.frame == IDXTAB_NONE)

@@ -37,15 +37,17 @@ static int vm__unmap(struct model *m, uint32_t img, uint64_t start, uint64_t end
 		return 0;
 	for (size_t i = vm__first_after(im, start); i < im->nvm && im->vm[i].start < end; i++) {
 		struct vm_range *r = &im->vm[i];
-		struct model_site *site;
+		const struct site_rec *site;
+		uint32_t si;
 		uint64_t lo, hi;
 
 		if (r->end <= start || r->start >= end)
 			continue;
 		lo = r->start > start ? r->start : start;
 		hi = r->end < end ? r->end : end;
-		site = &m->sites[MPF_EV_MMAP].v[r->site];
-		site->live_bytes -= hi - lo;
+		si = r->site;
+		site = &m->sites[MPF_EV_MMAP].v[si];
+		site__sub(m, MPF_EV_MMAP, si, SITE_LIVE_BYTES, hi - lo);
 		live__sub(m, MPF_EV_MMAP, site->image, hi - lo);
 		m->images[site->image].proc.freed[MPF_EV_MMAP] += hi - lo;
 		if (lo > r->start && hi < r->end) {
@@ -60,14 +62,14 @@ static int vm__unmap(struct model *m, uint32_t img, uint64_t start, uint64_t end
 			r->end = lo;
 			r[1] = tail;
 			im->nvm++;
-			site->live_nr++;
+			site__add(m, MPF_EV_MMAP, si, SITE_LIVE_NR, 1);
 			i++;
 		} else if (lo > r->start) {
 			r->end = lo;
 		} else if (hi < r->end) {
 			r->start = hi;
 		} else {
-			site->live_nr--;
+			site__sub(m, MPF_EV_MMAP, si, SITE_LIVE_NR, 1);
 			memmove(r, r + 1, (im->nvm - i - 1) * sizeof(*r));
 			im->nvm--;
 			i--;
@@ -81,7 +83,7 @@ static int vm__map(struct model *m, uint32_t img, uint64_t start, uint64_t end, 
 		   bool fresh)
 {
 	struct image *im;
-	struct model_site *site;
+	uint32_t image;
 	size_t i;
 	int err;
 
@@ -98,16 +100,16 @@ static int vm__map(struct model *m, uint32_t img, uint64_t start, uint64_t end, 
 	memmove(&im->vm[i + 1], &im->vm[i], (im->nvm - i) * sizeof(im->vm[0]));
 	im->vm[i] = (struct vm_range){ start, end, si };
 	im->nvm++;
-	site = &m->sites[MPF_EV_MMAP].v[si];
-	site->live_bytes += end - start;
-	site->live_nr++;
-	site__grew(site);
-	live__add(m, MPF_EV_MMAP, site->image, end - start);
+	image = m->sites[MPF_EV_MMAP].v[si].image;
+	site__add(m, MPF_EV_MMAP, si, SITE_LIVE_BYTES, end - start);
+	site__add(m, MPF_EV_MMAP, si, SITE_LIVE_NR, 1);
+	site__grew(m, MPF_EV_MMAP, si);
+	live__add(m, MPF_EV_MMAP, image, end - start);
 	if (fresh) {
-		site->alloc_bytes += end - start;
-		site->alloc_nr++;
+		site__add(m, MPF_EV_MMAP, si, SITE_ALLOC_BYTES, end - start);
+		site__add(m, MPF_EV_MMAP, si, SITE_ALLOC_NR, 1);
 		model__histogram_add(m, MPF_EV_MMAP, end - start);
-		m->images[site->image].proc.alloc[MPF_EV_MMAP] += end - start;
+		m->images[image].proc.alloc[MPF_EV_MMAP] += end - start;
 	}
 	return 0;
 }
@@ -142,7 +144,7 @@ static int vm__remap(struct model *m, uint32_t img, const struct mpf_vm *v, uint
 	/* Unmapped, then mapped again: not freed, not allocated. */
 	err = vm__unmap(m, img, v->old_addr, old_end);
 	for (size_t i = 0; i < n && !err; i++) {
-		struct model_site *site = &m->sites[MPF_EV_MMAP].v[moved[i].site];
+		const struct site_rec *site = &m->sites[MPF_EV_MMAP].v[moved[i].site];
 		uint64_t lo = moved[i].start, hi = moved[i].end < v->len ? moved[i].end : v->len;
 
 		m->images[site->image].proc.freed[MPF_EV_MMAP] -= moved[i].end - moved[i].start;

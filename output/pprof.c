@@ -342,13 +342,14 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
  */
 static void pprof__main_mapping(struct pprof *pp, unsigned int ev)
 {
+	struct model_site sbuf;
 	const struct model_map *maps, *best = NULL;
 	uint32_t image = MODEL_IMAGE_NONE;
 	uint64_t most = 0;
 	size_t n;
 
 	for (size_t i = 0; i < model__nr_sites(pp->m, ev); i++) {
-		const struct model_site *s = model__site(pp->m, ev, i);
+		const struct model_site *s = model__site(pp->m, ev, i, &sbuf);
 
 		if (image == MODEL_IMAGE_NONE || s->alloc_bytes + s->live_bytes > most) {
 			most = s->alloc_bytes + s->live_bytes;
@@ -378,6 +379,7 @@ static void pprof__main_mapping(struct pprof *pp, unsigned int ev)
 int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct strtab *names,
 			unsigned int ev, enum report_show show)
 {
+	struct model_site sbuf;
 	struct pprof pp = { .m = m, .sym = sym, .names = names };
 	struct pb locs = { 0 };
 	int err;
@@ -395,7 +397,7 @@ int output_pprof__print(FILE *f, struct model *m, struct symbolizer *sym, struct
 	pprof__value_type(&pp, "temporary_objects", "count");
 	pprof__main_mapping(&pp, ev);
 	for (size_t i = 0; i < model__nr_sites(m, ev) && !pp.err; i++) {
-		const struct model_site *site = model__site(m, ev, i);
+		const struct model_site *site = model__site(m, ev, i, &sbuf);
 
 		if (site->alloc_bytes || site->live_bytes)
 			pprof__sample(&pp, site, &locs);

@@ -25,6 +25,7 @@ static struct proc_row *row_of(struct procs *p, struct hmap *rows, struct model 
 
 int procs__build(struct model *m, struct procs *out)
 {
+	struct model_site sbuf;
 	struct hmap rows = {};
 	int err = -ENOMEM;
 
@@ -51,7 +52,7 @@ int procs__build(struct model *m, struct procs *out)
 	}
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
-			const struct model_site *s = model__site(m, ev, i);
+			const struct model_site *s = model__site(m, ev, i, &sbuf);
 			struct proc_row *r = row_of(out, &rows, m, s->image);
 
 			if (!r)

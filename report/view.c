@@ -153,6 +153,7 @@ static bool view__shows(const struct paths *p, const struct view_opts *o, uint32
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
+	struct model_site sbuf;
 	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
 	bool count = o->show == REPORT_SHOW_COUNT;
 	bool leaks = o->show == REPORT_SHOW_LEAKS;
@@ -178,7 +179,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		.keep_paths = VIEW_KEEP_PATHS,
 	};
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site = model__site(p->m, ev, i);
+		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
 		uint64_t value = count	       ? site->alloc_nr
 				 : live || leaks ? site->live_bytes
 				 : tmp		 ? site->tmp_bytes
@@ -210,7 +211,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	for (size_t i = 0; ev == MPF_EV_PAGE && o->merge_cache &&
 			   i < model__nr_sites(p->m, MPF_EV_CACHE);
 	     i++) {
-		const struct model_site *site = model__site(p->m, MPF_EV_CACHE, i);
+		const struct model_site *site = model__site(p->m, MPF_EV_CACHE, i, &sbuf);
 		uint64_t value = live ? site->live_bytes : speak ? site->peak_bytes
 								 : site->alloc_bytes;
 
@@ -243,10 +244,11 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
 {
+	struct model_site sbuf;
 	int err;
 
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site = model__site(p->m, ev, i);
+		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
 		uint64_t v[TREE_VALUES] = { 0 };
 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;

@@ -152,6 +152,7 @@ static void stack_tree(const struct model *m)
 
 static void views(struct model *m, bool reverse, bool live)
 {
+	struct model_site sbuf;
 	uint32_t path[MPF_STACK_MAX + 2], other;
 	struct strtab *names = strtab__new();
 	struct report_section sec = { .reverse = reverse, .threshold_kib = 4 };
@@ -169,7 +170,7 @@ static void views(struct model *m, bool reverse, bool live)
 		sec.show = live ? REPORT_SHOW_LIVE : REPORT_SHOW_ALLOC;
 		sec.total = sec.allocations = 0;
 		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
-			const struct model_site *site = model__site(m, ev, i);
+			const struct model_site *site = model__site(m, ev, i, &sbuf);
 			uint64_t value;
 
 			if (!site)
@@ -191,7 +192,7 @@ static void views(struct model *m, bool reverse, bool live)
 			if (tree__add(t, path, n, (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value }))
 				goto out;
 		}
-		if (model__site(m, ev, model__nr_sites(m, ev)))
+		if (model__site(m, ev, model__nr_sites(m, ev), &sbuf))
 			abort();
 		if (tree__finish(t, names, &order,
 				 &(struct tree_fold){ .threshold = 4096, .other = other,

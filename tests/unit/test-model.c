@@ -47,10 +47,14 @@ static void vm(struct model *m, uint32_t call, uint32_t stack_id, uint64_t addr,
 /* The site of event type ev whose stack's one frame is ip: its live and allocated bytes. */
 static const struct model_site *site_at(const struct model *m, unsigned int ev, uint64_t ip)
 {
+	/* A buffer per call of a test, which compares several sites. */
+	static struct model_site bufs[8];
+	static unsigned int next;
+	struct model_site *sbuf = &bufs[next++ % 8];
 	struct model_stack st;
 
 	for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
-		const struct model_site *s = model__site(m, ev, i);
+		const struct model_site *s = model__site(m, ev, i, sbuf);
 
 		model__stack(m, s->stack, &st);
 		if (st.nr == 1 && st.ips[0] == ip)
@@ -225,6 +229,7 @@ static void test_rss_timeline(void)
  */
 static void test_stack_budget(void)
 {
+	struct model_site sbuf;
 	static uint64_t ips[MPF_STACK_MAX];
 	struct mpf_record rec = { .type = MPF_REC_STACK }, ha = { .type = MPF_REC_HEAP_ALLOC };
 	const struct model_stats *st;
@@ -265,7 +270,7 @@ static void test_stack_budget(void)
 	CHECK(st->undefined_stacks == 0);
 	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 2);
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
-		const struct model_site *s = model__site(m, MPF_EV_HEAP, i);
+		const struct model_site *s = model__site(m, MPF_EV_HEAP, i, &sbuf);
 
 		model__stack(m, s->stack, &ms);
 		CHECK(ms.nr == (s->stack == MODEL_STACK_EMPTY ? 0 : MPF_STACK_MAX));
@@ -297,6 +302,7 @@ static void nodes(struct model *m, uint32_t id, uint32_t parent, uint32_t flags,
  */
 static void stack_of_id(struct model *m, uint32_t id, struct model_stack *out)
 {
+	struct model_site sbuf;
 	static uint32_t tid = 1000;
 	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
 	const struct model_site *s;
@@ -305,7 +311,7 @@ static void stack_of_id(struct model *m, uint32_t id, struct model_stack *out)
 	ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = tid, .stack_id = id,
 						 .ptr = 0x10000 + tid * 16, .size = 1 };
 	add(m, ha);
-	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1);
+	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
 	out->nr = UINT32_MAX;
 	if (s && s->tid == tid)
 		model__stack(m, s->stack, out);
@@ -388,11 +394,126 @@ static void test_stack_tree(void)
 	model__delete(m);
 }
 
+/*
+ * The compact tree (model/internal.h): random stacks of random depths, each
+ * node's parent, depth and frame as written, across many 64-node words of
+ * head bits, and frame indices past what two bytes hold (the nodes widen
+ * half-way).  Then sites by stack: in order, out of order, and a stack's
+ * second site (another thread), each found again.
+ */
+#define WIDE_FRAMES 70000u
+#define WIDE_RECORDS 3000u
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void test_stack_wide(void)
+{
+	static uint64_t ips[MPF_STACK_MAX];
+	static uint32_t par[200000], fr[200000], dep[200000], fids[64];
+	struct model *m = model__new(4096);
+	uint32_t next = 1, ok = 1;
+	uint64_t rnd = 88172645463325252ull;
+	struct model_stack ms;
+
+	REQUIRE(m);
+	for (uint32_t id = 1; id <= WIDE_FRAMES; id += 500) {
+		for (uint32_t k = 0; k < 500; k++)
+			ips[k] = 0x100000 + (uint64_t)(id + k) * 16;
+		frames(m, id, 0, ips, 500);
+	}
+	for (uint32_t r = 0; r < WIDE_RECORDS; r++) {
+		/* A parent seen before, or the root; the record's own frames. */
+		uint32_t parent = next > 1 && xorshift(&rnd) % 4 ? 1 + xorshift(&rnd) % (next - 1) : 0;
+		uint32_t nr = 1 + xorshift(&rnd) % 40, d = parent ? dep[parent] : 0;
+
+		if (d + nr > 120)
+			parent = 0, d = 0;
+		for (uint32_t k = 0; k < nr; k++) {
+			uint32_t range = r < WIDE_RECORDS / 2 ? 60000 : WIDE_FRAMES;
+
+			fids[k] = 1 + (uint32_t)(xorshift(&rnd) % range);
+			par[next + k] = k ? next + k - 1 : parent;
+			fr[next + k] = fids[k];
+			dep[next + k] = d + k + 1;
+		}
+		nodes(m, next, parent, 0, fids, nr);
+		next += nr;
+	}
+	CHECK(model__nr_frames(m) == WIDE_FRAMES);
+	for (uint32_t id = 1; id < next; id += 7) {
+		uint32_t want = id;
+
+		stack_of_id(m, id, &ms);
+		ok &= ms.nr == dep[id];
+		for (uint32_t k = 0; ok && k < ms.nr; k++, want = par[want])
+			ok &= ms.ips[k] == 0x100000 + (uint64_t)fr[want] * 16;
+	}
+	CHECK(ok);
+	model__delete(m);
+}
+
+static void test_sites_by_stack(void)
+{
+	struct model_site sbuf;
+	static const uint64_t ip[] = { 0x400100, 0x400200, 0x400300 };
+	struct model *m = model__new(4096);
+	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
+	uint64_t ptr = 0x10000;
+	const struct model_site *s;
+
+	REQUIRE(m);
+	frames(m, 1, 0, ip, 3);
+	for (uint32_t id = 1; id <= 30; id++)
+		nodes(m, id, 0, 0, (const uint32_t[]){ 1 + id % 3 }, 1);
+	/* Stacks 10..29 in order, then 0..9 (older stacks), then 10..29 again by another thread. */
+	for (int pass = 0; pass < 3; pass++)
+		for (uint32_t k = 0; k < 20; k++) {
+			uint32_t id = pass == 1 ? (k < 10 ? k + 1 : 0) : 11 + k;
+
+			if (!id)
+				continue;
+			ha.heap_alloc = (struct mpf_heap_alloc){
+				.pid = PID, .tid = pass == 2 ? PID + 1 : PID, .stack_id = id,
+				.ptr = ptr += 16, .size = id
+			};
+			add(m, ha);
+			add(m, ha);	/* the same site: its block replaced, counted again */
+		}
+	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 50);
+	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
+		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
+		CHECK(s->alloc_nr == 2 && s->alloc_bytes == 2 * (s->stack - 1) &&
+		      s->live_nr == 1);
+	}
+	/* Past 32 bits: the site's counts widen, nothing of them lost. */
+	nodes(m, 31, 0, 0, (const uint32_t[]){ 1 }, 1);
+	for (int k = 0; k < 3; k++) {
+		ha.heap_alloc = (struct mpf_heap_alloc){ .pid = PID, .tid = PID, .stack_id = 31,
+							 .ptr = ptr += 16, .size = 3ull << 30 };
+		add(m, ha);
+	}
+	add(m, (struct mpf_record){ .type = MPF_REC_HEAP_FREE,
+				    .heap_free = { .pid = PID, .tid = PID, .ptr = ptr } });
+	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
+	CHECK(s->stack == 32 && s->alloc_nr == 3 && s->alloc_bytes == 9ull << 30 &&
+	      s->live_bytes == 6ull << 30 && s->live_nr == 2 && s->peak_bytes == 9ull << 30 &&
+	      s->peak_nr == 3 && s->tmp_bytes == 3ull << 30 && s->tmp_nr == 1);
+	model__delete(m);
+}
+
 const struct unit_test model_tests[] = {
 	{ "model_vm_calls", test_vm_calls },
 	{ "model_cache", test_cache },
 	{ "model_rss_timeline", test_rss_timeline },
 	{ "model_stack_budget", test_stack_budget },
 	{ "model_stack_tree", test_stack_tree },
+	{ "model_stack_wide", test_stack_wide },
+	{ "model_sites_by_stack", test_sites_by_stack },
 	{},
 };
