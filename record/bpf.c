@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memprof.skel.h"
@@ -26,6 +27,8 @@ struct probe_set {
 	char *path;
 	int nr_links;
 	struct bpf_link *links[2 * PROBE_MAX_SITES];
+	int nr_fds;		/* uprobe_multi links: allocations, frees, returns */
+	int fds[3];
 	int nr_sites;		/* the file's probe sites, found once per file */
 	struct probe_site sites[PROBE_MAX_SITES];
 };
@@ -39,10 +42,16 @@ struct probe_set {
  */
 #define REAPERS 16
 
+/* A link to destroy: libbpf's, or the descriptor of one made without libbpf. */
+struct reap {
+	struct bpf_link *link;
+	int fd;
+};
+
 struct reaper {
 	pthread_mutex_t lock;
 	pthread_cond_t more, done;
-	struct bpf_link **queue;
+	struct reap *queue;
 	size_t head, tail, cap;		/* queue[head..tail) */
 	size_t busy;			/* links being destroyed */
 	pthread_t threads[REAPERS];
@@ -59,7 +68,16 @@ struct mp_bpf {
 	struct probe_set *sets;
 	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
+	bool multi;		/* heap probes as uprobe_multi links */
 };
+
+static void reap(struct reap *r)
+{
+	if (r->link)
+		bpf_link__destroy(r->link);
+	else if (r->fd >= 0)
+		close(r->fd);
+}
 
 static void *reaper__run(void *arg)
 {
@@ -67,16 +85,16 @@ static void *reaper__run(void *arg)
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct bpf_link *link;
+		struct reap item;
 
 		while (r->head == r->tail && !r->stop)
 			pthread_cond_wait(&r->more, &r->lock);
 		if (r->head == r->tail)
 			break;
-		link = r->queue[r->head++];
+		item = r->queue[r->head++];
 		r->busy++;
 		pthread_mutex_unlock(&r->lock);
-		bpf_link__destroy(link);
+		reap(&item);
 		pthread_mutex_lock(&r->lock);
 		r->busy--;
 		if (r->head == r->tail && !r->busy)
@@ -86,8 +104,8 @@ static void *reaper__run(void *arg)
 	return NULL;
 }
 
-/* Hands the links to the pool; destroys them here when it cannot. */
-static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
+/* Hands the links (or, links NULL, the descriptors) to the pool; destroys them here when it cannot. */
+static void reaper__add_items(struct reaper *r, struct bpf_link **links, const int *fds, size_t n)
 {
 	size_t i = 0;
 
@@ -98,7 +116,7 @@ static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 		r->head = r->tail = 0;
 	if (r->tail + n > r->cap) {
 		size_t cap = (r->tail - r->head + n) * 2;
-		struct bpf_link **q = malloc(cap * sizeof(*q));
+		struct reap *q = malloc(cap * sizeof(*q));
 
 		if (!q)
 			goto here;
@@ -110,7 +128,7 @@ static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 		r->cap = cap;
 	}
 	for (; i < n; i++)
-		r->queue[r->tail++] = links[i];
+		r->queue[r->tail++] = (struct reap){ links ? links[i] : NULL, links ? -1 : fds[i] };
 	/* A thread per link waiting, up to REAPERS. */
 	while (r->nthreads < REAPERS && (size_t)r->nthreads < r->tail - r->head + r->busy &&
 	       !pthread_create(&r->threads[r->nthreads], NULL, reaper__run, r))
@@ -127,7 +145,12 @@ static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
 here:
 	pthread_mutex_unlock(&r->lock);
 	for (; i < n; i++)
-		bpf_link__destroy(links[i]);
+		reap(&(struct reap){ links ? links[i] : NULL, links ? -1 : fds[i] });
+}
+
+static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
+{
+	reaper__add_items(r, links, NULL, n);
 }
 
 /* Waits until every link handed over is destroyed, and ends the threads. */
@@ -163,6 +186,81 @@ static int add_link(struct mp_bpf *b, struct bpf_link *link)
 	}
 	b->links[b->nr_links++] = link;
 	return 0;
+}
+
+/*
+ * uprobe_multi links (kernel 6.6): one link for all of a file's sites of a
+ * program, each site's cookie in an array.  Debian 12's libbpf (1.1) and
+ * uapi headers predate them, so the link is made with the bpf(2) command
+ * itself, its attributes laid out here as the kernel's union bpf_attr has
+ * them for BPF_LINK_CREATE.
+ */
+#define MP_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type: BPF_TRACE_UPROBE_MULTI */
+#define MP_F_UPROBE_MULTI_RETURN 1	/* uprobe_multi.flags: return probes */
+
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__aligned_u64 path;
+	__aligned_u64 offsets;
+	__aligned_u64 ref_ctr_offsets;
+	__aligned_u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* A uprobe_multi link of prog on cnt offsets of path (pid 0: every process): its descriptor, or -errno. */
+static int uprobe_multi_link(int prog_fd, const char *path, const unsigned long *offsets,
+			     const __u64 *cookies, __u32 cnt, pid_t pid, bool ret)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = prog_fd,
+		.attach_type = MP_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)offsets,
+		.cookies = (uintptr_t)cookies,
+		.cnt = cnt,
+		.multi_flags = ret ? MP_F_UPROBE_MULTI_RETURN : 0,
+		.pid = pid > 0 ? (__u32)pid : 0,
+	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Whether the kernel makes uprobe_multi links: a program that does nothing,
+ * linked to the directory "/", is refused with EBADF (not a regular file)
+ * by a kernel that knows them, with EINVAL by one that does not.
+ * MEMPROF_NO_UPROBE_MULTI=1 says no, for tests of the fallback.
+ */
+static bool uprobe_multi_works(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = MP_TRACE_UPROBE_MULTI);
+	const char *no = getenv("MEMPROF_NO_UPROBE_MULTI");
+	unsigned long off = 0;
+	int prog, link;
+
+	if (no && !strcmp(no, "1"))
+		return false;
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &o);
+	if (prog < 0)
+		return false;
+	link = uprobe_multi_link(prog, "/", &off, NULL, 1, 0, false);
+	close(prog);
+	if (link >= 0) {
+		close(link);
+		return false;
+	}
+	return link == -EBADF;
 }
 
 /* Opens the skeleton, sets its tunables and map sizes, and loads it. */
@@ -240,6 +338,11 @@ static int load_skel(struct mp_bpf *b)
 	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap);
 	bpf_program__set_autoload(skel->progs.heap_free, opts->heap);
 	bpf_program__set_autoload(skel->progs.heap_return, opts->heap);
+	if (opts->heap && b->multi) {
+		bpf_program__set_expected_attach_type(skel->progs.heap_entry, MP_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(skel->progs.heap_free, MP_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(skel->progs.heap_return, MP_TRACE_UPROBE_MULTI);
+	}
 	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
 	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
 	return memprof_bpf__load(skel);
@@ -256,6 +359,7 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	pthread_cond_init(&b->reaper.more, NULL);
 	pthread_cond_init(&b->reaper.done, NULL);
 	b->opts = *opts;
+	b->multi = opts->heap && uprobe_multi_works();
 	err = load_skel(b);
 	if (err)
 		goto fail;
@@ -324,10 +428,50 @@ static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
 	return 0;
 }
 
+/*
+ * The sites of ps as three uprobe_multi links: the allocation functions'
+ * entries (their kinds in the cookies), their returns, the frees.  Closing
+ * three links costs a process's exit or record's end one wait for the
+ * probes' removal where a link per site cost one each.
+ */
+static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
+{
+	unsigned long alloc[PROBE_MAX_SITES], frees[PROBE_MAX_SITES];
+	__u64 cookies[PROBE_MAX_SITES];
+	__u32 na = 0, nf = 0;
+	int fd;
+
+	for (int i = 0; i < ps->nr_sites; i++) {
+		if (ps->sites[i].kind == MP_FREE) {
+			frees[nf++] = ps->sites[i].offset;
+		} else {
+			cookies[na] = ps->sites[i].kind;
+			alloc[na++] = ps->sites[i].offset;
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		struct bpf_program *prog = k == 0 ? b->skel->progs.heap_entry :
+					   k == 1 ? b->skel->progs.heap_return :
+						    b->skel->progs.heap_free;
+
+		if ((k < 2 && !na) || (k == 2 && !nf))
+			continue;
+		fd = uprobe_multi_link(bpf_program__fd(prog), ps->path, k < 2 ? alloc : frees,
+				       k == 0 ? cookies : NULL, k < 2 ? na : nf, ps->pid, k == 1);
+		if (fd < 0)
+			return fd;
+		ps->fds[ps->nr_fds++] = fd;
+	}
+	return 0;
+}
+
 /* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie; frees their own program. */
 static int attach_sites(struct mp_bpf *b, struct probe_set *ps)
 {
 	int err = 0;
+
+	if (b->multi)
+		return attach_multi(b, ps);
 
 	for (int i = 0; i < ps->nr_sites && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, entry, .bpf_cookie = ps->sites[i].kind);
@@ -353,6 +497,8 @@ static void probe_set__detach(struct mp_bpf *b, struct probe_set *ps)
 {
 	reaper__add(&b->reaper, ps->links, ps->nr_links);
 	ps->nr_links = 0;
+	reaper__add_items(&b->reaper, NULL, ps->fds, ps->nr_fds);
+	ps->nr_fds = 0;
 	free(ps->path);
 	ps->path = NULL;
 }

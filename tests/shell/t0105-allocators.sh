@@ -1,5 +1,5 @@
 #!/bin/bash
-# memprof record -e heap finds the allocator wherever it lives: a static program's
+# memprof record -e heap finds the allocator wherever it lives: the C library's, a static program's
 # own, Debian's jemalloc and tcmalloc in LD_PRELOAD, jemalloc linked into the
 # executable, C++'s operators new and delete under tcmalloc (which do not go
 # through its malloc); every figure exact (tests/workloads/heap.c, cxxheap.cc).
@@ -47,6 +47,13 @@ heap_figures()
 	grep -q '^ *[0-9.]*% *976\.56 KiB  *976\.56 KiB  *leak_calloc  *(1,000 blocks)$' "$T/out" ||
 		fail "$name: leak_calloc's blocks: $(grep leak_calloc "$T/out")"
 }
+
+# the C library's, with uprobe_multi links (the default where the kernel has them) and
+# with a link per site (older kernels), the same figures
+record_ok -e heap -o "$T/libc.data" -- "$WL/heap"
+heap_figures libc
+MEMPROF_NO_UPROBE_MULTI=1 record_ok -e heap -o "$T/single.data" -- "$WL/heap"
+heap_figures single
 
 # a static program: glibc's malloc in the executable
 record_v_ok -e heap -o "$T/static.data" -- "$WL/heap-static"
