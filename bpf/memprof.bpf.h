@@ -296,8 +296,11 @@ static __always_inline void scratch_put(void)
  * without frame pointers (glibc's __libc_start_call_main, say) leaves a value
  * there whose read faults, at the cost of an exception on every event.  A
  * frame must lie above the stack pointer and above the frame it came from.
+ * The frames are read through s's stack window (uw_read()), a copy of up to
+ * UW_WIN bytes: one read for several frames instead of one each.
  */
-static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, bool *complete)
+static __always_inline int walk_user_stack(struct pt_regs *regs, struct scratch *s, __u64 *ips,
+					   bool *complete)
 {
 	__u64 fp = regs->bp, sp = regs->sp;
 	struct uw_tramp t;
@@ -306,6 +309,7 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, boo
 
 	ips[0] = uw_tramp_init(&t, regs->ip);
 	*complete = false;
+	s->win_len = 0;
 	for (int i = 1; i < MP_STACK_DEPTH; i++) {
 		/* A zero frame pointer ends the chain: _start clears it. */
 		if (!fp) {
@@ -314,7 +318,7 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, __u64 *ips, boo
 		}
 		if (fp < sp || fp - sp > MAX_FRAME_SPAN || (fp & 7))
 			break;
-		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp))
+		if (uw_read(s, fp, &frame[0]) || uw_read(s, fp + 8, &frame[1]))
 			break;
 		frame[1] = uw_tramp_fix(&t, frame[1], fp + 8);
 		if (!frame[1]) {
@@ -425,7 +429,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
 		bool complete;
 
-		n = walk_user_stack(regs, (__u64 *)(s->buf + off), &complete);
+		n = walk_user_stack(regs, s, (__u64 *)(s->buf + off), &complete);
 		/* Stopped at a frame pointer that led nowhere: the stack goes on, unseen. */
 		if (!complete)
 			h->flags |= MP_HDR_TRUNCATED;

@@ -104,39 +104,6 @@ static __always_inline int uw_find_row(struct mp_cfi_map *m, __u32 vaddr)
 }
 
 /*
- * A word of the user stack.  A read costs about the same whatever its size
- * up to a page: read up to UW_WIN bytes once, never past the page (the stack
- * may end there), and serve the next frames' words from the copy.
- */
-static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
-{
-	__u64 off, n;
-
-	if (!out || !s)
-		return -1;
-	off = addr - s->win_base;
-	if (addr >= s->win_base && off + 8 <= s->win_len) {
-		off &= UW_WIN - 1;
-		if (off > UW_WIN - 8)
-			return -1;
-		*out = *(__u64 *)(s->win + off);
-		return 0;
-	}
-	n = 4096 - (addr & 4095);
-	if (n > UW_WIN)
-		n = UW_WIN;
-	barrier_var(n);
-	if (n < 8 || n > UW_WIN || bpf_probe_read_user(s->win, n, (void *)addr)) {
-		s->win_len = 0;
-		return bpf_probe_read_user(out, 8, (void *)addr);
-	}
-	s->win_base = addr;
-	s->win_len = n;
-	*out = *(__u64 *)s->win;
-	return 0;
-}
-
-/*
  * The real return address of a slot where the trampoline was found: that of
  * the pending return_instance whose stack is the slot.  The list runs from
  * the innermost frame out, so *ri moves past what is used; instances
