@@ -221,30 +221,39 @@ static __always_inline void on_free(void *ctx, __u64 id, __u64 ptr)
 	emit_free(ctx, id, ptr);
 }
 
-SEC("uprobe")
-int heap_entry(struct pt_regs *ctx)
+/* Uprobe sessions (kernel 6.13): is this run of the program the function's return? */
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/*
+ * A heap call's entry: its arguments kept in the thread's storage for its
+ * return.  Whether its return matters: not for another process's call, nor
+ * one nested in a heap call of the thread (realloc(NULL, n) calling malloc,
+ * say: the outer call is the one), nor, in a session, a malloc --heap-sample
+ * does not sample (a malloc calls no other heap function: nothing nests in
+ * it).  Without a session the nested calls' returns fire all the same:
+ * depth counts them.
+ */
+static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 func = bpf_get_attach_cookie(ctx);
 	struct mp_inflight *in;
 	__u64 sp = ctx->sp;
 
-	if (bare_probes || !is_target(id >> 32))
-		return 0;
+	if (!is_target(id >> 32))
+		return false;
 	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_lost(MP_LOST_HEAP);
-		return 0;
+		return false;
 	}
-	/*
-	 * realloc(NULL, n) calling malloc, say: the outer call is the one.  A call
-	 * in flight whose frame is below this one never returned (an exception or
-	 * a longjmp out of it): this call replaces it.
-	 */
+	/* A call in flight whose frame is below this one never returned (an exception or a
+	 * longjmp out of it): this call replaces it. */
 	if (in->sp && sp < in->sp) {
-		in->depth++;
-		return 0;
+		if (!session)
+			in->depth++;
+		return false;
 	}
 	call_args(ctx, func, in);
 	/*
@@ -252,11 +261,67 @@ int heap_entry(struct pt_regs *ctx)
 	 * known as such; the return of one not sampled emits nothing.
 	 */
 	sample_call(id, in);
+	if (session && sample_interval && !in->depth && func == MP_MALLOC)
+		return false;
 	/* depth counts nested calls from here on: the sample's verdict goes in func's high bits. */
 	in->func |= in->depth << 16;
 	in->depth = 0;
 	in->sp = sp;
+	return true;
+}
+
+/* A heap call's return: its event, from what its entry kept. */
+static __always_inline void heap_call_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mp_inflight *in, call;
+
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
+	if (!in || !in->sp)
+		return;
+	if (in->depth) {
+		in->depth--;
+		return;
+	}
+	call = *in;
+	in->sp = 0;
+	call.depth = call.func >> 16;
+	call.func &= 0xffff;
+	emit_alloc(ctx, id, &call, PT_REGS_RC(ctx));
+}
+
+SEC("uprobe")
+int heap_entry(struct pt_regs *ctx)
+{
+	if (!bare_probes)
+		heap_call_enter(ctx, false);
 	return 0;
+}
+
+SEC("uretprobe")
+int heap_return(struct pt_regs *ctx)
+{
+	if (!bare_probes)
+		heap_call_return(ctx);
+	return 0;
+}
+
+/*
+ * Entry and return as one uprobe session: the entry returns 0 for the return
+ * to be probed, 1 for it not to be: a call of a process that is not a
+ * target, a nested call and (--heap-sample) a malloc not sampled cost one
+ * trap instead of two.  The bare probes keep both, as heap_entry and
+ * heap_return have them.
+ */
+SEC("uprobe")
+int heap_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		if (!bare_probes)
+			heap_call_return(ctx);
+		return 0;
+	}
+	return bare_probes || heap_call_enter(ctx, true) ? 0 : 1;
 }
 
 /* The frees: a program of their own, which needs no cookie to know the kind. */
@@ -267,29 +332,6 @@ int heap_free(struct pt_regs *ctx)
 
 	if (!bare_probes && is_target(id >> 32))
 		on_free(ctx, id, PT_REGS_PARM1(ctx));
-	return 0;
-}
-
-SEC("uretprobe")
-int heap_return(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct mp_inflight *in, call;
-
-	if (bare_probes)
-		return 0;
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
-	if (!in || !in->sp)
-		return 0;
-	if (in->depth) {
-		in->depth--;
-		return 0;
-	}
-	call = *in;
-	in->sp = 0;
-	call.depth = call.func >> 16;
-	call.func &= 0xffff;
-	emit_alloc(ctx, id, &call, PT_REGS_RC(ctx));
 	return 0;
 }
 

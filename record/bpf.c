@@ -69,6 +69,7 @@ struct mp_bpf {
 	size_t nr_sets, alloc_sets;
 	struct mp_bpf_opts opts;
 	bool multi;		/* heap probes as uprobe_multi links */
+	bool session;		/* ... and the allocation functions' as a uprobe session */
 };
 
 static void reap(struct reap *r)
@@ -196,6 +197,7 @@ static int add_link(struct mp_bpf *b, struct bpf_link *link)
  * them for BPF_LINK_CREATE.
  */
 #define MP_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type: BPF_TRACE_UPROBE_MULTI */
+#define MP_TRACE_UPROBE_SESSION	57	/* BPF_TRACE_UPROBE_SESSION (kernel 6.13) */
 #define MP_F_UPROBE_MULTI_RETURN 1	/* uprobe_multi.flags: return probes */
 
 struct uprobe_multi_attr {
@@ -213,13 +215,17 @@ struct uprobe_multi_attr {
 	__u32 pad;
 };
 
-/* A uprobe_multi link of prog on cnt offsets of path (pid 0: every process): its descriptor, or -errno. */
-static int uprobe_multi_link(int prog_fd, const char *path, const unsigned long *offsets,
-			     const __u64 *cookies, __u32 cnt, pid_t pid, bool ret)
+/*
+ * A uprobe_multi link (type MP_TRACE_UPROBE_MULTI or _SESSION) of prog on cnt
+ * offsets of path (pid 0: every process): its descriptor, or -errno.
+ */
+static int uprobe_multi_link(int prog_fd, __u32 type, const char *path,
+			     const unsigned long *offsets, const __u64 *cookies, __u32 cnt,
+			     pid_t pid, bool ret)
 {
 	struct uprobe_multi_attr a = {
 		.prog_fd = prog_fd,
-		.attach_type = MP_TRACE_UPROBE_MULTI,
+		.attach_type = type,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
 		.cookies = (uintptr_t)cookies,
@@ -233,18 +239,18 @@ static int uprobe_multi_link(int prog_fd, const char *path, const unsigned long 
 }
 
 /*
- * Whether the kernel makes uprobe_multi links: a program that does nothing,
- * linked to the directory "/", is refused with EBADF (not a regular file)
- * by a kernel that knows them, with EINVAL by one that does not.
- * MEMPROF_NO_UPROBE_MULTI=1 says no, for tests of the fallback.
+ * Whether the kernel makes uprobe_multi links of this type: a program that
+ * does nothing, linked to the directory "/", is refused with EBADF (not a
+ * regular file) by a kernel that knows them, with EINVAL by one that does
+ * not.  MEMPROF_NO_UPROBE_MULTI=1 says no, for tests of the fallback.
  */
-static bool uprobe_multi_works(void)
+static bool uprobe_multi_works(__u32 type)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = MP_TRACE_UPROBE_MULTI);
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = type);
 	const char *no = getenv("MEMPROF_NO_UPROBE_MULTI");
 	unsigned long off = 0;
 	int prog, link;
@@ -254,7 +260,7 @@ static bool uprobe_multi_works(void)
 	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &o);
 	if (prog < 0)
 		return false;
-	link = uprobe_multi_link(prog, "/", &off, NULL, 1, 0, false);
+	link = uprobe_multi_link(prog, type, "/", &off, NULL, 1, 0, false);
 	close(prog);
 	if (link >= 0) {
 		close(link);
@@ -338,10 +344,17 @@ static int load_skel(struct mp_bpf *b)
 	bpf_program__set_autoload(skel->progs.heap_entry, opts->heap);
 	bpf_program__set_autoload(skel->progs.heap_free, opts->heap);
 	bpf_program__set_autoload(skel->progs.heap_return, opts->heap);
+	bpf_program__set_autoload(skel->progs.heap_session, opts->heap && b->session);
 	if (opts->heap && b->multi) {
 		bpf_program__set_expected_attach_type(skel->progs.heap_entry, MP_TRACE_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(skel->progs.heap_free, MP_TRACE_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(skel->progs.heap_return, MP_TRACE_UPROBE_MULTI);
+	}
+	if (opts->heap && b->session) {
+		bpf_program__set_autoload(skel->progs.heap_entry, false);
+		bpf_program__set_autoload(skel->progs.heap_return, false);
+		bpf_program__set_expected_attach_type(skel->progs.heap_session,
+						      MP_TRACE_UPROBE_SESSION);
 	}
 	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
 	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
@@ -359,7 +372,8 @@ int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_c
 	pthread_cond_init(&b->reaper.more, NULL);
 	pthread_cond_init(&b->reaper.done, NULL);
 	b->opts = *opts;
-	b->multi = opts->heap && uprobe_multi_works();
+	b->multi = opts->heap && uprobe_multi_works(MP_TRACE_UPROBE_MULTI);
+	b->session = b->multi && uprobe_multi_works(MP_TRACE_UPROBE_SESSION);
 	err = load_skel(b);
 	if (err)
 		goto fail;
@@ -429,10 +443,10 @@ static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
 }
 
 /*
- * The sites of ps as three uprobe_multi links: the allocation functions'
- * entries (their kinds in the cookies), their returns, the frees.  Closing
- * three links costs a process's exit or record's end one wait for the
- * probes' removal where a link per site cost one each.
+ * The sites of ps as uprobe_multi links: the allocation functions' entries
+ * (their kinds in the cookies) and their returns, as one session or two
+ * links, and the frees.  Closing them costs a process's exit or record's
+ * end one wait for the probes' removal where a link per site cost one each.
  */
 static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 {
@@ -453,10 +467,15 @@ static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 		struct bpf_program *prog = k == 0 ? b->skel->progs.heap_entry :
 					   k == 1 ? b->skel->progs.heap_return :
 						    b->skel->progs.heap_free;
+		__u32 type = MP_TRACE_UPROBE_MULTI;
 
-		if ((k < 2 && !na) || (k == 2 && !nf))
+		if ((k < 2 && !na) || (k == 2 && !nf) || (k == 1 && b->session))
 			continue;
-		fd = uprobe_multi_link(bpf_program__fd(prog), ps->path, k < 2 ? alloc : frees,
+		if (k == 0 && b->session) {
+			prog = b->skel->progs.heap_session;
+			type = MP_TRACE_UPROBE_SESSION;
+		}
+		fd = uprobe_multi_link(bpf_program__fd(prog), type, ps->path, k < 2 ? alloc : frees,
 				       k == 0 ? cookies : NULL, k < 2 ? na : nf, ps->pid, k == 1);
 		if (fd < 0)
 			return fd;

@@ -5,7 +5,7 @@
 need_bpf
 need_cmd bpftool
 
-progs="process_fork|process_exec|process_exit|sys_exit|sys_exit_mmap|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|page_to_cache|heap_entry|heap_free|heap_return|sample_alloc|sample_free"
+progs="process_fork|process_exec|process_exit|sys_exit|sys_exit_mmap|sys_enter|task_rename|cache_add|cache_del|rss_stat|page_alloc|page_free|page_to_cache|heap_entry|heap_free|heap_return|heap_session|sample_alloc|sample_free"
 
 # leftovers WHAT: fails if a program of memprof's, or a uprobe, is still there.  The
 # kernel frees a program after an RCU grace period once its last file is closed, so a
