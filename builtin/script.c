@@ -76,6 +76,11 @@ struct script {
 	struct hmap stacks;	/* (image, stack | kernel << 32) -> off << 16 | n */
 	uint32_t *pool;
 	size_t npool, pool_cap;
+	/* comm_of()'s: the printable name of comm_image, from comm_src holding comm_raw */
+	bool comm_valid;
+	uint32_t comm_image;
+	const char *comm_src;
+	char comm[MPF_COMM_LEN + 16], comm_raw[MPF_COMM_LEN + 16];
 };
 
 static int opt_format(const struct option *opt, const char *arg)
@@ -189,13 +194,23 @@ static int stack_frames(struct script *sc, uint32_t image, uint32_t stack, bool 
 	return 0;
 }
 
-/* The image's name, printable; "[unknown]" when the trace never named it. */
-static const char *comm_of(const struct script *sc, uint32_t image, char *buf, size_t len)
+/*
+ * The image's name, printable; "[unknown]" when the trace never named it.
+ * Kept for the last image asked about: events come in runs of one process.
+ */
+static const char *comm_of(struct script *sc, uint32_t image)
 {
 	const char *comm = image == MODEL_IMAGE_NONE ? NULL : model__comm(sc->in.model, image);
 
-	snprintf(buf, len, "%s", comm ? comm : "[unknown]");
-	return make_printable(buf);
+	if (sc->comm_valid && sc->comm_image == image && comm == sc->comm_src &&
+	    (!comm || !strncmp(comm, sc->comm_raw, sizeof(sc->comm_raw))))
+		return sc->comm;
+	snprintf(sc->comm, sizeof(sc->comm), "%s", comm ? comm : "[unknown]");
+	snprintf(sc->comm_raw, sizeof(sc->comm_raw), "%s", comm ? comm : "");
+	sc->comm_valid = true;
+	sc->comm_image = image;
+	sc->comm_src = comm;
+	return make_printable(sc->comm);
 }
 
 /* Pass 2: the records again, each event printed with what pass 1 noted of it. */
@@ -208,7 +223,6 @@ static int print_events(struct script *sc)
 		.page_size = sc->in.hdr.page_size,
 		.names = sc->names,
 	};
-	char comm[MPF_COMM_LEN + 16];
 	struct mpf_record rec;
 	size_t k = 0;
 	int err;
@@ -235,8 +249,7 @@ static int print_events(struct script *sc)
 			mpf_reader__close(r);
 			return error("out of memory"), 1;
 		}
-		output_events__print(stdout, &oe, &rec, comm_of(sc, ec.image, comm, sizeof(comm)),
-				     frames, nf);
+		output_events__print(stdout, &oe, &rec, comm_of(sc, ec.image), frames, nf);
 	}
 	mpf_reader__close(r);
 	if (err < 0 && err != -EBADMSG && k < (sc->per_event ? sc->nevs : sc->k))

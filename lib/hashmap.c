@@ -36,15 +36,11 @@ static uint8_t tag(uint64_t hash)
 	return 0x80 | (uint8_t)(hash >> 57);
 }
 
-void *hashmap__find(const struct hashmap *h, const void *key)
+/* The slot of key, whose hash is hash; NULL when absent. */
+static void *find_hashed(const struct hashmap *h, const void *key, uint64_t hash)
 {
-	uint64_t hash;
-	uint8_t t;
+	uint8_t t = tag(hash);
 
-	if (!h->ctrl)
-		return NULL;
-	hash = hash_words(key, h->key_words);
-	t = tag(hash);
 	for (size_t i = hash & h->mask;; i = (i + 1) & h->mask) {
 		uint8_t *slot;
 
@@ -54,6 +50,13 @@ void *hashmap__find(const struct hashmap *h, const void *key)
 		if (h->ctrl[i] == t && key_eq(h, slot, key))
 			return slot;
 	}
+}
+
+void *hashmap__find(const struct hashmap *h, const void *key)
+{
+	if (!h->ctrl)
+		return NULL;
+	return find_hashed(h, key, hash_words(key, h->key_words));
 }
 
 static size_t home(const struct hashmap *h, const uint8_t *slot)
@@ -96,8 +99,9 @@ static int hashmap__grow(struct hashmap *h)
 
 void *hashmap__insert(struct hashmap *h, const void *key, bool *added)
 {
-	uint8_t *slot = hashmap__find(h, key);
-	uint64_t hash;
+	/* Hashed once: the look-up and the insertion share it. */
+	uint64_t hash = hash_words(key, h->key_words);
+	uint8_t *slot = h->ctrl ? find_hashed(h, key, hash) : NULL;
 	size_t i;
 
 	*added = false;
@@ -107,7 +111,6 @@ void *hashmap__insert(struct hashmap *h, const void *key, bool *added)
 		if (hashmap__grow(h))
 			return NULL;
 	}
-	hash = hash_words(key, h->key_words);
 	for (i = hash & h->mask; h->ctrl[i]; i = (i + 1) & h->mask)
 		;
 	h->ctrl[i] = tag(hash);

@@ -19,27 +19,27 @@ static struct heap_slot *heap__find(struct model *m, uint32_t img, uint64_t ptr)
 	return hashmap__find(&m->heap, &key);
 }
 
-static void heap__remove(struct model *m, struct heap_slot *s)
+/* Block s leaves its site and its image's live total (the slot itself stays). */
+static void heap__unlive(struct model *m, const struct heap_slot *s)
 {
 	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_BYTES, s->size);
 	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_NR, s->nr);
 	live__sub(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[s->site].image, s->size);
-	hashmap__remove(&m->heap, s);
 }
 
 static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t nr,
 			uint32_t si)
 {
 	const struct heap_slot key = { .ptr = ptr, .image = img };
-	struct heap_slot *s = heap__find(m, img, ptr);
 	bool added;
+	/* One look-up: an insertion that finds the block returns its slot. */
+	struct heap_slot *s = hashmap__insert(&m->heap, &key, &added);
 
-	/* Already live: its free was lost; the new block replaces it. */
-	if (s)
-		heap__remove(m, s);
-	s = hashmap__insert(&m->heap, &key, &added);
 	if (!s)
 		return -ENOMEM;
+	/* Already live: its free was lost; the new block replaces it. */
+	if (!added)
+		heap__unlive(m, s);
 	s->size = size;
 	s->site = si;
 	s->nr = nr;
@@ -48,6 +48,33 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 	site__grew(m, MPF_EV_HEAP, si);
 	live__add(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[si].image, size);
 	return 0;
+}
+
+/*
+ * Each thread's latest allocation, for "temporary": the last thread's is
+ * kept in the model (m->alloc_tid, m->alloc_ptr), not in last_alloc, which
+ * holds the others and gets the kept one when another thread allocates.
+ * Runs of one thread then cost no look-up.
+ */
+static int last_alloc__set(struct model *m, uint32_t tid, uint64_t ptr)
+{
+	int err = 0;
+
+	if (m->alloc_cached && m->alloc_tid != tid)
+		err = hmap__set(&m->last_alloc, m->alloc_tid, 0, m->alloc_ptr);
+	if (err)
+		return err;
+	m->alloc_cached = true;
+	m->alloc_tid = tid;
+	m->alloc_ptr = ptr;
+	return 0;
+}
+
+static uint64_t *last_alloc__find(struct model *m, uint32_t tid)
+{
+	if (m->alloc_cached && m->alloc_tid == tid)
+		return &m->alloc_ptr;
+	return hmap__find(&m->last_alloc, tid, 0);
 }
 
 /*
@@ -85,7 +112,7 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	site__add(m, MPF_EV_HEAP, si, SITE_ALLOC_NR, nr);
 	m->images[img].proc.alloc[MPF_EV_HEAP] += bytes;
 	model__histogram_add(m, MPF_EV_HEAP, size);
-	err = hmap__set(&m->last_alloc, tid, 0, ptr);
+	err = last_alloc__set(m, tid, ptr);
 	if (!err)
 		err = heap__insert(m, img, ptr, bytes, nr, si);
 	return err;
@@ -107,14 +134,15 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 	if (!s)
 		return 0;
 	/* Freed by the thread that allocated it last: nothing was allocated in between. */
-	last = hmap__find(&m->last_alloc, tid, 0);
+	last = last_alloc__find(m, tid);
 	if (last && *last == ptr) {
 		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_BYTES, s->size);
 		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_NR, s->nr);
 		*last = 0;
 	}
 	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;
-	heap__remove(m, s);
+	heap__unlive(m, s);
+	hashmap__remove(&m->heap, s);
 	return 0;
 }
 

@@ -233,6 +233,9 @@ struct model {
 	struct hashmap heap;	/* of struct heap_slot */
 	uint64_t heap_sample;	/* INFO heap-sample: the mean bytes between samples, 0: exact */
 	struct hmap last_alloc;	/* (tid, 0) -> the ptr of its latest heap allocation, or 0 */
+	bool alloc_cached;	/* the last allocating thread's is here, not in last_alloc: */
+	uint32_t alloc_tid;
+	uint64_t alloc_ptr;
 	struct page_table pages, cache;
 	uint64_t rss_total;		/* the sum of the live processes' latest RSS samples */
 	uint64_t time;			/* of the last event record applied */

@@ -467,7 +467,8 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 				   rec->heap_alloc.size);
 	case MPF_REC_HEAP_FREE:
 		/* A free by a pid never seen cannot free anything recorded. */
-		if (!hmap__find(&m->pids, rec->heap_free.pid, 0))
+		if ((m->last_image == IMAGE_NONE || m->last_pid != rec->heap_free.pid) &&
+		    !hmap__find(&m->pids, rec->heap_free.pid, 0))
 			return 0;
 		return heap__free(m, rec->heap_free.pid, rec->heap_free.tid, rec->heap_free.ptr);
 	case MPF_REC_HEAP_REALLOC:

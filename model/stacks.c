@@ -226,6 +226,50 @@ static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t 
 	return 0;
 }
 
+/*
+ * nr new nodes after the last one, each called from the one before: none is
+ * a head, so the run costs a reservation and a store a node.
+ */
+static int nodes__chain(struct model *m, const uint32_t *frames, uint32_t nr)
+{
+	struct node_store *ns = &m->nodes;
+	size_t n = m->nnodes, end = n + nr;
+	uint32_t high = 0;
+	int err;
+
+	if (!nr)
+		return 0;
+	if (end > UINT32_MAX - 1)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < nr; k++)
+		high = frames[k] > high ? frames[k] : high;
+	if (ns->frame32)
+		err = ARRAY_RESERVE(ns->frame32, ns->frames_cap, end);
+	else
+		err = ARRAY_RESERVE(ns->frame16, ns->frames_cap, end);
+	if (!err && !ns->frame32 && high >= UINT16_MAX)
+		err = nodes__widen(ns, n);
+	/* The words of bits that start in the run, each with the heads before it. */
+	for (size_t w = (n + 63) >> 6; !err && w << 6 < end; w++) {
+		err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
+		if (!err)
+			err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
+		if (!err) {
+			ns->head_bits[w] = 0;
+			ns->head_rank[w] = (uint32_t)ns->nheads;
+		}
+	}
+	if (err)
+		return err;
+	if (ns->frame32)
+		memcpy(ns->frame32 + n, frames, nr * sizeof(*frames));
+	else
+		for (uint32_t k = 0; k < nr; k++)
+			ns->frame16[n + k] = (uint16_t)frames[k];
+	m->nnodes = end;
+	return 0;
+}
+
 int stacks__init(struct model *m)
 {
 	uint32_t node;
@@ -388,7 +432,7 @@ int model__on_frame(struct model *m, const struct mpf_frame *f)
  */
 int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 {
-	uint32_t parent, frames[MPF_STACK_MAX], node, first = 0;
+	uint32_t parent, frames[MPF_STACK_MAX], first;
 	uint32_t nr = n->nr > MPF_STACK_MAX ? MPF_STACK_MAX : n->nr;
 	int err;
 
@@ -411,15 +455,10 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 	}
 	if (!stacks__charge(m, (uint64_t)nr * NODE_COST))
 		return 0;
-	for (uint32_t k = 0; k < nr; k++) {
-		err = node__new(m, parent, frames[k], &node);
-		if (err)
-			return err;
-		if (!k)
-			first = node;
-		parent = node;
-	}
-	return stack_ids__set(m, n->id, first, nr);
+	err = node__new(m, parent, frames[0], &first);
+	if (!err)
+		err = nodes__chain(m, frames + 1, nr - 1);
+	return err ? err : stack_ids__set(m, n->id, first, nr);
 }
 
 /*

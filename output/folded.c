@@ -34,6 +34,12 @@ struct folded_walk {
 	const struct strtab *names;
 	char *buf;		/* the path to the current node */
 	size_t len, cap;
+	/*
+	 * The pieces of the nodes on the walk's path, each node's above its
+	 * parent's: one array for the whole walk, not an allocation a node.
+	 */
+	struct piece *pieces;
+	size_t npieces, pieces_cap;
 };
 
 static int piece_cmp(const void *a, const void *b)
@@ -58,26 +64,29 @@ static int piece_cmp(const void *a, const void *b)
 static int walk(struct folded_walk *w, uint32_t node)
 {
 	const struct tree_node *n = tree__node(w->t, node);
-	struct piece *pieces = NULL;
-	size_t np = 0, cap = 0, saved = w->len;
+	size_t base = w->npieces, np, saved = w->len;
 	int err = 0;
 
 	for (uint32_t c = n->child; c != TREE_NONE && !err; c = tree__node(w->t, c)->next) {
 		const struct tree_node *cn = tree__node(w->t, c);
 		const char *name = strtab__str(w->names, cn->name);
 
-		err = ARRAY_RESERVE(pieces, cap, np + 2);
+		err = ARRAY_RESERVE(w->pieces, w->pieces_cap, w->npieces + 2);
 		if (err)
 			break;
 		if (tree__self(w->t, cn, VIEW_VALUE))
-			pieces[np++] = (struct piece){ .name = name, .node = c };
+			w->pieces[w->npieces++] = (struct piece){ .name = name, .node = c };
 		if (cn->child != TREE_NONE)
-			pieces[np++] = (struct piece){ .name = name, .node = c, .sub = true };
+			w->pieces[w->npieces++] =
+				(struct piece){ .name = name, .node = c, .sub = true };
 	}
-	if (np)
-		qsort(pieces, np, sizeof(*pieces), piece_cmp);
-	for (size_t i = 0; i < np && !err; i++) {
-		size_t nlen = strlen(pieces[i].name);
+	np = w->npieces - base;
+	if (np > 1)
+		qsort(w->pieces + base, np, sizeof(*w->pieces), piece_cmp);
+	/* The walk below may move w->pieces: each piece is read through it, by index. */
+	for (size_t i = base; i < base + np && !err; i++) {
+		struct piece pc = w->pieces[i];
+		size_t nlen = strlen(pc.name);
 
 		err = ARRAY_RESERVE(w->buf, w->cap, saved + nlen + 2);
 		if (err)
@@ -85,18 +94,18 @@ static int walk(struct folded_walk *w, uint32_t node)
 		w->len = saved;
 		if (w->len)
 			w->buf[w->len++] = ';';
-		memcpy(w->buf + w->len, pieces[i].name, nlen);
+		memcpy(w->buf + w->len, pc.name, nlen);
 		w->len += nlen;
-		if (pieces[i].sub) {
-			err = walk(w, pieces[i].node);
+		if (pc.sub) {
+			err = walk(w, pc.node);
 		} else {
 			fwrite(w->buf, 1, w->len, w->f);
 			fprintf(w->f, " %" PRIu64 "\n",
-				tree__self(w->t, tree__node(w->t, pieces[i].node), VIEW_VALUE));
+				tree__self(w->t, tree__node(w->t, pc.node), VIEW_VALUE));
 		}
 	}
 	w->len = saved;
-	free(pieces);
+	w->npieces = base;
 	return err;
 }
 
@@ -108,5 +117,6 @@ int output_folded__print(FILE *f, const struct tree *t, const struct strtab *nam
 	if (!err && ferror(f))
 		err = -EIO;
 	free(w.buf);
+	free(w.pieces);
 	return err;
 }

@@ -507,6 +507,47 @@ static void test_sites_by_stack(void)
 	model__delete(m);
 }
 
+static void heap_op(struct model *m, uint32_t tid, bool alloc, uint64_t ptr)
+{
+	if (alloc)
+		add(m, (struct mpf_record){ .type = MPF_REC_HEAP_ALLOC,
+					    .heap_alloc = { .pid = PID, .tid = tid, .stack_id = 1,
+							    .ptr = ptr, .size = 8 } });
+	else
+		add(m, (struct mpf_record){ .type = MPF_REC_HEAP_FREE,
+					    .heap_free = { .pid = PID, .tid = tid, .ptr = ptr } });
+}
+
+/* "Temporary" per thread, threads interleaved: the last thread's allocation is kept apart. */
+static void test_temporary_threads(void)
+{
+	struct model_site sbuf;
+	struct model *m = model__new(4096);
+	const struct model_site *s;
+	uint64_t tmp = 0;
+
+	REQUIRE(m);
+	stack(m, 1, 0x400100);
+	heap_op(m, PID, true, 0x1000);
+	heap_op(m, PID + 1, true, 0x2000);
+	heap_op(m, PID, false, 0x1000);		/* temporary: PID allocated nothing since */
+	heap_op(m, PID + 1, false, 0x2000);	/* temporary */
+	heap_op(m, PID, true, 0x3000);
+	heap_op(m, PID, true, 0x4000);
+	heap_op(m, PID + 1, true, 0x5000);
+	heap_op(m, PID, false, 0x3000);		/* not: PID allocated 0x4000 since */
+	heap_op(m, PID, false, 0x4000);		/* temporary, through the map */
+	heap_op(m, PID + 2, false, 0x5000);	/* not: another thread's free */
+	heap_op(m, PID + 1, false, 0x5000);	/* gone already: nothing */
+	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
+		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
+		tmp += s->tmp_nr;
+		CHECK(s->live_nr == 0);
+	}
+	CHECK(tmp == 3);
+	model__delete(m);
+}
+
 const struct unit_test model_tests[] = {
 	{ "model_vm_calls", test_vm_calls },
 	{ "model_cache", test_cache },
@@ -515,5 +556,6 @@ const struct unit_test model_tests[] = {
 	{ "model_stack_tree", test_stack_tree },
 	{ "model_stack_wide", test_stack_wide },
 	{ "model_sites_by_stack", test_sites_by_stack },
+	{ "model_temporary_threads", test_temporary_threads },
 	{},
 };
