@@ -5,6 +5,9 @@
 #   floor        the bare probes: memprof's heap probes on the same sites, with
 #                programs that do nothing (MEMPROF_BARE_PROBES=1), so only the traps
 #   -g fp, -g cfi (the default): exact mode, every call
+#   the same three with a link per site (MEMPROF_NO_UPROBE_MULTI=1): the probes of a
+#                kernel without uprobe_multi links and sessions (before 6.6, 6.13),
+#                each to its own floor
 #   sample -p    --heap-sample=524288, attached: sampled in the BPF programs
 #   sample       --heap-sample=524288, launched: sampled by the preload library
 #   heaptrack    launched
@@ -103,6 +106,12 @@ launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tm
 	"$tmp/heap_bench" "$N"
 launched fp "$MEMPROF" record -e heap -g fp -o "$tmp/fp.data" -- "$tmp/heap_bench" "$N"
 launched cfi "$MEMPROF" record -e heap -o "$tmp/cfi.data" -- "$tmp/heap_bench" "$N"
+launched floor1 env MEMPROF_BARE_PROBES=1 MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap \
+	-g fp -o "$tmp/f1.data" -- "$tmp/heap_bench" "$N"
+launched fp1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -g fp -o "$tmp/fp1.data" \
+	-- "$tmp/heap_bench" "$N"
+launched cfi1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -o "$tmp/cfi1.data" -- \
+	"$tmp/heap_bench" "$N"
 attached sample_p -e heap --heap-sample=$SAMPLE
 launched sample "$MEMPROF" record -e heap --heap-sample=$SAMPLE -o "$tmp/s.data" -- \
 	"$tmp/heap_bench" "$N"
@@ -127,10 +136,11 @@ ratio()
 echo
 echo "heap cost per malloc/free pair ($N pairs, median of $RUNS runs of the loop's own time)"
 printf '%-34s %10s %12s %10s %12s\n' mode "loop s" "us/pair" "/ floor" "/ heaptrack"
+# row NAME LABEL [FLOOR]: NAME's figures, its ratio to FLOOR (default floor).
 row()
 {
-	printf '%-34s %10s %12s %10s %12s\n' "$2" "${T[$1]}" "$(us "$1")" "$(ratio "$1" floor)" \
-		"$(ratio "$1" heaptrack)"
+	printf '%-34s %10s %12s %10s %12s\n' "$2" "${T[$1]}" "$(us "$1")" \
+		"$(ratio "$1" "${3:-floor}")" "$(ratio "$1" heaptrack)"
 }
 printf '%-34s %10s %12s %10s %12s\n' "bare (no recording)" "${T[bare]}" - - -
 row floor "floor: bare probes, same sites"
@@ -139,31 +149,36 @@ row cfi "memprof -g cfi (default)"
 row sample_p "memprof --heap-sample=$SAMPLE -p"
 row sample "memprof --heap-sample=$SAMPLE (launched)"
 row heaptrack "heaptrack (launched)"
+row floor1 "floor, a link per site" floor1
+row fp1 "-g fp, a link per site" floor1
+row cfi1 "-g cfi, a link per site" floor1
 if [ -n "$BEFORE" ]; then
 	row before_fp "before: $BEFORE -g fp"
 	row before_cfi "before: $BEFORE -g cfi"
 fi
 fi
 
-# The split: one run of each exact mode, its programs' run time from bpf_stats read
-# while the workload waits at its end.
+# The split: one run of each exact mode, attached with -p (so that only the target's
+# calls run the programs), its programs' run time from bpf_stats read while the
+# workload waits at its end.
 split()
 {
-	local mode=$1 wl rec pid
-	sysctl -q -w kernel.bpf_stats_enabled=1
+	local mode=$1 wl rec
 	rm -f "$tmp/go"
 	mkfifo "$tmp/go"
-	"$MEMPROF" record -e heap -g "$mode" -o "$tmp/split.data" -- "$tmp/heap_bench" wait "$N" \
-		<"$tmp/go" >"$tmp/split.log" 2>&1 &
-	rec=$!
+	"$tmp/heap_bench" wait "$N" <"$tmp/go" 2>"$tmp/split.wl.log" &
+	wl=$!
 	exec 3>"$tmp/go"
+	"$MEMPROF" record -e heap -g "$mode" -p "$wl" -o "$tmp/split.data" >"$tmp/split.log" 2>&1 &
+	rec=$!
 	for _ in $(seq 300); do
-		grep -q "^memprof: recording" "$tmp/split.log" && break
+		grep -q "^memprof: recording PID $wl" "$tmp/split.log" && break
 		sleep 0.05
 	done
+	sysctl -q -w kernel.bpf_stats_enabled=1
 	printf a >&3
 	for _ in $(seq 600); do
-		grep -q "^heap_bench: " "$tmp/split.log" && break
+		grep -q "^heap_bench: " "$tmp/split.wl.log" && break
 		sleep 0.05
 	done
 	# memprof's programs by name (Debian's bpftool names no owning pids): the lock held,
@@ -171,15 +186,17 @@ split()
 	bpftool -j prog show | jq -r --argjson n "$N" '.[] |
 		select(.name | test("^(heap_|sample_|sys_e|process_|task_rename|page_|rss_stat|cache_)")) |
 		select(.run_cnt != null and .run_cnt > 0) |
-		"\(.name) \(.run_cnt) \(.run_time_ns / $n / 1000)"' |
-		awk -v m="$mode" '{ printf "  -g %-4s %-16s %12d runs %9.3f us/pair\n", m, $1, $2, $3 }'
+		"\(.name) \(.run_cnt) \(.run_time_ns / .run_cnt) \(.run_time_ns / $n / 1000)"' |
+		awk -v m="$mode" '{ printf "  -g %-4s %-16s %10d runs %7.0f ns/run %7.3f us/pair\n",
+			m, $1, $2, $3, $4 }'
+	sysctl -q -w kernel.bpf_stats_enabled=0
 	printf b >&3
 	exec 3>&-
+	wait "$wl"
 	wait "$rec"
-	sysctl -q -w kernel.bpf_stats_enabled=0
 }
 echo
-echo "BPF programs' own time per pair (bpf_stats), exact mode:"
+echo "BPF programs' own time (bpf_stats, with its own ~100 ns a run), exact mode, -p:"
 split fp
 split cfi
 echo "  (the traps are the floor's; record's consumer runs on another core, not in the target)"
