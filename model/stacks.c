@@ -172,26 +172,40 @@ static int nodes__widen(struct node_store *ns, size_t n)
 }
 
 /* Room for node n, its frame and its bit. */
-static int nodes__reserve(struct node_store *ns, size_t n, uint32_t frame)
+/* Room for the frames of nodes up to end, the n made so far widened if high needs 32 bits. */
+static int nodes__reserve_frames(struct node_store *ns, size_t n, size_t end, uint32_t high)
 {
-	size_t w = n >> 6;
 	int err;
 
 	if (ns->frame32)
-		err = ARRAY_RESERVE(ns->frame32, ns->frames_cap, n + 1);
+		err = ARRAY_RESERVE(ns->frame32, ns->frames_cap, end);
 	else
-		err = ARRAY_RESERVE(ns->frame16, ns->frames_cap, n + 1);
-	if (!err && !ns->frame32 && frame != MODEL_FRAME_NONE && frame >= UINT16_MAX)
+		err = ARRAY_RESERVE(ns->frame16, ns->frames_cap, end);
+	if (!err && !ns->frame32 && high >= UINT16_MAX)
 		err = nodes__widen(ns, n);
-	if (!err && !(n & 63)) {
-		err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
-		if (!err)
-			err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
-		if (!err) {
-			ns->head_bits[w] = 0;
-			ns->head_rank[w] = (uint32_t)ns->nheads;
-		}
+	return err;
+}
+
+/* Word w of the head bits begun: its bits clear, the heads before it counted. */
+static int nodes__begin_word(struct node_store *ns, size_t w)
+{
+	int err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
+
+	if (!err)
+		err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
+	if (!err) {
+		ns->head_bits[w] = 0;
+		ns->head_rank[w] = (uint32_t)ns->nheads;
 	}
+	return err;
+}
+
+static int nodes__reserve(struct node_store *ns, size_t n, uint32_t frame)
+{
+	int err = nodes__reserve_frames(ns, n, n + 1, frame == MODEL_FRAME_NONE ? 0 : frame);
+
+	if (!err && !(n & 63))
+		err = nodes__begin_word(ns, n >> 6);
 	return err;
 }
 
@@ -243,22 +257,10 @@ static int nodes__chain(struct model *m, const uint32_t *frames, uint32_t nr)
 		return -ENOMEM;
 	for (uint32_t k = 0; k < nr; k++)
 		high = frames[k] > high ? frames[k] : high;
-	if (ns->frame32)
-		err = ARRAY_RESERVE(ns->frame32, ns->frames_cap, end);
-	else
-		err = ARRAY_RESERVE(ns->frame16, ns->frames_cap, end);
-	if (!err && !ns->frame32 && high >= UINT16_MAX)
-		err = nodes__widen(ns, n);
+	err = nodes__reserve_frames(ns, n, end, high);
 	/* The words of bits that start in the run, each with the heads before it. */
-	for (size_t w = (n + 63) >> 6; !err && w << 6 < end; w++) {
-		err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
-		if (!err)
-			err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
-		if (!err) {
-			ns->head_bits[w] = 0;
-			ns->head_rank[w] = (uint32_t)ns->nheads;
-		}
-	}
+	for (size_t w = (n + 63) >> 6; !err && w << 6 < end; w++)
+		err = nodes__begin_word(ns, w);
 	if (err)
 		return err;
 	if (ns->frame32)
