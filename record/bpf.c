@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -443,6 +444,37 @@ static int probe_set__link(struct probe_set *ps, struct bpf_link *l)
 }
 
 /*
+ * The pid filter of a uprobe_multi link for probes on process (or thread)
+ * pid.  The kernel's filter matches the memory of pid's thread-group leader:
+ * of a process whose leader has exited (a zombie) while other threads live
+ * on, which record reaches through one of them, it is gone, and no probe
+ * would ever be placed.  Then 0: the probes go in every process that maps
+ * the file, the programs keep the target's events.
+ */
+static pid_t multi_link_pid(pid_t pid)
+{
+	char path[64], line[256];
+	bool zombie = false;
+	long tgid = -1;
+	FILE *f;
+
+	if (pid <= 0)
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "State:", 6))
+			zombie = strchr(line, 'Z') != NULL;
+		else if (!strncmp(line, "Tgid:", 5))
+			tgid = strtol(line + 5, NULL, 10);
+	}
+	fclose(f);
+	return zombie || (tgid > 0 && tgid != pid) ? 0 : pid;
+}
+
+/*
  * The sites of ps as uprobe_multi links: the allocation functions' entries
  * (their kinds in the cookies) and their returns, as one session or two
  * links, and the frees.  Closing them costs a process's exit or record's
@@ -453,6 +485,7 @@ static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 	unsigned long alloc[PROBE_MAX_SITES], frees[PROBE_MAX_SITES];
 	__u64 cookies[PROBE_MAX_SITES];
 	__u32 na = 0, nf = 0;
+	pid_t pid = multi_link_pid(ps->pid);
 	int fd;
 
 	for (int i = 0; i < ps->nr_sites; i++) {
@@ -476,7 +509,7 @@ static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 			type = MP_TRACE_UPROBE_SESSION;
 		}
 		fd = uprobe_multi_link(bpf_program__fd(prog), type, ps->path, k < 2 ? alloc : frees,
-				       k == 0 ? cookies : NULL, k < 2 ? na : nf, ps->pid, k == 1);
+				       k == 0 ? cookies : NULL, k < 2 ? na : nf, pid, k == 1);
 		if (fd < 0)
 			return fd;
 		ps->fds[ps->nr_fds++] = fd;

@@ -36,11 +36,12 @@ done
 "$MEMPROF" report -i "$T/f.data" --event heap --threshold 0 | sed 's/\[[0-9]*\]/[PID]/' >"$T/b"
 cmp -s "$T/a" "$T/b" || fail "the streamed heap differs from the file's: $(diff "$T/a" "$T/b" | head)"
 
-# The command's own output goes to stderr; the trace stays whole.
-"$MEMPROF" record -e heap -o - -- sh -c 'echo to-stdout' </dev/null 2>"$T/err" >"$T/o.data" ||
-	fail "record -o - of a command that prints failed"
-grep -q '^to-stdout$' "$T/err" || fail "the command's output is not on stderr"
-grep -q 'to-stdout' "$T/o.data" && fail "the command's output is in the trace"
+# The command's own output goes to stderr; the trace stays whole.  (The output is
+# not in the command line, which the trace holds, maybe as plain bytes.)
+"$MEMPROF" record -e heap -o - -- sh -c 'echo to-$((6 * 7))-stdout' </dev/null 2>"$T/err" \
+	>"$T/o.data" || fail "record -o - of a command that prints failed"
+grep -q '^to-42-stdout$' "$T/err" || fail "the command's output is not on stderr"
+grep -q 'to-42-stdout' "$T/o.data" && fail "the command's output is in the trace"
 "$MEMPROF" report -i - --header-only <"$T/o.data" >/dev/null || fail "that trace is unreadable"
 
 # A stream cut short is a cut trace; an empty one and --show=peak: one line each.
