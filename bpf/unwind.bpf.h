@@ -5,11 +5,11 @@
  * rule where a file has none; and what every mode needs: the real return
  * addresses behind the uretprobe trampoline.
  *
- * The walk takes one frame per bpf_loop() iteration, and each frame is a
- * global function (unwind.bpf.c) with its state in the scratch entry: the
- * verifier checks it once, on its own, instead of once per path of every
- * program that walks, and the loop's callback has no state of its own to
- * converge.
+ * The walk takes one frame per iteration of a bounded loop, and each frame
+ * is a global function (unwind.bpf.c) with its state in the scratch entry:
+ * the verifier checks it once, on its own, instead of once per path of
+ * every program that walks, and the loop has no state of its own to
+ * converge.  (A bpf_loop() callback around it cost one more call a frame.)
  */
 #ifndef MEMPROF_BPF_UNWIND_BPF_H
 #define MEMPROF_BPF_UNWIND_BPF_H
@@ -110,19 +110,6 @@ static __always_inline void uw_count(__u32 end)
 		*n += 1;
 }
 
-/* One bpf_loop() iteration: the frame after frame i, or 1 when the walk ended. */
-struct uw_loop {
-	struct scratch *s;
-	struct mp_cfi_proc *proc;
-};
-
-static long uw_step(__u32 i, void *ctx)
-{
-	struct uw_loop *l = ctx;
-
-	return uw_frame(l->s, l->proc, i) ? 1 : 0;
-}
-
 /*
  * -g cfi: the stack of the current task from regs, into ips (MP_STACK_DEPTH
  * entries of s's buffer); the number of frames, and in *end how the walk
@@ -133,7 +120,7 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct uw *u = &s->uw;
-	struct uw_loop l;
+	struct mp_cfi_proc *proc;
 
 	/* Plain loads: regs is the program's context, the task's pt_regs or scratch. */
 	if (off > SCRATCH_HDR) {
@@ -166,9 +153,10 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	u->end = MP_UNWIND_DEPTH;
 	*(__u64 *)(s->buf + off) = u->pc;
 	u->n = 1;
-	l.s = s;
-	l.proc = bpf_map_lookup_elem(&cfi_procs, &pid);
-	bpf_loop(MP_STACK_DEPTH - 1, uw_step, &l, 0);
+	proc = bpf_map_lookup_elem(&cfi_procs, &pid);
+	for (__u32 i = 0; i < MP_STACK_DEPTH - 1; i++)
+		if (uw_frame(s, proc, i))
+			break;
 	*end = u->end;
 	return u->n;
 }
