@@ -261,8 +261,10 @@ static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 	 * known as such; the return of one not sampled emits nothing.
 	 */
 	sample_call(id, in);
-	if (session && sample_interval && !in->depth && func == MP_MALLOC)
+	if (session && sample_interval && !in->depth && func == MP_MALLOC) {
+		in->sp = 0;	/* it replaced a call that never returned, if any */
 		return false;
+	}
 	/* depth counts nested calls from here on: the sample's verdict goes in func's high bits. */
 	in->func |= in->depth << 16;
 	in->depth = 0;
