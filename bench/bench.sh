@@ -25,11 +25,8 @@ ROOT=$PWD
 MEMPROF=${MEMPROF:-$ROOT/memprof}
 RUNS=${RUNS:-3}
 
-die()
-{
-	echo "bench: error: $*" >&2
-	exit 1
-}
+bench_name=bench
+. bench/lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "perf, memprof and bpftrace need root; run 'sudo $0'"
 sh scripts/install-deps --bench || die "cannot install perf, heaptrack and bpftrace"
@@ -59,14 +56,6 @@ if [ ! -x "$MEMPROF" ]; then
 fi
 
 # --- helpers ---------------------------------------------------------------
-
-# median: the median of the numbers on stdin, n/a if none.
-median()
-{
-	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
-		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
-		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
-}
 
 # calc EXPR FORMAT VAR=VALUE...: EXPR over the variables, printed with FORMAT;
 # n/a when a value is not a number (e.g. n/a itself) or the expression fails.

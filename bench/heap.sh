@@ -29,11 +29,8 @@ RUNS=${RUNS:-5}
 N=${N:-2000000}
 SAMPLE=524288
 
-die()
-{
-	echo "bench: error: $*" >&2
-	exit 1
-}
+bench_name=bench
+. bench/lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "memprof needs root; run 'sudo $0'"
 [ -x "$MEMPROF" ] || die "$MEMPROF is not built (run 'make')"
@@ -46,12 +43,6 @@ trap 'exit 130' INT TERM
 gcc -O2 -g -fno-omit-frame-pointer -o "$tmp/heap_bench" bench/heap_bench.c ||
 	die "cannot build heap_bench"
 
-median()
-{
-	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
-		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
-		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
-}
 
 # elapsed LOG: the workload's loop time from its line in LOG.
 elapsed()

@@ -25,11 +25,8 @@ LONG=${LIVE_SECONDS:-600}
 PORT=${PORT:-17839}
 URL=http://127.0.0.1:$PORT
 
-die()
-{
-	echo "bench: error: $*" >&2
-	exit 1
-}
+bench_name=bench
+. bench/lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "memprof records with BPF, which needs root; run 'sudo $0'"
 [ -x "$MEMPROF" ] || die "$MEMPROF is not built (run 'make')"
@@ -82,12 +79,6 @@ events()
 	awk '/^memprof: [a-z]+: [0-9]+ (events|samples)/ { n += $3 } END { print n + 0 }' "$1"
 }
 
-median()
-{
-	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
-		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
-		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
-}
 
 elapsed()
 {

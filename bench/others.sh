@@ -20,11 +20,8 @@ cd "$(dirname "$0")/.." || exit 1
 MEMPROF=${MEMPROF:-$PWD/memprof}
 RUNS=${RUNS:-5}
 
-die()
-{
-	echo "others: error: $*" >&2
-	exit 1
-}
+bench_name=others
+. bench/lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "memprof needs root; run 'sudo $0'"
 [ -x "$MEMPROF" ] || die "$MEMPROF is not built; run 'make'"
@@ -73,7 +70,8 @@ run()
 	"$tmp/heap_bench" 2>&1 >/dev/null | sed -n 's/.* ns_per_call=\([0-9.]*\).*/\1/p' >>"$tmp/$1"
 }
 
-median()
+# median_file FILE: the median of the numbers in FILE, two decimals, n/a if none.
+median_file()
 {
 	sort -g "$1" | awk '{ a[++n] = $1 } END {
 		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
@@ -96,10 +94,10 @@ for ((i = 1; i <= RUNS; i++)); do
 	stop_recording
 done
 
-b=$(median "$tmp/bare")
+b=$(median_file "$tmp/bare")
 printf '%-10s %12s %10s\n' "recording" "ns per call" "added"
 for n in bare target all command; do
-	m=$(median "$tmp/$n")
+	m=$(median_file "$tmp/$n")
 	printf '%-10s %12s %10s\n' "$n" "$m" \
 		"$(awk -v m="$m" -v b="$b" 'BEGIN { if (m + 0 == m && b + 0 == b) printf "%+.2f", m - b; else print "n/a" }')"
 done

@@ -32,11 +32,8 @@ STACKS=${STACKS:-10500000}
 K=${K:-2}
 DEPTH=${DEPTH:-24}
 
-die()
-{
-	echo "report-scale: error: $*" >&2
-	exit 1
-}
+bench_name=report-scale
+. bench/lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "memprof record needs root; run 'sudo $0'"
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is needed for peak memory"
@@ -58,13 +55,6 @@ gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -o "$dir/stacks_b
 	bench/stacks_bench.c || die "cannot build stacks_bench"
 workload=("$dir/stacks_bench" -k "$K" -d "$DEPTH" -n "$STACKS")
 
-# median: the median of the numbers on stdin, n/a if none.
-median()
-{
-	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
-		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
-		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
-}
 
 # measure NAME CMD...: runs CMD RUNS times, stdout to /dev/null; sets $secs (median
 # seconds) and $rss (median peak RSS in MB, 10^6 bytes).
