@@ -480,13 +480,31 @@ static pid_t multi_link_pid(pid_t pid)
  * links, and the frees.  Closing them costs a process's exit or record's
  * end one wait for the probes' removal where a link per site cost one each.
  */
+/* A uprobe_multi link of prog on ps's file, kept in ps: none for no offsets. */
+static int probe_set__multi(struct probe_set *ps, const struct bpf_program *prog, __u32 type,
+			    const unsigned long *offsets, const __u64 *cookies, __u32 n, pid_t pid,
+			    bool ret)
+{
+	int fd;
+
+	if (!n)
+		return 0;
+	fd = uprobe_multi_link(bpf_program__fd(prog), type, ps->path, offsets, cookies, n, pid,
+			       ret);
+	if (fd < 0)
+		return fd;
+	ps->fds[ps->nr_fds++] = fd;
+	return 0;
+}
+
 static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 {
+	const struct memprof_bpf *skel = b->skel;
 	unsigned long alloc[PROBE_MAX_SITES], frees[PROBE_MAX_SITES];
 	__u64 cookies[PROBE_MAX_SITES];
 	__u32 na = 0, nf = 0;
 	pid_t pid = multi_link_pid(ps->pid);
-	int fd;
+	int err;
 
 	for (int i = 0; i < ps->nr_sites; i++) {
 		if (ps->sites[i].kind == MP_FREE) {
@@ -496,25 +514,20 @@ static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 			alloc[na++] = ps->sites[i].offset;
 		}
 	}
-	for (int k = 0; k < 3; k++) {
-		struct bpf_program *prog = k == 0 ? b->skel->progs.heap_entry :
-					   k == 1 ? b->skel->progs.heap_return :
-						    b->skel->progs.heap_free;
-		__u32 type = MP_TRACE_UPROBE_MULTI;
-
-		if ((k < 2 && !na) || (k == 2 && !nf) || (k == 1 && b->session))
-			continue;
-		if (k == 0 && b->session) {
-			prog = b->skel->progs.heap_session;
-			type = MP_TRACE_UPROBE_SESSION;
-		}
-		fd = uprobe_multi_link(bpf_program__fd(prog), type, ps->path, k < 2 ? alloc : frees,
-				       k == 0 ? cookies : NULL, k < 2 ? na : nf, pid, k == 1);
-		if (fd < 0)
-			return fd;
-		ps->fds[ps->nr_fds++] = fd;
+	if (b->session) {
+		err = probe_set__multi(ps, skel->progs.heap_session, MP_TRACE_UPROBE_SESSION, alloc,
+				       cookies, na, pid, false);
+	} else {
+		err = probe_set__multi(ps, skel->progs.heap_entry, MP_TRACE_UPROBE_MULTI, alloc,
+				       cookies, na, pid, false);
+		if (!err)
+			err = probe_set__multi(ps, skel->progs.heap_return, MP_TRACE_UPROBE_MULTI,
+					       alloc, NULL, na, pid, true);
 	}
-	return 0;
+	if (!err)
+		err = probe_set__multi(ps, skel->progs.heap_free, MP_TRACE_UPROBE_MULTI, frees, NULL,
+				       nf, pid, false);
+	return err;
 }
 
 /* The sites of ps as uprobes and uretprobes, one link each, the kind in the cookie; frees their own program. */
