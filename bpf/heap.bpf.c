@@ -248,8 +248,11 @@ static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 		count_lost(MP_LOST_HEAP);
 		return false;
 	}
-	/* A call in flight whose frame is below this one never returned (an exception or a
-	 * longjmp out of it): this call replaces it. */
+	/*
+	 * Nested in the call in flight, whose frame is above this one.  A call in
+	 * flight whose frame is below it never returned (an exception or a
+	 * longjmp out of it): this call replaces it.
+	 */
 	if (in->sp && sp < in->sp) {
 		if (!session)
 			in->depth++;
