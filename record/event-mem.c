@@ -37,7 +37,7 @@ int event__page_alloc(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_page_alloc *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_PAGE_ALLOC, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_PAGE_ALLOC, .time = r->ev_time };
 
 	if (size < sizeof(*e) || !has_ips(h, sizeof(*e), size))
 		return 0;
@@ -57,7 +57,7 @@ int event__page_free(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_page_free *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_PAGE_FREE, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_PAGE_FREE, .time = r->ev_time };
 
 	if (size < sizeof(*e))
 		return 0;
@@ -79,7 +79,7 @@ int event__heap_alloc(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_heap_alloc *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .time = h->time };
+	struct mpf_record rec = { .time = r->ev_time };
 	uint32_t id;
 
 	if (size < sizeof(*e) || !has_ips(h, sizeof(*e), size) || e->func >= COUNT(heap_funcs))
@@ -111,7 +111,7 @@ int event__heap_free(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_heap_free *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_HEAP_FREE, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_HEAP_FREE, .time = r->ev_time };
 
 	if (size < sizeof(*e))
 		return 0;
@@ -127,7 +127,7 @@ int event__cache(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_cache *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .time = h->time };
+	struct mpf_record rec = { .time = r->ev_time };
 
 	if (size < sizeof(*e) || !has_ips(h, sizeof(*e), size))
 		return 0;
@@ -157,7 +157,7 @@ int event__vmcall(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_vmcall *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_VM, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_VM, .time = r->ev_time };
 
 	if (size < sizeof(*e) || !has_ips(h, sizeof(*e), size) || e->call >= COUNT(vm_calls))
 		return 0;

@@ -37,7 +37,7 @@ int event__comm(struct recorder *r, const void *data, size_t size)
 		return 0;
 	r->proc_events++;
 	memcpy(comm, e->comm, MP_COMM_LEN);
-	write_comm(r, e->hdr.time, e->hdr.pid, e->hdr.tid, comm);
+	write_comm(r, r->ev_time, e->hdr.pid, e->hdr.tid, comm);
 	return r->write_err;
 }
 
@@ -45,7 +45,7 @@ int event__fork(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_fork *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_FORK, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_FORK, .time = r->ev_time };
 	char comm[MP_COMM_LEN + 1] = {};
 
 	if (size < sizeof(*e))
@@ -62,12 +62,12 @@ int event__fork(struct recorder *r, const void *data, size_t size)
 		/* A child gone already is counted, not warned of one by one. */
 		if (err < 0 && err != -ESRCH && err != -ENOENT)
 			recorder__note(r, NOTE_CHILD_FAILED, h->pid, NULL, err);
-		recorder__child_probed(r, e->ppid, h->pid, h->time, err);
+		recorder__child_probed(r, e->ppid, h->pid, r->ev_time, err);
 	}
 	if (recorder__write(r, &rec))
 		return r->write_err;
 	memcpy(comm, e->comm, MP_COMM_LEN);
-	write_comm(r, h->time, h->pid, h->tid, comm);
+	write_comm(r, r->ev_time, h->pid, h->tid, comm);
 	return r->write_err;
 }
 
@@ -75,7 +75,7 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_exec *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_EXEC, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_EXEC, .time = r->ev_time };
 	char comm[MP_COMM_LEN + 1] = {}, file[MP_FILENAME_LEN + 1] = {}, path[MPF_PATH_MAX];
 
 	if (size < sizeof(*e))
@@ -91,12 +91,12 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 	if (recorder__write(r, &rec))
 		return r->write_err;
 	rss__add(r, h->pid);
-	write_comm(r, h->time, h->pid, h->tid, comm);
+	write_comm(r, r->ev_time, h->pid, h->tid, comm);
 	procmaps__forget(r->maps, h->pid, false);
 	leaf__forget(r->leaf);
 	/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
-	if (procmaps__scan(r->maps, h->pid, h->time))
-		procmaps__add_vma(r->maps, h->pid, h->time, &e->text,
+	if (procmaps__scan(r->maps, h->pid, r->ev_time))
+		procmaps__add_vma(r->maps, h->pid, r->ev_time, &e->text,
 				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
 	recorder__sync_cfi(r, h->pid);
 	/* --comm, --exec: a process found as it starts, recorded until it (and its children) exit. */
@@ -112,7 +112,7 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 {
 	const struct mp_exit *e = data;
 	const struct mp_hdr *h = &e->hdr;
-	struct mpf_record rec = { .type = MPF_REC_EXIT, .time = h->time };
+	struct mpf_record rec = { .type = MPF_REC_EXIT, .time = r->ev_time };
 
 	if (size < sizeof(*e))
 		return 0;
@@ -120,7 +120,7 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 	r->exits++;
 	/* Its resident set as it leaves, exact: the last sample may be long before. */
 	if (e->valid && (r->opts.events & (1u << MPF_EV_RSS))) {
-		struct mpf_record rss = { .type = MPF_REC_RSS, .time = h->time };
+		struct mpf_record rss = { .type = MPF_REC_RSS, .time = r->ev_time };
 		uint64_t ps = sysconf(_SC_PAGESIZE);
 
 		rss.rss = (struct mpf_rss){ .pid = h->pid, .anon = e->anon * ps, .file = e->file * ps,
@@ -136,7 +136,7 @@ int event__exit(struct recorder *r, const void *data, size_t size)
 	mp_bpf__forget_target(r->bpf, h->pid);
 	if (!r->probe_pid) {
 		mp_bpf__detach_heap(r->bpf, h->pid);
-		recorder__child_exited(r, h->pid, h->time);
+		recorder__child_exited(r, h->pid, r->ev_time);
 	}
 	recorder__exited(r, h->pid);
 	recorder__write(r, &rec);
@@ -153,8 +153,8 @@ int event__mmap_exec(struct recorder *r, const void *data, size_t size)
 		return 0;
 	r->proc_events++;
 	leaf__forget(r->leaf);
-	if (procmaps__scan(r->maps, h->pid, h->time))
-		procmaps__add_vma(r->maps, h->pid, h->time, &e->vma,
+	if (procmaps__scan(r->maps, h->pid, r->ev_time))
+		procmaps__add_vma(r->maps, h->pid, r->ev_time, &e->vma,
 				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
 	recorder__sync_cfi(r, h->pid);
 	return r->write_err;

@@ -37,7 +37,7 @@ int event__stack(struct recorder *r, const struct mp_hdr *h, const __u64 *ips, s
 			*id = 0;
 			return 0;
 		}
-		err = mpf_writer__ustack(r->w, h->time, flags, (const uint64_t *)u->regs, u->data,
+		err = mpf_writer__ustack(r->w, r->ev_time, flags, (const uint64_t *)u->regs, u->data,
 					 u->size, id);
 	} else {
 		__u64 fixed[MP_STACK_DEPTH + 8];
@@ -52,7 +52,7 @@ int event__stack(struct recorder *r, const struct mp_hdr *h, const __u64 *ips, s
 					sizeof(fixed) / sizeof(fixed[0]));
 			ips = fixed;
 		}
-		err = mpf_writer__stack(r->w, h->time, flags, (const uint64_t *)ips, (uint32_t)n, id);
+		err = mpf_writer__stack(r->w, r->ev_time, flags, (const uint64_t *)ips, (uint32_t)n, id);
 	}
 	if (err && !r->write_err)
 		r->write_err = err;
@@ -98,5 +98,7 @@ int recorder__event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*h) || h->kind >= sizeof(handlers) / sizeof(handlers[0]) ||
 	    !handlers[h->kind])
 		return 0;
+	if (h->time > r->ev_time)
+		r->ev_time = h->time;
 	return handlers[h->kind](r, data, size);
 }

@@ -85,6 +85,12 @@ struct recorder {
 	struct cfi *cfi;		/* -g cfi: the unwind tables */
 	struct workload wl;
 	uint64_t start_time;		/* the trace header's, CLOCK_MONOTONIC */
+	/*
+	 * The time of the event being written: its own, or the one of the event
+	 * before it in the ring when that is later (the heap events' clock is
+	 * read once per tick, tick_time() in bpf/memprof.bpf.h).
+	 */
+	uint64_t ev_time;
 	pid_t target;			/* the main target: its exit ends the recording */
 	/*
 	 * -p, --comm, --exec: the processes named or found, while they live;
