@@ -116,6 +116,8 @@ enum mp_unwind_end {
 #define MP_FILENAME_LEN		256
 #define MP_ARGS_LEN		1024	/* an exec's argv, as much as fits */
 
+#define MP_PID_LIMIT		(1u << 22)	/* the kernel's PID_MAX_LIMIT on 64-bit */
+
 /* Values of the `targets` map. */
 enum mp_target {
 	MP_TARGET_ON = 1,

@@ -38,7 +38,8 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
 	} else if (!inherit || !is_target(ptgid)) {
 		return 0;
 	}
-	bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY);
+	if (!bpf_map_update_elem(&targets, &tgid, &on, BPF_ANY))
+		target_bit(tgid, true);
 	/* -g cfi: the child has its parent's mappings until it execs. */
 	if (stack_mode == MP_STACK_CFI) {
 		struct mp_cfi_proc *pp = bpf_map_lookup_elem(&cfi_procs, &ptgid);
@@ -177,6 +178,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	} else {
 		*v = MP_TARGET_ON;
 	}
+	target_bit(tgid, true);
 	s = scratch_get();
 	if (!s) {
 		count_lost(MP_LOST_OTHER);
@@ -307,6 +309,7 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	/* Kept, not deleted: its teardown's frees must still be told apart. */
 	*v = MP_TARGET_EXITING;
+	target_bit(tgid, false);
 	if (stack_mode == MP_STACK_CFI) {
 		bpf_map_delete_elem(&cfi_procs, &tgid);
 		bpf_map_delete_elem(&cfi_pending, &tgid);

@@ -686,13 +686,32 @@ void mp_bpf__detach_heap(struct mp_bpf *b, pid_t pid)
 	}
 }
 
+/* The target's bit in the BPF side's target_bits: set for MP_TARGET_ON only. */
+static void target_bit(struct mp_bpf *b, pid_t pid, bool on)
+{
+	__u64 *w, bit;
+
+	if (pid < 0 || (uint32_t)pid >= MP_PID_LIMIT)
+		return;
+	w = &b->skel->bss->target_bits[pid / 64];
+	bit = 1ull << (pid % 64);
+	if (on)
+		__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(w, ~bit, __ATOMIC_SEQ_CST);
+}
+
 int mp_bpf__add_target(struct mp_bpf *b, pid_t pid, enum mp_target state)
 {
 	__u32 key = pid;
 	__u8 v = state;
+	int err;
 
-	return bpf_map__update_elem(b->skel->maps.targets, &key, sizeof(key), &v, sizeof(v),
-				    BPF_ANY);
+	err = bpf_map__update_elem(b->skel->maps.targets, &key, sizeof(key), &v, sizeof(v),
+				   BPF_ANY);
+	if (!err)
+		target_bit(b, pid, state == MP_TARGET_ON);
+	return err;
 }
 
 void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid)
@@ -702,8 +721,10 @@ void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid)
 
 	/* Not if the pid was reused meanwhile by a new child of a target. */
 	if (!bpf_map__lookup_elem(b->skel->maps.targets, &key, sizeof(key), &v, sizeof(v), 0) &&
-	    (v == MP_TARGET_EXITING || v == MP_TARGET_UNMAPPING))
+	    (v == MP_TARGET_EXITING || v == MP_TARGET_UNMAPPING)) {
 		bpf_map__delete_elem(b->skel->maps.targets, &key, sizeof(key), 0);
+		target_bit(b, pid, false);
+	}
 }
 
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
