@@ -47,8 +47,8 @@ static int load_error(int err)
 	if (err == -EPERM)
 		return error("loading BPF programs was refused (%s); run as root (sudo), or check "
 			     "that no security module forbids BPF", strerror(-err));
-	return error("cannot load the BPF programs: %s; rerun with -v for the kernel's log",
-		     strerror(-err));
+	return error("cannot load the BPF programs: %s; rerun as 'memprof -v record ...' for "
+		     "the kernel's log", strerror(-err));
 }
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
