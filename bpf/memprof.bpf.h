@@ -254,6 +254,9 @@ static __always_inline void fill_hdr(struct mp_hdr *h, __u8 kind, __u64 pid_tgid
 	fill_hdr_at(h, kind, pid_tgid, bpf_ktime_get_ns());
 }
 
+/* --heap-time=exact: the heap events' time read at each (tick_time()). */
+MP_SHARED const volatile bool heap_exact_time MP_INIT(false);
+
 /* Each CPU's clock at the first event of its latest tick (tick_time()). */
 struct tick_clock {
 	__u64 jiffies;
@@ -274,14 +277,18 @@ MP_SHARED struct {
  * jiffies load is inlined), and a CPU's events within a tick take the time of
  * its first: a resolution of 1/CONFIG_HZ, 4 ms at 250 Hz (heaptrack's is
  * 10 ms).  record keeps each event's time at or after the time of the events
- * before it in the ring.
+ * before it in the ring.  --heap-time=exact reads it at each event.
  */
 static __always_inline __u64 tick_time(void)
 {
 	__u32 zero = 0;
-	struct tick_clock *c = bpf_map_lookup_elem(&tick_clock, &zero);
-	__u64 j = bpf_jiffies64();
+	struct tick_clock *c;
+	__u64 j;
 
+	if (heap_exact_time)
+		return bpf_ktime_get_ns();
+	c = bpf_map_lookup_elem(&tick_clock, &zero);
+	j = bpf_jiffies64();
 	if (!c)
 		return bpf_ktime_get_ns();
 	if (c->jiffies != j) {

@@ -23,6 +23,7 @@ static const char *const record_usage[] = {
 	"memprof record [-o FILE] [-e EVENTS] [-g MODE] [-d SECONDS] [-m SIZE]",
 	"               [--rss-interval=MS] [--no-inherit] [-N] [--heap-probes=WHERE]",
 	"               [--heap-lib=PATH[:PREFIX]...] [--heap-sample=BYTES]",
+	"               [--heap-time=CLOCK]",
 	"               -- COMMAND [ARGS...]",
 	"memprof record [OPTIONS] -p PID[,PID...]",
 	"memprof record [OPTIONS] -a",
@@ -231,6 +232,17 @@ int record__opt_heap_sample(const struct option *opt, const char *arg)
 	return 0;
 }
 
+int record__opt_heap_time(const struct option *opt, const char *arg)
+{
+	struct record_args *c = opt->value;
+
+	if (strcmp(arg, "tick") && strcmp(arg, "exact"))
+		return error("invalid --heap-time '%s'; give tick or exact", arg);
+	c->o.heap_exact_time = !strcmp(arg, "exact");
+	c->heap_time_given = true;
+	return 0;
+}
+
 static bool env_is_1(const char *name)
 {
 	const char *v = getenv(name);
@@ -288,6 +300,8 @@ int record_args__check(struct record_args *a, int argc, char **argv, bool need_t
 		warning("--heap-lib has no effect without -e heap");
 	if (a->heap_sample_given && !(o->events & (1u << MPF_EV_HEAP)))
 		warning("--heap-sample has no effect without -e heap");
+	if (a->heap_time_given && !(o->events & (1u << MPF_EV_HEAP)))
+		warning("--heap-time has no effect without -e heap");
 	if (a->heap_probes_given && !(o->events & (1u << MPF_EV_HEAP)))
 		warning("--heap-probes has no effect without -e heap");
 	else if (a->heap_probes_given && !o->pid)

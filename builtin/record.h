@@ -18,6 +18,7 @@
 struct record_args {
 	struct recorder_opts o;
 	bool rss_interval_given, heap_probes_given, heap_lib_given, heap_sample_given;
+	bool heap_time_given;
 };
 
 /* The defaults (-e page,rss, -g cfi, -m 32M ...), the trace going to output. */
@@ -43,6 +44,7 @@ int record__opt_rss_interval(const struct option *opt, const char *arg);
 int record__opt_heap_probes(const struct option *opt, const char *arg);
 int record__opt_heap_lib(const struct option *opt, const char *arg);
 int record__opt_heap_sample(const struct option *opt, const char *arg);
+int record__opt_heap_time(const struct option *opt, const char *arg);
 
 /* Which processes are recorded: -p, -a, --comm, --exec (a command follows "--"). */
 #define OPT_RECORD_TARGETS(a)                                                              \
@@ -61,7 +63,7 @@ int record__opt_heap_sample(const struct option *opt, const char *arg);
 
 /*
  * What is recorded and how: -e (its default named in dflt), -g, -m,
- * --rss-interval, --no-inherit, -N, --heap-probes, --heap-lib, --heap-sample.
+ * --rss-interval, --no-inherit, -N, --heap-probes, --heap-lib, --heap-sample, --heap-time.
  */
 #define OPT_RECORD_EVENTS(a, dflt)                                                         \
 	OPT_CALLBACK('e', "event", &(a)->o.events, "EVENTS",                               \
@@ -100,7 +102,12 @@ int record__opt_heap_sample(const struct option *opt, const char *arg);
 		     "with -e heap, sample allocations, one every BYTES\n"                  \
 		     "allocated on average (Poisson): report estimates\n"                   \
 		     "the figures from the samples (default: every call)",                  \
-		     record__opt_heap_sample)
+		     record__opt_heap_sample),                                              \
+	OPT_CALLBACK(0, "heap-time", (a), "CLOCK",                                         \
+		     "with -e heap, the events' times: 'tick' the kernel\n"                  \
+		     "tick's, 4 ms at 250 Hz (default), 'exact' read at\n"                  \
+		     "each event, which costs the target 70-100 ns more",                    \
+		     record__opt_heap_time)
 
 /* One recording, from the checks of this machine to the recorded command's exit. */
 struct record_session {

@@ -196,6 +196,7 @@ struct mp_bpf_opts {
 	uint32_t cfi_rows;	/* -g cfi: entries of the tables' rows and page index */
 	uint32_t cfi_pages;
 	uint64_t heap_sample;	/* --heap-sample: mean bytes between samples, 0: every call */
+	bool heap_exact_time;	/* --heap-time=exact: the clock read at each heap event */
 	bool bare_probes;	/* the heap probes' programs do nothing (bench/heap.sh's floor) */
 };
 

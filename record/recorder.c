@@ -136,6 +136,7 @@ int recorder__load(struct recorder *r)
 		.cfi_rows = CFI_ROWS,
 		.cfi_pages = CFI_PAGES,
 		.heap_sample = r->opts.heap_sample,
+		.heap_exact_time = r->opts.heap_exact_time,
 		.bare_probes = r->opts.bare_probes,
 	};
 

@@ -42,6 +42,7 @@ struct recorder_opts {
 	const char **heap_libs;		/* --heap-lib: "PATH[:PREFIX]" each */
 	int nr_heap_libs;
 	uint64_t heap_sample;		/* --heap-sample: mean bytes between samples, 0: exact */
+	bool heap_exact_time;		/* --heap-time=exact */
 	bool bare_probes;		/* MEMPROF_BARE_PROBES: heap probes that do nothing */
 };
 

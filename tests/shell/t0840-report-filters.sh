@@ -2,10 +2,12 @@
 # report --pid, --comm and --time on the heap workload (tests/workloads/heap.c):
 # the forked child's pid gives child_leak alone; --time applies only the
 # events between its bounds, so a block freed after the window is still live.
+# Recorded with --heap-time=exact, for windows that end between two events;
+# the default times (the kernel tick's) are checked at the end.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 
-record_ok -e heap -o "$T/h.data" -- "$WL/heap"
+record_ok -e heap --heap-time=exact -o "$T/h.data" -- "$WL/heap"
 "$MEMPROF" script -i "$T/h.data" --format=csv >"$T/events.csv" 2>"$T/script.err" ||
 	fail "memprof script failed: $(cat "$T/script.err")"
 
@@ -56,4 +58,30 @@ for bad in "--pid=x" "--pid=1,,2" "--time=2,1" "--time=1" "--time=-1,2"; do
 	"$MEMPROF" report -i "$T/h.data" "$bad" >/dev/null 2>"$T/err" && fail "$bad succeeded"
 	grep -q "^memprof: error: invalid" "$T/err" || fail "$bad: $(cat "$T/err")"
 done
+
+# The default heap times: a CPU's heap events within a kernel tick share its
+# first one's time, so there are at most a few per CPU and millisecond of the
+# events' span (CONFIG_HZ is at most 1000), where the exact ones are nearly
+# one per event; and no time is earlier than the one of the event before it.
+distinct_times() # CSV: "EVENTS DISTINCT SPAN_MS" of the heap events
+{
+	awk -F, '$5 ~ /alloc|free|valloc|realloc/ { n++; d[$1] = 1; if (!f) f = $1; l = $1 }
+		END { printf "%d %d %d\n", n, length(d), (l - f) * 1000 + 1 }' "$1"
+}
+read -r n_exact d_exact _ <<<"$(distinct_times "$T/events.csv")"
+[ "$d_exact" -gt $((n_exact / 2)) ] ||
+	fail "--heap-time=exact: $d_exact distinct times for $n_exact heap events"
+record_ok -e heap -o "$T/tick.data" -- "$WL/heap"
+"$MEMPROF" script -i "$T/tick.data" --format=csv >"$T/tick.csv" 2>"$T/script.err" ||
+	fail "memprof script failed: $(cat "$T/script.err")"
+read -r n d span <<<"$(distinct_times "$T/tick.csv")"
+assert_eq "heap events with the default times" "$n_exact" "$n"
+[ "$d" -le $(($(nproc) * (span + 2))) ] ||
+	fail "default --heap-time: $d distinct times for $n heap events in $span ms"
+awk -F, 'NR > 2 && $1 < prev { print "line " NR ": " prev " then " $1; exit 1 } NR > 1 { prev = $1 }' \
+	"$T/tick.csv" || fail "times go back in the trace: $(head -n 5 "$T/tick.csv")"
+"$MEMPROF" record -e heap --heap-time=now -o "$T/x.data" -- true >/dev/null 2>"$T/err" &&
+	fail "--heap-time=now succeeded"
+grep -q "^memprof: error: invalid --heap-time 'now'; give tick or exact$" "$T/err" ||
+	fail "--heap-time=now: $(cat "$T/err")"
 exit 0
