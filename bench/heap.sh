@@ -5,6 +5,7 @@
 #   floor        the bare probes: memprof's heap probes on the same sites, with
 #                programs that do nothing (MEMPROF_BARE_PROBES=1), so only the traps
 #   -g fp, -g cfi (the default): exact mode, every call
+#   -g fp --heap-time=exact: the clock read at each event instead of once per tick
 #   the same three with a link per site (MEMPROF_NO_UPROBE_MULTI=1): the probes of a
 #                kernel without uprobe_multi links and sessions (before 6.6, 6.13),
 #                each to its own floor
@@ -97,6 +98,8 @@ launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tm
 	"$tmp/heap_bench" "$N"
 launched fp "$MEMPROF" record -e heap -g fp -o "$tmp/fp.data" -- "$tmp/heap_bench" "$N"
 launched cfi "$MEMPROF" record -e heap -o "$tmp/cfi.data" -- "$tmp/heap_bench" "$N"
+launched fp_exact "$MEMPROF" record -e heap -g fp --heap-time=exact -o "$tmp/fpx.data" -- \
+	"$tmp/heap_bench" "$N"
 launched floor1 env MEMPROF_BARE_PROBES=1 MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap \
 	-g fp -o "$tmp/f1.data" -- "$tmp/heap_bench" "$N"
 launched fp1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -g fp -o "$tmp/fp1.data" \
@@ -137,6 +140,7 @@ printf '%-34s %10s %12s %10s %12s\n' "bare (no recording)" "${T[bare]}" - - -
 row floor "floor: bare probes, same sites"
 row fp "memprof -g fp"
 row cfi "memprof -g cfi (default)"
+row fp_exact "memprof -g fp --heap-time=exact"
 row sample_p "memprof --heap-sample=$SAMPLE -p"
 row sample "memprof --heap-sample=$SAMPLE (launched)"
 row heaptrack "heaptrack (launched)"
