@@ -265,6 +265,7 @@ struct model {
 	struct model_filter filter;
 	bool filtered;
 	bool nomem;		/* a site's counts could not widen: model__add fails */
+	bool stacks_only;	/* model__set_stacks_only(): heap events make no sites */
 };
 
 /* ---- across model/ ---- */

@@ -102,6 +102,11 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 	m->on_event_ctx = ctx;
 }
 
+void model__set_stacks_only(struct model *m)
+{
+	m->stacks_only = true;
+}
+
 bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
 {
 	*stack_id = 0;

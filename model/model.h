@@ -330,6 +330,14 @@ typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t 
 			      uint32_t stack);
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
 /*
+ * For the commands that name events rather than sum them (script): heap
+ * events make their process image and find their stack, as in any model,
+ * but no site, live block or count, which such a command never reads; the
+ * model's memory is then its stacks, not its stacks and its sites.  Call
+ * before the first record.
+ */
+void model__set_stacks_only(struct model *m);
+/*
  * The process a record names (the one it happened in, the new one of a
  * FORK), and the stack id it carries (0: none); false for records that are
  * about no process, for which the event hook is not called.
