@@ -152,8 +152,9 @@ struct site_by_stack {
 /*
  * Sites are found by stack first: a trace defines each stack just before
  * the first event that uses it, so the first site of each new stack comes
- * in increasing stack order and goes on the end of a sorted array (8 bytes
- * a site, no hashing, no cache miss); found by a binary search later.  The
+ * in increasing stack order and goes on the end of a sorted array (no
+ * bytes of its own while every site is such a first one, else 8 bytes a
+ * site; no hashing, no cache miss); found by a binary search later.  The
  * others (a stack's site of another thread or process, an old stack's first
  * site once a newer one has one) go to the index table.
  */
@@ -182,7 +183,14 @@ struct site_table {
 	size_t nr, cap;
 	uint64_t (*wide)[SITE__MAX];
 	size_t nwide, wide_cap;
-	struct site_by_stack *sorted;	/* stacks strictly increasing */
+	/*
+	 * The sorted array: its first nimplicit entries are sites 0 ..
+	 * nimplicit - 1 themselves, made in a row each with a stack above the
+	 * one before (all of them, in a trace that defines each stack before
+	 * its first event), read from v without a copy; sorted holds the rest.
+	 */
+	size_t nimplicit;
+	struct site_by_stack *sorted;	/* stacks strictly increasing, above the implicit ones */
 	size_t nsorted, sorted_cap;
 	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
 };
