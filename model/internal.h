@@ -100,13 +100,22 @@ struct node_head {
 	uint32_t depth;
 };
 
+struct head_word {
+	uint64_t bits;
+	uint32_t rank;
+	uint32_t pad;
+};
+
 struct node_store {
 	uint16_t *frame16;	/* while every frame index is below UINT16_MAX */
 	uint32_t *frame32;	/* after: frame16 is freed */
 	size_t frames_cap;
-	uint64_t *head_bits;	/* a bit per node */
-	uint32_t *head_rank;	/* per word of head_bits: the heads before it */
-	size_t bits_cap, rank_cap;
+	/*
+	 * A bit per node, 64 in a word, beside the number of heads before the
+	 * word: finding a node's heads[] entry costs one cache miss, not two.
+	 */
+	struct head_word *head_words;
+	size_t words_cap;
 	struct node_head *heads;
 	size_t nheads, heads_cap;
 };
@@ -319,26 +328,27 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
 static inline uint32_t node__head(const struct node_store *ns, uint32_t n)
 {
 	size_t w = n >> 6;
-	uint64_t bits = ns->head_bits[w] & (~0ull >> (63 - (n & 63)));
+	uint64_t bits = ns->head_words[w].bits & (~0ull >> (63 - (n & 63)));
 
 	while (!bits)
-		bits = ns->head_bits[--w];
+		bits = ns->head_words[--w].bits;
 	return (uint32_t)(w * 64 + 63 - (unsigned int)__builtin_clzll(bits));
 }
 
 /* The heads[] entry of head node h. */
 static inline const struct node_head *node__head_of(const struct node_store *ns, uint32_t h)
 {
-	uint64_t below = ns->head_bits[h >> 6] & ((1ull << (h & 63)) - 1);
+	const struct head_word *hw = &ns->head_words[h >> 6];
+	uint64_t below = hw->bits & ((1ull << (h & 63)) - 1);
 
-	return &ns->heads[ns->head_rank[h >> 6] + (uint32_t)__builtin_popcountll(below)];
+	return &ns->heads[hw->rank + (uint32_t)__builtin_popcountll(below)];
 }
 
 static inline uint32_t node__parent(const struct model *m, uint32_t n)
 {
 	const struct node_store *ns = &m->nodes;
 
-	if (!(ns->head_bits[n >> 6] >> (n & 63) & 1))
+	if (!(ns->head_words[n >> 6].bits >> (n & 63) & 1))
 		return n - 1;
 	return node__head_of(ns, n)->parent;
 }
