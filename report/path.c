@@ -328,21 +328,22 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 	int got, err;
 
 	*kept = 0;
-	*truncated = model__stack_root(p->m, stack) == MODEL_STACK_TRUNCATED;
 	if (image == MODEL_IMAGE_NONE) {
 		/* No maps to name the frames in: the stack stays whole, unnamed. */
+		*truncated = model__stack_root(p->m, stack) == MODEL_STACK_TRUNCATED;
 		*kept = model__stack_depth(p->m, stack);
 		return 0;
 	}
-	for (; node > MODEL_STACK_TRUNCATED; node = model__stack_parent(p->m, node)) {
+	for (uint32_t parent; node > MODEL_STACK_TRUNCATED; node = parent) {
 		uint32_t frame = model__stack_frame(p->m, node);
 
+		parent = model__stack_parent(p->m, node);
 		err = frame_names(p, image, frame, &names, &got, &code);
 		if (err)
 			return err;
 		if (!code) {
 			*truncated = true;
-			break;
+			return 0;
 		}
 		++*kept;
 		if (*nf >= max)
@@ -363,6 +364,8 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 		}
 		*nf += got;
 	}
+	/* Walked to its root: cut short when the root says so (no walk of its own). */
+	*truncated = node == MODEL_STACK_TRUNCATED;
 	return 0;
 }
 
