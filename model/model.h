@@ -273,6 +273,15 @@ unsigned int model__stack_depth(const struct model *m, uint32_t stack);
 /* The root above the node: MODEL_STACK_EMPTY or MODEL_STACK_TRUNCATED. */
 uint32_t model__stack_root(const struct model *m, uint32_t stack);
 /*
+ * The frames of the node's stack, innermost first, into frames (at most max,
+ * MPF_STACK_MAX for all), and its root into *root: one walk, where
+ * model__stack_frame() and model__stack_parent() take a call a node.  An
+ * index past the nodes is one unknown frame (MODEL_FRAME_NONE) below
+ * MODEL_STACK_EMPTY, as those two say.
+ */
+size_t model__stack_frames(const struct model *m, uint32_t stack, uint32_t *frames, size_t max,
+			   uint32_t *root);
+/*
  * Frames: each distinct address of code the stacks hold, with whether it is
  * an exact pc or a return address, once (indices 0 .. n - 1).
  */

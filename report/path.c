@@ -322,8 +322,9 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 		       size_t *nf, size_t max, uint32_t *kept, bool *truncated)
 {
 	struct path_memo *pm = p->memo;
-	uint32_t node = stack;
+	uint32_t ids[MPF_STACK_MAX], root;
 	const uint32_t *names;
+	size_t nids;
 	bool code;
 	int got, err;
 
@@ -334,10 +335,12 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 		*kept = model__stack_depth(p->m, stack);
 		return 0;
 	}
-	for (uint32_t parent; node > MODEL_STACK_TRUNCATED; node = parent) {
-		uint32_t frame = model__stack_frame(p->m, node);
+	/* Depths are at most MPF_STACK_MAX: the walk reaches the root. */
+	nids = model__stack_frames(p->m, stack, ids, MPF_STACK_MAX, &root);
+	*truncated = root == MODEL_STACK_TRUNCATED;
+	for (size_t i = 0; i < nids; i++) {
+		uint32_t frame = ids[i];
 
-		parent = model__stack_parent(p->m, node);
 		err = frame_names(p, image, frame, &names, &got, &code);
 		if (err)
 			return err;
@@ -364,8 +367,6 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 		}
 		*nf += got;
 	}
-	/* Walked to its root: cut short when the root says so (no walk of its own). */
-	*truncated = node == MODEL_STACK_TRUNCATED;
 	return 0;
 }
 
