@@ -38,7 +38,7 @@ CPPFLAGS += -I. -I$(OUT) -DMEMPROF_VERSION=\"0.1\"
 # Libraries from pkg-config where the distribution ships a .pc file; libiberty has none.
 pkg_libs = $(or $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null),$(2))
 # -lm: model/ weighs a sampled trace's allocations (exp), and every reader links model/.
-FORMAT_LIBS := $(call pkg_libs,libzstd zlib,-lzstd -lz) -lm
+FORMAT_LIBS := $(call pkg_libs,libzstd zlib,-lzstd -lz) -lm -lpthread
 READ_LIBS   := $(call pkg_libs,libdw libelf libdebuginfod,-ldw -lelf -ldebuginfod) -liberty
 RECORD_LIBS := $(call pkg_libs,libbpf,-lbpf) $(call pkg_libs,capstone,-lcapstone) -lpthread
 # The live commands: top's screen (ncurses), serve's HTTP server (libmicrohttpd) and its

@@ -259,12 +259,14 @@ static int print_events(struct script *sc)
 	return 0;
 }
 
-/* input's prepare hook: what pass 1 notes depends on the trace's version. */
+/* input's prepare hook: what pass 1 notes depends on the trace's version; a model of stacks. */
 static int choose_notes(void *ctx, struct input *in)
 {
 	struct script *sc = ctx;
 
 	sc->per_event = in->hdr.version_minor < MPF_MINOR_STACK_TREE;
+	/* Events are printed one by one, never summed: the model needs no sites. */
+	model__set_stacks_only(in->model);
 	return 0;
 }
 

@@ -109,6 +109,14 @@ const char *strtab__str(const struct strtab *t, uint32_t id)
 	return id < t->nr ? t->chars + t->offs[id] : "";
 }
 
+size_t strtab__len(const struct strtab *t, uint32_t id)
+{
+	if (id >= t->nr)
+		return 0;
+	/* Back to back, each with its NUL. */
+	return (id + 1 < t->nr ? t->offs[id + 1] : t->len) - t->offs[id] - 1;
+}
+
 size_t strtab__count(const struct strtab *t)
 {
 	return t->nr;

@@ -18,6 +18,8 @@ int strtab__intern(struct strtab *t, const char *s);
 int strtab__intern_id(struct strtab *t, const char *s, uint32_t *id);
 /* The string of id, "" for an id never given. */
 const char *strtab__str(const struct strtab *t, uint32_t id);
+/* The length of the string of id, without looking at it: 0 for an id never given. */
+size_t strtab__len(const struct strtab *t, uint32_t id);
 /* How many strings it holds: ids are 0 .. count - 1. */
 size_t strtab__count(const struct strtab *t);
 /*

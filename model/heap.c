@@ -104,6 +104,13 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	uint64_t bytes;
 	int err;
 
+	if (m->stacks_only) {
+		/* The image and the stack, as site_for() would make and find them. */
+		err = image_of(m, pid, &img);
+		if (!err)
+			(void)model__stack_of(m, img, stack_id);
+		return err;
+	}
 	err = site_for(m, MPF_EV_HEAP, pid, tid, stack_id, false, &img, &si);
 	if (err)
 		return err;
@@ -128,7 +135,8 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 	if (!ptr)
 		return 0;
 	err = image_of(m, pid, &img);
-	if (err)
+	/* Its image made as ever (a realloc's pid may be new); no block was kept. */
+	if (err || m->stacks_only)
 		return err;
 	s = heap__find(m, img, ptr);
 	if (!s)

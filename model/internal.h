@@ -100,13 +100,22 @@ struct node_head {
 	uint32_t depth;
 };
 
+struct head_word {
+	uint64_t bits;
+	uint32_t rank;
+	uint32_t pad;
+};
+
 struct node_store {
 	uint16_t *frame16;	/* while every frame index is below UINT16_MAX */
 	uint32_t *frame32;	/* after: frame16 is freed */
 	size_t frames_cap;
-	uint64_t *head_bits;	/* a bit per node */
-	uint32_t *head_rank;	/* per word of head_bits: the heads before it */
-	size_t bits_cap, rank_cap;
+	/*
+	 * A bit per node, 64 in a word, beside the number of heads before the
+	 * word: finding a node's heads[] entry costs one cache miss, not two.
+	 */
+	struct head_word *head_words;
+	size_t words_cap;
 	struct node_head *heads;
 	size_t nheads, heads_cap;
 };
@@ -152,8 +161,9 @@ struct site_by_stack {
 /*
  * Sites are found by stack first: a trace defines each stack just before
  * the first event that uses it, so the first site of each new stack comes
- * in increasing stack order and goes on the end of a sorted array (8 bytes
- * a site, no hashing, no cache miss); found by a binary search later.  The
+ * in increasing stack order and goes on the end of a sorted array (no
+ * bytes of its own while every site is such a first one, else 8 bytes a
+ * site; no hashing, no cache miss); found by a binary search later.  The
  * others (a stack's site of another thread or process, an old stack's first
  * site once a newer one has one) go to the index table.
  */
@@ -182,7 +192,14 @@ struct site_table {
 	size_t nr, cap;
 	uint64_t (*wide)[SITE__MAX];
 	size_t nwide, wide_cap;
-	struct site_by_stack *sorted;	/* stacks strictly increasing */
+	/*
+	 * The sorted array: its first nimplicit entries are sites 0 ..
+	 * nimplicit - 1 themselves, made in a row each with a stack above the
+	 * one before (all of them, in a trace that defines each stack before
+	 * its first event), read from v without a copy; sorted holds the rest.
+	 */
+	size_t nimplicit;
+	struct site_by_stack *sorted;	/* stacks strictly increasing, above the implicit ones */
 	size_t nsorted, sorted_cap;
 	struct idxtab index;	/* (image, tid, stack, kernel) -> site, the key read from v */
 };
@@ -265,6 +282,7 @@ struct model {
 	struct model_filter filter;
 	bool filtered;
 	bool nomem;		/* a site's counts could not widen: model__add fails */
+	bool stacks_only;	/* model__set_stacks_only(): heap events make no sites */
 };
 
 /* ---- across model/ ---- */
@@ -310,26 +328,27 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
 static inline uint32_t node__head(const struct node_store *ns, uint32_t n)
 {
 	size_t w = n >> 6;
-	uint64_t bits = ns->head_bits[w] & (~0ull >> (63 - (n & 63)));
+	uint64_t bits = ns->head_words[w].bits & (~0ull >> (63 - (n & 63)));
 
 	while (!bits)
-		bits = ns->head_bits[--w];
+		bits = ns->head_words[--w].bits;
 	return (uint32_t)(w * 64 + 63 - (unsigned int)__builtin_clzll(bits));
 }
 
 /* The heads[] entry of head node h. */
 static inline const struct node_head *node__head_of(const struct node_store *ns, uint32_t h)
 {
-	uint64_t below = ns->head_bits[h >> 6] & ((1ull << (h & 63)) - 1);
+	const struct head_word *hw = &ns->head_words[h >> 6];
+	uint64_t below = hw->bits & ((1ull << (h & 63)) - 1);
 
-	return &ns->heads[ns->head_rank[h >> 6] + (uint32_t)__builtin_popcountll(below)];
+	return &ns->heads[hw->rank + (uint32_t)__builtin_popcountll(below)];
 }
 
 static inline uint32_t node__parent(const struct model *m, uint32_t n)
 {
 	const struct node_store *ns = &m->nodes;
 
-	if (!(ns->head_bits[n >> 6] >> (n & 63) & 1))
+	if (!(ns->head_words[n >> 6].bits >> (n & 63) & 1))
 		return n - 1;
 	return node__head_of(ns, n)->parent;
 }

@@ -102,6 +102,11 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 	m->on_event_ctx = ctx;
 }
 
+void model__set_stacks_only(struct model *m)
+{
+	m->stacks_only = true;
+}
+
 bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
 {
 	*stack_id = 0;
@@ -721,6 +726,24 @@ uint32_t model__stack_root(const struct model *m, uint32_t stack)
 	while (n > MODEL_STACK_TRUNCATED)
 		n = node__parent(m, n);
 	return n;
+}
+
+size_t model__stack_frames(const struct model *m, uint32_t stack, uint32_t *frames, size_t max,
+			   uint32_t *root)
+{
+	uint32_t n = stack;
+	size_t k = 0;
+
+	if (n >= m->nnodes && n > MODEL_STACK_TRUNCATED) {
+		if (max)
+			frames[k++] = MODEL_FRAME_NONE;
+		*root = MODEL_STACK_EMPTY;
+		return k;
+	}
+	for (; n > MODEL_STACK_TRUNCATED && k < max; n = node__parent(m, n))
+		frames[k++] = node__frame(m, n);
+	*root = n > MODEL_STACK_TRUNCATED ? model__stack_root(m, n) : n;
+	return k;
 }
 
 size_t model__nr_frames(const struct model *m)

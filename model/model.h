@@ -273,6 +273,15 @@ unsigned int model__stack_depth(const struct model *m, uint32_t stack);
 /* The root above the node: MODEL_STACK_EMPTY or MODEL_STACK_TRUNCATED. */
 uint32_t model__stack_root(const struct model *m, uint32_t stack);
 /*
+ * The frames of the node's stack, innermost first, into frames (at most max,
+ * MPF_STACK_MAX for all), and its root into *root: one walk, where
+ * model__stack_frame() and model__stack_parent() take a call a node.  An
+ * index past the nodes is one unknown frame (MODEL_FRAME_NONE) below
+ * MODEL_STACK_EMPTY, as those two say.
+ */
+size_t model__stack_frames(const struct model *m, uint32_t stack, uint32_t *frames, size_t max,
+			   uint32_t *root);
+/*
  * Frames: each distinct address of code the stacks hold, with whether it is
  * an exact pc or a return address, once (indices 0 .. n - 1).
  */
@@ -329,6 +338,14 @@ void model__set_unwinder(struct model *m, model_unwind_fn fn, void *ctx);
 typedef int (*model_event_fn)(void *ctx, const struct mpf_record *rec, uint32_t image,
 			      uint32_t stack);
 void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
+/*
+ * For the commands that name events rather than sum them (script): heap
+ * events make their process image and find their stack, as in any model,
+ * but no site, live block or count, which such a command never reads; the
+ * model's memory is then its stacks, not its stacks and its sites.  Call
+ * before the first record.
+ */
+void model__set_stacks_only(struct model *m);
 /*
  * The process a record names (the one it happened in, the new one of a
  * FORK), and the stack id it carries (0: none); false for records that are

@@ -35,13 +35,38 @@ static uint64_t site_rehash(const void *ctx, uint32_t idx)
 	return site_hash(s->image, s->tid, s->stack, s->wide & SITE_KERNEL);
 }
 
-/* The entry of the sorted array for stack, NULL when it has none. */
-static const struct site_by_stack *sorted__find(const struct site_table *t, uint32_t stack)
+/* The stack of the sorted array's last entry; false when it is empty. */
+static bool sorted__last(const struct site_table *t, uint32_t *stack)
 {
-	size_t lo = 0, hi = t->nsorted;
+	if (t->nsorted)
+		*stack = t->sorted[t->nsorted - 1].stack;
+	else if (t->nimplicit)
+		*stack = t->v[t->nimplicit - 1].stack;
+	else
+		return false;
+	return true;
+}
 
-	if (!hi || stack > t->sorted[hi - 1].stack)
-		return NULL;
+/* The site of the sorted array's entry for stack, IDXTAB_NONE when it has none. */
+static uint32_t sorted__find(const struct site_table *t, uint32_t stack)
+{
+	size_t lo = 0, hi = t->nimplicit;
+	uint32_t last;
+
+	if (!sorted__last(t, &last) || stack > last)
+		return IDXTAB_NONE;
+	if (hi && stack <= t->v[hi - 1].stack) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (t->v[mid].stack < stack)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return t->v[lo].stack == stack ? (uint32_t)lo : IDXTAB_NONE;
+	}
+	hi = t->nsorted;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -50,7 +75,7 @@ static const struct site_by_stack *sorted__find(const struct site_table *t, uint
 		else
 			hi = mid;
 	}
-	return lo < t->nsorted && t->sorted[lo].stack == stack ? &t->sorted[lo] : NULL;
+	return lo < t->nsorted && t->sorted[lo].stack == stack ? t->sorted[lo].site : IDXTAB_NONE;
 }
 
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32_t stack,
@@ -58,13 +83,15 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 {
 	struct site_table *t = &m->sites[ev];
 	const struct site_key key = { img, tid, stack, kernel };
-	const struct site_by_stack *e = sorted__find(t, stack);
-	bool append = !t->nsorted || stack > t->sorted[t->nsorted - 1].stack;
+	uint32_t e = sorted__find(t, stack), last;
+	bool append = !sorted__last(t, &last) || stack > last;
+	/* Every site so far is one of the implicit entries: so is this one. */
+	bool implicit = append && t->nimplicit == t->nr;
 	uint32_t found;
 	int err;
 
-	if (e && site_is(&t->v[e->site], &key)) {
-		*idx = e->site;
+	if (e != IDXTAB_NONE && site_is(&t->v[e], &key)) {
+		*idx = e;
 		return 0;
 	}
 	if (t->index.count) {
@@ -78,14 +105,16 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	if (t->nr >= UINT32_MAX - 1)
 		return -ENOMEM;
 	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
-	if (!err && append)
+	if (!err && append && !implicit)
 		err = ARRAY_RESERVE(t->sorted, t->sorted_cap, t->nsorted + 1);
 	if (err)
 		return err;
 	t->v[t->nr] = (struct site_rec){
 		.image = img, .tid = tid, .stack = stack, .wide = kernel ? SITE_KERNEL : 0
 	};
-	if (append) {
+	if (implicit) {
+		t->nimplicit++;
+	} else if (append) {
 		t->sorted[t->nsorted++] = (struct site_by_stack){ .stack = stack,
 								  .site = (uint32_t)t->nr };
 	} else {

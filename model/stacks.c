@@ -189,14 +189,10 @@ static int nodes__reserve_frames(struct node_store *ns, size_t n, size_t end, ui
 /* Word w of the head bits begun: its bits clear, the heads before it counted. */
 static int nodes__begin_word(struct node_store *ns, size_t w)
 {
-	int err = ARRAY_RESERVE(ns->head_bits, ns->bits_cap, w + 1);
+	int err = ARRAY_RESERVE(ns->head_words, ns->words_cap, w + 1);
 
 	if (!err)
-		err = ARRAY_RESERVE(ns->head_rank, ns->rank_cap, w + 1);
-	if (!err) {
-		ns->head_bits[w] = 0;
-		ns->head_rank[w] = (uint32_t)ns->nheads;
-	}
+		ns->head_words[w] = (struct head_word){ .rank = (uint32_t)ns->nheads };
 	return err;
 }
 
@@ -233,7 +229,7 @@ static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t 
 			.parent = parent,
 			.depth = n <= MODEL_STACK_TRUNCATED ? 0 : node__depth(m, parent) + 1,
 		};
-		ns->head_bits[n >> 6] |= 1ull << (n & 63);
+		ns->head_words[n >> 6].bits |= 1ull << (n & 63);
 	}
 	*node = n;
 	m->nnodes++;
@@ -286,8 +282,7 @@ void stacks__free(struct model *m)
 {
 	free(m->nodes.frame16);
 	free(m->nodes.frame32);
-	free(m->nodes.head_bits);
-	free(m->nodes.head_rank);
+	free(m->nodes.head_words);
 	free(m->nodes.heads);
 	idxtab__free(&m->node_index);
 	free(m->frame_ips);

@@ -239,12 +239,9 @@ static void print_time(FILE *f, uint64_t t, uint64_t start)
 	fwrite_unlocked(b, 1, sizeof(b), f);
 }
 
-/*
- * The frames joined by ';', as one CSV field: quoted only when a name needs
- * it, as csv_str() would quote the joined string.
- */
-static void stack_field(FILE *f, const struct output_events *o, const uint32_t *frames,
-			size_t nf)
+/* The frames joined by ';', as one CSV field, name by name: quoted when a name needs it. */
+static void stack_field_slow(FILE *f, const struct output_events *o, const uint32_t *frames,
+			     size_t nf)
 {
 	bool quote = false;
 
@@ -269,6 +266,41 @@ static void stack_field(FILE *f, const struct output_events *o, const uint32_t *
 	}
 	if (quote)
 		putc_unlocked('"', f);
+}
+
+/*
+ * The frames joined by ';', as one CSV field: quoted only when a name needs
+ * it, as csv_str() would quote the joined string.  Joined in a buffer
+ * first, with the names' known lengths, so that a field of dozens of names
+ * is looked at once and written in one call.
+ */
+static void stack_field(FILE *f, const struct output_events *o, const uint32_t *frames,
+			size_t nf)
+{
+	char buf[8192];
+	size_t len = 0;
+
+	for (size_t i = 0; i < nf; i++) {
+		size_t n = strtab__len(o->names, frames[i]);
+
+		/* Room for the ';' before it and the NUL after; else name by name. */
+		if (len + n + 2 > sizeof(buf)) {
+			len = SIZE_MAX;
+			break;
+		}
+		if (i)
+			buf[len++] = ';';
+		memcpy(buf + len, strtab__str(o->names, frames[i]), n);
+		len += n;
+	}
+	if (len != SIZE_MAX) {
+		buf[len] = '\0';
+		if (buf[strcspn(buf, ",\"\r\n")] == '\0') {
+			fwrite_unlocked(buf, 1, len, f);
+			return;
+		}
+	}
+	stack_field_slow(f, o, frames, nf);
 }
 
 void output_events__header(FILE *f, const struct output_events *o)

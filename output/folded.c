@@ -26,6 +26,7 @@ struct piece {
 	const char *name;
 	uint32_t node;
 	bool sub;		/* the lines below the node, else its own */
+	uint64_t self;		/* its own line's value (what the node holds beyond its children) */
 };
 
 struct folded_walk {
@@ -70,12 +71,15 @@ static int walk(struct folded_walk *w, uint32_t node)
 	for (uint32_t c = n->child; c != TREE_NONE && !err; c = tree__node(w->t, c)->next) {
 		const struct tree_node *cn = tree__node(w->t, c);
 		const char *name = strtab__str(w->names, cn->name);
+		/* Found once: a node's children are far apart in a tree of millions. */
+		uint64_t self = tree__self(w->t, cn, VIEW_VALUE);
 
 		err = ARRAY_RESERVE(w->pieces, w->pieces_cap, w->npieces + 2);
 		if (err)
 			break;
-		if (tree__self(w->t, cn, VIEW_VALUE))
-			w->pieces[w->npieces++] = (struct piece){ .name = name, .node = c };
+		if (self)
+			w->pieces[w->npieces++] =
+				(struct piece){ .name = name, .node = c, .self = self };
 		if (cn->child != TREE_NONE)
 			w->pieces[w->npieces++] =
 				(struct piece){ .name = name, .node = c, .sub = true };
@@ -100,8 +104,7 @@ static int walk(struct folded_walk *w, uint32_t node)
 			err = walk(w, pc.node);
 		} else {
 			fwrite(w->buf, 1, w->len, w->f);
-			fprintf(w->f, " %" PRIu64 "\n",
-				tree__self(w->t, tree__node(w->t, pc.node), VIEW_VALUE));
+			fprintf(w->f, " %" PRIu64 "\n", pc.self);
 		}
 	}
 	w->len = saved;

@@ -29,8 +29,24 @@ struct frame_memo {
 	bool noted;		/* path_frames noted its names */
 };
 
-/* Stack nodes set since the memo of nodes was last cleared, up to this many; then all. */
-#define SET_MAX (1u << 16)
+/*
+ * The memo of stack nodes' tree nodes is a cache, not a table of every node:
+ * a trace of millions of distinct stacks has over a hundred million stack
+ * nodes (four bytes each would be half a gigabyte), and a stack's walk needs
+ * only the tree node of its nearest remembered ancestor, which its own
+ * nodes, made just before, mostly are.  Slots are found by the node's index,
+ * so a run of nodes fills a run of slots; a node whose slot was taken is
+ * walked past to an ancestor remembered (at worst a root), which gives the
+ * same tree node.  A slot holds its node and the generation of the memo, so
+ * that a new tree, image or base forgets every slot at once.
+ */
+#define NODE_MEMO_MAX (1u << 22)
+
+struct node_slot {
+	uint32_t stack;
+	uint32_t node;
+	uint32_t gen;
+};
 
 struct path_memo {
 	uint32_t image;		/* of the frames' memo; MODEL_IMAGE_NONE: none yet */
@@ -44,11 +60,9 @@ struct path_memo {
 	/* Stack node -> tree node + 1 (0: not known), for one tree, image and base. */
 	struct tree *tree;
 	uint32_t t_image, t_base, t_truncated;	/* t_truncated: base's [incomplete], + 1 */
-	uint32_t *node;
-	size_t node_cap;
-	uint32_t *set;
-	size_t nset, nset_cap;
-	bool set_full;
+	struct node_slot *slots;
+	size_t mask;		/* slots - 1; no slots yet when slots is NULL */
+	uint32_t node_gen;	/* of the slots valid now, from 1 */
 };
 
 static const char *const key_names[PATH_KEY__MAX] = {
@@ -125,8 +139,7 @@ void paths__release(struct paths *p)
 	if (p->memo) {
 		free(p->memo->fr);
 		free(p->memo->names);
-		free(p->memo->node);
-		free(p->memo->set);
+		free(p->memo->slots);
 		free(p->memo);
 	}
 	p->memo = NULL;
@@ -309,27 +322,31 @@ static int stack_names(struct paths *p, uint32_t image, uint32_t stack, uint32_t
 		       size_t *nf, size_t max, uint32_t *kept, bool *truncated)
 {
 	struct path_memo *pm = p->memo;
-	uint32_t node = stack;
+	uint32_t ids[MPF_STACK_MAX], root;
 	const uint32_t *names;
+	size_t nids;
 	bool code;
 	int got, err;
 
 	*kept = 0;
-	*truncated = model__stack_root(p->m, stack) == MODEL_STACK_TRUNCATED;
 	if (image == MODEL_IMAGE_NONE) {
 		/* No maps to name the frames in: the stack stays whole, unnamed. */
+		*truncated = model__stack_root(p->m, stack) == MODEL_STACK_TRUNCATED;
 		*kept = model__stack_depth(p->m, stack);
 		return 0;
 	}
-	for (; node > MODEL_STACK_TRUNCATED; node = model__stack_parent(p->m, node)) {
-		uint32_t frame = model__stack_frame(p->m, node);
+	/* Depths are at most MPF_STACK_MAX: the walk reaches the root. */
+	nids = model__stack_frames(p->m, stack, ids, MPF_STACK_MAX, &root);
+	*truncated = root == MODEL_STACK_TRUNCATED;
+	for (size_t i = 0; i < nids; i++) {
+		uint32_t frame = ids[i];
 
 		err = frame_names(p, image, frame, &names, &got, &code);
 		if (err)
 			return err;
 		if (!code) {
 			*truncated = true;
-			break;
+			return 0;
 		}
 		++*kept;
 		if (*nf >= max)
@@ -437,26 +454,28 @@ int paths__site(struct paths *p, const struct model_site *site, uint32_t *path, 
 static int node_memo__use(struct paths *p, struct tree *t, uint32_t image, uint32_t base)
 {
 	struct path_memo *pm = p->memo;
-	size_t need = model__nr_stacks(p->m);
-	int err;
+	size_t need = model__nr_stacks(p->m), n = 1024;
 
-	if (need > pm->node_cap) {
-		size_t old = pm->node_cap;
+	while (n < need && n < NODE_MEMO_MAX)
+		n *= 2;
+	if (!pm->slots || n > pm->mask + 1) {
+		struct node_slot *s = calloc(n, sizeof(*s));
 
-		err = ARRAY_RESERVE(pm->node, pm->node_cap, need);
-		if (err)
-			return err;
-		memset(pm->node + old, 0, (pm->node_cap - old) * sizeof(*pm->node));
+		if (!s)
+			return -ENOMEM;
+		free(pm->slots);
+		pm->slots = s;
+		pm->mask = n - 1;
+		pm->node_gen = 0;
+		pm->tree = NULL;
 	}
 	if (pm->tree == t && pm->t_image == image && pm->t_base == base)
 		return 0;
-	if (pm->set_full)
-		memset(pm->node, 0, pm->node_cap * sizeof(*pm->node));
-	else
-		for (size_t i = 0; i < pm->nset; i++)
-			pm->node[pm->set[i]] = 0;
-	pm->nset = 0;
-	pm->set_full = false;
+	if (++pm->node_gen == 0) {
+		/* Generations wrapped: slots of the first ones must not match again. */
+		memset(pm->slots, 0, (pm->mask + 1) * sizeof(*pm->slots));
+		pm->node_gen = 1;
+	}
 	pm->tree = t;
 	pm->t_image = image;
 	pm->t_base = base;
@@ -464,23 +483,20 @@ static int node_memo__use(struct paths *p, struct tree *t, uint32_t image, uint3
 	return 0;
 }
 
-static int node_memo__set(struct path_memo *pm, uint32_t stack, uint32_t node)
+/* The tree node remembered for stack, in *node: false when it is not. */
+static bool node_memo__get(const struct path_memo *pm, uint32_t stack, uint32_t *node)
 {
-	int err;
+	const struct node_slot *s = &pm->slots[stack & pm->mask];
 
-	pm->node[stack] = node + 1;
-	if (pm->set_full)
-		return 0;
-	if (pm->nset >= SET_MAX) {
-		/* Clearing all of it is cheaper than remembering what to clear. */
-		pm->set_full = true;
-		return 0;
-	}
-	err = ARRAY_RESERVE(pm->set, pm->nset_cap, pm->nset + 1);
-	if (err)
-		return err;
-	pm->set[pm->nset++] = stack;
-	return 0;
+	if (s->gen != pm->node_gen || s->stack != stack)
+		return false;
+	*node = s->node;
+	return true;
+}
+
+static void node_memo__set(struct path_memo *pm, uint32_t stack, uint32_t node)
+{
+	pm->slots[stack & pm->mask] = (struct node_slot){ stack, node, pm->node_gen };
 }
 
 /* The node of base's [incomplete], under which the stacks cut short hang. */
@@ -511,12 +527,13 @@ static int stack_node(struct paths *p, struct tree *t, uint32_t image, uint32_t 
 	struct path_memo *pm = p->memo;
 	uint32_t chain[MPF_STACK_MAX], node = stack, cur = pm->t_base;
 	const uint32_t *names;
-	bool code = true;
+	bool code = true, known = false;
 	size_t k = 0;
 	int got, err = 0;
 
-	/* Depths are at most MPF_STACK_MAX (model/stacks.c). */
-	while (node > MODEL_STACK_TRUNCATED && !pm->node[node] && k < MPF_STACK_MAX) {
+	/* Depths are at most MPF_STACK_MAX (model/stacks.c): a root is reached before the end. */
+	while (node > MODEL_STACK_TRUNCATED && k < MPF_STACK_MAX &&
+	       !(known = node_memo__get(pm, node, &cur))) {
 		err = frame_names(p, image, model__stack_frame(p->m, node), &names, &got, &code);
 		if (err)
 			return err;
@@ -528,9 +545,9 @@ static int stack_node(struct paths *p, struct tree *t, uint32_t image, uint32_t 
 	if (!code || node == MODEL_STACK_TRUNCATED) {
 		err = truncated_node(p, t, &cur);
 		if (!err && !code)
-			err = node_memo__set(pm, node, cur);
-	} else if (node != MODEL_STACK_EMPTY) {
-		cur = pm->node[node] - 1;
+			node_memo__set(pm, node, cur);
+	} else if (!known) {
+		cur = pm->t_base;
 	}
 	while (!err && k-- > 0) {
 		node = chain[k];
@@ -539,7 +556,7 @@ static int stack_node(struct paths *p, struct tree *t, uint32_t image, uint32_t 
 		for (int j = got; !err && j-- > 0;)
 			err = tree__child(t, cur, names[j], &cur);
 		if (!err)
-			err = node_memo__set(pm, node, cur);
+			node_memo__set(pm, node, cur);
 	}
 	*out = cur;
 	return err;
