@@ -106,7 +106,7 @@ int record__opt_heap_time(const struct option *opt, const char *arg);
 	OPT_CALLBACK(0, "heap-time", (a), "CLOCK",                                         \
 		     "with -e heap, the events' times: 'tick' the kernel\n"                  \
 		     "tick's, 4 ms at 250 Hz (default), 'exact' read at\n"                  \
-		     "each event, which costs the target 70-100 ns more",                    \
+		     "each event, about 45 ns more per event",                             \
 		     record__opt_heap_time)
 
 /* One recording, from the checks of this machine to the recorded command's exit. */
