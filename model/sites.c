@@ -4,6 +4,8 @@
  * bytes and counts the views show.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "model/internal.h"
 
@@ -47,35 +49,43 @@ static bool sorted__last(const struct site_table *t, uint32_t *stack)
 	return true;
 }
 
-/* The site of the sorted array's entry for stack, IDXTAB_NONE when it has none. */
-static uint32_t sorted__find(const struct site_table *t, uint32_t stack)
+/*
+ * The first of n entries of size bytes at base whose stack (a uint32_t at off
+ * in each) is at least stack; n when none is.  The entries' stacks increase.
+ */
+static inline size_t stacks__lower_bound(const void *base, size_t n, size_t size, size_t off,
+					 uint32_t stack)
 {
-	size_t lo = 0, hi = t->nimplicit;
-	uint32_t last;
+	size_t lo = 0, hi = n;
 
-	if (!sorted__last(t, &last) || stack > last)
-		return IDXTAB_NONE;
-	if (hi && stack <= t->v[hi - 1].stack) {
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (t->v[mid].stack < stack)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		return t->v[lo].stack == stack ? (uint32_t)lo : IDXTAB_NONE;
-	}
-	hi = t->nsorted;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint32_t s;
 
-		if (t->sorted[mid].stack < stack)
+		memcpy(&s, (const char *)base + mid * size + off, sizeof(s));
+		if (s < stack)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < t->nsorted && t->sorted[lo].stack == stack ? t->sorted[lo].site : IDXTAB_NONE;
+	return lo;
+}
+
+/* The site of the sorted array's entry for stack, IDXTAB_NONE when it has none. */
+static uint32_t sorted__find(const struct site_table *t, uint32_t stack)
+{
+	size_t n = t->nimplicit, i;
+	uint32_t last;
+
+	if (!sorted__last(t, &last) || stack > last)
+		return IDXTAB_NONE;
+	if (n && stack <= t->v[n - 1].stack) {
+		i = stacks__lower_bound(t->v, n, sizeof(*t->v), offsetof(struct site_rec, stack), stack);
+		return t->v[i].stack == stack ? (uint32_t)i : IDXTAB_NONE;
+	}
+	i = stacks__lower_bound(t->sorted, t->nsorted, sizeof(*t->sorted),
+				offsetof(struct site_by_stack, stack), stack);
+	return i < t->nsorted && t->sorted[i].stack == stack ? t->sorted[i].site : IDXTAB_NONE;
 }
 
 int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32_t stack,
