@@ -73,12 +73,12 @@ struct mp_bpf {
 	bool session;		/* ... and the allocation functions' as a uprobe session */
 };
 
-static void reap(struct reap *r)
+static void reap(struct reap r)
 {
-	if (r->link)
-		bpf_link__destroy(r->link);
-	else if (r->fd >= 0)
-		close(r->fd);
+	if (r.link)
+		bpf_link__destroy(r.link);
+	else if (r.fd >= 0)
+		close(r.fd);
 }
 
 static void *reaper__run(void *arg)
@@ -96,7 +96,7 @@ static void *reaper__run(void *arg)
 		item = r->queue[r->head++];
 		r->busy++;
 		pthread_mutex_unlock(&r->lock);
-		reap(&item);
+		reap(item);
 		pthread_mutex_lock(&r->lock);
 		r->busy--;
 		if (r->head == r->tail && !r->busy)
@@ -104,6 +104,12 @@ static void *reaper__run(void *arg)
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
+}
+
+/* The i-th of links, or (links NULL) of the descriptors fds, as an item to destroy. */
+static struct reap reap_item(struct bpf_link **links, const int *fds, size_t i)
+{
+	return links ? (struct reap){ links[i], -1 } : (struct reap){ NULL, fds[i] };
 }
 
 /* Hands the links (or, links NULL, the descriptors) to the pool; destroys them here when it cannot. */
@@ -130,7 +136,7 @@ static void reaper__add_items(struct reaper *r, struct bpf_link **links, const i
 		r->cap = cap;
 	}
 	for (; i < n; i++)
-		r->queue[r->tail++] = (struct reap){ links ? links[i] : NULL, links ? -1 : fds[i] };
+		r->queue[r->tail++] = reap_item(links, fds, i);
 	/* A thread per link waiting, up to REAPERS. */
 	while (r->nthreads < REAPERS && (size_t)r->nthreads < r->tail - r->head + r->busy &&
 	       !pthread_create(&r->threads[r->nthreads], NULL, reaper__run, r))
@@ -147,7 +153,7 @@ static void reaper__add_items(struct reaper *r, struct bpf_link **links, const i
 here:
 	pthread_mutex_unlock(&r->lock);
 	for (; i < n; i++)
-		reap(&(struct reap){ links ? links[i] : NULL, links ? -1 : fds[i] });
+		reap(reap_item(links, fds, i));
 }
 
 static void reaper__add(struct reaper *r, struct bpf_link **links, size_t n)
@@ -475,12 +481,6 @@ static pid_t multi_link_pid(pid_t pid)
 	return zombie || (tgid > 0 && tgid != pid) ? 0 : pid;
 }
 
-/*
- * The sites of ps as uprobe_multi links: the allocation functions' entries
- * (their kinds in the cookies) and their returns, as one session or two
- * links, and the frees.  Closing them costs a process's exit or record's
- * end one wait for the probes' removal where a link per site cost one each.
- */
 /* A uprobe_multi link of prog on ps's file, kept in ps: none for no offsets. */
 static int probe_set__multi(struct probe_set *ps, const struct bpf_program *prog, __u32 type,
 			    const unsigned long *offsets, const __u64 *cookies, __u32 n, pid_t pid,
@@ -498,6 +498,12 @@ static int probe_set__multi(struct probe_set *ps, const struct bpf_program *prog
 	return 0;
 }
 
+/*
+ * The sites of ps as uprobe_multi links: the allocation functions' entries
+ * (their kinds in the cookies) and their returns, as one session or two
+ * links, and the frees.  Closing them costs a process's exit or record's
+ * end one wait for the probes' removal where a link per site cost one each.
+ */
 static int attach_multi(struct mp_bpf *b, struct probe_set *ps)
 {
 	const struct memprof_bpf *skel = b->skel;
