@@ -160,7 +160,7 @@ static __always_inline void emit_free(void *ctx, __u64 id, __u64 ptr)
 {
 	struct mp_heap_free ev;
 
-	fill_hdr_at(&ev.hdr, MP_HEAP_FREE, id, tick_time());
+	fill_hdr_at(&ev.hdr, MP_HEAP_FREE, id, heap_time());
 	ev.ptr = ptr;
 	submit(&ev, sizeof(ev), MP_LOST_HEAP, wakeup_flag());
 }
@@ -202,7 +202,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, __u64 id, const stru
 		return;
 	}
 	ev = (void *)s->buf;
-	fill_hdr_at(&ev->hdr, MP_HEAP_ALLOC, id, tick_time());
+	fill_hdr_at(&ev->hdr, MP_HEAP_ALLOC, id, heap_time());
 	ev->func = in->func;
 	ev->size = in->size;
 	ev->old_ptr = in->func == MP_REALLOC ? in->arg : 0;
@@ -389,7 +389,7 @@ int sample_alloc(struct pt_regs *ctx)
 		return 0;
 	}
 	ev = (void *)s->buf;
-	fill_hdr_at(&ev->hdr, MP_HEAP_ALLOC, id, tick_time());
+	fill_hdr_at(&ev->hdr, MP_HEAP_ALLOC, id, heap_time());
 	ev->ptr = PT_REGS_PARM1(ctx);
 	ev->size = PT_REGS_PARM2(ctx);
 	ev->func = PT_REGS_PARM3(ctx) & 0xff;

@@ -254,10 +254,10 @@ static __always_inline void fill_hdr(struct mp_hdr *h, __u8 kind, __u64 pid_tgid
 	fill_hdr_at(h, kind, pid_tgid, bpf_ktime_get_ns());
 }
 
-/* --heap-time=exact: the heap events' time read at each (tick_time()). */
+/* --heap-time=exact: the heap events' time read at each (heap_time()). */
 MP_SHARED const volatile bool heap_exact_time MP_INIT(false);
 
-/* Each CPU's clock at the first event of its latest tick (tick_time()). */
+/* Each CPU's clock at the first event of its latest tick (heap_time()). */
 struct tick_clock {
 	__u64 jiffies;
 	__u64 ns;
@@ -279,7 +279,7 @@ MP_SHARED struct {
  * the time of the events before it in the ring.  --heap-time=exact reads it
  * at each event.
  */
-static __always_inline __u64 tick_time(void)
+static __always_inline __u64 heap_time(void)
 {
 	__u32 zero = 0;
 	struct tick_clock *c;

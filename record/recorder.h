@@ -89,7 +89,7 @@ struct recorder {
 	/*
 	 * The time of the event being written: its own, or the one of the event
 	 * before it in the ring when that is later (the heap events' clock is
-	 * read once per tick, tick_time() in bpf/memprof.bpf.h).
+	 * read once per tick, heap_time() in bpf/memprof.bpf.h).
 	 */
 	uint64_t ev_time;
 	pid_t target;			/* the main target: its exit ends the recording */
