@@ -86,7 +86,8 @@ MP_SHARED struct {
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 #define SCRATCH_NEST	MP_SCRATCH_NEST
-#define UW_WIN		1024	/* -g cfi: stack words are read this many bytes at a time */
+#define UW_WIN		1024	/* stack words are read this many bytes at a time */
+#define UW_BACK		128	/* from this far below the first word a walk wants */
 /* What every walk knows of the uprobe trampoline, which uretprobes put in place of return addresses. */
 struct uw_tramp {
 	__u64 tramp;		/* its address, 0 when the task has pending uretprobes none */
@@ -122,6 +123,8 @@ struct scratch {
 	struct pt_regs regs;
 	__u64 dregs[16];	/* the same registers in DWARF order */
 	__u64 win_base, win_len;
+	__u64 win_floor;	/* the walk's first stack pointer: no word it reads lies below */
+	__u64 win_nopage;	/* a page a window across pages could not read, last time */
 	__u8 win[UW_WIN];
 	/* a process's executable mappings, built at its exec */
 	struct mp_cfi_pending pending;
@@ -384,6 +387,7 @@ static __always_inline int walk_user_stack(struct pt_regs *regs, struct scratch 
 	ips[0] = uw_tramp_init(&t, regs->ip);
 	*complete = false;
 	s->win_len = 0;
+	s->win_floor = sp;
 	for (int i = 1; i < MP_STACK_DEPTH; i++) {
 		/* A zero frame pointer ends the chain: _start clears it. */
 		if (!fp) {

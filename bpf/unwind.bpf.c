@@ -11,6 +11,50 @@
 #define MAP_STEPS	9	/* 2^9 > MP_CFI_MAPS */
 #define ROW_STEPS	16	/* rows of one KiB of text: far fewer in any file seen */
 
+/*
+ * The word at addr, through a new copy of the stack around it in s's window.
+ * The copy starts a little below addr, where the saved registers lie of the
+ * frame whose return address a walk reads first, but not below the walk's
+ * first stack pointer, and runs across pages: the stack goes on up to its
+ * top, past which lie a thread's descriptor, or the main thread's arguments
+ * and environment.  Where that read fails, the rest of addr's page is read
+ * (the stack may end there), and the page that failed is not tried again.
+ */
+__noinline int uw_fetch(struct scratch *s, __u64 addr, __u64 *out)
+{
+	__u64 off, n, base, end;
+
+	if (!s || !out)
+		return -1;
+	base = addr - UW_BACK;
+	if (addr < s->win_floor + UW_BACK)
+		base = addr < s->win_floor ? addr : s->win_floor;
+	end = (base + UW_WIN - 1) & ~4095ull;
+	if (end != s->win_nopage && !bpf_probe_read_user(s->win, UW_WIN, (void *)base)) {
+		s->win_base = base;
+		s->win_len = UW_WIN;
+		off = (addr - base) & (UW_WIN - 1);
+		if (off > UW_WIN - 8)
+			return -1;
+		*out = *(__u64 *)(s->win + off);
+		return 0;
+	}
+	if (end != (addr & ~4095ull))
+		s->win_nopage = end;
+	n = 4096 - (addr & 4095);
+	if (n > UW_WIN)
+		n = UW_WIN;
+	barrier_var(n);
+	if (n < 8 || n > UW_WIN || bpf_probe_read_user(s->win, n, (void *)addr)) {
+		s->win_len = 0;
+		return bpf_probe_read_user(out, 8, (void *)addr) ? -1 : 0;
+	}
+	s->win_base = addr;
+	s->win_len = n;
+	*out = *(__u64 *)s->win;
+	return 0;
+}
+
 /* The sorted mapping holding pc, or -1. */
 static __always_inline int uw_find_map(struct mp_cfi_proc *p, __u64 pc)
 {

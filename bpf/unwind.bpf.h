@@ -20,6 +20,7 @@
 int uw_find_pending(struct mp_cfi_pending *p, __u64 pc);
 __u64 uw_fix_tramp(__u64 *ri, __u64 slot);
 int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i);
+int uw_fetch(struct scratch *s, __u64 addr, __u64 *out);
 
 /*
  * The trampoline and the task's pending returns, and the first pc as the
@@ -63,12 +64,12 @@ static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
 
 /*
  * A word of the user stack.  A read costs about the same whatever its size
- * up to a page: read up to UW_WIN bytes once, never past the page (the stack
- * may end there), and serve the next frames' words from the copy.
+ * up to a page: read UW_WIN bytes once (uw_fetch()), and serve the next
+ * frames' words from the copy.
  */
 static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
 {
-	__u64 off, n;
+	__u64 off;
 
 	if (!out || !s)
 		return -1;
@@ -80,18 +81,7 @@ static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
 		*out = *(__u64 *)(s->win + off);
 		return 0;
 	}
-	n = 4096 - (addr & 4095);
-	if (n > UW_WIN)
-		n = UW_WIN;
-	barrier_var(n);
-	if (n < 8 || n > UW_WIN || bpf_probe_read_user(s->win, n, (void *)addr)) {
-		s->win_len = 0;
-		return bpf_probe_read_user(out, 8, (void *)addr);
-	}
-	s->win_base = addr;
-	s->win_len = n;
-	*out = *(__u64 *)s->win;
-	return 0;
+	return uw_fetch(s, addr, out);
 }
 
 /* A return address read at slot: the real one when it is the trampoline. */
@@ -144,6 +134,7 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	s->dregs[14] = regs->r14;
 	s->dregs[15] = regs->r15;
 	s->win_len = 0;
+	s->win_floor = regs->sp;
 	u->sp = regs->sp;
 	u->bp = regs->bp;
 	u->pc = uw_tramp_init(&u->t, regs->ip);
