@@ -100,7 +100,7 @@ static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
 }
 
 /* Adds v to the path of site in t: from the site's remembered node when it can. */
-static int add_site(struct tree *t, struct paths *p, const struct model_site *site,
+int view__add_site(struct tree *t, struct paths *p, const struct model_site *site,
 		    const uint64_t *v)
 {
 	uint32_t path[PATH_MAX_NAMES], node;
@@ -221,7 +221,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 
 		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;
-		err = add_site(t, p, site,
+		err = view__add_site(t, p, site,
 			       (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
 		if (err)
 			return err;
@@ -237,7 +237,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value || !view__shows(p, o, site->image))
 			continue;
 		sec->cache_total += value;
-		err = add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
+		err = view__add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
 		if (err)
 			return err;
 	}
@@ -261,6 +261,13 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	return err;
 }
 
+int view__finish_unfolded(struct paths *p, struct tree *t)
+{
+	struct tree_fold fold = { .other = p->other };
+
+	return tree__finish(t, p->names, &report_order, &fold);
+}
+
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
 {
 	struct model_site sbuf;
@@ -273,7 +280,7 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
-		err = add_site(t, p, site, v);
+		err = view__add_site(t, p, site, v);
 		if (err)
 			return err;
 	}
