@@ -79,6 +79,7 @@ struct img_walk {
 	size_t ncuts, cuts_cap;
 	const struct model_site_value *sites;	/* the image's, by stack */
 	size_t nsites;
+	bool kernel;		/* some of them are of kernel pages */
 };
 
 struct fold {
@@ -175,6 +176,9 @@ static int img_walk__make(struct fold *f, uint32_t image, const struct model_sit
 	w->image = image;
 	w->sites = sites;
 	w->nsites = nsites;
+	w->kernel = false;
+	for (i = 0; i < nsites; i++)
+		w->kernel |= sites[i].image & MODEL_SITE_KERNEL;
 	if (!w->used) {
 		w->nwords = (model__nr_stacks(m) + 63) / 64;
 		w->used = calloc(w->nwords ? w->nwords : 1, sizeof(*w->used));
@@ -250,7 +254,7 @@ static int img_walk__make(struct fold *f, uint32_t image, const struct model_sit
 static void sites_at(const struct img_walk *w, uint32_t r, uint32_t n, uint64_t *own,
 		     uint64_t *kernel)
 {
-	size_t lo = w->runs[r].sites, hi = w->runs[r + 1].sites;
+	size_t lo = w->runs[r].sites, end = w->runs[r + 1].sites, hi = end;
 
 	*own = *kernel = 0;
 	while (lo < hi) {
@@ -261,7 +265,7 @@ static void sites_at(const struct img_walk *w, uint32_t r, uint32_t n, uint64_t 
 		else
 			hi = mid;
 	}
-	for (; lo < w->nsites && w->sites[lo].stack == n; lo++) {
+	for (; lo < end && w->sites[lo].stack == n; lo++) {
 		if (w->sites[lo].image & MODEL_SITE_KERNEL)
 			*kernel += w->sites[lo].value;
 		else
@@ -326,8 +330,10 @@ static int node_children(struct fold *f, uint32_t n, uint32_t r)
 	}
 	for (; !err && lo < w->nbranch && w->branch[lo].parent == n; lo++)
 		err = push_frame(f, w->runs[w->branch[lo].run].start, w->branch[lo].run);
+	if (!w->kernel || n == MODEL_STACK_EMPTY)
+		return err;
 	sites_at(w, r, n, &own, &kernel);
-	if (!err && kernel && n != MODEL_STACK_EMPTY)
+	if (!err && kernel)
 		err = raw_push(f, f->p->kernel,
 			       &(struct elem){ .kind = EL_KERNEL, .self = kernel, .image = w->image });
 	return err;
@@ -432,7 +438,18 @@ static int set_children(struct fold *f, struct elem_set set, struct fold_child *
 	}
 	if (err)
 		return err;
-	qsort(f->raw, f->nraw, sizeof(*f->raw), raw_cmp);
+	if (f->nraw > 8) {
+		qsort(f->raw, f->nraw, sizeof(*f->raw), raw_cmp);
+	} else {
+		/* Most nodes have a child or two: no call a comparison. */
+		for (i = 1; i < f->nraw; i++) {
+			struct raw_child x = f->raw[i];
+
+			for (j = i; j > 0 && f->raw[j - 1].name > x.name; j--)
+				f->raw[j] = f->raw[j - 1];
+			f->raw[j] = x;
+		}
+	}
 	for (i = 0; i < f->nraw; i = j) {
 		struct fold_child c = { .name = f->raw[i].name };
 
