@@ -26,6 +26,7 @@
 #include "lib/units.h"
 #include "model/model.h"
 #include "output/output.h"
+#include "report/fold.h"
 #include "report/path.h"
 #include "report/view.h"
 #include "symbols/symbolize.h"
@@ -816,7 +817,7 @@ static int print_report(struct report *rp, unsigned int events)
 			continue;
 		switch (rp->opts->format) {
 		case FORMAT_FOLDED:
-			err = output_folded__print(stdout, rp->trees[ev], rp->names);
+			err = output_folded__print_fold(stdout, rp->folds[ev], rp->names);
 			break;
 		case FORMAT_JSON:
 			err = output_json__print(stdout, rp->trees[ev], rp->names, &rp->secs[ev],
@@ -870,7 +871,10 @@ static int build_trees(struct report *rp, unsigned int events)
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		if (!(events & (1u << ev)))
 			continue;
-		err = view__build(&rp->paths, &vo, ev, &rp->trees[ev], &rp->secs[ev]);
+		if (o->format == FORMAT_FOLDED)
+			err = fold__build(&rp->paths, &vo, ev, &rp->folds[ev], &rp->secs[ev]);
+		else
+			err = view__build(&rp->paths, &vo, ev, &rp->trees[ev], &rp->secs[ev]);
 		if (err)
 			return error("cannot build the %s report: %s", mpf_event_name(ev),
 				     strerror(-err)),
@@ -956,8 +960,10 @@ int cmd_report(int argc, char **argv)
 	if (!print_report(&rp, events))
 		ret = 0;
 out:
-	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		tree__delete(rp.trees[ev]);
+		fold__delete(rp.folds[ev]);
+	}
 	path_frames__free(&rp.frames);
 	paths__release(&rp.paths);
 	symbolizer__delete(rp.sym);

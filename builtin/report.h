@@ -62,6 +62,7 @@ struct report {
 	struct paths paths;
 	struct path_frames frames;	/* --format=json only */
 	struct tree *trees[MPF_EV__MAX];
+	struct fold *folds[MPF_EV__MAX];	/* --folded's, in place of trees */
 	uint64_t peak_ns[MPF_EV__MAX];		/* --show=peak: when, from the start */
 	struct report_section secs[MPF_EV__MAX];
 	bool merge_cache;	/* --format=json: cache sites go in the page tree, as cacheValue */

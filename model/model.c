@@ -636,6 +636,45 @@ const struct model_site *model__site(const struct model *m, unsigned int ev, siz
 	return buf;
 }
 
+int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep, void *ctx,
+		      struct model_site_value **out, size_t *n)
+{
+	struct site_table *t = &m->sites[ev];
+	struct model_site_value *v = (struct model_site_value *)t->v, *shrunk;
+	struct model_site buf;
+	size_t kept = 0;
+
+	_Static_assert(sizeof(*v) <= sizeof(*t->v), "a site's value fits in its record");
+	*out = NULL;
+	*n = 0;
+	if (ev >= MPF_EV__MAX)
+		return 0;
+	/* Value i is written where records before i were: none not yet read is overwritten. */
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct model_site *s = model__site(m, ev, i, &buf);
+		uint64_t value;
+
+		if (keep(ctx, s, &value))
+			v[kept++] = (struct model_site_value){
+				.image = s->image | (s->kernel ? MODEL_SITE_KERNEL : 0),
+				.stack = s->stack,
+				.value = value,
+			};
+	}
+	free(t->sorted);
+	free(t->wide);
+	idxtab__free(&t->index);
+	*t = (struct site_table){ 0 };
+	if (!kept) {
+		free(v);
+		return 0;
+	}
+	shrunk = realloc(v, kept * sizeof(*v));
+	*out = shrunk ? shrunk : v;
+	*n = kept;
+	return 0;
+}
+
 uint32_t model__pid(const struct model *m, uint32_t image)
 {
 	return image < m->nimages ? m->images[image].pid : 0;

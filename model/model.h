@@ -228,6 +228,28 @@ struct model_filtered {
 };
 const struct model_filtered *model__filtered(const struct model *m);
 void model__set_filter(struct model *m, const struct model_filter *f);
+/*
+ * A site reduced to what one view of it needs: its image, stack, kernel bit
+ * and one value.
+ */
+struct model_site_value {
+	uint32_t image;		/* with MODEL_SITE_KERNEL set for a site of kernel pages */
+	uint32_t stack;
+	uint64_t value;
+};
+#define MODEL_SITE_KERNEL 0x80000000u
+/* What keep says of a site: false to drop it, else true and its value in *value. */
+typedef bool (*model_site_keep_fn)(void *ctx, const struct model_site *site, uint64_t *value);
+/*
+ * Hands over the sites of type ev as keep reduces them, in their order, into
+ * *out (the caller's to free) and *n, and frees what the model kept of them,
+ * in place, so that a command reading them once has their memory back (a
+ * trace of millions of sites holds hundreds of megabytes of counts).  The
+ * model has no sites of ev after it and must take no more records.  0 or
+ * -ENOMEM (the sites are then gone too).
+ */
+int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep, void *ctx,
+		      struct model_site_value **out, size_t *n);
 size_t model__nr_sites(const struct model *m, unsigned int ev);
 /* Site i of type ev, into *buf (the model keeps sites smaller); NULL past the last. */
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,

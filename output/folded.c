@@ -11,6 +11,7 @@
 
 #include "lib/array.h"
 #include "output/output.h"
+#include "report/fold.h"
 #include "report/tree.h"
 
 /*
@@ -24,14 +25,14 @@
  */
 struct piece {
 	const char *name;
-	uint32_t node;
+	uint64_t node;		/* for fold__children */
 	bool sub;		/* the lines below the node, else its own */
 	uint64_t self;		/* its own line's value (what the node holds beyond its children) */
 };
 
 struct folded_walk {
 	FILE *f;
-	const struct tree *t;
+	struct fold *fold;
 	const struct strtab *names;
 	char *buf;		/* the path to the current node */
 	size_t len, cap;
@@ -41,6 +42,8 @@ struct folded_walk {
 	 */
 	struct piece *pieces;
 	size_t npieces, pieces_cap;
+	struct fold_child *kids;	/* one node's, while its pieces are made */
+	size_t kids_cap;
 };
 
 static int piece_cmp(const void *a, const void *b)
@@ -62,27 +65,25 @@ static int piece_cmp(const void *a, const void *b)
 }
 
 /* The lines below node, whose path is w->buf. */
-static int walk(struct folded_walk *w, uint32_t node)
+static int walk(struct folded_walk *w, uint64_t node)
 {
-	const struct tree_node *n = tree__node(w->t, node);
-	size_t base = w->npieces, np, saved = w->len;
-	int err = 0;
+	struct fold_mark mark = fold__mark(w->fold);
+	size_t base = w->npieces, np, saved = w->len, nkids;
+	int err = fold__children(w->fold, node, &w->kids, &nkids, &w->kids_cap);
 
-	for (uint32_t c = n->child; c != TREE_NONE && !err; c = tree__node(w->t, c)->next) {
-		const struct tree_node *cn = tree__node(w->t, c);
-		const char *name = strtab__str(w->names, cn->name);
-		/* Found once: a node's children are far apart in a tree of millions. */
-		uint64_t self = tree__self(w->t, cn, VIEW_VALUE);
+	for (size_t i = 0; i < nkids && !err; i++) {
+		const struct fold_child *c = &w->kids[i];
+		const char *name = strtab__str(w->names, c->name);
 
 		err = ARRAY_RESERVE(w->pieces, w->pieces_cap, w->npieces + 2);
 		if (err)
 			break;
-		if (self)
+		if (c->self)
 			w->pieces[w->npieces++] =
-				(struct piece){ .name = name, .node = c, .self = self };
-		if (cn->child != TREE_NONE)
+				(struct piece){ .name = name, .node = c->node, .self = c->self };
+		if (c->sub)
 			w->pieces[w->npieces++] =
-				(struct piece){ .name = name, .node = c, .sub = true };
+				(struct piece){ .name = name, .node = c->node, .sub = true };
 	}
 	np = w->npieces - base;
 	if (np > 1)
@@ -109,17 +110,28 @@ static int walk(struct folded_walk *w, uint32_t node)
 	}
 	w->len = saved;
 	w->npieces = base;
+	fold__release(w->fold, mark);
 	return err;
 }
 
-int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names)
+int output_folded__print_fold(FILE *f, struct fold *fold, const struct strtab *names)
 {
-	struct folded_walk w = { .f = f, .t = t, .names = names };
-	int err = walk(&w, TREE_ROOT);
+	struct folded_walk w = { .f = f, .fold = fold, .names = names };
+	int err = walk(&w, FOLD_ROOT);
 
 	if (!err && ferror(f))
 		err = -EIO;
 	free(w.buf);
 	free(w.pieces);
+	free(w.kids);
+	return err;
+}
+
+int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names)
+{
+	struct fold *fold = fold__of_tree(t);
+	int err = fold ? output_folded__print_fold(f, fold, names) : -ENOMEM;
+
+	fold__delete(fold);
 	return err;
 }

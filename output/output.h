@@ -13,6 +13,7 @@
 #include "format/mpf.h"
 #include "report/view.h"
 
+struct fold;
 struct model;
 struct model_point;
 struct mpf_record;
@@ -25,6 +26,8 @@ int output_tree__print(FILE *f, const struct tree *t, const struct strtab *names
 		       const struct report_section *sec);
 /* flamegraph.pl's input: "frame;frame;frame VALUE", root first, sorted. */
 int output_folded__print(FILE *f, const struct tree *t, const struct strtab *names);
+/* The same of a fold (report/fold.h): its nodes are made as the walk reaches them. */
+int output_folded__print_fold(FILE *f, struct fold *fold, const struct strtab *names);
 /* One JSON object per section, TezEdge's tree shape; first/last: the first and last of an array. */
 int output_json__print(FILE *f, const struct tree *t, const struct strtab *names,
 		       const struct report_section *sec, const struct path_frames *frames,

@@ -653,6 +653,22 @@ int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, 
 	return build_path(p, image, tid, stack, kernel, path, n);
 }
 
+int paths__frame_names(struct paths *p, uint32_t image, uint32_t frame, const uint32_t **names,
+		       int *n, bool *code)
+{
+	return frame_names(p, image, frame, names, n, code);
+}
+
+int paths__process(struct paths *p, uint32_t image, uint32_t *name)
+{
+	return process_name(p, image, p->flags & PATH_PID, name);
+}
+
+int paths__too_long(struct paths *p, const struct model_site *site, bool *too_long)
+{
+	return names_reach(p, site->image, site->stack, 2 * MPF_STACK_MAX - site->kernel, too_long);
+}
+
 const struct path_frame *path_frames__find(const struct path_frames *f, uint32_t name)
 {
 	const uint64_t *i = f ? hmap__find(&f->by_name, name, 0) : NULL;

@@ -114,6 +114,18 @@ int paths__site_node(struct paths *p, struct tree *t, const struct model_site *s
 /* The same for an event not yet a site (script): its image, thread, stack. */
 int paths__stack(struct paths *p, uint32_t image, uint32_t tid, uint32_t stack, bool kernel,
 		 uint32_t *path, size_t *n);
+/*
+ * The pieces of a path for those who make paths from the stack tree
+ * themselves (report/fold.c): the names of model frame `frame` in image,
+ * innermost first, and whether it is in the image's code (else a stack is
+ * cut there, and it has none), valid until the next call for another image;
+ * the process's name as p->flags make it; and whether a site's names are too
+ * many for a path, which then leaves its outer ones out (paths__site()).
+ */
+int paths__frame_names(struct paths *p, uint32_t image, uint32_t frame, const uint32_t **names,
+		       int *n, bool *code);
+int paths__process(struct paths *p, uint32_t image, uint32_t *name);
+int paths__too_long(struct paths *p, const struct model_site *site, bool *too_long);
 /* The frame noted for name, NULL when none. */
 const struct path_frame *path_frames__find(const struct path_frames *f, uint32_t name);
 void path_frames__free(struct path_frames *f);

@@ -100,7 +100,7 @@ static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
 }
 
 /* Adds v to the path of site in t: from the site's remembered node when it can. */
-static int add_site(struct tree *t, struct paths *p, const struct model_site *site,
+int view__add_site(struct tree *t, struct paths *p, const struct model_site *site,
 		    const uint64_t *v)
 {
 	uint32_t path[PATH_MAX_NAMES], node;
@@ -150,14 +150,61 @@ static bool view__shows(const struct paths *p, const struct view_opts *o, uint32
 	return !o->npids;
 }
 
+void view__section(struct paths *p, const struct view_opts *o, unsigned int ev,
+		   struct report_section *sec)
+{
+	bool count = o->show == REPORT_SHOW_COUNT;
+
+	*sec = (struct report_section){
+		.event = mpf_event_name(ev),
+		.show = o->show,
+		.reverse = p->flags & PATH_REVERSE,
+		.has_count = o->show == REPORT_SHOW_LEAKS || o->show == REPORT_SHOW_TEMPORARY,
+		.threshold_kib = count ? 0 : o->threshold_kib,
+		.lost = model__lost(p->m, ev),
+		.sample_interval = ev == MPF_EV_HEAP ? model__heap_sample(p->m) : 0,
+		.percent_limit = o->percent_limit,
+		.keep_paths = VIEW_KEEP_PATHS,
+	};
+}
+
+bool view__site_value(struct paths *p, const struct view_opts *o, const struct model_site *site,
+		      struct report_section *sec, uint64_t *value, uint64_t *nr)
+{
+	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
+	bool count = o->show == REPORT_SHOW_COUNT;
+	bool leaks = o->show == REPORT_SHOW_LEAKS;
+	bool tmp = o->show == REPORT_SHOW_TEMPORARY;
+	bool speak = o->show == REPORT_SHOW_SITE_PEAK;
+
+	*value = count		 ? site->alloc_nr
+		 : live || leaks ? site->live_bytes
+		 : tmp		 ? site->tmp_bytes
+		 : speak	 ? site->peak_bytes
+				 : site->alloc_bytes;
+	*nr = live || leaks ? site->live_nr
+	      : tmp	    ? site->tmp_nr
+	      : speak	    ? site->peak_nr
+			    : site->alloc_nr;
+	/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
+	if (((leaks || tmp) && !*value) || !view__shows(p, o, site->image))
+		return false;
+	if (leaks && *value && view__runtime_buffer(p, site)) {
+		sec->runtime_blocks += *nr;
+		sec->runtime_bytes += *value;
+		return false;
+	}
+	sec->allocations += *nr;
+	sec->total += *value;
+	return *value != 0;
+}
+
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec)
 {
 	struct model_site sbuf;
 	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
 	bool count = o->show == REPORT_SHOW_COUNT;
-	bool leaks = o->show == REPORT_SHOW_LEAKS;
-	bool tmp = o->show == REPORT_SHOW_TEMPORARY;
 	bool speak = o->show == REPORT_SHOW_SITE_PEAK;
 	struct tree_fold fold = { .other = p->other, .keep_paths = VIEW_KEEP_PATHS };
 	uint64_t threshold = 0;
@@ -167,42 +214,14 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	t = *out = tree__new();
 	if (!t)
 		return -ENOMEM;
-	*sec = (struct report_section){
-		.event = mpf_event_name(ev),
-		.show = o->show,
-		.reverse = p->flags & PATH_REVERSE,
-		.has_count = leaks || tmp,
-		.threshold_kib = count ? 0 : o->threshold_kib,
-		.lost = model__lost(p->m, ev),
-		.sample_interval = ev == MPF_EV_HEAP ? model__heap_sample(p->m) : 0,
-		.percent_limit = o->percent_limit,
-		.keep_paths = VIEW_KEEP_PATHS,
-	};
+	view__section(p, o, ev, sec);
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
 		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
-		uint64_t value = count	       ? site->alloc_nr
-				 : live || leaks ? site->live_bytes
-				 : tmp		 ? site->tmp_bytes
-				 : speak	 ? site->peak_bytes
-						 : site->alloc_bytes;
-		uint64_t nr = live || leaks ? site->live_nr
-			      : tmp	    ? site->tmp_nr
-			      : speak	    ? site->peak_nr
-					    : site->alloc_nr;
+		uint64_t value, nr;
 
-		/* Blocks of 0 bytes (malloc(0)) are in no path: not counted either. */
-		if (((leaks || tmp) && !value) || !view__shows(p, o, site->image))
+		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;
-		if (leaks && value && view__runtime_buffer(p, site)) {
-			sec->runtime_blocks += nr;
-			sec->runtime_bytes += value;
-			continue;
-		}
-		sec->allocations += nr;
-		if (!value)
-			continue;
-		sec->total += value;
-		err = add_site(t, p, site,
+		err = view__add_site(t, p, site,
 			       (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
 		if (err)
 			return err;
@@ -218,7 +237,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!value || !view__shows(p, o, site->image))
 			continue;
 		sec->cache_total += value;
-		err = add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
+		err = view__add_site(t, p, site, (uint64_t[TREE_VALUES]){ [VIEW_CACHE] = value });
 		if (err)
 			return err;
 	}
@@ -242,6 +261,13 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	return err;
 }
 
+int view__finish_unfolded(struct paths *p, struct tree *t)
+{
+	struct tree_fold fold = { .other = p->other };
+
+	return tree__finish(t, p->names, &report_order, &fold);
+}
+
 int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, bool live)
 {
 	struct model_site sbuf;
@@ -254,7 +280,7 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
-		err = add_site(t, p, site, v);
+		err = view__add_site(t, p, site, v);
 		if (err)
 			return err;
 	}

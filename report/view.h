@@ -103,6 +103,20 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		struct report_section *sec);
 
 /*
+ * The pieces of view__build for views that make their own paths (report/fold.c):
+ * sec as it begins, and whether o shows site, with its value and allocations
+ * (counted into sec's totals) into *value and *nr.
+ */
+void view__section(struct paths *p, const struct view_opts *o, unsigned int ev,
+		   struct report_section *sec);
+bool view__site_value(struct paths *p, const struct view_opts *o, const struct model_site *site,
+		      struct report_section *sec, uint64_t *value, uint64_t *nr);
+/* Adds v to the path of site in t; and orders t's children as report does, folding none. */
+int view__add_site(struct tree *t, struct paths *p, const struct model_site *site,
+		   const uint64_t *v);
+int view__finish_unfolded(struct paths *p, struct tree *t);
+
+/*
  * diff: adds the sites of ev in the model of p to side which (0: OLD, 1: NEW)
  * of t, their live or allocated bytes.  0 or -ENOMEM.
  */
