@@ -5,8 +5,10 @@
  * size and the old block).  Each call's arguments are kept at its entry, per
  * thread, and its result and stack taken at its return; frees at their entry.
  *
- * A uprobe and a uretprobe per site, paired through the thread's `inflight`
- * storage.
+ * On kernels with uprobe sessions (6.13) entry and return are one program
+ * and one session, which carries the call from one to the other in its
+ * cookie; before, a uprobe and a uretprobe per site, paired through the
+ * thread's `inflight` storage.
  *
  * With --heap-sample the allocations are sampled by bytes (sampled()), and a
  * free is an event only for a block that was sampled (`sampled_blocks`).  In a
@@ -17,6 +19,8 @@
 
 /* bench/heap.sh's floor: the probes on the same sites, programs that do nothing. */
 const volatile bool bare_probes = false;
+/* Entries and returns are uprobe sessions (heap_session), not heap_entry and heap_return. */
+const volatile bool heap_sessions = false;
 
 /* --heap-sample: the mean bytes between samples (0: every call), and the draws. */
 const volatile __u64 sample_interval = 0;
@@ -232,17 +236,17 @@ static __always_inline __u64 task_pid_tgid(struct task_struct *task)
 
 /* Uprobe sessions (kernel 6.13): is this run of the program the function's return? */
 extern bool bpf_session_is_return(void) __ksym __weak;
+/* ... and the session's 8 bytes, kept from the entry for the return. */
+extern __u64 *bpf_session_cookie(void) __ksym __weak;
 
 /*
- * A heap call's entry: its arguments kept in the thread's storage for its
- * return.  Whether its return matters: not for another process's call, nor
- * one nested in a heap call of the thread (realloc(NULL, n) calling malloc,
- * say: the outer call is the one), nor, in a session, a malloc --heap-sample
- * does not sample (a malloc calls no other heap function: nothing nests in
- * it).  Without a session the nested calls' returns fire all the same:
- * depth counts them.
+ * A heap call's entry, without sessions (kernels before 6.13): its arguments
+ * kept in the thread's storage for its return.  Its return matters, unless
+ * the call is another process's or nested in a heap call of the thread
+ * (realloc(NULL, n) calling malloc, say: the outer call is the one).  The
+ * nested calls' returns fire all the same: depth counts them.
  */
-static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
+static __always_inline void heap_call_enter(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 id = task_pid_tgid(task);
@@ -251,12 +255,12 @@ static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 	__u32 func;
 
 	if (!is_target(id >> 32))
-		return false;
+		return;
 	func = bpf_get_attach_cookie(ctx);
 	in = bpf_task_storage_get(&inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in) {
 		count_lost(MP_LOST_HEAP);
-		return false;
+		return;
 	}
 	/*
 	 * Nested in the call in flight, whose frame is above this one.  A call in
@@ -264,9 +268,8 @@ static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 	 * longjmp out of it): this call replaces it.
 	 */
 	if (in->sp && sp < in->sp) {
-		if (!session)
-			in->depth++;
-		return false;
+		in->depth++;
+		return;
 	}
 	call_args(ctx, func, in);
 	/*
@@ -274,15 +277,10 @@ static __always_inline bool heap_call_enter(struct pt_regs *ctx, bool session)
 	 * known as such; the return of one not sampled emits nothing.
 	 */
 	sample_call(id, in);
-	if (session && sample_interval && !in->depth && func == MP_MALLOC) {
-		in->sp = 0;	/* it replaced a call that never returned, if any */
-		return false;
-	}
 	/* depth counts nested calls from here on: the sample's verdict goes in func's high bits. */
 	in->func |= in->depth << 16;
 	in->depth = 0;
 	in->sp = sp;
-	return true;
 }
 
 /* A heap call's return: its event, from what its entry kept. */
@@ -309,7 +307,7 @@ SEC("uprobe")
 int heap_entry(struct pt_regs *ctx)
 {
 	if (!bare_probes)
-		heap_call_enter(ctx, false);
+		heap_call_enter(ctx);
 	return 0;
 }
 
@@ -319,6 +317,104 @@ int heap_return(struct pt_regs *ctx)
 	if (!bare_probes)
 		heap_call_return(ctx);
 	return 0;
+}
+
+/*
+ * In a session, a call's kind, size and sample verdict travel from its entry
+ * to its return in the session's cookie, not in the thread's storage:
+ * COOKIE_TAG in the top byte (a session of ours), the kind, whether it is a
+ * sample, whether the thread's storage holds its second argument (realloc's
+ * block, posix_memalign's memptr), and the size, which saturates at 2^48 - 1
+ * (no allocation that large succeeds).
+ */
+#define COOKIE_TAG		0xa5ull
+#define COOKIE_SIZE_MAX		((1ull << 48) - 1)
+#define COOKIE_ARG		(1ull << 48)
+#define COOKIE_SAMPLE		(1ull << 49)
+#define COOKIE_FUNC_SHIFT	50
+
+/*
+ * Whether a call is nested in a heap call of the thread in flight (realloc(NULL,
+ * n) calling malloc, say: the outer call is the one): the task's pending
+ * returns, newest first, hold that call's session, with a frame above this
+ * one.  One whose frame is below never returned (an exception or a longjmp
+ * out of it).
+ */
+static __always_inline bool session_nested(struct task_struct *task, __u64 sp)
+{
+	struct uprobe_task *ut = task->utask;
+	struct return_instance *ri;
+
+	if (!ut)
+		return false;
+	ri = ut->return_instances;
+	for (int i = 0; i < 4 && ri; i++) {
+		if (ri->stack > sp && ri->consumer.cookie >> 56 == COOKIE_TAG)
+			return true;
+		ri = ri->next;
+	}
+	return false;
+}
+
+/* A session's entry: 0 for its return to be probed, 1 for it not to be. */
+static __always_inline int session_enter(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = task_pid_tgid(task), v, *cookie;
+	struct mp_inflight call, *in;
+
+	if (!is_target(id >> 32) || session_nested(task, ctx->sp))
+		return 1;
+	call_args(ctx, bpf_get_attach_cookie(ctx), &call);
+	sample_call(id, &call);
+	/* A malloc --heap-sample does not sample: nothing nests in a malloc, no return is needed. */
+	if (sample_interval && !call.depth && call.func == MP_MALLOC)
+		return 1;
+	cookie = bpf_session_cookie();
+	if (!cookie)
+		return 1;
+	v = COOKIE_TAG << 56 | (__u64)call.func << COOKIE_FUNC_SHIFT |
+	    (call.size < COOKIE_SIZE_MAX ? call.size : COOKIE_SIZE_MAX);
+	if (call.depth)
+		v |= COOKIE_SAMPLE;
+	if (call.arg) {
+		in = bpf_task_storage_get(&inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!in) {
+			count_lost(MP_LOST_HEAP);
+			return 1;
+		}
+		in->arg = call.arg;
+		v |= COOKIE_ARG;
+	}
+	*cookie = v;
+	return 0;
+}
+
+static __always_inline void session_return(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 *cookie = bpf_session_cookie(), v;
+	struct mp_inflight call, *in;
+
+	if (!cookie)
+		return;
+	v = *cookie;
+	if (v >> 56 != COOKIE_TAG)
+		return;
+	call.func = (v >> COOKIE_FUNC_SHIFT) & 63;
+	call.depth = !!(v & COOKIE_SAMPLE);
+	call.size = v & COOKIE_SIZE_MAX;
+	call.arg = 0;
+	call.sp = 0;
+	if (v & COOKIE_ARG) {
+		in = bpf_task_storage_get(&inflight, task, NULL, 0);
+		if (!in) {
+			count_lost(MP_LOST_HEAP);
+			return;
+		}
+		call.arg = in->arg;
+	}
+	emit_alloc(ctx, task_pid_tgid(task), &call, PT_REGS_RC(ctx));
 }
 
 /*
@@ -333,19 +429,34 @@ int heap_session(struct pt_regs *ctx)
 {
 	if (bpf_session_is_return()) {
 		if (!bare_probes)
-			heap_call_return(ctx);
+			session_return(ctx);
 		return 0;
 	}
-	return bare_probes || heap_call_enter(ctx, true) ? 0 : 1;
+	return bare_probes ? 0 : session_enter(ctx);
+}
+
+/*
+ * A free nested in a heap call in flight (realloc calling free, in some
+ * allocators) is that call's: its event frees the old block.
+ */
+static __always_inline bool free_nested(struct task_struct *task, __u64 sp)
+{
+	struct mp_inflight *in;
+
+	if (heap_sessions)
+		return session_nested(task, sp);
+	in = bpf_task_storage_get(&inflight, task, NULL, 0);
+	return in && in->sp && sp < in->sp;
 }
 
 /* The frees: a program of their own, which needs no cookie to know the kind. */
 SEC("uprobe")
 int heap_free(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = task_pid_tgid(task);
 
-	if (!bare_probes && is_target(id >> 32))
+	if (!bare_probes && is_target(id >> 32) && !free_nested(task, ctx->sp))
 		on_free(ctx, id, PT_REGS_PARM1(ctx));
 	return 0;
 }

@@ -305,6 +305,7 @@ static int load_skel(struct mp_bpf *b)
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 	skel->rodata->sample_interval = opts->heap_sample;
 	skel->rodata->bare_probes = opts->bare_probes;
+	skel->rodata->heap_sessions = b->session;
 	skel->rodata->heap_exact_time = opts->heap_exact_time;
 	/* The exponential distribution's quantiles at the midpoints of MP_SAMPLE_DRAWS equal slices. */
 	for (int i = 0; opts->heap_sample && i < MP_SAMPLE_DRAWS; i++)
