@@ -2,7 +2,8 @@
 # memprof record -e heap finds the allocator wherever it lives: the C library's, a static program's
 # own, Debian's jemalloc and tcmalloc in LD_PRELOAD, jemalloc linked into the
 # executable, C++'s operators new and delete under tcmalloc (which do not go
-# through its malloc); every figure exact (tests/workloads/heap.c, cxxheap.cc).
+# through its malloc), an allocator whose functions call each other; every figure
+# exact (tests/workloads/heap.c, cxxheap.cc, nested.c).
 # A static program whose allocator cannot be found is said, once, with what to do.
 . "$(dirname "$0")/lib.sh"
 need_bpf
@@ -81,6 +82,31 @@ assert_eq "new_aligned live" 5120 "$(stack_bytes "$T/cxx.live" "main;new_aligned
 assert_eq "deleted live" 0 "$(stack_bytes "$T/cxx.live" "main;deleted()")"
 assert_eq "deleted alloc" 12800 "$(stack_bytes "$T/out" "main;deleted()")"
 assert_eq "new_objects alloc" 48000 "$(stack_bytes "$T/out" "main;new_objects()")"
+
+# an allocator whose functions call each other (calloc and realloc call its malloc, realloc
+# its free, aligned_alloc its memalign): each call counted once, as the outermost function's,
+# in a session and with a link per site (tests/workloads/nested.c)
+for how in multi single; do
+	if [ $how = multi ]; then
+		record_ok -e heap -o "$T/nested.$how.data" -- "$WL/nested"
+	else
+		MEMPROF_NO_UPROBE_MULTI=1 record_ok -e heap -o "$T/nested.$how.data" -- "$WL/nested"
+	fi
+	grep -q "^memprof: heap: 260 events written (210 allocations, 20 reallocs, 30 frees), 0 lost$" \
+		"$T/record.log" || fail "nested $how: record summary: $(grep 'heap:' "$T/record.log")"
+	report_ok -i "$T/nested.$how.data" --folded
+	cp "$T/out" "$T/nested.live"
+	report_ok -i "$T/nested.$how.data" --folded --show=alloc
+	cp "$T/out" "$T/nested.alloc"
+	report_ok -i "$T/nested.$how.data" --folded --show=count
+	for f in "leak_calloc 100000 100000 100" "leak_realloc 50000 50000 50" \
+		"grow_realloc 100000 102000 40" "leak_aligned 6400 6400 10" "freed_calloc 0 60000 30"; do
+		set -- $f
+		assert_eq "nested $how: $1 live" "$2" "$(stack_bytes "$T/nested.live" "main;$1")"
+		assert_eq "nested $how: $1 alloc" "$3" "$(stack_bytes "$T/nested.alloc" "main;$1")"
+		assert_eq "nested $how: $1 calls" "$4" "$(stack_bytes "$T/out" "main;$1")"
+	done
+done
 
 # --heap-lib names a file by hand; one without that allocator is a one-line error
 record_v_ok -e heap --heap-lib="$TC" -o "$T/lib.data" -- "$WL/heap"
