@@ -86,7 +86,8 @@ MP_SHARED struct {
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
 #define SCRATCH_NEST	MP_SCRATCH_NEST
-#define UW_WIN		1024	/* stack words are read this many bytes at a time */
+#define UW_WIN		1024	/* a walk reads the stack this many bytes at a time at first ... */
+#define UW_WIN_MAX	4096	/* ... and twice as many each time after, up to this */
 #define UW_BACK		128	/* from this far below the first word a walk wants */
 /* What every walk knows of the uprobe trampoline, which uretprobes put in place of return addresses. */
 struct uw_tramp {
@@ -125,7 +126,7 @@ struct scratch {
 	__u64 win_base, win_len;
 	__u64 win_floor;	/* the walk's first stack pointer: no word it reads lies below */
 	__u64 win_nopage;	/* a page a window across pages could not read, last time */
-	__u8 win[UW_WIN];
+	__u8 win[UW_WIN_MAX];
 	/* a process's executable mappings, built at its exec */
 	struct mp_cfi_pending pending;
 };

@@ -17,24 +17,34 @@
  * frame whose return address a walk reads first, but not below the walk's
  * first stack pointer, and runs across pages: the stack goes on up to its
  * top, past which lie a thread's descriptor, or the main thread's arguments
- * and environment.  Where that read fails, the rest of addr's page is read
- * (the stack may end there), and the page that failed is not tried again.
+ * and environment.  A walk's first copy is UW_WIN bytes, enough for most
+ * stacks; one that needs more is deep, and each next copy is twice as long.
+ * Where a read fails, the rest of addr's page is read (the stack may end
+ * there), and the page that failed is not tried again.
  */
 __noinline int uw_fetch(struct scratch *s, __u64 addr, __u64 *out)
 {
-	__u64 off, n, base, end;
+	__u64 off, n, base, end, size;
 
 	if (!s || !out)
 		return -1;
+	size = s->win_len * 2;
+	if (size < UW_WIN)
+		size = UW_WIN;
+	if (size > UW_WIN_MAX)
+		size = UW_WIN_MAX;
 	base = addr - UW_BACK;
 	if (addr < s->win_floor + UW_BACK)
 		base = addr < s->win_floor ? addr : s->win_floor;
-	end = (base + UW_WIN - 1) & ~4095ull;
-	if (end != s->win_nopage && !bpf_probe_read_user(s->win, UW_WIN, (void *)base)) {
+	end = (base + size - 1) & ~4095ull;
+	barrier_var(size);
+	if (size > UW_WIN_MAX)
+		return -1;
+	if (end != s->win_nopage && !bpf_probe_read_user(s->win, size, (void *)base)) {
 		s->win_base = base;
-		s->win_len = UW_WIN;
-		off = (addr - base) & (UW_WIN - 1);
-		if (off > UW_WIN - 8)
+		s->win_len = size;
+		off = (addr - base) & (UW_WIN_MAX - 1);
+		if (off > UW_WIN_MAX - 8)
 			return -1;
 		*out = *(__u64 *)(s->win + off);
 		return 0;
@@ -42,10 +52,8 @@ __noinline int uw_fetch(struct scratch *s, __u64 addr, __u64 *out)
 	if (end != (addr & ~4095ull))
 		s->win_nopage = end;
 	n = 4096 - (addr & 4095);
-	if (n > UW_WIN)
-		n = UW_WIN;
 	barrier_var(n);
-	if (n < 8 || n > UW_WIN || bpf_probe_read_user(s->win, n, (void *)addr)) {
+	if (n < 8 || n > UW_WIN_MAX || bpf_probe_read_user(s->win, n, (void *)addr)) {
 		s->win_len = 0;
 		return bpf_probe_read_user(out, 8, (void *)addr) ? -1 : 0;
 	}

@@ -64,7 +64,7 @@ static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
 
 /*
  * A word of the user stack.  A read costs about the same whatever its size
- * up to a page: read UW_WIN bytes once (uw_fetch()), and serve the next
+ * up to a page: read a window of it once (uw_fetch()), and serve the next
  * frames' words from the copy.
  */
 static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
@@ -75,8 +75,8 @@ static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
 		return -1;
 	off = addr - s->win_base;
 	if (addr >= s->win_base && off + 8 <= s->win_len) {
-		off &= UW_WIN - 1;
-		if (off > UW_WIN - 8)
+		off &= UW_WIN_MAX - 1;
+		if (off > UW_WIN_MAX - 8)
 			return -1;
 		*out = *(__u64 *)(s->win + off);
 		return 0;
