@@ -55,8 +55,7 @@ static __always_inline bool mark_pages(void *bitmap, __u64 id, unsigned int orde
 	return old;
 }
 
-SEC("raw_tp/mm_page_alloc")
-int page_alloc(__u64 *ctx)
+static __always_inline int page_alloc_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
 	unsigned int order = ctx[1];
@@ -86,6 +85,12 @@ int page_alloc(__u64 *ctx)
 	return 0;
 }
 
+SEC("raw_tp/mm_page_alloc")
+int page_alloc(__u64 *ctx)
+{
+	return page_alloc_event(ctx);
+}
+
 static __always_inline void fill_page_free(struct mp_page_free *ev, __u64 id, __u64 pid,
 					   unsigned int order)
 {
@@ -96,8 +101,7 @@ static __always_inline void fill_page_free(struct mp_page_free *ev, __u64 id, __
 	ev->pad = 0;
 }
 
-SEC("raw_tp/mm_page_free")
-int page_free(__u64 *ctx)
+static __always_inline int page_free_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
 	unsigned int order = ctx[1];
@@ -127,6 +131,12 @@ int page_free(__u64 *ctx)
 	}
 	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
 	return 0;
+}
+
+SEC("raw_tp/mm_page_free")
+int page_free(__u64 *ctx)
+{
+	return page_free_event(ctx);
 }
 
 /* ---- page cache ---- */
