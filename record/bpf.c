@@ -770,26 +770,40 @@ int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-/* A per-CPU array of n counters, each summed over the CPUs. */
-static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
+/*
+ * A per-CPU array's first n values, each summed over the CPUs: a value of
+ * size bytes, its counter (a __u64) off bytes into it.
+ */
+static int sum_percpu_at(const struct bpf_map *map, uint64_t *out, uint32_t n, size_t size,
+			 size_t off)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
+	char *vals;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	vals = calloc(ncpu, size);
 	if (!vals)
 		return -ENOMEM;
 	for (__u32 i = 0; i < n; i++) {
 		out[i] = 0;
-		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, ncpu * sizeof(*vals), 0))
+		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, ncpu * size, 0))
 			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[i] += vals[c];
+		for (int c = 0; c < ncpu; c++) {
+			uint64_t v;
+
+			memcpy(&v, vals + c * size + off, sizeof(v));
+			out[i] += v;
+		}
 	}
 	free(vals);
 	return 0;
+}
+
+/* A per-CPU array of n counters, each summed over the CPUs. */
+static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
+{
+	return sum_percpu_at(map, out, n, sizeof(uint64_t), 0);
 }
 
 /*
@@ -818,24 +832,8 @@ static int prog_lost_type(const char *name)
 /* The runs the page programs' twins made in place of their firsts', on all CPUs. */
 static int twins_caught(struct mp_bpf *b, uint64_t caught[MP_TWIN__MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct mp_page_twin *vals;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 i = 0; i < MP_TWIN__MAX; i++) {
-		caught[i] = 0;
-		if (bpf_map__lookup_elem(b->skel->maps.page_twins, &i, sizeof(i), vals,
-					 ncpu * sizeof(*vals), 0))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			caught[i] += vals[c].caught;
-	}
-	free(vals);
-	return 0;
+	return sum_percpu_at(b->skel->maps.page_twins, caught, MP_TWIN__MAX,
+			     sizeof(struct mp_page_twin), offsetof(struct mp_page_twin, caught));
 }
 
 /*
