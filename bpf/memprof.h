@@ -112,6 +112,22 @@ enum mp_unwind_end {
 	MP_UNWIND__MAX,
 };
 #define MP_SCRATCH_NEST		3	/* scratch entries per CPU: task, softirq, hardirq */
+
+/*
+ * The page programs' twins (bpf/pages.bpf.c): one per tracepoint, each CPU's
+ * state in the map `page_twins`, indexed so; `page_firsts` holds the programs
+ * they stand in for at the same index.
+ */
+enum mp_twin {
+	MP_TWIN_ALLOC = 0,	/* page_alloc_nested, for page_alloc */
+	MP_TWIN_FREE = 1,	/* page_free_nested, for page_free */
+	MP_TWIN__MAX,
+};
+
+struct mp_page_twin {
+	__u64 active;		/* this CPU's copy of the first's recursion counter; 1: none */
+	__u64 caught;		/* runs the kernel skipped that the twin made instead */
+};
 #define MP_COMM_LEN		16
 #define MP_FILENAME_LEN		256
 #define MP_ARGS_LEN		1024	/* an exec's argv, as much as fits */
@@ -359,6 +375,7 @@ _Static_assert(sizeof(struct mp_cfi_row) == 8, "mp_cfi_row layout");
 _Static_assert(sizeof(struct mp_cfi_map) == 48, "mp_cfi_map layout");
 _Static_assert(sizeof(struct mp_cfi_file) == 48, "mp_cfi_file layout");
 _Static_assert(sizeof(struct mp_cfi_key) == 16, "mp_cfi_key layout");
+_Static_assert(sizeof(struct mp_page_twin) == 16, "mp_page_twin layout");
 _Static_assert(sizeof(struct mp_page_alloc) == 40, "mp_page_alloc layout");
 _Static_assert(sizeof(struct mp_heap_alloc) == 56, "mp_heap_alloc layout");
 _Static_assert(sizeof(struct mp_page_free) == 48, "mp_page_free layout");

@@ -55,8 +55,97 @@ static __always_inline bool mark_pages(void *bitmap, __u64 id, unsigned int orde
 	return old;
 }
 
-SEC("raw_tp/mm_page_alloc")
-int page_alloc(__u64 *ctx)
+/*
+ * The twins.  page_alloc and page_free run for every page of the machine, so
+ * an interrupt that allocates or frees a page often comes while one of them
+ * runs on its CPU, and the kernel skips a raw tracepoint program's run nested
+ * in a run of the same program (counting it in the program's
+ * recursion_misses).  Each has a twin on the same tracepoint that makes the
+ * run the kernel skipped, and only that one: it reads the first's recursion
+ * counter on this CPU, which is non-zero exactly when the first is running
+ * below it, since the kernel took and gave back its own count for this call
+ * already (or will, before or after the twin's run: either order holds).  An
+ * event is lost only when the twin is skipped too (an interrupt in the
+ * middle of the twin, inside one in the middle of the first): record counts
+ * the first's skipped runs less those its twin made (`caught`).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MP_TWIN__MAX);
+	__type(key, __u32);
+	__type(value, struct mp_page_twin);
+} page_twins SEC(".maps");
+
+/* The first programs, put here by record: a way to their struct bpf_prog. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, MP_TWIN__MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} page_firsts SEC(".maps");
+
+/* A kernel address to read through at the cost of a load (kernel 6.2). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* A pointer as a number, which the verifier lets us compute with. */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 a = 0;
+
+	bpf_probe_read_kernel(&a, sizeof(a), &p);
+	return a;
+}
+
+/*
+ * The address of this CPU's copy of the recursion counter of the first
+ * program of twin, whose state on this CPU is t; 1 when there is none.  A
+ * per-CPU pointer plus the CPU's offset is the CPU's copy, and t's address
+ * less its map's per-CPU pointer is the offset.  Once per CPU.
+ */
+static __noinline __u64 twin_counter(__u32 twin, struct mp_page_twin *t)
+{
+	__u64 firsts = addr_of(&page_firsts), twins = addr_of(&page_twins);
+	__u64 ptrs = bpf_core_field_offset(struct bpf_array, ptrs);
+	__u64 pptrs = bpf_core_field_offset(struct bpf_array, pptrs);
+	__u64 prog = 0, pptr = 0, active;
+
+	if (!bpf_core_field_exists(((struct bpf_prog *)0)->active) || twin >= MP_TWIN__MAX)
+		return 1;
+	if (bpf_probe_read_kernel(&prog, sizeof(prog), (void *)(firsts + ptrs + twin * 8)) ||
+	    !prog)
+		return 1;
+	active = (__u64)BPF_CORE_READ((struct bpf_prog *)prog, active);
+	if (bpf_probe_read_kernel(&pptr, sizeof(pptr), (void *)(twins + pptrs + twin * 8)) ||
+	    !pptr || !active)
+		return 1;
+	return active + (addr_of(t) - pptr);
+}
+
+/* In a twin: whether the kernel skipped the first program's run of this event. */
+static __always_inline bool twin_stands_in(__u32 twin)
+{
+	struct mp_page_twin *t = bpf_map_lookup_elem(&page_twins, &twin);
+	int active = 0;
+
+	if (!t)
+		return false;
+	if (!t->active)
+		t->active = twin_counter(twin, t);
+	if (t->active == 1)
+		return false;
+	if (bpf_rdonly_cast)
+		active = ((struct refcount_struct *)bpf_rdonly_cast(
+				  (void *)t->active, bpf_core_type_id_kernel(struct refcount_struct)))
+				 ->refs.counter;
+	else
+		bpf_probe_read_kernel(&active, sizeof(active), (void *)t->active);
+	if (active <= 0)
+		return false;
+	t->caught++;
+	return true;
+}
+
+static __always_inline int page_alloc_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
 	unsigned int order = ctx[1];
@@ -86,6 +175,18 @@ int page_alloc(__u64 *ctx)
 	return 0;
 }
 
+SEC("raw_tp/mm_page_alloc")
+int page_alloc(__u64 *ctx)
+{
+	return page_alloc_event(ctx);
+}
+
+SEC("raw_tp/mm_page_alloc")
+int page_alloc_nested(__u64 *ctx)
+{
+	return twin_stands_in(MP_TWIN_ALLOC) ? page_alloc_event(ctx) : 0;
+}
+
 static __always_inline void fill_page_free(struct mp_page_free *ev, __u64 id, __u64 pid,
 					   unsigned int order)
 {
@@ -96,8 +197,7 @@ static __always_inline void fill_page_free(struct mp_page_free *ev, __u64 id, __
 	ev->pad = 0;
 }
 
-SEC("raw_tp/mm_page_free")
-int page_free(__u64 *ctx)
+static __always_inline int page_free_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
 	unsigned int order = ctx[1];
@@ -127,6 +227,18 @@ int page_free(__u64 *ctx)
 	}
 	submit(&ev, sizeof(ev), MP_LOST_PAGE, wakeup_flag());
 	return 0;
+}
+
+SEC("raw_tp/mm_page_free")
+int page_free(__u64 *ctx)
+{
+	return page_free_event(ctx);
+}
+
+SEC("raw_tp/mm_page_free")
+int page_free_nested(__u64 *ctx)
+{
+	return twin_stands_in(MP_TWIN_FREE) ? page_free_event(ctx) : 0;
 }
 
 /* ---- page cache ---- */

@@ -71,6 +71,7 @@ struct mp_bpf {
 	struct mp_bpf_opts opts;
 	bool multi;		/* heap probes as uprobe_multi links */
 	bool session;		/* ... and the allocation functions' as a uprobe session */
+	uint64_t twin_lost[MP_TWIN__MAX];	/* page events lost so far, by page_lost() */
 };
 
 static void reap(struct reap r)
@@ -277,6 +278,23 @@ static bool uprobe_multi_works(__u32 type)
 }
 
 /* Opens the skeleton, sets its tunables and map sizes, and loads it. */
+/* The page programs' twins find the programs they stand in for in page_firsts. */
+static int set_page_firsts(struct memprof_bpf *skel)
+{
+	const struct bpf_program *first[MP_TWIN__MAX] = {
+		[MP_TWIN_ALLOC] = skel->progs.page_alloc,
+		[MP_TWIN_FREE] = skel->progs.page_free,
+	};
+
+	for (__u32 i = 0; i < MP_TWIN__MAX; i++) {
+		int fd = bpf_program__fd(first[i]);
+
+		if (bpf_map__update_elem(skel->maps.page_firsts, &i, sizeof(i), &fd, sizeof(fd), 0))
+			return -errno;
+	}
+	return 0;
+}
+
 static int load_skel(struct mp_bpf *b)
 {
 	const struct mp_bpf_opts *opts = &b->opts;
@@ -337,7 +355,9 @@ static int load_skel(struct mp_bpf *b)
 	if (!opts->page) {
 		bpf_program__set_autoload(skel->progs.rss_stat, false);
 		bpf_program__set_autoload(skel->progs.page_alloc, false);
+		bpf_program__set_autoload(skel->progs.page_alloc_nested, false);
 		bpf_program__set_autoload(skel->progs.page_free, false);
+		bpf_program__set_autoload(skel->progs.page_free_nested, false);
 	}
 	/* With -e cache, cache_add moves the target's pages to the cache. */
 	if (!opts->page || opts->cache)
@@ -367,7 +387,10 @@ static int load_skel(struct mp_bpf *b)
 	}
 	bpf_program__set_autoload(skel->progs.sample_alloc, opts->heap && opts->heap_sample);
 	bpf_program__set_autoload(skel->progs.sample_free, opts->heap && opts->heap_sample);
-	return memprof_bpf__load(skel);
+	err = memprof_bpf__load(skel);
+	if (err || !opts->page)
+		return err;
+	return set_page_firsts(skel);
 }
 
 int mp_bpf__load(struct mp_bpf **out, const struct mp_bpf_opts *opts, mp_event_cb cb, void *ctx)
@@ -428,7 +451,9 @@ int mp_bpf__attach_tracepoints(struct mp_bpf *b)
 		b->opts.cache ? s->progs.cache_del : NULL,
 		b->opts.mmap ? s->progs.sys_enter : NULL,
 		b->opts.page ? s->progs.page_alloc : NULL,
+		b->opts.page ? s->progs.page_alloc_nested : NULL,
 		b->opts.page ? s->progs.page_free : NULL,
+		b->opts.page ? s->progs.page_free_nested : NULL,
 		b->opts.page && !b->opts.cache ? s->progs.page_to_cache : NULL,
 	};
 	int err;
@@ -746,32 +771,47 @@ int mp_bpf__poll(struct mp_bpf *b, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-/* A per-CPU array of n counters, each summed over the CPUs. */
-static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
+/*
+ * A per-CPU array's first n values, each summed over the CPUs: a value of
+ * size bytes, its counter (a __u64) off bytes into it.
+ */
+static int sum_percpu_at(const struct bpf_map *map, uint64_t *out, uint32_t n, size_t size,
+			 size_t off)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
+	char *vals;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
+	vals = calloc(ncpu, size);
 	if (!vals)
 		return -ENOMEM;
 	for (__u32 i = 0; i < n; i++) {
 		out[i] = 0;
-		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, ncpu * sizeof(*vals), 0))
+		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, ncpu * size, 0))
 			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[i] += vals[c];
+		for (int c = 0; c < ncpu; c++) {
+			uint64_t v;
+
+			memcpy(&v, vals + c * size + off, sizeof(v));
+			out[i] += v;
+		}
 	}
 	free(vals);
 	return 0;
 }
 
+/* A per-CPU array of n counters, each summed over the CPUs. */
+static int sum_percpu(const struct bpf_map *map, uint64_t *out, uint32_t n)
+{
+	return sum_percpu_at(map, out, n, sizeof(uint64_t), 0);
+}
+
 /*
  * The loss a program's skipped runs stand for: the kernel does not run a
- * tracing program on a CPU where one is running already (an interrupt in
- * the middle of it) and counts the run in its recursion_misses.
+ * tracing program on a CPU where it is running already (an interrupt in the
+ * middle of it) and counts the run in its recursion_misses.  The page
+ * programs' twins make most of those runs instead (page_lost()).
  */
 static int prog_lost_type(const char *name)
 {
@@ -790,22 +830,63 @@ static int prog_lost_type(const char *name)
 	return -1;	/* rss_stat: a sample is taken at the next interval anyway */
 }
 
+/* The runs the page programs' twins made in place of their firsts', on all CPUs. */
+static int twins_caught(struct mp_bpf *b, uint64_t caught[MP_TWIN__MAX])
+{
+	return sum_percpu_at(b->skel->maps.page_twins, caught, MP_TWIN__MAX,
+			     sizeof(struct mp_page_twin), offsetof(struct mp_page_twin, caught));
+}
+
+/*
+ * A page program's skipped runs are lost less those its twin made: each
+ * counter read apart from the other, the first's before its twin's, so that
+ * a run skipped between the two reads can only make the figure short for
+ * now, never over; and kept from going back meanwhile.  Final once the
+ * programs are detached.
+ */
+static uint64_t page_lost(struct mp_bpf *b, const uint64_t misses[MP_TWIN__MAX])
+{
+	uint64_t caught[MP_TWIN__MAX], sum = 0;
+
+	if (twins_caught(b, caught))
+		memset(caught, 0, sizeof(caught));
+	for (int i = 0; i < MP_TWIN__MAX; i++) {
+		uint64_t n = misses[i] > caught[i] ? misses[i] - caught[i] : 0;
+
+		if (n > b->twin_lost[i])
+			b->twin_lost[i] = n;
+		sum += b->twin_lost[i];
+	}
+	return sum;
+}
+
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
 {
+	struct memprof_bpf *s = b->skel;
+	uint64_t misses[MP_TWIN__MAX] = { 0 };
 	struct bpf_program *prog;
-	int err = sum_percpu(b->skel->maps.lost, lost, MP_LOST__MAX);
+	int err = sum_percpu(s->maps.lost, lost, MP_LOST__MAX);
 
 	if (err)
 		return err;
-	bpf_object__for_each_program(prog, b->skel->obj) {
+	bpf_object__for_each_program(prog, s->obj) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog), type = prog_lost_type(bpf_program__name(prog));
 
+		/* A twin skipped a run its first made, or that the first's count holds. */
+		if (prog == s->progs.page_alloc_nested || prog == s->progs.page_free_nested)
+			continue;
 		if (fd < 0 || type < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		lost[type] += info.recursion_misses;
+		if (prog == s->progs.page_alloc)
+			misses[MP_TWIN_ALLOC] = info.recursion_misses;
+		else if (prog == s->progs.page_free)
+			misses[MP_TWIN_FREE] = info.recursion_misses;
+		else
+			lost[type] += info.recursion_misses;
 	}
+	lost[MP_LOST_PAGE] += page_lost(b, misses);
 	return 0;
 }
 
