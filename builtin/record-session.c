@@ -312,6 +312,12 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
 			r->lost_total[MP_LOST_PAGE],
 			disk_lost(st->unwritten, page_t, d, sizeof(d)));
+	if (r->twin_extra)
+		fprintf(stderr,
+			"memprof: warning: page: %" PRIu64 " events may have been recorded twice (this "
+			"kernel ran page programs nested where memprof expects it to skip them): the "
+			"page figures are flagged; please report this with 'uname -r'\n",
+			r->twin_extra);
 	if (r->opts.events & (1u << MPF_EV_HEAP))
 		fprintf(stderr,
 			"memprof: heap: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64

@@ -72,6 +72,7 @@ struct mp_bpf {
 	bool multi;		/* heap probes as uprobe_multi links */
 	bool session;		/* ... and the allocation functions' as a uprobe session */
 	uint64_t twin_lost[MP_TWIN__MAX];	/* page events lost so far, by page_lost() */
+	uint64_t twin_extra;	/* runs the twins made that the kernel had not skipped */
 };
 
 static void reap(struct reap r)
@@ -850,14 +851,27 @@ static uint64_t page_lost(struct mp_bpf *b, const uint64_t misses[MP_TWIN__MAX])
 
 	if (twins_caught(b, caught))
 		memset(caught, 0, sizeof(caught));
+	b->twin_extra = 0;
 	for (int i = 0; i < MP_TWIN__MAX; i++) {
 		uint64_t n = misses[i] > caught[i] ? misses[i] - caught[i] : 0;
+
+		/*
+		 * More runs made than skipped: a kernel that ran the first
+		 * program nested all the same, whose events came twice.
+		 */
+		if (caught[i] > misses[i])
+			b->twin_extra += caught[i] - misses[i];
 
 		if (n > b->twin_lost[i])
 			b->twin_lost[i] = n;
 		sum += b->twin_lost[i];
 	}
 	return sum;
+}
+
+uint64_t mp_bpf__twin_extra(struct mp_bpf *b)
+{
+	return b->twin_extra;
 }
 
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])

@@ -237,6 +237,12 @@ void mp_bpf__forget_target(struct mp_bpf *b, pid_t pid);
 int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
 /* Lost-event counters summed over CPUs. */
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
+/*
+ * After the programs are detached: page events the page programs' twins made
+ * that the kernel had not skipped, so recorded twice (0 on the kernels the
+ * twins know; see bpf/pages.bpf.c).
+ */
+uint64_t mp_bpf__twin_extra(struct mp_bpf *b);
 /* The stack walks by how they ended, summed over CPUs. */
 int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX]);
 /* -g cfi: the maps record/cfi.c fills. */

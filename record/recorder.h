@@ -113,6 +113,7 @@ struct recorder {
 	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
 	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
 	uint64_t lost_total[MP_LOST__MAX];	/* as the kernel side last counted them */
+	uint64_t twin_extra;	/* page events recorded twice (mp_bpf__twin_extra()) */
 	/* Process events received: all (END's count), and of them forks, execs, exits. */
 	uint64_t proc_events, forks, execs, exits;
 	uint64_t page_frees_exiting;
