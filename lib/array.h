@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Grows *p (of *cap elements of size) to hold at least n; 0 or -ENOMEM. */
 static inline int array__reserve(void **p, size_t *cap, size_t n, size_t size)
@@ -39,5 +40,25 @@ static inline int array__reserve(void **p, size_t *cap, size_t n, size_t size)
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The first of the entries lo .. hi - 1 of size bytes at base whose key (a
+ * uint32_t at off in each, increasing) is at least key; hi when none is.
+ */
+static inline size_t array__lower_bound_u32(const void *base, size_t lo, size_t hi, size_t size,
+					    size_t off, uint32_t key)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t k;
+
+		memcpy(&k, (const char *)base + mid * size + off, sizeof(k));
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 #endif

@@ -49,28 +49,6 @@ static bool sorted__last(const struct site_table *t, uint32_t *stack)
 	return true;
 }
 
-/*
- * The first of n entries of size bytes at base whose stack (a uint32_t at off
- * in each) is at least stack; n when none is.  The entries' stacks increase.
- */
-static inline size_t stacks__lower_bound(const void *base, size_t n, size_t size, size_t off,
-					 uint32_t stack)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t s;
-
-		memcpy(&s, (const char *)base + mid * size + off, sizeof(s));
-		if (s < stack)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* The site of the sorted array's entry for stack, IDXTAB_NONE when it has none. */
 static uint32_t sorted__find(const struct site_table *t, uint32_t stack)
 {
@@ -80,11 +58,12 @@ static uint32_t sorted__find(const struct site_table *t, uint32_t stack)
 	if (!sorted__last(t, &last) || stack > last)
 		return IDXTAB_NONE;
 	if (n && stack <= t->v[n - 1].stack) {
-		i = stacks__lower_bound(t->v, n, sizeof(*t->v), offsetof(struct site_rec, stack), stack);
+		i = array__lower_bound_u32(t->v, 0, n, sizeof(*t->v), offsetof(struct site_rec, stack),
+					   stack);
 		return t->v[i].stack == stack ? (uint32_t)i : IDXTAB_NONE;
 	}
-	i = stacks__lower_bound(t->sorted, t->nsorted, sizeof(*t->sorted),
-				offsetof(struct site_by_stack, stack), stack);
+	i = array__lower_bound_u32(t->sorted, 0, t->nsorted, sizeof(*t->sorted),
+				   offsetof(struct site_by_stack, stack), stack);
 	return i < t->nsorted && t->sorted[i].stack == stack ? t->sorted[i].site : IDXTAB_NONE;
 }
 

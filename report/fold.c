@@ -251,26 +251,6 @@ static int img_walk__make(struct fold *f, uint32_t image, const struct model_sit
 	return 0;
 }
 
-/*
- * The first of the entries lo .. hi - 1 of size bytes at base whose key (a
- * uint32_t at off in each, increasing) is at least key; hi when none is.
- */
-static size_t lower_bound(const void *base, size_t lo, size_t hi, size_t size, size_t off,
-			  uint32_t key)
-{
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t k;
-
-		memcpy(&k, (const char *)base + mid * size + off, sizeof(k));
-		if (k < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* What the image's sites at node n (in run r) hold: their own, and with [kernel] below. */
 static void sites_at(const struct img_walk *w, uint32_t r, uint32_t n, uint64_t *own,
 		     uint64_t *kernel)
@@ -278,8 +258,8 @@ static void sites_at(const struct img_walk *w, uint32_t r, uint32_t n, uint64_t 
 	size_t lo = w->runs[r].sites, end = w->runs[r + 1].sites, hi = end;
 
 	*own = *kernel = 0;
-	lo = lower_bound(w->sites, lo, hi, sizeof(*w->sites),
-			 offsetof(struct model_site_value, stack), n);
+	lo = array__lower_bound_u32(w->sites, lo, hi, sizeof(*w->sites),
+				    offsetof(struct model_site_value, stack), n);
 	for (; lo < end && w->sites[lo].stack == n; lo++) {
 		if (w->sites[lo].image & MODEL_SITE_KERNEL)
 			*kernel += w->sites[lo].value;
@@ -335,7 +315,8 @@ static int node_children(struct fold *f, uint32_t n, uint32_t r)
 	/* The next node is the rest of the run when it is not the next run's start. */
 	if (n + 1 < w->runs[r + 1].start && used(w, n + 1))
 		err = push_frame(f, n + 1, r);
-	lo = lower_bound(w->branch, lo, hi, sizeof(*w->branch), offsetof(struct branch, parent), n);
+	lo = array__lower_bound_u32(w->branch, lo, hi, sizeof(*w->branch),
+				    offsetof(struct branch, parent), n);
 	for (; !err && lo < w->nbranch && w->branch[lo].parent == n; lo++)
 		err = push_frame(f, w->runs[w->branch[lo].run].start, w->branch[lo].run);
 	if (!w->kernel || n == MODEL_STACK_EMPTY)
