@@ -954,11 +954,18 @@ int cmd_report(int argc, char **argv)
 	}
 	if (build_trees(&rp, events))
 		goto out;
-	/* Before the report, so they are not lost below a long one on a terminal. */
-	warn_files(&rp);
+	/*
+	 * Before the report, so they are not lost below a long one on a terminal;
+	 * folded stacks name their frames as they are printed (report/fold.c), so
+	 * only then are the files they need known.
+	 */
+	if (opts.format != FORMAT_FOLDED)
+		warn_files(&rp);
 	warn_unmapped(model__stats(rp.model));
 	if (!print_report(&rp, events))
 		ret = 0;
+	if (opts.format == FORMAT_FOLDED)
+		warn_files(&rp);
 out:
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		tree__delete(rp.trees[ev]);
