@@ -955,8 +955,9 @@ int cmd_report(int argc, char **argv)
 	if (build_trees(&rp, events))
 		goto out;
 	/*
-	 * Before the report, so they are not lost below a long one on a
-	 * terminal; but --folded names the frames as it prints them, so after.
+	 * Before the report, so they are not lost below a long one on a terminal;
+	 * folded stacks name their frames as they are printed (report/fold.c), so
+	 * only then are the files they need known.
 	 */
 	if (opts.format != FORMAT_FOLDED)
 		warn_files(&rp);

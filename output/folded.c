@@ -24,7 +24,7 @@
  * string, or ';', after it, as strcmp() orders the lines they stand for.
  */
 struct piece {
-	const char *name;
+	uint32_t name;		/* strtab id: the walk below adds names, which may move the strings */
 	uint64_t node;		/* for fold__children */
 	bool sub;		/* the lines below the node, else its own */
 	uint64_t self;		/* its own line's value (what the node holds beyond its children) */
@@ -46,11 +46,11 @@ struct folded_walk {
 	size_t kids_cap;
 };
 
-static int piece_cmp(const void *a, const void *b)
+static int piece_cmp(const void *a, const void *b, void *names)
 {
 	const struct piece *x = a, *y = b;
-	const unsigned char *p = (const unsigned char *)x->name;
-	const unsigned char *q = (const unsigned char *)y->name;
+	const unsigned char *p = (const unsigned char *)strtab__str(names, x->name);
+	const unsigned char *q = (const unsigned char *)strtab__str(names, y->name);
 
 	for (;; p++, q++) {
 		int c = *p ? *p : x->sub ? ';' : 0;
@@ -73,25 +73,28 @@ static int walk(struct folded_walk *w, uint64_t node)
 
 	for (size_t i = 0; i < nkids && !err; i++) {
 		const struct fold_child *c = &w->kids[i];
-		const char *name = strtab__str(w->names, c->name);
 
 		err = ARRAY_RESERVE(w->pieces, w->pieces_cap, w->npieces + 2);
 		if (err)
 			break;
 		if (c->self)
 			w->pieces[w->npieces++] =
-				(struct piece){ .name = name, .node = c->node, .self = c->self };
+				(struct piece){ .name = c->name, .node = c->node, .self = c->self };
 		if (c->sub)
 			w->pieces[w->npieces++] =
-				(struct piece){ .name = name, .node = c->node, .sub = true };
+				(struct piece){ .name = c->name, .node = c->node, .sub = true };
 	}
 	np = w->npieces - base;
 	if (np > 1)
-		qsort(w->pieces + base, np, sizeof(*w->pieces), piece_cmp);
-	/* The walk below may move w->pieces: each piece is read through it, by index. */
+		qsort_r(w->pieces + base, np, sizeof(*w->pieces), piece_cmp, (void *)w->names);
+	/*
+	 * The walk below may move w->pieces, and the strings of w->names as it
+	 * names frames: each piece is read through it, by index, its name by id.
+	 */
 	for (size_t i = base; i < base + np && !err; i++) {
 		struct piece pc = w->pieces[i];
-		size_t nlen = strlen(pc.name);
+		const char *name = strtab__str(w->names, pc.name);
+		size_t nlen = strlen(name);
 
 		err = ARRAY_RESERVE(w->buf, w->cap, saved + nlen + 2);
 		if (err)
@@ -99,7 +102,7 @@ static int walk(struct folded_walk *w, uint64_t node)
 		w->len = saved;
 		if (w->len)
 			w->buf[w->len++] = ';';
-		memcpy(w->buf + w->len, pc.name, nlen);
+		memcpy(w->buf + w->len, name, nlen);
 		w->len += nlen;
 		if (pc.sub) {
 			err = walk(w, pc.node);

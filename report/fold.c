@@ -231,7 +231,9 @@ static int img_walk__make(struct fold *f, uint32_t image, const struct model_sit
 			w->runs[w->nruns++] = (struct run){ .start = n };
 		}
 	}
-	qsort(w->branch, w->nbranch, sizeof(*w->branch), branch_cmp);
+	/* No branches, no array yet: qsort() is not to be given NULL, even for nothing. */
+	if (w->nbranch > 1)
+		qsort(w->branch, w->nbranch, sizeof(*w->branch), branch_cmp);
 	/* Each run's first branch and first site: both are in the order of the runs. */
 	for (i = 0, s = 0; i < w->nruns; i++) {
 		uint32_t start = w->runs[i].start;
