@@ -73,6 +73,7 @@ struct mp_bpf {
 	bool session;		/* ... and the allocation functions' as a uprobe session */
 	uint64_t twin_lost[MP_TWIN__MAX];	/* page events lost so far, by page_lost() */
 	uint64_t twin_extra;	/* runs the twins made that the kernel had not skipped */
+	bool detached;		/* mp_bpf__detach(): the counters are final */
 };
 
 static void reap(struct reap r)
@@ -278,7 +279,6 @@ static bool uprobe_multi_works(__u32 type)
 	return link == -EBADF;
 }
 
-/* Opens the skeleton, sets its tunables and map sizes, and loads it. */
 /* The page programs' twins find the programs they stand in for in page_firsts. */
 static int set_page_firsts(struct memprof_bpf *skel)
 {
@@ -296,6 +296,7 @@ static int set_page_firsts(struct memprof_bpf *skel)
 	return 0;
 }
 
+/* Opens the skeleton, sets its tunables and map sizes, and loads it. */
 static int load_skel(struct mp_bpf *b)
 {
 	const struct mp_bpf_opts *opts = &b->opts;
@@ -843,7 +844,8 @@ static int twins_caught(struct mp_bpf *b, uint64_t caught[MP_TWIN__MAX])
  * counter read apart from the other, the first's before its twin's, so that
  * a run skipped between the two reads can only make the figure short for
  * now, never over; and kept from going back meanwhile.  Final once the
- * programs are detached.
+ * programs are detached, and then the runs a twin made beyond those skipped
+ * (events recorded twice) count too, so that report flags the page figures.
  */
 static uint64_t page_lost(struct mp_bpf *b, const uint64_t misses[MP_TWIN__MAX])
 {
@@ -866,7 +868,7 @@ static uint64_t page_lost(struct mp_bpf *b, const uint64_t misses[MP_TWIN__MAX])
 			b->twin_lost[i] = n;
 		sum += b->twin_lost[i];
 	}
-	return sum;
+	return sum + (b->detached ? b->twin_extra : 0);
 }
 
 uint64_t mp_bpf__twin_extra(struct mp_bpf *b)
@@ -927,6 +929,7 @@ void mp_bpf__detach(struct mp_bpf *b)
 		probe_set__detach(b, &b->sets[i]);
 	b->nr_sets = 0;
 	reaper__finish(&b->reaper);
+	b->detached = true;
 }
 
 void mp_bpf__destroy(struct mp_bpf *b)

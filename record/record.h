@@ -238,9 +238,9 @@ int mp_bpf__poll(struct mp_bpf *b, int timeout_ms);
 /* Lost-event counters summed over CPUs. */
 int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
 /*
- * After the programs are detached: page events the page programs' twins made
- * that the kernel had not skipped, so recorded twice (0 on the kernels the
- * twins know; see bpf/pages.bpf.c).
+ * Page events the page programs' twins made that the kernel had not skipped,
+ * so recorded twice (0 on the kernels the twins know; see bpf/pages.bpf.c):
+ * after mp_bpf__detach(), mp_bpf__lost() counts them in MP_LOST_PAGE.
  */
 uint64_t mp_bpf__twin_extra(struct mp_bpf *b);
 /* The stack walks by how they ended, summed over CPUs. */

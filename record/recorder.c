@@ -786,17 +786,8 @@ void recorder__finish(struct recorder *r)
 		cfi__stats(r->cfi, &r->cfi_stats);
 	end.time = now_ns(CLOCK_MONOTONIC);
 	write_lost(r, end.time);
-	/* Page events recorded twice count as lost: report flags the page figures. */
+	/* In the page loss written above; the summary says what it stands for. */
 	r->twin_extra = mp_bpf__twin_extra(r->bpf);
-	if (r->twin_extra) {
-		struct mpf_record rec = { .type = MPF_REC_LOST, .time = end.time };
-
-		rec.lost.event = MPF_EV_PAGE;
-		rec.lost.count = r->twin_extra;
-		r->lost_total[MP_LOST_PAGE] += r->twin_extra;
-		if (!r->write_err)
-			recorder__write(r, &rec);
-	}
 	if (r->write_err)
 		return;
 	write_stacks(r, end.time);
