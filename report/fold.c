@@ -414,6 +414,18 @@ static int raw_cmp(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
+/* Room for k more elements, a set of them, and a child in *v after n. */
+static int child_room(struct fold *f, size_t k, struct fold_child **v, size_t *cap, size_t n)
+{
+	int err = ARRAY_RESERVE(f->elems, f->elems_cap, f->nelems + k);
+
+	if (!err)
+		err = ARRAY_RESERVE(f->sets, f->sets_cap, f->nsets + 1);
+	if (!err)
+		err = ARRAY_RESERVE(*v, *cap, n + 1);
+	return err;
+}
+
 /* The children of a set: its elements' children, those of one name one child. */
 static int set_children(struct fold *f, struct elem_set set, struct fold_child **v, size_t *n,
 			size_t *cap)
@@ -444,11 +456,7 @@ static int set_children(struct fold *f, struct elem_set set, struct fold_child *
 	for (i = 0; i < f->nraw; i = j) {
 		struct fold_child c = { .name = f->raw[i].name };
 
-		err = ARRAY_RESERVE(f->elems, f->elems_cap, f->nelems + f->nraw);
-		if (!err)
-			err = ARRAY_RESERVE(f->sets, f->sets_cap, f->nsets + 1);
-		if (!err)
-			err = ARRAY_RESERVE(*v, *cap, *n + 1);
+		err = child_room(f, f->nraw, v, cap, *n);
 		if (err)
 			return err;
 		f->sets[f->nsets] = (struct elem_set){ .off = f->nelems };
@@ -498,11 +506,7 @@ int fold__children(struct fold *f, uint64_t node, struct fold_child **v, size_t 
 
 		err = paths__process(f->p, f->fast[i], &name);
 		if (!err)
-			err = ARRAY_RESERVE(f->elems, f->elems_cap, f->nelems + 1);
-		if (!err)
-			err = ARRAY_RESERVE(f->sets, f->sets_cap, f->nsets + 1);
-		if (!err)
-			err = ARRAY_RESERVE(*v, *cap, *n + 1);
+			err = child_room(f, 1, v, cap, *n);
 		if (err)
 			return err;
 		f->sets[f->nsets] = (struct elem_set){ .off = f->nelems, .n = 1 };
