@@ -639,16 +639,18 @@ const struct model_site *model__site(const struct model *m, unsigned int ev, siz
 int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep, void *ctx,
 		      struct model_site_value **out, size_t *n)
 {
-	struct site_table *t = &m->sites[ev];
-	struct model_site_value *v = (struct model_site_value *)t->v, *shrunk;
+	struct model_site_value *v, *shrunk;
 	struct model_site buf;
+	struct site_table *t;
 	size_t kept = 0;
 
-	_Static_assert(sizeof(*v) <= sizeof(*t->v), "a site's value fits in its record");
 	*out = NULL;
 	*n = 0;
 	if (ev >= MPF_EV__MAX)
 		return 0;
+	t = &m->sites[ev];
+	v = (struct model_site_value *)t->v;
+	_Static_assert(sizeof(*v) <= sizeof(*t->v), "a site's value fits in its record");
 	/* Value i is written where records before i were: none not yet read is overwritten. */
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct model_site *s = model__site(m, ev, i, &buf);

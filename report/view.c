@@ -101,7 +101,7 @@ static const char *file_at(struct model *m, uint32_t image, uint64_t addr)
 
 /* Adds v to the path of site in t: from the site's remembered node when it can. */
 int view__add_site(struct tree *t, struct paths *p, const struct model_site *site,
-		    const uint64_t *v)
+		   const uint64_t *v)
 {
 	uint32_t path[PATH_MAX_NAMES], node;
 	size_t n;
@@ -222,7 +222,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;
 		err = view__add_site(t, p, site,
-			       (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
+				     (uint64_t[TREE_VALUES]){ [VIEW_VALUE] = value, [VIEW_COUNT] = nr });
 		if (err)
 			return err;
 	}
