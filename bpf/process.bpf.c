@@ -178,10 +178,10 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	} else {
 		*v = MP_TARGET_ON;
 	}
-	target_bit(tgid, true);
 	s = scratch_get();
 	if (!s) {
 		count_lost(MP_LOST_OTHER);
+		target_bit(tgid, true);
 		return 0;
 	}
 	if (stack_mode == MP_STACK_CFI)
@@ -213,6 +213,14 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	}
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
 	scratch_put();
+	/*
+	 * A new target's events follow its EXEC record, which starts its image.
+	 * Interrupts run as this task: one that came before the record, such
+	 * as the irq_work that refills a BPF map's allocator after
+	 * exec_mappings' update and takes a slab page, would have put a page
+	 * of the process in an image of no program, before this one.
+	 */
+	target_bit(tgid, true);
 	return 0;
 }
 
