@@ -213,7 +213,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, __u64 id, const stru
 	ev->pad = 0;
 	ev->ptr = ptr;
 	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
-	scratch_put();
+	scratch_put(s);
 }
 
 static __always_inline void on_free(void *ctx, __u64 id, __u64 ptr)
@@ -507,7 +507,7 @@ int sample_alloc(struct pt_regs *ctx)
 	ev->old_ptr = 0;
 	ev->pad = 0;
 	submit_with_stack(caller_regs(ctx, s), s, sizeof(*ev), MP_LOST_HEAP, false);
-	scratch_put();
+	scratch_put(s);
 	return 0;
 }
 

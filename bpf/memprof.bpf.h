@@ -81,7 +81,10 @@ MP_SHARED struct {
  * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
  * SCRATCH_NEST entries per CPU (record sizes it): a program that runs while
  * another is building its event on the same CPU (a page allocated in an
- * interrupt, say) takes the next entry, never the one in use.
+ * interrupt, say) takes a free entry, never the one in use.  Entries are
+ * taken and given back by a bit each, not a nesting depth: on a preemptible
+ * kernel a uprobe's program can be preempted (it is only kept on its CPU),
+ * and another task's program then starts and can end after it.
  */
 #define SCRATCH_HDR	128	/* room for the largest event body a stack follows */
 #define SCRATCH_SIZE	(SCRATCH_HDR + sizeof(struct mp_ustack) + MP_DWARF_MAX)
@@ -118,6 +121,8 @@ struct uw_cache_ent {
 
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
+	__u32 lvl;		/* its entry of this CPU's (scratch_get) */
+	__u32 pad_lvl;
 	struct uw uw;
 	struct uw_cache_ent cache[UW_CACHE];
 	/* -g cfi: the event's registers, and the stack window the walk reads through */
@@ -137,13 +142,13 @@ MP_SHARED struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-/* How many programs on this CPU hold a scratch entry now. */
+/* The scratch entries of this CPU in use now, a bit each. */
 MP_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u32);
-} scratch_depth SEC(".maps");
+} scratch_busy SEC(".maps");
 
 /*
  * -g cfi (bpf/memprof.h): the rows of every table (record appends them), the
@@ -206,8 +211,9 @@ static __always_inline void count_lost(__u32 what)
 {
 	__u64 *n = bpf_map_lookup_elem(&lost, &what);
 
+	/* Atomic: a program in an interrupt, or preempting this one, counts on this CPU too. */
 	if (n)
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
 }
 
 /*
@@ -338,32 +344,41 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
 #define MAX_FRAME_SPAN	(64ull << 20)	/* a frame pointer this far above sp is garbage */
 
 /*
- * A scratch entry of this CPU's next free nesting level, NULL when none is
- * left (the event is counted lost).  Every successful scratch_get() is paired
- * with a scratch_put() before the program returns.
+ * A free scratch entry of this CPU, NULL when none is left (the event is
+ * counted lost).  Every successful scratch_get() is paired with a
+ * scratch_put() of it before the program returns.
  */
 static __always_inline struct scratch *scratch_get(void)
 {
-	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx, lvl;
-	__u32 *depth = bpf_map_lookup_elem(&scratch_depth, &zero);
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx;
+	__u32 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
 	struct scratch *s;
 
-	if (!depth)
+	if (!busy)
 		return NULL;
-	lvl = __sync_fetch_and_add(depth, 1);
-	idx = cpu * SCRATCH_NEST + lvl;
-	s = lvl < SCRATCH_NEST ? bpf_map_lookup_elem(&scratch, &idx) : NULL;
-	if (!s)
-		__sync_fetch_and_sub(depth, 1);
-	return s;
+	for (__u32 lvl = 0; lvl < SCRATCH_NEST; lvl++) {
+		__u32 bit = 1u << lvl;
+
+		if (*busy & bit || __sync_fetch_and_or(busy, bit) & bit)
+			continue;
+		idx = cpu * SCRATCH_NEST + lvl;
+		s = bpf_map_lookup_elem(&scratch, &idx);
+		if (!s) {
+			__sync_fetch_and_and(busy, ~bit);
+			return NULL;
+		}
+		s->lvl = lvl;
+		return s;
+	}
+	return NULL;
 }
 
-static __always_inline void scratch_put(void)
+static __always_inline void scratch_put(struct scratch *s)
 {
-	__u32 zero = 0, *depth = bpf_map_lookup_elem(&scratch_depth, &zero);
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
 
-	if (depth)
-		__sync_fetch_and_sub(depth, 1);
+	if (busy)
+		__sync_fetch_and_and(busy, ~(1u << (s->lvl & 31)));
 }
 
 #include "bpf/unwind.bpf.h"

@@ -171,7 +171,7 @@ static __always_inline int page_alloc_event(__u64 *ctx)
 	ev->order = order;
 	ev->gfp = gfp;
 	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE, true);
-	scratch_put();
+	scratch_put(s);
 	return 0;
 }
 
@@ -308,7 +308,7 @@ int cache_add(__u64 *ctx)
 	fill_hdr(&ev->hdr, MP_CACHE_ADD, id);
 	fill_cache(ev, folio, pid, order);
 	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE, true);
-	scratch_put();
+	scratch_put(s);
 	return 0;
 }
 

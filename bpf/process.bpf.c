@@ -212,7 +212,7 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 			ev->args_len = n;
 	}
 	submit(ev, sizeof(*ev), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
-	scratch_put();
+	scratch_put(s);
 	/*
 	 * A new target's events follow its EXEC record, which starts its image.
 	 * Interrupts run as this task: one that came before the record, such
@@ -284,7 +284,7 @@ static __always_inline __u64 cpu_area_pptr(void)
 		return 0;
 	if (!bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
 		cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
-	scratch_put();
+	scratch_put(s);
 	return cpu_area_base;
 }
 

@@ -103,7 +103,7 @@ static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u
 		return;
 	}
 	vm_event(s, regs, nr, ret, id);
-	scratch_put();
+	scratch_put(s);
 }
 
 /* A file mapped executable (ld.so, dlopen): user space rescans the maps. */
@@ -148,7 +148,7 @@ static __always_inline void mmap_exec(struct pt_regs *regs, long ret, __u64 id)
 	}
 	cfi_append(id >> 32, &ev->vma);
 	submit(ev, sizeof(ev[0]), MP_LOST_OTHER, BPF_RB_FORCE_WAKEUP);
-	scratch_put();
+	scratch_put(s);
 }
 
 /*
