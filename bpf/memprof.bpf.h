@@ -580,7 +580,10 @@ static __always_inline void cfi_append(__u32 tgid, const struct mp_vma *v)
 	p = bpf_map_lookup_elem(&cfi_pending, &tgid);
 	if (!f || !p)
 		return;
-	slot = __sync_fetch_and_add(&p->n, 1) % MP_CFI_PENDING;
+	slot = MP_CFI_EXEC + __sync_fetch_and_add(&p->n, 1) % MP_CFI_RING;
+	barrier_var(slot);
+	if (slot >= MP_CFI_PENDING)
+		return;
 	cfi_map_fill(&p->maps[slot], f, v->start + (f->text_offset & 4095),
 		     v->start - v->pgoff - (f->text_vaddr - f->text_offset));
 	p->maps[slot].end = v->end;

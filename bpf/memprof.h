@@ -82,7 +82,9 @@ struct mp_cfi_map {
 };
 
 #define MP_CFI_MAPS		256	/* executable mappings per process, sorted */
-#define MP_CFI_PENDING		8	/* the newest the kernel side saw, record or not */
+#define MP_CFI_PENDING		32	/* the exec's and the newest the kernel side saw, record or not */
+#define MP_CFI_EXEC		4	/* of them, the first: the exec's own, never replaced */
+#define MP_CFI_RING		(MP_CFI_PENDING - MP_CFI_EXEC)
 
 /* A process's executable mappings as record read them (`cfi_procs`, by thread group id). */
 struct mp_cfi_proc {
@@ -92,13 +94,18 @@ struct mp_cfi_proc {
 };
 
 /*
- * The executable mappings the kernel side saw a process make, at its exec and
- * later mmaps, newest last in a ring (`cfi_pending`): the walks look there
- * for what record has not read yet.  Only the kernel side writes it.
+ * The executable mappings the kernel side saw a process make (`cfi_pending`):
+ * the walks look there for what record has not read yet.  The exec's (the
+ * program, the dynamic loader, the vDSO) stay in the first MP_CFI_EXEC
+ * slots; the later mmaps' go round the others, newest last.  Record can be
+ * slow to read a new process's maps (when the machine is busy), and a
+ * program maps a library each for its first instructions: the ring must not
+ * replace the program's own text, which every stack goes through.  Only the
+ * kernel side writes it.
  */
 struct mp_cfi_pending {
-	__u32 n;		/* mappings added since the exec: the next is at n % MP_CFI_PENDING */
-	__u32 pad;
+	__u32 n;		/* mmaps since the exec: the next at MP_CFI_EXEC + n % MP_CFI_RING */
+	__u32 nexec;		/* the exec's, in the first slots */
 	struct mp_cfi_map maps[MP_CFI_PENDING];
 };
 

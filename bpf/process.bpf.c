@@ -79,12 +79,12 @@ static long vma_file_cb(struct task_struct *task, struct vm_area_struct *vma, vo
 static __always_inline void exec_mapping(struct scratch *s, struct mp_cfi_key *key, __u64 bias)
 {
 	struct mp_cfi_file *f = bpf_map_lookup_elem(&cfi_files, key);
-	__u32 n = s->pending.n;
+	__u32 n = s->pending.nexec;
 
-	if (!f || n >= MP_CFI_PENDING)
+	if (!f || n >= MP_CFI_EXEC)
 		return;
 	cfi_map_fill(&s->pending.maps[n], f, bias + f->text_vaddr, bias);
-	s->pending.n = n + 1;
+	s->pending.nexec = n + 1;
 }
 
 /*
@@ -104,6 +104,7 @@ static __always_inline void exec_mappings(struct scratch *s, struct task_struct 
 	__u64 base = 0, vdso;
 
 	s->pending.n = 0;
+	s->pending.nexec = 0;
 	/* The program's text starts at its lowest executable segment plus the load bias. */
 	if (f)
 		exec_mapping(s, &key, BPF_CORE_READ(mm, start_code) - f->text_vaddr);

@@ -98,17 +98,23 @@ __noinline int uw_find_pending(struct mp_cfi_pending *p, __u64 pc)
 
 	if (!p)
 		return -1;
-	n = p->n < MP_CFI_PENDING ? p->n : MP_CFI_PENDING;
-	for (int i = MP_CFI_PENDING - 1; i >= 0; i--) {
-		__u32 slot = (p->n - 1 - (MP_CFI_PENDING - 1 - i)) % MP_CFI_PENDING;
+	n = p->n < MP_CFI_RING ? p->n : MP_CFI_RING;
+	for (__u32 j = 0; j < MP_CFI_RING; j++) {
+		__u32 slot = MP_CFI_EXEC + (p->n - 1 - j) % MP_CFI_RING;
 
-		if ((__u32)(MP_CFI_PENDING - 1 - i) >= n)
+		if (j >= n)
 			break;
 		barrier_var(slot);
 		if (slot >= MP_CFI_PENDING)
 			break;
 		if (pc >= p->maps[slot].start && pc < p->maps[slot].end)
 			return slot;
+	}
+	for (__u32 i = 0; i < MP_CFI_EXEC; i++) {
+		if (i >= p->nexec)
+			break;
+		if (pc >= p->maps[i].start && pc < p->maps[i].end)
+			return i;
 	}
 	return -1;
 }
