@@ -137,6 +137,20 @@ record_attach()
 	fail "record -p $pid did not start: $(cat "$T/record.log")"
 }
 
+# wait_line FILE PATTERN PID: returns once a line of FILE matches PATTERN (grep -E),
+# polling every 50 ms; fails when process PID exits first or after 30 s.
+wait_line()
+{
+	local i
+
+	for i in $(seq 600); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || fail "exited before '$2': $(tail -n 5 "$1")"
+		sleep 0.05
+	done
+	fail "no '$2' in $1 after 30 s: $(tail -n 5 "$1")"
+}
+
 # report_ok ARGS...: runs memprof report into $T/out, failing on error.
 # wait_recording DATA PID: returns once record (PID, writing DATA, its output in
 # $T/record.log) has begun: the first chunk, flushed as recording starts, is on

@@ -32,11 +32,7 @@ sleep 30 &
 sl=$!
 "$MEMPROF" record -e page,heap -p "$sl" -d 1 -o "$T/d.data" >"$T/record.log" 2>&1 &
 rec=$!
-for i in $(seq 200); do
-	grep -q "^memprof: recording PID $sl (sleep) for 1 s" "$T/record.log" && break
-	kill -0 "$rec" 2>/dev/null || fail "record -d 1 exited early: $(cat "$T/record.log")"
-	sleep 0.05
-done
+wait_line "$T/record.log" "^memprof: recording PID $sl \(sleep\) for 1 s" "$rec"
 started=$(date +%s%N)
 wait "$rec" || fail "memprof record -p -d 1 failed: $(cat "$T/record.log")"
 ended=$(date +%s%N)

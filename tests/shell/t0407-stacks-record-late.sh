@@ -21,11 +21,7 @@ EOF2
 
 "$MEMPROF" record --exec "$sqlite" -e heap -d 60 -o "$T/l.data" >"$T/record.log" 2>&1 &
 REC=$!
-for i in $(seq 300); do
-	grep -q "waiting for a process running" "$T/record.log" && break
-	kill -0 "$REC" 2>/dev/null || fail "record exited early: $(cat "$T/record.log")"
-	sleep 0.1
-done
+wait_line "$T/record.log" "waiting for a process running" "$REC"
 kill -STOP "$REC"
 "$sqlite" "$T/db" <"$T/script.sql" || { kill -CONT "$REC"; fail "sqlite3 failed"; }
 kill -CONT "$REC"
