@@ -343,6 +343,27 @@ static __always_inline void submit(void *data, __u64 size, __u32 lost_idx, __u64
 
 #define MAX_FRAME_SPAN	(64ull << 20)	/* a frame pointer this far above sp is garbage */
 
+/* A pointer as a number, which the verifier lets us compute with. */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 a = 0;
+
+	bpf_probe_read_kernel(&a, sizeof(a), &p);
+	return a;
+}
+
+/*
+ * The per-CPU pointer of element idx of per-CPU array map: a CPU's copy is
+ * at it plus that CPU's offset.  0 when it cannot be read.
+ */
+static __always_inline __u64 percpu_array_pptr(const void *map, __u32 idx)
+{
+	__u64 pptrs = bpf_core_field_offset(struct bpf_array, pptrs), pptr = 0;
+
+	bpf_probe_read_kernel(&pptr, sizeof(pptr), (void *)(addr_of(map) + pptrs + idx * 8ull));
+	return pptr;
+}
+
 /*
  * A free scratch entry of this CPU, NULL when none is left (the event is
  * counted lost).  Every successful scratch_get() is paired with a

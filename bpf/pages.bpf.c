@@ -87,15 +87,6 @@ struct {
 /* A kernel address to read through at the cost of a load (kernel 6.2). */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
-/* A pointer as a number, which the verifier lets us compute with. */
-static __always_inline __u64 addr_of(const void *p)
-{
-	__u64 a = 0;
-
-	bpf_probe_read_kernel(&a, sizeof(a), &p);
-	return a;
-}
-
 /*
  * The address of this CPU's copy of the recursion counter of the first
  * program of twin, whose state on this CPU is t; 1 when there is none.  A
@@ -104,10 +95,9 @@ static __always_inline __u64 addr_of(const void *p)
  */
 static __noinline __u64 twin_counter(__u32 twin, struct mp_page_twin *t)
 {
-	__u64 firsts = addr_of(&page_firsts), twins = addr_of(&page_twins);
+	__u64 firsts = addr_of(&page_firsts);
 	__u64 ptrs = bpf_core_field_offset(struct bpf_array, ptrs);
-	__u64 pptrs = bpf_core_field_offset(struct bpf_array, pptrs);
-	__u64 prog = 0, pptr = 0, active;
+	__u64 prog = 0, pptr, active;
 
 	if (!bpf_core_field_exists(((struct bpf_prog *)0)->active) || twin >= MP_TWIN__MAX)
 		return 1;
@@ -115,8 +105,8 @@ static __noinline __u64 twin_counter(__u32 twin, struct mp_page_twin *t)
 	    !prog)
 		return 1;
 	active = (__u64)BPF_CORE_READ((struct bpf_prog *)prog, active);
-	if (bpf_probe_read_kernel(&pptr, sizeof(pptr), (void *)(twins + pptrs + twin * 8)) ||
-	    !pptr || !active)
+	pptr = percpu_array_pptr(&page_twins, twin);
+	if (!pptr || !active)
 		return 1;
 	return active + (addr_of(t) - pptr);
 }

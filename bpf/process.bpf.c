@@ -257,8 +257,8 @@ static long counter_sum_cpu(__u32 cpu, void *data)
 	v = bpf_map_lookup_percpu_elem(&cpu_area, &key, cpu);
 	if (!v)
 		return 0;
-	/* The address as a number, which the verifier lets us compute with. */
-	if (bpf_probe_read_kernel(&addr, sizeof(addr), &v))
+	addr = addr_of(v);
+	if (!addr)
 		return 0;
 	bpf_probe_read_kernel(&part, sizeof(part), (void *)(c->counters + (addr - c->base)));
 	c->sum += part;
@@ -268,24 +268,10 @@ static long counter_sum_cpu(__u32 cpu, void *data)
 /* cpu_area's per-CPU pointer, read once: 0 until then. */
 __u64 cpu_area_base;
 
-/*
- * The verifier allows no arithmetic on a map's pointer, so the map's struct
- * is copied whole, as far as its first per-CPU pointer, into the scratch
- * buffer, and the pointer taken from there.
- */
 static __always_inline __u64 cpu_area_pptr(void)
 {
-	__u32 off = bpf_core_field_offset(struct bpf_array, pptrs);
-	struct scratch *s;
-
-	if (cpu_area_base || off > 1024)
-		return cpu_area_base;
-	s = scratch_get();
-	if (!s)
-		return 0;
-	if (!bpf_probe_read_kernel(s->buf, 1024 + 8, &cpu_area))
-		cpu_area_base = *(__u64 *)(s->buf + (off & 1023));
-	scratch_put(s);
+	if (!cpu_area_base)
+		cpu_area_base = percpu_array_pptr(&cpu_area, 0);
 	return cpu_area_base;
 }
 
