@@ -24,7 +24,7 @@
  */
 __noinline int uw_fetch(struct scratch *s, __u64 addr, __u64 *out)
 {
-	__u64 off, n, base, end, size;
+	__u64 n, base, end, size;
 
 	if (!s || !out)
 		return -1;
@@ -43,11 +43,7 @@ __noinline int uw_fetch(struct scratch *s, __u64 addr, __u64 *out)
 	if (end != s->win_nopage && !bpf_probe_read_user(s->win, size, (void *)base)) {
 		s->win_base = base;
 		s->win_len = size;
-		off = (addr - base) & (UW_WIN_MAX - 1);
-		if (off > UW_WIN_MAX - 8)
-			return -1;
-		*out = *(__u64 *)(s->win + off);
-		return 0;
+		return uw_win_word(s, addr - base, out);
 	}
 	if (end != (addr & ~4095ull))
 		s->win_nopage = end;

@@ -62,6 +62,16 @@ static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
 	return pc;
 }
 
+/* The word off bytes into s's window, which holds it; the bounds are the verifier's. */
+static __always_inline int uw_win_word(struct scratch *s, __u64 off, __u64 *out)
+{
+	off &= UW_WIN_MAX - 1;
+	if (off > UW_WIN_MAX - 8)
+		return -1;
+	*out = *(__u64 *)(s->win + off);
+	return 0;
+}
+
 /*
  * A word of the user stack.  A read costs about the same whatever its size
  * up to a page: read a window of it once (uw_fetch()), and serve the next
@@ -74,13 +84,8 @@ static __always_inline int uw_read(struct scratch *s, __u64 addr, __u64 *out)
 	if (!out || !s)
 		return -1;
 	off = addr - s->win_base;
-	if (addr >= s->win_base && off + 8 <= s->win_len) {
-		off &= UW_WIN_MAX - 1;
-		if (off > UW_WIN_MAX - 8)
-			return -1;
-		*out = *(__u64 *)(s->win + off);
-		return 0;
-	}
+	if (addr >= s->win_base && off + 8 <= s->win_len)
+		return uw_win_word(s, off, out);
 	return uw_fetch(s, addr, out);
 }
 
