@@ -24,11 +24,11 @@
 #define PIPE_SIZE (1 << 20)
 
 /*
- * The stack table of a live model: its budget as for a trace of 64 MiB in a
- * file (32 MiB + 16 bytes per byte), since a stream has no size to go by.
- * record's own table restarts before a session fills it.
+ * The stack table of a live model: its budget as for a trace of 16 MiB in a
+ * file (1056 MiB: 32 MiB + 64 bytes per byte), since a stream has no size to
+ * go by.  record's own table restarts before a session fills it.
  */
-#define LIVE_TRACE_SIZE (64ull << 20)
+#define LIVE_TRACE_SIZE (16ull << 20)
 
 /* The model thread's nice value while recording (Linux: each thread has its own). */
 #define MODEL_NICE 10
