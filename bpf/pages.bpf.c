@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Physical pages and page cache pages: an allocation in a target's context
- * is the target's (with its stack), marked in a bitmap so that the free
- * programs, which run for every page in the system, are cheap for pages that
- * are not the targets'.
+ * Physical pages and page cache pages: an allocation in a target's context,
+ * not in an interrupt, is the target's (with its stack), marked in a bitmap
+ * so that the free programs, which run for every page in the system, are
+ * cheap for pages that are not the targets'.
  */
 #include "bpf/memprof.bpf.h"
 
@@ -135,6 +135,42 @@ static __always_inline bool twin_stands_in(__u32 twin)
 	return true;
 }
 
+/*
+ * Whether the program runs on the task's own kernel stack, not in an
+ * interrupt, hard or soft, or an NMI, which x86-64 serves on stacks of their
+ * own: a page allocated in one is the kernel's (a network buffer, an RCU
+ * callback's, a BPF map refilling its cache from irq_work), not the task's it
+ * interrupted.  A raw tracepoint's arguments are on the stack the tracepoint
+ * runs on; the task's stack runs from task->stack up to its user registers
+ * at the top, whatever its size.  (The preempt count would say so too, but
+ * BPF cannot read it without the per-CPU symbols in kallsyms.)
+ */
+static __always_inline bool on_task_stack(__u64 *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 at = addr_of(ctx), base = (__u64)task->stack;
+
+	return at >= base && at < addr_of((void *)bpf_task_pt_regs(task));
+}
+
+/* The pages allocated in interrupts in a target's context, left out (record says how many). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} page_irq SEC(".maps");
+
+static __always_inline void count_irq_page(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&page_irq, &zero);
+
+	/* Atomic: an interrupt in the middle of this one counts on this CPU too. */
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline int page_alloc_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
@@ -147,6 +183,10 @@ static __always_inline int page_alloc_event(__u64 *ctx)
 
 	if (!page || order >= MAX_ORDER_SCAN || !is_target(id >> 32))
 		return 0;
+	if (!on_task_stack(ctx)) {
+		count_irq_page();
+		return 0;
+	}
 	pid = page_id(page);
 	mark_pages(&owned, pid, order, true);
 

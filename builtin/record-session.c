@@ -285,6 +285,15 @@ static const char *disk_lost(const uint64_t *unwritten, const unsigned int *type
 	return buf;
 }
 
+/* "; N allocated in interrupts (the kernel's) left out": not the target's, though in its context. */
+static const char *irq_pages(uint64_t n, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (n)
+		snprintf(buf, size, "; %" PRIu64 " allocated in interrupts (the kernel's) left out", n);
+	return buf;
+}
+
 /*
  * What reached the file, per event type: after a write error (a full disk)
  * the records of the chunk that failed, and those after, are not in it and
@@ -303,15 +312,16 @@ static void print_summary(struct recorder *r, const struct mpf_writer_stats *st)
 	uint64_t heap = n[MPF_REC_HEAP_ALLOC] + n[MPF_REC_HEAP_FREE] + n[MPF_REC_HEAP_REALLOC];
 	uint64_t cache = n[MPF_REC_CACHE_ADD] + n[MPF_REC_CACHE_DEL];
 	uint64_t events = page + heap + cache + n[MPF_REC_VM] + n[MPF_REC_RSS];
-	char b1[32], b2[32], d[64];
+	char b1[32], b2[32], d[64], i[80];
 
 	if (r->opts.events & (1u << MPF_EV_PAGE))
 		fprintf(stderr,
 			"memprof: page: %" PRIu64 " events written (%" PRIu64 " allocations, %" PRIu64
-			" frees), %" PRIu64 " lost%s\n",
+			" frees), %" PRIu64 " lost%s%s\n",
 			page, n[MPF_REC_PAGE_ALLOC], n[MPF_REC_PAGE_FREE],
 			r->lost_total[MP_LOST_PAGE],
-			disk_lost(st->unwritten, page_t, d, sizeof(d)));
+			disk_lost(st->unwritten, page_t, d, sizeof(d)),
+			irq_pages(r->irq_pages, i, sizeof(i)));
 	if (r->twin_extra)
 		fprintf(stderr,
 			"memprof: warning: page: %" PRIu64 " events may have been recorded twice (this "

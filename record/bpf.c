@@ -911,6 +911,13 @@ int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX])
 	return sum_percpu(b->skel->maps.unwind_ends, ends, MP_UNWIND__MAX);
 }
 
+uint64_t mp_bpf__irq_pages(struct mp_bpf *b)
+{
+	uint64_t n;
+
+	return sum_percpu(b->skel->maps.page_irq, &n, 1) ? 0 : n;
+}
+
 void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs)
 {
 	*rows = bpf_map__fd(b->skel->maps.cfi_rows);

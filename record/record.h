@@ -245,6 +245,8 @@ int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
 uint64_t mp_bpf__twin_extra(struct mp_bpf *b);
 /* The stack walks by how they ended, summed over CPUs. */
 int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX]);
+/* Page allocations in interrupts in a target's context, left out as not its own. */
+uint64_t mp_bpf__irq_pages(struct mp_bpf *b);
 /* -g cfi: the maps record/cfi.c fills. */
 void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs);
 /* Detaches every program; events already in the buffer can still be consumed. */

@@ -788,6 +788,7 @@ void recorder__finish(struct recorder *r)
 	write_lost(r, end.time);
 	/* In the page loss written above; the summary says what it stands for. */
 	r->twin_extra = mp_bpf__twin_extra(r->bpf);
+	r->irq_pages = mp_bpf__irq_pages(r->bpf);
 	if (r->write_err)
 		return;
 	write_stacks(r, end.time);

@@ -114,6 +114,7 @@ struct recorder {
 	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
 	uint64_t lost_total[MP_LOST__MAX];	/* as the kernel side last counted them */
 	uint64_t twin_extra;	/* page events recorded twice (mp_bpf__twin_extra()) */
+	uint64_t irq_pages;	/* pages taken in interrupts, left out (mp_bpf__irq_pages()) */
 	/* Process events received: all (END's count), and of them forks, execs, exits. */
 	uint64_t proc_events, forks, execs, exits;
 	uint64_t page_frees_exiting;
