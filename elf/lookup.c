@@ -552,6 +552,8 @@ int lookup__elf(struct lookup *l, const char *path, const uint8_t *build_id,
 
 	memset(res, 0, sizeof(*res));
 	res->fd = -1;
+	if (l->o.find_none)
+		return 0;
 	if (!clean_path(path, clean, sizeof(clean)))
 		clean[0] = '\0';
 	hex_str(build_id, build_id_len, id);
@@ -597,6 +599,8 @@ int lookup__debug(struct lookup *l, const char *path, const char *debuglink,
 
 	memset(res, 0, sizeof(*res));
 	res->fd = -1;
+	if (l->o.find_none)
+		return 0;
 	/* Only a build-id tells a debug file is this file's. */
 	if (!build_id_len)
 		return 0;

@@ -67,6 +67,7 @@ struct lookup_opts {
 	const char *cache_dir;		/* NULL: no build-id cache */
 	const char *debug_dir;		/* NULL: /usr/lib/debug */
 	bool no_debuginfod;		/* never ask servers, whatever DEBUGINFOD_URLS says */
+	bool find_none;			/* open nothing, find nothing (the fuzz target's) */
 	void (*note)(void *ctx, const struct lookup_note *n);	/* may be NULL */
 	void *note_ctx;
 };

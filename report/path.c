@@ -250,7 +250,8 @@ static int frame_names(struct paths *p, uint32_t image, uint32_t frame, const ui
 			f->n = (uint16_t)got;
 		}
 	}
-	*names = pm->names + f->off;
+	/* No names at all yet (the frames so far outside code): no array to point into. */
+	*names = pm->names ? pm->names + f->off : NULL;
 	*n = f->n;
 	*code = f->code;
 	return 0;

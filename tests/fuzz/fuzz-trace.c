@@ -4,9 +4,11 @@
  * file; it goes through the reader, every record into the model, then every
  * view of the model (sites, stacks, maps, files, processes), the
  * aggregation tree with both outputs, --stat and the timeline (table and
- * SVG); then the same bytes as an archive (memprof archive): its table of
- * contents and every entry extracted.  The symbolizer is left out on purpose:
- * it opens the paths in the trace, and a fuzzer must not open what it makes up.
+ * SVG), report --folded's walk of the stack tree (report/fold.c); then the
+ * same bytes as an archive (memprof archive): its table of contents and
+ * every entry extracted.  The symbolizer's files are left out on purpose: it
+ * opens the paths in the trace, and a fuzzer must not open what it makes up,
+ * so its lookup finds none and every frame is named by file and offset.
  *
  * Built two ways by the Makefile: with -fsanitize=fuzzer for `make fuzz`, and
  * linked with replay.c for `make check`, which runs tests/data/corpus/ through it.
@@ -23,13 +25,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf/lookup.h"
 #include "format/archive.h"
 #include "format/mpf.h"
 #include "lib/strtab.h"
 #include "model/model.h"
 #include "output/output.h"
+#include "report/fold.h"
+#include "report/path.h"
 #include "report/tree.h"
 #include "report/view.h"
+#include "symbols/symbolize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -206,6 +212,47 @@ out:
 	strtab__delete(names);
 }
 
+/*
+ * report --folded as report makes it, from the stack tree with each frame's
+ * names merged, of every event type (live for heap and pages, the sites'
+ * values for the others, as view_opts' default says).  Last: each fold__build
+ * takes its type's sites from the model.
+ */
+static void folds(struct model *m)
+{
+	struct lookup *l = lookup__new(&(struct lookup_opts){ .no_debuginfod = true,
+							       .find_none = true });
+	struct strtab *names = strtab__new();
+	struct symbolizer *sym = NULL;
+	struct paths p = { 0 };
+	bool inited = false;
+
+	if (!l || !names)
+		goto out;
+	sym = symbolizer__new(m, names, &(struct symbolizer_opts){ .lookup = l });
+	if (!sym || paths__init(&p, m, sym, names, 0, NULL))
+		goto out;
+	inited = true;
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		struct report_section sec = { 0 };
+		struct fold *f = NULL;
+
+		if (fold__build(&p, &(struct view_opts){ .show = REPORT_SHOW_LIVE }, ev, &f, &sec))
+			break;
+		if (output_folded__print_fold(sink, f, names) == -ENOMEM) {
+			fold__delete(f);
+			break;
+		}
+		fold__delete(f);
+	}
+out:
+	if (inited)
+		paths__release(&p);
+	symbolizer__delete(sym);
+	strtab__delete(names);
+	lookup__delete(l);
+}
+
 /* --stat and --timeline, table and chart, of everything in the model. */
 static void timeline_stat(struct model *m, const struct mpf_header *hdr)
 {
@@ -365,6 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	views(m, false, true);
 	views(m, true, false);
 	timeline_stat(m, &hdr);
+	folds(m);
 	model__delete(m);
 out:
 	archive(path);
