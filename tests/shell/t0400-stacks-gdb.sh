@@ -47,9 +47,13 @@ for v in fp-O0 fp-O2 nofp-O0 nofp-O2 cxx-fp-O0 cxx-fp-O2 cxx-nofp-O0 cxx-nofp-O2
 			name=${site%%:*} size=${site#*:}
 			what="$v -g $mode, $name"
 			memprof_frames "$T/$v.$mode.data" "$size" >"$T/memprof.$name"
-			# the caller of malloc, always
-			assert_eq "$what: the caller of malloc" "$(head -n 1 "$T/gdb.$name")" \
-				"$(head -n 1 "$T/memprof.$name")"
+			# the caller of malloc, always (with what tells a lost mapping from a bad address)
+			[ "$(head -n 1 "$T/gdb.$name")" = "$(head -n 1 "$T/memprof.$name")" ] ||
+				fail "$what: the caller of malloc: expected '$(head -n 1 "$T/gdb.$name")'," \
+					"got '$(head -n 1 "$T/memprof.$name")'; record:" \
+					"$(grep -E '^memprof: (heap|process|stacks):' "$T/record.log" | tr '\n' ' ')" \
+					"files: $("$MEMPROF" report -i "$T/$v.$mode.data" --header-only 2>&1 |
+						sed -n 's/^#   [0-9a-f]* //p' | tr '\n' ' ')"
 			case $mode-$v-$name in
 			default-*)
 				same "$what" "$T/gdb.$name" "$T/memprof.$name" ;;
