@@ -225,14 +225,12 @@ static void folds(struct model *m)
 	struct strtab *names = strtab__new();
 	struct symbolizer *sym = NULL;
 	struct paths p = { 0 };
-	bool inited = false;
 
 	if (!l || !names)
 		goto out;
 	sym = symbolizer__new(m, names, &(struct symbolizer_opts){ .lookup = l });
 	if (!sym || paths__init(&p, m, sym, names, 0, NULL))
 		goto out;
-	inited = true;
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
 		struct report_section sec = { 0 };
 		struct fold *f = NULL;
@@ -246,8 +244,8 @@ static void folds(struct model *m)
 		fold__delete(f);
 	}
 out:
-	if (inited)
-		paths__release(&p);
+	/* Whatever paths__init() got to: a zeroed struct paths releases nothing. */
+	paths__release(&p);
 	symbolizer__delete(sym);
 	strtab__delete(names);
 	lookup__delete(l);
