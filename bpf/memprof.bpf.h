@@ -207,13 +207,19 @@ MP_SHARED struct {
 
 MP_SHARED const volatile __u64 owned_bits MP_INIT(64);	/* bits in `owned`, a power of two */
 
-static __always_inline void count_lost(__u32 what)
+/* Counter idx of per-CPU array map, of __u64 counters, one up. */
+static __always_inline void count_in(void *map, __u32 idx)
 {
-	__u64 *n = bpf_map_lookup_elem(&lost, &what);
+	__u64 *n = bpf_map_lookup_elem(map, &idx);
 
 	/* Atomic: a program in an interrupt, or preempting this one, counts on this CPU too. */
 	if (n)
 		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void count_lost(__u32 what)
+{
+	count_in(&lost, what);
 }
 
 /*

@@ -161,16 +161,6 @@ struct {
 	__type(value, __u64);
 } page_irq SEC(".maps");
 
-static __always_inline void count_irq_page(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&page_irq, &zero);
-
-	/* Atomic: an interrupt in the middle of this one counts on this CPU too. */
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
-
 static __always_inline int page_alloc_event(__u64 *ctx)
 {
 	__u64 page = ctx[0];
@@ -184,7 +174,7 @@ static __always_inline int page_alloc_event(__u64 *ctx)
 	if (!page || order >= MAX_ORDER_SCAN || !is_target(id >> 32))
 		return 0;
 	if (!on_task_stack(ctx)) {
-		count_irq_page();
+		count_in(&page_irq, 0);
 		return 0;
 	}
 	pid = page_id(page);
