@@ -32,11 +32,29 @@
 /*
  * A chunk as loaded: read at off, its CRC, inflated size and record framing
  * checked.  Loading touches nothing of the reader but the file and these
- * buffers, so that a thread may load the next chunk of a regular file while
- * the records of the current one are decoded: inflating is a tenth of what
- * reading a trace takes, and the machine has a core to spare.  The loads
- * are the same, in the same order, as without the thread.
+ * buffers, so that a thread may load the next chunk of a regular file, and
+ * decode its records (chunk__decode()), while the records of the current one
+ * are used: inflating and decoding are a third of what building a model of a
+ * trace takes, and the machine has a core to spare.  The loads are the same,
+ * in the same order, as without the thread.
  */
+/* A chunk's delta state, reset at its start as the writer does; and the arrays its stacks are decoded into. */
+struct dec_state {
+	uint64_t time;
+	uint64_t page;
+	uint64_t cache_page;	/* the cache records' delta base (1.2) */
+	uint64_t ptr;
+	uint32_t stack_id;
+	uint64_t stack_ip;
+	uint64_t ips[MPF_STACK_MAX];
+	uint64_t uregs[MPF_USTACK_REGS];
+	uint32_t frame_id;	/* 1.5: FRAME's delta state */
+	uint64_t frame_ip;
+	uint32_t node_id;	/* 1.5: STACK_NODE's */
+	uint32_t node_frame;
+	uint32_t fids[MPF_STACK_MAX];
+};
+
 enum chunk_end {
 	CHUNK_LOADED,		/* ret 1 */
 	CHUNK_EOF,		/* a clean end between chunks */
@@ -54,6 +72,17 @@ struct chunk_load {
 	size_t comp_cap;
 	uint8_t *raw;		/* inflated */
 	size_t raw_cap;
+	/*
+	 * Decoded by the loading thread (chunk__decode()): its first records, as
+	 * struct ahead entries, up to the first unsound one (bad) or as many as
+	 * AHEAD_MAX bytes hold; the rest of raw from resume on, with the delta
+	 * state ds, is decoded as it is read.  ahead: whether these are set.
+	 */
+	bool ahead, bad;
+	uint8_t *dec;
+	size_t dec_len, dec_cap, dec_pos;
+	size_t resume;
+	struct dec_state ds;
 };
 
 struct mpf_reader {
@@ -76,20 +105,7 @@ struct mpf_reader {
 	uint64_t chunk_off;
 	ZSTD_DCtx *dctx;
 
-	/* Delta state, reset at each chunk as the writer does. */
-	uint64_t time;
-	uint64_t page;
-	uint64_t cache_page;	/* the cache records' delta base (1.2) */
-	uint64_t ptr;
-	uint32_t stack_id;
-	uint64_t stack_ip;
-	uint64_t ips[MPF_STACK_MAX];
-	uint64_t uregs[MPF_USTACK_REGS];
-	uint32_t frame_id;	/* 1.5: FRAME's delta state */
-	uint64_t frame_ip;
-	uint32_t node_id;	/* 1.5: STACK_NODE's */
-	uint32_t node_frame;
-	uint32_t fids[MPF_STACK_MAX];
+	struct dec_state ds;	/* the current chunk's, from where its decoded records end */
 
 	struct mpf_reader_status status;
 };
@@ -278,6 +294,7 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
 	ssize_t got;
 	int ret;
 
+	c->ahead = false;
 	/* The end of the trace inside a longer file (an archive) is its end of file. */
 	got = off >= limit ? 0
 			   : read_full(fd, hbuf, limit - off < sizeof(hbuf) ? (size_t)(limit - off)
@@ -348,6 +365,9 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
  */
 enum { PF_IDLE, PF_WANTED, PF_READY };
 
+static void chunk__decode(struct chunk_load *c, uint64_t start_time);
+static void dec_state__reset(struct dec_state *s, uint64_t start_time);
+
 static void *prefetch__main(void *arg)
 {
 	struct mpf_reader *r = arg;
@@ -359,7 +379,8 @@ static void *prefetch__main(void *arg)
 		if (r->pf_quit)
 			break;
 		pthread_mutex_unlock(&r->pf_lock);
-		chunk__load(r->fd, r->regular, r->limit, r->dctx, &r->next);
+		if (chunk__load(r->fd, r->regular, r->limit, r->dctx, &r->next) == 1)
+			chunk__decode(&r->next, r->hdr.start_time);
 		pthread_mutex_lock(&r->pf_lock);
 		r->pf_state = PF_READY;
 		pthread_cond_broadcast(&r->pf_cond);
@@ -456,19 +477,15 @@ static int reader__load_chunk(struct mpf_reader *r)
 		break;
 	}
 	r->off = r->cur.next_off;
-	mpf_dec__init(&r->chunk, r->cur.raw, r->cur.raw_size);
+	/* What the thread did not decode, from where it stopped, in the state it got to. */
+	if (r->cur.ahead) {
+		mpf_dec__init(&r->chunk, r->cur.raw + r->cur.resume, r->cur.raw_size - r->cur.resume);
+		r->ds = r->cur.ds;
+	} else {
+		mpf_dec__init(&r->chunk, r->cur.raw, r->cur.raw_size);
+		dec_state__reset(&r->ds, r->hdr.start_time);
+	}
 	r->chunk_off = off;
-	r->time = r->hdr.start_time;
-	r->page = 0;
-	r->cache_page = 0;
-	r->ptr = 0;
-	r->stack_id = 0;
-	r->stack_ip = 0;
-	memset(r->uregs, 0, sizeof(r->uregs));
-	r->frame_id = 0;
-	r->frame_ip = 0;
-	r->node_id = 0;
-	r->node_frame = 0;
 	r->status.chunks++;
 	return 1;
 }
@@ -511,7 +528,7 @@ static int get_order(struct mpf_dec *d, uint32_t *order)
  * Decodes one payload, the mirror of record__encode() in writer.c.  Bytes
  * after the known fields are ignored: a newer minor version may append fields.
  */
-static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_record *rec)
+static int reader__decode(struct dec_state *r, struct mpf_dec *d, struct mpf_record *rec)
 {
 	const uint8_t *p;
 	uint32_t i, n, v;
@@ -729,7 +746,6 @@ static int reader__decode(struct mpf_reader *r, struct mpf_dec *d, struct mpf_re
 				rec->end.lost[i] = y;
 			}
 		}
-		r->status.complete = true;
 		return 0;
 	}
 	return -EBADMSG;
@@ -762,32 +778,23 @@ static const size_t rec_size[MPF_REC__MAX] = {
 };
 _Static_assert(MPF_REC__MAX == MPF_REC_STACK_NODE + 1, "rec_size has every record type");
 
-int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
+/*
+ * The next record of chunk into rec, with the delta state s: 1, 0 at the
+ * chunk's end, -EBADMSG for an unsound record.
+ */
+static int record__next(struct dec_state *s, struct mpf_dec *chunk, struct mpf_record *rec)
 {
 	struct mpf_dec payload;
 	uint64_t type, dt, plen;
 	const uint8_t *p;
-	int ret;
 
-	for (;;) {
-		if (r->err)
-			return r->err;
-		if (r->done)
-			return 0;
-		if (!mpf_dec__left(&r->chunk)) {
-			ret = reader__load_chunk(r);
-			if (ret < 0)
-				r->err = ret;
-			if (ret <= 0)
-				continue;
-		}
-
+	while (mpf_dec__left(chunk)) {
 		/* The framing was checked when the chunk was loaded; check anyway, it is cheap. */
-		if (mpf_dec__get_u64(&r->chunk, &type) || mpf_dec__get_u64(&r->chunk, &dt) ||
-		    mpf_dec__get_u64(&r->chunk, &plen) || plen > mpf_dec__left(&r->chunk) ||
-		    mpf_dec__get_bytes(&r->chunk, (size_t)plen, &p))
-			return reader__stop(r, r->chunk_off, true);
-		r->time += mpf_unzigzag64(dt);
+		if (mpf_dec__get_u64(chunk, &type) || mpf_dec__get_u64(chunk, &dt) ||
+		    mpf_dec__get_u64(chunk, &plen) || plen > mpf_dec__left(chunk) ||
+		    mpf_dec__get_bytes(chunk, (size_t)plen, &p))
+			return -EBADMSG;
+		s->time += mpf_unzigzag64(dt);
 		/* Types from a newer minor version: skipped, their length says how far. */
 		if (type >= MPF_REC__MAX)
 			continue;
@@ -795,10 +802,164 @@ int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 		/* Only the type's own fields: a whole record is ten times a heap event's. */
 		memset(&rec->info, 0, rec_size[type]);
 		rec->type = (uint32_t)type;
-		rec->time = r->time;
+		rec->time = s->time;
 		mpf_dec__init(&payload, p, (size_t)plen);
-		if (reader__decode(r, &payload, rec))
+		return reader__decode(s, &payload, rec) ? -EBADMSG : 1;
+	}
+	return 0;
+}
+
+/*
+ * A decoded record as the loading thread keeps it: the type's own fields,
+ * then the addresses or frames of a stack; size, the entry's bytes, is a
+ * multiple of 8.
+ */
+struct ahead {
+	uint32_t type, size;
+	uint64_t time;
+};
+
+#define AHEAD_ROUND(n)	(((n) + 7) & ~(size_t)7)
+#define AHEAD_ENTRY_MAX	(sizeof(struct ahead) + AHEAD_ROUND(sizeof(struct mpf_record)) + \
+			 MPF_STACK_MAX * sizeof(uint64_t))
+#define AHEAD_MAX	(16u << 20)	/* bytes of decoded records a chunk keeps at most */
+
+/* The stack array a record points to, and its bytes. */
+static const void *record__array(const struct mpf_record *rec, size_t *size)
+{
+	switch (rec->type) {
+	case MPF_REC_STACK:
+		*size = rec->stack.nr * sizeof(uint64_t);
+		return rec->stack.ips;
+	case MPF_REC_FRAME:
+		*size = rec->frame.nr * sizeof(uint64_t);
+		return rec->frame.ips;
+	case MPF_REC_STACK_NODE:
+		*size = rec->stack_node.nr * sizeof(uint32_t);
+		return rec->stack_node.frames;
+	}
+	*size = 0;
+	return NULL;
+}
+
+static void dec_state__reset(struct dec_state *s, uint64_t start_time)
+{
+	s->time = start_time;
+	s->page = 0;
+	s->cache_page = 0;
+	s->ptr = 0;
+	s->stack_id = 0;
+	s->stack_ip = 0;
+	memset(s->uregs, 0, sizeof(s->uregs));
+	s->frame_id = 0;
+	s->frame_ip = 0;
+	s->node_id = 0;
+	s->node_frame = 0;
+}
+
+/*
+ * The loading thread's share of reading: the records of the chunk it has
+ * just loaded, decoded into c->dec while the reader's caller works on the
+ * chunk before.  Decoding is a fifth of what building a model takes.  It
+ * stops at the first unsound record (c->bad: the reader stops there, as it
+ * would decoding it itself) or when AHEAD_MAX bytes are full; the pointers
+ * into raw (paths, copied stacks) stay good while the chunk is the reader's.
+ */
+static void chunk__decode(struct chunk_load *c, uint64_t start_time)
+{
+	struct mpf_dec chunk;
+	struct mpf_record rec;
+	struct ahead *e;
+	const void *arr;
+	size_t body, n, want;
+	int ret;
+
+	c->ahead = true;
+	c->bad = false;
+	c->dec_len = c->dec_pos = 0;
+	dec_state__reset(&c->ds, start_time);
+	mpf_dec__init(&chunk, c->raw, c->raw_size);
+	for (;;) {
+		if (c->dec_len + AHEAD_ENTRY_MAX > AHEAD_MAX)
+			break;
+		/* Doubled as it fills, up to AHEAD_MAX: grow() gives exactly what is asked. */
+		if (c->dec_len + AHEAD_ENTRY_MAX > c->dec_cap) {
+			want = c->dec_cap ? 2 * c->dec_cap : 64u << 10;
+			if (want > AHEAD_MAX)
+				want = AHEAD_MAX;
+			if (grow(&c->dec, &c->dec_cap, want))
+				break;
+		}
+		ret = record__next(&c->ds, &chunk, &rec);
+		if (ret <= 0) {
+			c->bad = ret < 0;
+			break;
+		}
+		e = (void *)(c->dec + c->dec_len);
+		body = AHEAD_ROUND(rec_size[rec.type]);
+		arr = record__array(&rec, &n);
+		e->type = rec.type;
+		e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
+		e->time = rec.time;
+		memcpy(e + 1, &rec.info, rec_size[rec.type]);
+		if (n)
+			memcpy((uint8_t *)(e + 1) + body, arr, n);
+		c->dec_len += e->size;
+	}
+	c->resume = (size_t)(chunk.p - c->raw);
+}
+
+/* The next record the loading thread decoded into rec. */
+static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
+{
+	const struct ahead *e = (const void *)(c->dec + c->dec_pos);
+	const uint8_t *body = (const uint8_t *)(e + 1), *arr;
+
+	rec->type = e->type;
+	rec->time = e->time;
+	memcpy(&rec->info, body, rec_size[e->type]);
+	arr = body + AHEAD_ROUND(rec_size[e->type]);
+	switch (e->type) {
+	case MPF_REC_STACK:
+		rec->stack.ips = (const uint64_t *)arr;
+		break;
+	case MPF_REC_FRAME:
+		rec->frame.ips = (const uint64_t *)arr;
+		break;
+	case MPF_REC_STACK_NODE:
+		rec->stack_node.frames = (const uint32_t *)arr;
+		break;
+	}
+	c->dec_pos += e->size;
+}
+
+int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
+{
+	int ret;
+
+	for (;;) {
+		if (r->err)
+			return r->err;
+		if (r->done)
+			return 0;
+		if (r->cur.ahead && r->cur.dec_pos < r->cur.dec_len) {
+			chunk__pop(&r->cur, rec);
+		} else if (r->cur.ahead && r->cur.bad) {
 			return reader__stop(r, r->chunk_off, true);
+		} else if (!mpf_dec__left(&r->chunk)) {
+			ret = reader__load_chunk(r);
+			if (ret < 0)
+				r->err = ret;
+			continue;
+		} else {
+			ret = record__next(&r->ds, &r->chunk, rec);
+			if (ret < 0)
+				return reader__stop(r, r->chunk_off, true);
+			if (!ret)
+				continue;
+		}
+		if (rec->type == MPF_REC_END)
+			r->status.complete = true;
 		return 1;
 	}
 }
@@ -820,5 +981,7 @@ void mpf_reader__close(struct mpf_reader *r)
 	free(r->cur.raw);
 	free(r->next.comp);
 	free(r->next.raw);
+	free(r->cur.dec);
+	free(r->next.dec);
 	free(r);
 }

@@ -895,6 +895,19 @@ static void test_chunking(void)
 	free(buf);
 	recs_free(&got);
 	recs_free(&expect);
+
+	/*
+	 * One chunk of 400,000 records: more than the reader's thread decodes
+	 * ahead (16 MiB of decoded records), so the reader decodes the rest itself
+	 * from where the thread stopped, in the delta state it had reached.
+	 */
+	CHECK(write_trace(path, 400000, 32u << 20, &expect, &stats) == 0);
+	CHECK(stats.chunks == 1);
+	CHECK(read_all(path, &got, &st, NULL) == 0);
+	CHECK(got.n == expect.n && recs_match(&got, &expect, 0));
+	CHECK(st.complete && !st.corrupt && st.chunks == 1);
+	recs_free(&got);
+	recs_free(&expect);
 }
 
 /*
