@@ -335,13 +335,25 @@ static inline uint32_t node__head(const struct node_store *ns, uint32_t n)
 	return (uint32_t)(w * 64 + 63 - (unsigned int)__builtin_clzll(bits));
 }
 
+/*
+ * The bits set in x, inline: built for any x86-64, __builtin_popcountll() is
+ * a call into libgcc's table loop, a percent and a half of building a model.
+ */
+static inline uint32_t bits_set(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
 /* The heads[] entry of head node h. */
 static inline const struct node_head *node__head_of(const struct node_store *ns, uint32_t h)
 {
 	const struct head_word *hw = &ns->head_words[h >> 6];
 	uint64_t below = hw->bits & ((1ull << (h & 63)) - 1);
 
-	return &ns->heads[hw->rank + (uint32_t)__builtin_popcountll(below)];
+	return &ns->heads[hw->rank + bits_set(below)];
 }
 
 static inline uint32_t node__parent(const struct model *m, uint32_t n)
