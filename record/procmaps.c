@@ -130,12 +130,17 @@ void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited)
 	}
 }
 
-static bool known_map(const struct pid_maps *p, const struct map_ent *m)
+/*
+ * Whether m is written already, with these rights: the newest entry for its
+ * range says.  A range whose rights change (a JIT compiler's pages made
+ * executable) is written again, and the newest record wins in the model.
+ */
+static bool known_map(const struct pid_maps *p, const struct map_ent *m, uint32_t prot)
 {
-	for (size_t i = 0; i < p->nr; i++)
+	for (size_t i = p->nr; i-- > 0;)
 		if (p->maps[i].start == m->start && p->maps[i].end == m->end &&
 		    p->maps[i].pgoff == m->pgoff && p->maps[i].ino == m->ino)
-			return true;
+			return p->maps[i].prot == prot;
 	return false;
 }
 
@@ -258,7 +263,7 @@ static int write_map(struct procmaps *pm, struct pid_maps *p, const struct map_e
 	uint32_t id = 0;
 	int err;
 
-	if (known_map(p, m))
+	if (known_map(p, m, prot))
 		return 0;
 	if (*name) {
 		err = file_id(pm, p, m, dev, name, time, &id);
