@@ -539,6 +539,10 @@ int record_session__begin(struct record_session *s, struct record_args *a, int a
 			return err == -ENOENT ? 127 : 126;
 		}
 	}
+	if (r->no_preload)
+		fprintf(stderr, "memprof: warning: --heap-sample: no " PRELOAD_LIB " beside memprof, "
+				"in build/ or in ../lib/memprof/: sampled in the kernel instead, at a "
+				"trap per call; install memprof with 'make install'\n");
 	/* A cost others pay, said: see OVERHEAD in memprof-record(1). */
 	if ((o->events & (1u << MPF_EV_HEAP)) && r->probe_pid == -1 && !r->preload && !s->live)
 		fprintf(stderr, "memprof: heap: the probes trap in every process that maps the "

@@ -61,8 +61,6 @@ static bool command_path(const char *cmd, char *out, size_t size)
 	return false;
 }
 
-#define PRELOAD_NAME "libmemprof-sample.so"
-
 /*
  * memprof's preload library (preload/sample.c): beside the binary (make O=,
  * and the binary in build/), in build/ below it (make), or installed in
@@ -82,7 +80,7 @@ static char *find_preload(void)
 		return NULL;
 	slash[1] = '\0';
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s" PRELOAD_NAME, exe, where[i]);
+		snprintf(path, sizeof(path), "%s%s" PRELOAD_LIB, exe, where[i]);
 		if (!access(path, R_OK))
 			return realpath(path, NULL);
 	}
@@ -106,6 +104,7 @@ static int sampler_setup(struct recorder *r)
 	    probe_program_is_static(path) == 1)
 		return 0;
 	r->preload = find_preload();
+	r->no_preload = !r->preload;
 	if (!r->preload)
 		return 0;
 	snprintf(preload_env, sizeof(preload_env), "LD_PRELOAD=%s%s%s", r->preload,

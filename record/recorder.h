@@ -74,6 +74,9 @@ struct rss_target {
 	struct mpf_rss last;
 };
 
+/* memprof's preload library for --heap-sample in a launched command (preload/sample.c). */
+#define PRELOAD_LIB "libmemprof-sample.so"
+
 struct recorder {
 	struct recorder_opts opts;
 	void (*note)(void *ctx, const struct recorder_note *n);
@@ -107,6 +110,7 @@ struct recorder {
 	int single_step;		/* heap probe sites the kernel single-steps */
 	pid_t probe_pid;		/* heap probes for every process (-1) or per target (0) */
 	char *preload;			/* --heap-sample: memprof's library, sampling in the command */
+	bool no_preload;		/* ... which a dynamic command would have had, but is not there */
 	char *env[3];			/* what the launched command gets in its environment */
 	char *no_allocator[8];		/* static programs said to have no allocator found */
 	/* the stack walks by how they ended, and [MP_UNWIND_MEMO] those a memo answered */

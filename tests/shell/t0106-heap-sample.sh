@@ -49,6 +49,8 @@ check()
 record_v_ok -e heap --heap-sample=$I -o "$T/launched.data" -- "$WL/sample"
 grep -q "heap sampled in the command by '.*libmemprof-sample.so'" "$T/record.log" ||
 	fail "launched: not sampled by the preload library: $(cat "$T/record.log")"
+! grep -q "no libmemprof-sample.so" "$T/record.log" ||
+	fail "launched: a warning with the library in place: $(cat "$T/record.log")"
 check launched process
 
 # -p: in the kernel
@@ -62,6 +64,13 @@ exec 3>&-
 wait "$wl" || fail "the workload failed"
 wait "$REC" || fail "memprof record -p failed: $(cat "$T/record.log")"
 check attached kernel
+
+# a memprof without its preload library beside it says so, and samples in the kernel
+cp "$MEMPROF" "$T/memprof-alone"
+"$T/memprof-alone" record -e heap --heap-sample=4096 -o "$T/alone.data" -- "$WL/heap" \
+	>"$T/alone.log" 2>&1 || fail "record without the preload library failed: $(cat "$T/alone.log")"
+grep -q "^memprof: warning: --heap-sample: no libmemprof-sample.so beside memprof" "$T/alone.log" ||
+	fail "no warning for the missing preload library: $(cat "$T/alone.log")"
 
 # bad values: one line
 for v in 0 -1 abc 2G; do
