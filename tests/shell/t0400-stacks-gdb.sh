@@ -43,17 +43,18 @@ for v in fp-O0 fp-O2 nofp-O0 nofp-O2 cxx-fp-O0 cxx-fp-O2 cxx-nofp-O0 cxx-nofp-O2
 		[ $mode = default ] || args+=(-g $mode)
 		record_ok "${args[@]}" -o "$T/$v.$mode.data" -- "$bin"
 		no_wild_frames "$v -g $mode" "$T/$v.$mode.data"
+		# what tells a lost mapping from a walk cut short, where a stack differs
+		SAME_NOTE="record: $(grep -E '^memprof: (heap|process|stacks):' "$T/record.log" |
+			tr '\n' ' ') files: $("$MEMPROF" report -i "$T/$v.$mode.data" --header-only 2>&1 |
+			sed -n 's/^#   [0-9a-f]* //p' | tr '\n' ' ')"
 		for site in $sites; do
 			name=${site%%:*} size=${site#*:}
 			what="$v -g $mode, $name"
 			memprof_frames "$T/$v.$mode.data" "$size" >"$T/memprof.$name"
-			# the caller of malloc, always (with what tells a lost mapping from a bad address)
+			# the caller of malloc, always
 			[ "$(head -n 1 "$T/gdb.$name")" = "$(head -n 1 "$T/memprof.$name")" ] ||
 				fail "$what: the caller of malloc: expected '$(head -n 1 "$T/gdb.$name")'," \
-					"got '$(head -n 1 "$T/memprof.$name")'; record:" \
-					"$(grep -E '^memprof: (heap|process|stacks):' "$T/record.log" | tr '\n' ' ')" \
-					"files: $("$MEMPROF" report -i "$T/$v.$mode.data" --header-only 2>&1 |
-						sed -n 's/^#   [0-9a-f]* //p' | tr '\n' ' ')"
+					"got '$(head -n 1 "$T/memprof.$name")'; $SAME_NOTE"
 			case $mode-$v-$name in
 			default-*)
 				same "$what" "$T/gdb.$name" "$T/memprof.$name" ;;
