@@ -115,8 +115,8 @@ memprof_frames()
 }
 
 # same WHAT GDBFILE MEMPROFFILE [STOP]: the two lists agree, entirely or up to
-# the frame STOP (inclusive), which gdb's list must hold.  $SAME_NOTE, if set, ends the
-# failure message (what the recording said).
+# the frame STOP (inclusive), which gdb's list must hold.  $SAME_NOTE, if set, names
+# a function whose output ends the failure message (what the recording said).
 same()
 {
 	local g m
@@ -131,5 +131,5 @@ same()
 	fi
 	[ -n "$g" ] || fail "$1: no stack from gdb"
 	[ "$g" = "$m" ] ||
-		fail "$1: gdb: $(echo $g | tr '\n' ' ') | memprof: $(echo $m | tr '\n' ' ')${SAME_NOTE:+; $SAME_NOTE}"
+		fail "$1: gdb: $(echo $g | tr '\n' ' ') | memprof: $(echo $m | tr '\n' ' ')${SAME_NOTE:+; $("$SAME_NOTE")}"
 }

@@ -25,6 +25,16 @@ no_wild_frames()
 		fail "$1: frames outside the process's code: $(grep -o '\[unknown\] 0x[0-9a-f]*' "$T/wild" | sort -u | tr '\n' ' ')"
 }
 
+# recording_note: what tells a lost mapping from a walk cut short, where a stack
+# differs: the summary of the last recording ($T/$v.$mode.data) and the files it names.
+recording_note()
+{
+	echo "record: $(grep -E '^memprof: (heap|process|stacks):' "$T/record.log" | tr '\n' ' ')" \
+		"files: $("$MEMPROF" report -i "$T/$v.$mode.data" --header-only 2>&1 |
+			sed -n 's/^#   [0-9a-f]* //p' | tr '\n' ' ')"
+}
+SAME_NOTE=recording_note
+
 for v in fp-O0 fp-O2 nofp-O0 nofp-O2 cxx-fp-O0 cxx-fp-O2 cxx-nofp-O0 cxx-nofp-O2; do
 	bin=$S/stacks-$v
 	[ -x "$bin" ] || fail "$bin is not built"
@@ -43,10 +53,6 @@ for v in fp-O0 fp-O2 nofp-O0 nofp-O2 cxx-fp-O0 cxx-fp-O2 cxx-nofp-O0 cxx-nofp-O2
 		[ $mode = default ] || args+=(-g $mode)
 		record_ok "${args[@]}" -o "$T/$v.$mode.data" -- "$bin"
 		no_wild_frames "$v -g $mode" "$T/$v.$mode.data"
-		# what tells a lost mapping from a walk cut short, where a stack differs
-		SAME_NOTE="record: $(grep -E '^memprof: (heap|process|stacks):' "$T/record.log" |
-			tr '\n' ' ') files: $("$MEMPROF" report -i "$T/$v.$mode.data" --header-only 2>&1 |
-			sed -n 's/^#   [0-9a-f]* //p' | tr '\n' ' ')"
 		for site in $sites; do
 			name=${site%%:*} size=${site#*:}
 			what="$v -g $mode, $name"
@@ -54,7 +60,7 @@ for v in fp-O0 fp-O2 nofp-O0 nofp-O2 cxx-fp-O0 cxx-fp-O2 cxx-nofp-O0 cxx-nofp-O2
 			# the caller of malloc, always
 			[ "$(head -n 1 "$T/gdb.$name")" = "$(head -n 1 "$T/memprof.$name")" ] ||
 				fail "$what: the caller of malloc: expected '$(head -n 1 "$T/gdb.$name")'," \
-					"got '$(head -n 1 "$T/memprof.$name")'; $SAME_NOTE"
+					"got '$(head -n 1 "$T/memprof.$name")'; $(recording_note)"
 			case $mode-$v-$name in
 			default-*)
 				same "$what" "$T/gdb.$name" "$T/memprof.$name" ;;
