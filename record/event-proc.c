@@ -95,9 +95,8 @@ int event__exec(struct recorder *r, const void *data, size_t size)
 	procmaps__forget(r->maps, h->pid, false);
 	leaf__forget(r->leaf);
 	/* Gone already?  Its text, as the kernel side saw it, is enough for its frames. */
-	if (procmaps__scan(r->maps, h->pid, r->ev_time))
-		procmaps__add_vma(r->maps, h->pid, r->ev_time, &e->text,
-				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
+	procmaps__scan_for(r->maps, h->pid, r->ev_time, &e->text,
+			   event__path(e->path, sizeof(e->path), path, sizeof(path)));
 	recorder__sync_cfi(r, h->pid);
 	/* --comm, --exec: a process found as it starts, recorded until it (and its children) exit. */
 	if ((h->flags & MP_HDR_MATCHED) && !r->opts.all) {
@@ -153,9 +152,8 @@ int event__mmap_exec(struct recorder *r, const void *data, size_t size)
 		return 0;
 	r->proc_events++;
 	leaf__forget(r->leaf);
-	if (procmaps__scan(r->maps, h->pid, r->ev_time))
-		procmaps__add_vma(r->maps, h->pid, r->ev_time, &e->vma,
-				  event__path(e->path, sizeof(e->path), path, sizeof(path)));
+	procmaps__scan_for(r->maps, h->pid, r->ev_time, &e->vma,
+			   event__path(e->path, sizeof(e->path), path, sizeof(path)));
 	recorder__sync_cfi(r, h->pid);
 	return r->write_err;
 }

@@ -395,8 +395,12 @@ static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m
 	return err;
 }
 
-int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
-		      const char *path)
+/*
+ * Writes one mapping as the kernel side saw it when it was made.  The file is
+ * one already seen (by device and inode), or else path, checked to be that file.
+ */
+static int add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
+		   const char *path)
 {
 	/* The kernel's dev_t is major << 20 | minor; /proc and stat(2) use glibc's. */
 	uint64_t dev = makedev(v->dev >> 20, v->dev & 0xfffff);
@@ -421,6 +425,35 @@ int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struc
 	if (!p)
 		return -ENOMEM;
 	return write_map(pm, p, &m, dev, name, v->prot, time);
+}
+
+/* Whether the newest mapping written for pid at v's start is v's file, executable. */
+static bool shows_vma(struct procmaps *pm, pid_t pid, const struct mp_vma *v)
+{
+	const struct pid_maps *p = pid_maps(pm, pid, false);
+	uint64_t dev = makedev(v->dev >> 20, v->dev & 0xfffff);
+
+	for (size_t i = p ? p->nr : 0; i-- > 0;) {
+		const struct map_ent *m = &p->maps[i];
+
+		if (v->start < m->start || v->start >= m->end)
+			continue;
+		return m->ino == v->ino && (m->prot & MPF_PROT_EXEC) && m->file &&
+		       pm->files[m->file - 1].dev == dev;
+	}
+	return false;
+}
+
+int procmaps__scan_for(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
+		       const char *path)
+{
+	/*
+	 * The maps file of a process that exits while it is read ends early,
+	 * and reads as a whole one: the scan has to show v, or v is written.
+	 */
+	if (!procmaps__scan(pm, pid, time) && shows_vma(pm, pid, v))
+		return 0;
+	return add_vma(pm, pid, time, v, path);
 }
 
 void procmaps__inherit(struct procmaps *pm, pid_t parent, pid_t child)

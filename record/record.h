@@ -46,12 +46,14 @@ void procmaps__free(struct procmaps *pm);
  */
 int procmaps__scan(struct procmaps *pm, pid_t pid, uint64_t time);
 /*
- * Writes one mapping as the kernel side saw it when it was made, for a
- * process gone before its /proc maps could be read.  The file is one already
- * seen (by device and inode), or else path, checked to be that file.
+ * procmaps__scan() for a mapping the kernel side reported (an exec's text, an
+ * executable mmap), v: where the scan does not show it (the process gone, or
+ * exiting while its maps were read), v is written as the kernel saw it when
+ * it was made.  Its file is one already seen (by device and inode), or else
+ * path, checked to be that file.
  */
-int procmaps__add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
-		      const char *path);
+int procmaps__scan_for(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
+		       const char *path);
 /* The process exec'd or exited: its earlier mappings are gone. */
 void procmaps__forget(struct procmaps *pm, pid_t pid, bool exited);
 /* A new process has its parent's mappings (no records: report knows it from the FORK). */
