@@ -108,6 +108,39 @@ struct uw {
 	__u32 end;		/* enum mp_unwind_end, once it ended */
 	int mi;			/* the sorted mapping of the last frame, -1 */
 	__u32 pad;
+	/* the walk as it is written into its memo (unwind_cfi()) */
+	__u32 mslot;		/* its slot */
+	__u32 mn;		/* the words read so far */
+	__u64 mlo, mhi;		/* the lowest and highest of their addresses */
+	bool mok;		/* every word read, every pc in a sorted mapping, no register rule */
+};
+
+/*
+ * -g cfi: a walk remembered.  A walk is a function of the registers it
+ * starts from, the words it reads from the stack and the process's mappings
+ * (their tables never change): one that starts from the same pc, sp and rbp
+ * in the same process, whose mappings record has not rewritten since, and
+ * finds every word it read the same, finds the same stack.  Checking that
+ * is one read of the stack and a compare per word, where the walk is a
+ * table search per frame.  Only walks whose words all lie within UW_WIN_MAX
+ * bytes and number UW_MEMO_READS at most are kept, and none that read a
+ * register other than pc, sp and rbp, a signal frame, or a pc outside the
+ * sorted mappings (the kernel side's pending ones change without a gen).
+ */
+#define UW_MEMO_BITS	3
+#define UW_MEMO		(1u << UW_MEMO_BITS)	/* direct-mapped, by pc and sp */
+#define UW_MEMO_READS	64
+struct uw_memo {
+	__u64 pc, sp, bp;
+	__u32 tgid, gen;	/* the process, and its mappings' mp_cfi_proc.gen */
+	__u64 lo;		/* the lowest word read */
+	__u32 span;		/* from lo past the highest word read; 0: the slot is empty */
+	__u32 n;		/* words read */
+	__u32 frames;		/* the walk's frames */
+	__u32 end;		/* and how it ended */
+	__u64 addr[UW_MEMO_READS];	/* the words read, where */
+	__u64 val[UW_MEMO_READS];	/* and what */
+	__u64 ips[UW_MEMO_READS];	/* the frames' pcs, from the second */
 };
 
 /* -g cfi: a row of a table found for an address, as a walk cached it. */
@@ -125,6 +158,7 @@ struct scratch {
 	__u32 pad_lvl;
 	struct uw uw;
 	struct uw_cache_ent cache[UW_CACHE];
+	struct uw_memo memo[UW_MEMO];
 	/* -g cfi: the event's registers, and the stack window the walk reads through */
 	struct pt_regs regs;
 	__u64 dregs[16];	/* the same registers in DWARF order */
@@ -197,10 +231,10 @@ MP_SHARED struct {
 	__type(value, struct mp_cfi_pending);
 } cfi_pending SEC(".maps");
 
-/* The walks of each stack mode, by how they ended (enum mp_unwind_end). */
+/* The walks of each stack mode, by how they ended (enum mp_unwind_end), and MP_UNWIND_MEMO. */
 MP_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MP_UNWIND__MAX);
+	__uint(max_entries, MP_UNWIND__MAX + 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } unwind_ends SEC(".maps");

@@ -89,7 +89,7 @@ struct mp_cfi_map {
 /* A process's executable mappings as record read them (`cfi_procs`, by thread group id). */
 struct mp_cfi_proc {
 	__u32 nr;		/* of maps, sorted by start */
-	__u32 pad;
+	__u32 gen;		/* record's count of its writes: the walks' memos hold for one */
 	struct mp_cfi_map maps[MP_CFI_MAPS];
 };
 
@@ -117,6 +117,10 @@ enum mp_unwind_end {
 	MP_UNWIND_UNREADABLE,	/* stack memory could not be read */
 	MP_UNWIND_BAD,		/* CFI the table cannot follow, or a frame that went nowhere */
 	MP_UNWIND__MAX,
+};
+/* unwind_ends' counter past the ends: the -g cfi walks a memo answered (bpf/memprof.bpf.h). */
+enum {
+	MP_UNWIND_MEMO = MP_UNWIND__MAX,
 };
 #define MP_SCRATCH_NEST		3	/* scratch entries per CPU: task, softirq, hardirq */
 

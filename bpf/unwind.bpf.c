@@ -207,6 +207,7 @@ static __always_inline struct mp_cfi_map *uw_map(struct uw *u, struct mp_cfi_pro
 			return &p->maps[mi];
 	}
 	/* Rare: the kernel side's own list, of mappings made since record's last look. */
+	u->mok = false;
 	pid = bpf_get_current_pid_tgid() >> 32;
 	q = bpf_map_lookup_elem(&cfi_pending, &pid);
 	mi = uw_find_pending(q, pc);
@@ -242,6 +243,37 @@ static __always_inline struct mp_cfi_row *uw_row(struct scratch *s, struct mp_cf
 	}
 	ri = e->row;
 	return ri < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &ri);
+}
+
+/*
+ * A word of the stack for the walk, as uw_read(), written into the walk's
+ * memo: 0, or -1 when it could not be read.
+ */
+static __always_inline int uw_rd(struct scratch *s, __u64 addr, __u64 *out)
+{
+	struct uw *u = &s->uw;
+	struct uw_memo *e;
+	__u32 k = u->mn;
+
+	if (uw_read(s, addr, out)) {
+		u->mok = false;
+		return -1;
+	}
+	if (!u->mok)
+		return 0;
+	if (k >= UW_MEMO_READS) {
+		u->mok = false;
+		return 0;
+	}
+	e = &s->memo[u->mslot & (UW_MEMO - 1)];
+	e->addr[k] = addr;
+	e->val[k] = *out;
+	u->mn = k + 1;
+	if (addr < u->mlo)
+		u->mlo = addr;
+	if (addr > u->mhi)
+		u->mhi = addr;
+	return 0;
 }
 
 /* The walk ends here, how. */
@@ -300,7 +332,7 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 	case MP_CFI_DEREF_RSP:
 	case MP_CFI_DEREF_RBP:
 		cfa = (kind == MP_CFI_DEREF_RSP ? u->sp : bp) + (__s64)(__s16)off * 8;
-		if (uw_read(s, cfa, &cfa))
+		if (uw_rd(s, cfa, &cfa) < 0)
 			return uw_end(u, MP_UNWIND_UNREADABLE);
 		cfa += aux * 8;
 		break;
@@ -308,12 +340,14 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 		/* Only the first frame has every register. */
 		if (i != 0)
 			return uw_end(u, MP_UNWIND_BAD);
+		u->mok = false;
 		cfa = s->dregs[aux & 15] + (__u64)off * 8;
 		break;
 	case MP_CFI_SIGNAL: {
 		/* The rt_sigframe's sigcontext at sp + 40: r8..r15 rdi rsi rbp rbx rdx rax rcx rsp rip */
 		__u64 sc[17];
 
+		u->mok = false;
 		if (bpf_probe_read_user(sc, sizeof(sc), (void *)(u->sp + 40)))
 			return uw_end(u, MP_UNWIND_UNREADABLE);
 		u->bp = sc[10];
@@ -337,7 +371,7 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 	}
 
 	how = table ? MP_UNWIND_UNREADABLE : MP_UNWIND_NO_TABLE;
-	if (uw_read(s, cfa - 8, &ra))
+	if (uw_rd(s, cfa - 8, &ra) < 0)
 		return uw_end(u, how);
 	if (rbp == MP_CFI_RBP_SAME)
 		nbp = bp;
@@ -345,11 +379,13 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 		nbp = 0;
 	else {
 		slot = rbp == MP_CFI_RBP_AT_RBP ? bp : cfa + (__s64)rbp * 8;
-		if (uw_read(s, slot, &nbp))
+		if (uw_rd(s, slot, &nbp) < 0)
 			nbp = 0;
 	}
-	if (u->t.tramp && ra == u->t.tramp)
+	if (u->t.tramp && ra == u->t.tramp) {
+		u->mok = false;
 		ra = uw_fix_tramp(&u->t.ri, cfa - 8);
+	}
 	if (!ra)
 		return uw_end(u, MP_UNWIND_COMPLETE);
 	if (cfa <= u->sp)
@@ -361,7 +397,55 @@ __noinline int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i)
 push:
 	if (i + 1 >= MP_STACK_DEPTH || u->ips > SCRATCH_HDR)
 		return uw_end(u, MP_UNWIND_DEPTH);
+	if (u->mok && i + 1 < UW_MEMO_READS)
+		s->memo[u->mslot & (UW_MEMO - 1)].ips[i + 1] = u->pc;
+	else
+		u->mok = false;
 	*(__u64 *)(s->buf + u->ips + (i + 1) * 8) = u->pc;
 	u->n = i + 2;
 	return 0;
+}
+
+/*
+ * The walk of memo slot h again, if the stack still holds every word it read
+ * (bpf/memprof.bpf.h, struct uw_memo): its frames written after the first,
+ * at s->uw.ips, and their number; 0 when a word differs or the stack cannot
+ * be read.  Either way the copy read stays in s's window for the walk.
+ */
+__noinline int uw_memo_hit(struct scratch *s, __u32 h)
+{
+	struct uw_memo *e;
+	__u32 span, frames, ips;
+	__u64 v, tramp;
+
+	if (!s)
+		return 0;
+	e = &s->memo[h & (UW_MEMO - 1)];
+	span = e->span;
+	frames = e->frames;
+	ips = s->uw.ips;
+	tramp = s->uw.t.tramp;
+	barrier_var(span);
+	if (span < 8 || span > UW_WIN_MAX || frames < 1 || frames > UW_MEMO_READS ||
+	    ips > SCRATCH_HDR)
+		return 0;
+	if (bpf_probe_read_user(s->win, span, (void *)e->lo))
+		return 0;
+	s->win_base = e->lo;
+	s->win_len = span;
+	for (__u32 i = 0; i < UW_MEMO_READS; i++) {
+		if (i >= e->n)
+			break;
+		if (uw_win_word(s, e->addr[i] - e->lo, &v) || v != e->val[i])
+			return 0;
+	}
+	for (__u32 k = 1; k < UW_MEMO_READS; k++) {
+		if (k >= frames)
+			break;
+		v = e->ips[k];
+		if (tramp && v == tramp)
+			return 0;
+		*(__u64 *)(s->buf + ips + k * 8) = v;
+	}
+	return frames;
 }

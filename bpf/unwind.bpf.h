@@ -21,6 +21,7 @@ int uw_find_pending(struct mp_cfi_pending *p, __u64 pc);
 __u64 uw_fix_tramp(__u64 *ri, __u64 slot);
 int uw_frame(struct scratch *s, struct mp_cfi_proc *p, __u32 i);
 int uw_fetch(struct scratch *s, __u64 addr, __u64 *out);
+int uw_memo_hit(struct scratch *s, __u32 h);
 
 /*
  * The trampoline and the task's pending returns, and the first pc as the
@@ -108,7 +109,9 @@ static __always_inline void uw_count(__u32 end)
 /*
  * -g cfi: the stack of the current task from regs, into ips (MP_STACK_DEPTH
  * entries of s's buffer); the number of frames, and in *end how the walk
- * ended.
+ * ended.  From the walk this CPU remembers for the same start where the
+ * stack still holds what it read (struct uw_memo); else walked, and
+ * remembered in its turn where it can be.
  */
 static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s, __u32 off,
 					__u32 *end)
@@ -116,12 +119,38 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct uw *u = &s->uw;
 	struct mp_cfi_proc *proc;
+	struct uw_memo *e;
+	__u32 h, n;
 
 	/* Plain loads: regs is the program's context, the task's pt_regs or scratch. */
 	if (off > SCRATCH_HDR) {
 		*end = MP_UNWIND_UNREADABLE;
 		return 0;
 	}
+	proc = bpf_map_lookup_elem(&cfi_procs, &pid);
+	s->win_len = 0;
+	s->win_floor = regs->sp;
+	u->pc = uw_tramp_init(&u->t, regs->ip);
+	u->ips = off;
+	*(__u64 *)(s->buf + off) = u->pc;
+	/* The same walk as one remembered (struct uw_memo)? */
+	h = (u->pc ^ regs->sp >> 4) * 0x9e3779b97f4a7c15ull >> (64 - UW_MEMO_BITS);
+	e = &s->memo[h & (UW_MEMO - 1)];
+	if (proc && e->span && e->tgid == pid && e->gen == proc->gen && e->pc == u->pc &&
+	    e->sp == regs->sp && e->bp == regs->bp) {
+		n = uw_memo_hit(s, h);
+		if (n) {
+			uw_count(MP_UNWIND_MEMO);
+			*end = e->end;
+			return n;
+		}
+	}
+	e->span = 0;
+	u->mslot = h;
+	u->mn = 0;
+	u->mlo = ~0ull;
+	u->mhi = 0;
+	u->mok = proc != NULL;
 	s->dregs[0] = regs->ax;
 	s->dregs[1] = regs->dx;
 	s->dregs[2] = regs->cx;
@@ -138,22 +167,28 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	s->dregs[13] = regs->r13;
 	s->dregs[14] = regs->r14;
 	s->dregs[15] = regs->r15;
-	s->win_len = 0;
-	s->win_floor = regs->sp;
 	u->sp = regs->sp;
 	u->bp = regs->bp;
-	u->pc = uw_tramp_init(&u->t, regs->ip);
 	u->exact = 1;
 	u->mi = -1;
-	u->ips = off;
 	u->end = MP_UNWIND_DEPTH;
-	*(__u64 *)(s->buf + off) = u->pc;
 	u->n = 1;
-	proc = bpf_map_lookup_elem(&cfi_procs, &pid);
 	for (__u32 i = 0; i < MP_STACK_DEPTH - 1; i++)
 		if (uw_frame(s, proc, i))
 			break;
 	*end = u->end;
+	if (proc && u->mok && u->mn && u->mhi - u->mlo <= UW_WIN_MAX - 8) {
+		e->tgid = pid;
+		e->gen = proc->gen;
+		e->pc = *(__u64 *)(s->buf + off);
+		e->sp = regs->sp;
+		e->bp = regs->bp;
+		e->lo = u->mlo;
+		e->n = u->mn;
+		e->frames = u->n;
+		e->end = u->end;
+		e->span = u->mhi - u->mlo + 8;
+	}
 	return u->n;
 }
 

@@ -906,9 +906,9 @@ int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX])
 	return 0;
 }
 
-int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX])
+int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX + 1])
 {
-	return sum_percpu(b->skel->maps.unwind_ends, ends, MP_UNWIND__MAX);
+	return sum_percpu(b->skel->maps.unwind_ends, ends, MP_UNWIND__MAX + 1);
 }
 
 uint64_t mp_bpf__irq_pages(struct mp_bpf *b)

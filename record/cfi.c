@@ -45,6 +45,7 @@ struct cfi {
 	uint32_t rows_cap, pages_cap;
 	struct hashmap tables;		/* of struct cfi_table, by (ino, dev) */
 	struct mp_cfi_proc *proc;	/* a value being built */
+	uint32_t gen;			/* of the last value written: one per write */
 	struct cfi_stats st;
 };
 
@@ -502,6 +503,8 @@ int cfi__sync(struct cfi *c, struct procmaps *pm, pid_t pid)
 	}
 	c->proc->nr = (uint32_t)w;
 	qsort(m, w, sizeof(*m), map_cmp);
+	/* A new gen: no walk remembered under the old mappings answers for these (struct uw_memo). */
+	c->proc->gen = ++c->gen;
 	if (bpf_map_update_elem(c->procs_fd, &key, c->proc, BPF_ANY))
 		return -errno;
 	c->st.syncs++;

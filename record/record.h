@@ -245,8 +245,8 @@ int mp_bpf__lost(struct mp_bpf *b, uint64_t lost[MP_LOST__MAX]);
  * after mp_bpf__detach(), mp_bpf__lost() counts them in MP_LOST_PAGE.
  */
 uint64_t mp_bpf__twin_extra(struct mp_bpf *b);
-/* The stack walks by how they ended, summed over CPUs. */
-int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX]);
+/* The stack walks by how they ended, and [MP_UNWIND_MEMO] those a memo answered, summed over CPUs. */
+int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX + 1]);
 /* Page allocations in interrupts in a target's context, left out as not its own. */
 uint64_t mp_bpf__irq_pages(struct mp_bpf *b);
 /* -g cfi: the maps record/cfi.c fills. */

@@ -113,7 +113,8 @@ struct recorder {
 	bool no_preload;		/* ... which a dynamic command would have had, but is not there */
 	char *env[3];			/* what the launched command gets in its environment */
 	char *no_allocator[8];		/* static programs said to have no allocator found */
-	uint64_t unwind_ends[MP_UNWIND__MAX];	/* the stack walks, by how they ended */
+	/* the stack walks by how they ended, and [MP_UNWIND_MEMO] those a memo answered */
+	uint64_t unwind_ends[MP_UNWIND__MAX + 1];
 	struct cfi_stats cfi_stats;	/* -g cfi: the tables, at the end */
 	uint64_t lost_written[MP_LOST__MAX];	/* in LOST records given to the writer */
 	uint64_t lost_total[MP_LOST__MAX];	/* as the kernel side last counted them */
