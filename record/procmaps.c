@@ -395,6 +395,12 @@ static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m
 	return err;
 }
 
+/* v's device as /proc and stat(2) give it (glibc's dev_t): the kernel's is major << 20 | minor. */
+static uint64_t vma_dev(const struct mp_vma *v)
+{
+	return makedev(v->dev >> 20, v->dev & 0xfffff);
+}
+
 /*
  * Writes one mapping as the kernel side saw it when it was made.  The file is
  * one already seen (by device and inode), or else path, checked to be that file.
@@ -402,8 +408,7 @@ static int text_mapping(const char *path, uint64_t start_code, struct map_ent *m
 static int add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
 		   const char *path)
 {
-	/* The kernel's dev_t is major << 20 | minor; /proc and stat(2) use glibc's. */
-	uint64_t dev = makedev(v->dev >> 20, v->dev & 0xfffff);
+	uint64_t dev = vma_dev(v);
 	struct map_ent m = { .start = v->start, .end = v->end, .pgoff = v->pgoff, .ino = v->ino };
 	const char *name = NULL;
 	struct pid_maps *p;
@@ -427,21 +432,27 @@ static int add_vma(struct procmaps *pm, pid_t pid, uint64_t time, const struct m
 	return write_map(pm, p, &m, dev, name, v->prot, time);
 }
 
+/*
+ * The newest mapping written for pid that holds addr, or NULL.  The newest:
+ * a mapping replaced since (dlclose, dlopen) is still listed.
+ */
+static const struct map_ent *newest_at(struct procmaps *pm, pid_t pid, uint64_t addr)
+{
+	const struct pid_maps *p = pid_maps(pm, pid, false);
+
+	for (size_t i = p ? p->nr : 0; i-- > 0;)
+		if (addr >= p->maps[i].start && addr < p->maps[i].end)
+			return &p->maps[i];
+	return NULL;
+}
+
 /* Whether the newest mapping written for pid at v's start is v's file, executable. */
 static bool shows_vma(struct procmaps *pm, pid_t pid, const struct mp_vma *v)
 {
-	const struct pid_maps *p = pid_maps(pm, pid, false);
-	uint64_t dev = makedev(v->dev >> 20, v->dev & 0xfffff);
+	const struct map_ent *m = newest_at(pm, pid, v->start);
 
-	for (size_t i = p ? p->nr : 0; i-- > 0;) {
-		const struct map_ent *m = &p->maps[i];
-
-		if (v->start < m->start || v->start >= m->end)
-			continue;
-		return m->ino == v->ino && (m->prot & MPF_PROT_EXEC) && m->file &&
-		       pm->files[m->file - 1].dev == dev;
-	}
-	return false;
+	return m && m->ino == v->ino && (m->prot & MPF_PROT_EXEC) && m->file &&
+	       m->file <= pm->nr_files && pm->files[m->file - 1].dev == vma_dev(v);
 }
 
 int procmaps__scan_for(struct procmaps *pm, pid_t pid, uint64_t time, const struct mp_vma *v,
@@ -482,23 +493,15 @@ void procmaps__inherit(struct procmaps *pm, pid_t parent, pid_t child)
 
 int procmaps__locate(struct procmaps *pm, pid_t pid, uint64_t addr, struct procmaps_loc *loc)
 {
-	const struct pid_maps *p = pid_maps(pm, pid, false);
+	const struct map_ent *m = newest_at(pm, pid, addr);
 
-	/* The newest first: a mapping replaced since (dlclose, dlopen) is still listed. */
-	for (size_t i = p ? p->nr : 0; i-- > 0;) {
-		const struct map_ent *m = &p->maps[i];
-
-		if (addr < m->start || addr >= m->end)
-			continue;
-		if (!m->file || m->file > pm->nr_files)
-			return -ENOENT;
-		loc->file = m->file - 1;
-		loc->offset = m->pgoff + (addr - m->start);
-		loc->start = m->start;
-		loc->end = m->end;
-		return 0;
-	}
-	return -ENOENT;
+	if (!m || !m->file || m->file > pm->nr_files)
+		return -ENOENT;
+	loc->file = m->file - 1;
+	loc->offset = m->pgoff + (addr - m->start);
+	loc->start = m->start;
+	loc->end = m->end;
+	return 0;
 }
 
 int procmaps__open(struct procmaps *pm, pid_t pid, const struct procmaps_loc *loc)
