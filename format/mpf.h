@@ -360,6 +360,11 @@ struct mpf_end {
 
 struct mpf_record {
 	uint32_t type;		/* enum mpf_rec_type */
+	/*
+	 * Set by a stage (mpf_reader__set_stage()) that took the record's part
+	 * in the thread that read it ahead; 0 otherwise.  The stage's own.
+	 */
+	uint32_t staged;
 	uint64_t time;
 	union {
 		struct mpf_info info;
@@ -501,6 +506,19 @@ struct mpf_reader *mpf_reader__fdopen(int fd, int *err, struct mpf_header *found
  * the first mpf_reader__next().
  */
 void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size);
+/*
+ * A stage of the reading: fn(ctx, rec) is called for records in their order,
+ * in the thread that reads a regular file's chunks ahead, before they are
+ * returned, and may change them (mark them in rec->staged).  It is called
+ * from the first record on, for a prefix of the trace only: where the
+ * thread stops decoding ahead (a chunk too large for its buffer, an unsound
+ * record, a stream, no thread) it is never called again, so that what fn
+ * keeps is fn's alone while it is called and the caller's once it is not.
+ * Nothing the caller reads may change meanwhile: a model builds its stack
+ * table there (model__stage()).  Before the first mpf_reader__next().
+ */
+typedef void (*mpf_stage_fn)(void *ctx, struct mpf_record *rec);
+void mpf_reader__set_stage(struct mpf_reader *r, mpf_stage_fn fn, void *ctx);
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
 /*
  * Decodes the next record into *rec.  Returns 1 for a record, 0 at the end of

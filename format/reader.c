@@ -107,6 +107,11 @@ struct mpf_reader {
 
 	struct dec_state ds;	/* the current chunk's, from where its decoded records end */
 
+	/* The stage (mpf_reader__set_stage()), called while stage_on: the thread's. */
+	mpf_stage_fn stage;
+	void *stage_ctx;
+	bool stage_on;
+
 	struct mpf_reader_status status;
 };
 
@@ -215,6 +220,13 @@ struct mpf_reader *mpf_reader__open(const char *path, int *err)
 void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size)
 {
 	r->limit = size;
+}
+
+void mpf_reader__set_stage(struct mpf_reader *r, mpf_stage_fn fn, void *ctx)
+{
+	r->stage = fn;
+	r->stage_ctx = ctx;
+	r->stage_on = fn != NULL;
 }
 
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r)
@@ -365,7 +377,7 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
  */
 enum { PF_IDLE, PF_WANTED, PF_READY };
 
-static void chunk__decode(struct chunk_load *c, uint64_t start_time);
+static void chunk__decode(struct mpf_reader *r, struct chunk_load *c);
 static void dec_state__reset(struct dec_state *s, uint64_t start_time);
 
 static void *prefetch__main(void *arg)
@@ -380,7 +392,9 @@ static void *prefetch__main(void *arg)
 			break;
 		pthread_mutex_unlock(&r->pf_lock);
 		if (chunk__load(r->fd, r->regular, r->limit, r->dctx, &r->next) == 1)
-			chunk__decode(&r->next, r->hdr.start_time);
+			chunk__decode(r, &r->next);
+		else
+			r->stage_on = false;
 		pthread_mutex_lock(&r->pf_lock);
 		r->pf_state = PF_READY;
 		pthread_cond_broadcast(&r->pf_cond);
@@ -802,6 +816,7 @@ static int record__next(struct dec_state *s, struct mpf_dec *chunk, struct mpf_r
 		/* Only the type's own fields: a whole record is ten times a heap event's. */
 		memset(&rec->info, 0, rec_size[type]);
 		rec->type = (uint32_t)type;
+		rec->staged = 0;
 		rec->time = s->time;
 		mpf_dec__init(&payload, p, (size_t)plen);
 		return reader__decode(s, &payload, rec) ? -EBADMSG : 1;
@@ -817,6 +832,7 @@ static int record__next(struct dec_state *s, struct mpf_dec *chunk, struct mpf_r
 struct ahead {
 	uint32_t type, size;
 	uint64_t time;
+	uint32_t staged, pad;
 };
 
 #define AHEAD_ROUND(n)	(((n) + 7) & ~(size_t)7)
@@ -865,7 +881,7 @@ static void dec_state__reset(struct dec_state *s, uint64_t start_time)
  * would decoding it itself) or when AHEAD_MAX bytes are full; the pointers
  * into raw (paths, copied stacks) stay good while the chunk is the reader's.
  */
-static void chunk__decode(struct chunk_load *c, uint64_t start_time)
+static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 {
 	struct mpf_dec chunk;
 	struct mpf_record rec;
@@ -877,7 +893,7 @@ static void chunk__decode(struct chunk_load *c, uint64_t start_time)
 	c->ahead = true;
 	c->bad = false;
 	c->dec_len = c->dec_pos = 0;
-	dec_state__reset(&c->ds, start_time);
+	dec_state__reset(&c->ds, r->hdr.start_time);
 	mpf_dec__init(&chunk, c->raw, c->raw_size);
 	for (;;) {
 		if (c->dec_len + AHEAD_ENTRY_MAX > AHEAD_MAX)
@@ -895,18 +911,25 @@ static void chunk__decode(struct chunk_load *c, uint64_t start_time)
 			c->bad = ret < 0;
 			break;
 		}
+		if (r->stage_on)
+			r->stage(r->stage_ctx, &rec);
 		e = (void *)(c->dec + c->dec_len);
 		body = AHEAD_ROUND(rec_size[rec.type]);
 		arr = record__array(&rec, &n);
 		e->type = rec.type;
 		e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
 		e->time = rec.time;
+		e->staged = rec.staged;
+		e->pad = 0;
 		memcpy(e + 1, &rec.info, rec_size[rec.type]);
 		if (n)
 			memcpy((uint8_t *)(e + 1) + body, arr, n);
 		c->dec_len += e->size;
 	}
 	c->resume = (size_t)(chunk.p - c->raw);
+	/* The rest is decoded by the reader's caller, in its thread: the stage ends here. */
+	if (mpf_dec__left(&chunk))
+		r->stage_on = false;
 }
 
 /* The next record the loading thread decoded into rec. */
@@ -917,6 +940,7 @@ static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 
 	rec->type = e->type;
 	rec->time = e->time;
+	rec->staged = e->staged;
 	memcpy(&rec->info, body, rec_size[e->type]);
 	arr = body + AHEAD_ROUND(rec_size[e->type]);
 	switch (e->type) {
