@@ -69,6 +69,8 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	struct mpf_record rec;
 	int err;
 
+	/* The stack table is built in the reader's loading thread, ahead of the events. */
+	mpf_reader__set_stage(r, model__stage, m);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		err = model__add(m, &rec);
 		if (err || rec.type == MPF_REC_END)
@@ -76,7 +78,6 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	}
 	if (err == -ENOMEM)
 		return error("out of memory reading '%s'", path);
-	stacks_dropped(m, path);
 
 	mpf_reader__status(r, &st);
 	if (st.complete)
@@ -222,6 +223,9 @@ int input__open(struct input *in, const struct input_opts *opts)
 	err = read_trace(r, in->model, opts->path);
 	/* The model holds all that is needed: free the reader's buffers now. */
 	mpf_reader__close(r);
+	/* Its loading thread, gone now, may have built the stack table. */
+	if (!err)
+		stacks_dropped(in->model, opts->path);
 	return err ? 1 : 0;
 }
 

@@ -685,6 +685,7 @@ static int reread_to_peak(struct report *rp)
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		model__stop_after(m, ev, stop[ev]);
 	/* The first pass warned of a damaged trace; this one reads what that one did. */
+	mpf_reader__set_stage(r, model__stage, m);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		err = model__add(m, &rec);
 		if (err || rec.type == MPF_REC_END)

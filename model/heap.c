@@ -108,7 +108,7 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 		/* The image and the stack, as site_for() would make and find them. */
 		err = image_of(m, pid, &img);
 		if (!err)
-			(void)model__stack_of(m, img, stack_id);
+			(void)model__stack_node(m, img, stack_id);
 		return err;
 	}
 	err = site_for(m, MPF_EV_HEAP, pid, tid, stack_id, false, &img, &si);

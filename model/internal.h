@@ -283,7 +283,16 @@ struct model {
 	bool filtered;
 	bool nomem;		/* a site's counts could not widen: model__add fails */
 	bool stacks_only;	/* model__set_stacks_only(): heap events make no sites */
+	/*
+	 * model__stage(): the stack table is the reading thread's until it sets
+	 * unstaged; the record being applied was staged, its stack ids are nodes.
+	 */
+	bool unstaged;
+	bool id_is_node;
 };
+
+/* In mpf_record.staged: model__stage() took its part; -errno in bits 8 on if that failed. */
+#define MODEL_STAGED 1u
 
 /* ---- across model/ ---- */
 
@@ -324,6 +333,8 @@ int model__on_stack(struct model *m, const struct mpf_stack *s);
 int model__on_ustack(struct model *m, const struct mpf_ustack *u);
 int model__on_frame(struct model *m, const struct mpf_frame *f);
 int model__on_stack_node(struct model *m, const struct mpf_stack_node *n);
+/* The node of stack id in img: model__stack_of(), or id itself in a record staged. */
+uint32_t model__stack_node(struct model *m, uint32_t img, uint32_t id);
 /* A node's head: the nearest node at or before it whose bit is set. */
 static inline uint32_t node__head(const struct node_store *ns, uint32_t n)
 {

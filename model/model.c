@@ -171,7 +171,7 @@ static int model__event_hook(struct model *m, const struct mpf_record *rec)
 	/* Applied already, so a pending USTACK is unwound now only if the event was ignored. */
 	return m->on_event(m->on_event_ctx, rec, img,
 			   img == MODEL_IMAGE_NONE ? MODEL_STACK_EMPTY
-						   : model__stack_of(m, img, stack_id));
+						   : model__stack_node(m, img, stack_id));
 }
 
 /* The event type of an event record, -1 for other records. */
@@ -336,6 +336,10 @@ int model__add(struct model *m, const struct mpf_record *rec)
 	/* Exits move the timeline too: a process's RSS leaves with it. */
 	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT;
 
+	/* What the stage could not do stops the reading as model__apply() would have. */
+	if (rec->staged >> 8)
+		return -(int)(rec->staged >> 8);
+	m->id_is_node = rec->staged != 0;
 	m->nrec++;
 	m->now = rec->time;
 	if (rec->time > m->last_time)
@@ -439,13 +443,13 @@ static int model__apply(struct model *m, const struct mpf_record *rec)
 	case MPF_REC_FILE:
 		return model__on_file(m, &rec->file);
 	case MPF_REC_STACK:
-		return model__on_stack(m, &rec->stack);
+		return rec->staged ? 0 : model__on_stack(m, &rec->stack);
 	case MPF_REC_USTACK:
 		return model__on_ustack(m, &rec->ustack);
 	case MPF_REC_FRAME:
-		return model__on_frame(m, &rec->frame);
+		return rec->staged ? 0 : model__on_frame(m, &rec->frame);
 	case MPF_REC_STACK_NODE:
-		return model__on_stack_node(m, &rec->stack_node);
+		return rec->staged ? 0 : model__on_stack_node(m, &rec->stack_node);
 	case MPF_REC_PAGE_ALLOC:
 		if (rec->page_alloc.order > PAGE_ORDER_MAX) {
 			m->stats.ignored++;

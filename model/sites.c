@@ -136,5 +136,5 @@ int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint3
 	int err = image_of(m, pid, img);
 
 	return err ? err
-		   : site_of(m, ev, *img, tid, model__stack_of(m, *img, stack_id), kernel, si);
+		   : site_of(m, ev, *img, tid, model__stack_node(m, *img, stack_id), kernel, si);
 }

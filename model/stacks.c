@@ -587,12 +587,11 @@ static void model__unwind_pending(struct model *m, uint32_t img)
 	(void)model__on_stack(m, &st);
 }
 
-uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
+/* The node of stack id as the stack table has it now, no USTACK pending for it. */
+static uint32_t stack_id__node(struct model *m, uint32_t id)
 {
 	uint32_t node;
 
-	if (id && id == m->pending.id)
-		model__unwind_pending(m, img);
 	if (!id)
 		return MODEL_STACK_EMPTY;
 	node = stack_id__find(m, id);
@@ -607,4 +606,75 @@ uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
 		m->stats.undefined_stacks++;
 	hmap__set(&m->stack_ids, id, 0, MODEL_STACK_EMPTY);
 	return MODEL_STACK_EMPTY;
+}
+
+uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id)
+{
+	if (id && id == m->pending.id)
+		model__unwind_pending(m, img);
+	return stack_id__node(m, id);
+}
+
+uint32_t model__stack_node(struct model *m, uint32_t img, uint32_t id)
+{
+	return m->id_is_node ? id : model__stack_of(m, img, id);
+}
+
+/* The stack id of an event record, NULL for a record without one. */
+static uint32_t *record__stack_id(struct mpf_record *rec)
+{
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		return &rec->page_alloc.stack_id;
+	case MPF_REC_HEAP_ALLOC:
+		return &rec->heap_alloc.stack_id;
+	case MPF_REC_HEAP_REALLOC:
+		return &rec->heap_realloc.stack_id;
+	case MPF_REC_CACHE_ADD:
+		return &rec->cache_add.stack_id;
+	case MPF_REC_VM:
+		return &rec->vm.stack_id;
+	}
+	return NULL;
+}
+
+/*
+ * The reader's stage (mpf_reader__set_stage()): the stack table is built in
+ * the thread that reads ahead, which has time to spare while the caller's
+ * applies events, and each event's stack id becomes its node there, in the
+ * order of the trace as if model__add() had done it.  Until the first
+ * USTACK: a copied stack is unwound in the process image its event names,
+ * which only model__add() knows; from then on, and past END, model__add()
+ * does it all.
+ */
+void model__stage(void *ctx, struct mpf_record *rec)
+{
+	struct model *m = ctx;
+	uint32_t *id;
+	int err = 0;
+
+	if (m->unstaged)
+		return;
+	switch (rec->type) {
+	case MPF_REC_FRAME:
+		err = model__on_frame(m, &rec->frame);
+		break;
+	case MPF_REC_STACK_NODE:
+		err = model__on_stack_node(m, &rec->stack_node);
+		break;
+	case MPF_REC_STACK:
+		err = model__on_stack(m, &rec->stack);
+		break;
+	case MPF_REC_USTACK:
+	case MPF_REC_END:
+		m->unstaged = true;
+		return;
+	default:
+		id = record__stack_id(rec);
+		if (!id)
+			return;
+		*id = stack_id__node(m, *id);
+		break;
+	}
+	rec->staged = MODEL_STAGED | (uint32_t)-err << 8;
 }
