@@ -232,6 +232,12 @@ struct model {
 	struct id_run *runs;		/* the ids of STACK_NODE records, increasing */
 	size_t nruns, runs_cap, run_hint;
 	struct hmap stack_ids;		/* (id, 0) -> node: STACK, USTACK, node ids out of order */
+	/*
+	 * model__stage(): the stack table is the reading thread's until it sets
+	 * this.  Here, with what that thread alone writes, not at the end, whose
+	 * cache lines model__add() writes for every record.
+	 */
+	bool unstaged;
 
 	/*
 	 * The last USTACK read: the event that uses it comes next, and only
@@ -283,11 +289,7 @@ struct model {
 	bool filtered;
 	bool nomem;		/* a site's counts could not widen: model__add fails */
 	bool stacks_only;	/* model__set_stacks_only(): heap events make no sites */
-	/*
-	 * model__stage(): the stack table is the reading thread's until it sets
-	 * unstaged; the record being applied was staged, its stack ids are nodes.
-	 */
-	bool unstaged;
+	/* The record being applied was staged (model__stage()): its stack ids are nodes. */
 	bool id_is_node;
 };
 
