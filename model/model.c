@@ -107,38 +107,59 @@ void model__set_stacks_only(struct model *m)
 	m->stacks_only = true;
 }
 
+/*
+ * Where an event record keeps its stack id, NULL for a record without one.
+ * Like strchr(), const in, not out: the reader's stage rewrites the id.
+ */
+uint32_t *model__record_stack_id(const struct mpf_record *rec)
+{
+	struct mpf_record *r = (struct mpf_record *)rec;
+
+	switch (rec->type) {
+	case MPF_REC_PAGE_ALLOC:
+		return &r->page_alloc.stack_id;
+	case MPF_REC_HEAP_ALLOC:
+		return &r->heap_alloc.stack_id;
+	case MPF_REC_HEAP_REALLOC:
+		return &r->heap_realloc.stack_id;
+	case MPF_REC_CACHE_ADD:
+		return &r->cache_add.stack_id;
+	case MPF_REC_VM:
+		return &r->vm.stack_id;
+	default:
+		return NULL;
+	}
+}
+
 bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *stack_id)
 {
-	*stack_id = 0;
+	const uint32_t *id = model__record_stack_id(rec);
+
+	*stack_id = id ? *id : 0;
 	switch (rec->type) {
 	case MPF_REC_PAGE_ALLOC:
 		*pid = rec->page_alloc.pid;
-		*stack_id = rec->page_alloc.stack_id;
 		return true;
 	case MPF_REC_PAGE_FREE:
 		*pid = rec->page_free.pid;
 		return true;
 	case MPF_REC_HEAP_ALLOC:
 		*pid = rec->heap_alloc.pid;
-		*stack_id = rec->heap_alloc.stack_id;
 		return true;
 	case MPF_REC_HEAP_FREE:
 		*pid = rec->heap_free.pid;
 		return true;
 	case MPF_REC_HEAP_REALLOC:
 		*pid = rec->heap_realloc.pid;
-		*stack_id = rec->heap_realloc.stack_id;
 		return true;
 	case MPF_REC_CACHE_ADD:
 		*pid = rec->cache_add.pid;
-		*stack_id = rec->cache_add.stack_id;
 		return true;
 	case MPF_REC_CACHE_DEL:
 		*pid = rec->cache_del.pid;
 		return true;
 	case MPF_REC_VM:
 		*pid = rec->vm.pid;
-		*stack_id = rec->vm.stack_id;
 		return true;
 	case MPF_REC_RSS:
 		*pid = rec->rss.pid;

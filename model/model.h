@@ -369,6 +369,8 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
  * before the first record.
  */
 void model__set_stacks_only(struct model *m);
+/* Where an event record keeps its stack id; NULL for a record without one. */
+uint32_t *model__record_stack_id(const struct mpf_record *rec);
 /*
  * The process a record names (the one it happened in, the new one of a
  * FORK), and the stack id it carries (0: none); false for records that are

@@ -205,8 +205,12 @@ static int nodes__reserve(struct node_store *ns, size_t n, uint32_t frame)
 	return err;
 }
 
-/* A new node (frame called from parent), not indexed; the caller bounded its depth. */
-static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t *node)
+/*
+ * A new node (frame called from parent, depth frames deep), not indexed; the
+ * caller bounded its depth, which it knows from the parent's.
+ */
+static int node__new(struct model *m, uint32_t parent, uint32_t depth, uint32_t frame,
+		     uint32_t *node)
 {
 	struct node_store *ns = &m->nodes;
 	uint32_t n = (uint32_t)m->nnodes;
@@ -227,7 +231,7 @@ static int node__new(struct model *m, uint32_t parent, uint32_t frame, uint32_t 
 	if (head) {
 		ns->heads[ns->nheads++] = (struct node_head){
 			.parent = parent,
-			.depth = n <= MODEL_STACK_TRUNCATED ? 0 : node__depth(m, parent) + 1,
+			.depth = depth,
 		};
 		ns->head_words[n >> 6].bits |= 1ull << (n & 63);
 	}
@@ -271,10 +275,10 @@ static int nodes__chain(struct model *m, const uint32_t *frames, uint32_t nr)
 int stacks__init(struct model *m)
 {
 	uint32_t node;
-	int err = node__new(m, MODEL_STACK_EMPTY, MODEL_FRAME_NONE, &node);
+	int err = node__new(m, MODEL_STACK_EMPTY, 0, MODEL_FRAME_NONE, &node);
 
 	if (!err)
-		err = node__new(m, MODEL_STACK_TRUNCATED, MODEL_FRAME_NONE, &node);
+		err = node__new(m, MODEL_STACK_TRUNCATED, 0, MODEL_FRAME_NONE, &node);
 	return err;
 }
 
@@ -429,7 +433,7 @@ int model__on_frame(struct model *m, const struct mpf_frame *f)
  */
 int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 {
-	uint32_t parent, frames[MPF_STACK_MAX], first;
+	uint32_t parent, depth, frames[MPF_STACK_MAX], first;
 	uint32_t nr = n->nr > MPF_STACK_MAX ? MPF_STACK_MAX : n->nr;
 	int err;
 
@@ -439,7 +443,8 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 		parent = stack_id__find(m, n->parent);
 	else
 		parent = n->flags & MPF_STACK_TRUNCATED ? MODEL_STACK_TRUNCATED : MODEL_STACK_EMPTY;
-	if (parent == IDXTAB_NONE || node__depth(m, parent) + nr > MPF_STACK_MAX) {
+	depth = parent == IDXTAB_NONE ? MPF_STACK_MAX : node__depth(m, parent);
+	if (depth + nr > MPF_STACK_MAX) {
 		m->stats.stacks_bad++;
 		return 0;
 	}
@@ -452,7 +457,7 @@ int model__on_stack_node(struct model *m, const struct mpf_stack_node *n)
 	}
 	if (!stacks__charge(m, (uint64_t)nr * NODE_COST))
 		return 0;
-	err = node__new(m, parent, frames[0], &first);
+	err = node__new(m, parent, depth + 1, frames[0], &first);
 	if (!err)
 		err = nodes__chain(m, frames + 1, nr - 1);
 	return err ? err : stack_ids__set(m, n->id, first, nr);
@@ -499,7 +504,7 @@ static int stacks__intern(struct model *m, const uint64_t *ips, uint32_t nr, uin
 
 		err = frame__intern(m, ips[i], ff, &frame);
 		if (!err)
-			err = node__new(m, parent, frame, &node);
+			err = node__new(m, parent, nr - (uint32_t)i, frame, &node);
 		if (!err)
 			err = idxtab__insert(&m->node_index, node_hash(parent, frame), node,
 					     node_rehash, m);
@@ -620,24 +625,6 @@ uint32_t model__stack_node(struct model *m, uint32_t img, uint32_t id)
 	return m->id_is_node ? id : model__stack_of(m, img, id);
 }
 
-/* The stack id of an event record, NULL for a record without one. */
-static uint32_t *record__stack_id(struct mpf_record *rec)
-{
-	switch (rec->type) {
-	case MPF_REC_PAGE_ALLOC:
-		return &rec->page_alloc.stack_id;
-	case MPF_REC_HEAP_ALLOC:
-		return &rec->heap_alloc.stack_id;
-	case MPF_REC_HEAP_REALLOC:
-		return &rec->heap_realloc.stack_id;
-	case MPF_REC_CACHE_ADD:
-		return &rec->cache_add.stack_id;
-	case MPF_REC_VM:
-		return &rec->vm.stack_id;
-	}
-	return NULL;
-}
-
 /*
  * The reader's stage (mpf_reader__set_stage()): the stack table is built in
  * the thread that reads ahead, which has time to spare while the caller's
@@ -670,7 +657,7 @@ void model__stage(void *ctx, struct mpf_record *rec)
 		m->unstaged = true;
 		return;
 	default:
-		id = record__stack_id(rec);
+		id = model__record_stack_id(rec);
 		if (!id)
 			return;
 		*id = stack_id__node(m, *id);
