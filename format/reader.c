@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "format/codec.h"
+#include "format/decode.h"
 #include "format/mpf.h"
 #include "lib/io.h"
 
@@ -29,6 +30,13 @@
 #define MPF_FUZZING 0
 #endif
 
+enum chunk_end {
+	CHUNK_LOADED,		/* ret 1 */
+	CHUNK_EOF,		/* a clean end between chunks */
+	CHUNK_TRUNCATED,	/* the file ends inside the chunk */
+	CHUNK_CORRUPT,
+};
+
 /*
  * A chunk as loaded: read at off, its CRC, inflated size and record framing
  * checked.  Loading touches nothing of the reader but the file and these
@@ -38,30 +46,6 @@
  * trace takes, and the machine has a core to spare.  The loads are the same,
  * in the same order, as without the thread.
  */
-/* A chunk's delta state, reset at its start as the writer does; and the arrays its stacks are decoded into. */
-struct dec_state {
-	uint64_t time;
-	uint64_t page;
-	uint64_t cache_page;	/* the cache records' delta base (1.2) */
-	uint64_t ptr;
-	uint32_t stack_id;
-	uint64_t stack_ip;
-	uint64_t ips[MPF_STACK_MAX];
-	uint64_t uregs[MPF_USTACK_REGS];
-	uint32_t frame_id;	/* 1.5: FRAME's delta state */
-	uint64_t frame_ip;
-	uint32_t node_id;	/* 1.5: STACK_NODE's */
-	uint32_t node_frame;
-	uint32_t fids[MPF_STACK_MAX];
-};
-
-enum chunk_end {
-	CHUNK_LOADED,		/* ret 1 */
-	CHUNK_EOF,		/* a clean end between chunks */
-	CHUNK_TRUNCATED,	/* the file ends inside the chunk */
-	CHUNK_CORRUPT,
-};
-
 struct chunk_load {
 	uint64_t off;		/* in: where the chunk starts */
 	int ret;		/* out: 1 loaded, 0 stopped (end says why), -errno */
@@ -378,7 +362,6 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
 enum { PF_IDLE, PF_WANTED, PF_READY };
 
 static void chunk__decode(struct mpf_reader *r, struct chunk_load *c);
-static void dec_state__reset(struct dec_state *s, uint64_t start_time);
 
 static void *prefetch__main(void *arg)
 {
@@ -504,326 +487,6 @@ static int reader__load_chunk(struct mpf_reader *r)
 	return 1;
 }
 
-static inline int get_zz64(struct mpf_dec *d, uint64_t prev, uint64_t *v)
-{
-	uint64_t x;
-
-	if (mpf_dec__get_u64(d, &x))
-		return -EBADMSG;
-	*v = prev + mpf_unzigzag64(x);
-	return 0;
-}
-
-static inline int get_zz32(struct mpf_dec *d, uint32_t prev, uint32_t *v)
-{
-	uint32_t x;
-
-	if (mpf_dec__get_u32(d, &x))
-		return -EBADMSG;
-	*v = prev + mpf_unzigzag32(x);
-	return 0;
-}
-
-static inline int get_pid_tid(struct mpf_dec *d, uint32_t *pid, uint32_t *tid)
-{
-	if (mpf_dec__get_u32(d, pid))
-		return -EBADMSG;
-	return get_zz32(d, *pid, tid);
-}
-
-static int get_order(struct mpf_dec *d, uint32_t *order)
-{
-	if (mpf_dec__get_u32(d, order) || *order > MPF_PAGE_ORDER_MAX)
-		return -EBADMSG;
-	return 0;
-}
-
-/*
- * Decodes one payload, the mirror of record__encode() in writer.c.  Bytes
- * after the known fields are ignored: a newer minor version may append fields.
- */
-static int reader__decode(struct dec_state *r, struct mpf_dec *d, struct mpf_record *rec)
-{
-	const uint8_t *p;
-	uint32_t i, n, v;
-	uint64_t x, y;
-
-	switch (rec->type) {
-	case MPF_REC_INFO:
-		if (mpf_dec__get_str(d, MPF_PATH_MAX, &rec->info.key, NULL) ||
-		    mpf_dec__get_str(d, MPF_PATH_MAX, &rec->info.value, NULL))
-			return -EBADMSG;
-		return 0;
-	case MPF_REC_COMM: {
-		const char *s;
-		size_t len;
-
-		if (get_pid_tid(d, &rec->comm.pid, &rec->comm.tid) ||
-		    mpf_dec__get_str(d, MPF_COMM_LEN - 1, &s, &len))
-			return -EBADMSG;
-		memcpy(rec->comm.comm, s, len + 1);
-		return 0;
-	}
-	case MPF_REC_FORK:
-		if (mpf_dec__get_u32(d, &rec->fork.ppid) || mpf_dec__get_u32(d, &rec->fork.pid))
-			return -EBADMSG;
-		return 0;
-	case MPF_REC_EXEC:
-		if (mpf_dec__get_u32(d, &rec->exec.pid) ||
-		    mpf_dec__get_str(d, MPF_PATH_MAX, &rec->exec.filename, NULL))
-			return -EBADMSG;
-		/* 1.2 appended the arguments; a 1.0 or 1.1 record ends here. */
-		if (!mpf_dec__left(d))
-			return 0;
-		if (mpf_dec__get_u32(d, &rec->exec.args_len) ||
-		    rec->exec.args_len > MPF_PATH_MAX ||
-		    mpf_dec__get_bytes(d, rec->exec.args_len, &p))
-			return -EBADMSG;
-		rec->exec.args = (const char *)p;
-		return 0;
-	case MPF_REC_EXIT:
-		if (mpf_dec__get_u32(d, &rec->exit.pid) || mpf_dec__get_u32(d, &v))
-			return -EBADMSG;
-		rec->exit.status = (int32_t)mpf_unzigzag32(v);
-		return 0;
-	case MPF_REC_FILE:
-		if (mpf_dec__get_u32(d, &rec->file.id) || rec->file.id == 0 ||
-		    mpf_dec__get_u32(d, &rec->file.build_id_len) ||
-		    rec->file.build_id_len > MPF_BUILD_ID_MAX ||
-		    mpf_dec__get_bytes(d, rec->file.build_id_len, &p))
-			return -EBADMSG;
-		memcpy(rec->file.build_id, p, rec->file.build_id_len);
-		return mpf_dec__get_str(d, MPF_PATH_MAX, &rec->file.path, NULL);
-	case MPF_REC_MAP:
-		if (mpf_dec__get_u32(d, &rec->map.pid) || mpf_dec__get_u32(d, &rec->map.file_id) ||
-		    mpf_dec__get_u32(d, &rec->map.prot) || mpf_dec__get_u64(d, &x) ||
-		    mpf_dec__get_u64(d, &y) || mpf_dec__get_u64(d, &rec->map.pgoff))
-			return -EBADMSG;
-		/* end = start + length must not wrap: consumers compute end - start. */
-		if (y > UINT64_MAX - x)
-			return -EBADMSG;
-		rec->map.start = x;
-		rec->map.end = x + y;
-		return 0;
-	case MPF_REC_STACK:
-		if (get_zz32(d, r->stack_id, &rec->stack.id) || rec->stack.id == 0 ||
-		    mpf_dec__get_u32(d, &rec->stack.flags) || mpf_dec__get_u32(d, &n) ||
-		    n == 0 || n > MPF_STACK_MAX || get_zz64(d, r->stack_ip, &r->ips[0]))
-			return -EBADMSG;
-		for (i = 1; i < n; i++)
-			if (get_zz64(d, r->ips[i - 1], &r->ips[i]))
-				return -EBADMSG;
-		r->stack_id = rec->stack.id;
-		r->stack_ip = r->ips[0];
-		rec->stack.nr = n;
-		rec->stack.ips = r->ips;
-		return 0;
-	case MPF_REC_FRAME:
-		if (get_zz32(d, r->frame_id, &rec->frame.id) || rec->frame.id == 0 ||
-		    mpf_dec__get_u32(d, &rec->frame.flags) || mpf_dec__get_u32(d, &n) || n == 0 ||
-		    n > MPF_STACK_MAX)
-			return -EBADMSG;
-		for (i = 0; i < n; i++) {
-			if (get_zz64(d, r->frame_ip, &r->ips[i]))
-				return -EBADMSG;
-			r->frame_ip = r->ips[i];
-		}
-		r->frame_id = rec->frame.id + n - 1;
-		rec->frame.nr = n;
-		rec->frame.ips = r->ips;
-		return 0;
-	case MPF_REC_STACK_NODE:
-		if (get_zz32(d, r->node_id, &rec->stack_node.id) || rec->stack_node.id == 0 ||
-		    get_zz32(d, rec->stack_node.id, &rec->stack_node.parent) ||
-		    mpf_dec__get_u32(d, &rec->stack_node.flags) || mpf_dec__get_u32(d, &n) ||
-		    n == 0 || n > MPF_STACK_MAX)
-			return -EBADMSG;
-		for (i = 0; i < n; i++) {
-			if (get_zz32(d, r->node_frame, &r->fids[i]))
-				return -EBADMSG;
-			r->node_frame = r->fids[i];
-		}
-		r->node_id = rec->stack_node.id + n - 1;
-		rec->stack_node.nr = n;
-		rec->stack_node.frames = r->fids;
-		return 0;
-	case MPF_REC_USTACK:
-		if (get_zz32(d, r->stack_id, &rec->ustack.id) || rec->ustack.id == 0 ||
-		    mpf_dec__get_u32(d, &rec->ustack.flags))
-			return -EBADMSG;
-		for (i = 0; i < MPF_USTACK_REGS; i++) {
-			if (get_zz64(d, r->uregs[i], &rec->ustack.regs[i]))
-				return -EBADMSG;
-			r->uregs[i] = rec->ustack.regs[i];
-		}
-		if (mpf_dec__get_u32(d, &rec->ustack.size) || rec->ustack.size > MPF_USTACK_MAX ||
-		    rec->ustack.size > (size_t)(d->end - d->p))
-			return -EBADMSG;
-		rec->ustack.data = d->p;
-		d->p += rec->ustack.size;
-		r->stack_id = rec->ustack.id;
-		return 0;
-	case MPF_REC_PAGE_ALLOC:
-		if (get_pid_tid(d, &rec->page_alloc.pid, &rec->page_alloc.tid) ||
-		    get_order(d, &rec->page_alloc.order) ||
-		    mpf_dec__get_u32(d, &rec->page_alloc.gfp) ||
-		    get_zz64(d, r->page, &rec->page_alloc.page) ||
-		    mpf_dec__get_u32(d, &rec->page_alloc.stack_id))
-			return -EBADMSG;
-		r->page = rec->page_alloc.page;
-		return 0;
-	case MPF_REC_PAGE_FREE:
-		if (mpf_dec__get_u32(d, &rec->page_free.pid) ||
-		    get_order(d, &rec->page_free.order) ||
-		    mpf_dec__get_u32(d, &rec->page_free.flags) ||
-		    get_zz64(d, r->page, &rec->page_free.page) ||
-		    get_zz64(d, rec->page_free.page, &rec->page_free.head))
-			return -EBADMSG;
-		r->page = rec->page_free.page;
-		return 0;
-	case MPF_REC_HEAP_ALLOC:
-		if (get_pid_tid(d, &rec->heap_alloc.pid, &rec->heap_alloc.tid) ||
-		    mpf_dec__get_u32(d, &rec->heap_alloc.func) ||
-		    rec->heap_alloc.func >= MPF_HEAP__MAX ||
-		    mpf_dec__get_u32(d, &rec->heap_alloc.stack_id) ||
-		    get_zz64(d, r->ptr, &rec->heap_alloc.ptr) ||
-		    mpf_dec__get_u64(d, &rec->heap_alloc.size))
-			return -EBADMSG;
-		r->ptr = rec->heap_alloc.ptr;
-		return 0;
-	case MPF_REC_HEAP_FREE:
-		if (get_pid_tid(d, &rec->heap_free.pid, &rec->heap_free.tid) ||
-		    get_zz64(d, r->ptr, &rec->heap_free.ptr))
-			return -EBADMSG;
-		r->ptr = rec->heap_free.ptr;
-		return 0;
-	case MPF_REC_HEAP_REALLOC:
-		if (get_pid_tid(d, &rec->heap_realloc.pid, &rec->heap_realloc.tid) ||
-		    mpf_dec__get_u32(d, &rec->heap_realloc.stack_id) ||
-		    get_zz64(d, r->ptr, &rec->heap_realloc.old_ptr) ||
-		    get_zz64(d, rec->heap_realloc.old_ptr, &rec->heap_realloc.ptr) ||
-		    mpf_dec__get_u64(d, &rec->heap_realloc.size))
-			return -EBADMSG;
-		r->ptr = rec->heap_realloc.ptr;
-		return 0;
-	case MPF_REC_CACHE_ADD:
-		if (get_pid_tid(d, &rec->cache_add.pid, &rec->cache_add.tid) ||
-		    get_order(d, &rec->cache_add.order) ||
-		    mpf_dec__get_u32(d, &rec->cache_add.stack_id) ||
-		    get_zz64(d, r->cache_page, &rec->cache_add.page) ||
-		    mpf_dec__get_u64(d, &rec->cache_add.ino) ||
-		    mpf_dec__get_u32(d, &rec->cache_add.dev) ||
-		    mpf_dec__get_u64(d, &rec->cache_add.index))
-			return -EBADMSG;
-		r->cache_page = rec->cache_add.page;
-		return 0;
-	case MPF_REC_CACHE_DEL:
-		if (mpf_dec__get_u32(d, &rec->cache_del.pid) ||
-		    get_order(d, &rec->cache_del.order) ||
-		    get_zz64(d, r->cache_page, &rec->cache_del.page))
-			return -EBADMSG;
-		r->cache_page = rec->cache_del.page;
-		return 0;
-	case MPF_REC_VM:
-		if (get_pid_tid(d, &rec->vm.pid, &rec->vm.tid) ||
-		    mpf_dec__get_u32(d, &rec->vm.call) || rec->vm.call >= MPF_VM__MAX ||
-		    mpf_dec__get_u32(d, &rec->vm.stack_id) || mpf_dec__get_u32(d, &rec->vm.prot) ||
-		    mpf_dec__get_u32(d, &rec->vm.flags) || mpf_dec__get_u64(d, &rec->vm.addr) ||
-		    mpf_dec__get_u64(d, &rec->vm.len) ||
-		    get_zz64(d, rec->vm.addr, &rec->vm.old_addr) ||
-		    mpf_dec__get_u64(d, &rec->vm.old_len))
-			return -EBADMSG;
-		return 0;
-	case MPF_REC_RSS:
-		if (mpf_dec__get_u32(d, &rec->rss.pid) || mpf_dec__get_u64(d, &rec->rss.anon) ||
-		    mpf_dec__get_u64(d, &rec->rss.file) || mpf_dec__get_u64(d, &rec->rss.shmem) ||
-		    mpf_dec__get_u64(d, &rec->rss.hwm))
-			return -EBADMSG;
-		/* 1.4: the virtual size; a 1.3 sample ends before it. */
-		if (mpf_dec__left(d) && mpf_dec__get_u64(d, &rec->rss.vm))
-			return -EBADMSG;
-		return 0;
-	case MPF_REC_LOST:
-		if (mpf_dec__get_u32(d, &rec->lost.event) ||
-		    mpf_dec__get_u64(d, &rec->lost.count))
-			return -EBADMSG;
-		return 0;
-	case MPF_REC_END:
-		/* Counters of event types this reader does not know are dropped. */
-		if (mpf_dec__get_u32(d, &n))
-			return -EBADMSG;
-		for (i = 0; i < n; i++) {
-			if (mpf_dec__get_u64(d, &x) || mpf_dec__get_u64(d, &y))
-				return -EBADMSG;
-			if (i < MPF_LOST__MAX) {
-				rec->end.events[i] = x;
-				rec->end.lost[i] = y;
-			}
-		}
-		return 0;
-	}
-	return -EBADMSG;
-}
-
-/* The decoded size of each type's fields, which mpf_reader__next() zeroes. */
-static const size_t rec_size[MPF_REC__MAX] = {
-	[MPF_REC_INFO] = sizeof(struct mpf_info),
-	[MPF_REC_COMM] = sizeof(struct mpf_comm),
-	[MPF_REC_FORK] = sizeof(struct mpf_fork),
-	[MPF_REC_EXEC] = sizeof(struct mpf_exec),
-	[MPF_REC_EXIT] = sizeof(struct mpf_exit),
-	[MPF_REC_FILE] = sizeof(struct mpf_file),
-	[MPF_REC_MAP] = sizeof(struct mpf_map),
-	[MPF_REC_STACK] = sizeof(struct mpf_stack),
-	[MPF_REC_PAGE_ALLOC] = sizeof(struct mpf_page_alloc),
-	[MPF_REC_PAGE_FREE] = sizeof(struct mpf_page_free),
-	[MPF_REC_HEAP_ALLOC] = sizeof(struct mpf_heap_alloc),
-	[MPF_REC_HEAP_FREE] = sizeof(struct mpf_heap_free),
-	[MPF_REC_HEAP_REALLOC] = sizeof(struct mpf_heap_realloc),
-	[MPF_REC_LOST] = sizeof(struct mpf_lost),
-	[MPF_REC_END] = sizeof(struct mpf_end),
-	[MPF_REC_USTACK] = sizeof(struct mpf_ustack),
-	[MPF_REC_CACHE_ADD] = sizeof(struct mpf_cache_add),
-	[MPF_REC_CACHE_DEL] = sizeof(struct mpf_cache_del),
-	[MPF_REC_VM] = sizeof(struct mpf_vm),
-	[MPF_REC_RSS] = sizeof(struct mpf_rss),
-	[MPF_REC_FRAME] = sizeof(struct mpf_frame),
-	[MPF_REC_STACK_NODE] = sizeof(struct mpf_stack_node),
-};
-_Static_assert(MPF_REC__MAX == MPF_REC_STACK_NODE + 1, "rec_size has every record type");
-
-/*
- * The next record of chunk into rec, with the delta state s: 1, 0 at the
- * chunk's end, -EBADMSG for an unsound record.
- */
-static int record__next(struct dec_state *s, struct mpf_dec *chunk, struct mpf_record *rec)
-{
-	struct mpf_dec payload;
-	uint64_t type, dt, plen;
-	const uint8_t *p;
-
-	while (mpf_dec__left(chunk)) {
-		/* The framing was checked when the chunk was loaded; check anyway, it is cheap. */
-		if (mpf_dec__get_u64(chunk, &type) || mpf_dec__get_u64(chunk, &dt) ||
-		    mpf_dec__get_u64(chunk, &plen) || plen > mpf_dec__left(chunk) ||
-		    mpf_dec__get_bytes(chunk, (size_t)plen, &p))
-			return -EBADMSG;
-		s->time += mpf_unzigzag64(dt);
-		/* Types from a newer minor version: skipped, their length says how far. */
-		if (type >= MPF_REC__MAX)
-			continue;
-
-		/* Only the type's own fields: a whole record is ten times a heap event's. */
-		memset(&rec->info, 0, rec_size[type]);
-		rec->type = (uint32_t)type;
-		rec->staged = 0;
-		rec->time = s->time;
-		mpf_dec__init(&payload, p, (size_t)plen);
-		return reader__decode(s, &payload, rec) ? -EBADMSG : 1;
-	}
-	return 0;
-}
-
 /*
  * A decoded record as the loading thread keeps it: the type's own fields,
  * then the addresses or frames of a stack; size, the entry's bytes, is a
@@ -856,21 +519,6 @@ static const void *record__array(const struct mpf_record *rec, size_t *size)
 	}
 	*size = 0;
 	return NULL;
-}
-
-static void dec_state__reset(struct dec_state *s, uint64_t start_time)
-{
-	s->time = start_time;
-	s->page = 0;
-	s->cache_page = 0;
-	s->ptr = 0;
-	s->stack_id = 0;
-	s->stack_ip = 0;
-	memset(s->uregs, 0, sizeof(s->uregs));
-	s->frame_id = 0;
-	s->frame_ip = 0;
-	s->node_id = 0;
-	s->node_frame = 0;
 }
 
 /*
@@ -914,14 +562,14 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 		if (r->stage_on)
 			r->stage(r->stage_ctx, &rec);
 		e = (void *)(c->dec + c->dec_len);
-		body = AHEAD_ROUND(rec_size[rec.type]);
+		body = AHEAD_ROUND(mpf_rec_size[rec.type]);
 		arr = record__array(&rec, &n);
 		e->type = rec.type;
 		e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
 		e->time = rec.time;
 		e->staged = rec.staged;
 		e->pad = 0;
-		memcpy(e + 1, &rec.info, rec_size[rec.type]);
+		memcpy(e + 1, &rec.info, mpf_rec_size[rec.type]);
 		if (n)
 			memcpy((uint8_t *)(e + 1) + body, arr, n);
 		c->dec_len += e->size;
@@ -941,8 +589,8 @@ static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 	rec->type = e->type;
 	rec->time = e->time;
 	rec->staged = e->staged;
-	memcpy(&rec->info, body, rec_size[e->type]);
-	arr = body + AHEAD_ROUND(rec_size[e->type]);
+	memcpy(&rec->info, body, mpf_rec_size[e->type]);
+	arr = body + AHEAD_ROUND(mpf_rec_size[e->type]);
 	switch (e->type) {
 	case MPF_REC_STACK:
 		rec->stack.ips = (const uint64_t *)arr;
