@@ -235,9 +235,16 @@ struct model {
 	/*
 	 * model__stage(): the stack table is the reading thread's until it sets
 	 * this.  Here, with what that thread alone writes, not at the end, whose
-	 * cache lines model__add() writes for every record.
+	 * cache lines model__add() writes for every record.  staged_nrec: the
+	 * records it saw, counted as nrec is.
 	 */
 	bool unstaged;
+	uint64_t staged_nrec;
+	/*
+	 * Past this record every event type is stopped (model__stop_after()):
+	 * no stack defined later is ever used, so none is built.
+	 */
+	uint64_t stacks_until;
 
 	/*
 	 * The last USTACK read: the event that uses it comes next, and only

@@ -26,6 +26,7 @@ struct model *model__new(uint32_t page_size)
 		return NULL;
 	m->page_size = page_size ? page_size : 4096;
 	m->last_image = IMAGE_NONE;
+	m->stacks_until = UINT64_MAX;
 	if (stacks__init(m)) {
 		stacks__free(m);
 		free(m);
@@ -105,6 +106,13 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 void model__set_stacks_only(struct model *m)
 {
 	m->stacks_only = true;
+}
+
+/* STACK, USTACK, FRAME, STACK_NODE: a record that defines stacks for the events after it. */
+static bool model__record_defines_stack(const struct mpf_record *rec)
+{
+	return rec->type == MPF_REC_STACK || rec->type == MPF_REC_USTACK ||
+	       rec->type == MPF_REC_FRAME || rec->type == MPF_REC_STACK_NODE;
 }
 
 /*
@@ -220,10 +228,17 @@ static int event_type(uint32_t type)
 
 void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
 {
-	if (ev < MPF_EV__MAX) {
-		m->stop[ev] = records;
-		m->stops |= 1u << ev;
-	}
+	uint64_t last = 0;
+
+	if (ev >= MPF_EV__MAX)
+		return;
+	m->stop[ev] = records;
+	m->stops |= 1u << ev;
+	if (m->stops != (1u << MPF_EV__MAX) - 1)
+		return;
+	for (unsigned int e = 0; e < MPF_EV__MAX; e++)
+		last = m->stop[e] > last ? m->stop[e] : last;
+	m->stacks_until = last;
 }
 
 void model__set_filter(struct model *m, const struct model_filter *f)
@@ -372,6 +387,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 		 rec->type == MPF_REC_EXIT)
 		m->stats.events[MPF_LOST_PROC]++;
 	if (ev >= 0 && (m->stops & (1u << ev)) && m->nrec > m->stop[ev])
+		return 0;
+	if (m->nrec > m->stacks_until && model__record_defines_stack(rec))
 		return 0;
 	if (ev >= 0 && m->filtered) {
 		enum pass pass = model__passes(m, rec);

@@ -642,6 +642,11 @@ void model__stage(void *ctx, struct mpf_record *rec)
 
 	if (m->unstaged)
 		return;
+	/* Past every stop nothing is built: model__add() skips what defines stacks. */
+	if (++m->staged_nrec > m->stacks_until) {
+		m->unstaged = true;
+		return;
+	}
 	switch (rec->type) {
 	case MPF_REC_FRAME:
 		err = model__on_frame(m, &rec->frame);
