@@ -362,7 +362,8 @@ struct mpf_record {
 	uint32_t type;		/* enum mpf_rec_type */
 	/*
 	 * Set by a stage (mpf_reader__set_stage()) that took the record's part
-	 * in the thread that read it ahead; 0 otherwise.  The stage's own.
+	 * in the thread that read it ahead; 0 otherwise.  The stage's own but
+	 * for MPF_STAGE_CONSUMED.
 	 */
 	uint32_t staged;
 	uint64_t time;
@@ -516,7 +517,10 @@ void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size);
  * keeps is fn's alone while it is called and the caller's once it is not.
  * Nothing the caller reads may change meanwhile: a model builds its stack
  * table there (model__stage()).  Before the first mpf_reader__next().
+ * A record the stage marks MPF_STAGE_CONSUMED in rec->staged is returned
+ * with its type, time and staged only: the reader keeps no more of it.
  */
+#define MPF_STAGE_CONSUMED 0x80000000u
 typedef void (*mpf_stage_fn)(void *ctx, struct mpf_record *rec);
 void mpf_reader__set_stage(struct mpf_reader *r, mpf_stage_fn fn, void *ctx);
 const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);

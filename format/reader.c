@@ -562,14 +562,15 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 		if (r->stage_on)
 			r->stage(r->stage_ctx, &rec);
 		e = (void *)(c->dec + c->dec_len);
-		body = AHEAD_ROUND(mpf_rec_size[rec.type]);
-		arr = record__array(&rec, &n);
+		body = rec.staged & MPF_STAGE_CONSUMED ? 0 : AHEAD_ROUND(mpf_rec_size[rec.type]);
+		arr = body ? record__array(&rec, &n) : (n = 0, NULL);
 		e->type = rec.type;
 		e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
 		e->time = rec.time;
 		e->staged = rec.staged;
 		e->pad = 0;
-		memcpy(e + 1, &rec.info, mpf_rec_size[rec.type]);
+		if (body)
+			memcpy(e + 1, &rec.info, mpf_rec_size[rec.type]);
 		if (n)
 			memcpy((uint8_t *)(e + 1) + body, arr, n);
 		c->dec_len += e->size;
@@ -589,6 +590,9 @@ static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 	rec->type = e->type;
 	rec->time = e->time;
 	rec->staged = e->staged;
+	c->dec_pos += e->size;
+	if (e->staged & MPF_STAGE_CONSUMED)
+		return;
 	memcpy(&rec->info, body, mpf_rec_size[e->type]);
 	arr = body + AHEAD_ROUND(mpf_rec_size[e->type]);
 	switch (e->type) {
@@ -602,7 +606,6 @@ static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 		rec->stack_node.frames = (const uint32_t *)arr;
 		break;
 	}
-	c->dec_pos += e->size;
 }
 
 int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)

@@ -15,6 +15,8 @@
 #include "model/model.h"
 
 #define IMAGE_NONE UINT32_MAX
+/* A cache line: what two threads write must not share one. */
+#define MODEL_LINE 64
 /* Fork chains deeper than this are cut: a guard against pid reuse making a cycle. */
 #define FORK_DEPTH_MAX 64
 /*
@@ -236,21 +238,19 @@ struct model {
 	 * model__stage(): the stack table is the reading thread's until it sets
 	 * this.  Here, with what that thread alone writes, not at the end, whose
 	 * cache lines model__add() writes for every record.  staged_nrec: the
-	 * records it saw, counted as nrec is.
+	 * records it saw, counted as nrec is; stage_until, its copy of
+	 * stacks_until.  A cache line of their own (the model is allocated on
+	 * one): the main thread reading a field beside staged_nrec for every
+	 * record would take the line away from the writer each time.
 	 */
-	bool unstaged;
-	uint64_t staged_nrec;
-	/*
-	 * Past this record every event type is stopped (model__stop_after()):
-	 * no stack defined later is ever used, so none is built.
-	 */
-	uint64_t stacks_until;
+	_Alignas(MODEL_LINE) bool unstaged;
+	uint64_t staged_nrec, stage_until;
 
 	/*
 	 * The last USTACK read: the event that uses it comes next, and only
 	 * that event says which process image it is to be unwound in.
 	 */
-	model_unwind_fn unwind;
+	_Alignas(MODEL_LINE) model_unwind_fn unwind;
 	void *unwind_ctx;
 	model_event_fn on_event;
 	void *on_event_ctx;
@@ -292,6 +292,11 @@ struct model {
 	struct model_peak peak[MPF_EV__MAX];
 	uint64_t stop[MPF_EV__MAX];		/* with bit ev of stops */
 	unsigned int stops;
+	/*
+	 * Past this record every event type is stopped (model__stop_after()):
+	 * no stack defined later is ever used, so none is built.
+	 */
+	uint64_t stacks_until;
 	struct model_filter filter;
 	bool filtered;
 	bool nomem;		/* a site's counts could not widen: model__add fails */
@@ -300,8 +305,12 @@ struct model {
 	bool id_is_node;
 };
 
-/* In mpf_record.staged: model__stage() took its part; -errno in bits 8 on if that failed. */
+/*
+ * In mpf_record.staged: model__stage() took its part; -errno in bits 8 to 30
+ * if that failed; MPF_STAGE_CONSUMED for a stack definition it took whole.
+ */
 #define MODEL_STAGED 1u
+#define MODEL_STAGED_ERR(staged) (((staged) & ~MPF_STAGE_CONSUMED) >> 8)
 
 /* ---- across model/ ---- */
 

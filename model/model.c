@@ -20,13 +20,14 @@
 
 struct model *model__new(uint32_t page_size)
 {
-	struct model *m = calloc(1, sizeof(*m));
+	struct model *m = aligned_alloc(MODEL_LINE, sizeof(*m));
 
 	if (!m)
 		return NULL;
+	memset(m, 0, sizeof(*m));
 	m->page_size = page_size ? page_size : 4096;
 	m->last_image = IMAGE_NONE;
-	m->stacks_until = UINT64_MAX;
+	m->stacks_until = m->stage_until = UINT64_MAX;
 	if (stacks__init(m)) {
 		stacks__free(m);
 		free(m);
@@ -238,7 +239,7 @@ void model__stop_after(struct model *m, unsigned int ev, uint64_t records)
 		return;
 	for (unsigned int e = 0; e < MPF_EV__MAX; e++)
 		last = m->stop[e] > last ? m->stop[e] : last;
-	m->stacks_until = last;
+	m->stacks_until = m->stage_until = last;
 }
 
 void model__set_filter(struct model *m, const struct model_filter *f)
@@ -373,8 +374,8 @@ int model__add(struct model *m, const struct mpf_record *rec)
 	bool timed = ev >= 0 || rec->type == MPF_REC_EXIT;
 
 	/* What the stage could not do stops the reading as model__apply() would have. */
-	if (rec->staged >> 8)
-		return -(int)(rec->staged >> 8);
+	if (MODEL_STAGED_ERR(rec->staged))
+		return -(int)MODEL_STAGED_ERR(rec->staged);
 	m->id_is_node = rec->staged != 0;
 	m->nrec++;
 	m->now = rec->time;

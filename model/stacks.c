@@ -643,19 +643,23 @@ void model__stage(void *ctx, struct mpf_record *rec)
 	if (m->unstaged)
 		return;
 	/* Past every stop nothing is built: model__add() skips what defines stacks. */
-	if (++m->staged_nrec > m->stacks_until) {
+	if (++m->staged_nrec > m->stage_until) {
 		m->unstaged = true;
 		return;
 	}
+	/* A stack's definition is the stage's alone: model__add() needs none of it. */
 	switch (rec->type) {
 	case MPF_REC_FRAME:
 		err = model__on_frame(m, &rec->frame);
+		rec->staged = MPF_STAGE_CONSUMED;
 		break;
 	case MPF_REC_STACK_NODE:
 		err = model__on_stack_node(m, &rec->stack_node);
+		rec->staged = MPF_STAGE_CONSUMED;
 		break;
 	case MPF_REC_STACK:
 		err = model__on_stack(m, &rec->stack);
+		rec->staged = MPF_STAGE_CONSUMED;
 		break;
 	case MPF_REC_USTACK:
 	case MPF_REC_END:
@@ -668,5 +672,5 @@ void model__stage(void *ctx, struct mpf_record *rec)
 		*id = stack_id__node(m, *id);
 		break;
 	}
-	rec->staged = MODEL_STAGED | (uint32_t)-err << 8;
+	rec->staged |= MODEL_STAGED | (uint32_t)-err << 8;
 }
