@@ -65,10 +65,13 @@ static void sb_add(struct strbuf *sb, const char *fmt, ...)
 		sb->len += (size_t)n;
 }
 
-/* Every field of a record as text; two records are equal when their texts are. */
+/*
+ * Every field of a record as text; two records are equal when their texts
+ * are.  Thread-local: a reader's stage calls it in the reader's thread.
+ */
 static char *rec_fmt(const struct mpf_record *r)
 {
-	static char buf[32768];
+	static _Thread_local char buf[32768];
 	struct strbuf sb = { buf, sizeof(buf), 0 };
 	const char *name = mpf_rec_name(r->type);
 	uint32_t i;
@@ -907,6 +910,118 @@ static void test_chunking(void)
 	CHECK(got.n == expect.n && recs_match(&got, &expect, 0));
 	CHECK(st.complete && !st.corrupt && st.chunks == 1);
 	recs_free(&got);
+	recs_free(&expect);
+}
+
+/* What the stage of test_stage() saw and made of each record, in order. */
+struct stage_seen {
+	struct recs seen, made;		/* each record as given to it, and as it left it */
+	uint32_t *type;
+	uint64_t *time;
+	size_t n, cap;
+};
+
+/* The record's type and time, and rec as text in made. */
+static void test_stage__note(struct stage_seen *s, const struct mpf_record *rec)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 1024;
+		s->type = realloc(s->type, s->cap * sizeof(*s->type));
+		s->time = realloc(s->time, s->cap * sizeof(*s->time));
+		if (!s->type || !s->time)
+			abort();
+	}
+	s->type[s->n] = rec->type;
+	s->time[s->n++] = rec->time;
+	recs_add(&s->made, rec);
+}
+
+static void test_stage__free(struct stage_seen *s)
+{
+	recs_free(&s->seen);
+	recs_free(&s->made);
+	free(s->type);
+	free(s->time);
+}
+
+/*
+ * A stage in the manner of a model's: it takes stack definitions whole
+ * (MPF_STAGE_CONSUMED) and rewrites each heap allocation's stack id.
+ */
+static void test_stage__fn(void *ctx, struct mpf_record *rec)
+{
+	struct stage_seen *s = ctx;
+
+	recs_add(&s->seen, rec);
+	if (rec->type == MPF_REC_FRAME || rec->type == MPF_REC_STACK_NODE ||
+	    rec->type == MPF_REC_STACK) {
+		rec->staged = MPF_STAGE_CONSUMED | 1;
+	} else if (rec->type == MPF_REC_HEAP_ALLOC) {
+		rec->heap_alloc.stack_id ^= 0x5555;
+		rec->staged = 1;
+	}
+	test_stage__note(s, rec);
+}
+
+/*
+ * Reads path with the stage: it must see every record the thread decodes
+ * ahead, in order and as written, and the reader must return what it made
+ * of each (of a record it consumed: the type, time and mark); the records
+ * after the first it did not see are returned as written, unmarked.  The
+ * stage runs in the reader's thread: what it saw is compared once the
+ * reader is closed.  Returns how many records it saw.
+ */
+static size_t read_staged(const char *path, const struct recs *expect)
+{
+	struct stage_seen s = {}, got = {};
+	struct mpf_record rec;
+	struct mpf_reader *r;
+	uint32_t *staged = calloc(expect->n, sizeof(*staged));
+	size_t i;
+	int err = 0;
+
+	r = mpf_reader__open(path, &err);
+	CHECK(r && staged);
+	if (!r || !staged)
+		return 0;
+	mpf_reader__set_stage(r, test_stage__fn, &s);
+	while (got.n < expect->n && mpf_reader__next(r, &rec) == 1) {
+		staged[got.n] = rec.staged;
+		/* Only the type and time: the rest of a consumed record is undefined. */
+		if (rec.staged & MPF_STAGE_CONSUMED)
+			memset(&rec.info, 0, sizeof(rec) - offsetof(struct mpf_record, info));
+		test_stage__note(&got, &rec);
+	}
+	mpf_reader__close(r);
+	CHECK(got.n == expect->n && s.n <= got.n && recs_match(&s.seen, expect, 0));
+	for (i = 0; i < got.n; i++) {
+		if (i < s.n && (staged[i] & MPF_STAGE_CONSUMED)) {
+			CHECK(got.type[i] == s.type[i] && got.time[i] == s.time[i]);
+			CHECK(staged[i] == (MPF_STAGE_CONSUMED | 1));
+			continue;
+		}
+		CHECK(!strcmp(got.made.v[i], i < s.n ? s.made.v[i] : expect->v[i]));
+		CHECK(staged[i] == (i < s.n && got.type[i] == MPF_REC_HEAP_ALLOC));
+	}
+	free(staged);
+	test_stage__free(&s);
+	test_stage__free(&got);
+	return s.n;
+}
+
+static void test_stage(void)
+{
+	struct recs expect = {};
+	char path[4096];
+
+	unit__path(path, sizeof(path), "stage.mpf");
+	/* Chunks the thread decodes whole: the stage sees every record. */
+	CHECK(write_trace(path, 5000, 512, &expect, NULL) == 0);
+	CHECK(read_staged(path, &expect) == expect.n);
+	recs_free(&expect);
+	/* A chunk larger than it decodes ahead: the stage ends where the thread stops. */
+	CHECK(write_trace(path, 400000, 32u << 20, &expect, NULL) == 0);
+	CHECK(read_staged(path, &expect) > 1000 && read_staged(path, &expect) < expect.n);
 	recs_free(&expect);
 }
 
@@ -1825,6 +1940,7 @@ const struct unit_test format_tests[] = {
 	{ "format_codec", test_codec },
 	{ "format_roundtrip", test_roundtrip },
 	{ "format_chunking", test_chunking },
+	{ "format_stage", test_stage },
 	{ "format_stack_intern", test_stack_intern },
 	{ "format_stack_forget", test_stack_forget },
 	{ "format_ustack", test_ustack },
