@@ -69,7 +69,7 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	struct mpf_record rec;
 	int err;
 
-	/* The stack table is built in the reader's loading thread, ahead of the events. */
+	/* The stack table is built in the reader's staging thread, ahead of the events. */
 	mpf_reader__set_stage(r, model__stage, m);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		err = model__add(m, &rec);
@@ -223,7 +223,7 @@ int input__open(struct input *in, const struct input_opts *opts)
 	err = read_trace(r, in->model, opts->path);
 	/* The model holds all that is needed: free the reader's buffers now. */
 	mpf_reader__close(r);
-	/* Its loading thread, gone now, may have built the stack table. */
+	/* Its staging thread, gone now, may have built the stack table. */
 	if (!err)
 		stacks_dropped(in->model, opts->path);
 	return err ? 1 : 0;

@@ -1,8 +1,8 @@
 /*
  * Inside the format library (format/): decoding the records of a chunk's
  * payload, with the delta state the writer resets at each chunk.  No file,
- * no thread: the reader (reader.c) calls it from the thread that reads
- * ahead and from its caller's.
+ * no thread: the reader (reader.c) calls it from its loading thread and
+ * from its caller's.
  */
 #ifndef MEMPROF_FORMAT_DECODE_H
 #define MEMPROF_FORMAT_DECODE_H

@@ -509,16 +509,17 @@ struct mpf_reader *mpf_reader__fdopen(int fd, int *err, struct mpf_header *found
 void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size);
 /*
  * A stage of the reading: fn(ctx, rec) is called for records in their order,
- * in the thread that reads a regular file's chunks ahead, before they are
+ * in a thread of the reader's (reading a regular file, it decodes chunks
+ * ahead in one thread and stages them in another), before they are
  * returned, and may change them (mark them in rec->staged).  It is called
  * from the first record on, for a prefix of the trace only: where the
- * thread stops decoding ahead (a chunk too large for its buffer, an unsound
+ * reader stops decoding ahead (a chunk too large for its buffer, an unsound
  * record, a stream, no thread) it is never called again, so that what fn
  * keeps is fn's alone while it is called and the caller's once it is not.
  * Nothing the caller reads may change meanwhile: a model builds its stack
  * table there (model__stage()).  Before the first mpf_reader__next().
  * A record the stage marks MPF_STAGE_CONSUMED in rec->staged is returned
- * with its type, time and staged only: the reader keeps no more of it.
+ * with its type, time and staged only.
  */
 #define MPF_STAGE_CONSUMED 0x80000000u
 typedef void (*mpf_stage_fn)(void *ctx, struct mpf_record *rec);

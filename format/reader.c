@@ -40,11 +40,9 @@ enum chunk_end {
 /*
  * A chunk as loaded: read at off, its CRC, inflated size and record framing
  * checked.  Loading touches nothing of the reader but the file and these
- * buffers, so that a thread may load the next chunk of a regular file, and
- * decode its records (chunk__decode()), while the records of the current one
- * are used: inflating and decoding are a third of what building a model of a
- * trace takes, and the machine has a core to spare.  The loads are the same,
- * in the same order, as without the thread.
+ * buffers, so that a thread may load the chunks after the current one of a
+ * regular file, and decode their records (chunk__decode()), while the
+ * records of the current one are used.
  */
 struct chunk_load {
 	uint64_t off;		/* in: where the chunk starts */
@@ -69,6 +67,13 @@ struct chunk_load {
 	struct dec_state ds;
 };
 
+/*
+ * Chunks in the ring: the caller's, the one being staged, the one being
+ * loaded, and one more, so that the loading thread may run a chunk ahead
+ * where a chunk's records take the caller longer than its stage.
+ */
+#define SLOTS	8
+
 struct mpf_reader {
 	int fd;
 	bool regular;		/* st_size tells how much of a chunk exists */
@@ -78,11 +83,20 @@ struct mpf_reader {
 	uint64_t off;		/* file offset of the next chunk */
 	uint64_t limit;		/* where the trace ends in the file (an archive's is longer) */
 
-	struct chunk_load cur;	/* the current chunk */
-	struct chunk_load next;	/* the next, while the thread loads it */
-	bool pf_tried, pf_running, pf_quit;
-	int pf_state;		/* PF_IDLE, PF_WANTED, PF_READY */
-	pthread_t pf_thread;
+	/*
+	 * The chunks: the current one, the caller's (cur), and those the
+	 * threads work on meanwhile, in a ring (cur is slot[0] without them).
+	 * Chunk k of the file is slot[k % SLOTS]; the counters, under pf_lock,
+	 * say how far each has got: the caller took chunks up to fetched - 1 (the
+	 * slots of those before are free), the loading thread loaded and decoded
+	 * chunks up to loaded - 1, the staging thread staged chunks up to
+	 * staged - 1.
+	 */
+	struct chunk_load slot[SLOTS];
+	struct chunk_load *cur;
+	bool pf_tried, pf_running, st_running, pf_quit;
+	uint64_t fetched, loaded, staged;
+	pthread_t pf_thread, st_thread;
 	pthread_mutex_t pf_lock;
 	pthread_cond_t pf_cond;
 	struct mpf_dec chunk;	/* records of the current chunk not yet returned */
@@ -91,7 +105,7 @@ struct mpf_reader {
 
 	struct dec_state ds;	/* the current chunk's, from where its decoded records end */
 
-	/* The stage (mpf_reader__set_stage()), called while stage_on: the thread's. */
+	/* The stage (mpf_reader__set_stage()), called while stage_on: the staging thread's. */
 	mpf_stage_fn stage;
 	void *stage_ctx;
 	bool stage_on;
@@ -152,6 +166,7 @@ struct mpf_reader *mpf_reader__fdopen(int fd, int *err, struct mpf_header *found
 		goto out;
 	}
 	r->fd = fd;
+	r->cur = &r->slot[0];
 	if (fstat(r->fd, &sb)) {
 		ret = -errno;
 		goto out;
@@ -355,87 +370,74 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
 }
 
 /*
- * The loading thread: it loads r->next whenever the reader asks
- * (PF_WANTED), and says when it is done (PF_READY).  Only it touches the
- * file and the inflating context from its start on.
+ * Two threads read a regular file ahead of the caller.  The loading thread
+ * loads each chunk in turn and decodes its records (chunk__decode()); the
+ * staging thread, when there is a stage, calls it on each decoded chunk in
+ * turn (chunk__stage()); the caller takes each chunk once it is staged.  So
+ * inflating and decoding, the stage's work and the caller's work on records
+ * go on at once, on different chunks: building a model of a trace of many
+ * stacks, each is about a third of the work.  The loads are the same, in the same
+ * order, as without the threads.  Only the loading thread touches the file
+ * and the inflating context from its start on.
  */
-enum { PF_IDLE, PF_WANTED, PF_READY };
-
 static void chunk__decode(struct mpf_reader *r, struct chunk_load *c);
+static void chunk__stage(struct mpf_reader *r, struct chunk_load *c);
 
-static void *prefetch__main(void *arg)
+static void *load__main(void *arg)
 {
 	struct mpf_reader *r = arg;
+	uint64_t off = r->off;
 
 	pthread_mutex_lock(&r->pf_lock);
-	for (;;) {
-		while (r->pf_state != PF_WANTED && !r->pf_quit)
+	for (uint64_t k = 0; !r->pf_quit; k++) {
+		struct chunk_load *c = &r->slot[k % SLOTS];
+
+		/* Its slot was chunk k - SLOTS's, done with once the caller took the one after. */
+		while (k >= r->fetched + SLOTS - 1 && !r->pf_quit)
 			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
 		if (r->pf_quit)
 			break;
 		pthread_mutex_unlock(&r->pf_lock);
-		if (chunk__load(r->fd, r->regular, r->limit, r->dctx, &r->next) == 1)
-			chunk__decode(r, &r->next);
-		else
-			r->stage_on = false;
+		c->off = off;
+		if (chunk__load(r->fd, r->regular, r->limit, r->dctx, c) == 1)
+			chunk__decode(r, c);
+		off = c->next_off;
 		pthread_mutex_lock(&r->pf_lock);
-		r->pf_state = PF_READY;
+		r->loaded = k + 1;
 		pthread_cond_broadcast(&r->pf_cond);
+		/* Stopped: the last chunk; wait to be told to quit. */
+		while (c->ret != 1 && !r->pf_quit)
+			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
 	}
 	pthread_mutex_unlock(&r->pf_lock);
 	return NULL;
 }
 
-/* The thread asked to load the chunk at off into r->next. */
-static void prefetch__want(struct mpf_reader *r, uint64_t off)
+static void *stage__main(void *arg)
 {
-	pthread_mutex_lock(&r->pf_lock);
-	r->next.off = off;
-	r->pf_state = PF_WANTED;
-	pthread_cond_broadcast(&r->pf_cond);
-	pthread_mutex_unlock(&r->pf_lock);
-}
+	struct mpf_reader *r = arg;
 
-/*
- * The chunk at r->off into r->cur: the one the thread loaded (asking it for
- * the one after), or loaded here for streams, whose reads may block for as
- * long as the writer likes, and when no thread could be made.
- */
-static void reader__fetch(struct mpf_reader *r)
-{
-	struct chunk_load t;
-
-	if (r->regular && !r->pf_tried) {
-		r->pf_tried = true;
-		if (!pthread_mutex_init(&r->pf_lock, NULL)) {
-			if (!pthread_cond_init(&r->pf_cond, NULL)) {
-				r->pf_running = !pthread_create(&r->pf_thread, NULL, prefetch__main,
-								r);
-				if (!r->pf_running)
-					pthread_cond_destroy(&r->pf_cond);
-			}
-			if (!r->pf_running)
-				pthread_mutex_destroy(&r->pf_lock);
-		}
-		if (r->pf_running)
-			prefetch__want(r, r->off);
-	}
-	if (!r->pf_running) {
-		r->cur.off = r->off;
-		chunk__load(r->fd, r->regular, r->limit, r->dctx, &r->cur);
-		return;
-	}
 	pthread_mutex_lock(&r->pf_lock);
-	while (r->pf_state != PF_READY)
-		pthread_cond_wait(&r->pf_cond, &r->pf_lock);
-	r->pf_state = PF_IDLE;
+	for (uint64_t k = 0; !r->pf_quit; k++) {
+		struct chunk_load *c = &r->slot[k % SLOTS];
+
+		while (r->loaded <= k && !r->pf_quit)
+			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+		if (r->pf_quit)
+			break;
+		pthread_mutex_unlock(&r->pf_lock);
+		if (c->ret == 1 && r->stage_on)
+			chunk__stage(r, c);
+		else
+			r->stage_on = false;
+		pthread_mutex_lock(&r->pf_lock);
+		r->staged = k + 1;
+		pthread_cond_broadcast(&r->pf_cond);
+		while (c->ret != 1 && !r->pf_quit)
+			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+	}
 	pthread_mutex_unlock(&r->pf_lock);
-	/* Its buffers for the next load: the records of the chunk before are done with. */
-	t = r->cur;
-	r->cur = r->next;
-	r->next = t;
-	if (r->cur.ret == 1)
-		prefetch__want(r, r->cur.next_off);
+	return NULL;
 }
 
 static void prefetch__stop(struct mpf_reader *r)
@@ -447,9 +449,61 @@ static void prefetch__stop(struct mpf_reader *r)
 	pthread_cond_broadcast(&r->pf_cond);
 	pthread_mutex_unlock(&r->pf_lock);
 	pthread_join(r->pf_thread, NULL);
+	if (r->st_running)
+		pthread_join(r->st_thread, NULL);
 	pthread_cond_destroy(&r->pf_cond);
 	pthread_mutex_destroy(&r->pf_lock);
-	r->pf_running = false;
+	r->pf_running = r->st_running = false;
+}
+
+/* The threads started, as many as could be; without the staging thread, no stage. */
+static void prefetch__start(struct mpf_reader *r)
+{
+	r->pf_tried = true;
+	if (pthread_mutex_init(&r->pf_lock, NULL))
+		return;
+	if (pthread_cond_init(&r->pf_cond, NULL)) {
+		pthread_mutex_destroy(&r->pf_lock);
+		return;
+	}
+	if (pthread_create(&r->pf_thread, NULL, load__main, r)) {
+		pthread_cond_destroy(&r->pf_cond);
+		pthread_mutex_destroy(&r->pf_lock);
+		return;
+	}
+	r->pf_running = true;
+	/* From here on stage_on is the staging thread's, if it runs. */
+	if (r->stage_on)
+		r->st_running = !pthread_create(&r->st_thread, NULL, stage__main, r);
+	if (!r->st_running)
+		r->stage_on = false;
+}
+
+/*
+ * The chunk at r->off into r->cur: the next one the threads made ready, or
+ * loaded here for streams, whose reads may block for as long as the writer
+ * likes, and when no thread could be made.
+ */
+static void reader__fetch(struct mpf_reader *r)
+{
+	uint64_t k = r->fetched;
+
+	if (r->regular && !r->pf_tried)
+		prefetch__start(r);
+	if (!r->pf_running) {
+		r->stage_on = false;
+		r->cur->off = r->off;
+		chunk__load(r->fd, r->regular, r->limit, r->dctx, r->cur);
+		return;
+	}
+	pthread_mutex_lock(&r->pf_lock);
+	/* The chunk before is done with: its slot is the loading thread's again. */
+	r->fetched = k + 1;
+	pthread_cond_broadcast(&r->pf_cond);
+	while ((r->st_running ? r->staged : r->loaded) <= k)
+		pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+	pthread_mutex_unlock(&r->pf_lock);
+	r->cur = &r->slot[k % SLOTS];
 }
 
 /* Returns 1 with a chunk loaded, 0 when reading stopped, or -errno. */
@@ -458,9 +512,9 @@ static int reader__load_chunk(struct mpf_reader *r)
 	uint64_t off = r->off;
 
 	reader__fetch(r);
-	if (r->cur.ret < 0)
-		return r->cur.ret;
-	switch (r->cur.end) {
+	if (r->cur->ret < 0)
+		return r->cur->ret;
+	switch (r->cur->end) {
 	case CHUNK_EOF:
 		/* A clean end between chunks: complete only if END was seen. */
 		r->done = true;
@@ -473,13 +527,13 @@ static int reader__load_chunk(struct mpf_reader *r)
 	case CHUNK_LOADED:
 		break;
 	}
-	r->off = r->cur.next_off;
+	r->off = r->cur->next_off;
 	/* What the thread did not decode, from where it stopped, in the state it got to. */
-	if (r->cur.ahead) {
-		mpf_dec__init(&r->chunk, r->cur.raw + r->cur.resume, r->cur.raw_size - r->cur.resume);
-		r->ds = r->cur.ds;
+	if (r->cur->ahead) {
+		mpf_dec__init(&r->chunk, r->cur->raw + r->cur->resume, r->cur->raw_size - r->cur->resume);
+		r->ds = r->cur->ds;
 	} else {
-		mpf_dec__init(&r->chunk, r->cur.raw, r->cur.raw_size);
+		mpf_dec__init(&r->chunk, r->cur->raw, r->cur->raw_size);
 		dec_state__reset(&r->ds, r->hdr.start_time);
 	}
 	r->chunk_off = off;
@@ -521,21 +575,67 @@ static const void *record__array(const struct mpf_record *rec, size_t *size)
 	return NULL;
 }
 
+/* Points rec's stack array (record__array()) at arr. */
+static void record__set_array(struct mpf_record *rec, const void *arr)
+{
+	switch (rec->type) {
+	case MPF_REC_STACK:
+		rec->stack.ips = arr;
+		break;
+	case MPF_REC_FRAME:
+		rec->frame.ips = arr;
+		break;
+	case MPF_REC_STACK_NODE:
+		rec->stack_node.frames = arr;
+		break;
+	}
+}
+
+/* Room for n more entries in c->dec, grown as it fills up to AHEAD_MAX: false past it. */
+static bool ahead__room(struct chunk_load *c, size_t n)
+{
+	size_t need = c->dec_len + n * AHEAD_ENTRY_MAX, want;
+
+	if (need > AHEAD_MAX)
+		return false;
+	if (need <= c->dec_cap)
+		return true;
+	/* Doubled, up to AHEAD_MAX: grow() gives exactly what is asked. */
+	want = c->dec_cap ? 2 * c->dec_cap : 64u << 10;
+	want = want < need ? need : want;
+	return !grow(&c->dec, &c->dec_cap, want > AHEAD_MAX ? AHEAD_MAX : want);
+}
+
+/* rec as an entry of c->dec, which has room for it. */
+static void ahead__put(struct chunk_load *c, const struct mpf_record *rec)
+{
+	struct ahead *e = (void *)(c->dec + c->dec_len);
+	size_t body = AHEAD_ROUND(mpf_rec_size[rec->type]), n;
+	const void *arr = record__array(rec, &n);
+
+	e->type = rec->type;
+	e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
+	e->time = rec->time;
+	e->staged = rec->staged;
+	e->pad = 0;
+	memcpy(e + 1, &rec->info, mpf_rec_size[rec->type]);
+	if (n)
+		memcpy((uint8_t *)(e + 1) + body, arr, n);
+	c->dec_len += e->size;
+}
+
 /*
  * The loading thread's share of reading: the records of the chunk it has
- * just loaded, decoded into c->dec while the reader's caller works on the
- * chunk before.  Decoding is a fifth of what building a model takes.  It
- * stops at the first unsound record (c->bad: the reader stops there, as it
- * would decoding it itself) or when AHEAD_MAX bytes are full; the pointers
- * into raw (paths, copied stacks) stay good while the chunk is the reader's.
+ * just loaded, decoded into c->dec while the reader's caller works on a
+ * chunk before.  It stops at the first unsound record (c->bad: the reader
+ * stops there, as it would decoding it itself) or when AHEAD_MAX bytes are
+ * full; the pointers into raw (paths, copied stacks) stay good while the
+ * chunk is the reader's.
  */
 static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 {
 	struct mpf_dec chunk;
 	struct mpf_record rec;
-	struct ahead *e;
-	const void *arr;
-	size_t body, n, want;
 	int ret;
 
 	c->ahead = true;
@@ -543,41 +643,53 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 	c->dec_len = c->dec_pos = 0;
 	dec_state__reset(&c->ds, r->hdr.start_time);
 	mpf_dec__init(&chunk, c->raw, c->raw_size);
-	for (;;) {
-		if (c->dec_len + AHEAD_ENTRY_MAX > AHEAD_MAX)
-			break;
-		/* Doubled as it fills, up to AHEAD_MAX: grow() gives exactly what is asked. */
-		if (c->dec_len + AHEAD_ENTRY_MAX > c->dec_cap) {
-			want = c->dec_cap ? 2 * c->dec_cap : 64u << 10;
-			if (want > AHEAD_MAX)
-				want = AHEAD_MAX;
-			if (grow(&c->dec, &c->dec_cap, want))
-				break;
-		}
+	while (ahead__room(c, 1)) {
 		ret = record__next(&c->ds, &chunk, &rec);
 		if (ret <= 0) {
 			c->bad = ret < 0;
 			break;
 		}
-		if (r->stage_on)
-			r->stage(r->stage_ctx, &rec);
-		e = (void *)(c->dec + c->dec_len);
-		body = rec.staged & MPF_STAGE_CONSUMED ? 0 : AHEAD_ROUND(mpf_rec_size[rec.type]);
-		arr = body ? record__array(&rec, &n) : (n = 0, NULL);
-		e->type = rec.type;
-		e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
-		e->time = rec.time;
-		e->staged = rec.staged;
-		e->pad = 0;
-		if (body)
-			memcpy(e + 1, &rec.info, mpf_rec_size[rec.type]);
-		if (n)
-			memcpy((uint8_t *)(e + 1) + body, arr, n);
-		c->dec_len += e->size;
+		ahead__put(c, &rec);
 	}
 	c->resume = (size_t)(chunk.p - c->raw);
-	/* The rest is decoded by the reader's caller, in its thread: the stage ends here. */
-	if (mpf_dec__left(&chunk))
+}
+
+/* The record of entry e into rec: its type, time and staged alone once consumed. */
+static void ahead__get(const struct ahead *e, struct mpf_record *rec)
+{
+	const uint8_t *body = (const uint8_t *)(e + 1);
+
+	rec->type = e->type;
+	rec->time = e->time;
+	rec->staged = e->staged;
+	if (e->staged & MPF_STAGE_CONSUMED)
+		return;
+	memcpy(&rec->info, body, mpf_rec_size[e->type]);
+	record__set_array(rec, body + AHEAD_ROUND(mpf_rec_size[e->type]));
+}
+
+/*
+ * The staging thread's share: the stage called on each record the loading
+ * thread decoded, in order, what it made of each kept in the entry.  Where
+ * the chunk's records were not all decoded ahead, the stage ends: the
+ * reader's caller decodes the rest, unstaged.
+ */
+static void chunk__stage(struct mpf_reader *r, struct chunk_load *c)
+{
+	struct mpf_record rec;
+
+	for (size_t pos = 0; pos < c->dec_len;) {
+		struct ahead *e = (void *)(c->dec + pos);
+
+		ahead__get(e, &rec);
+		r->stage(r->stage_ctx, &rec);
+		e->staged = rec.staged;
+		/* What the stage changed (an event's stack id), unless the caller gets none of it. */
+		if (!(rec.staged & MPF_STAGE_CONSUMED))
+			memcpy(e + 1, &rec.info, mpf_rec_size[e->type]);
+		pos += e->size;
+	}
+	if (c->resume < c->raw_size)
 		r->stage_on = false;
 }
 
@@ -585,27 +697,9 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 {
 	const struct ahead *e = (const void *)(c->dec + c->dec_pos);
-	const uint8_t *body = (const uint8_t *)(e + 1), *arr;
 
-	rec->type = e->type;
-	rec->time = e->time;
-	rec->staged = e->staged;
 	c->dec_pos += e->size;
-	if (e->staged & MPF_STAGE_CONSUMED)
-		return;
-	memcpy(&rec->info, body, mpf_rec_size[e->type]);
-	arr = body + AHEAD_ROUND(mpf_rec_size[e->type]);
-	switch (e->type) {
-	case MPF_REC_STACK:
-		rec->stack.ips = (const uint64_t *)arr;
-		break;
-	case MPF_REC_FRAME:
-		rec->frame.ips = (const uint64_t *)arr;
-		break;
-	case MPF_REC_STACK_NODE:
-		rec->stack_node.frames = (const uint32_t *)arr;
-		break;
-	}
+	ahead__get(e, rec);
 }
 
 int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
@@ -617,9 +711,9 @@ int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 			return r->err;
 		if (r->done)
 			return 0;
-		if (r->cur.ahead && r->cur.dec_pos < r->cur.dec_len) {
-			chunk__pop(&r->cur, rec);
-		} else if (r->cur.ahead && r->cur.bad) {
+		if (r->cur->ahead && r->cur->dec_pos < r->cur->dec_len) {
+			chunk__pop(r->cur, rec);
+		} else if (r->cur->ahead && r->cur->bad) {
 			return reader__stop(r, r->chunk_off, true);
 		} else if (!mpf_dec__left(&r->chunk)) {
 			ret = reader__load_chunk(r);
@@ -652,11 +746,10 @@ void mpf_reader__close(struct mpf_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
-	free(r->cur.comp);
-	free(r->cur.raw);
-	free(r->next.comp);
-	free(r->next.raw);
-	free(r->cur.dec);
-	free(r->next.dec);
+	for (int i = 0; i < SLOTS; i++) {
+		free(r->slot[i].comp);
+		free(r->slot[i].raw);
+		free(r->slot[i].dec);
+	}
 	free(r);
 }

@@ -235,7 +235,7 @@ struct model {
 	size_t nruns, runs_cap, run_hint;
 	struct hmap stack_ids;		/* (id, 0) -> node: STACK, USTACK, node ids out of order */
 	/*
-	 * model__stage(): the stack table is the reading thread's until it sets
+	 * model__stage(): the stack table is the staging thread's until it sets
 	 * this.  Here, with what that thread alone writes, not at the end, whose
 	 * cache lines model__add() writes for every record.  staged_nrec: the
 	 * records it saw, counted as nrec is; stage_until, its copy of
