@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -542,19 +543,21 @@ static int reader__load_chunk(struct mpf_reader *r)
 }
 
 /*
- * A decoded record as the loading thread keeps it: the type's own fields,
- * then the addresses or frames of a stack; size, the entry's bytes, is a
- * multiple of 8.
+ * A decoded record as the loading thread keeps it: the record itself, but
+ * only its header and its type's own fields, then the addresses or frames of
+ * a stack; size, the entry's bytes, is a multiple of 8.  The record is
+ * decoded in place, staged in place, and copied out for the caller.  Its
+ * stack array's pointer is set where it is used: the buffer may move as it
+ * grows.
  */
 struct ahead {
-	uint32_t type, size;
-	uint64_t time;
-	uint32_t staged, pad;
+	uint32_t size, pad;
+	struct mpf_record rec;
 };
 
 #define AHEAD_ROUND(n)	(((n) + 7) & ~(size_t)7)
-#define AHEAD_ENTRY_MAX	(sizeof(struct ahead) + AHEAD_ROUND(sizeof(struct mpf_record)) + \
-			 MPF_STACK_MAX * sizeof(uint64_t))
+#define AHEAD_HDR	offsetof(struct ahead, rec.info)
+#define AHEAD_ENTRY_MAX	(sizeof(struct ahead) + MPF_STACK_MAX * sizeof(uint64_t))
 #define AHEAD_MAX	(16u << 20)	/* bytes of decoded records a chunk keeps at most */
 
 /* The stack array a record points to, and its bytes. */
@@ -606,22 +609,26 @@ static bool ahead__room(struct chunk_load *c, size_t n)
 	return !grow(&c->dec, &c->dec_cap, want > AHEAD_MAX ? AHEAD_MAX : want);
 }
 
-/* rec as an entry of c->dec, which has room for it. */
-static void ahead__put(struct chunk_load *c, const struct mpf_record *rec)
+/* The entry e, its record just decoded in place: its stack array after its fields. */
+static void ahead__close(struct chunk_load *c, struct ahead *e)
 {
-	struct ahead *e = (void *)(c->dec + c->dec_len);
-	size_t body = AHEAD_ROUND(mpf_rec_size[rec->type]), n;
-	const void *arr = record__array(rec, &n);
+	uint8_t *body = (uint8_t *)&e->rec.info;
+	size_t fields = AHEAD_ROUND(mpf_rec_size[e->rec.type]), n;
+	const void *arr = record__array(&e->rec, &n);
 
-	e->type = rec->type;
-	e->size = (uint32_t)(sizeof(*e) + body + AHEAD_ROUND(n));
-	e->time = rec->time;
-	e->staged = rec->staged;
-	e->pad = 0;
-	memcpy(e + 1, &rec->info, mpf_rec_size[rec->type]);
 	if (n)
-		memcpy((uint8_t *)(e + 1) + body, arr, n);
+		memcpy(body + fields, arr, n);
+	e->size = (uint32_t)(AHEAD_HDR + fields + AHEAD_ROUND(n));
+	e->pad = 0;
 	c->dec_len += e->size;
+}
+
+/* Entry e's record, its stack array's pointer set: in the entry, to be used in place. */
+static struct mpf_record *ahead__record(struct ahead *e)
+{
+	record__set_array(&e->rec, (const uint8_t *)&e->rec.info +
+					   AHEAD_ROUND(mpf_rec_size[e->rec.type]));
+	return &e->rec;
 }
 
 /*
@@ -635,7 +642,6 @@ static void ahead__put(struct chunk_load *c, const struct mpf_record *rec)
 static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 {
 	struct mpf_dec chunk;
-	struct mpf_record rec;
 	int ret;
 
 	c->ahead = true;
@@ -644,28 +650,30 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 	dec_state__reset(&c->ds, r->hdr.start_time);
 	mpf_dec__init(&chunk, c->raw, c->raw_size);
 	while (ahead__room(c, 1)) {
-		ret = record__next(&c->ds, &chunk, &rec);
+		struct ahead *e = (void *)(c->dec + c->dec_len);
+
+		ret = record__next(&c->ds, &chunk, &e->rec);
 		if (ret <= 0) {
 			c->bad = ret < 0;
 			break;
 		}
-		ahead__put(c, &rec);
+		ahead__close(c, e);
 	}
 	c->resume = (size_t)(chunk.p - c->raw);
 }
 
 /* The record of entry e into rec: its type, time and staged alone once consumed. */
-static void ahead__get(const struct ahead *e, struct mpf_record *rec)
+static void ahead__get(struct ahead *e, struct mpf_record *rec)
 {
-	const uint8_t *body = (const uint8_t *)(e + 1);
+	const struct mpf_record *in = ahead__record(e);
 
-	rec->type = e->type;
-	rec->time = e->time;
-	rec->staged = e->staged;
-	if (e->staged & MPF_STAGE_CONSUMED)
+	rec->type = in->type;
+	rec->time = in->time;
+	rec->staged = in->staged;
+	if (in->staged & MPF_STAGE_CONSUMED)
 		return;
-	memcpy(&rec->info, body, mpf_rec_size[e->type]);
-	record__set_array(rec, body + AHEAD_ROUND(mpf_rec_size[e->type]));
+	memcpy(&rec->info, &in->info, mpf_rec_size[in->type]);
+	record__set_array(rec, record__array(in, &(size_t){ 0 }));
 }
 
 /*
@@ -676,17 +684,10 @@ static void ahead__get(const struct ahead *e, struct mpf_record *rec)
  */
 static void chunk__stage(struct mpf_reader *r, struct chunk_load *c)
 {
-	struct mpf_record rec;
-
 	for (size_t pos = 0; pos < c->dec_len;) {
 		struct ahead *e = (void *)(c->dec + pos);
 
-		ahead__get(e, &rec);
-		r->stage(r->stage_ctx, &rec);
-		e->staged = rec.staged;
-		/* What the stage changed (an event's stack id), unless the caller gets none of it. */
-		if (!(rec.staged & MPF_STAGE_CONSUMED))
-			memcpy(e + 1, &rec.info, mpf_rec_size[e->type]);
+		r->stage(r->stage_ctx, ahead__record(e));
 		pos += e->size;
 	}
 	if (c->resume < c->raw_size)
@@ -696,7 +697,7 @@ static void chunk__stage(struct mpf_reader *r, struct chunk_load *c)
 /* The next record the loading thread decoded into rec. */
 static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
 {
-	const struct ahead *e = (const void *)(c->dec + c->dec_pos);
+	struct ahead *e = (void *)(c->dec + c->dec_pos);
 
 	c->dec_pos += e->size;
 	ahead__get(e, rec);
