@@ -66,14 +66,14 @@ static void stacks_dropped(const struct model *m, const char *path)
 static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 {
 	struct mpf_reader_status st;
-	struct mpf_record rec;
+	const struct mpf_record *rec;
 	int err;
 
 	/* The stack table is built in the reader's staging thread, ahead of the events. */
 	mpf_reader__set_stage(r, model__stage, m);
-	while ((err = mpf_reader__next(r, &rec)) > 0) {
-		err = model__add(m, &rec);
-		if (err || rec.type == MPF_REC_END)
+	while ((err = mpf_reader__read(r, &rec)) > 0) {
+		err = model__add(m, rec);
+		if (err || rec->type == MPF_REC_END)
 			break;
 	}
 	if (err == -ENOMEM)

@@ -657,7 +657,7 @@ static int reread_to_peak(struct report *rp)
 	uint64_t stop[MPF_EV__MAX];
 	struct unwinder *uw = NULL;
 	struct model *m = NULL;
-	struct mpf_record rec;
+	const struct mpf_record *rec;
 	int err = 0;
 
 	if (!r)
@@ -686,9 +686,9 @@ static int reread_to_peak(struct report *rp)
 		model__stop_after(m, ev, stop[ev]);
 	/* The first pass warned of a damaged trace; this one reads what that one did. */
 	mpf_reader__set_stage(r, model__stage, m);
-	while ((err = mpf_reader__next(r, &rec)) > 0) {
-		err = model__add(m, &rec);
-		if (err || rec.type == MPF_REC_END)
+	while ((err = mpf_reader__read(r, &rec)) > 0) {
+		err = model__add(m, rec);
+		if (err || rec->type == MPF_REC_END)
 			break;
 	}
 	if (err != -ENOMEM) {

@@ -112,7 +112,8 @@ enum mpf_heap_func {
  * Every record has a time: nanoseconds of CLOCK_MONOTONIC (bpf_ktime_get_ns),
  * absolute.  pid is the process (thread group) id, tid the thread id.
  * Strings and arrays in a record returned by the reader point into the
- * reader's buffers and stay valid until the next mpf_reader__next() call.
+ * reader's buffers and stay valid until the next mpf_reader__next() or
+ * mpf_reader__read() call.
  */
 struct mpf_info {
 	const char *key;	/* "hostname", "release", "cmdline", ... */
@@ -532,6 +533,12 @@ const struct mpf_header *mpf_reader__header(const struct mpf_reader *r);
  * or an error, mpf_reader__status() says why it stopped.
  */
 int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec);
+/*
+ * The same, the record in place in the reader's buffers, not copied: only
+ * its header and its type's own fields may be read (its header alone, when
+ * the stage consumed it), until the next call.
+ */
+int mpf_reader__read(struct mpf_reader *r, const struct mpf_record **rec);
 
 struct mpf_reader_status {
 	uint64_t chunks;	/* chunks read and decoded */

@@ -105,6 +105,7 @@ struct mpf_reader {
 	ZSTD_DCtx *dctx;
 
 	struct dec_state ds;	/* the current chunk's, from where its decoded records end */
+	struct mpf_record rec;	/* the record mpf_reader__read() decoded here */
 
 	/* The stage (mpf_reader__set_stage()), called while stage_on: the staging thread's. */
 	mpf_stage_fn stage;
@@ -662,20 +663,6 @@ static void chunk__decode(struct mpf_reader *r, struct chunk_load *c)
 	c->resume = (size_t)(chunk.p - c->raw);
 }
 
-/* The record of entry e into rec: its type, time and staged alone once consumed. */
-static void ahead__get(struct ahead *e, struct mpf_record *rec)
-{
-	const struct mpf_record *in = ahead__record(e);
-
-	rec->type = in->type;
-	rec->time = in->time;
-	rec->staged = in->staged;
-	if (in->staged & MPF_STAGE_CONSUMED)
-		return;
-	memcpy(&rec->info, &in->info, mpf_rec_size[in->type]);
-	record__set_array(rec, record__array(in, &(size_t){ 0 }));
-}
-
 /*
  * The staging thread's share: the stage called on each record the loading
  * thread decoded, in order, what it made of each kept in the entry.  Where
@@ -694,16 +681,7 @@ static void chunk__stage(struct mpf_reader *r, struct chunk_load *c)
 		r->stage_on = false;
 }
 
-/* The next record the loading thread decoded into rec. */
-static void chunk__pop(struct chunk_load *c, struct mpf_record *rec)
-{
-	struct ahead *e = (void *)(c->dec + c->dec_pos);
-
-	c->dec_pos += e->size;
-	ahead__get(e, rec);
-}
-
-int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
+int mpf_reader__read(struct mpf_reader *r, const struct mpf_record **rec)
 {
 	int ret;
 
@@ -713,7 +691,10 @@ int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 		if (r->done)
 			return 0;
 		if (r->cur->ahead && r->cur->dec_pos < r->cur->dec_len) {
-			chunk__pop(r->cur, rec);
+			struct ahead *e = (void *)(r->cur->dec + r->cur->dec_pos);
+
+			r->cur->dec_pos += e->size;
+			*rec = ahead__record(e);
 		} else if (r->cur->ahead && r->cur->bad) {
 			return reader__stop(r, r->chunk_off, true);
 		} else if (!mpf_dec__left(&r->chunk)) {
@@ -722,16 +703,33 @@ int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
 				r->err = ret;
 			continue;
 		} else {
-			ret = record__next(&r->ds, &r->chunk, rec);
+			ret = record__next(&r->ds, &r->chunk, &r->rec);
 			if (ret < 0)
 				return reader__stop(r, r->chunk_off, true);
 			if (!ret)
 				continue;
+			*rec = &r->rec;
 		}
-		if (rec->type == MPF_REC_END)
+		if ((*rec)->type == MPF_REC_END)
 			r->status.complete = true;
 		return 1;
 	}
+}
+
+int mpf_reader__next(struct mpf_reader *r, struct mpf_record *rec)
+{
+	const struct mpf_record *in;
+	int ret = mpf_reader__read(r, &in);
+
+	if (ret <= 0)
+		return ret;
+	/* Its header and its type's fields: a record decoded ahead has no more. */
+	rec->type = in->type;
+	rec->time = in->time;
+	rec->staged = in->staged;
+	if (!(in->staged & MPF_STAGE_CONSUMED))
+		memcpy(&rec->info, &in->info, mpf_rec_size[in->type]);
+	return 1;
 }
 
 void mpf_reader__status(const struct mpf_reader *r, struct mpf_reader_status *st)
