@@ -627,8 +627,9 @@ uint32_t model__stack_node(struct model *m, uint32_t img, uint32_t id)
 
 /*
  * The reader's stage (mpf_reader__set_stage()): the stack table is built in
- * the reader's staging thread while the caller's applies the events before, and each event's stack id becomes its node there, in the
- * order of the trace as if model__add() had done it.  Until the first
+ * the reader's staging thread while the caller's applies the events before,
+ * and each event's stack id becomes its node there, in the order of the
+ * trace as if model__add() had done it.  Until the first
  * USTACK: a copied stack is unwound in the process image its event names,
  * which only model__add() knows; from then on, and past END, model__add()
  * does it all.
