@@ -386,6 +386,19 @@ static int chunk__load(int fd, bool regular, uint64_t limit, ZSTD_DCtx *dctx,
 static void chunk__decode(struct mpf_reader *r, struct chunk_load *c);
 static void chunk__stage(struct mpf_reader *r, struct chunk_load *c);
 
+/*
+ * Under pf_lock: a thread's work on chunk k (c) done, said in its counter.
+ * A chunk that stopped the reading is the last: then it waits to be told to
+ * quit.
+ */
+static void pf__done(struct mpf_reader *r, uint64_t *done, uint64_t k, const struct chunk_load *c)
+{
+	*done = k + 1;
+	pthread_cond_broadcast(&r->pf_cond);
+	while (c->ret != 1 && !r->pf_quit)
+		pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+}
+
 static void *load__main(void *arg)
 {
 	struct mpf_reader *r = arg;
@@ -406,11 +419,7 @@ static void *load__main(void *arg)
 			chunk__decode(r, c);
 		off = c->next_off;
 		pthread_mutex_lock(&r->pf_lock);
-		r->loaded = k + 1;
-		pthread_cond_broadcast(&r->pf_cond);
-		/* Stopped: the last chunk; wait to be told to quit. */
-		while (c->ret != 1 && !r->pf_quit)
-			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+		pf__done(r, &r->loaded, k, c);
 	}
 	pthread_mutex_unlock(&r->pf_lock);
 	return NULL;
@@ -434,10 +443,7 @@ static void *stage__main(void *arg)
 		else
 			r->stage_on = false;
 		pthread_mutex_lock(&r->pf_lock);
-		r->staged = k + 1;
-		pthread_cond_broadcast(&r->pf_cond);
-		while (c->ret != 1 && !r->pf_quit)
-			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
+		pf__done(r, &r->staged, k, c);
 	}
 	pthread_mutex_unlock(&r->pf_lock);
 	return NULL;
