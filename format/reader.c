@@ -75,6 +75,17 @@ struct chunk_load {
  * stacks was built in 0.92 of the time four took, for 24 MiB more).
  */
 #define SLOTS	8
+/*
+ * But a chunk may inflate to MPF_CHUNK_RAW_MAX: the ring's buffers, which
+ * grow and are kept, are bounded too.  A slot done with whose buffers are
+ * past SLOT_KEEP bytes (a chunk of a usual trace needs at most about 18 MiB)
+ * frees them, and the loading thread runs ahead of the chunk the caller
+ * needs next only while the chunks from the caller's on are each within
+ * SLOT_KEEP and together within RING_AHEAD: with large chunks the ring holds
+ * two, as a reader of one chunk ahead would.
+ */
+#define SLOT_KEEP	(32u << 20)
+#define RING_AHEAD	(96u << 20)
 
 struct mpf_reader {
 	int fd;
@@ -399,6 +410,48 @@ static void pf__done(struct mpf_reader *r, uint64_t *done, uint64_t k, const str
 		pthread_cond_wait(&r->pf_cond, &r->pf_lock);
 }
 
+/* The bytes of c's buffers. */
+static size_t chunk__bytes(const struct chunk_load *c)
+{
+	return c->comp_cap + c->raw_cap + c->dec_cap;
+}
+
+static void chunk__release(struct chunk_load *c)
+{
+	free(c->comp);
+	free(c->raw);
+	free(c->dec);
+	c->comp = c->raw = c->dec = NULL;
+	c->comp_cap = c->raw_cap = c->dec_cap = 0;
+}
+
+/*
+ * Under pf_lock: whether the loading thread may load chunk k now (see
+ * SLOTS); first, the large buffers of the slots done with are freed.
+ */
+static bool load__may(struct mpf_reader *r, uint64_t k)
+{
+	uint64_t first = r->fetched ? r->fetched - 1 : 0;	/* the caller's */
+	size_t ahead = 0;
+	bool small = true;
+
+	for (uint64_t j = k >= SLOTS ? k - SLOTS : 0; j < k; j++) {
+		struct chunk_load *c = &r->slot[j % SLOTS];
+
+		if (j < first) {
+			if (chunk__bytes(c) > SLOT_KEEP)
+				chunk__release(c);
+			continue;
+		}
+		ahead += chunk__bytes(c);
+		small &= chunk__bytes(c) <= SLOT_KEEP;
+	}
+	/* The chunk the caller needs next, always; the others within the bounds. */
+	if (k <= r->fetched)
+		return true;
+	return k < r->fetched + SLOTS - 1 && small && ahead <= RING_AHEAD;
+}
+
 static void *load__main(void *arg)
 {
 	struct mpf_reader *r = arg;
@@ -409,7 +462,7 @@ static void *load__main(void *arg)
 		struct chunk_load *c = &r->slot[k % SLOTS];
 
 		/* Its slot was chunk k - SLOTS's, done with once the caller took the one after. */
-		while (k >= r->fetched + SLOTS - 1 && !r->pf_quit)
+		while (!load__may(r, k) && !r->pf_quit)
 			pthread_cond_wait(&r->pf_cond, &r->pf_lock);
 		if (r->pf_quit)
 			break;
