@@ -114,6 +114,12 @@ grep -q "^memprof: warning: [0-9]* stacks of '.*stacks.data' not kept: the stack
 limited "$T/nodes.data" || fail "100000 runs of 512 nodes in 256 MiB: exit $?: $(cat "$T/err")"
 grep -q "^memprof: warning: [0-9]* stacks of '.*nodes.data' not kept: the stack table would" \
 	"$T/err" || fail "100000 runs of nodes: no warning of the stacks not kept: $(cat "$T/err")"
+# Chunks that inflate to 60 MiB each from a few KB: the reader's threads run ahead
+# of it over such chunks no further than one (16 of them took 500 MB before).
+"$GEN" --inflating-chunks "$T/inflating.data" 16 || fail "gen-corpus --inflating-chunks failed"
+(ulimit -v 262144 && exec timeout -k 5 20 "$MEMPROF" report -i "$T/inflating.data" --header-only) \
+	>"$T/out" 2>"$T/err" || fail "16 chunks of 60 MiB in 256 MiB: exit $?: $(cat "$T/err")"
+[ ! -s "$T/err" ] || fail "16 chunks of 60 MiB: $(cat "$T/err")"
 
 # ---- paths from the trace are only read ----
 mkdir "$T/files"

@@ -13,6 +13,7 @@
  *        gen-corpus --mutate IN OUT SEED
  *        gen-corpus --maps|--forks OUT N
  *        gen-corpus --stacks|--distinct-stacks|--stack-nodes OUT N
+ *        gen-corpus --inflating-chunks OUT N
  *   --files writes one trace whose stacks fall in FILE records naming each
  *   PATH, so that report tries to symbolize with each of them: the hostile
  *   test uses it to check what report does with paths from a trace.
@@ -24,6 +25,8 @@
  *   --stacks and --distinct-stacks write N STACK records of 512 frames, the
  *   same stack again and again or each one different, in a few bytes each;
  *   --stack-nodes N STACK_NODE records of 512 nodes each, as few bytes.
+ *   --inflating-chunks writes N chunks of a few KB that each inflate to 60
+ *   MiB, of records of a type newer than any reader knows, then END.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1194,6 +1197,56 @@ static int stack_nodes_trace(const char *out, uint32_t n)
 	return 0;
 }
 
+/* ---- --inflating-chunks ---- */
+
+static int inflating_trace(const char *out, uint32_t n)
+{
+	const size_t raw_max = 60u << 20, plen = 60000;
+	uint8_t *raw = calloc(1, raw_max), *comp = malloc(ZSTD_compressBound(raw_max));
+	uint8_t hbuf[MPF_HEADER_SIZE], chbuf[MPF_CHUNK_HDR_SIZE], *p;
+	FILE *f = fopen(out, "wb");
+
+	if (!raw || !comp || !f)
+		die("cannot write", out, errno ? errno : ENOMEM);
+	mpf_header__encode(&hdr, hbuf);
+	fwrite(hbuf, 1, sizeof(hbuf), f);
+	for (uint32_t c = 0; c <= n; c++) {
+		struct mpf_chunk_hdr ch = { .flags = MPF_CHUNK_ZSTD };
+
+		p = raw;
+		if (c == n) {
+			/* The last chunk: END, of no counters. */
+			p = mpf_put_varint(p, MPF_REC_END);
+			p = mpf_put_varint(p, 0);
+			p = mpf_put_varint(p, 1);
+			*p++ = 0;
+			ch.nr_records = 1;
+		}
+		while (c < n && (size_t)(p - raw) + plen + 3 * MPF_VARINT_MAX <= raw_max) {
+			p = mpf_put_varint(p, MPF_REC__MAX + 100);
+			p = mpf_put_varint(p, 0);
+			p = mpf_put_varint(p, plen);
+			memset(p, 0, plen);
+			p += plen;
+			ch.nr_records++;
+		}
+		ch.raw_size = (uint32_t)(p - raw);
+		ch.comp_size = (uint32_t)ZSTD_compress(comp, ZSTD_compressBound(raw_max), raw,
+						       ch.raw_size, 3);
+		if (ZSTD_isError(ch.comp_size))
+			die("cannot compress", out, EINVAL);
+		ch.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), comp, ch.comp_size);
+		mpf_chunk_hdr__encode(&ch, chbuf);
+		fwrite(chbuf, 1, sizeof(chbuf), f);
+		fwrite(comp, 1, ch.comp_size, f);
+	}
+	if (fclose(f))
+		die("cannot write", out, errno);
+	free(raw);
+	free(comp);
+	return 0;
+}
+
 /* ---- --files ---- */
 
 static int files_trace(const char *out, int n, char **paths)
@@ -1223,6 +1276,8 @@ int main(int argc, char **argv)
 		return files_trace(argv[2], argc - 3, argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "--stack-nodes"))
 		return stack_nodes_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "--inflating-chunks"))
+		return inflating_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--maps"))
 		return maps_trace(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "--forks"))
@@ -1238,7 +1293,8 @@ int main(int argc, char **argv)
 				"       gen-corpus --files OUT PATH...\n"
 				"       gen-corpus --mutate IN OUT SEED\n"
 				"       gen-corpus --maps|--forks OUT N\n"
-				"       gen-corpus --stacks|--distinct-stacks|--stack-nodes OUT N\n");
+				"       gen-corpus --stacks|--distinct-stacks|--stack-nodes OUT N\n"
+				"       gen-corpus --inflating-chunks OUT N\n");
 		return 1;
 	}
 	dir = argv[1];
