@@ -518,7 +518,8 @@ void mpf_reader__set_limit(struct mpf_reader *r, uint64_t size);
  * record, a stream, no thread) it is never called again, so that what fn
  * keeps is fn's alone while it is called and the caller's once it is not.
  * Nothing the caller reads may change meanwhile: a model builds its stack
- * table there (model__stage()).  Before the first mpf_reader__next().
+ * table there (model__stage()).  Before the first mpf_reader__next() or
+ * mpf_reader__read().
  * A record the stage marks MPF_STAGE_CONSUMED in rec->staged is returned
  * with its type, time and staged only.
  */

@@ -667,7 +667,6 @@ static bool ahead__room(struct chunk_load *c)
 		return true;
 	/* Doubled, up to AHEAD_MAX: grow() gives exactly what is asked. */
 	want = c->dec_cap ? 2 * c->dec_cap : 64u << 10;
-	want = want < need ? need : want;
 	return !grow(&c->dec, &c->dec_cap, want > AHEAD_MAX ? AHEAD_MAX : want);
 }
 
@@ -806,10 +805,7 @@ void mpf_reader__close(struct mpf_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
-	for (int i = 0; i < SLOTS; i++) {
-		free(r->slot[i].comp);
-		free(r->slot[i].raw);
-		free(r->slot[i].dec);
-	}
+	for (int i = 0; i < SLOTS; i++)
+		chunk__release(&r->slot[i]);
 	free(r);
 }

@@ -387,8 +387,8 @@ bool model__record_pid(const struct mpf_record *rec, uint32_t *pid, uint32_t *st
 uint32_t model__stack_of(struct model *m, uint32_t img, uint32_t id);
 /*
  * The stage for mpf_reader__set_stage(r, model__stage, m): the stack table
- * built in the reader's staging thread, ahead of model__add().  Nothing may read the
- * model from another thread until the reader is closed.
+ * built in the reader's staging thread, ahead of model__add().  Nothing may
+ * read the model from another thread until the reader is closed.
  */
 void model__stage(void *m, struct mpf_record *rec);
 
