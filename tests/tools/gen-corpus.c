@@ -645,13 +645,43 @@ static void c_header(uint16_t major, uint16_t minor, uint32_t size)
 	cr.nrec = 0;
 }
 
-static void c_rec(uint64_t type, uint64_t dt, const uint8_t *payload, size_t len)
+/* A record's framing at p (its payload, len bytes, to follow): the end. */
+static uint8_t *rec_frame(uint8_t *p, uint64_t type, uint64_t dt, size_t len)
 {
-	uint8_t *p = cr.raw + cr.rlen;
-
 	p = mpf_put_varint(p, type);
 	p = mpf_put_varint(p, dt);
-	p = mpf_put_varint(p, len);
+	return mpf_put_varint(p, len);
+}
+
+/*
+ * Records raw[0, len), nrec of them, as a chunk at out, which has room for
+ * cap bytes: stored, or zstd-compressed; with a true CRC.  Its bytes.
+ */
+static size_t chunk_encode(uint8_t *out, size_t cap, const uint8_t *raw, size_t len,
+			   uint32_t nrec, bool zstd)
+{
+	struct mpf_chunk_hdr ch = { .raw_size = (uint32_t)len, .nr_records = nrec };
+	uint8_t *payload = out + MPF_CHUNK_HDR_SIZE;
+	size_t n = len;
+
+	if (zstd) {
+		n = ZSTD_compress(payload, cap - MPF_CHUNK_HDR_SIZE, raw, len, 3);
+		if (ZSTD_isError(n))
+			die("cannot compress", "chunk", EINVAL);
+		ch.flags = MPF_CHUNK_ZSTD;
+	} else {
+		memcpy(payload, raw, n);
+	}
+	ch.comp_size = (uint32_t)n;
+	ch.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), payload, (uInt)n);
+	mpf_chunk_hdr__encode(&ch, out);
+	return MPF_CHUNK_HDR_SIZE + n;
+}
+
+static void c_rec(uint64_t type, uint64_t dt, const uint8_t *payload, size_t len)
+{
+	uint8_t *p = rec_frame(cr.raw + cr.rlen, type, dt, len);
+
 	memcpy(p, payload, len);
 	cr.rlen = (size_t)(p + len - cr.raw);
 	cr.nrec++;
@@ -666,23 +696,8 @@ static void c_rec(uint64_t type, uint64_t dt, const uint8_t *payload, size_t len
 /* Ends the records as a chunk: stored, or zstd-compressed; with a true CRC. */
 static void c_chunk(bool zstd)
 {
-	struct mpf_chunk_hdr ch = { .raw_size = (uint32_t)cr.rlen, .nr_records = cr.nrec };
-	uint8_t *out = cr.buf + cr.len + MPF_CHUNK_HDR_SIZE;
-	size_t n = cr.rlen;
-
-	if (zstd) {
-		n = ZSTD_compress(out, sizeof(cr.buf) - cr.len - MPF_CHUNK_HDR_SIZE, cr.raw,
-				  cr.rlen, 3);
-		if (ZSTD_isError(n))
-			die("cannot compress", "chunk", EINVAL);
-		ch.flags = MPF_CHUNK_ZSTD;
-	} else {
-		memcpy(out, cr.raw, n);
-	}
-	ch.comp_size = (uint32_t)n;
-	ch.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), out, (uInt)n);
-	mpf_chunk_hdr__encode(&ch, cr.buf + cr.len);
-	cr.len += MPF_CHUNK_HDR_SIZE + n;
+	cr.len += chunk_encode(cr.buf + cr.len, sizeof(cr.buf) - cr.len, cr.raw, cr.rlen, cr.nrec,
+			       zstd);
 	cr.rlen = 0;
 	cr.nrec = 0;
 }
@@ -1202,48 +1217,37 @@ static int stack_nodes_trace(const char *out, uint32_t n)
 static int inflating_trace(const char *out, uint32_t n)
 {
 	const size_t raw_max = 60u << 20, plen = 60000;
-	uint8_t *raw = calloc(1, raw_max), *comp = malloc(ZSTD_compressBound(raw_max));
-	uint8_t hbuf[MPF_HEADER_SIZE], chbuf[MPF_CHUNK_HDR_SIZE], *p;
+	const size_t cap = MPF_CHUNK_HDR_SIZE + ZSTD_compressBound(raw_max);
+	uint8_t *raw = calloc(1, raw_max), *chunk = malloc(cap);
+	uint8_t hbuf[MPF_HEADER_SIZE], *p;
 	FILE *f = fopen(out, "wb");
 
-	if (!raw || !comp || !f)
+	if (!raw || !chunk || !f)
 		die("cannot write", out, errno ? errno : ENOMEM);
 	mpf_header__encode(&hdr, hbuf);
 	fwrite(hbuf, 1, sizeof(hbuf), f);
 	for (uint32_t c = 0; c <= n; c++) {
-		struct mpf_chunk_hdr ch = { .flags = MPF_CHUNK_ZSTD };
+		uint32_t nrec = 0;
 
 		p = raw;
 		if (c == n) {
 			/* The last chunk: END, of no counters. */
-			p = mpf_put_varint(p, MPF_REC_END);
-			p = mpf_put_varint(p, 0);
-			p = mpf_put_varint(p, 1);
+			p = rec_frame(p, MPF_REC_END, 0, 1);
 			*p++ = 0;
-			ch.nr_records = 1;
+			nrec = 1;
 		}
 		while (c < n && (size_t)(p - raw) + plen + 3 * MPF_VARINT_MAX <= raw_max) {
-			p = mpf_put_varint(p, MPF_REC__MAX + 100);
-			p = mpf_put_varint(p, 0);
-			p = mpf_put_varint(p, plen);
+			p = rec_frame(p, MPF_REC__MAX + 100, 0, plen);
 			memset(p, 0, plen);
 			p += plen;
-			ch.nr_records++;
+			nrec++;
 		}
-		ch.raw_size = (uint32_t)(p - raw);
-		ch.comp_size = (uint32_t)ZSTD_compress(comp, ZSTD_compressBound(raw_max), raw,
-						       ch.raw_size, 3);
-		if (ZSTD_isError(ch.comp_size))
-			die("cannot compress", out, EINVAL);
-		ch.crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), comp, ch.comp_size);
-		mpf_chunk_hdr__encode(&ch, chbuf);
-		fwrite(chbuf, 1, sizeof(chbuf), f);
-		fwrite(comp, 1, ch.comp_size, f);
+		fwrite(chunk, 1, chunk_encode(chunk, cap, raw, (size_t)(p - raw), nrec, true), f);
 	}
 	if (fclose(f))
 		die("cannot write", out, errno);
 	free(raw);
-	free(comp);
+	free(chunk);
 	return 0;
 }
 
