@@ -201,10 +201,15 @@ int record__create_output(const char *path)
 struct mpf_writer *record__writer(int fd, int tee_fd, const struct mpf_header *hdr)
 {
 	/*
-	 * record's memory stays bounded: a quarter million stack nodes and as
-	 * many frames remembered, the older half forgotten past that.
+	 * record's memory stays bounded: a million stack nodes and a quarter
+	 * million frames remembered, the older half forgotten past that.  A
+	 * node written again costs the trace its bytes, and report a node to
+	 * decode and stage: with a quarter million nodes, 10.5 million
+	 * distinct stacks 24 deep wrote 36% more bytes and took report 1.12x
+	 * as long, for 20 MiB less of record's memory.
 	 */
-	const struct mpf_writer_opts wo = { .max_stacks = 1 << 18, .tee_fd = tee_fd };
+	const struct mpf_writer_opts wo = { .max_stacks = 1 << 20, .max_frames = 1 << 18,
+					    .tee_fd = tee_fd };
 
 	return mpf_writer__fdopen(fd, hdr, &wo);
 }
