@@ -5,8 +5,9 @@
  * `make check` (tests/shell/t0220-corpus.sh) and through the real report by
  * tests/shell/t0210-hostile.sh.  Every file is the same on every run, so
  * regenerating (`make corpus`) shows in git only what changed on purpose.
- * Inputs the fuzzer found are added beside them by hand, named fuzz-*; this
- * program never touches those.
+ * Inputs the fuzzer found are added beside them by hand, named fuzz-*, and
+ * the files as an older format version wrote them are kept as vX.Y-NAME when
+ * a newer one changes them; this program never touches those.
  *
  * usage: gen-corpus DIR
  *        gen-corpus --files OUT PATH...
