@@ -1,7 +1,7 @@
 #!/bin/bash
 # Format compatibility.  report reads every format version memprof has
 # written: tests/data/vX.Y.data is a small trace recorded by the memprof of
-# format X.Y (1.0, 1.2 and 1.3 exist), and vX.Y.report the report it gave,
+# format X.Y (1.0, 1.2, 1.3 and 1.4 exist), and vX.Y.report the report it gave,
 # reduced to what does not depend on the machine running the test (the
 # totals and the per-process lines: frames depend on the ELF files found
 # here).  A newer minor version is read with its additions skipped; a newer
