@@ -651,6 +651,16 @@ size_t model__nr_sites(const struct model *m, unsigned int ev)
 	return ev < MPF_EV__MAX ? m->sites[ev].nr : 0;
 }
 
+bool model__site_has_live(const struct model *m, unsigned int ev, size_t i)
+{
+	const struct site_table *t;
+
+	if (ev >= MPF_EV__MAX || i >= m->sites[ev].nr)
+		return false;
+	t = &m->sites[ev];
+	return site__get(t, (uint32_t)i, SITE_LIVE_BYTES) || site__get(t, (uint32_t)i, SITE_LIVE_NR);
+}
+
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
 				     struct model_site *buf)
 {

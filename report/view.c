@@ -206,6 +206,7 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	bool live = o->show == REPORT_SHOW_LIVE || o->show == REPORT_SHOW_PEAK;
 	bool count = o->show == REPORT_SHOW_COUNT;
 	bool speak = o->show == REPORT_SHOW_SITE_PEAK;
+	bool leaks = o->show == REPORT_SHOW_LEAKS;
 	struct tree_fold fold = { .other = p->other, .keep_paths = VIEW_KEEP_PATHS };
 	uint64_t threshold = 0;
 	struct tree *t;
@@ -216,9 +217,13 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		return -ENOMEM;
 	view__section(p, o, ev, sec);
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
+		const struct model_site *site;
 		uint64_t value, nr;
 
+		/* Nothing live: nothing view__site_value() would count (most sites, at the end). */
+		if ((live || leaks) && !model__site_has_live(p->m, ev, i))
+			continue;
+		site = model__site(p->m, ev, i, &sbuf);
 		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;
 		err = view__add_site(t, p, site,
