@@ -608,9 +608,9 @@ static int reader__load_chunk(struct mpf_reader *r)
  * A decoded record as the loading thread keeps it: the record itself, but
  * only its header and its type's own fields, then the addresses or frames of
  * a stack; size, the entry's bytes, is a multiple of 8.  The record is
- * decoded in place, staged in place, and copied out for the caller.  Its
- * stack array's pointer is set where it is used: the buffer may move as it
- * grows.
+ * decoded, staged and handed to the caller in place (mpf_reader__next()
+ * copies it out).  Its stack array's pointer is set where it is used: the
+ * buffer may move as it grows.
  */
 struct ahead {
 	uint32_t size, pad;
