@@ -195,8 +195,10 @@ int input__begin(struct input *in, const struct input_opts *opts, int fd, struct
 	in->trace_size = in->archive ? mpf_archive__trace_size(in->archive) : 0;
 	if (!in->archive && !stat(opts->path, &sb) && S_ISREG(sb.st_mode))
 		in->trace_size = (uint64_t)sb.st_size;
-	if (in->model)
+	if (in->model) {
 		model__set_trace_size(in->model, in->trace_size);
+		model__keep_extra_counts(in->model, !opts->lean_sites);
+	}
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
 	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;
 	if (!in->uw) {

@@ -25,6 +25,8 @@ struct input_opts {
 	const char *symfs;		/* --symfs DIR, or NULL */
 	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
 	bool no_archive;		/* read an archive's trace only, not its files */
+	/* No view will read the counts model__keep_extra_counts() keeps: they are not. */
+	bool lean_sites;
 	/*
 	 * Called once the header is read and the model made, before the first
 	 * record (to set the model's filters, which may need the header); may be

@@ -674,8 +674,10 @@ static int reread_to_peak(struct report *rp)
 	rp->in.uw = NULL;
 	rp->in.model = rp->model = NULL;
 	m = model__new(rp->in.hdr.page_size);
-	if (m)
+	if (m) {
 		model__set_trace_size(m, rp->in.trace_size);
+		model__keep_extra_counts(m, !rp->opts->in.lean_sites);
+	}
 	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
 		err = -ENOMEM;
@@ -903,6 +905,8 @@ int cmd_report(int argc, char **argv)
 		goto out_opts;
 
 	ret = 1;
+	/* pprof writes every site's temporary allocations beside what is shown. */
+	opts.in.lean_sites = !view__reads_extra_counts(opts.show) && opts.format != FORMAT_PPROF;
 	if (opts.filter.npids || opts.filter.ntids || opts.filter.ncomms || opts.filter.has_time ||
 	    opts.filter.min_size || opts.filter.max_size) {
 		opts.in.prepare = set_filter;

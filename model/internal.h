@@ -174,24 +174,34 @@ struct site_by_stack {
  * struct model_site is 80), until one would leave them (4 GiB allocated at
  * one site, a count past 4 G): then all of the site's counts move to 64-bit
  * ones in site_table.wide.  model__site() gives either as a struct model_site.
+ * The counts every view reads (allocated, live) are in the site's record;
+ * those only some views read (temporary allocations, the site's own peak)
+ * in site_table.more, which a model told that none of its views reads them
+ * (model__keep_extra_counts()) does not keep: 32 bytes a site then.
  */
 enum site_count {
 	SITE_ALLOC_BYTES, SITE_ALLOC_NR, SITE_LIVE_BYTES, SITE_LIVE_NR,
 	SITE_TMP_BYTES, SITE_TMP_NR, SITE_PEAK_BYTES, SITE_PEAK_NR,
 	SITE__MAX,
 };
+/* The counts in a site's record; the others are in site_table.more. */
+#define SITE_REC_COUNTS SITE_TMP_BYTES
 #define SITE_KERNEL 0x80000000u		/* in site_rec.wide: struct model_site's kernel */
 #define SITE_WIDE_MASK 0x7fffffffu	/* 1 + the index in site_table.wide, 0: narrow */
 
 struct site_rec {
 	uint32_t image, tid, stack;
 	uint32_t wide;
-	uint32_t c[SITE__MAX];
+	uint32_t c[SITE_REC_COUNTS];
 };
 
 struct site_table {
 	struct site_rec *v;
 	size_t nr, cap;
+	/* Each site's counts from SITE_REC_COUNTS on; NULL in a lean table. */
+	uint32_t (*more)[SITE__MAX - SITE_REC_COUNTS];
+	size_t more_cap;
+	bool lean;		/* keeps no counts past SITE_REC_COUNTS: they read 0 */
 	uint64_t (*wide)[SITE__MAX];
 	size_t nwide, wide_cap;
 	/*
@@ -422,11 +432,23 @@ int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint3
 /* Moves site si's counts to 64 bits; false (and m->nomem) when out of memory. */
 bool site__widen(struct model *m, struct site_table *t, uint32_t si);
 
+/* Where narrow count k of site si is kept: NULL when the table keeps no such count. */
+static inline uint32_t *site__narrow(const struct site_table *t, uint32_t si, enum site_count k)
+{
+	if (k < SITE_REC_COUNTS)
+		return &t->v[si].c[k];
+	return t->lean ? NULL : &t->more[si][k - SITE_REC_COUNTS];
+}
+
 static inline uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
 {
 	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+	const uint32_t *c;
 
-	return w ? t->wide[w - 1][k] : t->v[si].c[k];
+	if (w)
+		return t->wide[w - 1][k];
+	c = site__narrow(t, si, k);
+	return c ? *c : 0;
 }
 
 static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
@@ -434,9 +456,12 @@ static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum
 {
 	struct site_table *t = &m->sites[ev];
 	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+	uint32_t *c = site__narrow(t, si, k);
 
+	if (!c)
+		return;
 	if (!w && v <= UINT32_MAX) {
-		t->v[si].c[k] = (uint32_t)v;
+		*c = (uint32_t)v;
 		return;
 	}
 	if (!w && !site__widen(m, t, si))
@@ -449,10 +474,12 @@ static inline void site__add(struct model *m, unsigned int ev, uint32_t si, enum
 			     uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
-	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+	uint32_t *c = site__narrow(t, si, k);
 
-	if (!w && d <= UINT32_MAX - t->v[si].c[k])
-		t->v[si].c[k] += (uint32_t)d;
+	if (!c)
+		return;
+	if (!(t->v[si].wide & SITE_WIDE_MASK) && d <= UINT32_MAX - *c)
+		*c += (uint32_t)d;
 	else
 		site__set(m, ev, si, k, site__get(t, si, k) + d);
 }
@@ -461,10 +488,12 @@ static inline void site__sub(struct model *m, unsigned int ev, uint32_t si, enum
 			     uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
-	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
+	uint32_t *c = site__narrow(t, si, k);
 
-	if (!w && d <= t->v[si].c[k])
-		t->v[si].c[k] -= (uint32_t)d;
+	if (!c)
+		return;
+	if (!(t->v[si].wide & SITE_WIDE_MASK) && d <= *c)
+		*c -= (uint32_t)d;
 	else
 		site__set(m, ev, si, k, site__get(t, si, k) - d);
 }
@@ -473,8 +502,11 @@ static inline void site__sub(struct model *m, unsigned int ev, uint32_t si, enum
 static inline void site__grew(struct model *m, unsigned int ev, uint32_t si)
 {
 	const struct site_table *t = &m->sites[ev];
-	uint64_t live = site__get(t, si, SITE_LIVE_BYTES);
+	uint64_t live;
 
+	if (t->lean)
+		return;
+	live = site__get(t, si, SITE_LIVE_BYTES);
 	if (live > site__get(t, si, SITE_PEAK_BYTES)) {
 		site__set(m, ev, si, SITE_PEAK_BYTES, live);
 		site__set(m, ev, si, SITE_PEAK_NR, site__get(t, si, SITE_LIVE_NR));

@@ -75,6 +75,7 @@ void model__delete(struct model *m)
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
+		free(m->sites[ev].more);
 		free(m->sites[ev].sorted);
 		free(m->sites[ev].wide);
 		idxtab__free(&m->sites[ev].index);
@@ -107,6 +108,14 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx)
 void model__set_stacks_only(struct model *m)
 {
 	m->stacks_only = true;
+}
+
+void model__keep_extra_counts(struct model *m, bool keep)
+{
+	/* Only while no site was made: the counts of those are kept or not already. */
+	for (int ev = 0; ev < MPF_EV__MAX; ev++)
+		if (!m->sites[ev].nr)
+			m->sites[ev].lean = !keep;
 }
 
 /* STACK, USTACK, FRAME, STACK_NODE: a record that defines stacks for the events after it. */
@@ -716,10 +725,11 @@ int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep,
 				.value = value,
 			};
 	}
+	free(t->more);
 	free(t->sorted);
 	free(t->wide);
 	idxtab__free(&t->index);
-	*t = (struct site_table){ 0 };
+	*t = (struct site_table){ .lean = t->lean };
 	if (!kept) {
 		free(v);
 		return 0;

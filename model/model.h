@@ -371,6 +371,14 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
  * before the first record.
  */
 void model__set_stacks_only(struct model *m);
+/*
+ * Whether sites keep the counts only some views read: their temporary
+ * allocations and their own peak (struct model_site's tmp_ and peak_
+ * fields, which read 0 when they are not kept).  Kept unless a command
+ * that knows its views read neither says so, before the first record: a
+ * site then takes 32 bytes instead of 48.
+ */
+void model__keep_extra_counts(struct model *m, bool keep);
 /* Where an event record keeps its stack id; NULL for a record without one. */
 uint32_t *model__record_stack_id(const struct mpf_record *rec);
 /*

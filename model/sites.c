@@ -94,6 +94,8 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	if (t->nr >= UINT32_MAX - 1)
 		return -ENOMEM;
 	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
+	if (!err && !t->lean)
+		err = ARRAY_RESERVE(t->more, t->more_cap, t->nr + 1);
 	if (!err && append && !implicit)
 		err = ARRAY_RESERVE(t->sorted, t->sorted_cap, t->nsorted + 1);
 	if (err)
@@ -101,6 +103,8 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	t->v[t->nr] = (struct site_rec){
 		.image = img, .tid = tid, .stack = stack, .wide = kernel ? SITE_KERNEL : 0
 	};
+	if (!t->lean)
+		memset(t->more[t->nr], 0, sizeof(t->more[t->nr]));
 	if (implicit) {
 		t->nimplicit++;
 	} else if (append) {
@@ -125,7 +129,7 @@ bool site__widen(struct model *m, struct site_table *t, uint32_t si)
 		return false;
 	}
 	for (int k = 0; k < SITE__MAX; k++)
-		t->wide[t->nwide][k] = s->c[k];
+		t->wide[t->nwide][k] = site__get(t, si, (enum site_count)k);
 	s->wide |= (uint32_t)++t->nwide;
 	return true;
 }

@@ -168,6 +168,11 @@ void view__section(struct paths *p, const struct view_opts *o, unsigned int ev,
 	};
 }
 
+bool view__reads_extra_counts(enum report_show show)
+{
+	return show == REPORT_SHOW_TEMPORARY || show == REPORT_SHOW_SITE_PEAK;
+}
+
 bool view__site_value(struct paths *p, const struct view_opts *o, const struct model_site *site,
 		      struct report_section *sec, uint64_t *value, uint64_t *nr)
 {

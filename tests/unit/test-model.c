@@ -458,16 +458,22 @@ static void test_stack_wide(void)
 	model__delete(m);
 }
 
-static void test_sites_by_stack(void)
+/*
+ * Sites found by stack, in and out of order and by another thread; and their
+ * counts, past 32 bits too, with the counts only some views read kept or not
+ * (model__keep_extra_counts): kept or not, the others are the same.
+ */
+static void sites_by_stack(bool keep_extra)
 {
 	struct model_site sbuf;
 	static const uint64_t ip[] = { 0x400100, 0x400200, 0x400300 };
 	struct model *m = model__new(4096);
 	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
-	uint64_t ptr = 0x10000;
+	uint64_t ptr = 0x10000, x = keep_extra;
 	const struct model_site *s;
 
 	REQUIRE(m);
+	model__keep_extra_counts(m, keep_extra);
 	frames(m, 1, 0, ip, 3);
 	for (uint32_t id = 1; id <= 30; id++)
 		nodes(m, id, 0, 0, (const uint32_t[]){ 1 + id % 3 }, 1);
@@ -489,7 +495,7 @@ static void test_sites_by_stack(void)
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
 		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
 		CHECK(s->alloc_nr == 2 && s->alloc_bytes == 2 * (s->stack - 1) &&
-		      s->live_nr == 1);
+		      s->live_nr == 1 && s->peak_nr == x && s->peak_bytes == x * (s->stack - 1));
 	}
 	/* Past 32 bits: the site's counts widen, nothing of them lost. */
 	nodes(m, 31, 0, 0, (const uint32_t[]){ 1 }, 1);
@@ -502,9 +508,15 @@ static void test_sites_by_stack(void)
 				    .heap_free = { .pid = PID, .tid = PID, .ptr = ptr } });
 	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
 	CHECK(s->stack == 32 && s->alloc_nr == 3 && s->alloc_bytes == 9ull << 30 &&
-	      s->live_bytes == 6ull << 30 && s->live_nr == 2 && s->peak_bytes == 9ull << 30 &&
-	      s->peak_nr == 3 && s->tmp_bytes == 3ull << 30 && s->tmp_nr == 1);
+	      s->live_bytes == 6ull << 30 && s->live_nr == 2 && s->peak_bytes == x * 9ull << 30 &&
+	      s->peak_nr == x * 3 && s->tmp_bytes == x * 3ull << 30 && s->tmp_nr == x);
 	model__delete(m);
+}
+
+static void test_sites_by_stack(void)
+{
+	sites_by_stack(true);
+	sites_by_stack(false);
 }
 
 static void heap_op(struct model *m, uint32_t tid, bool alloc, uint64_t ptr)
