@@ -184,8 +184,7 @@ int cmd_diff(int argc, char **argv)
 			error("diff compares two traces: give OLD and NEW; see 'memprof diff --help'");
 		return EXIT_USAGE;
 	}
-	/* --show=live or alloc: neither reads a site's temporary or peak counts. */
-	opts.in[0].lean_sites = true;
+	opts.in[0].site_counts = view__site_counts(opts.live ? REPORT_SHOW_LIVE : REPORT_SHOW_ALLOC);
 	opts.in[1] = opts.in[0];
 	opts.in[0].path = argv[0];
 	opts.in[1].path = argv[1];

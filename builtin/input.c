@@ -76,6 +76,9 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 		if (err || rec->type == MPF_REC_END)
 			break;
 	}
+	/* What is live at each site, where it is summed once all is read. */
+	if (err != -ENOMEM && model__count_live_sites(m))
+		err = -ENOMEM;
 	if (err == -ENOMEM)
 		return error("out of memory reading '%s'", path);
 
@@ -197,7 +200,7 @@ int input__begin(struct input *in, const struct input_opts *opts, int fd, struct
 		in->trace_size = (uint64_t)sb.st_size;
 	if (in->model) {
 		model__set_trace_size(in->model, in->trace_size);
-		model__keep_extra_counts(in->model, !opts->lean_sites);
+		model__set_site_counts(in->model, opts->site_counts);
 	}
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
 	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;

@@ -15,6 +15,7 @@
 #include "elf/lookup.h"
 #include "format/archive.h"
 #include "format/mpf.h"
+#include "model/model.h"
 
 struct input;
 struct model;
@@ -25,8 +26,8 @@ struct input_opts {
 	const char *symfs;		/* --symfs DIR, or NULL */
 	const char *buildid_dir;	/* --buildid-dir DIR, or NULL for the default */
 	bool no_archive;		/* read an archive's trace only, not its files */
-	/* No view will read the counts model__keep_extra_counts() keeps: they are not. */
-	bool lean_sites;
+	/* The counts the sites keep: as the views to be built read them (MODEL_COUNTS_ALL: 0). */
+	enum model_site_counts site_counts;
 	/*
 	 * Called once the header is read and the model made, before the first
 	 * record (to set the model's filters, which may need the header); may be

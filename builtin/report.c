@@ -676,7 +676,7 @@ static int reread_to_peak(struct report *rp)
 	m = model__new(rp->in.hdr.page_size);
 	if (m) {
 		model__set_trace_size(m, rp->in.trace_size);
-		model__keep_extra_counts(m, !rp->opts->in.lean_sites);
+		model__set_site_counts(m, rp->opts->in.site_counts);
 	}
 	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
@@ -693,6 +693,8 @@ static int reread_to_peak(struct report *rp)
 		if (err || rec->type == MPF_REC_END)
 			break;
 	}
+	if (err != -ENOMEM && model__count_live_sites(m))
+		err = -ENOMEM;
 	if (err != -ENOMEM) {
 		err = 0;
 		rp->in.model = rp->model = m;
@@ -905,8 +907,9 @@ int cmd_report(int argc, char **argv)
 		goto out_opts;
 
 	ret = 1;
-	/* pprof writes every site's temporary allocations beside what is shown. */
-	opts.in.lean_sites = !view__reads_extra_counts(opts.show) && opts.format != FORMAT_PPROF;
+	/* pprof writes all of every site's counts, whatever is shown. */
+	opts.in.site_counts = opts.format == FORMAT_PPROF ? MODEL_COUNTS_ALL
+							  : view__site_counts(opts.show);
 	if (opts.filter.npids || opts.filter.ntids || opts.filter.ncomms || opts.filter.has_time ||
 	    opts.filter.min_size || opts.filter.max_size) {
 		opts.in.prepare = set_filter;

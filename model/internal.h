@@ -170,38 +170,47 @@ struct site_by_stack {
  * site once a newer one has one) go to the index table.
  */
 /*
- * A site as the model keeps it: its counts in 32 bits (48 bytes, where a
- * struct model_site is 80), until one would leave them (4 GiB allocated at
- * one site, a count past 4 G): then all of the site's counts move to 64-bit
- * ones in site_table.wide.  model__site() gives either as a struct model_site.
- * The counts every view reads (allocated, live) are in the site's record;
- * those only some views read (temporary allocations, the site's own peak)
- * in site_table.more, which a model told that none of its views reads them
- * (model__keep_extra_counts()) does not keep: 32 bytes a site then.
+ * A site as the model keeps it: who and where (16 bytes), and its counts in
+ * 32 bits, until one would leave them (4 GiB allocated at one site, a count
+ * past 4 G): then all of the site's counts move to 64-bit ones in
+ * site_table.wide.  model__site() gives either as a struct model_site (80
+ * bytes).  Which counts a table keeps depends on the views that will read
+ * them (model__set_site_counts()): all (48 bytes a site), the allocated and
+ * live ones (32), or, for heap sites, none (16): what is live at a site is
+ * then summed from the blocks live when it is read (model__count_live_sites()).
  */
 enum site_count {
 	SITE_ALLOC_BYTES, SITE_ALLOC_NR, SITE_LIVE_BYTES, SITE_LIVE_NR,
 	SITE_TMP_BYTES, SITE_TMP_NR, SITE_PEAK_BYTES, SITE_PEAK_NR,
 	SITE__MAX,
 };
-/* The counts in a site's record; the others are in site_table.more. */
-#define SITE_REC_COUNTS SITE_TMP_BYTES
+/* Counts below this are in site_table.basic, the others in site_table.more. */
+#define SITE_BASIC SITE_TMP_BYTES
 #define SITE_KERNEL 0x80000000u		/* in site_rec.wide: struct model_site's kernel */
 #define SITE_WIDE_MASK 0x7fffffffu	/* 1 + the index in site_table.wide, 0: narrow */
 
 struct site_rec {
 	uint32_t image, tid, stack;
 	uint32_t wide;
-	uint32_t c[SITE_REC_COUNTS];
+};
+
+/* MODEL_COUNTS_LIVE: a site's live bytes and blocks, summed from its live blocks. */
+struct site_live {
+	uint64_t site;		/* the key */
+	uint64_t bytes, nr;
 };
 
 struct site_table {
 	struct site_rec *v;
 	size_t nr, cap;
-	/* Each site's counts from SITE_REC_COUNTS on; NULL in a lean table. */
-	uint32_t (*more)[SITE__MAX - SITE_REC_COUNTS];
-	size_t more_cap;
-	bool lean;		/* keeps no counts past SITE_REC_COUNTS: they read 0 */
+	enum model_site_counts counts;
+	/* Each site's counts below SITE_BASIC, and from it on: NULL when not kept. */
+	uint32_t (*basic)[SITE_BASIC];
+	uint32_t (*more)[SITE__MAX - SITE_BASIC];
+	size_t basic_cap, more_cap;
+	/* MODEL_COUNTS_LIVE: a bit per site with live blocks, and their counts (struct site_live). */
+	uint64_t *live_bits;
+	struct hashmap live;
 	uint64_t (*wide)[SITE__MAX];
 	size_t nwide, wide_cap;
 	/*
@@ -432,15 +441,25 @@ int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint3
 /* Moves site si's counts to 64 bits; false (and m->nomem) when out of memory. */
 bool site__widen(struct model *m, struct site_table *t, uint32_t si);
 
+/*
+ * The counts' accessors, inlined at every call: k is a constant there, and
+ * which array holds it (or none, which makes the call nothing) is decided
+ * when compiling.  Left to itself gcc makes an out-of-line copy of site__add().
+ */
+#define SITE_INLINE inline __attribute__((always_inline))
+
 /* Where narrow count k of site si is kept: NULL when the table keeps no such count. */
-static inline uint32_t *site__narrow(const struct site_table *t, uint32_t si, enum site_count k)
+static SITE_INLINE uint32_t *site__narrow(const struct site_table *t, uint32_t si, enum site_count k)
 {
-	if (k < SITE_REC_COUNTS)
-		return &t->v[si].c[k];
-	return t->lean ? NULL : &t->more[si][k - SITE_REC_COUNTS];
+	if (k < SITE_BASIC)
+		return t->basic ? &t->basic[si][k] : NULL;
+	return t->more ? &t->more[si][k - SITE_BASIC] : NULL;
 }
 
-static inline uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
+/* Count k of site si where the table keeps no such count: summed, or 0. */
+uint64_t site__summed(const struct site_table *t, uint32_t si, enum site_count k);
+
+static SITE_INLINE uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
 {
 	uint32_t w = t->v[si].wide & SITE_WIDE_MASK;
 	const uint32_t *c;
@@ -448,7 +467,7 @@ static inline uint64_t site__get(const struct site_table *t, uint32_t si, enum s
 	if (w)
 		return t->wide[w - 1][k];
 	c = site__narrow(t, si, k);
-	return c ? *c : 0;
+	return c ? *c : site__summed(t, si, k);
 }
 
 static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
@@ -470,7 +489,7 @@ static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum
 }
 
 /* Count k of site si plus d, or minus d: as 64-bit counts would, wrapping included. */
-static inline void site__add(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+static SITE_INLINE void site__add(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
 			     uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
@@ -484,7 +503,7 @@ static inline void site__add(struct model *m, unsigned int ev, uint32_t si, enum
 		site__set(m, ev, si, k, site__get(t, si, k) + d);
 }
 
-static inline void site__sub(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
+static SITE_INLINE void site__sub(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
 			     uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
@@ -504,7 +523,7 @@ static inline void site__grew(struct model *m, unsigned int ev, uint32_t si)
 	const struct site_table *t = &m->sites[ev];
 	uint64_t live;
 
-	if (t->lean)
+	if (!t->more)
 		return;
 	live = site__get(t, si, SITE_LIVE_BYTES);
 	if (live > site__get(t, si, SITE_PEAK_BYTES)) {

@@ -75,7 +75,10 @@ void model__delete(struct model *m)
 	free(m->pending_data);
 	for (int ev = 0; ev < MPF_EV__MAX; ev++) {
 		free(m->sites[ev].v);
+		free(m->sites[ev].basic);
 		free(m->sites[ev].more);
+		free(m->sites[ev].live_bits);
+		hashmap__free(&m->sites[ev].live);
 		free(m->sites[ev].sorted);
 		free(m->sites[ev].wide);
 		idxtab__free(&m->sites[ev].index);
@@ -110,12 +113,14 @@ void model__set_stacks_only(struct model *m)
 	m->stacks_only = true;
 }
 
-void model__keep_extra_counts(struct model *m, bool keep)
+void model__set_site_counts(struct model *m, enum model_site_counts counts)
 {
 	/* Only while no site was made: the counts of those are kept or not already. */
 	for (int ev = 0; ev < MPF_EV__MAX; ev++)
 		if (!m->sites[ev].nr)
-			m->sites[ev].lean = !keep;
+			m->sites[ev].counts = counts == MODEL_COUNTS_LIVE && ev != MPF_EV_HEAP
+						      ? MODEL_COUNTS_BASIC
+						      : counts;
 }
 
 /* STACK, USTACK, FRAME, STACK_NODE: a record that defines stacks for the events after it. */
@@ -667,6 +672,9 @@ bool model__site_has_live(const struct model *m, unsigned int ev, size_t i)
 	if (ev >= MPF_EV__MAX || i >= m->sites[ev].nr)
 		return false;
 	t = &m->sites[ev];
+	/* Summed: its bit says, without a look-up. */
+	if (!t->basic)
+		return t->live_bits && t->live_bits[i / 64] >> (i % 64) & 1;
 	return site__get(t, (uint32_t)i, SITE_LIVE_BYTES) || site__get(t, (uint32_t)i, SITE_LIVE_NR);
 }
 
@@ -725,11 +733,14 @@ int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep,
 				.value = value,
 			};
 	}
+	free(t->basic);
 	free(t->more);
+	free(t->live_bits);
+	hashmap__free(&t->live);
 	free(t->sorted);
 	free(t->wide);
 	idxtab__free(&t->index);
-	*t = (struct site_table){ .lean = t->lean };
+	*t = (struct site_table){ .counts = t->counts };
 	if (!kept) {
 		free(v);
 		return 0;

@@ -372,13 +372,25 @@ void model__set_event_hook(struct model *m, model_event_fn fn, void *ctx);
  */
 void model__set_stacks_only(struct model *m);
 /*
- * Whether sites keep the counts only some views read: their temporary
- * allocations and their own peak (struct model_site's tmp_ and peak_
- * fields, which read 0 when they are not kept).  Kept unless a command
- * that knows its views read neither says so, before the first record: a
- * site then takes 32 bytes instead of 48.
+ * Which of struct model_site's counts the sites keep, for the commands that
+ * know which views they will build; set before the first record.  Those not
+ * kept read 0.
  */
-void model__keep_extra_counts(struct model *m, bool keep);
+enum model_site_counts {
+	MODEL_COUNTS_ALL,	/* all of them (the default): 48 bytes a site */
+	/* No temporary allocations, no site's own peak (tmp_, peak_): 32 bytes */
+	MODEL_COUNTS_BASIC,
+	/*
+	 * Heap sites count nothing as the records come (16 bytes a site; the
+	 * others' as MODEL_COUNTS_BASIC): what is live at each, its live_bytes
+	 * and live_nr, is summed from the blocks still live by
+	 * model__count_live_sites(), after the last record.
+	 */
+	MODEL_COUNTS_LIVE,
+};
+void model__set_site_counts(struct model *m, enum model_site_counts counts);
+/* MODEL_COUNTS_LIVE: the heap sites' live counts, as the blocks live now say.  0 or -ENOMEM. */
+int model__count_live_sites(struct model *m);
 /* Where an event record keeps its stack id; NULL for a record without one. */
 uint32_t *model__record_stack_id(const struct mpf_record *rec);
 /*

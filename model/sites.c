@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/internal.h"
@@ -94,7 +95,9 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	if (t->nr >= UINT32_MAX - 1)
 		return -ENOMEM;
 	err = ARRAY_RESERVE(t->v, t->cap, t->nr + 1);
-	if (!err && !t->lean)
+	if (!err && t->counts != MODEL_COUNTS_LIVE)
+		err = ARRAY_RESERVE(t->basic, t->basic_cap, t->nr + 1);
+	if (!err && t->counts == MODEL_COUNTS_ALL)
 		err = ARRAY_RESERVE(t->more, t->more_cap, t->nr + 1);
 	if (!err && append && !implicit)
 		err = ARRAY_RESERVE(t->sorted, t->sorted_cap, t->nsorted + 1);
@@ -103,7 +106,9 @@ int site_of(struct model *m, unsigned int ev, uint32_t img, uint32_t tid, uint32
 	t->v[t->nr] = (struct site_rec){
 		.image = img, .tid = tid, .stack = stack, .wide = kernel ? SITE_KERNEL : 0
 	};
-	if (!t->lean)
+	if (t->basic)
+		memset(t->basic[t->nr], 0, sizeof(t->basic[t->nr]));
+	if (t->more)
 		memset(t->more[t->nr], 0, sizeof(t->more[t->nr]));
 	if (implicit) {
 		t->nimplicit++;
@@ -132,6 +137,50 @@ bool site__widen(struct model *m, struct site_table *t, uint32_t si)
 		t->wide[t->nwide][k] = site__get(t, si, (enum site_count)k);
 	s->wide |= (uint32_t)++t->nwide;
 	return true;
+}
+
+uint64_t site__summed(const struct site_table *t, uint32_t si, enum site_count k)
+{
+	const struct site_live *l;
+
+	if ((k != SITE_LIVE_BYTES && k != SITE_LIVE_NR) || !t->live_bits ||
+	    !(t->live_bits[si / 64] >> (si % 64) & 1))
+		return 0;
+	l = hashmap__find(&t->live, &(uint64_t){ si });
+	return !l ? 0 : k == SITE_LIVE_BYTES ? l->bytes : l->nr;
+}
+
+/*
+ * MODEL_COUNTS_LIVE: what is live at each heap site, summed from the live
+ * blocks (heap slots count for the bytes and allocations they stand for),
+ * as the counts the other modes keep would have it, wrapping included.
+ */
+int model__count_live_sites(struct model *m)
+{
+	struct site_table *t = &m->sites[MPF_EV_HEAP];
+	const struct heap_slot *s;
+	size_t pos = 0;
+
+	if (t->counts != MODEL_COUNTS_LIVE)
+		return 0;
+	free(t->live_bits);
+	hashmap__free(&t->live);
+	t->live = HASHMAP_INIT(struct site_live, sizeof(uint64_t));
+	t->live_bits = calloc((t->nr + 63) / 64 + 1, sizeof(*t->live_bits));
+	if (!t->live_bits)
+		return -ENOMEM;
+	while ((s = hashmap__next(&m->heap, &pos))) {
+		struct site_live *l;
+		bool added;
+
+		l = hashmap__insert(&t->live, &(uint64_t){ s->site }, &added);
+		if (!l)
+			return -ENOMEM;
+		l->bytes += s->size;
+		l->nr += s->nr;
+		t->live_bits[s->site / 64] |= 1ull << (s->site % 64);
+	}
+	return 0;
 }
 
 int site_for(struct model *m, unsigned int ev, uint32_t pid, uint32_t tid, uint32_t stack_id,

@@ -168,9 +168,19 @@ void view__section(struct paths *p, const struct view_opts *o, unsigned int ev,
 	};
 }
 
-bool view__reads_extra_counts(enum report_show show)
+enum model_site_counts view__site_counts(enum report_show show)
 {
-	return show == REPORT_SHOW_TEMPORARY || show == REPORT_SHOW_SITE_PEAK;
+	switch (show) {
+	case REPORT_SHOW_LIVE:
+	case REPORT_SHOW_PEAK:
+	case REPORT_SHOW_LEAKS:
+		return MODEL_COUNTS_LIVE;
+	case REPORT_SHOW_TEMPORARY:
+	case REPORT_SHOW_SITE_PEAK:
+		return MODEL_COUNTS_ALL;
+	default:
+		return MODEL_COUNTS_BASIC;
+	}
 }
 
 bool view__site_value(struct paths *p, const struct view_opts *o, const struct model_site *site,

@@ -101,8 +101,8 @@ struct view_opts {
  */
 int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, struct tree **out,
 		struct report_section *sec);
-/* Whether a view of show reads the counts model__keep_extra_counts() is about. */
-bool view__reads_extra_counts(enum report_show show);
+/* The counts the sites need to keep (model__set_site_counts()) for a view of show. */
+enum model_site_counts view__site_counts(enum report_show show);
 
 /*
  * The pieces of view__build for views that make their own paths (report/fold.c):

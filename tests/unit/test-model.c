@@ -460,20 +460,21 @@ static void test_stack_wide(void)
 
 /*
  * Sites found by stack, in and out of order and by another thread; and their
- * counts, past 32 bits too, with the counts only some views read kept or not
- * (model__keep_extra_counts): kept or not, the others are the same.
+ * counts, past 32 bits too, with each choice of the counts kept
+ * (model__set_site_counts): those not kept read 0, the others the same, the
+ * live ones summed from the live blocks too.
  */
-static void sites_by_stack(bool keep_extra)
+static void sites_by_stack(enum model_site_counts counts)
 {
 	struct model_site sbuf;
 	static const uint64_t ip[] = { 0x400100, 0x400200, 0x400300 };
 	struct model *m = model__new(4096);
 	struct mpf_record ha = { .type = MPF_REC_HEAP_ALLOC };
-	uint64_t ptr = 0x10000, x = keep_extra;
+	uint64_t ptr = 0x10000, x = counts == MODEL_COUNTS_ALL, a = counts != MODEL_COUNTS_LIVE;
 	const struct model_site *s;
 
 	REQUIRE(m);
-	model__keep_extra_counts(m, keep_extra);
+	model__set_site_counts(m, counts);
 	frames(m, 1, 0, ip, 3);
 	for (uint32_t id = 1; id <= 30; id++)
 		nodes(m, id, 0, 0, (const uint32_t[]){ 1 + id % 3 }, 1);
@@ -492,10 +493,11 @@ static void sites_by_stack(bool keep_extra)
 			add(m, ha);	/* the same site: its block replaced, counted again */
 		}
 	CHECK(model__nr_sites(m, MPF_EV_HEAP) == 50);
+	CHECK(model__count_live_sites(m) == 0);
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
 		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
-		CHECK(s->alloc_nr == 2 && s->alloc_bytes == 2 * (s->stack - 1) &&
-		      s->live_nr == 1 && s->peak_nr == x && s->peak_bytes == x * (s->stack - 1));
+		CHECK(s->alloc_nr == 2 * a && s->alloc_bytes == 2 * a * (s->stack - 1) &&
+		      s->live_nr == 1 && s->live_bytes == s->stack - 1 && s->peak_nr == x && s->peak_bytes == x * (s->stack - 1));
 	}
 	/* Past 32 bits: the site's counts widen, nothing of them lost. */
 	nodes(m, 31, 0, 0, (const uint32_t[]){ 1 }, 1);
@@ -506,8 +508,9 @@ static void sites_by_stack(bool keep_extra)
 	}
 	add(m, (struct mpf_record){ .type = MPF_REC_HEAP_FREE,
 				    .heap_free = { .pid = PID, .tid = PID, .ptr = ptr } });
+	CHECK(model__count_live_sites(m) == 0);
 	s = model__site(m, MPF_EV_HEAP, model__nr_sites(m, MPF_EV_HEAP) - 1, &sbuf);
-	CHECK(s->stack == 32 && s->alloc_nr == 3 && s->alloc_bytes == 9ull << 30 &&
+	CHECK(s->stack == 32 && s->alloc_nr == 3 * a && s->alloc_bytes == a * 9ull << 30 &&
 	      s->live_bytes == 6ull << 30 && s->live_nr == 2 && s->peak_bytes == x * 9ull << 30 &&
 	      s->peak_nr == x * 3 && s->tmp_bytes == x * 3ull << 30 && s->tmp_nr == x);
 	model__delete(m);
@@ -515,8 +518,9 @@ static void sites_by_stack(bool keep_extra)
 
 static void test_sites_by_stack(void)
 {
-	sites_by_stack(true);
-	sites_by_stack(false);
+	sites_by_stack(MODEL_COUNTS_ALL);
+	sites_by_stack(MODEL_COUNTS_BASIC);
+	sites_by_stack(MODEL_COUNTS_LIVE);
 }
 
 static void heap_op(struct model *m, uint32_t tid, bool alloc, uint64_t ptr)
