@@ -156,6 +156,32 @@ static void stack_tree(const struct model *m)
 	sink_sum += sum;
 }
 
+/* Every site of summed as m has it: the live counts summed, the others not kept. */
+static void same_live(const struct model *m, struct model *summed)
+{
+	struct model_site a, b;
+
+	if (model__count_live_sites(summed))
+		abort();
+	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++) {
+		if (model__nr_sites(m, ev) != model__nr_sites(summed, ev))
+			abort();
+		for (size_t i = 0; i < model__nr_sites(m, ev); i++) {
+			model__site(m, ev, i, &a);
+			model__site(summed, ev, i, &b);
+			if (a.image != b.image || a.tid != b.tid || a.stack != b.stack ||
+			    a.kernel != b.kernel || a.live_bytes != b.live_bytes ||
+			    a.live_nr != b.live_nr ||
+			    model__site_has_live(m, ev, i) != model__site_has_live(summed, ev, i) ||
+			    (ev == MPF_EV_HEAP ? b.alloc_bytes || b.alloc_nr
+					       : a.alloc_bytes != b.alloc_bytes ||
+							 a.alloc_nr != b.alloc_nr) ||
+			    b.tmp_bytes || b.tmp_nr || b.peak_bytes || b.peak_nr)
+				abort();
+		}
+	}
+}
+
 static void views(struct model *m, bool reverse, bool live)
 {
 	struct model_site sbuf;
@@ -335,7 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mpf_header hdr;
 	struct mpf_record rec;
 	struct mpf_reader *r;
-	struct model *m;
+	struct model *m, *summed;
 	char path[64];
 	int fd, err;
 
@@ -352,9 +378,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	m = model__new(mpf_reader__header(r)->page_size);
-	if (!m)
+	/* The same records into a model that sums what is live at heap sites at the end. */
+	summed = model__new(mpf_reader__header(r)->page_size);
+	if (!m || !summed)
 		abort();
 	model__set_trace_size(m, size);
+	model__set_trace_size(summed, size);
+	model__set_site_counts(summed, MODEL_COUNTS_LIVE);
 	while ((err = mpf_reader__next(r, &rec)) > 0) {
 		/* What the reader returns must be whole: strings end, arrays are there. */
 		switch (rec.type) {
@@ -384,6 +414,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		err = model__add(m, &rec);
+		if (model__add(summed, &rec) != err)
+			abort();
 		if (err)
 			break;
 	}
@@ -409,6 +441,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stack_tree(m);
 	views(m, false, true);
 	views(m, true, false);
+	same_live(m, summed);
+	model__delete(summed);
 	timeline_stat(m, &hdr);
 	folds(m);
 	model__delete(m);
