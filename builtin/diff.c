@@ -184,7 +184,8 @@ int cmd_diff(int argc, char **argv)
 			error("diff compares two traces: give OLD and NEW; see 'memprof diff --help'");
 		return EXIT_USAGE;
 	}
-	opts.in[0].site_counts = view__site_counts(opts.live ? REPORT_SHOW_LIVE : REPORT_SHOW_ALLOC);
+	opts.in[0].site_counts =
+		view__site_counts(opts.live ? REPORT_SHOW_LIVE : REPORT_SHOW_ALLOC);
 	opts.in[1] = opts.in[0];
 	opts.in[0].path = argv[0];
 	opts.in[1].path = argv[1];

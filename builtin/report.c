@@ -908,8 +908,8 @@ int cmd_report(int argc, char **argv)
 
 	ret = 1;
 	/* pprof writes all of every site's counts, whatever is shown. */
-	opts.in.site_counts = opts.format == FORMAT_PPROF ? MODEL_COUNTS_ALL
-							  : view__site_counts(opts.show);
+	opts.in.site_counts =
+		opts.format == FORMAT_PPROF ? MODEL_COUNTS_ALL : view__site_counts(opts.show);
 	if (opts.filter.npids || opts.filter.ntids || opts.filter.ncomms || opts.filter.has_time ||
 	    opts.filter.min_size || opts.filter.max_size) {
 		opts.in.prepare = set_filter;

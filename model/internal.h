@@ -208,7 +208,7 @@ struct site_table {
 	uint32_t (*basic)[SITE_BASIC];
 	uint32_t (*more)[SITE__MAX - SITE_BASIC];
 	size_t basic_cap, more_cap;
-	/* MODEL_COUNTS_LIVE: a bit per site with live blocks, and their counts (struct site_live). */
+	/* MODEL_COUNTS_LIVE: a bit per site with live blocks, and their struct site_live. */
 	uint64_t *live_bits;
 	struct hashmap live;
 	uint64_t (*wide)[SITE__MAX];
@@ -449,7 +449,8 @@ bool site__widen(struct model *m, struct site_table *t, uint32_t si);
 #define SITE_INLINE inline __attribute__((always_inline))
 
 /* Where narrow count k of site si is kept: NULL when the table keeps no such count. */
-static SITE_INLINE uint32_t *site__narrow(const struct site_table *t, uint32_t si, enum site_count k)
+static SITE_INLINE uint32_t *site__narrow(const struct site_table *t, uint32_t si,
+					  enum site_count k)
 {
 	if (k < SITE_BASIC)
 		return t->basic ? &t->basic[si][k] : NULL;
@@ -490,7 +491,7 @@ static inline void site__set(struct model *m, unsigned int ev, uint32_t si, enum
 
 /* Count k of site si plus d, or minus d: as 64-bit counts would, wrapping included. */
 static SITE_INLINE void site__add(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
-			     uint64_t d)
+				  uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
 	uint32_t *c = site__narrow(t, si, k);
@@ -504,7 +505,7 @@ static SITE_INLINE void site__add(struct model *m, unsigned int ev, uint32_t si,
 }
 
 static SITE_INLINE void site__sub(struct model *m, unsigned int ev, uint32_t si, enum site_count k,
-			     uint64_t d)
+				  uint64_t d)
 {
 	struct site_table *t = &m->sites[ev];
 	uint32_t *c = site__narrow(t, si, k);

@@ -119,8 +119,7 @@ void model__set_site_counts(struct model *m, enum model_site_counts counts)
 	for (int ev = 0; ev < MPF_EV__MAX; ev++)
 		if (!m->sites[ev].nr)
 			m->sites[ev].counts = counts == MODEL_COUNTS_LIVE && ev != MPF_EV_HEAP
-						      ? MODEL_COUNTS_BASIC
-						      : counts;
+						      ? MODEL_COUNTS_BASIC : counts;
 }
 
 /* STACK, USTACK, FRAME, STACK_NODE: a record that defines stacks for the events after it. */
@@ -676,6 +675,31 @@ bool model__site_has_live(const struct model *m, unsigned int ev, size_t i)
 	if (!t->basic)
 		return t->live_bits && t->live_bits[i / 64] >> (i % 64) & 1;
 	return site__get(t, (uint32_t)i, SITE_LIVE_BYTES) || site__get(t, (uint32_t)i, SITE_LIVE_NR);
+}
+
+size_t model__next_live_site(const struct model *m, unsigned int ev, size_t i)
+{
+	const struct site_table *t;
+	uint64_t bits;
+	size_t w;
+
+	if (ev >= MPF_EV__MAX)
+		return 0;
+	t = &m->sites[ev];
+	if (t->basic || !t->live_bits) {
+		while (i < t->nr && !model__site_has_live(m, ev, i))
+			i++;
+		return i < t->nr ? i : t->nr;
+	}
+	/* Summed: a word of bits at a time, most of them clear at the end of a trace. */
+	for (w = i / 64; w * 64 < t->nr; w++) {
+		bits = t->live_bits[w] & (w == i / 64 ? ~0ull << (i % 64) : ~0ull);
+		if (bits) {
+			i = w * 64 + (size_t)__builtin_ctzll(bits);
+			return i < t->nr ? i : t->nr;
+		}
+	}
+	return t->nr;
 }
 
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,

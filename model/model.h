@@ -254,6 +254,8 @@ int model__take_sites(struct model *m, unsigned int ev, model_site_keep_fn keep,
 size_t model__nr_sites(const struct model *m, unsigned int ev);
 /* Whether site i of type ev has live blocks or bytes, without making its struct model_site. */
 bool model__site_has_live(const struct model *m, unsigned int ev, size_t i);
+/* The first site of type ev from i on that has live blocks or bytes; model__nr_sites() if none. */
+size_t model__next_live_site(const struct model *m, unsigned int ev, size_t i);
 /* Site i of type ev, into *buf (the model keeps sites smaller); NULL past the last. */
 const struct model_site *model__site(const struct model *m, unsigned int ev, size_t i,
 				     struct model_site *buf);

@@ -236,8 +236,11 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 		uint64_t value, nr;
 
 		/* Nothing live: nothing view__site_value() would count (most sites, at the end). */
-		if ((live || leaks) && !model__site_has_live(p->m, ev, i))
-			continue;
+		if (live || leaks) {
+			i = model__next_live_site(p->m, ev, i);
+			if (i >= model__nr_sites(p->m, ev))
+				break;
+		}
 		site = model__site(p->m, ev, i, &sbuf);
 		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;

@@ -173,10 +173,23 @@ static void same_live(const struct model *m, struct model *summed)
 			    a.kernel != b.kernel || a.live_bytes != b.live_bytes ||
 			    a.live_nr != b.live_nr ||
 			    model__site_has_live(m, ev, i) != model__site_has_live(summed, ev, i) ||
-			    (ev == MPF_EV_HEAP ? b.alloc_bytes || b.alloc_nr
-					       : a.alloc_bytes != b.alloc_bytes ||
-							 a.alloc_nr != b.alloc_nr) ||
+			    (ev == MPF_EV_HEAP
+				     ? b.alloc_bytes || b.alloc_nr
+				     : a.alloc_bytes != b.alloc_bytes || a.alloc_nr != b.alloc_nr) ||
 			    b.tmp_bytes || b.tmp_nr || b.peak_bytes || b.peak_nr)
+				abort();
+		}
+		/* The sites with live blocks, as each model finds them in a row. */
+		for (size_t i = 0, j;; i = j + 1) {
+			j = model__next_live_site(m, ev, i);
+			if (j != model__next_live_site(summed, ev, i) || j > model__nr_sites(m, ev))
+				abort();
+			for (size_t k = i; k < j; k++)
+				if (model__site_has_live(m, ev, k))
+					abort();
+			if (j == model__nr_sites(m, ev))
+				break;
+			if (!model__site_has_live(m, ev, j))
 				abort();
 		}
 	}

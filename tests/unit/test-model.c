@@ -497,7 +497,8 @@ static void sites_by_stack(enum model_site_counts counts)
 	for (size_t i = 0; i < model__nr_sites(m, MPF_EV_HEAP); i++) {
 		s = model__site(m, MPF_EV_HEAP, i, &sbuf);
 		CHECK(s->alloc_nr == 2 * a && s->alloc_bytes == 2 * a * (s->stack - 1) &&
-		      s->live_nr == 1 && s->live_bytes == s->stack - 1 && s->peak_nr == x && s->peak_bytes == x * (s->stack - 1));
+		      s->live_nr == 1 && s->live_bytes == s->stack - 1 && s->peak_nr == x &&
+		      s->peak_bytes == x * (s->stack - 1));
 	}
 	/* Past 32 bits: the site's counts widen, nothing of them lost. */
 	nodes(m, 31, 0, 0, (const uint32_t[]){ 1 }, 1);
