@@ -105,7 +105,8 @@ report_rows()
 {
 	local mp=$1 trace=$2 ev=$3 label=$4
 
-	# The model alone: report reads the whole trace before it prints the header.
+	# The model alone: report reads the whole trace before it prints the header (into
+	# the model its default view needs, whose heap sites keep no counts of their own).
 	measure "$label-model" "$mp" report -i "$trace" --header-only
 	row "$label model (--header-only)" "$secs" "$rss" "$ev"
 	awk -v r="$rss" -v n="$STACKS" 'BEGIN { printf "  %-34s %9.0f bytes per distinct stack\n", \
