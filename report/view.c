@@ -297,9 +297,16 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 	int err;
 
 	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
+		const struct model_site *site;
 		uint64_t v[TREE_VALUES] = { 0 };
 
+		/* Only a site with live blocks may have live bytes. */
+		if (live) {
+			i = model__next_live_site(p->m, ev, i);
+			if (i >= model__nr_sites(p->m, ev))
+				break;
+		}
+		site = model__site(p->m, ev, i, &sbuf);
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
