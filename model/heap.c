@@ -24,7 +24,7 @@ static void heap__unlive(struct model *m, const struct heap_slot *s)
 {
 	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_BYTES, s->size);
 	site__sub(m, MPF_EV_HEAP, s->site, SITE_LIVE_NR, s->nr);
-	live__sub(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[s->site].image, s->size);
+	live__sub(m, MPF_EV_HEAP, s->image, s->size);
 }
 
 static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t size, uint32_t nr,
@@ -46,7 +46,7 @@ static int heap__insert(struct model *m, uint32_t img, uint64_t ptr, uint64_t si
 	site__add(m, MPF_EV_HEAP, si, SITE_LIVE_BYTES, size);
 	site__add(m, MPF_EV_HEAP, si, SITE_LIVE_NR, nr);
 	site__grew(m, MPF_EV_HEAP, si);
-	live__add(m, MPF_EV_HEAP, m->sites[MPF_EV_HEAP].v[si].image, size);
+	live__add(m, MPF_EV_HEAP, img, size);
 	return 0;
 }
 
@@ -150,7 +150,7 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_NR, s->nr);
 		*last = 0;
 	}
-	m->images[m->sites[MPF_EV_HEAP].v[s->site].image].proc.freed[MPF_EV_HEAP] += s->size;
+	m->images[s->image].proc.freed[MPF_EV_HEAP] += s->size;
 	heap__unlive(m, s);
 	hashmap__remove(&m->heap, s);
 	return 0;
