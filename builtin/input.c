@@ -59,13 +59,8 @@ static void stacks_dropped(const struct model *m, const char *path)
 			st->stacks_dropped == 1 ? "it" : "them");
 }
 
-/*
- * Feeds every sound record to the model, up to the END record: what follows
- * it in an archive is not records.  Warns when the trace ends early.
- */
-static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
+int input__feed(struct mpf_reader *r, struct model *m)
 {
-	struct mpf_reader_status st;
 	const struct mpf_record *rec;
 	int err;
 
@@ -79,6 +74,26 @@ static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
 	/* What is live at each site, where it is summed once all is read. */
 	if (err != -ENOMEM && model__count_live_sites(m))
 		err = -ENOMEM;
+	return err;
+}
+
+struct model *input__new_model(const struct input *in, const struct input_opts *opts)
+{
+	struct model *m = model__new(in->hdr.page_size);
+
+	if (m) {
+		model__set_trace_size(m, in->trace_size);
+		model__set_site_counts(m, opts->site_counts);
+	}
+	return m;
+}
+
+/* input__feed(), with a warning when the trace ends early. */
+static int read_trace(struct mpf_reader *r, struct model *m, const char *path)
+{
+	struct mpf_reader_status st;
+	int err = input__feed(r, m);
+
 	if (err == -ENOMEM)
 		return error("out of memory reading '%s'", path);
 
@@ -193,15 +208,11 @@ int input__begin(struct input *in, const struct input_opts *opts, int fd, struct
 	lo.archive = in->archive;
 	lo.cache_dir = in->cache_dir;
 	in->lookup = lookup__new(&lo);
-	in->model = in->lookup ? model__new(in->hdr.page_size) : NULL;
 	/* The stack table's bound: from what the trace takes in the file. */
 	in->trace_size = in->archive ? mpf_archive__trace_size(in->archive) : 0;
 	if (!in->archive && !stat(opts->path, &sb) && S_ISREG(sb.st_mode))
 		in->trace_size = (uint64_t)sb.st_size;
-	if (in->model) {
-		model__set_trace_size(in->model, in->trace_size);
-		model__set_site_counts(in->model, opts->site_counts);
-	}
+	in->model = in->lookup ? input__new_model(in, opts) : NULL;
 	/* DWARF stacks are unwound with the files found as symbolization finds them. */
 	in->uw = in->model ? unwinder__new(in->model, in->lookup) : NULL;
 	if (!in->uw) {

@@ -18,7 +18,6 @@
 #include "model/model.h"
 
 struct input;
-struct model;
 struct unwinder;
 
 struct input_opts {
@@ -81,6 +80,19 @@ int input__begin(struct input *in, const struct input_opts *opts, int fd, struct
  * says it goes: NULL after printing an error.
  */
 struct mpf_reader *input__reopen(const struct input *in, const char *path);
+/*
+ * A model for in's trace, as input__open() makes one: its stack table
+ * bounded by the trace's size, its sites keeping the counts opts says.  NULL
+ * when out of memory.
+ */
+struct model *input__new_model(const struct input *in, const struct input_opts *opts);
+/*
+ * Feeds r's sound records to m, up to the END record (what follows it in an
+ * archive is not records), and sums what is live at m's sites once all is
+ * read.  0, or the error that stopped it: -ENOMEM, the model's, or the
+ * reader's (a damaged or cut-off trace).
+ */
+int input__feed(struct mpf_reader *r, struct model *m);
 void input__close(struct input *in);
 
 /*

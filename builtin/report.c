@@ -657,7 +657,6 @@ static int reread_to_peak(struct report *rp)
 	uint64_t stop[MPF_EV__MAX];
 	struct unwinder *uw = NULL;
 	struct model *m = NULL;
-	const struct mpf_record *rec;
 	int err = 0;
 
 	if (!r)
@@ -673,11 +672,7 @@ static int reread_to_peak(struct report *rp)
 	model__delete(rp->in.model);
 	rp->in.uw = NULL;
 	rp->in.model = rp->model = NULL;
-	m = model__new(rp->in.hdr.page_size);
-	if (m) {
-		model__set_trace_size(m, rp->in.trace_size);
-		model__set_site_counts(m, rp->opts->in.site_counts);
-	}
+	m = input__new_model(&rp->in, &rp->opts->in);
 	uw = m ? unwinder__new(m, rp->in.lookup) : NULL;
 	if (!uw) {
 		err = -ENOMEM;
@@ -687,14 +682,7 @@ static int reread_to_peak(struct report *rp)
 	for (unsigned int ev = 0; ev < MPF_EV__MAX; ev++)
 		model__stop_after(m, ev, stop[ev]);
 	/* The first pass warned of a damaged trace; this one reads what that one did. */
-	mpf_reader__set_stage(r, model__stage, m);
-	while ((err = mpf_reader__read(r, &rec)) > 0) {
-		err = model__add(m, rec);
-		if (err || rec->type == MPF_REC_END)
-			break;
-	}
-	if (err != -ENOMEM && model__count_live_sites(m))
-		err = -ENOMEM;
+	err = input__feed(r, m);
 	if (err != -ENOMEM) {
 		err = 0;
 		rp->in.model = rp->model = m;
