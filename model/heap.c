@@ -70,6 +70,12 @@ static int last_alloc__set(struct model *m, uint32_t tid, uint64_t ptr)
 	return 0;
 }
 
+/* "Temporary" needs each thread's latest allocation: only where the sites count it. */
+static bool heap__counts_temporary(const struct model *m)
+{
+	return m->sites[MPF_EV_HEAP].counts == MODEL_COUNTS_ALL;
+}
+
 static uint64_t *last_alloc__find(struct model *m, uint32_t tid)
 {
 	if (m->alloc_cached && m->alloc_tid == tid)
@@ -119,8 +125,7 @@ int heap__alloc(struct model *m, uint32_t pid, uint32_t tid, uint32_t stack_id,
 	site__add(m, MPF_EV_HEAP, si, SITE_ALLOC_NR, nr);
 	m->images[img].proc.alloc[MPF_EV_HEAP] += bytes;
 	model__histogram_add(m, MPF_EV_HEAP, size);
-	/* "Temporary" needs each thread's latest allocation: only where it is counted. */
-	if (m->sites[MPF_EV_HEAP].counts == MODEL_COUNTS_ALL)
+	if (heap__counts_temporary(m))
 		err = last_alloc__set(m, tid, ptr);
 	if (!err)
 		err = heap__insert(m, img, ptr, bytes, nr, si);
@@ -144,7 +149,7 @@ int heap__free(struct model *m, uint32_t pid, uint32_t tid, uint64_t ptr)
 	if (!s)
 		return 0;
 	/* Freed by the thread that allocated it last: nothing was allocated in between. */
-	last = m->sites[MPF_EV_HEAP].counts == MODEL_COUNTS_ALL ? last_alloc__find(m, tid) : NULL;
+	last = heap__counts_temporary(m) ? last_alloc__find(m, tid) : NULL;
 	if (last && *last == ptr) {
 		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_BYTES, s->size);
 		site__add(m, MPF_EV_HEAP, s->site, SITE_TMP_NR, s->nr);

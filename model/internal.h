@@ -459,6 +459,11 @@ static SITE_INLINE uint32_t *site__narrow(const struct site_table *t, uint32_t s
 
 /* Count k of site si where the table keeps no such count: summed, or 0. */
 uint64_t site__summed(const struct site_table *t, uint32_t si, enum site_count k);
+/* MODEL_COUNTS_LIVE, once summed: whether site si has live blocks. */
+static inline bool site__summed_live(const struct site_table *t, uint32_t si)
+{
+	return t->live_bits && t->live_bits[si / 64] >> (si % 64) & 1;
+}
 
 static SITE_INLINE uint64_t site__get(const struct site_table *t, uint32_t si, enum site_count k)
 {

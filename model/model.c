@@ -673,7 +673,7 @@ bool model__site_has_live(const struct model *m, unsigned int ev, size_t i)
 	t = &m->sites[ev];
 	/* Summed: its bit says, without a look-up. */
 	if (!t->basic)
-		return t->live_bits && t->live_bits[i / 64] >> (i % 64) & 1;
+		return site__summed_live(t, (uint32_t)i);
 	return site__get(t, (uint32_t)i, SITE_LIVE_BYTES) || site__get(t, (uint32_t)i, SITE_LIVE_NR);
 }
 

@@ -143,8 +143,7 @@ uint64_t site__summed(const struct site_table *t, uint32_t si, enum site_count k
 {
 	const struct site_live *l;
 
-	if ((k != SITE_LIVE_BYTES && k != SITE_LIVE_NR) || !t->live_bits ||
-	    !(t->live_bits[si / 64] >> (si % 64) & 1))
+	if ((k != SITE_LIVE_BYTES && k != SITE_LIVE_NR) || !site__summed_live(t, si))
 		return 0;
 	l = hashmap__find(&t->live, &(uint64_t){ si });
 	return !l ? 0 : k == SITE_LIVE_BYTES ? l->bytes : l->nr;

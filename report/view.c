@@ -183,6 +183,12 @@ enum model_site_counts view__site_counts(enum report_show show)
 	}
 }
 
+/* Site i of type ev, or with only_live the first from i on with live blocks. */
+static size_t next_site(const struct paths *p, unsigned int ev, bool only_live, size_t i)
+{
+	return only_live ? model__next_live_site(p->m, ev, i) : i;
+}
+
 bool view__site_value(struct paths *p, const struct view_opts *o, const struct model_site *site,
 		      struct report_section *sec, uint64_t *value, uint64_t *nr)
 {
@@ -231,17 +237,12 @@ int view__build(struct paths *p, const struct view_opts *o, unsigned int ev, str
 	if (!t)
 		return -ENOMEM;
 	view__section(p, o, ev, sec);
-	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site;
+	/* Live or leaks: the sites with live blocks only, all view__site_value() would count. */
+	for (size_t i = next_site(p, ev, live || leaks, 0); i < model__nr_sites(p->m, ev);
+	     i = next_site(p, ev, live || leaks, i + 1)) {
+		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
 		uint64_t value, nr;
 
-		/* Nothing live: nothing view__site_value() would count (most sites, at the end). */
-		if (live || leaks) {
-			i = model__next_live_site(p->m, ev, i);
-			if (i >= model__nr_sites(p->m, ev))
-				break;
-		}
-		site = model__site(p->m, ev, i, &sbuf);
 		if (!view__site_value(p, o, site, sec, &value, &nr))
 			continue;
 		err = view__add_site(t, p, site,
@@ -296,17 +297,12 @@ int view__diff_add(struct tree *t, struct paths *p, unsigned int ev, int which, 
 	struct model_site sbuf;
 	int err;
 
-	for (size_t i = 0; i < model__nr_sites(p->m, ev); i++) {
-		const struct model_site *site;
+	/* Only a site with live blocks may have live bytes. */
+	for (size_t i = next_site(p, ev, live, 0); i < model__nr_sites(p->m, ev);
+	     i = next_site(p, ev, live, i + 1)) {
+		const struct model_site *site = model__site(p->m, ev, i, &sbuf);
 		uint64_t v[TREE_VALUES] = { 0 };
 
-		/* Only a site with live blocks may have live bytes. */
-		if (live) {
-			i = model__next_live_site(p->m, ev, i);
-			if (i >= model__nr_sites(p->m, ev))
-				break;
-		}
-		site = model__site(p->m, ev, i, &sbuf);
 		v[which] = live ? site->live_bytes : site->alloc_bytes;
 		if (!v[which])
 			continue;
