@@ -1,7 +1,9 @@
 #!/bin/bash
 # What `memprof record -e heap` costs the target per malloc/free pair, side by side
 # in one run (bench/heap_bench.c: N pairs of mixed small sizes, one block in 1000
-# kept), each the median of RUNS runs of the workload's own loop time:
+# kept), each the median of RUNS runs of the workload's own loop time.  The runs go
+# in rounds, every mode once a round, so that the machine's drift over the minutes
+# the bench takes falls on every mode alike:
 #   floor        the bare probes: memprof's heap probes on the same sites, with
 #                programs that do nothing (MEMPROF_BARE_PROBES=1), so only the traps
 #   -g fp, -g cfi (the default): exact mode, every call
@@ -13,8 +15,8 @@
 #   sample       --heap-sample=524288, launched: sampled by the preload library
 #   heaptrack    launched
 #   before       MEMPROF_BEFORE=path: another build of memprof (main's), -g fp and -g cfi
-# Each row: µs of the target's time added per pair, and that as a ratio to the floor
-# and to heaptrack.  Then the split of the exact mode's cost per BPF program, from
+# Each row: µs of the target's time added per pair (from the medians), and that as a
+# ratio to the floor and to heaptrack (the median of the rounds' own ratios).  Then the split of the exact mode's cost per BPF program, from
 # bpf_stats (kernel.bpf_stats_enabled, on for that run only).  Needs root; run it
 # under the machine's BPF lock (flock -o /tmp/memprof-bpf.lock bench/heap.sh).
 #
@@ -52,79 +54,95 @@ elapsed()
 }
 
 declare -A T
-# launched NAME CMD...: CMD (ending with the workload) RUNS times; T[NAME] the median.
+# A round's result for mode NAME: its loop time, or n/a, a line a round in $tmp/NAME.t.
+result()
+{
+	echo "${2:-n/a}" >>"$tmp/$1.t"
+}
+
+# launched NAME CMD...: one run of CMD (ending with the workload).
 launched()
 {
-	local name=$1 i
+	local name=$1
 	shift
-	for ((i = 1; i <= RUNS; i++)); do
-		"$@" </dev/null >"$tmp/$name.log" 2>&1 || { tail -n 3 "$tmp/$name.log" >&2; continue; }
-		elapsed "$tmp/$name.log"
-	done | median >"$tmp/$name.t"
-	T[$name]=$(cat "$tmp/$name.t")
+	if "$@" </dev/null >"$tmp/$name.log" 2>&1; then
+		result "$name" "$(elapsed "$tmp/$name.log")"
+	else
+		tail -n 3 "$tmp/$name.log" >&2
+		result "$name"
+	fi
 }
 
 # attached NAME RECORD_ARGS...: the workload started, memprof record -p attached, then
-# the loop run; RUNS times.
+# the loop run, once.
 attached()
 {
-	local name=$1 i wl rec
+	local name=$1 wl rec
 	shift
-	for ((i = 1; i <= RUNS; i++)); do
-		rm -f "$tmp/go"
-		mkfifo "$tmp/go"
-		"$tmp/heap_bench" wait "$N" <"$tmp/go" 2>"$tmp/$name.wl.log" &
-		wl=$!
-		exec 3>"$tmp/go"
-		"$MEMPROF" record "$@" -p "$wl" -o "$tmp/$name.data" >"$tmp/$name.log" 2>&1 &
-		rec=$!
-		for _ in $(seq 300); do
-			grep -q "^memprof: recording PID $wl" "$tmp/$name.log" && break
-			sleep 0.05
-		done
-		printf ab >&3
-		exec 3>&-
-		wait "$wl"
-		wait "$rec" || tail -n 3 "$tmp/$name.log" >&2
-		elapsed "$tmp/$name.wl.log"
-	done | median >"$tmp/$name.t"
-	T[$name]=$(cat "$tmp/$name.t")
+	rm -f "$tmp/go"
+	mkfifo "$tmp/go"
+	"$tmp/heap_bench" wait "$N" <"$tmp/go" 2>"$tmp/$name.wl.log" &
+	wl=$!
+	exec 3>"$tmp/go"
+	"$MEMPROF" record "$@" -p "$wl" -o "$tmp/$name.data" >"$tmp/$name.log" 2>&1 &
+	rec=$!
+	for _ in $(seq 300); do
+		grep -q "^memprof: recording PID $wl" "$tmp/$name.log" && break
+		sleep 0.05
+	done
+	printf ab >&3
+	exec 3>&-
+	wait "$wl"
+	wait "$rec" || tail -n 3 "$tmp/$name.log" >&2
+	result "$name" "$(elapsed "$tmp/$name.wl.log")"
 }
 
 if [ "${SPLIT:-}" != only ]; then
-echo "bench: $RUNS runs of each, $N malloc/free pairs..." >&2
-launched bare "$tmp/heap_bench" "$N"
-launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tmp/f.data" -- \
-	"$tmp/heap_bench" "$N"
-launched fp "$MEMPROF" record -e heap -g fp -o "$tmp/fp.data" -- "$tmp/heap_bench" "$N"
-launched cfi "$MEMPROF" record -e heap -o "$tmp/cfi.data" -- "$tmp/heap_bench" "$N"
-launched fp_exact "$MEMPROF" record -e heap -g fp --heap-time=exact -o "$tmp/fpx.data" -- \
-	"$tmp/heap_bench" "$N"
-launched floor1 env MEMPROF_BARE_PROBES=1 MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap \
-	-g fp -o "$tmp/f1.data" -- "$tmp/heap_bench" "$N"
-launched fp1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -g fp -o "$tmp/fp1.data" \
-	-- "$tmp/heap_bench" "$N"
-launched cfi1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -o "$tmp/cfi1.data" -- \
-	"$tmp/heap_bench" "$N"
-attached sample_p -e heap --heap-sample=$SAMPLE
-launched sample "$MEMPROF" record -e heap --heap-sample=$SAMPLE -o "$tmp/s.data" -- \
-	"$tmp/heap_bench" "$N"
-launched heaptrack heaptrack -o "$tmp/ht" "$tmp/heap_bench" "$N"
-if [ -n "$BEFORE" ]; then
-	launched before_fp "$BEFORE" record -e heap -g fp -o "$tmp/bf.data" -- "$tmp/heap_bench" "$N"
-	launched before_cfi "$BEFORE" record -e heap -o "$tmp/bc.data" -- "$tmp/heap_bench" "$N"
-fi
+echo "bench: $RUNS rounds of every mode, $N malloc/free pairs..." >&2
+modes=(bare floor fp cfi fp_exact floor1 fp1 cfi1 sample_p sample heaptrack)
+[ -n "$BEFORE" ] && modes+=(before_fp before_cfi)
+for ((round = 1; round <= RUNS; round++)); do
+	launched bare "$tmp/heap_bench" "$N"
+	launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tmp/f.data" \
+		-- "$tmp/heap_bench" "$N"
+	launched fp "$MEMPROF" record -e heap -g fp -o "$tmp/fp.data" -- "$tmp/heap_bench" "$N"
+	launched cfi "$MEMPROF" record -e heap -o "$tmp/cfi.data" -- "$tmp/heap_bench" "$N"
+	launched fp_exact "$MEMPROF" record -e heap -g fp --heap-time=exact -o "$tmp/fpx.data" \
+		-- "$tmp/heap_bench" "$N"
+	launched floor1 env MEMPROF_BARE_PROBES=1 MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record \
+		-e heap -g fp -o "$tmp/f1.data" -- "$tmp/heap_bench" "$N"
+	launched fp1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -g fp \
+		-o "$tmp/fp1.data" -- "$tmp/heap_bench" "$N"
+	launched cfi1 env MEMPROF_NO_UPROBE_MULTI=1 "$MEMPROF" record -e heap -o "$tmp/cfi1.data" \
+		-- "$tmp/heap_bench" "$N"
+	attached sample_p -e heap --heap-sample=$SAMPLE
+	launched sample "$MEMPROF" record -e heap --heap-sample=$SAMPLE -o "$tmp/s.data" -- \
+		"$tmp/heap_bench" "$N"
+	launched heaptrack heaptrack -o "$tmp/ht" "$tmp/heap_bench" "$N"
+	if [ -n "$BEFORE" ]; then
+		launched before_fp "$BEFORE" record -e heap -g fp -o "$tmp/bf.data" -- \
+			"$tmp/heap_bench" "$N"
+		launched before_cfi "$BEFORE" record -e heap -o "$tmp/bc.data" -- "$tmp/heap_bench" "$N"
+	fi
+done
+for name in "${modes[@]}"; do
+	T[$name]=$(median <"$tmp/$name.t")
+done
 
-# us NAME: µs added per pair; ratio A B: A's added cost over B's.
+# us NAME: µs added per pair, from the medians.
 us()
 {
 	awk -v a="${T[$1]}" -v b="${T[bare]}" -v n="$N" 'BEGIN {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.3f\n", (a - b) * 1e6 / n }'
 }
+# ratio A B: A's added cost over B's, the median of the rounds' own ratios (each round's
+# runs close in time), over the rounds where all three ran.
 ratio()
 {
-	awk -v a="$(us "$1")" -v b="$(us "$2")" 'BEGIN {
-		if (a !~ /^-?[0-9.]+$/ || b !~ /^[0-9.]+$/ || b <= 0) print "n/a"; else printf "%.2fx\n", a / b }'
+	paste "$tmp/$1.t" "$tmp/$2.t" "$tmp/bare.t" | awk '
+		$1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9.]+$/ && $2 > $3 {
+			printf "%.6f\n", ($1 - $3) / ($2 - $3) }' | median |
+		awk '{ if ($1 ~ /^-?[0-9.]+$/) printf "%.2fx\n", $1; else print "n/a" }'
 }
 
 echo
