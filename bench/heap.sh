@@ -16,9 +16,10 @@
 #   heaptrack    launched
 #   before       MEMPROF_BEFORE=path: another build of memprof (main's), -g fp and -g cfi
 # Each row: µs of the target's time added per pair (from the medians), and that as a
-# ratio to the floor and to heaptrack (the median of the rounds' own ratios).  Then the split of the exact mode's cost per BPF program, from
-# bpf_stats (kernel.bpf_stats_enabled, on for that run only).  Needs root; run it
-# under the machine's BPF lock (flock -o /tmp/memprof-bpf.lock bench/heap.sh).
+# ratio to the floor and to heaptrack (the median of the rounds' own ratios).  Then
+# the split of the exact mode's cost per BPF program, from bpf_stats
+# (kernel.bpf_stats_enabled, on for that run only).  Needs root; run it under the
+# machine's BPF lock (flock -o /tmp/memprof-bpf.lock bench/heap.sh).
 #
 # usage: bench/heap.sh   (RUNS=5, N=2000000, MEMPROF=path, MEMPROF_BEFORE=path; SPLIT=only:
 #                         the split alone)
@@ -73,11 +74,12 @@ launched()
 	fi
 }
 
-# attached NAME RECORD_ARGS...: the workload started, memprof record -p attached, then
-# the loop run, once.
-attached()
+# attach NAME RECORD_ARGS...: the workload started, waiting on fd 3, and memprof record
+# -p attached to it (its output in $tmp/NAME.log, the workload's in $tmp/NAME.wl.log);
+# sets $wl and $rec.  Writing a byte to fd 3 starts the loop, a second one ends it.
+attach()
 {
-	local name=$1 wl rec
+	local name=$1
 	shift
 	rm -f "$tmp/go"
 	mkfifo "$tmp/go"
@@ -90,6 +92,13 @@ attached()
 		grep -q "^memprof: recording PID $wl" "$tmp/$name.log" && break
 		sleep 0.05
 	done
+}
+
+# attached NAME RECORD_ARGS...: one run of the loop, memprof record -p attached.
+attached()
+{
+	local name=$1 wl rec
+	attach "$@"
 	printf ab >&3
 	exec 3>&-
 	wait "$wl"
@@ -99,8 +108,6 @@ attached()
 
 if [ "${SPLIT:-}" != only ]; then
 echo "bench: $RUNS rounds of every mode, $N malloc/free pairs..." >&2
-modes=(bare floor fp cfi fp_exact floor1 fp1 cfi1 sample_p sample heaptrack)
-[ -n "$BEFORE" ] && modes+=(before_fp before_cfi)
 for ((round = 1; round <= RUNS; round++)); do
 	launched bare "$tmp/heap_bench" "$N"
 	launched floor env MEMPROF_BARE_PROBES=1 "$MEMPROF" record -e heap -g fp -o "$tmp/f.data" \
@@ -125,8 +132,9 @@ for ((round = 1; round <= RUNS; round++)); do
 		launched before_cfi "$BEFORE" record -e heap -o "$tmp/bc.data" -- "$tmp/heap_bench" "$N"
 	fi
 done
-for name in "${modes[@]}"; do
-	T[$name]=$(median <"$tmp/$name.t")
+for t in "$tmp"/*.t; do
+	name=${t##*/}
+	T[${name%.t}]=$(median <"$t")
 done
 
 # us NAME: µs added per pair, from the medians.
@@ -177,17 +185,7 @@ fi
 split()
 {
 	local mode=$1 wl rec
-	rm -f "$tmp/go"
-	mkfifo "$tmp/go"
-	"$tmp/heap_bench" wait "$N" <"$tmp/go" 2>"$tmp/split.wl.log" &
-	wl=$!
-	exec 3>"$tmp/go"
-	"$MEMPROF" record -e heap -g "$mode" -p "$wl" -o "$tmp/split.data" >"$tmp/split.log" 2>&1 &
-	rec=$!
-	for _ in $(seq 300); do
-		grep -q "^memprof: recording PID $wl" "$tmp/split.log" && break
-		sleep 0.05
-	done
+	attach split -e heap -g "$mode"
 	sysctl -q -w kernel.bpf_stats_enabled=1
 	printf a >&3
 	for _ in $(seq 600); do

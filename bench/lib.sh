@@ -11,7 +11,7 @@ die()
 # median: the median of the numbers on stdin, n/a if none.
 median()
 {
-	sort -g | awk '/^[0-9.]+$/ { a[++n] = $1 } END {
+	sort -g | awk '/^-?[0-9.]+$/ { a[++n] = $1 } END {
 		if (!n) print "n/a"; else if (n % 2) print a[(n + 1) / 2];
 		else printf "%.6f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'
 }
