@@ -126,13 +126,15 @@ struct uw {
  * bytes and number UW_MEMO_READS at most are kept, and none that read a
  * register other than pc, sp and rbp, a signal frame, or a pc outside the
  * sorted mappings (the kernel side's pending ones change without a gen).
+ * A memo holds while cfi_gen is what it was when the walk started: every
+ * change to `cfi_procs`, record's or the kernel side's, bumps it after.
  */
 #define UW_MEMO_BITS	3
 #define UW_MEMO		(1u << UW_MEMO_BITS)	/* direct-mapped, by pc and sp */
 #define UW_MEMO_READS	64
 struct uw_memo {
 	__u64 pc, sp, bp;
-	__u32 tgid, gen;	/* the process, and its mappings' mp_cfi_proc.gen */
+	__u32 tgid, gen;	/* the process, and cfi_gen at the walk */
 	__u64 lo;		/* the lowest word read */
 	__u32 span;		/* from lo past the highest word read; 0: the slot is empty */
 	__u32 n;		/* words read */
@@ -221,6 +223,18 @@ MP_SHARED struct {
 	__type(key, __u32);
 	__type(value, struct mp_cfi_proc);
 } cfi_procs SEC(".maps");
+
+/*
+ * One up after every change to `cfi_procs` (record's, and the kernel side's
+ * at an exec or an exit; cfi_changed()): a walk's memo (struct uw_memo) holds
+ * while it has not moved, checked without a lookup of the process's mappings.
+ */
+MP_SHARED __u32 cfi_gen;
+
+static __always_inline void cfi_changed(void)
+{
+	__sync_fetch_and_add(&cfi_gen, 1);
+}
 
 /* Written by the kernel side only. */
 MP_SHARED struct {

@@ -89,7 +89,7 @@ struct mp_cfi_map {
 /* A process's executable mappings as record read them (`cfi_procs`, by thread group id). */
 struct mp_cfi_proc {
 	__u32 nr;		/* of maps, sorted by start */
-	__u32 gen;		/* record's count of its writes: the walks' memos hold for one */
+	__u32 pad;
 	struct mp_cfi_map maps[MP_CFI_MAPS];
 };
 

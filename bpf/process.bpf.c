@@ -130,6 +130,7 @@ static __always_inline void exec_mappings(struct scratch *s, struct task_struct 
 	}
 	/* Record's list of the old image is of no use to the new one. */
 	bpf_map_delete_elem(&cfi_procs, &tgid);
+	cfi_changed();
 	bpf_map_update_elem(&cfi_pending, &tgid, &s->pending, BPF_ANY);
 }
 
@@ -307,6 +308,7 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
 	target_bit(tgid, false);
 	if (stack_mode == MP_STACK_CFI) {
 		bpf_map_delete_elem(&cfi_procs, &tgid);
+		cfi_changed();
 		bpf_map_delete_elem(&cfi_pending, &tgid);
 	}
 	fill_hdr(&ev.hdr, MP_EXIT, id);

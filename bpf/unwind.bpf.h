@@ -116,7 +116,7 @@ static __always_inline void uw_count(__u32 end)
 static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s, __u32 off,
 					__u32 *end)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, gen = cfi_gen;
 	struct uw *u = &s->uw;
 	struct mp_cfi_proc *proc;
 	struct uw_memo *e;
@@ -127,17 +127,16 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 		*end = MP_UNWIND_UNREADABLE;
 		return 0;
 	}
-	proc = bpf_map_lookup_elem(&cfi_procs, &pid);
 	s->win_len = 0;
 	s->win_floor = regs->sp;
 	u->pc = uw_tramp_init(&u->t, regs->ip);
 	u->ips = off;
 	*(__u64 *)(s->buf + off) = u->pc;
-	/* The same walk as one remembered (struct uw_memo)? */
+	/* The same walk as one remembered (struct uw_memo)?  No lookup of the mappings for it. */
 	h = (u->pc ^ regs->sp >> 4) * 0x9e3779b97f4a7c15ull >> (64 - UW_MEMO_BITS);
 	e = &s->memo[h & (UW_MEMO - 1)];
-	if (proc && e->span && e->tgid == pid && e->gen == proc->gen && e->pc == u->pc &&
-	    e->sp == regs->sp && e->bp == regs->bp) {
+	if (e->span && e->tgid == pid && e->gen == gen && e->pc == u->pc && e->sp == regs->sp &&
+	    e->bp == regs->bp) {
 		n = uw_memo_hit(s, h);
 		if (n) {
 			uw_count(MP_UNWIND_MEMO);
@@ -145,6 +144,7 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 			return n;
 		}
 	}
+	proc = bpf_map_lookup_elem(&cfi_procs, &pid);
 	e->span = 0;
 	u->mslot = h;
 	u->mn = 0;
@@ -179,7 +179,7 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	*end = u->end;
 	if (proc && u->mok && u->mn && u->mhi - u->mlo <= UW_WIN_MAX - 8) {
 		e->tgid = pid;
-		e->gen = proc->gen;
+		e->gen = gen;
 		e->pc = *(__u64 *)(s->buf + off);
 		e->sp = regs->sp;
 		e->bp = regs->bp;

@@ -918,12 +918,14 @@ uint64_t mp_bpf__irq_pages(struct mp_bpf *b)
 	return sum_percpu(b->skel->maps.page_irq, &n, 1) ? 0 : n;
 }
 
-void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs)
+void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs,
+		      __u32 **gen)
 {
 	*rows = bpf_map__fd(b->skel->maps.cfi_rows);
 	*pages = bpf_map__fd(b->skel->maps.cfi_pages);
 	*files = bpf_map__fd(b->skel->maps.cfi_files);
 	*procs = bpf_map__fd(b->skel->maps.cfi_procs);
+	*gen = &b->skel->bss->cfi_gen;
 }
 
 void mp_bpf__detach(struct mp_bpf *b)

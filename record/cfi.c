@@ -45,7 +45,7 @@ struct cfi {
 	uint32_t rows_cap, pages_cap;
 	struct hashmap tables;		/* of struct cfi_table, by (ino, dev) */
 	struct mp_cfi_proc *proc;	/* a value being built */
-	uint32_t gen;			/* of the last value written: one per write */
+	__u32 *gen;			/* the kernel side's cfi_gen */
 	struct cfi_stats st;
 };
 
@@ -57,7 +57,7 @@ static size_t mapped_size(uint32_t entries, size_t size)
 }
 
 int cfi__new(struct cfi **out, int rows_fd, int pages_fd, int files_fd, int procs_fd,
-	     uint32_t rows_cap, uint32_t pages_cap)
+	     __u32 *gen, uint32_t rows_cap, uint32_t pages_cap)
 {
 	struct cfi *c = calloc(1, sizeof(*c));
 	int err = -ENOMEM;
@@ -68,6 +68,7 @@ int cfi__new(struct cfi **out, int rows_fd, int pages_fd, int files_fd, int proc
 	c->pages_fd = pages_fd;
 	c->files_fd = files_fd;
 	c->procs_fd = procs_fd;
+	c->gen = gen;
 	c->rows_cap = rows_cap;
 	c->pages_cap = pages_cap;
 	c->tables = HASHMAP_INIT(struct cfi_table, 16);
@@ -503,10 +504,10 @@ int cfi__sync(struct cfi *c, struct procmaps *pm, pid_t pid)
 	}
 	c->proc->nr = (uint32_t)w;
 	qsort(m, w, sizeof(*m), map_cmp);
-	/* A new gen: no walk remembered under the old mappings answers for these (struct uw_memo). */
-	c->proc->gen = ++c->gen;
 	if (bpf_map_update_elem(c->procs_fd, &key, c->proc, BPF_ANY))
 		return -errno;
+	/* After: no walk remembered under the old mappings answers for these (struct uw_memo). */
+	__atomic_fetch_add(c->gen, 1, __ATOMIC_SEQ_CST);
 	c->st.syncs++;
 	return 0;
 }

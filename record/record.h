@@ -152,8 +152,11 @@ struct cfi_stats {
 
 struct cfi;
 
-/* Over the kernel side's maps (fds), the rows and pages of which have these many entries. */
-int cfi__new(struct cfi **c, int rows_fd, int pages_fd, int files_fd, int procs_fd,
+/*
+ * Over the kernel side's maps (fds), the rows and pages of which have these
+ * many entries, and its count of changes to the mappings (gen).
+ */
+int cfi__new(struct cfi **c, int rows_fd, int pages_fd, int files_fd, int procs_fd, __u32 *gen,
 	     uint32_t rows_cap, uint32_t pages_cap);
 void cfi__free(struct cfi *c);
 /* The table of a file, compiled now if it has none yet: 0 or -ENOENT (no file). */
@@ -250,7 +253,8 @@ int mp_bpf__unwind_ends(struct mp_bpf *b, uint64_t ends[MP_UNWIND__MAX + 1]);
 /* Page allocations in interrupts in a target's context, left out as not its own. */
 uint64_t mp_bpf__irq_pages(struct mp_bpf *b);
 /* -g cfi: the maps record/cfi.c fills. */
-void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs);
+void mp_bpf__cfi_maps(struct mp_bpf *b, int *rows, int *pages, int *files, int *procs,
+		      __u32 **gen);
 /* Detaches every program; events already in the buffer can still be consumed. */
 void mp_bpf__detach(struct mp_bpf *b);
 void mp_bpf__destroy(struct mp_bpf *b);

@@ -399,10 +399,11 @@ static int cfi_start(struct recorder *r)
 {
 	int rows, pages, files, procs, err;
 	char line[4096], path[4096];
+	__u32 *gen;
 	FILE *f;
 
-	mp_bpf__cfi_maps(r->bpf, &rows, &pages, &files, &procs);
-	err = cfi__new(&r->cfi, rows, pages, files, procs, CFI_ROWS, CFI_PAGES);
+	mp_bpf__cfi_maps(r->bpf, &rows, &pages, &files, &procs, &gen);
+	err = cfi__new(&r->cfi, rows, pages, files, procs, gen, CFI_ROWS, CFI_PAGES);
 	if (err)
 		return err;
 	cfi__add_vdso(r->cfi);
