@@ -174,8 +174,8 @@ static __always_inline void emit_free(void *ctx, __u64 id, __u64 ptr)
  * entry the return address is only on the stack, not in the frame chain,
  * and a frame-pointer walk would skip the immediate caller).
  */
-static __always_inline void emit_alloc(struct pt_regs *ctx, __u64 id, const struct mp_inflight *in,
-				       __u64 ret)
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct task_struct *task, __u64 id,
+				       const struct mp_inflight *in, __u64 ret)
 {
 	struct mp_heap_alloc *ev;
 	struct scratch *s;
@@ -212,7 +212,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, __u64 id, const stru
 	ev->old_ptr = in->func == MP_REALLOC ? in->arg : 0;
 	ev->pad = 0;
 	ev->ptr = ptr;
-	submit_with_stack(ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
+	submit_with_stack(task, ctx, s, sizeof(*ev), MP_LOST_HEAP, false);
 	scratch_put(s);
 }
 
@@ -300,7 +300,7 @@ static __always_inline void heap_call_return(struct pt_regs *ctx)
 	in->sp = 0;
 	call.depth = call.func >> 16;
 	call.func &= 0xffff;
-	emit_alloc(ctx, task_pid_tgid(task), &call, PT_REGS_RC(ctx));
+	emit_alloc(ctx, task, task_pid_tgid(task), &call, PT_REGS_RC(ctx));
 }
 
 SEC("uprobe")
@@ -414,7 +414,7 @@ static __always_inline void session_return(struct pt_regs *ctx)
 		}
 		call.arg = in->arg;
 	}
-	emit_alloc(ctx, task_pid_tgid(task), &call, PT_REGS_RC(ctx));
+	emit_alloc(ctx, task, task_pid_tgid(task), &call, PT_REGS_RC(ctx));
 }
 
 /*
@@ -506,7 +506,8 @@ int sample_alloc(struct pt_regs *ctx)
 	ev->func = PT_REGS_PARM3(ctx) & 0xff;
 	ev->old_ptr = 0;
 	ev->pad = 0;
-	submit_with_stack(caller_regs(ctx, s), s, sizeof(*ev), MP_LOST_HEAP, false);
+	submit_with_stack(bpf_get_current_task_btf(), caller_regs(ctx, s), s, sizeof(*ev),
+			  MP_LOST_HEAP, false);
 	scratch_put(s);
 	return 0;
 }

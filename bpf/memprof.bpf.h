@@ -81,8 +81,8 @@ MP_SHARED struct {
  * with -g dwarf for a per-CPU map's value (32 KiB at most), so an array with
  * SCRATCH_NEST entries per CPU (record sizes it): a program that runs while
  * another is building its event on the same CPU (a page allocated in an
- * interrupt, say) takes a free entry, never the one in use.  Entries are
- * taken and given back by a bit each, not a nesting depth: on a preemptible
+ * interrupt, say) takes a free entry, never the one in use.  Each entry is
+ * taken and given back by its own flag, not a nesting depth: on a preemptible
  * kernel a uprobe's program can be preempted (it is only kept on its CPU),
  * and another task's program then starts and can end after it.
  */
@@ -156,8 +156,8 @@ struct uw_cache_ent {
 
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
-	__u32 lvl;		/* its entry of this CPU's (scratch_get) */
-	__u32 pad_lvl;
+	__u32 busy;		/* taken (scratch_get) */
+	__u32 pad_busy;
 	struct uw uw;
 	struct uw_cache_ent cache[UW_CACHE];
 	struct uw_memo memo[UW_MEMO];
@@ -177,14 +177,6 @@ MP_SHARED struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
-
-/* The scratch entries of this CPU in use now, a bit each. */
-MP_SHARED struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} scratch_busy SEC(".maps");
 
 /*
  * -g cfi (bpf/memprof.h): the rows of every table (record appends them), the
@@ -425,35 +417,25 @@ static __always_inline __u64 percpu_array_pptr(const void *map, __u32 idx)
  */
 static __always_inline struct scratch *scratch_get(void)
 {
-	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx;
-	__u32 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	__u32 cpu = bpf_get_smp_processor_id(), idx;
 	struct scratch *s;
 
-	if (!busy)
-		return NULL;
 	for (__u32 lvl = 0; lvl < SCRATCH_NEST; lvl++) {
-		__u32 bit = 1u << lvl;
-
-		if (*busy & bit || __sync_fetch_and_or(busy, bit) & bit)
-			continue;
 		idx = cpu * SCRATCH_NEST + lvl;
 		s = bpf_map_lookup_elem(&scratch, &idx);
-		if (!s) {
-			__sync_fetch_and_and(busy, ~bit);
+		if (!s)
 			return NULL;
-		}
-		s->lvl = lvl;
-		return s;
+		/* Taken by one exchange: a program that interrupts this one sees it. */
+		if (!s->busy && !__sync_lock_test_and_set(&s->busy, 1))
+			return s;
 	}
 	return NULL;
 }
 
+/* Only the program that took it gives it back, on the same CPU: a plain store. */
 static __always_inline void scratch_put(struct scratch *s)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
-
-	if (busy)
-		__sync_fetch_and_and(busy, ~(1u << (s->lvl & 31)));
+	*(volatile __u32 *)&s->busy = 0;
 }
 
 #include "bpf/unwind.bpf.h"
@@ -467,15 +449,15 @@ static __always_inline void scratch_put(struct scratch *s)
  * The frames are read through s's stack window (uw_read()), a copy of up to
  * UW_WIN bytes: one read for several frames instead of one each.
  */
-static __always_inline int walk_user_stack(struct pt_regs *regs, struct scratch *s, __u64 *ips,
-					   bool *complete)
+static __always_inline int walk_user_stack(struct task_struct *task, struct pt_regs *regs,
+					   struct scratch *s, __u64 *ips, bool *complete)
 {
 	__u64 fp = regs->bp, sp = regs->sp;
 	struct uw_tramp t;
 	__u64 frame[2];
 	int n = 1;
 
-	ips[0] = uw_tramp_init(&t, regs->ip);
+	ips[0] = uw_tramp_init(task, &t, regs->ip);
 	*complete = false;
 	s->win_len = 0;
 	s->win_floor = sp;
@@ -525,7 +507,8 @@ static __always_inline void mend_user_stack(struct uw_tramp *t, struct mp_ustack
  * as is mapped: page by page, since one read that crosses the stack's end
  * would fail whole.  Returns the bytes of struct mp_ustack and data written.
  */
-static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ustack *u)
+static __always_inline __u32 copy_user_stack(struct task_struct *task, struct pt_regs *regs,
+					     struct mp_ustack *u)
 {
 	__u64 sp = regs->sp;
 	__u32 size = dwarf_size, done = 0, n;
@@ -547,7 +530,7 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
 	u->regs[13] = regs->r13;
 	u->regs[14] = regs->r14;
 	u->regs[15] = regs->r15;
-	u->regs[16] = uw_tramp_init(&t, regs->ip);
+	u->regs[16] = uw_tramp_init(task, &t, regs->ip);
 	u->pad = 0;
 	if (size > MP_DWARF_MAX)
 		size = MP_DWARF_MAX;
@@ -572,14 +555,14 @@ static __always_inline __u32 copy_user_stack(struct pt_regs *regs, struct mp_ust
  * Appends the user stack at off in the scratch event and submits it.  leaf:
  * regs are at an exact pc, where -g fp adds the words at the stack pointer.
  */
-static __always_inline void submit_with_stack(struct pt_regs *regs, struct scratch *s, __u32 off,
-					      __u32 lost_idx, bool leaf)
+static __always_inline void submit_with_stack(struct task_struct *task, struct pt_regs *regs,
+					      struct scratch *s, __u32 off, __u32 lost_idx, bool leaf)
 {
 	struct mp_hdr *h = (void *)s->buf;
 	__u64 n = 0;
 
 	if (stack_mode == MP_STACK_DWARF && regs && off <= SCRATCH_HDR) {
-		n = copy_user_stack(regs, (struct mp_ustack *)(s->buf + off));
+		n = copy_user_stack(task, regs, (struct mp_ustack *)(s->buf + off));
 		if (n > sizeof(struct mp_ustack) + MP_DWARF_MAX)
 			n = sizeof(struct mp_ustack) + MP_DWARF_MAX;
 		h->flags |= MP_HDR_USTACK;
@@ -589,7 +572,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	if (stack_mode == MP_STACK_CFI && regs && off <= SCRATCH_HDR) {
 		__u32 end;
 
-		n = unwind_cfi(regs, s, off, &end);
+		n = unwind_cfi(task, regs, s, off, &end);
 		uw_count(end);
 		if (end != MP_UNWIND_COMPLETE)
 			h->flags |= MP_HDR_TRUNCATED;
@@ -598,7 +581,7 @@ static __always_inline void submit_with_stack(struct pt_regs *regs, struct scrat
 	    off + MP_STACK_DEPTH * sizeof(__u64) <= sizeof(s->buf)) {
 		bool complete;
 
-		n = walk_user_stack(regs, s, (__u64 *)(s->buf + off), &complete);
+		n = walk_user_stack(task, regs, s, (__u64 *)(s->buf + off), &complete);
 		/* Stopped at a frame pointer that led nowhere: the stack goes on, unseen. */
 		if (!complete)
 			h->flags |= MP_HDR_TRUNCATED;
@@ -664,11 +647,9 @@ static __always_inline void cfi_append(__u32 tgid, const struct mp_vma *v)
 	p->maps[slot].end = v->end;
 }
 
-/* The user registers of the current task, for a tracepoint in kernel context. */
-static __always_inline struct pt_regs *user_regs(void)
+/* The user registers of task, the current one, for a tracepoint in kernel context. */
+static __always_inline struct pt_regs *user_regs(struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-
 	if (task->flags & PF_KTHREAD)
 		return NULL;
 	return (struct pt_regs *)bpf_task_pt_regs(task);

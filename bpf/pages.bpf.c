@@ -167,6 +167,7 @@ static __always_inline int page_alloc_event(__u64 *ctx)
 	unsigned int order = ctx[1];
 	gfp_t gfp = ctx[2];
 	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	struct mp_page_alloc *ev;
 	struct scratch *s;
 	__u64 pid;
@@ -190,7 +191,8 @@ static __always_inline int page_alloc_event(__u64 *ctx)
 	ev->page = pid;
 	ev->order = order;
 	ev->gfp = gfp;
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_PAGE, true);
+	task = bpf_get_current_task_btf();
+	submit_with_stack(task, user_regs(task), s, sizeof(*ev), MP_LOST_PAGE, true);
 	scratch_put(s);
 	return 0;
 }
@@ -307,6 +309,7 @@ int cache_add(__u64 *ctx)
 {
 	struct folio *folio = (void *)ctx[0];
 	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	unsigned int order;
 	struct mp_cache *ev;
 	struct scratch *s;
@@ -327,7 +330,8 @@ int cache_add(__u64 *ctx)
 	ev = (void *)s->buf;
 	fill_hdr(&ev->hdr, MP_CACHE_ADD, id);
 	fill_cache(ev, folio, pid, order);
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_CACHE, true);
+	task = bpf_get_current_task_btf();
+	submit_with_stack(task, user_regs(task), s, sizeof(*ev), MP_LOST_CACHE, true);
 	scratch_put(s);
 	return 0;
 }

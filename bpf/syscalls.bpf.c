@@ -43,6 +43,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 static __always_inline void vm_event(struct scratch *s, struct pt_regs *regs, long nr, long ret,
 				     __u64 id)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct mp_vmcall *ev;
 	__u64 page = 4095;
 	__u32 tid = (__u32)id;
@@ -91,7 +92,7 @@ static __always_inline void vm_event(struct scratch *s, struct pt_regs *regs, lo
 		break;
 	}
 	}
-	submit_with_stack(user_regs(), s, sizeof(*ev), MP_LOST_MMAP, true);
+	submit_with_stack(task, user_regs(task), s, sizeof(*ev), MP_LOST_MMAP, true);
 }
 
 static __always_inline void vm_call(struct pt_regs *regs, long nr, long ret, __u64 id)

@@ -29,9 +29,8 @@ int uw_memo_hit(struct scratch *s, __u32 h);
  * caller's state at the real return address, and a fault while the kernel
  * single-steps a probed instruction out of line is at that instruction.
  */
-static __always_inline __u64 uw_tramp_init(struct uw_tramp *t, __u64 pc)
+static __always_inline __u64 uw_tramp_init(struct task_struct *task, struct uw_tramp *t, __u64 pc)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct uprobe_task *ut = task->utask;
 	struct xol_area *area;
 	__u64 xol;
@@ -113,10 +112,10 @@ static __always_inline void uw_count(__u32 end)
  * stack still holds what it read (struct uw_memo); else walked, and
  * remembered in its turn where it can be.
  */
-static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s, __u32 off,
-					__u32 *end)
+static __always_inline __u32 unwind_cfi(struct task_struct *task, struct pt_regs *regs,
+					struct scratch *s, __u32 off, __u32 *end)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32, gen = cfi_gen;
+	__u32 pid = task->tgid, gen = cfi_gen;
 	struct uw *u = &s->uw;
 	struct mp_cfi_proc *proc;
 	struct uw_memo *e;
@@ -129,7 +128,7 @@ static __always_inline __u32 unwind_cfi(struct pt_regs *regs, struct scratch *s,
 	}
 	s->win_len = 0;
 	s->win_floor = regs->sp;
-	u->pc = uw_tramp_init(&u->t, regs->ip);
+	u->pc = uw_tramp_init(task, &u->t, regs->ip);
 	u->ips = off;
 	*(__u64 *)(s->buf + off) = u->pc;
 	/* The same walk as one remembered (struct uw_memo)?  No lookup of the mappings for it. */
