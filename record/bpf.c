@@ -252,7 +252,9 @@ static int uprobe_multi_link(int prog_fd, __u32 type, const char *path,
  * Whether the kernel makes uprobe_multi links of this type: a program that
  * does nothing, linked to the directory "/", is refused with EBADF (not a
  * regular file) by a kernel that knows them, with EINVAL by one that does
- * not.  MEMPROF_NO_UPROBE_MULTI=1 says no, for tests of the fallback.
+ * not.  MEMPROF_NO_UPROBE_MULTI=1 says no, for tests of the fallback, and
+ * MEMPROF_NO_UPROBE_MULTI=session says no to sessions only, as kernels 6.6
+ * to 6.12 do.
  */
 static bool uprobe_multi_works(__u32 type)
 {
@@ -265,7 +267,7 @@ static bool uprobe_multi_works(__u32 type)
 	unsigned long off = 0;
 	int prog, link;
 
-	if (no && !strcmp(no, "1"))
+	if (no && (!strcmp(no, "1") || (!strcmp(no, "session") && type == MP_TRACE_UPROBE_SESSION)))
 		return false;
 	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &o);
 	if (prog < 0)

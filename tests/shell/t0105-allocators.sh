@@ -49,10 +49,13 @@ heap_figures()
 		fail "$name: leak_calloc's blocks: $(grep leak_calloc "$T/out")"
 }
 
-# the C library's, with uprobe_multi links (the default where the kernel has them) and
-# with a link per site (older kernels), the same figures
+# the C library's, with uprobe_multi links as sessions (the default where the kernel has
+# them), as links of entries and of returns (kernels 6.6-6.12) and with a link per site
+# (older kernels), the same figures
 record_ok -e heap -o "$T/libc.data" -- "$WL/heap"
 heap_figures libc
+MEMPROF_NO_UPROBE_MULTI=session record_ok -e heap -o "$T/nosession.data" -- "$WL/heap"
+heap_figures nosession
 MEMPROF_NO_UPROBE_MULTI=1 record_ok -e heap -o "$T/single.data" -- "$WL/heap"
 heap_figures single
 
@@ -85,13 +88,15 @@ assert_eq "new_objects alloc" 48000 "$(stack_bytes "$T/out" "main;new_objects()"
 
 # an allocator whose functions call each other (calloc and realloc call its malloc, realloc
 # its free, aligned_alloc its memalign): each call counted once, as the outermost function's,
-# in a session and with a link per site (tests/workloads/nested.c)
-for how in multi single; do
-	if [ $how = multi ]; then
-		record_ok -e heap -o "$T/nested.$how.data" -- "$WL/nested"
-	else
-		MEMPROF_NO_UPROBE_MULTI=1 record_ok -e heap -o "$T/nested.$how.data" -- "$WL/nested"
-	fi
+# in a session, in links of entries and of returns and with a link per site
+# (tests/workloads/nested.c)
+for how in session multi single; do
+	case $how in
+	session) no= ;;
+	multi) no=session ;;
+	single) no=1 ;;
+	esac
+	MEMPROF_NO_UPROBE_MULTI=$no record_ok -e heap -o "$T/nested.$how.data" -- "$WL/nested"
 	grep -q "^memprof: heap: 260 events written (210 allocations, 20 reallocs, 30 frees), 0 lost$" \
 		"$T/record.log" || fail "nested $how: record summary: $(grep 'heap:' "$T/record.log")"
 	report_ok -i "$T/nested.$how.data" --folded

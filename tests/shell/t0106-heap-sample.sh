@@ -53,17 +53,20 @@ grep -q "heap sampled in the command by '.*libmemprof-sample.so'" "$T/record.log
 	fail "launched: a warning with the library in place: $(cat "$T/record.log")"
 check launched process
 
-# -p: in the kernel
+# -p: in the kernel, in uprobe sessions and (kernels 6.6-6.12) without
 mkfifo "$T/go"
-"$WL/sample" wait <"$T/go" &
-wl=$!
-exec 3>"$T/go"
-record_attach "$wl" -e heap --heap-sample=$I -o "$T/attached.data"
-echo go >&3
-exec 3>&-
-wait "$wl" || fail "the workload failed"
-wait "$REC" || fail "memprof record -p failed: $(cat "$T/record.log")"
-check attached kernel
+for no in "" session; do
+	"$WL/sample" wait <"$T/go" &
+	wl=$!
+	exec 3>"$T/go"
+	MEMPROF_NO_UPROBE_MULTI=$no record_attach "$wl" -e heap --heap-sample=$I \
+		-o "$T/attached$no.data"
+	echo go >&3
+	exec 3>&-
+	wait "$wl" || fail "the workload failed"
+	wait "$REC" || fail "memprof record -p failed: $(cat "$T/record.log")"
+	check "attached$no" kernel
+done
 
 # a memprof without its preload library beside it says so, and samples in the kernel
 cp "$MEMPROF" "$T/memprof-alone"
