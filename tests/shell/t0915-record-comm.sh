@@ -5,7 +5,8 @@
 # that file (by device and inode: a link to it finds them).  Found so, hold
 # has, after its exec, the heap calls (42, 1,524,288 bytes live) and the
 # mmap and brk calls (the dynamic loader's first) of a `record -- hold` run;
-# a process of another name, running meanwhile, is not recorded.
+# a process of another name, running meanwhile, is not recorded.  A program
+# found by its name in PATH has whole stacks from its first allocation.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/shell/live.sh"
 need_bpf
@@ -70,6 +71,22 @@ grep -q "^memprof: recording PID $HOLD (.*), found by its executable" "$T/rec.er
 	fail "record did not say it found hold: $(cat "$T/rec.err")"
 assert_eq "hold's live heap" 1524288 "$(heap "$T/e.data" "$HOLD")"
 same_calls "$T/e.data" "$HOLD"
+
+# --comm with -g cfi: the tables of the program PATH finds by the name (and of the library it
+# needs) are compiled before it starts, so that even its first allocation, within a
+# millisecond of its exec, in code without frame pointers, has its whole stack.
+NOFP=stacks-nofp-O2
+PATH="$WL/stacks:$PATH" "$MEMPROF" record --comm $NOFP -e heap -o "$T/n.data" 2>"$T/rec.err" &
+REC=$!
+started "$REC"
+wait_for "$T/rec.err" "^memprof: waiting for a process named '$NOFP' to start" 120
+"$WL/stacks/$NOFP" || fail "$NOFP failed"
+wait "$REC" || fail "record --comm $NOFP exited $?: $(cat "$T/rec.err")"
+grep -q "^memprof: stacks: [0-9,]* taken, 0 incomplete" "$T/rec.err" ||
+	fail "record --comm $NOFP: incomplete stacks: $(grep stacks: "$T/rec.err")"
+"$MEMPROF" report -i "$T/n.data" --folded >"$T/n.folded"
+assert_eq "$NOFP's first allocation, found by name" 12345 \
+	"$(stack_bytes "$T/n.folded" "main;outer;middle;lib_alloc")"
 
 # Bad names: one line, exit 129.
 for args in "--comm 0123456789abcdef" "--comm ''" "--exec $T/none" "--exec $T"; do
